@@ -6,7 +6,15 @@ protocol itself: it imports no other package of the project.
 
 from devices.kinds import DeviceKind, EventType
 from devices.messages import DeviceMessage, Rejection, interpret
-from devices.payloads import Command, Event, Gps, Heartbeat, ProtocolError, Status, decode
+from devices.payloads import (
+    Command,
+    Event,
+    Gps,
+    Heartbeat,
+    ProtocolError,
+    Status,
+    decode,
+)
 from devices.topics import Channel, DeviceTopic, TopicError, subscription_filters
 
 __all__ = [

@@ -1,0 +1,89 @@
+"""Rule, alert and escalation settings: the part of config.yaml the pure core reads.
+
+Pydantic models (no I/O); hub/config.py embeds them in the whole configuration.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from alerts.durations import Duration
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InactivityConfig(Strict):
+    day_hours: float = Field(6, gt=0, le=72, description="allowed silence by day")
+    night_hours: float = Field(12, gt=0, le=72, description="allowed silence when it falls in the night window")
+    night: str = Field("21:00-07:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local night window HH:MM-HH:MM, may cross midnight")
+    away_max_hours: float = Field(24, gt=0, le=720, description="longest absence after a departure before inactivity is judged again")
+
+
+class GeofenceConfig(Strict):
+    max_accuracy_m: float = Field(100, gt=0, description="fixes with a worse accuracy are stored but do not decide")
+    exit_confirm_fixes: int = Field(2, ge=1, le=10, description="consecutive outside fixes that confirm an exit")
+    return_margin_m: float = Field(30, ge=0, description="a return must be this far inside a zone")
+
+
+class LowBatteryConfig(Strict):
+    open_at: int = Field(20, ge=0, le=100, description="battery percent at or below which a low alert opens")
+    clear_at: int = Field(30, ge=0, le=100, description="battery percent above which it clears")
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> LowBatteryConfig:
+        if self.clear_at <= self.open_at:
+            raise ValueError("clear_at must be above open_at")
+        return self
+
+
+class RoutineConfig(Strict):
+    enabled: bool = Field(False, description="learn the allowed silence per hour from each resident's history")
+    min_history_days: int = Field(14, ge=1, description="days of history before the learned routine applies")
+    min_factor: float = Field(0.5, gt=0, le=1, description="the learned silence is at least this share of the fixed threshold")
+    max_factor: float = Field(1.5, ge=1, description="and at most this multiple of it")
+
+
+class RulesConfig(Strict):
+    offline_after_missed: int = Field(3, ge=1, le=100, description="missed heartbeat intervals before a device is offline")
+    unwatched_hours: float = Field(1, ge=0, description="offline this long with no other activity sensor online raises severity to high")
+    inactivity: InactivityConfig = Field(default_factory=InactivityConfig)
+    geofence: GeofenceConfig = Field(default_factory=GeofenceConfig)
+    low_battery: LowBatteryConfig = Field(default_factory=LowBatteryConfig)
+    sos_cancel_s: float = Field(30, ge=0, le=600, description="an sos_cancel within this many seconds cancels the SOS alert")
+    routine: RoutineConfig = Field(default_factory=RoutineConfig)
+
+
+class Role(StrEnum):
+    GRID_WORKER = "grid_worker"
+    GRID_LEADER = "grid_leader"
+    GRID_SECRETARY = "grid_secretary"
+    VOLUNTEERS = "volunteers"
+    FAMILY = "family"
+    OPERATOR = "operator"
+
+
+class EscalationStep(Strict):
+    notify: list[Role] = Field(min_length=1, description="roles told at this step")
+    wait: Duration | None = Field(None, description="how long to wait for an acknowledgement before the next step")
+    digest: Literal["daily"] | None = Field(None, description="collect into a digest instead of sending at once")
+
+
+class EscalationConfig(Strict):
+    critical: list[EscalationStep] = Field(min_length=1)
+    high: list[EscalationStep] = Field(min_length=1)
+    low: list[EscalationStep] = Field(min_length=1)
+
+
+class VolunteersConfig(Strict):
+    count: int = Field(3, ge=1, le=50, description="nearest N available volunteers")
+    radius_m: float = Field(3000, gt=0, description="only volunteers this close to the resident's home")
+
+
+class AlertsConfig(Strict):
+    ack_expiry: Duration = Field(timedelta(minutes=45), description="an acknowledgement without on-site or resolve within this is abandoned")

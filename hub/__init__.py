@@ -1,0 +1,1 @@
+"""The Ping'an hub daemon: config, CLI, clock, MQTT ingestion, storage, outbox, wiring."""

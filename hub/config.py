@@ -1,0 +1,237 @@
+"""Configuration: pydantic models of config.yaml, environment overrides, errors with file:line.
+
+Load order (last wins): config.yaml < `PINGAN_*` environment variables (keys joined by `__`,
+e.g. `PINGAN_MQTT__URL`) < secrets files in `PINGAN_SECRETS_DIR` (one file per variable name).
+Secrets (`mqtt.password`, `sms.twilio.auth_token`, `http.secret_key`) are refused in the YAML file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from alerts.config import (
+    AlertsConfig,
+    EscalationConfig,
+    RulesConfig,
+    Strict,
+    VolunteersConfig,
+)
+from alerts.durations import Duration
+
+DEFAULT_CONFIG = Path("config.yaml")
+ENV_PREFIX = "PINGAN_"
+SECRET_PATHS = (("mqtt", "password"), ("sms", "twilio", "auth_token"), ("http", "secret_key"))
+
+
+class TlsConfig(Strict):
+    ca_file: Path | None = Field(None, description="CA certificate that signed the broker's certificate")
+    cert_file: Path | None = Field(None, description="client certificate, for mutual TLS")
+    key_file: Path | None = Field(None, description="client private key, for mutual TLS")
+
+
+class MqttConfig(Strict):
+    url: str | None = Field("mqtt://127.0.0.1:1883", description="broker URL, mqtt:// or mqtts://; null in the demo starts an embedded broker")
+    username: str | None = Field(None, description="hub's broker user name")
+    password: SecretStr | None = Field(None, description="hub's broker password (environment or secrets file only)")
+    topic_root: str = Field("pingan/v1", description="topic root of protocol v1")
+    client_id: str = Field("pingan-hub", description="fixed client id: the broker keeps this session while the hub is down")
+    shared_group: str | None = Field(None, description="join $share/<group>/... so several hubs split the stream")
+    session_expiry: Duration = Field(timedelta(days=7), description="how long the broker keeps the hub's session and queued messages")
+    keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive in seconds")
+    max_payload_bytes: int = Field(16 * 1024, ge=256, le=1 << 20, description="larger payloads are quarantined unparsed")
+    tls: TlsConfig = Field(default_factory=TlsConfig, description="TLS to the broker")
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("must start with mqtt:// or mqtts://")
+        return v
+
+
+class DatabaseConfig(Strict):
+    url: str = Field("sqlite:///pingan.db", description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://...")
+
+
+class TwilioConfig(Strict):
+    account_sid: str | None = Field(None, description="Twilio account SID")
+    auth_token: SecretStr | None = Field(None, description="Twilio auth token (environment or secrets file only)")
+    from_number: str | None = Field(None, description="sender number in E.164")
+    api_base_url: str | None = Field(None, description="Twilio-compatible API base URL (tests point it at a local server)")
+
+
+class SmsConfig(Strict):
+    provider: Literal["console", "twilio"] = Field("console", description="console prints and stores; twilio sends")
+    twilio: TwilioConfig = Field(default_factory=TwilioConfig)
+    default_language: Literal["zh", "en"] = Field("zh", description="SMS language unless the recipient chose another")
+    max_attempts: int = Field(5, ge=1, le=20, description="send attempts for recoverable errors before a message fails")
+
+
+class HttpConfig(Strict):
+    host: str = Field("127.0.0.1", description="address the board and API bind to")
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field("http://127.0.0.1:8000", description="URL responders and Twilio reach the hub at; signatures are checked against it")
+    secret_key: SecretStr | None = Field(None, description="key for sessions and signed links (environment or secrets file only); random per start when unset")
+
+
+class RetentionConfig(Strict):
+    gps_retention_days: int = Field(90, ge=1, description="location history older than this is purged")
+
+
+class IngestConfig(Strict):
+    batch_size: int = Field(1000, ge=1, le=20000, description="messages per database transaction at most")
+    queue_size: int = Field(20000, ge=100, description="bounded queue between network and database (backpressure)")
+    batch_wait_ms: int = Field(20, ge=0, le=5000, description="how long a batch may wait to fill")
+
+
+class Config(Strict):
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    sms: SmsConfig = Field(default_factory=SmsConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    escalation: EscalationConfig
+    volunteers: VolunteersConfig = Field(default_factory=VolunteersConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+
+
+class ConfigError(Exception):
+    """One or more problems, each as `FILE:LINE key.path: message`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    return Path(explicit or os.environ.get("PINGAN_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Load, override from the environment, and validate; raises ConfigError."""
+    path = config_path(path)
+    environ = dict(os.environ if environ is None else environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError([f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: the file must be a mapping of sections"])
+    lines = key_lines(node)
+    problems = [
+        f"{path}:{lines.get(p, 1)} {'.'.join(p)}: secrets come only from the environment or a secrets file"
+        f" (set {env_name(p)})"
+        for p in SECRET_PATHS
+        if _get(data, p) is not None
+    ]
+    if problems:
+        raise ConfigError(problems)
+    overrides = env_overrides(environ)
+    for keys, value in overrides.items():
+        _set(data, keys, value)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_describe(err, path, lines, overrides) for err in exc.errors()]) from None
+
+
+def env_name(keys: tuple[str, ...]) -> str:
+    return ENV_PREFIX + "__".join(k.upper() for k in keys)
+
+
+def env_overrides(environ: dict[str, str]) -> dict[tuple[str, ...], Any]:
+    """`PINGAN_A__B=v` → {("a", "b"): v}, values read as YAML scalars; plus secrets files."""
+    found: dict[tuple[str, ...], Any] = {}
+    for name, value in environ.items():
+        keys = tuple(k.lower() for k in name[len(ENV_PREFIX) :].split("__"))
+        # Only names whose first key is a section, so PINGAN_CONFIG and PINGAN_SECRETS_DIR stay out.
+        if name.startswith(ENV_PREFIX) and keys[0] in Config.model_fields:
+            found[keys] = yaml.safe_load(value) if value else value
+    secrets_dir = environ.get("PINGAN_SECRETS_DIR")
+    if secrets_dir:
+        for keys in SECRET_PATHS:
+            secret = Path(secrets_dir) / env_name(keys)
+            if secret.is_file():
+                found[keys] = secret.read_text(encoding="utf-8").strip()
+    return found
+
+
+def key_lines(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """Map each key path of a YAML document to its 1-based line."""
+    lines: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = (*prefix, str(key.value))
+            lines[path] = key.start_mark.line + 1
+            lines.update(key_lines(value, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = (*prefix, str(index))
+            lines[path] = item.start_mark.line + 1
+            lines.update(key_lines(item, path))
+    return lines
+
+
+def _describe(err: Any, path: Path, lines: dict[tuple[str, ...], int], overrides: dict[tuple[str, ...], Any]) -> str:
+    loc = tuple(str(p) for p in err["loc"])
+    dotted = ".".join(loc)
+    if loc in overrides:
+        return f"{env_name(loc)} (environment) {dotted}: {err['msg']}"
+    line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), 1)
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key" + _did_you_mean(loc)
+    return f"{path}:{line} {dotted}: {message}"
+
+
+def _did_you_mean(loc: tuple[str, ...]) -> str:
+    model: Any = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return ""
+        annotation = field.annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _get(data: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _set(data: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    for key in keys[:-1]:
+        child = data.get(key)
+        if not isinstance(child, dict):
+            child = data[key] = {}
+        data = child
+    data[keys[-1]] = value

@@ -1,0 +1,1 @@
+"""Virtual devices and residents, recorder, broker replay, load generator. Speaks MQTT like a device."""
