@@ -249,9 +249,7 @@ class PinganCat:
     def tick(self):
         """Call often (e.g. every 100 ms). Reconnects, receives cmds, sends heartbeats."""
         now = self.now()
-        if not self.connected:
-            if now >= self.next_reconnect:
-                self.connect()
+        if not self.connected and (now < self.next_reconnect or not self.connect()):
             return
         try:
             self.client.check_msg()

@@ -1,0 +1,53 @@
+"""The `pingan` command line: one Typer app; each command lives with the code it drives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.config import ConfigError, config_path, load_config
+
+app = typer.Typer(no_args_is_help=True, help="Ping'an Hub: alerting hub for elderly people who live alone.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="configuration file (default: $PINGAN_CONFIG or ./config.yaml)")
+]
+
+
+@app.callback()
+def main(ctx: typer.Context, config: ConfigOption = None) -> None:
+    ctx.obj = config_path(config)
+
+
+def load(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    """The configuration selected by --config, or exit 2 with its problems."""
+    try:
+        return load_config(ctx.obj)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("check-config")
+def check_config(ctx: typer.Context) -> None:
+    """Validate the configuration; print FILE:LINE key: problem for each error."""
+    load(ctx)
+    typer.echo(f"{ctx.obj}: ok")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+    """Create or migrate the database schema (Alembic)."""
+    from hub.storage.db import upgrade
+
+    cfg = load(ctx)
+    upgrade(cfg.database.url, revision)
+    typer.echo(f"database at {cfg.database.url.split('@')[-1]} is at {revision}")
+
+
+if __name__ == "__main__":
+    app()

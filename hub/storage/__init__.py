@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, engine setup, Alembic migrations. SQLite (WAL) and PostgreSQL."""

@@ -1,0 +1,319 @@
+"""SQLAlchemy 2 models of the registry, the event stream, alerts, the outbox and access control.
+
+Times are Unix epoch seconds (UTC) in double-precision columns named `*_at`: the core, the
+replay and the database share one representation, and SQLite cannot lose a time zone offset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# BigInteger is not a rowid alias on SQLite: use INTEGER there so ids autoincrement.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --- registry -----------------------------------------------------------------------------
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class ResponderGrid(Base):
+    __tablename__ = "responder_grids"
+    responder_id: Mapped[str] = mapped_column(ForeignKey("responders.id", ondelete="CASCADE"), primary_key=True)
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Responder(Base):
+    __tablename__ = "responders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    home_lat: Mapped[float | None] = mapped_column(Float)
+    home_lon: Mapped[float | None] = mapped_column(Float)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    grids: Mapped[list[Grid]] = relationship(secondary="responder_grids", lazy="selectin")
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grids.id"), index=True)
+    address: Mapped[str] = mapped_column(String(400), default="")
+    home_lat: Mapped[float] = mapped_column(Float)
+    home_lon: Mapped[float] = mapped_column(Float)
+    share_location: Mapped[bool] = mapped_column(Boolean, default=False)
+    inactivity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    contacts: Mapped[list[Contact]] = relationship(
+        cascade="all, delete-orphan", order_by="Contact.position", lazy="selectin"
+    )
+    zones: Mapped[list[Zone]] = relationship(cascade="all, delete-orphan", order_by="Zone.position", lazy="selectin")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    relation: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    center_lat: Mapped[float | None] = mapped_column(Float)  # WGS-84
+    center_lon: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[float | None] = mapped_column(Float)
+    polygon: Mapped[list[Any] | None] = mapped_column(JSON)  # [[lat, lon], ...] in WGS-84
+    source_crs: Mapped[str] = mapped_column(String(16), default="wgs84")  # as drawn; converted on import
+    hours: Mapped[str | None] = mapped_column(String(16))
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    resident_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), index=True)
+    heartbeat_s: Mapped[int] = mapped_column(Integer, default=300)
+
+
+class Absence(Base):
+    __tablename__ = "absences"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    start_at: Mapped[float] = mapped_column(Float)
+    until_at: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(String(400), default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+# --- device traffic -----------------------------------------------------------------------
+
+
+class DeviceState(Base):
+    __tablename__ = "device_state"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seen_at: Mapped[float | None] = mapped_column(Float)
+    last_activity_at: Mapped[float | None] = mapped_column(Float)
+    online: Mapped[bool | None] = mapped_column(Boolean)
+    status_at: Mapped[float | None] = mapped_column(Float)
+    battery: Mapped[int | None] = mapped_column(Integer)
+    rssi: Mapped[int | None] = mapped_column(Integer)
+    fw: Mapped[str | None] = mapped_column(String(32))
+    last_lat: Mapped[float | None] = mapped_column(Float)
+    last_lon: Mapped[float | None] = mapped_column(Float)
+    last_acc: Mapped[float | None] = mapped_column(Float)
+    last_fix_at: Mapped[float | None] = mapped_column(Float)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    skew_count: Mapped[int] = mapped_column(Integer, default=0)
+    late_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Event(Base):
+    """Every accepted device message, raw payload kept; (device, seq, ts) stored once."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("device_id", "seq", "device_ts", name="uq_events_dedup"),
+        Index("ix_events_device_at", "device_id", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str | None] = mapped_column(String(32))  # event type, or status state
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    device_ts: Mapped[float | None] = mapped_column(Float)
+    received_at: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)  # the time the rules used
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    skewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    acc: Mapped[float | None] = mapped_column(Float)
+    battery: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class Quarantine(Base):
+    """A rejected device message: topic, bounded raw bytes and the reason."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(512))
+    device_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(32), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[float] = mapped_column(Float)
+
+
+# --- alerts and dispatch ------------------------------------------------------------------
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_state_opened", "state", "opened_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    resident_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    zone: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[float] = mapped_column(Float)
+    first_notified_at: Mapped[float | None] = mapped_column(Float)
+    acknowledged_at: Mapped[float | None] = mapped_column(Float)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    on_site_at: Mapped[float | None] = mapped_column(Float)
+    resolved_at: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[float | None] = mapped_column(Float, index=True)
+    transitions: Mapped[list[AlertTransition]] = relationship(order_by="AlertTransition.id", lazy="selectin")
+
+
+class AlertTransition(Base):
+    __tablename__ = "alert_transitions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[float] = mapped_column(Float)
+    by: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))  # rules, board, api, sms, web, system
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Notification(Base):
+    """The outbox: one row per message to one recipient, written with the alert transaction."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # alert, done, reply, digest
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    role: Mapped[str] = mapped_column(String(32), default="")
+    recipient_id: Mapped[str | None] = mapped_column(String(64))
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+    next_attempt_at: Mapped[float | None] = mapped_column(Float)
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    valid_until: Mapped[float | None] = mapped_column(Float)
+    provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    sent_at: Mapped[float | None] = mapped_column(Float)
+    delivered_at: Mapped[float | None] = mapped_column(Float)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Audit(Base):
+    """Who did what, when, through which channel."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    alert_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    resident_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EngineState(Base):
+    """The core's persisted state, one JSON document per key (resident or device)."""
+
+    __tablename__ = "engine_state"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+
+
+class FamilyToken(Base):
+    __tablename__ = "family_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
