@@ -1,0 +1,55 @@
+"""Service ports: what the web side and the SMS replies may ask of the running hub.
+
+The hub's core (one engine, one transaction per decision) implements `AlertCommands`;
+dashboards and the SMS webhook receive it as a dependency and never touch the engine.
+Every method records who did it (`actor`) and through which `channel`
+(board, api, sms, web, system) in the alert's transitions and the audit table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class AlertNotFound(LookupError):
+    pass
+
+
+class InvalidTransition(ValueError):
+    """The alert is not in a state that allows this (e.g. resolving a resolved alert)."""
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: str
+    code: str
+    kind: str
+    severity: str
+    state: str
+    resident: str | None
+    device: str | None
+    opened_at: float
+    acknowledged_at: float | None
+    on_site_at: float | None
+    resolved_at: float | None
+    outcome: str | None
+    reason: str
+
+
+class AlertCommands(Protocol):
+    def acknowledge(self, alert_id: str, actor: str, channel: str) -> AlertView: ...
+
+    def on_site(self, alert_id: str, actor: str, channel: str) -> AlertView: ...
+
+    def resolve(self, alert_id: str, outcome: str, actor: str, channel: str) -> AlertView: ...
+
+    def request_backup(self, alert_id: str, actor: str, channel: str) -> AlertView:
+        """Escalate to the next step now (SMS reply `2`)."""
+        ...
+
+
+class AbsenceCommands(Protocol):
+    def add_absence(self, resident_id: str, start_at: float, until_at: float, note: str, actor: str) -> int: ...
+
+    def remove_absence(self, absence_id: int, actor: str) -> None: ...
