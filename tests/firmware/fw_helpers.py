@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 import devices
 from devices import DeviceMessage, Rejection
+from devices.topics import UPLINK_CHANNELS
 
 REPO = Path(__file__).resolve().parents[2]
 CAT_DIR = REPO / "firmware_stubs" / "pingan_cat_micropython"
@@ -87,15 +88,19 @@ class Recorder:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
         if not self.connected.wait(10):
             raise AssertionError("recorder could not connect")
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if not flags.session_present:
-            client.subscribe(f"{ROOT}/dev/{self.device_id}/#", qos=1)
-        self.connected.set()
+        # Subscribe on every connect: the session may not survive a broker restart.
+        # Exactly what the hub subscribes to (the uplink channels), for this one device.
+        client.subscribe([(f"{ROOT}/dev/{self.device_id}/{ch.value}", 1) for ch in UPLINK_CHANNELS])
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self.connected.set()  # ready: subscribed
 
     def _on_message(self, client, userdata, msg) -> None:
         with self.lock:
@@ -117,6 +122,10 @@ class Recorder:
     def wait_for(self, cond: Callable[[Recorder], bool], what: str, timeout_s: float = 10.0,
                  poll: Callable[[], None] | None = None) -> None:
         wait_until(lambda: cond(self), timeout_s, what, poll)
+
+    def wait_connected(self, timeout_s: float = 10.0) -> None:
+        if not self.connected.wait(timeout_s):
+            raise AssertionError("recorder did not reconnect")
 
     def send_cmd(self, payload: bytes) -> None:
         self.client.publish(f"{ROOT}/dev/{self.device_id}/cmd", payload, qos=1).wait_for_publish(5)
