@@ -261,6 +261,10 @@ class Notification(Base):
     delivered_at: Mapped[float | None] = mapped_column(Float)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    # dispatch: why this message exists (StepReason, "done", "replacement", ...) and which
+    # sender holds the lease, so a sender whose lease was taken over cannot overwrite the row.
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
 
 
 class Audit(Base):
