@@ -1,0 +1,100 @@
+"""Who can be told about an alert: responders, the resident's family, and role resolution.
+
+Owns the pure `Directory` (a snapshot of responders, built by the hub from the database) and
+`candidates(role, ...)`: the ordered list of people a role means for one resident. Does not
+decide when anyone is told (alerts/escalation.py) nor send anything (hub/dispatch/).
+Volunteers are ranked by great-circle distance from the resident's home (geopy), ties broken
+by responder id so the same input always gives the same list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from geopy.distance import great_circle
+
+from alerts.config import Role, VolunteersConfig
+from alerts.registry import Point, Resident
+
+#: Roles that belong to the resident's grid.
+GRID_ROLES = frozenset({Role.GRID_WORKER, Role.GRID_LEADER, Role.GRID_SECRETARY})
+
+
+@dataclass(frozen=True, slots=True)
+class Responder:
+    id: str
+    name: str
+    phone: str
+    role: Role
+    grids: tuple[str, ...] = ()
+    home: Point | None = None
+    available: bool = True
+    language: str = "zh"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One person to text, with the role that selected them."""
+
+    key: str  # responder id, or "family:<resident>:<index>" for a contact
+    name: str
+    phone: str
+    role: Role
+    language: str = "zh"
+    distance_m: float | None = None  # volunteers only
+
+
+@dataclass(frozen=True)
+class Directory:
+    responders: tuple[Responder, ...]
+
+    def by_phone(self, phone: str) -> Responder | None:
+        return next((r for r in self.responders if r.phone == phone), None)
+
+    def candidates(self, role: Role, resident: Resident, volunteers: VolunteersConfig) -> list[Recipient]:
+        """Everyone `role` may mean for `resident`, best first (volunteers: all in radius, nearest first)."""
+        if role is Role.FAMILY:
+            return family_of(resident)
+        if role is Role.VOLUNTEERS:
+            return nearest_volunteers(self.responders, resident.home, volunteers.radius_m)
+        chosen = [
+            r
+            for r in self.responders
+            if r.role is role and r.available and (role not in GRID_ROLES or resident.grid in r.grids)
+        ]
+        return [_recipient(r) for r in sorted(chosen, key=lambda r: r.id)]
+
+
+def family_of(resident: Resident) -> list[Recipient]:
+    return [
+        Recipient(
+            key=f"family:{resident.id}:{index}",
+            name=contact.name,
+            phone=contact.phone,
+            role=Role.FAMILY,
+            language=contact.language or "zh",
+        )
+        for index, contact in enumerate(resident.contacts)
+    ]
+
+
+def nearest_volunteers(responders: tuple[Responder, ...], home: Point, radius_m: float) -> list[Recipient]:
+    """Available volunteers with a known home within `radius_m`, nearest first, ties by id."""
+    ranked: list[tuple[float, str, Responder]] = []
+    for r in responders:
+        if r.role is not Role.VOLUNTEERS or not r.available or r.home is None:
+            continue
+        distance_m = float(great_circle((home.lat, home.lon), (r.home.lat, r.home.lon)).meters)
+        if distance_m <= radius_m:
+            ranked.append((distance_m, r.id, r))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [_recipient(r, distance_m) for distance_m, _, r in ranked]
+
+
+def _recipient(r: Responder, distance_m: float | None = None) -> Recipient:
+    return Recipient(key=r.id, name=r.name, phone=r.phone, role=r.role, language=r.language, distance_m=distance_m)
+
+
+def parse_role(value: str) -> Role:
+    """Registry role names (`volunteer`) to escalation roles (`volunteers`)."""
+    return Role.VOLUNTEERS if value == "volunteer" else Role(value)

@@ -1,0 +1,232 @@
+"""SMS texts: alert, done, reply confirmations and digest, in zh-CN (default) and en.
+
+Owns the wording and the SMS length rules: a text should fit one segment (70 UCS-2 units
+when any character is outside GSM-7, as every Chinese text is; 160 GSM-7 septets otherwise),
+always carries the alert code, and shortens the address (from the front: the street and
+flat matter to someone nearby, the city does not) before it would spill into a second
+segment. A responder link is appended when given; it makes the text two segments, which is
+the price of the link. Does not decide who gets a text (alerts/escalation.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from alerts.actions import Alert, AlertKind, Outcome
+from alerts.registry import Resident
+
+BRAND_ZH = "【平安】"
+BRAND_EN = "Ping'an: "
+ELLIPSIS = "…"
+
+# GSM 03.38 basic set and the extension table (extension characters take two septets).
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+class Lang(StrEnum):
+    ZH = "zh"
+    EN = "en"
+
+
+def lang_of(value: str | None) -> Lang:
+    """Recipient language; anything unknown falls back to Chinese, the product default."""
+    return Lang.EN if value and value.lower().startswith("en") else Lang.ZH
+
+
+@dataclass(frozen=True, slots=True)
+class Segments:
+    encoding: str  # "gsm7" or "ucs2"
+    units: int  # septets (gsm7) or UTF-16 code units (ucs2)
+    count: int  # SMS segments the text needs
+
+    @property
+    def single(self) -> bool:
+        return self.count == 1
+
+
+def segments(text: str) -> Segments:
+    if all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in text):
+        units = sum(2 if c in GSM7_EXTENDED else 1 for c in text)
+        return Segments("gsm7", units, 1 if units <= 160 else -(-units // 153))
+    units = len(text.encode("utf-16-le")) // 2
+    return Segments("ucs2", units, 1 if units <= 70 else -(-units // 67))
+
+
+def single_segment_limit(text: str) -> int:
+    return 160 if segments(text).encoding == "gsm7" else 70
+
+
+# --- what happened, per kind ---------------------------------------------------------------
+
+_KIND_ZH = {
+    AlertKind.SOS: "按了SOS求救",
+    AlertKind.FALL: "疑似跌倒",
+    AlertKind.SMOKE: "家中烟雾报警",
+    AlertKind.GAS: "家中燃气报警",
+    AlertKind.DEVICE_OFFLINE: "设备离线",
+    AlertKind.GEOFENCE_EXIT: "离开安全区",
+    AlertKind.LOW_BATTERY: "设备电量低",
+}
+_KIND_EN = {
+    AlertKind.SOS: "SOS pressed",
+    AlertKind.FALL: "may have fallen",
+    AlertKind.SMOKE: "smoke alarm",
+    AlertKind.GAS: "gas alarm",
+    AlertKind.DEVICE_OFFLINE: "device offline",
+    AlertKind.GEOFENCE_EXIT: "left safe zone",
+    AlertKind.LOW_BATTERY: "battery low",
+}
+
+_OUTCOME_ZH = {
+    Outcome.OK: "已处理",
+    Outcome.ASSISTED: "已协助",
+    Outcome.HOSPITAL: "已送医",
+    Outcome.FALSE_ALARM: "误报",
+    Outcome.CLEARED: "已恢复活动",
+    Outcome.RETURNED: "已回到安全区",
+    Outcome.CANCELLED: "本人已取消求救",
+}
+_OUTCOME_EN = {
+    Outcome.OK: "handled",
+    Outcome.ASSISTED: "assisted",
+    Outcome.HOSPITAL: "taken to hospital",
+    Outcome.FALSE_ALARM: "false alarm",
+    Outcome.CLEARED: "activity resumed",
+    Outcome.RETURNED: "back in safe zone",
+    Outcome.CANCELLED: "SOS cancelled by resident",
+}
+
+
+def what_happened(alert: Alert, lang: Lang) -> str:
+    if alert.kind is AlertKind.INACTIVITY:
+        hours = int((alert.opened_at - alert.triggered_at) // 3600)
+        if lang is Lang.EN:
+            return f"no activity {hours}h" if hours >= 1 else "no activity"
+        return f"{hours}小时无活动" if hours >= 1 else "长时间无活动"
+    return (_KIND_EN if lang is Lang.EN else _KIND_ZH)[alert.kind]
+
+
+def outcome_text(outcome: Outcome | None, lang: Lang) -> str:
+    if outcome is None:
+        return "resolved" if lang is Lang.EN else "已解除"
+    return (_OUTCOME_EN if lang is Lang.EN else _OUTCOME_ZH)[outcome]
+
+
+# --- fitting -------------------------------------------------------------------------------
+
+
+def _fit(build: Callable[[str, str], str], address: str, name: str) -> str:
+    """Shorten the address from the front, drop it, then shorten the name, until one segment fits."""
+    text = build(name, address)
+    while not segments(text).single and len(address) > 6:
+        address = ELLIPSIS + address.lstrip(ELLIPSIS)[1:]
+        text = build(name, address)
+    if not segments(text).single:
+        address = ""
+        text = build(name, address)
+    while not segments(text).single and len(name) > 2:
+        name = name[:-2] + ELLIPSIS
+        text = build(name, address)
+    return text
+
+
+def _with_link(text: str, link: str | None) -> str:
+    return text if not link else f"{text} {link}"
+
+
+# --- texts ---------------------------------------------------------------------------------
+
+
+def alert_text(alert: Alert, resident: Resident, lang: Lang, link: str | None = None) -> str:
+    what = what_happened(alert, lang)
+    if lang is Lang.EN:
+
+        def build(name: str, address: str) -> str:
+            where = f" ({address})" if address else ""
+            return f"{BRAND_EN}{name}{where} {what}. Reply 1 go,2 help. Code {alert.code}"
+    else:
+
+        def build(name: str, address: str) -> str:
+            where = f"({address})" if address else ""
+            return f"{BRAND_ZH}{name}{where}{what}。回复1前往,2求援。码{alert.code}"
+
+    return _with_link(_fit(build, resident.address, resident.name), link)
+
+
+def done_text(alert: Alert, resident: Resident, lang: Lang) -> str:
+    outcome = outcome_text(alert.outcome, lang)
+    if lang is Lang.EN:
+        return f"{BRAND_EN}{_short(resident.name)}: alert over, {outcome}. Thank you. Code {alert.code}"
+    return f"{BRAND_ZH}{_short(resident.name)}的警报已解除:{outcome}。谢谢。码{alert.code}"
+
+
+def digest_text(lines: Sequence[tuple[str, Alert]], lang: Lang) -> str:
+    """A daily digest of low-severity alerts: (resident name, alert) pairs, oldest first.
+
+    Fits one segment by listing as many as fit and counting the rest.
+    """
+    total = len(lines)
+    items = [f"{_short(name)}{what_happened(alert, lang)}{alert.code}" for name, alert in lines]
+    for shown in range(len(items), -1, -1):
+        rest = total - shown
+        if lang is Lang.EN:
+            more = f" +{rest} more" if rest else ""
+            text = f"{BRAND_EN}Daily: {total} low alerts: {'; '.join(items[:shown])}{more}. See board."
+        else:
+            more = f"等{total}条" if rest else ""
+            text = f"{BRAND_ZH}今日低级警报{total}条:{';'.join(items[:shown])}{more}。详见看板"
+        if segments(text).single or shown == 0:
+            return text
+    raise AssertionError("unreachable")
+
+
+class ReplyOutcome(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    BACKUP = "backup"
+    ON_SITE = "on_site"
+    RESOLVED = "resolved"
+    NOT_ALLOWED = "not_allowed"  # the alert is not in a state that allows this
+    UNKNOWN_CODE = "unknown_code"
+    NO_OPEN_ALERT = "no_open_alert"
+    NOT_UNDERSTOOD = "not_understood"
+
+
+def reply_text(outcome: ReplyOutcome, lang: Lang, code: str = "", resident_name: str = "", open_count: int = 1) -> str:
+    """The confirmation answered to an SMS reply. `open_count` > 1 says which alert was meant."""
+    which = ""
+    if open_count > 1:
+        which = f" (newest of {open_count}, add code)" if lang is Lang.EN else f"(您有{open_count}条,此为最新,可加码指定)"
+    who = _short(resident_name)
+    if lang is Lang.EN:
+        texts = {
+            ReplyOutcome.ACKNOWLEDGED: f"Going to {who}: {code}{which}. 3 arrived, 9 done.",
+            ReplyOutcome.BACKUP: f"Backup asked for {who}: {code}{which}.",
+            ReplyOutcome.ON_SITE: f"On site at {who}: {code}{which}. 9 done.",
+            ReplyOutcome.RESOLVED: f"Closed {code} for {who}{which}. Thanks.",
+            ReplyOutcome.NOT_ALLOWED: f"{code} can't take that reply now{which}.",
+            ReplyOutcome.UNKNOWN_CODE: f"No open alert with code {code} for you.",
+            ReplyOutcome.NO_OPEN_ALERT: "You have no open alert.",
+            ReplyOutcome.NOT_UNDERSTOOD: "Not understood. Reply 1 going, 2 backup, 3 arrived, 9 done, e.g. '1 A7K2'.",
+        }
+        return texts[outcome]
+    texts = {
+        ReplyOutcome.ACKNOWLEDGED: f"已确认您前往{who}处,码{code}{which}。到达回复3,解决回复9。",
+        ReplyOutcome.BACKUP: f"已为{who}求援,正在通知下一组,码{code}{which}。",
+        ReplyOutcome.ON_SITE: f"已记录到达{who}处,码{code}{which}。解决后回复9。",
+        ReplyOutcome.RESOLVED: f"{who}的警报{code}已结束{which}。谢谢。",
+        ReplyOutcome.NOT_ALLOWED: f"警报{code}当前不能执行此操作{which}。",
+        ReplyOutcome.UNKNOWN_CODE: f"没有发给您的未结警报{code}。",
+        ReplyOutcome.NO_OPEN_ALERT: "您没有未结警报。",
+        ReplyOutcome.NOT_UNDERSTOOD: "未识别。回复1前往,2求援,3到达,9解决,可加码如:1 A7K2",
+    }
+    return texts[outcome]
+
+
+def _short(name: str, limit: int = 6) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + ELLIPSIS
