@@ -1,0 +1,184 @@
+"""The state the rules share while the engine handles one message or one deadline.
+
+`RuleContext` bundles the registry index, the settings, per-device and per-resident state,
+the alert book, the deadline heap and the list of actions being produced. Rule modules are
+functions over it; it offers the few shared helpers (open/resolve an alert, arm a deadline,
+look up an absence) so the rules stay small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alerts.actions import (
+    Action,
+    Alert,
+    AlertKind,
+    AlertOpened,
+    AlertResolved,
+    AlertUpdated,
+    DeviceHealth,
+    Outcome,
+    Reason,
+    Severity,
+)
+from alerts.config import AlertsConfig, RulesConfig
+from alerts.deadlines import DeadlineHeap
+from alerts.lifecycle import RULES_CHANNEL, SYSTEM, AlertBook
+from alerts.registry import Absence, Device, RegistrySnapshot, Resident
+from alerts.state import DeviceState, ResidentState
+from devices.kinds import HOME_ACTIVITY_KINDS, DeviceKind
+
+#: A deadline handled more than this after it fell due (hub down, replay gap) marks its action late.
+LATE_FIRE_S = 60.0
+#: Activity within this long makes the person `home_active`, else `home_quiet`.
+ACTIVE_S = 1800.0
+#: A door_open not followed by home motion within this long is a departure.
+DEPARTURE_CONFIRM_S = 600.0
+#: After a device is heard again, inactivity is re-judged this much later (its buffer flushes first).
+REJOIN_GRACE_S = 120.0
+#: The tag is "at home" within this distance of the home point (plus its accuracy).
+HOME_RADIUS_M = 150.0
+#: Home motion this recent lowers a geofence exit to a low-severity check.
+HOME_MOTION_WINDOW_S = 900.0
+
+#: Devices whose reports show the resident is watched (an online one means not unwatched).
+WATCH_KINDS = HOME_ACTIVITY_KINDS | {DeviceKind.GPS_TAG}
+#: Home sensors that see motion inside (door events alone do not end a departure).
+HOME_MOTION_KINDS = frozenset({DeviceKind.PINGAN_CAT, DeviceKind.WATER_METER})
+
+
+def resident_key(resident: str) -> str:
+    return "r:" + resident
+
+
+def device_key(device: str) -> str:
+    return "d:" + device
+
+
+def ack_key(alert_id: str) -> str:
+    return "a:" + alert_id
+
+
+@dataclass(slots=True)
+class RegistryIndex:
+    snapshot: RegistrySnapshot
+    devices_of: dict[str, tuple[Device, ...]]
+    absences_of: dict[str, tuple[Absence, ...]]
+
+    @classmethod
+    def build(cls, snapshot: RegistrySnapshot) -> RegistryIndex:
+        devices: dict[str, list[Device]] = {}
+        for device in sorted(snapshot.devices.values(), key=lambda d: d.id):
+            if device.resident is not None:
+                devices.setdefault(device.resident, []).append(device)
+        absences: dict[str, list[Absence]] = {}
+        for absence in sorted(snapshot.absences, key=lambda a: (a.resident, a.start, a.until)):
+            absences.setdefault(absence.resident, []).append(absence)
+        return cls(snapshot, {k: tuple(v) for k, v in devices.items()}, {k: tuple(v) for k, v in absences.items()})
+
+
+class RuleContext:
+    __slots__ = ("alerts_cfg", "book", "counters", "deadlines", "devices", "index", "now", "out", "residents", "rules", "touched")
+
+    def __init__(self, index: RegistryIndex, rules: RulesConfig, alerts_cfg: AlertsConfig) -> None:
+        self.index = index
+        self.rules = rules
+        self.alerts_cfg = alerts_cfg
+        self.devices: dict[str, DeviceState] = {}
+        self.residents: dict[str, ResidentState] = {}
+        self.book = AlertBook()
+        self.deadlines = DeadlineHeap()
+        self.counters: dict[str, int] = {}
+        self.out: list[Action] = []
+        self.now: float | None = None
+        self.touched: set[str] = set()  # residents whose person state must be re-fused
+
+    # registry ---------------------------------------------------------------------------
+    def resident(self, resident_id: str) -> Resident | None:
+        return self.index.snapshot.residents.get(resident_id)
+
+    def device(self, device_id: str) -> Device | None:
+        return self.index.snapshot.devices.get(device_id)
+
+    def devices_of(self, resident_id: str) -> tuple[Device, ...]:
+        return self.index.devices_of.get(resident_id, ())
+
+    def absence_at(self, resident_id: str, t: float) -> Absence | None:
+        for absence in self.index.absences_of.get(resident_id, ()):
+            if absence.start <= t < absence.until:
+                return absence
+        return None
+
+    def last_return(self, resident_id: str, t: float) -> float | None:
+        """The newest expected return of an absence that has ended by t."""
+        ends = [a.until for a in self.index.absences_of.get(resident_id, ()) if a.until <= t]
+        return max(ends) if ends else None
+
+    def next_absence_edge(self, resident_id: str, t: float) -> float | None:
+        edges = [e for a in self.index.absences_of.get(resident_id, ()) for e in (a.start, a.until) if e > t]
+        return min(edges) if edges else None
+
+    def online(self, device: Device) -> bool:
+        state = self.devices.get(device.id)
+        return state is None or state.health is not DeviceHealth.OFFLINE
+
+    def watched(self, resident_id: str) -> bool:
+        """Some activity sensor (home sensor or GPS tag) of the resident is online."""
+        return any(d.kind in WATCH_KINDS and self.online(d) for d in self.devices_of(resident_id))
+
+    def home_watched(self, resident_id: str) -> bool:
+        return any(d.kind in HOME_ACTIVITY_KINDS and self.online(d) for d in self.devices_of(resident_id))
+
+    # helpers ----------------------------------------------------------------------------
+    def count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    def emit(self, action: Action) -> None:
+        self.out.append(action)
+
+    def arm_resident(self, resident_id: str, at: float) -> None:
+        self.deadlines.arm_earlier(resident_key(resident_id), at)
+
+    def open_alert(
+        self,
+        kind: AlertKind,
+        severity: Severity,
+        resident: str,
+        *,
+        device: str | None,
+        now: float,
+        triggered_at: float,
+        text: str,
+        reason: Reason,
+        late: bool = False,
+        zone: str | None = None,
+    ) -> Alert:
+        action = self.book.open(
+            kind=kind, severity=severity, resident=resident, device=device, zone=zone,
+            now=now, triggered_at=triggered_at, text=text, late=late, reason=reason,
+        )
+        self.emit(action)
+        if isinstance(action, AlertOpened):
+            self.count(f"alerts_opened.{kind.value}")
+        self.touched.add(resident)  # person state follows alerts
+        return action.alert
+
+    def update_alert(self, alert: Alert, why: Reason, /, **changes: object) -> Alert:
+        action: AlertUpdated = self.book.change(alert, why, **changes)
+        self.emit(action)
+        self.touched.add(alert.resident)
+        return action.alert
+
+    def resolve_alert(
+        self, alert: Alert, outcome: Outcome, reason: Reason, now: float, by: str = SYSTEM, channel: str = RULES_CHANNEL
+    ) -> AlertResolved:
+        action = self.book.resolve(alert, outcome, by, channel, now, reason)
+        self.deadlines.disarm(ack_key(alert.id))
+        self.emit(action)
+        self.touched.add(alert.resident)
+        return action
+
+
+def is_late(due: float, now: float) -> bool:
+    return now - due > LATE_FIRE_S

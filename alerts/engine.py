@@ -1,0 +1,264 @@
+"""The rules engine: device messages and clock ticks in, Actions out.
+
+`Engine` is the only entry point of the pure core for the hub: `handle(msg, now)` applies one
+message, `tick(now)` fires every deadline ≤ now in (deadline, id) order, `next_deadline()`
+says when to tick next, the operator/responder operations move alerts along their lifecycle,
+and `snapshot()`/`restore()` carry the whole state as JSON-able data across a restart
+(deadlines that fell due meanwhile fire at the first tick, their actions marked late).
+No I/O, no clock reads, no randomness: the same inputs give the same actions.
+
+`next_deadline()` may be earlier than the next real decision: deadlines are lazy lower bounds
+(a heartbeat does not touch the heap), so a tick can find nothing to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason
+from alerts.config import AlertsConfig, RulesConfig
+from alerts.context import RegistryIndex, RuleContext, ack_key, device_key, resident_key
+from alerts.lifecycle import SYSTEM, UnknownAlert
+from alerts.registry import RegistrySnapshot
+from alerts.rules import activity, battery, critical, geofence, inactivity, offline, person
+from alerts.state import DeviceState, ResidentState
+from devices import DeviceMessage, Event, Gps, Heartbeat, Status
+
+SNAPSHOT_VERSION = 1
+TICK_GUARD_S = 1.0  # a handler asking to be woken at or before `now` is woken this much later
+
+__all__ = ["Engine", "UnknownAlert"]
+
+
+class Engine:
+    def __init__(self, registry: RegistrySnapshot, rules: RulesConfig, alerts_cfg: AlertsConfig) -> None:
+        self._ctx = RuleContext(RegistryIndex.build(registry), rules, alerts_cfg)
+        self._unarmed: set[str] = set(registry.devices) | {"@" + r for r in registry.residents}
+
+    # ------------------------------------------------------------------ inputs
+    def handle(self, msg: DeviceMessage, now: float) -> list[Action]:
+        ctx = self._begin(now)
+        device = ctx.device(msg.device_id)
+        if device is None:
+            ctx.count("unknown_device")
+            return self._finish(now)
+        ds = ctx.devices[device.id]
+        if msg.late:
+            ctx.count("late_messages")
+        payload = msg.payload
+        if isinstance(payload, Status) and payload.state == "offline":
+            offline.last_will(ctx, device, ds, now)
+            return self._finish(now)
+        offline.heard(ctx, device, ds, now)
+        resident = ctx.resident(device.resident) if device.resident else None
+        if resident is None:
+            ctx.count("unassigned_device")
+            return self._finish(now)
+        if isinstance(payload, Event):
+            self._event(payload.type, device.id, resident.id, msg, now)
+        elif isinstance(payload, Gps):
+            geofence.on_fix(ctx, device, resident, msg, now)
+        if isinstance(payload, Heartbeat | Gps) and payload.battery is not None:
+            battery.on_battery(ctx, device, payload.battery, msg.at, now, msg.late)
+        return self._finish(now)
+
+    def _event(self, event: str, device_id: str, resident_id: str, msg: DeviceMessage, now: float) -> None:
+        ctx = self._ctx
+        device = ctx.index.snapshot.devices[device_id]
+        if event in critical.CRITICAL_EVENTS:
+            critical.raise_critical(ctx, device, resident_id, event, msg, now)
+        elif event == "sos_cancel":
+            critical.cancel_sos(ctx, device, resident_id, msg, now)
+        elif event in activity.ACTIVITY_EVENTS:
+            if event == "door_open":
+                activity.note_door_open(ctx, resident_id, msg.at)
+            activity.note_activity(ctx, resident_id, device, msg.at, now, msg.late)
+        elif event == "tamper":
+            ctx.count("tamper_events")
+        else:
+            ctx.count("unknown_event_types")
+
+    def tick(self, now: float) -> list[Action]:
+        ctx = self._begin(now)
+        while (due := ctx.deadlines.pop_due(now)) is not None:
+            _at, key = due
+            wake = self._fire(key, now)
+            if wake is not None:
+                ctx.deadlines.arm_earlier(key, wake if wake > now else now + TICK_GUARD_S)
+        return self._finish(now)
+
+    def _fire(self, key: str, now: float) -> float | None:
+        ctx = self._ctx
+        kind, ident = key[0], key[2:]
+        if kind == "d":
+            device = ctx.device(ident)
+            return offline.evaluate(ctx, device, now) if device is not None and ident in ctx.devices else None
+        if kind == "r":
+            return self._evaluate_resident(ident, now) if ident in ctx.residents and ctx.resident(ident) else None
+        if kind == "a":
+            self._ack_expired(ident, now)
+        return None
+
+    def _evaluate_resident(self, resident_id: str, now: float) -> float | None:
+        ctx = self._ctx
+        wakes = [
+            activity.confirm_departure(ctx, resident_id, now),
+            offline.check_unwatched(ctx, resident_id, now),
+            inactivity.evaluate(ctx, resident_id, now),
+            person.refresh(ctx, resident_id, now),
+            ctx.next_absence_edge(resident_id, now),
+        ]
+        ctx.touched.discard(resident_id)
+        return min((w for w in wakes if w is not None), default=None)
+
+    def _ack_expired(self, alert_id: str, now: float) -> None:
+        ctx = self._ctx
+        try:
+            alert = ctx.book.get(alert_id)
+        except UnknownAlert:
+            return
+        if alert.state is AlertState.ACKNOWLEDGED:
+            moved = ctx.book.move(alert, AlertState.OPEN, SYSTEM, "ack_expiry", now, Reason.ACK_EXPIRED)
+            ctx.emit(AlertAckExpired(moved.alert))
+            ctx.touched.add(alert.resident)
+
+    # ------------------------------------------------------------------ operators and responders
+    def acknowledge(self, alert_id: str, by: str, channel: str, now: float) -> list[Action]:
+        ctx = self._begin(now)
+        alert = ctx.book.get(alert_id)
+        if alert.state is AlertState.OPEN:
+            ctx.emit(ctx.book.move(alert, AlertState.ACKNOWLEDGED, by, channel, now, Reason.ACKNOWLEDGED))
+            ctx.deadlines.arm(ack_key(alert_id), now + ctx.alerts_cfg.ack_expiry.total_seconds())
+        return self._finish(now)
+
+    def on_site(self, alert_id: str, by: str, channel: str, now: float) -> list[Action]:
+        ctx = self._begin(now)
+        alert = ctx.book.get(alert_id)
+        if alert.state in (AlertState.OPEN, AlertState.ACKNOWLEDGED):
+            ctx.emit(ctx.book.move(alert, AlertState.ON_SITE, by, channel, now, Reason.ON_SITE))
+            ctx.deadlines.disarm(ack_key(alert_id))
+        return self._finish(now)
+
+    def resolve(self, alert_id: str, outcome: Outcome | str, by: str, channel: str, now: float) -> list[Action]:
+        ctx = self._begin(now)
+        alert = ctx.book.get(alert_id)
+        ctx.resolve_alert(alert, Outcome(outcome), Reason.RESOLVED_BY_RESPONDER, now, by, channel)
+        return self._finish(now)
+
+    def mark_notified(self, alert_id: str, now: float) -> None:
+        """Record the first message sent for an alert (service level: time to first message)."""
+        alert = self._ctx.book.get(alert_id)
+        if alert.first_notified_at is None:
+            self._ctx.book.change(alert, Reason.NOTIFIED, first_notified_at=now)
+
+    def set_registry(self, registry: RegistrySnapshot) -> list[Action]:
+        """Adopt a new registry (devices added/removed, absences recorded); re-judge affected residents."""
+        ctx = self._ctx
+        old = ctx.index.snapshot
+        ctx.index = RegistryIndex.build(registry)
+        now = ctx.now
+        for device_id in sorted(set(old.devices) - set(registry.devices)):
+            self._forget_device(device_id, now)
+        self._unarmed |= (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
+        if now is not None:
+            changed = {a.resident for a in set(old.absences) ^ set(registry.absences)}
+            changed |= {d.resident for d in registry.devices.values() if old.devices.get(d.id) != d and d.resident}
+            for resident_id in sorted(changed & set(ctx.residents)):
+                ctx.deadlines.arm(resident_key(resident_id), now)
+            return self.tick(now)
+        return []
+
+    def _forget_device(self, device_id: str, now: float | None) -> None:
+        ctx = self._ctx
+        ctx.devices.pop(device_id, None)
+        ctx.deadlines.disarm(device_key(device_id))
+        for alert in ctx.book.all():
+            if alert.device == device_id and alert.kind in (AlertKind.DEVICE_OFFLINE, AlertKind.LOW_BATTERY):
+                ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_REMOVED, now if now is not None else alert.opened_at)
+
+    # ------------------------------------------------------------------ queries
+    def next_deadline(self) -> float | None:
+        if self._unarmed:
+            return self._ctx.now
+        return self._ctx.deadlines.peek()
+
+    def open_alerts(self) -> list[Alert]:
+        return self._ctx.book.all()
+
+    def alert(self, alert_id: str) -> Alert:
+        return self._ctx.book.get(alert_id)
+
+    def alert_by_code(self, code: str) -> Alert | None:
+        return self._ctx.book.by_code(code)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return dict(sorted(self._ctx.counters.items()))
+
+    def resident_state(self, resident_id: str) -> ResidentState | None:
+        return self._ctx.residents.get(resident_id)
+
+    def device_state(self, device_id: str) -> DeviceState | None:
+        return self._ctx.devices.get(device_id)
+
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self) -> dict[str, Any]:
+        ctx = self._ctx
+        return {
+            "version": SNAPSHOT_VERSION,
+            "now": ctx.now,
+            "devices": {k: ctx.devices[k].to_dict() for k in sorted(ctx.devices)},
+            "residents": {k: ctx.residents[k].to_dict() for k in sorted(ctx.residents)},
+            "alerts": [a.to_dict() for a in ctx.book.all()],
+            "deadlines": [[k, at] for k, at in ctx.deadlines.items()],
+            "counters": dict(sorted(ctx.counters.items())),
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"engine snapshot version {data.get('version')!r} is not {SNAPSHOT_VERSION}")
+        ctx = self._ctx
+        registry = ctx.index.snapshot
+        ctx.now = data["now"]
+        ctx.devices = {k: DeviceState.from_dict(v) for k, v in data["devices"].items() if k in registry.devices}
+        ctx.residents = {k: ResidentState.from_dict(v) for k, v in data["residents"].items() if k in registry.residents}
+        ctx.book.restore([Alert.from_dict(a) for a in data["alerts"]])
+        for key, at in data["deadlines"]:
+            ctx.deadlines.arm(key, at)
+        ctx.counters = dict(data["counters"])
+        self._unarmed = (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
+
+    # ------------------------------------------------------------------ plumbing
+    def _begin(self, now: float) -> RuleContext:
+        ctx = self._ctx
+        ctx.now = now if ctx.now is None else max(ctx.now, now)
+        ctx.out = []
+        if self._unarmed:
+            self._arm_new(now)
+        return ctx
+
+    def _arm_new(self, now: float) -> None:
+        """Start watching devices and residents the engine has not seen yet."""
+        ctx = self._ctx
+        for name in sorted(self._unarmed):
+            if name.startswith("@"):
+                ctx.residents[name[1:]] = ResidentState(watch_start=now)
+                ctx.deadlines.arm(resident_key(name[1:]), now)
+            else:
+                device = ctx.device(name)
+                if device is None:
+                    continue
+                ctx.devices[name] = DeviceState(watch_start=now)
+                ctx.deadlines.arm(device_key(name), now + offline.period_s(ctx, device))
+        self._unarmed.clear()
+
+    def _finish(self, now: float) -> list[Action]:
+        ctx = self._ctx
+        for resident_id in sorted(ctx.touched):
+            if resident_id in ctx.residents:
+                changes_at = person.refresh(ctx, resident_id, now)
+                if changes_at is not None:
+                    ctx.arm_resident(resident_id, changes_at)
+        ctx.touched.clear()
+        out, ctx.out = ctx.out, []
+        return out

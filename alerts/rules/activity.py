@@ -1,0 +1,88 @@
+"""What counts as activity, and what it does: departures, returns, clearing an inactivity alert.
+
+Activity is any event other than `tamper` and the critical ones, plus GPS movement of the
+resident's tag. Activity time is device time (`msg.at`) and never moves last-activity
+backwards, so a flush of buffered events fills exactly the silence it covers. A `door_open`
+not followed by home motion within DEPARTURE_CONFIRM_S is a departure (`away`); home motion
+(PIR, water) after it, or the tag coming home, ends it.
+"""
+
+from __future__ import annotations
+
+from alerts.actions import AlertKind, Outcome, Reason, Severity
+from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
+from alerts.registry import Device
+from alerts.rules import routine
+from devices.kinds import DeviceKind
+
+ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
+
+
+def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool) -> None:
+    rs = ctx.residents[resident_id]
+    newer = rs.last_activity is None or at > rs.last_activity
+    if newer:
+        rs.last_activity = at
+    if ctx.rules.routine.enabled:
+        resident = ctx.resident(resident_id)
+        if resident is not None:
+            routine.record(rs.routine, resident.timezone, at)
+    if device.kind in HOME_MOTION_KINDS:
+        _home_motion(ctx, resident_id, at, now)
+    alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
+    if alert is not None and at > alert.triggered_at:
+        ctx.resolve_alert(alert, Outcome.CLEARED, Reason.LATE_ACTIVITY if late else Reason.ACTIVITY_RESUMED, now)
+    ctx.touched.add(resident_id)
+    if newer and alert is None and ctx.deadlines.get("r:" + resident_id) is None:
+        ctx.arm_resident(resident_id, now)
+
+
+def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> None:
+    rs = ctx.residents[resident_id]
+    if rs.last_home_activity is None or at > rs.last_home_activity:
+        rs.last_home_activity = at
+    if rs.door_open_at is not None and at >= rs.door_open_at:
+        rs.door_open_at = None  # still at home after opening the door
+    if rs.away_since is not None and at > rs.away_since:
+        rs.away_since = rs.away_by = None  # came home
+    exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
+    if exit_alert is not None and exit_alert.severity is Severity.HIGH:
+        ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,
+                         reason=f"{exit_alert.reason}; motion at home since — check the tag")
+
+
+def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
+    rs = ctx.residents[resident_id]
+    pending_newer = rs.door_open_at is None or at > rs.door_open_at
+    motion_before = rs.last_home_activity is None or rs.last_home_activity <= at
+    if rs.away_since is None and pending_newer and motion_before:
+        rs.door_open_at = at
+        ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
+
+
+def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float | None:
+    """Turn a pending door departure into `away` once no motion followed; return when to look again."""
+    rs = ctx.residents[resident_id]
+    if rs.door_open_at is None or rs.away_since is not None:
+        return None
+    due = rs.door_open_at + DEPARTURE_CONFIRM_S
+    if now < due:
+        return due
+    rs.away_since, rs.away_by, rs.door_open_at = rs.door_open_at, "door", None
+    ctx.touched.add(resident_id)
+    return None
+
+
+def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> None:
+    """The tag crossed the home radius: out → away (unless home motion contradicts it), in → home."""
+    rs = ctx.residents[resident_id]
+    if out and rs.away_since is None:
+        rs.away_since, rs.away_by = at, "tag"
+    elif not out and rs.away_since is not None:
+        rs.away_since = rs.away_by = None
+        rs.door_open_at = None
+    ctx.touched.add(resident_id)
+
+
+def is_activity_device(device: Device) -> bool:
+    return device.kind is not DeviceKind.SMOKE_ALARM and device.kind is not DeviceKind.GAS_ALARM

@@ -1,0 +1,115 @@
+"""geofence_exit: the GPS tag leaves every active safe zone; and the tag's home/away edge.
+
+A fix decides only when its accuracy ≤ max_accuracy_m (a missing `acc` counts as 0). It is
+*outside* when its whole accuracy circle is outside every zone active at that local time
+(depth + acc < 0 for all zones); `exit_confirm_fixes` consecutive outside fixes open the alert.
+Any deciding fix that is not outside resets the count, so a single multipath jump or drift at
+the edge never opens one. Return is confirmed when a fix lies `return_margin_m` inside a zone:
+the alert resolves as `returned` if nobody acknowledged it, else responders get an update.
+Home motion in the last HOME_MOTION_WINDOW_S lowers the exit to a low-severity check.
+No active zone (none defined, or outside their hours): no judgement.
+
+GPS movement (speed ≥ MOVING_SPEED_MS or a jump beyond MOVED_M and the accuracy) is activity.
+"""
+
+from __future__ import annotations
+
+from alerts.actions import AlertKind, AlertState, Outcome, Reason, Severity
+from alerts.context import HOME_MOTION_WINDOW_S, HOME_RADIUS_M, RuleContext
+from alerts.geo import depth_m, distance_m
+from alerts.localtime import in_window, parse_window, seconds_of_day
+from alerts.registry import Device, Resident, Zone
+from alerts.rules import activity
+from alerts.state import DeviceState
+from devices import DeviceMessage, Gps
+
+MOVING_SPEED_MS = 0.5
+MOVED_M = 50.0
+
+
+def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMessage, now: float) -> None:
+    fix = msg.payload
+    assert isinstance(fix, Gps)
+    ds = ctx.devices[device.id]
+    acc = fix.acc or 0.0
+    if _moved(ds, fix, acc):
+        activity.note_activity(ctx, resident.id, device, msg.at, now, msg.late)
+    if ds.fix_at is None or msg.at >= ds.fix_at:
+        ds.fix_lat, ds.fix_lon, ds.fix_at = fix.lat, fix.lon, msg.at
+    if acc > ctx.rules.geofence.max_accuracy_m:
+        ctx.count("gps_fix_poor_accuracy")
+        return
+    _home_edge(ctx, ds, resident, fix, acc, msg.at)
+    zones = active_zones(resident, msg.at)
+    if not zones:
+        ds.outside_fixes = 0
+        return
+    depths = [(depth_m(z, fix.lat, fix.lon), z.name) for z in zones]
+    if all(depth + acc < 0 for depth, _ in depths):
+        ds.outside_fixes += 1
+        if ds.outside_fixes >= ctx.rules.geofence.exit_confirm_fixes:
+            _exit(ctx, device, resident, ds, msg, now, min(-d for d, _ in depths))
+        return
+    ds.outside_fixes = 0
+    deepest, name = max(depths)
+    if deepest >= ctx.rules.geofence.return_margin_m:
+        ds.last_zone = name
+        _returned(ctx, resident, name, now)
+
+
+def active_zones(resident: Resident, at: float) -> list[Zone]:
+    if not resident.zones:
+        return []
+    sod: float | None = None
+    active = []
+    for zone in resident.zones:
+        if zone.hours is None:
+            active.append(zone)
+            continue
+        if sod is None:
+            sod = seconds_of_day(at, resident.timezone)
+        if in_window(sod, parse_window(zone.hours)):
+            active.append(zone)
+    return active
+
+
+def _moved(ds: DeviceState, fix: Gps, acc: float) -> bool:
+    if fix.speed is not None and fix.speed >= MOVING_SPEED_MS:
+        return True
+    if ds.fix_lat is None or ds.fix_lon is None:
+        return False
+    return distance_m(ds.fix_lat, ds.fix_lon, fix.lat, fix.lon) > max(MOVED_M, acc)
+
+
+def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, acc: float, at: float) -> None:
+    from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
+    if not ds.tag_out and from_home - acc > HOME_RADIUS_M:
+        ds.tag_out = True
+        activity.tag_home_edge(ctx, resident.id, True, at)
+    elif ds.tag_out and from_home + acc <= HOME_RADIUS_M:
+        ds.tag_out = False
+        activity.tag_home_edge(ctx, resident.id, False, at)
+
+
+def _exit(ctx: RuleContext, device: Device, resident: Resident, ds: DeviceState, msg: DeviceMessage, now: float, out_m: float) -> None:
+    if ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT) is not None:
+        return  # one open exit per resident; further outside fixes are just the trail
+    rs = ctx.residents[resident.id]
+    home_motion = rs.last_home_activity is not None and msg.at - rs.last_home_activity <= HOME_MOTION_WINDOW_S
+    text = f"tag {device.id} {out_m:.0f} m outside the safe zones"
+    if ds.last_zone:
+        text += f" (last inside {ds.last_zone})"
+    if home_motion:
+        text += "; but motion at home just now — check the tag"
+    ctx.open_alert(AlertKind.GEOFENCE_EXIT, Severity.LOW if home_motion else Severity.HIGH, resident.id, device=device.id,
+                   zone=ds.last_zone, now=now, triggered_at=msg.at, text=text, reason=Reason.LEFT_SAFE_ZONES, late=msg.late)
+
+
+def _returned(ctx: RuleContext, resident: Resident, zone: str, now: float) -> None:
+    alert = ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT)
+    if alert is None:
+        return
+    if alert.state is AlertState.OPEN:
+        ctx.resolve_alert(alert, Outcome.RETURNED, Reason.RETURNED_TO_ZONE, now)
+    else:
+        ctx.update_alert(alert, Reason.RETURNED_TO_ZONE, reason=f"{alert.reason}; back inside {zone}")

@@ -1,0 +1,121 @@
+"""device_offline: missed heartbeats or a Last Will; cleared when the device is heard again.
+
+Any message counts as heard (hub receive time). A device is due offline at
+last_heard + offline_after_missed × its heartbeat_s (from the start of monitoring if never
+heard). The alert is low while another activity sensor of the resident is online; when none
+is (the resident is unwatched) it becomes high after unwatched_hours. During an absence the
+device state still changes but no alert opens until the absence ends.
+
+Deadlines are lazy: hearing a device only moves `last_heard`; the armed deadline stays a lower
+bound, and when it fires the true deadline is recomputed and re-armed if it is still ahead.
+"""
+
+from __future__ import annotations
+
+from alerts.actions import AlertKind, DeviceHealth, DeviceStateChanged, Outcome, Reason, Severity
+from alerts.context import REJOIN_GRACE_S, WATCH_KINDS, RuleContext, device_key, is_late
+from alerts.registry import Device
+from alerts.state import DeviceState
+
+
+def period_s(ctx: RuleContext, device: Device) -> float:
+    return float(ctx.rules.offline_after_missed * device.heartbeat_s)
+
+
+def heard(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
+    if ds.last_heard is None or now > ds.last_heard:
+        ds.last_heard = now
+    if ds.health is not DeviceHealth.ONLINE:
+        _back_online(ctx, device, ds, now)
+    if device_key(device.id) not in ctx.deadlines:
+        ctx.deadlines.arm(device_key(device.id), now + period_s(ctx, device))
+
+
+def _back_online(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
+    was_offline = ds.health is DeviceHealth.OFFLINE
+    ds.health, ds.offline_since = DeviceHealth.ONLINE, None
+    ctx.emit(DeviceStateChanged(device.id, device.resident, DeviceHealth.ONLINE, Reason.DEVICE_HEARD, now))
+    if device.resident is None:
+        return
+    alert = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE, device.id)
+    if alert is not None:
+        ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_HEARD, now)
+    if was_offline and device.kind in WATCH_KINDS:
+        rs = ctx.residents[device.resident]
+        rs.unwatched_since = None
+        ctx.arm_resident(device.resident, now + REJOIN_GRACE_S)  # re-judge silence once the buffer has flushed
+    ctx.touched.add(device.resident)
+
+
+def last_will(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
+    if ds.health is not DeviceHealth.OFFLINE:
+        go_offline(ctx, device, ds, now, now, Reason.LAST_WILL)
+
+
+def evaluate(ctx: RuleContext, device: Device, now: float) -> float | None:
+    """The device deadline fired: go offline if truly due, else say when to look again."""
+    ds = ctx.devices[device.id]
+    if ds.health is DeviceHealth.OFFLINE:
+        return _alert_after_absence(ctx, device, ds, now)
+    base = ds.last_heard if ds.last_heard is not None else ds.watch_start
+    due = (base if base is not None else now) + period_s(ctx, device)
+    if now < due:
+        return due
+    go_offline(ctx, device, ds, now, due, Reason.HEARTBEATS_MISSED)
+    return _alert_after_absence(ctx, device, ds, now)
+
+
+def go_offline(ctx: RuleContext, device: Device, ds: DeviceState, now: float, since: float, reason: Reason) -> None:
+    late = is_late(since, now)
+    ds.health, ds.offline_since = DeviceHealth.OFFLINE, since
+    ctx.emit(DeviceStateChanged(device.id, device.resident, DeviceHealth.OFFLINE, reason, now, late))
+    if device.resident is None:
+        return
+    rs = ctx.residents[device.resident]
+    if device.kind in WATCH_KINDS and rs.unwatched_since is None and not ctx.watched(device.resident):
+        rs.unwatched_since = since
+        ctx.arm_resident(device.resident, since + ctx.rules.unwatched_hours * 3600)
+    ctx.touched.add(device.resident)
+    if ctx.absence_at(device.resident, now) is None:
+        _open(ctx, device, ds, now, reason, late)
+
+
+def _open(ctx: RuleContext, device: Device, ds: DeviceState, now: float, reason: Reason, late: bool) -> None:
+    assert device.resident is not None
+    since = ds.offline_since if ds.offline_since is not None else now
+    how = "Last Will received" if reason is Reason.LAST_WILL else f"no message for {ctx.rules.offline_after_missed} heartbeat intervals"
+    text = f"{device.kind.value} {device.id} offline: {how}"
+    severity = Severity.HIGH if unwatched_too_long(ctx, device.resident, now) and device.kind in WATCH_KINDS else Severity.LOW
+    ctx.open_alert(AlertKind.DEVICE_OFFLINE, severity, device.resident, device=device.id, now=now, triggered_at=since,
+                   text=text, reason=reason, late=late)
+
+
+def _alert_after_absence(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> float | None:
+    if device.resident is None or ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE, device.id) is not None:
+        return None
+    absence = ctx.absence_at(device.resident, now)
+    if absence is not None:
+        return absence.until
+    _open(ctx, device, ds, now, Reason.HEARTBEATS_MISSED, False)
+    return None
+
+
+def unwatched_too_long(ctx: RuleContext, resident_id: str, now: float) -> bool:
+    since = ctx.residents[resident_id].unwatched_since
+    return since is not None and now - since >= ctx.rules.unwatched_hours * 3600
+
+
+def check_unwatched(ctx: RuleContext, resident_id: str, now: float) -> float | None:
+    """Raise offline alerts to high once the resident has been unwatched for unwatched_hours."""
+    since = ctx.residents[resident_id].unwatched_since
+    if since is None:
+        return None
+    due = since + ctx.rules.unwatched_hours * 3600
+    if now < due:
+        return due
+    for alert in ctx.book.of_resident(resident_id):
+        device = ctx.device(alert.device) if alert.device else None
+        if alert.kind is AlertKind.DEVICE_OFFLINE and alert.severity is Severity.LOW and device and device.kind in WATCH_KINDS:
+            ctx.update_alert(alert, Reason.UNWATCHED, severity=Severity.HIGH,
+                             reason=f"{alert.reason}; no other working sensor for {ctx.rules.unwatched_hours:g} h")
+    return None

@@ -1,0 +1,43 @@
+"""Person state fusion: one state per resident from alerts, absences, departures, sensors, activity.
+
+Order of precedence: `alert` (an open critical or high alert) > `away` (absence calendar, a
+departure seen by the door sensor, or the tag outside the home radius) > `unknown` (no working
+activity sensor) > `home_active` (activity within ACTIVE_S) > `home_quiet`.
+"""
+
+from __future__ import annotations
+
+from alerts.actions import PersonState, PersonStateChanged, Reason, Severity
+from alerts.context import ACTIVE_S, RuleContext
+from alerts.localtime import local_text
+
+
+def fuse(ctx: RuleContext, resident_id: str, now: float) -> tuple[PersonState, Reason, str, float | None]:
+    """(state, reason, detail, time the state may change by time alone)."""
+    rs = ctx.residents[resident_id]
+    if any(a.severity is not Severity.LOW for a in ctx.book.of_resident(resident_id)):
+        return PersonState.ALERT, Reason.ALERT_OPEN, "", None
+    absence = ctx.absence_at(resident_id, now)
+    if absence is not None:
+        resident = ctx.resident(resident_id)
+        until = local_text(absence.until, resident.timezone) if resident else str(absence.until)
+        return PersonState.AWAY, Reason.ABSENCE, f"away until {until}", absence.until
+    if rs.away_since is not None:
+        return PersonState.AWAY, Reason.DEPARTED if rs.away_by == "door" else Reason.TAG_LEFT_HOME, "", None
+    if not ctx.watched(resident_id):
+        return PersonState.UNKNOWN, Reason.NO_WORKING_SENSOR, "", None
+    if rs.last_activity is not None and now - rs.last_activity < ACTIVE_S:
+        return PersonState.HOME_ACTIVE, Reason.ACTIVITY, "", rs.last_activity + ACTIVE_S
+    return PersonState.HOME_QUIET, Reason.QUIET, "", None
+
+
+def refresh(ctx: RuleContext, resident_id: str, now: float) -> float | None:
+    """Re-fuse the state, emit PersonStateChanged on change; return the next time-driven change."""
+    state, reason, detail, changes_at = fuse(ctx, resident_id, now)
+    rs = ctx.residents[resident_id]
+    if state is not rs.person:
+        if rs.person is PersonState.ALERT and state is not PersonState.ALERT:
+            reason = Reason.ALERT_CLOSED if reason in (Reason.ACTIVITY, Reason.QUIET) else reason
+        ctx.emit(PersonStateChanged(resident_id, state, rs.person, reason, now, detail))
+        rs.person = state
+    return changes_at

@@ -1,0 +1,91 @@
+"""Per-device and per-resident state the rules keep between messages, and its JSON form.
+
+Plain mutable records with slots (a million devices must fit in memory); the engine owns
+them, the rules read and update them, `snapshot()`/`restore()` go through `to_dict`/`from_dict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from alerts.actions import DeviceHealth, PersonState
+
+
+@dataclass(slots=True)
+class DeviceState:
+    last_heard: float | None = None  # hub receive time of the newest message (any channel counts)
+    watch_start: float | None = None  # when the engine began expecting this device to report
+    health: DeviceHealth | None = None  # None until first judged
+    offline_since: float | None = None
+    battery: int | None = None
+    # GPS tags
+    fix_lat: float | None = None
+    fix_lon: float | None = None
+    fix_at: float | None = None
+    outside_fixes: int = 0  # consecutive deciding fixes wholly outside every active zone
+    last_zone: str | None = None  # the zone the tag was last seen inside
+    tag_out: bool = False  # tag outside the home radius
+    # SOS
+    last_sos_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeviceState:
+        state = cls(**{f.name: data.get(f.name, f.default) for f in fields(cls)})
+        if state.health is not None:
+            state.health = DeviceHealth(state.health)
+        return state
+
+
+@dataclass(slots=True)
+class RoutineHistory:
+    """Compact learned routine: on how many local days the resident was active in each hour.
+
+    24 counters plus the day being filled as a 24-bit mask: about 250 bytes per resident.
+    """
+
+    days: int = 0
+    active_days: list[int] = field(default_factory=lambda: [0] * 24)
+    day: int | None = None  # local day ordinal being filled
+    mask: int = 0
+    day_start: float = 0.0  # epoch seconds of that local midnight (cache for cheap hour lookups)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"days": self.days, "active_days": list(self.active_days), "day": self.day, "mask": self.mask, "day_start": self.day_start}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RoutineHistory:
+        return cls(data["days"], list(data["active_days"]), data["day"], data["mask"], data["day_start"])
+
+
+@dataclass(slots=True)
+class ResidentState:
+    watch_start: float | None = None
+    last_activity: float | None = None  # device time of the newest activity; never moves backwards
+    last_home_activity: float | None = None  # newest activity seen by a home sensor (not door events)
+    door_open_at: float | None = None  # pending departure: door opened, no motion seen since
+    away_since: float | None = None
+    away_by: str | None = None  # "door" or "tag"
+    unwatched_since: float | None = None  # no activity sensor online since
+    person: PersonState | None = None
+    routine: RoutineHistory = field(default_factory=RoutineHistory)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "routine"}
+        data["routine"] = self.routine.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResidentState:
+        values = {f.name: data.get(f.name) for f in fields(cls) if f.name != "routine"}
+        state = cls(**values, routine=RoutineHistory.from_dict(data["routine"]))
+        if state.person is not None:
+            state.person = PersonState(state.person)
+        return state
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
