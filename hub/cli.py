@@ -7,11 +7,16 @@ from typing import Annotated
 
 import typer
 
+from hub.access import tokens_app, users_app
 from hub.config import ConfigError, config_path, load_config
+from hub.registry_import import import_command
 
 app = typer.Typer(no_args_is_help=True, help="Ping'an Hub: alerting hub for elderly people who live alone.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.command("import")(import_command)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="configuration file (default: $PINGAN_CONFIG or ./config.yaml)")
