@@ -84,14 +84,39 @@ static void usage(void)
             "       [--buffer N] [--start-ts EPOCH] [--realtime] [--script FILE]\n");
 }
 
-/* Services the connection while waiting for input; returns a line or NULL at EOF. */
-static char *next_line(FILE *in, char *buf, size_t n, struct pa_tag *tag, struct pa_transport *tr)
+/* Services the connection while waiting for input; returns a line or NULL at EOF.
+ * Reads the descriptor itself (no stdio buffering) so poll() sees every pending line. */
+static char *next_line(int fd, char *out, size_t n, struct pa_tag *tag, struct pa_transport *tr)
 {
-    struct pollfd pfd = {.fd = fileno(in), .events = POLLIN};
+    static char buf[4096];
+    static size_t used;
+    static bool eof;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
     for (;;) {
+        char *nl = memchr(buf, '\n', used);
+        if (nl || (eof && used)) {
+            size_t len = nl ? (size_t)(nl - buf) : used;
+            size_t take = len < n - 1 ? len : n - 1;
+            memcpy(out, buf, take);
+            out[take] = '\0';
+            size_t consumed = nl ? len + 1 : len;
+            memmove(buf, buf + consumed, used - consumed);
+            used -= consumed;
+            return out;
+        }
+        if (eof)
+            return NULL;
+        if (used == sizeof buf) /* an over-long line: drop it */
+            used = 0;
         int r = poll(&pfd, 1, 100);
-        if (r > 0)
-            return fgets(buf, (int)n, in);
+        if (r > 0) {
+            ssize_t got = read(fd, buf + used, sizeof buf - used);
+            if (got > 0)
+                used += (size_t)got;
+            else if (got == 0 || errno != EINTR)
+                eof = true;
+            continue;
+        }
         if (r < 0 && errno != EINTR)
             return NULL;
         if (tag->connected && tr->loop(tr->ctx, 0) != 0)
@@ -183,7 +208,7 @@ int main(int argc, char **argv)
 
     char line[256];
     int status = 0;
-    while (next_line(in, line, sizeof line, &tag, &tr)) {
+    while (next_line(fileno(in), line, sizeof line, &tag, &tr)) {
         char cmd[32] = "";
         double a = 0, b = 0, c = 0, d = 0;
         line[strcspn(line, "\r\n")] = '\0';
