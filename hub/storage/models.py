@@ -221,6 +221,7 @@ class Alert(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[float | None] = mapped_column(Float, index=True)
+    triggered_at: Mapped[float | None] = mapped_column(Float)  # device time of the cause; SMS texts of later steps need it
     transitions: Mapped[list[AlertTransition]] = relationship(order_by="AlertTransition.id", lazy="selectin")
 
 
