@@ -166,6 +166,13 @@ def done_text(alert: Alert, resident: Resident, lang: Lang) -> str:
     return f"{BRAND_ZH}{_short(resident.name)}的警报已解除:{outcome}。谢谢。码{alert.code}"
 
 
+def returned_text(alert: Alert, resident: Resident, lang: Lang) -> str:
+    """Told to responders when a wanderer is back in a safe zone but the alert stays open (acknowledged)."""
+    if lang is Lang.EN:
+        return f"{BRAND_EN}{_short(resident.name)} is back in a safe zone. Code {alert.code}"
+    return f"{BRAND_ZH}{_short(resident.name)}已回到安全区。码{alert.code}"
+
+
 def digest_text(lines: Sequence[tuple[str, Alert]], lang: Lang) -> str:
     """A daily digest of low-severity alerts: (resident name, alert) pairs, oldest first.
 

@@ -47,10 +47,12 @@ class Driver:
     alerts: dict[str, Alert] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, reg: RegistrySnapshot | None = None, rules: RulesConfig | None = None, **rule_overrides: Any) -> Driver:
+    def start(
+        cls, reg: RegistrySnapshot | None = None, rules: RulesConfig | None = None, at: float = T0, **rule_overrides: Any
+    ) -> Driver:
         rules = rules or RulesConfig(**rule_overrides)
-        drv = cls(Engine(reg or registry(), rules, AlertsConfig()))
-        drv.record(drv.engine.tick(T0))
+        drv = cls(Engine(reg or registry(), rules, AlertsConfig()), now=at)
+        drv.record(drv.engine.tick(at))
         return drv
 
     def record(self, actions: list[Action]) -> list[Action]:

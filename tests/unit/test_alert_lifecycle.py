@@ -1,0 +1,124 @@
+"""Alert lifecycle: acknowledge / on_site / resolve with audit trail, ack expiry, service levels,
+snapshot and restore across a restart (what fell due meanwhile fires late), deadline heap, codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rules_kit import T0, Device, Driver, registry, resident
+
+from alerts.actions import AlertAckExpired, AlertResolved, AlertState, Outcome, Reason
+from alerts.codes import CODE_ALPHABET, alert_id, short_code
+from alerts.config import AlertsConfig, RulesConfig
+from alerts.deadlines import DeadlineHeap
+from alerts.engine import Engine, UnknownAlert
+from devices import DeviceKind
+
+
+def sos_driver() -> tuple[Driver, str]:
+    drv = Driver.start()
+    drv.event("cat-0001", "sos", T0 + 10)
+    return drv, drv.opened("sos")[0].id
+
+
+def test_ack_on_site_resolve_audit_and_service_levels() -> None:
+    drv, aid = sos_driver()
+    drv.record(drv.engine.acknowledge(aid, "wang", "sms", T0 + 40))
+    drv.engine.mark_notified(aid, T0 + 12)
+    drv.record(drv.engine.on_site(aid, "wang", "web", T0 + 1200))
+    [res] = [a for a in drv.record(drv.engine.resolve(aid, "assisted", "wang", "sms", T0 + 2000)) if isinstance(a, AlertResolved)]
+    alert = res.alert
+    assert [(t.state, t.by, t.channel) for t in alert.transitions] == [
+        (AlertState.OPEN, "system", "rules"),
+        (AlertState.ACKNOWLEDGED, "wang", "sms"),
+        (AlertState.ON_SITE, "wang", "web"),
+        (AlertState.RESOLVED, "wang", "sms"),
+    ]
+    assert alert.outcome is Outcome.ASSISTED
+    assert alert.service_levels() == {"to_first_message_s": 2.0, "to_ack_s": 30.0, "to_on_site_s": 1190.0, "to_resolve_s": 1990.0}
+    with pytest.raises(UnknownAlert):
+        drv.engine.acknowledge(aid, "wang", "sms", T0 + 3000)
+
+
+def test_ack_is_idempotent() -> None:
+    drv, aid = sos_driver()
+    assert len(drv.engine.acknowledge(aid, "wang", "sms", T0 + 40)) == 1
+    assert drv.engine.acknowledge(aid, "wang", "sms", T0 + 50) == []
+
+
+def test_ack_expiry_resumes_escalation() -> None:
+    drv, aid = sos_driver()
+    drv.record(drv.engine.acknowledge(aid, "wang", "sms", T0 + 40))
+    drv.advance_to(T0 + 40 + 45 * 60 - 1)
+    assert drv.of_type(AlertAckExpired) == []
+    drv.advance_to(T0 + 40 + 45 * 60)
+    [expired] = drv.of_type(AlertAckExpired)
+    assert expired.alert.state is AlertState.OPEN and expired.reason is Reason.ACK_EXPIRED
+    assert expired.alert.transitions[-1].channel == "ack_expiry"
+
+
+def test_on_site_stops_ack_expiry() -> None:
+    drv, aid = sos_driver()
+    drv.record(drv.engine.acknowledge(aid, "wang", "sms", T0 + 40))
+    drv.record(drv.engine.on_site(aid, "wang", "sms", T0 + 600))
+    drv.advance_to(T0 + 4 * 3600)
+    assert drv.of_type(AlertAckExpired) == []
+
+
+def test_snapshot_restore_across_restart_fires_what_fell_due_late() -> None:
+    reg = registry([resident()], [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 300)])
+    drv = Driver.start(reg)
+    drv.heartbeats_every("cat-0001", T0, T0 + 600)
+    drv.event("cat-0001", "sos", T0 + 620)
+    aid = drv.opened("sos")[0].id
+    drv.record(drv.engine.acknowledge(aid, "wang", "sms", T0 + 630))
+    saved = json.loads(json.dumps(drv.engine.snapshot()))  # JSON round trip, as the hub stores it
+    # the hub is down for 3 hours, then rebuilds the engine from the stored state
+    engine = Engine(reg, RulesConfig(), AlertsConfig())
+    engine.restore(saved)
+    assert [a.id for a in engine.open_alerts()] == [aid]
+    assert engine.next_deadline() is not None and engine.next_deadline() <= T0 + 600 + 900  # type: ignore[operator]
+    actions = engine.tick(T0 + 3 * 3600)
+    offline = [a for a in actions if getattr(a, "alert", None) is not None and a.alert.kind == "device_offline"]  # type: ignore[union-attr]
+    assert offline and offline[0].alert.late  # type: ignore[union-attr]
+    assert any(isinstance(a, AlertAckExpired) for a in actions)
+    assert json.dumps(engine.snapshot(), sort_keys=True)  # still JSON-able
+
+
+def test_snapshot_restore_is_lossless() -> None:
+    drv, _ = sos_driver()
+    snap = drv.engine.snapshot()
+    engine = Engine(drv.engine._ctx.index.snapshot, RulesConfig(), AlertsConfig())
+    engine.restore(json.loads(json.dumps(snap)))
+    assert engine.snapshot() == json.loads(json.dumps(snap))
+
+
+def test_removed_device_clears_its_alerts() -> None:
+    drv = Driver.start()
+    drv.heartbeat("cat-0001", T0 + 10, battery=10)
+    assert drv.open_alerts("low_battery")
+    reg = drv.engine._ctx.index.snapshot
+    drv.record(drv.engine.set_registry(registry([resident()], [])))
+    assert drv.open_alerts() == [] and reg is not drv.engine._ctx.index.snapshot
+
+
+def test_deadline_heap_order_and_lazy_invalidation() -> None:
+    heap = DeadlineHeap()
+    heap.arm("b", 10)
+    heap.arm("a", 10)
+    heap.arm("c", 5)
+    heap.arm("c", 20)  # re-armed later: the old entry is skipped
+    heap.arm_earlier("b", 15)  # not earlier: ignored
+    heap.disarm("zz")
+    assert heap.peek() == 10
+    assert [heap.pop_due(100), heap.pop_due(100), heap.pop_due(100), heap.pop_due(100)] == [(10, "a"), (10, "b"), (20, "c"), None]
+
+
+def test_codes_are_deterministic_and_readable() -> None:
+    aid = alert_id("r-0001", "sos", "", 1764124800.0)
+    assert aid == alert_id("r-0001", "sos", "", 1764124800.0)
+    assert aid != alert_id("r-0001", "sos", "", 1764124801.0)
+    code = short_code(aid)
+    assert len(code) == 4 and set(code) <= set(CODE_ALPHABET) and not set("0O1IL") & set(CODE_ALPHABET)
+    assert short_code(aid, {code}) != code

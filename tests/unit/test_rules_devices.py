@@ -1,0 +1,101 @@
+"""device_offline (missed heartbeats, Last Will, unwatched), low_battery hysteresis, person state."""
+
+from __future__ import annotations
+
+import pytest
+from rules_kit import T0, Device, Driver, registry, resident
+
+from alerts.actions import (
+    AlertResolved,
+    AlertUpdated,
+    DeviceHealth,
+    DeviceStateChanged,
+    Outcome,
+    PersonState,
+    PersonStateChanged,
+    Reason,
+    Severity,
+)
+from devices import DeviceKind
+
+CAT = Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 300)
+DOOR = Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 600)
+SMOKE = Device("smoke-0001", DeviceKind.SMOKE_ALARM, "r-0001", 3600)
+
+
+def test_missed_heartbeats_open_offline_then_high_when_unwatched() -> None:
+    drv = Driver.start(registry([resident()], [CAT]))
+    drv.heartbeats_every("cat-0001", T0, T0 + 1200)
+    drv.advance_to(T0 + 1200 + 900 - 1)
+    assert drv.opened("device_offline") == []
+    drv.advance_to(T0 + 1200 + 900)
+    [alert] = drv.opened("device_offline")
+    assert alert.severity is Severity.LOW and alert.device == "cat-0001" and not alert.late
+    drv.advance_to(T0 + 1200 + 900 + 3600)
+    assert drv.open_alerts("device_offline")[0].severity is Severity.HIGH
+    assert any(isinstance(a, AlertUpdated) and a.reason is Reason.UNWATCHED for a in drv.actions)
+    assert drv.opened("inactivity") == []  # never both for the same cause
+    assert any(isinstance(a, PersonStateChanged) and a.state is PersonState.UNKNOWN for a in drv.actions)
+
+
+def test_any_message_counts_as_heard() -> None:
+    drv = Driver.start(registry([resident()], [CAT]))
+    for k in range(10):
+        drv.event("cat-0001", "motion", T0 + k * 600)
+    assert drv.opened("device_offline") == []
+
+
+def test_last_will_then_heartbeat_clears() -> None:
+    drv = Driver.start(registry([resident()], [CAT]))
+    drv.heartbeat("cat-0001", T0 + 10)
+    drv.send("cat-0001", "status", {"state": "offline"}, T0 + 20)
+    [alert] = drv.opened("device_offline")
+    assert alert.transitions[0].note == Reason.LAST_WILL.value
+    states = [a.state for a in drv.of_type(DeviceStateChanged)]
+    assert states[-1] is DeviceHealth.OFFLINE
+    drv.heartbeat("cat-0001", T0 + 200)
+    [res] = drv.of_type(AlertResolved)
+    assert res.outcome is Outcome.CLEARED and res.reason is Reason.DEVICE_HEARD
+    assert drv.of_type(DeviceStateChanged)[-1].state is DeviceHealth.ONLINE
+
+
+def test_two_devices_one_offline_stays_low_and_inactivity_still_judged() -> None:
+    drv = Driver.start(registry([resident()], [CAT, DOOR]))
+    drv.heartbeats_every("door-0001", T0, T0 + 12 * 3600, every=600)
+    [alert] = drv.opened("device_offline")
+    assert alert.device == "cat-0001" and drv.final(alert).severity is Severity.LOW
+    assert len(drv.opened("inactivity")) == 1  # the door sensor still watches
+
+
+def test_non_activity_device_offline_is_low() -> None:
+    drv = Driver.start(registry([resident()], [CAT, SMOKE]))
+    drv.heartbeats_every("cat-0001", T0, T0 + 3 * 3600 + 3600)
+    [alert] = drv.opened("device_offline")
+    assert alert.device == "smoke-0001" and drv.final(alert).severity is Severity.LOW
+
+
+@pytest.mark.parametrize(
+    ("levels", "open_after"),
+    [
+        ([50, 25, 21], [False, False, False]),
+        ([50, 20, 25, 30, 31], [False, True, True, True, False]),
+        ([15, 10, 5], [True, True, True]),
+        ([19, 35, 19], [True, False, True]),
+    ],
+)
+def test_low_battery_hysteresis(levels: list[int], open_after: list[bool]) -> None:
+    drv = Driver.start(registry([resident()], [CAT]))
+    for k, (level, expect) in enumerate(zip(levels, open_after, strict=True)):
+        drv.heartbeat("cat-0001", T0 + k * 300, battery=level)
+        assert bool(drv.open_alerts("low_battery")) is expect, (k, level)
+    assert len(drv.open_alerts("low_battery")) <= 1
+
+
+def test_person_state_active_then_quiet() -> None:
+    drv = Driver.start(registry([resident()], [CAT]))
+    drv.event("cat-0001", "motion", T0 + 10)
+    drv.heartbeats_every("cat-0001", T0 + 300, T0 + 3600)
+    states = [a.state for a in drv.of_type(PersonStateChanged)]
+    assert states[-2:] == [PersonState.HOME_ACTIVE, PersonState.HOME_QUIET]
+    drv.event("cat-0001", "sos", T0 + 4000)
+    assert drv.of_type(PersonStateChanged)[-1].state is PersonState.ALERT
