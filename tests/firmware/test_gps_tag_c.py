@@ -226,9 +226,9 @@ def test_tag_cmds_alert_ack_and_config(broker, tag_binary, tags):
         assert any("cmd ignored: malformed" in line for line in tag.output())
         assert any("cmd config ignored" in line for line in tag.output())
         tag.do("advance 60", "sync")
-        rec.wait_for(lambda r: len(r.on("heartbeat")) >= 5, "heartbeats every 20 s")
+        rec.wait_for(lambda r: len(r.on("heartbeat")) >= 4, "heartbeats every 20 s")
     finally:
         rec.close()
     assert_all_accepted(rec.snapshot())
     hb = ts_offsets([m.payload for m in rec.on("heartbeat")])
-    assert hb[0] == 0 and hb[-3:] == [20, 40, 60]
+    assert hb == [0, 20, 40, 60]

@@ -96,6 +96,7 @@ int pa_tag_init(struct pa_tag *tag, const struct pa_tag_config *cfg, struct pa_t
     tag->next_reconnect = now;
     tag->next_heartbeat = now;
     tag->next_fix = now;
+    tag->now = now;
     tag->sos_at = -1;
     pa_ring_init(&tag->ring, (size_t)cfg->buffer_size);
     tr->on_message = on_message;
@@ -272,6 +273,7 @@ static void connect_(struct pa_tag *tag, double now)
 
 void pa_tag_tick(struct pa_tag *tag, double now)
 {
+    tag->now = now;
     if (!tag->connected && now >= tag->next_reconnect)
         connect_(tag, now);
     if (tag->connected && tag->tr->loop(tag->tr->ctx, 0) != 0)
@@ -364,7 +366,7 @@ static void on_message(void *user, const char *topic, const void *payload, size_
         long hb = 0;
         if (v && sscanf(v, "%ld", &hb) == 1 && hb >= 10 && hb <= 86400) {
             tag->cfg.heartbeat_s = (int)hb;
-            tag->next_heartbeat = 0; /* send one now, then every heartbeat_s */
+            tag->next_heartbeat = tag->now + (double)hb; /* the new interval from now on */
             logf_(tag, "cmd config heartbeat_s=%ld", hb);
         } else {
             logf_(tag, "cmd config ignored: heartbeat_s must be 10..86400");

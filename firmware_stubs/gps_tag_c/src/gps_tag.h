@@ -59,6 +59,7 @@ struct pa_tag {
     struct pa_board *board;
     char topic[PA_CH_COUNT][PA_TOPIC_MAX];
     uint32_t seq;
+    double now; /* time of the last tick */
     bool connected;
     double next_reconnect, next_heartbeat, next_fix;
     int backoff;
