@@ -9,6 +9,7 @@ import typer
 
 from hub.access import tokens_app, users_app
 from hub.config import ConfigError, config_path, load_config
+from hub.provision import devices_app
 from hub.registry_import import import_command
 
 app = typer.Typer(no_args_is_help=True, help="Ping'an Hub: alerting hub for elderly people who live alone.")
@@ -16,6 +17,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(devices_app, name="devices")
 app.command("import")(import_command)
 
 ConfigOption = Annotated[
@@ -52,6 +54,17 @@ def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
     cfg = load(ctx)
     upgrade(cfg.database.url, revision)
     typer.echo(f"database at {cfg.database.url.split('@')[-1]} is at {revision}")
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    upgrade: Annotated[bool, typer.Option("--upgrade/--no-upgrade", help="run `db upgrade` first")] = True,
+) -> None:
+    """Run the hub: MQTT ingestion and the HTTP endpoints, until SIGTERM."""
+    from hub.serve import serve
+
+    raise typer.Exit(serve(load(ctx), run_upgrade=upgrade))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,286 @@
+"""The batch writer: from received MQTT messages to committed rows, then acknowledgements.
+
+One thread takes what the network thread queued, validates it with `devices.interpret`,
+and writes a batch in one transaction: events (deduplicated on device, seq, ts), device
+state, quarantine rows, and whatever the `on_batch` hook adds (the rules engine's alerts).
+Only after the commit are the messages acknowledged to the broker, so a crash at any point
+means redelivery, never loss; dedup makes the redelivery harmless.
+
+A database error never escapes: transient ones (connection lost, database locked) retry the
+whole batch with backoff and acknowledge nothing; any other error splits the batch in halves
+until the one message that causes it is found, stored without the hook if possible, else
+quarantined as `storage_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from devices import Channel, DeviceMessage, Rejection, interpret
+from devices.messages import MAX_QUARANTINED_BYTES
+from hub.clock import SystemClock
+from hub.ingest import store
+from hub.metrics import IngestMetrics
+
+log = logging.getLogger("pingan.ingest")
+
+AfterCommit = Callable[[], None]
+#: Called inside the batch transaction after events are inserted, with the messages that were
+#: not duplicates (status messages included), in arrival order. Returns work to run after commit.
+OnBatch = Callable[[Session, list[DeviceMessage], float], list[AfterCommit]]
+
+TRANSIENT_DB_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+MAX_BACKOFF_S = 5.0
+CHANNELS = frozenset(c.value for c in Channel)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One PUBLISH as it came off the wire, before any parsing."""
+
+    topic: str
+    payload: bytes  # cut to MAX_QUARANTINED_BYTES when larger than the configured maximum
+    size: int  # length of the payload as sent
+    mid: int
+    qos: int
+    received_at: float
+    generation: int  # which broker connection delivered it: its ack is only valid there
+
+
+class Acker(Protocol):
+    def ack(self, received: Received) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class WriterSettings:
+    topic_root: str = "pingan/v1"
+    max_payload_bytes: int = 16 * 1024
+    batch_size: int = 1000
+    batch_wait_s: float = 0.02
+
+
+class BatchWriter:
+    """Drains the queue in batches; commits, then acks, then runs after-commit work."""
+
+    def __init__(
+        self,
+        inbox: queue.Queue[Received],
+        sessions: sessionmaker[Session],
+        acker: Acker,
+        metrics: IngestMetrics,
+        settings: WriterSettings,
+        on_batch: OnBatch | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self.sessions = sessions
+        self.acker = acker
+        self.metrics = metrics
+        self.settings = settings
+        self.on_batch = on_batch
+        self.clock = clock or SystemClock()
+        self.known: set[str] = set()
+        self.committed = 0  # messages committed and acknowledged since start
+        self.give_up = threading.Event()  # set at a forced shutdown: stop retrying, leave messages unacked
+
+    # --- loop -----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Write batches until `stop` is set and the queue is empty. Never raises."""
+        while not (stop.is_set() and self.inbox.empty()) and not self.give_up.is_set():
+            batch = self.take_batch()
+            if batch:
+                self.write(batch)
+        log.info("writer stopped committed=%d left_in_queue=%d", self.committed, self.inbox.qsize())
+
+    def take_batch(self) -> list[Received]:
+        try:
+            batch = [self.inbox.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        deadline = self.clock_monotonic() + self.settings.batch_wait_s
+        while len(batch) < self.settings.batch_size:
+            try:
+                batch.append(self.inbox.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            left = deadline - self.clock_monotonic()
+            if left <= 0:
+                break
+            try:
+                batch.append(self.inbox.get(timeout=left))
+            except queue.Empty:
+                break
+        return batch
+
+    @staticmethod
+    def clock_monotonic() -> float:
+        return SystemClock().monotonic()
+
+    # --- one batch ------------------------------------------------------------------------
+
+    def write(self, batch: Sequence[Received]) -> bool:
+        """Commit `batch` and ack it; retry transient errors; bisect others. False only when giving up."""
+        backoff_s = 0.05
+        while not self.give_up.is_set():
+            try:
+                self._commit(batch, run_hook=True)
+                return True
+            except TRANSIENT_DB_ERRORS as exc:
+                self.metrics.db_errors.labels("transient").inc()
+                log.warning("batch not committed, will retry size=%d in_s=%.2f error=%s", len(batch), backoff_s,
+                            _first_line(exc))
+                self.give_up.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
+            except Exception as exc:
+                self.metrics.db_errors.labels("data").inc()
+                log.error("batch failed, isolating the cause size=%d error=%s", len(batch), _first_line(exc))
+                if len(batch) == 1:
+                    return self._write_alone(batch[0])
+                half = len(batch) // 2
+                return self.write(batch[:half]) and self.write(batch[half:])
+        return False
+
+    def _write_alone(self, item: Received) -> bool:
+        """One message that failed in a batch: store it without the hook, else quarantine it."""
+        try:
+            self._commit([item], run_hook=False)
+            self.metrics.hook_errors.inc()
+            log.error("message stored without on_batch hook topic=%s mid=%d", item.topic, item.mid)
+            return True
+        except TRANSIENT_DB_ERRORS:
+            return self.write([item])
+        except Exception as exc:
+            rejection = Rejection(item.topic, None, "storage_error", _first_line(exc), item.received_at,
+                                  item.payload[:MAX_QUARANTINED_BYTES])
+            log.error("message quarantined after storage error topic=%s error=%s", item.topic, _first_line(exc))
+            with self.sessions.begin() as session:
+                store.insert_quarantine(session, [rejection])
+            self._count_quarantine([rejection])
+            self.acker.ack(item)
+            return True
+
+    def _commit(self, batch: Sequence[Received], run_hook: bool) -> None:
+        messages, rejections = self.interpret_all(batch)
+        started = self.clock_monotonic()
+        with self.sessions.begin() as session:
+            messages, unknown = self._split_unknown(session, messages)
+            rejections += unknown
+            unique = _unique(messages)
+            inserted = store.insert_events(session, unique)
+            fresh = [m for m in unique if store.dedup_key(m) in inserted]
+            store.insert_quarantine(session, rejections)
+            store.upsert_state(session, store.fold_state(fresh))
+            after: list[AfterCommit] = []
+            if run_hook and self.on_batch is not None:
+                after = self.on_batch(session, fresh, self.clock.now())
+        self.metrics.commit_seconds.observe(self.clock_monotonic() - started)
+        self.metrics.batch_size.observe(len(batch))
+        for item in batch:
+            self.acker.ack(item)
+        self.committed += len(batch)
+        self._count(messages, fresh, rejections)
+        for work in after:
+            try:
+                work()
+            except Exception:
+                log.exception("after-commit work failed")
+
+    def interpret_all(self, batch: Sequence[Received]) -> tuple[list[DeviceMessage], list[Rejection]]:
+        messages: list[DeviceMessage] = []
+        rejections: list[Rejection] = []
+        s = self.settings
+        for item in batch:
+            if item.size > s.max_payload_bytes:  # cut in the network thread, never parsed
+                rejections.append(Rejection(item.topic, None, "too_large",
+                                            f"payload of {item.size} bytes exceeds {s.max_payload_bytes}",
+                                            item.received_at, item.payload[:MAX_QUARANTINED_BYTES]))
+                continue
+            result = interpret(item.topic, item.payload, item.received_at, s.topic_root,
+                               max_payload_bytes=s.max_payload_bytes)
+            (messages if isinstance(result, DeviceMessage) else rejections).append(result)  # type: ignore[arg-type]
+        return messages, rejections
+
+    def _split_unknown(self, session: Session, messages: list[DeviceMessage]) -> tuple[list[DeviceMessage], list[Rejection]]:
+        # Ask the database only about ids not seen before, so a device registered a second ago is
+        # accepted, and a flood of made-up ids costs one small query per batch.
+        missing = {m.device_id for m in messages} - self.known
+        if missing:
+            self.known |= store.known_devices(session, missing)
+        known = [m for m in messages if m.device_id in self.known]
+        unknown = [
+            Rejection(_topic(self.settings.topic_root, m), m.device_id, "unknown_device", f"device {m.device_id!r} is not registered",
+                      m.received_at, m.raw[:MAX_QUARANTINED_BYTES])
+            for m in messages if m.device_id not in self.known
+        ]
+        return known, unknown
+
+    def forget_devices(self) -> None:
+        """Drop the cache of known ids (after devices are deleted); the next batch asks again."""
+        self.known = set()
+
+    # --- metrics --------------------------------------------------------------------------
+
+    def _count(self, messages: list[DeviceMessage], fresh: list[DeviceMessage], rejections: list[Rejection]) -> None:
+        m = self.metrics
+        fresh_ids = {id(x) for x in fresh}
+        for msg in messages:
+            m.messages.labels(msg.channel.value, "stored" if id(msg) in fresh_ids else "duplicate").inc()
+        for msg in fresh:
+            if msg.skewed:
+                m.clock_skew.inc()
+            if msg.late:
+                m.late.inc()
+        self._count_quarantine(rejections)
+
+    def _count_quarantine(self, rejections: list[Rejection]) -> None:
+        if not rejections:
+            return
+        reasons = Counter(r.reason for r in rejections)
+        for reason, n in reasons.items():
+            self.metrics.quarantined.labels(reason).inc(n)
+        for channel, n in Counter(_channel_label(r.topic) for r in rejections).items():
+            self.metrics.messages.labels(channel, "quarantined").inc(n)
+        log.warning("quarantined %s", " ".join(f"{reason}={n}" for reason, n in sorted(reasons.items())))
+
+
+def _unique(messages: list[DeviceMessage]) -> list[DeviceMessage]:
+    """First occurrence of each (device, seq, ts) in the batch; messages lacking seq or ts are never duplicates."""
+    seen: set[store.DedupKey] = set()
+    unique: list[DeviceMessage] = []
+    for m in messages:
+        key = store.dedup_key(m)
+        if m.seq is not None and m.device_ts is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        unique.append(m)
+    return unique
+
+
+def _topic(root: str, m: DeviceMessage) -> str:
+    return f"{root}/dev/{m.device_id}/{m.channel.value}"
+
+
+def _channel_label(topic: str) -> str:
+    """The channel a rejected topic names, or `unknown`: metric labels stay a small, fixed set."""
+    last = topic.rsplit("/", 1)[-1]
+    return last if last in CHANNELS else "unknown"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:300]

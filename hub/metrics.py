@@ -1,0 +1,57 @@
+"""Prometheus series of the hub (prefix `pingan_`), created in a registry the caller owns.
+
+No module-level collectors: every process, test and benchmark builds its own
+`CollectorRegistry`, so two hubs in one test run never share counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+BATCH_SIZE_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+COMMIT_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class IngestMetrics:
+    """The ingestion series: messages by channel and result, quarantine by reason, batches, queue, broker."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.messages = Counter(
+            "pingan_ingest_messages", "device messages handled, by channel and result (stored, duplicate, quarantined)",
+            ["channel", "result"], registry=registry,
+        )
+        self.quarantined = Counter(
+            "pingan_ingest_quarantined", "messages kept in the quarantine table, by reason", ["reason"], registry=registry
+        )
+        self.clock_skew = Counter(
+            "pingan_ingest_clock_skew", "messages whose device ts was in the future and replaced by the receive time",
+            registry=registry,
+        )
+        self.late = Counter("pingan_ingest_late", "messages that arrived late (buffered on the device)", registry=registry)
+        self.batch_size = Histogram(
+            "pingan_ingest_batch_size", "messages per database transaction", buckets=BATCH_SIZE_BUCKETS, registry=registry
+        )
+        self.commit_seconds = Histogram(
+            "pingan_ingest_commit_seconds", "time to write and commit one batch", buckets=COMMIT_SECONDS_BUCKETS,
+            registry=registry,
+        )
+        self.db_errors = Counter(
+            "pingan_ingest_db_errors", "failed batch transactions (retried, messages not acknowledged)", ["kind"],
+            registry=registry,
+        )
+        self.hook_errors = Counter(
+            "pingan_ingest_hook_errors", "batches whose on_batch hook raised", registry=registry
+        )
+        self.queue_depth = Gauge(
+            "pingan_ingest_queue_depth", "messages received from the broker and not yet committed", registry=registry
+        )
+        self.broker_connected = Gauge(
+            "pingan_mqtt_connected", "1 while the hub is connected to the broker", registry=registry
+        )
+        self.reconnects = Counter("pingan_mqtt_connects", "successful connections to the broker", registry=registry)
+
+    def watch_queue(self, depth: Callable[[], int]) -> None:
+        self.queue_depth.set_function(lambda: float(depth()))
