@@ -208,7 +208,9 @@ def reply_text(outcome: ReplyOutcome, lang: Lang, code: str = "", resident_name:
     """The confirmation answered to an SMS reply. `open_count` > 1 says which alert was meant."""
     which = ""
     if open_count > 1:
-        which = f" (newest of {open_count}, add code)" if lang is Lang.EN else f"(您有{open_count}条,此为最新,可加码指定)"
+        which = (
+            f" (newest of {open_count}, add code)" if lang is Lang.EN else f"(您有{open_count}条,此为最新,可加码指定)"
+        )
     who = _short(resident_name)
     if lang is Lang.EN:
         texts = {

@@ -1,0 +1,209 @@
+"""SMS replies and delivery receipts, applied to alerts: what the webhook router calls.
+
+Owns finding the alert a reply means (the code it names, else the newest open alert sent to
+that number) and applying it through the hub's `AlertCommands` port (acknowledge, backup,
+on site, resolve ok) with actor = the responder and channel = "sms". Numbers that were never
+sent an alert and belong to no responder are ignored and audited. Parsing is the pure
+alerts/replies.py; wording is alerts/texts.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.actions import AlertState
+from alerts.replies import ReplyCommand, parse_reply
+from alerts.texts import Lang, ReplyOutcome, lang_of, reply_text
+from hub.dispatch.dispatcher import PURPOSE_ALERT, Dispatcher
+from hub.dispatch.providers.base import InboundReply, StatusUpdate
+from hub.services import AlertCommands, AlertNotFound, InvalidTransition
+from hub.storage import models as m
+
+log = logging.getLogger("pingan.sms.replies")
+CHANNEL = "sms"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who a reply came from, as far as the hub knows them."""
+
+    phone: str
+    actor: str  # responder id, "family:<resident>:<name>", or the phone
+    name: str
+    language: Lang
+    registered: bool  # a responder of the registry (may act on any alert by its code)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlert:
+    id: str
+    code: str
+    resident_name: str
+
+
+class SmsReplies:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        commands: AlertCommands,
+        dispatcher: Dispatcher,
+        clock: Callable[[], float],
+    ) -> None:
+        self.sessions = sessions
+        self.commands = commands
+        self.dispatcher = dispatcher
+        self.clock = clock
+
+    # --- replies --------------------------------------------------------------------------
+
+    def handle_reply(self, reply: InboundReply) -> str | None:
+        """Apply a reply; returns the confirmation to answer, or None to answer nothing."""
+        with self.sessions() as session:
+            sender = self._sender(session, reply.from_number)
+            if sender is None:
+                self.audit(
+                    "sms_unknown_number", {"from": reply.from_number, "body": reply.body[:160], "sid": reply.sid}
+                )
+                log.warning("sms.unknown_number from=%s sid=%s: ignored", reply.from_number, reply.sid)
+                return None
+            parsed = parse_reply(reply.body)
+            candidates = self._open_alerts_sent_to(session, sender.phone)
+            target, problem = self._target(session, sender, parsed.code, candidates)
+        detail: dict[str, Any] = {
+            "from": sender.phone,
+            "body": reply.body[:160],
+            "sid": reply.sid,
+            "parse": parsed.reason,
+        }
+        if parsed.command is None:
+            self.audit("sms_not_understood", detail, actor=sender.actor)
+            return reply_text(ReplyOutcome.NOT_UNDERSTOOD, sender.language)
+        if target is None:
+            assert problem is not None
+            self.audit(
+                "sms_reply_no_alert", {**detail, "code": parsed.code, "problem": problem.value}, actor=sender.actor
+            )
+            return reply_text(problem, sender.language, code=parsed.code or "")
+        outcome = self._apply(parsed.command, target, sender)
+        open_count = len(candidates) if parsed.code is None else 1
+        self.audit(
+            "sms_reply",
+            {**detail, "command": parsed.command.value, "code": target.code, "result": outcome.value},
+            actor=sender.actor,
+            alert_id=target.id,
+        )
+        log.info(
+            "sms.reply from=%s alert=%s code=%s command=%s result=%s",
+            sender.phone,
+            target.id,
+            target.code,
+            parsed.command.value,
+            outcome.value,
+        )
+        return reply_text(outcome, sender.language, target.code, target.resident_name, open_count)
+
+    def _apply(self, command: ReplyCommand, target: OpenAlert, sender: Sender) -> ReplyOutcome:
+        try:
+            if command is ReplyCommand.ACKNOWLEDGE:
+                self.commands.acknowledge(target.id, sender.actor, CHANNEL)
+                return ReplyOutcome.ACKNOWLEDGED
+            if command is ReplyCommand.BACKUP:
+                self.commands.request_backup(target.id, sender.actor, CHANNEL)
+                return ReplyOutcome.BACKUP
+            if command is ReplyCommand.ON_SITE:
+                self.commands.on_site(target.id, sender.actor, CHANNEL)
+                return ReplyOutcome.ON_SITE
+            self.commands.resolve(target.id, "ok", sender.actor, CHANNEL)
+            return ReplyOutcome.RESOLVED
+        except InvalidTransition:
+            return ReplyOutcome.NOT_ALLOWED
+        except AlertNotFound:
+            return ReplyOutcome.UNKNOWN_CODE
+
+    def _sender(self, session: Session, phone: str) -> Sender | None:
+        responder = session.scalars(
+            select(m.Responder).where(m.Responder.phone == phone).order_by(m.Responder.id)
+        ).first()
+        if responder is not None:
+            return Sender(phone, responder.id, responder.name, lang_of(responder.language), registered=True)
+        note = session.scalars(
+            select(m.Notification).where(m.Notification.phone == phone).order_by(m.Notification.id.desc())
+        ).first()
+        if note is not None:
+            return Sender(
+                phone, note.recipient_id or phone, note.recipient_name, lang_of(note.language), registered=False
+            )
+        contact = session.scalars(select(m.Contact).where(m.Contact.phone == phone).order_by(m.Contact.id)).first()
+        if contact is not None:
+            return Sender(
+                phone,
+                f"family:{contact.resident_id}:{contact.name}",
+                contact.name,
+                lang_of(contact.language),
+                registered=False,
+            )
+        return None
+
+    def _open_alerts_sent_to(self, session: Session, phone: str) -> list[OpenAlert]:
+        newest = func.max(m.Notification.created_at).label("newest")
+        rows = session.execute(
+            select(m.Alert.id, m.Alert.code, m.Resident.name, newest)
+            .join(m.Notification, m.Notification.alert_id == m.Alert.id)
+            .outerjoin(m.Resident, m.Resident.id == m.Alert.resident_id)
+            .where(
+                m.Notification.phone == phone,
+                m.Notification.purpose == PURPOSE_ALERT,
+                m.Alert.state != AlertState.RESOLVED.value,
+            )
+            .group_by(m.Alert.id, m.Alert.code, m.Resident.name)
+            .order_by(newest.desc(), m.Alert.id.desc())
+        ).all()
+        return [OpenAlert(r[0], r[1], r[2] or "") for r in rows]
+
+    def _target(
+        self, session: Session, sender: Sender, code: str | None, candidates: list[OpenAlert]
+    ) -> tuple[OpenAlert | None, ReplyOutcome | None]:
+        if code is None:
+            return (candidates[0], None) if candidates else (None, ReplyOutcome.NO_OPEN_ALERT)
+        named = next((c for c in candidates if c.code == code), None)
+        if named is not None:
+            return named, None
+        if sender.registered:  # staff may act on any open alert they were told of another way
+            row = session.execute(
+                select(m.Alert.id, m.Alert.code, m.Resident.name)
+                .outerjoin(m.Resident, m.Resident.id == m.Alert.resident_id)
+                .where(m.Alert.code == code, m.Alert.state != AlertState.RESOLVED.value)
+                .order_by(m.Alert.opened_at.desc())
+            ).first()
+            if row is not None:
+                return OpenAlert(row[0], row[1], row[2] or ""), None
+        return None, ReplyOutcome.UNKNOWN_CODE
+
+    # --- receipts -------------------------------------------------------------------------
+
+    def handle_status(self, update: StatusUpdate) -> bool:
+        """Apply a delivery receipt; False (and an audit row) for a sid the outbox never sent."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = self.dispatcher.on_status(session, update, now)
+        if row is None:
+            self.audit("sms_status_unknown_sid", {"sid": update.sid, "status": update.provider_status})
+            log.warning("sms.status_unknown_sid sid=%s status=%s", update.sid, update.provider_status)
+            return False
+        return True
+
+    # --- audit ----------------------------------------------------------------------------
+
+    def audit(self, action: str, detail: dict[str, Any], actor: str = "webhook", alert_id: str | None = None) -> None:
+        with self.sessions.begin() as session:
+            session.add(
+                m.Audit(
+                    at=self.clock(), actor=actor[:200], channel=CHANNEL, action=action, alert_id=alert_id, detail=detail
+                )
+            )

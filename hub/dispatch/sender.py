@@ -1,0 +1,311 @@
+"""The outbox sender: claims due Notification rows with a lease, sends them, records the result.
+
+Crash safety comes from the order of commits:
+1. claim (one transaction): queued rows that are due, or `sending` rows whose lease ran out,
+   become `sending` with `lease_until` and `lease_owner` (FOR UPDATE SKIP LOCKED on PostgreSQL;
+   on SQLite the conditional UPDATE is the arbiter);
+2. the HTTP request to the provider, outside any transaction;
+3. record (one transaction): `sent` + provider sid, or a retry time, or `failed` — only if
+   this sender still holds the lease.
+A crash before 2 leaves a leased row that another sender takes after `lease_until`: nothing
+lost, nothing doubled. A crash between the provider's acceptance in 2 and the commit of 3 is
+the one window where a message can go out twice; `last_record_window_s` measures it and
+docs/DISPATCH.md reports it. The lease must outlast the provider timeout, or a slow but live
+request would be taken over.
+
+Time comes from the injected clock; the loop waits on an Event, so `stop()` and `wake()`
+act at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.clock import Clock
+from hub.dispatch.dispatcher import PURPOSE_ALERT, Dispatcher
+from hub.dispatch.providers.base import DeliveryState, ProviderError, SendResult, SmsProvider
+from hub.storage import models as m
+
+log = logging.getLogger("pingan.outbox")
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    owner: str = "sender-1"  # unique per process: lease ownership
+    lease_s: float = 60.0  # > provider timeout, or a slow live request gets taken over
+    batch: int = 20
+    max_attempts: int = 5
+    backoff_base_s: float = 10.0
+    backoff_max_s: float = 600.0
+    idle_wait_s: float = 1.0  # how long the loop waits when nothing is due (wake() cuts it short)
+    status_callback: str | None = None  # {http.public_url}/webhooks/twilio/status
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    phone: str
+    body: str
+    valid_until: float | None
+    attempts: int
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    lost_lease: int = 0
+    #: seconds between the provider's answer and our commit, for each accepted message:
+    #: the window in which a crash would send the message twice.
+    record_windows_s: list[float] | None = None
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        provider: SmsProvider,
+        dispatcher: Dispatcher,
+        clock: Clock,
+        settings: SenderSettings | None = None,
+        on_first_message: Callable[[str, float], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sessions = sessions
+        self.provider = provider
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.settings = settings or SenderSettings()
+        self.on_first_message = on_first_message  # (alert_id, at): lets the engine learn time-to-first-message
+        self.stats = SenderStats(record_windows_s=[])
+        self._monotonic = monotonic  # durations only (the duplicate window), never decisions
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- loop -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name=f"outbox-{self.settings.owner}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Call after committing new outbox rows: the loop looks at once instead of after idle_wait_s."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:
+                log.exception("outbox.loop_error owner=%s", self.settings.owner)
+                worked = 0
+            if not worked:
+                self._wake.wait(self.settings.idle_wait_s)
+                self._wake.clear()
+
+    # --- one pass -------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim a batch and send it; returns how many rows were handled."""
+        claimed = self.claim()
+        for item in claimed:
+            if self._stop.is_set():
+                break  # the leases make the rest available to another sender
+            self.deliver(item)
+        return len(claimed)
+
+    def claim(self) -> list[Claimed]:
+        now = self.clock.now()
+        lease_until = now + self.settings.lease_s
+        with self.sessions.begin() as session:
+            due = session.scalars(
+                select(m.Notification)
+                .where(
+                    or_(
+                        (m.Notification.state == DeliveryState.QUEUED.value) & (m.Notification.next_attempt_at <= now),
+                        (m.Notification.state == DeliveryState.SENDING.value) & (m.Notification.lease_until < now),
+                    )
+                )
+                .order_by(m.Notification.next_attempt_at, m.Notification.id)
+                .limit(self.settings.batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            claimed = []
+            for row in due:
+                # Conditional update: on SQLite (no row locks) two senders may select the same
+                # row; only one of them sees rowcount 1.
+                taken = session.execute(
+                    update(m.Notification)
+                    .where(
+                        m.Notification.id == row.id,
+                        m.Notification.state == row.state,
+                        or_(m.Notification.lease_until.is_(None), m.Notification.lease_until == row.lease_until),
+                    )
+                    .values(
+                        state=DeliveryState.SENDING.value,
+                        lease_until=lease_until,
+                        lease_owner=self.settings.owner,
+                        attempts=m.Notification.attempts + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if _rowcount(taken) == 1:
+                    if row.state == DeliveryState.SENDING.value:
+                        log.warning(
+                            "outbox.lease_taken_over notification=%s previous_owner=%s", row.id, row.lease_owner
+                        )
+                    claimed.append(Claimed(row.id, row.phone, row.body, row.valid_until, row.attempts + 1))
+        return claimed
+
+    def deliver(self, item: Claimed) -> None:
+        now = self.clock.now()
+        if item.valid_until is not None and now >= item.valid_until:
+            self._record(item, DeliveryState.EXPIRED, now, error=("expired", "validity ran out before sending"))
+            return
+        validity_s = max(1, int((item.valid_until - now) if item.valid_until is not None else 36_000))
+        try:
+            result = self.provider.send(item.phone, item.body, validity_s, self.settings.status_callback)
+        except ProviderError as exc:
+            self._failed_attempt(item, exc)
+            return
+        except Exception as exc:  # a provider bug must not stop the loop: retry like a timeout
+            log.exception("outbox.provider_crash notification=%s", item.id)
+            self._failed_attempt(item, ProviderError(True, "exception", repr(exc)))
+            return
+        answered = self._monotonic()
+        self._record_sent(item, result, answered)
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _record_sent(self, item: Claimed, result: SendResult, answered_mono: float) -> None:
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            row = self._leased(session, item)
+            if row is None:
+                return
+            row.state = DeliveryState.DELIVERED.value if result.status == "delivered" else DeliveryState.SENT.value
+            row.provider_sid = result.sid
+            row.sent_at = now
+            if row.state == DeliveryState.DELIVERED.value:
+                row.delivered_at = now
+            row.lease_until = None
+            first = None
+            if row.purpose == PURPOSE_ALERT and row.alert_id:
+                first = self._mark_first_message(session, row.alert_id, now)
+        # Committed: from here a crash cannot send this message again.
+        window = self._monotonic() - answered_mono
+        assert self.stats.record_windows_s is not None
+        self.stats.record_windows_s.append(window)
+        self.stats.sent += 1
+        log.info(
+            "outbox.sent notification=%s sid=%s attempt=%d commit_window_ms=%.1f",
+            item.id,
+            result.sid,
+            item.attempts,
+            window * 1000,
+        )
+        if first is not None and self.on_first_message is not None:
+            self.on_first_message(first, now)
+
+    def _mark_first_message(self, session: Session, alert_id: str, now: float) -> str | None:
+        changed = session.execute(
+            update(m.Alert)
+            .where(m.Alert.id == alert_id, m.Alert.first_notified_at.is_(None))
+            .values(first_notified_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return alert_id if _rowcount(changed) == 1 else None
+
+    def _failed_attempt(self, item: Claimed, exc: ProviderError) -> None:
+        now = self.clock.now()
+        if exc.recoverable and item.attempts < self.settings.max_attempts:
+            retry_at = now + self._backoff(item)
+            if item.valid_until is None or retry_at < item.valid_until:
+                self._record(item, DeliveryState.QUEUED, now, error=(exc.code, exc.message), retry_at=retry_at)
+                return
+            self._record(
+                item, DeliveryState.EXPIRED, now, error=(exc.code, f"no retry before validity ends: {exc.message}")
+            )
+            return
+        self._record(item, DeliveryState.FAILED, now, error=(exc.code, exc.message))
+
+    def _backoff(self, item: Claimed) -> float:
+        """base·2^(attempt-1), capped, with a deterministic ±20 % spread so retries of many rows do not align."""
+        base = min(self.settings.backoff_base_s * 2 ** (item.attempts - 1), self.settings.backoff_max_s)
+        spread = (
+            int.from_bytes(hashlib.blake2b(f"{item.id}:{item.attempts}".encode(), digest_size=2).digest(), "big")
+            / 65535
+        )
+        return float(base * (0.8 + 0.4 * spread))
+
+    def _record(
+        self, item: Claimed, state: DeliveryState, now: float, error: tuple[str, str], retry_at: float | None = None
+    ) -> None:
+        with self.sessions.begin() as session:
+            row = self._leased(session, item)
+            if row is None:
+                return
+            row.state = state.value
+            row.error_code, row.error = error[0][:32], error[1][:2000]
+            row.lease_until = None
+            row.next_attempt_at = retry_at if retry_at is not None else row.next_attempt_at
+            if state is DeliveryState.FAILED:
+                self.dispatcher.on_send_failed(session, row, now)
+        counter = {DeliveryState.QUEUED: "retried", DeliveryState.FAILED: "failed", DeliveryState.EXPIRED: "expired"}[
+            state
+        ]
+        setattr(self.stats, counter, getattr(self.stats, counter) + 1)
+        level = logging.INFO if state is DeliveryState.QUEUED else logging.WARNING
+        log.log(
+            level,
+            "outbox.%s notification=%s attempt=%d code=%s error=%s retry_at=%s",
+            counter,
+            item.id,
+            item.attempts,
+            error[0],
+            error[1][:200],
+            retry_at,
+        )
+
+    def _leased(self, session: Session, item: Claimed) -> m.Notification | None:
+        row = session.scalars(select(m.Notification).where(m.Notification.id == item.id).with_for_update()).one()
+        if (
+            row.lease_owner != self.settings.owner
+            or row.state != DeliveryState.SENDING.value
+            or row.attempts != item.attempts
+        ):
+            # Our lease ran out and another sender took the row: its result wins.
+            self.stats.lost_lease += 1
+            log.warning(
+                "outbox.lease_lost notification=%s owner=%s now_owned_by=%s",
+                item.id,
+                self.settings.owner,
+                row.lease_owner,
+            )
+            return None
+        return row
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0))
