@@ -1,0 +1,153 @@
+"""The web application factory: `create_app(WebServices) -> FastAPI`.
+
+Everything the web needs arrives in one frozen `WebServices`: database sessions for the read
+side, the hub's command ports for the write side, the live-update bus, the clock. Routers are
+built by functions that close over these services, so there are no module globals and nothing
+is stored on `app.state`. Binding (127.0.0.1 by default, `http.host`) is the server's business.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xstatic.pkg.leaflet as leaflet
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+
+from dashboards.auth import LoginRequired
+from dashboards.live import EventBus
+from dashboards.render import Renderer
+from hub.clock import Clock, SystemClock
+from hub.config import Config
+from hub.services import AbsenceCommands, AlertCommands
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+NO_TILES = "none"
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """Base map of the board. `tile_url` "none" draws homes, zones and trails on a blank map (offline).
+
+    Set from the environment by `from_env`: PINGAN_WEB_TILE_URL (a Leaflet URL template such as
+    `https://tile.example/{z}/{x}/{y}.png`), PINGAN_WEB_TILE_CRS (`wgs84`, or `gcj02` for Chinese
+    base maps: points are then converted for display) and PINGAN_WEB_TILE_ATTRIBUTION.
+    """
+
+    tile_url: str = NO_TILES
+    tile_crs: str = "wgs84"
+    attribution: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MapSettings:
+        env = os.environ if environ is None else environ
+        crs = env.get("PINGAN_WEB_TILE_CRS", "wgs84").strip().lower()
+        if crs not in ("wgs84", "gcj02"):
+            raise ValueError(f"PINGAN_WEB_TILE_CRS must be wgs84 or gcj02, not {crs!r}")
+        return cls(env.get("PINGAN_WEB_TILE_URL", NO_TILES).strip() or NO_TILES, crs, env.get("PINGAN_WEB_TILE_ATTRIBUTION", ""))
+
+
+@dataclass(frozen=True)
+class ResponderClaim:
+    """What a valid signed responder link says: which alert, for whom."""
+
+    alert_id: str
+    responder: str
+
+
+# token -> claim, or None when the link is expired, tampered with or unknown.
+ResponderLinkVerifier = Callable[[str], ResponderClaim | None]
+
+
+def _refuse_all_links(_token: str) -> ResponderClaim | None:
+    return None
+
+
+@dataclass(frozen=True)
+class WebServices:
+    sessions: sessionmaker[Session]
+    config: Config
+    alert_commands: AlertCommands
+    absence_commands: AbsenceCommands
+    events: EventBus
+    clock: Clock = field(default_factory=SystemClock)
+    verify_responder_link: ResponderLinkVerifier = _refuse_all_links
+    map: MapSettings = field(default_factory=MapSettings)
+    display_timezone: str = "Asia/Shanghai"
+    extra_routers: tuple[APIRouter, ...] = ()
+
+
+def create_app(services: WebServices) -> FastAPI:
+    from dashboards.routers import access, api, board, docs, family, reports, responder
+
+    app = FastAPI(
+        title="Ping'an Hub API",
+        version="1",
+        description="Alerts, residents and absences of the Ping'an Hub. Authenticate with `Authorization: Bearer <token>` "
+        "(create one with `pingan tokens create NAME --role ROLE`).",
+        docs_url=None,
+        redoc_url=None,
+    )
+    secret = services.config.http.secret_key
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
+        session_cookie="pingan_session",
+        same_site="lax",
+        https_only=services.config.http.public_url.startswith("https://"),
+        max_age=12 * 3600,
+    )
+    app.middleware("http")(_security_headers)
+
+    renderer = Renderer(HERE / "templates", services.clock, services.display_timezone)
+    app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
+    app.mount("/static/swagger", StaticFiles(directory=docs.swagger_dir()), name="swagger")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    app.include_router(access.router(services, renderer))
+    app.include_router(board.router(services, renderer))
+    app.include_router(reports.router(services, renderer))
+    app.include_router(family.router(services, renderer))
+    app.include_router(responder.router(services, renderer))
+    app.include_router(api.router(services))
+    app.include_router(docs.router(app))
+    for extra in services.extra_routers:
+        app.include_router(extra)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='')}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith(("/api", "/openapi")) or "text/html" not in request.headers.get("accept", ""):
+            from fastapi.exception_handlers import http_exception_handler
+
+            return await http_exception_handler(request, exc)
+        return renderer.error(request, exc.status_code, str(exc.detail))
+
+    return app
+
+
+async def _security_headers(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
+    response: Response = await call_next(request)
+    # Family and responder URLs carry their token: never leak them in a Referer header.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+__all__ = ["HTMLResponse", "MapSettings", "ResponderClaim", "ResponderLinkVerifier", "WebServices", "create_app"]

@@ -1,0 +1,1 @@
+"""Routers of the web app, each built by a function from the services it needs."""

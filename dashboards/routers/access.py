@@ -1,0 +1,64 @@
+"""Login and logout of the board (session cookie), with a login rate limit."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dashboards.auth import LoginThrottle, check_csrf, check_password
+from dashboards.render import Renderer
+
+if TYPE_CHECKING:
+    from dashboards.app import WebServices
+
+log = logging.getLogger(__name__)
+
+
+def safe_next(path: str | None) -> str:
+    """Only local paths: a login form must not redirect to another site."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/"
+
+
+def router(services: WebServices, renderer: Renderer) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    throttle = LoginThrottle(services.clock)
+
+    @r.get("/login")
+    def login_form(request: Request, next: str = "/") -> Response:
+        return renderer.page(request, "login.html", {"next": safe_next(next), "failed": False})
+
+    @r.post("/login", dependencies=[Depends(check_csrf)])
+    def login(
+        request: Request,
+        username: str = Form(..., max_length=100),
+        password: str = Form(..., max_length=200),
+        next: str = Form("/"),
+    ) -> Response:
+        client = request.client.host if request.client else "unknown"
+        keys = (f"ip:{client}", f"user:{username}")
+        if throttle.blocked(*keys):
+            log.warning("login throttled user=%s client=%s", username, client)
+            return renderer.page(request, "login.html", {"next": safe_next(next), "throttled": True}, status_code=429)
+        with services.sessions() as session:
+            principal = check_password(session, username, password)
+        if principal is None:
+            throttle.failed(*keys)
+            log.info("login failed user=%s client=%s", username, client)
+            return renderer.page(request, "login.html", {"next": safe_next(next), "failed": True}, status_code=401)
+        throttle.succeeded(*keys)
+        request.session.clear()  # a fresh session and CSRF token on login: no fixation
+        request.session["user"] = principal.name
+        log.info("login user=%s role=%s client=%s", principal.name, principal.role.name.lower(), client)
+        return RedirectResponse(safe_next(next), status_code=303)
+
+    @r.post("/logout", dependencies=[Depends(check_csrf)])
+    def logout(request: Request) -> Response:
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    return r

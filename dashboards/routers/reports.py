@@ -1,0 +1,79 @@
+"""Monthly reports page and CSV export, per grid."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from dashboards.auth import Principal, Role, page_user
+from dashboards.render import Renderer
+from dashboards.reports import month_report, report_csv
+from dashboards.svg import bar_chart
+
+if TYPE_CHECKING:
+    from dashboards.app import WebServices
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def router(services: WebServices, renderer: Renderer) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    Viewer = Annotated[Principal, Depends(page_user(services.sessions, Role.VIEWER))]
+
+    def month_or_current(month: str | None) -> str:
+        if month is None or month == "":
+            return renderer.local(services.clock.now()).strftime("%Y-%m")
+        if not MONTH.match(month):
+            raise HTTPException(422, "month must be YYYY-MM")
+        return month
+
+    @r.get("/reports")
+    def reports_page(
+        request: Request,
+        user: Viewer,
+        month: Annotated[str | None, Query(max_length=7)] = None,
+        grid: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> Response:
+        with services.sessions() as session:
+            report = month_report(session, month_or_current(month), services.display_timezone, grid or None)
+        t_minutes = 60.0
+        charts = {
+            "kinds": bar_chart([(k.kind, k.alerts) for k in report.by_kind]),
+            "outcomes": bar_chart(list(report.by_outcome.items())),
+            "false_alarms": bar_chart(
+                [(k.kind, round(100 * (k.false_alarm_share or 0.0), 1)) for k in report.by_kind], unit="%"
+            ),
+            "times": bar_chart(
+                [
+                    (label, round((d.p50 or 0.0) / t_minutes, 1))
+                    for label, d in (("ack p50", report.to_ack), ("on-site p50", report.to_on_site), ("resolve p50", report.to_resolve))
+                ]
+                + [
+                    (label, round((d.p90 or 0.0) / t_minutes, 1))
+                    for label, d in (("ack p90", report.to_ack), ("on-site p90", report.to_on_site), ("resolve p90", report.to_resolve))
+                ],
+                unit=" min",
+            ),
+        }
+        return renderer.page(request, "reports.html", {"r": report, "charts": charts}, user)
+
+    @r.get("/reports.csv")
+    def reports_csv(
+        user: Viewer,
+        month: Annotated[str | None, Query(max_length=7)] = None,
+        grid: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> Response:
+        month = month_or_current(month)
+        with services.sessions() as session:
+            report = month_report(session, month, services.display_timezone, grid or None)
+        name = f"pingan-report-{month}-{grid or 'all'}.csv"
+        return Response(
+            report_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    return r
