@@ -32,7 +32,9 @@ class ParsedReply:
 _CODE_RE = re.compile(rf"(?<![0-9A-Z])([{CODE_ALPHABET}]{{{CODE_LENGTH}}})(?![0-9A-Z])")
 _COMMAND_RE = re.compile(r"(?<![0-9A-Z])([1239])(?![0-9A-Z])")
 # "1A7K2" / "A7K21": digit and code typed without a space.
-_GLUED_RE = re.compile(rf"^\W*(?:([1239])([{CODE_ALPHABET}]{{{CODE_LENGTH}}})|([{CODE_ALPHABET}]{{{CODE_LENGTH}}})([1239]))\W*$")
+_GLUED_RE = re.compile(
+    rf"^\W*(?:([1239])([{CODE_ALPHABET}]{{{CODE_LENGTH}}})|([{CODE_ALPHABET}]{{{CODE_LENGTH}}})([1239]))\W*$"
+)
 
 
 def parse_reply(text: str) -> ParsedReply:
@@ -40,7 +42,9 @@ def parse_reply(text: str) -> ParsedReply:
     normalized = unicodedata.normalize("NFKC", text).upper()
     glued = _GLUED_RE.match(normalized)
     if glued:
-        return ParsedReply(ReplyCommand(glued.group(1) or glued.group(4)), glued.group(2) or glued.group(3), "command_with_code")
+        return ParsedReply(
+            ReplyCommand(glued.group(1) or glued.group(4)), glued.group(2) or glued.group(3), "command_with_code"
+        )
     code_match = _CODE_RE.search(normalized)
     code = code_match.group(1) if code_match else None
     rest = normalized if code_match is None else normalized[: code_match.start()] + " " + normalized[code_match.end() :]

@@ -1,0 +1,266 @@
+"""Offline replay: feed a recording straight into the rules on a virtual clock, and backtest.
+
+`run_offline(recording, registry, config)` reads the JSONL recording format of PRODUCT.md
+(`{"t","topic","payload"}` or `"payload_b64"`, ground-truth lines `{"t","truth":{...}}`), sets a
+`VirtualClock` from each line after ticking every deadline that falls before it, parses each
+message with `devices.interpret` (rejections are counted by reason, never fatal), hands it to
+the `Engine`, and collects every alert with its final state. Same file and config, same output,
+byte for byte.
+
+Ground truth: a truth line says an incident that should raise `kind` for `resident` begins at
+`t`. An alert *detects* it when it has the same resident and kind and opens within
+[t − MATCH_BEFORE_S, t + MATCH_WINDOW_S] (24 h); incidents are matched in time order, each alert
+to at most one incident. Alerts that match no incident are false alerts; their rate is given per
+home-week (residents in the registry × the recording's span in weeks).
+
+Broker replay (publishing at the recorded timing × speed) belongs to the simulators.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import msgspec
+import typer
+
+from alerts.actions import Action, Alert, AlertAckExpired, AlertOpened, AlertResolved, AlertUpdated
+from alerts.engine import Engine
+from alerts.registry import RegistrySnapshot
+from devices import DeviceMessage, interpret
+from hub.clock import VirtualClock
+from hub.config import Config, ConfigError, load_config
+
+MATCH_WINDOW_S = 24 * 3600.0
+MATCH_BEFORE_S = 60.0
+WEEK_S = 7 * 86400.0
+ALERT_FIELDS = ("id", "code", "kind", "severity", "resident", "device", "opened_at", "resolved_at", "outcome")
+
+
+class _Line(msgspec.Struct):
+    t: float
+    topic: str | None = None
+    payload: str | None = None
+    payload_b64: str | None = None
+    truth: dict[str, str] | None = None
+
+
+_DECODE = msgspec.json.Decoder(_Line).decode
+
+
+@dataclass(frozen=True, slots=True)
+class Truth:
+    t: float
+    kind: str
+    resident: str
+
+
+@dataclass
+class ReplayResult:
+    alerts: list[Alert]  # final record of every alert opened, in opening order
+    summary: dict[str, Any]
+    truths: list[Truth] = field(default_factory=list)
+
+    def alert_lines(self) -> list[str]:
+        return [json.dumps(alert_row(a), ensure_ascii=False) for a in self.alerts]
+
+    def json_lines(self) -> list[str]:
+        return [*self.alert_lines(), json.dumps(self.summary, ensure_ascii=False, sort_keys=True)]
+
+
+def alert_row(alert: Alert) -> dict[str, Any]:
+    row = alert.to_dict()
+    return {name: row[name] for name in ALERT_FIELDS}
+
+
+class _Collector:
+    """Keeps the newest record of every alert, in the order they opened."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.latest: dict[str, Alert] = {}
+        self.late_alerts = 0
+
+    def take(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, AlertOpened):
+                self.order.append(action.alert.id)
+                self.late_alerts += action.alert.late
+            if isinstance(action, AlertOpened | AlertUpdated | AlertResolved | AlertAckExpired):
+                self.latest[action.alert.id] = action.alert
+
+    def alerts(self) -> list[Alert]:
+        return [self.latest[i] for i in self.order]
+
+
+def run_offline(recording_path: str | Path, registry: RegistrySnapshot, config: Config) -> ReplayResult:
+    engine = Engine(registry, config.rules, config.alerts)
+    clock = VirtualClock()
+    collector = _Collector()
+    truths: list[Truth] = []
+    rejected: Counter[str] = Counter()
+    messages = 0
+    first: float | None = None
+    root = config.mqtt.topic_root
+    for line in _lines(Path(recording_path), rejected):
+        while (due := engine.next_deadline()) is not None and due < line.t:
+            clock.set(due)
+            collector.take(engine.tick(clock.now()))
+        clock.set(line.t)
+        now = clock.now()
+        first = now if first is None else first
+        if line.truth is not None:
+            truths.append(Truth(now, line.truth.get("kind", ""), line.truth.get("resident", "")))
+            continue
+        raw = _payload(line)
+        if line.topic is None or raw is None:
+            rejected["bad_line"] += 1
+            continue
+        messages += 1
+        msg = interpret(line.topic, raw, now, root)
+        if isinstance(msg, DeviceMessage):
+            collector.take(engine.handle(msg, now))
+        else:
+            rejected[msg.reason] += 1
+    alerts = collector.alerts()
+    span = 0.0 if first is None else clock.now() - first
+    summary = _summary(alerts, messages, rejected, engine.counters, collector.late_alerts, span)
+    if truths:
+        summary["truth"] = score(alerts, truths, len(registry.residents), span)
+    return ReplayResult(alerts, summary, truths)
+
+
+def _lines(path: Path, rejected: Counter[str]) -> Iterator[_Line]:
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    fh: IO[bytes]
+    with opener(path, "rb") as fh:
+        for raw in fh:
+            if not raw.strip():
+                continue
+            try:
+                yield _DECODE(raw)
+            except msgspec.DecodeError:
+                rejected["bad_line"] += 1
+
+
+def _payload(line: _Line) -> bytes | None:
+    if line.payload is not None:
+        return line.payload.encode("utf-8")
+    if line.payload_b64 is not None:
+        try:
+            return base64.b64decode(line.payload_b64, validate=True)
+        except ValueError:
+            return None
+    return None
+
+
+def _summary(
+    alerts: list[Alert], messages: int, rejected: Counter[str], counters: dict[str, int], late: int, span: float
+) -> dict[str, Any]:
+    return {
+        "summary": True,
+        "messages": messages,
+        "rejected": sum(rejected.values()),
+        "rejected_by_reason": dict(sorted(rejected.items())),
+        "alerts": len(alerts),
+        "alerts_by_kind": dict(sorted(Counter(a.kind.value for a in alerts).items())),
+        "alerts_by_severity": dict(sorted(Counter(a.severity.value for a in alerts).items())),
+        "alerts_by_outcome": dict(sorted(Counter(a.outcome.value if a.outcome else "open" for a in alerts).items())),
+        "late_alerts": late,
+        "engine_counters": counters,
+        "span_s": span,
+    }
+
+
+def score(alerts: list[Alert], truths: list[Truth], homes: int, span_s: float) -> dict[str, Any]:
+    """Detected / missed incidents per kind, false alerts, detection delays (see module docstring)."""
+    used: set[str] = set()
+    delays: dict[str, list[float]] = {}
+    missed: Counter[str] = Counter()
+    for truth in sorted(truths, key=lambda x: (x.t, x.kind, x.resident)):
+        match = next(
+            (a for a in alerts if a.id not in used and a.resident == truth.resident and a.kind.value == truth.kind
+             and truth.t - MATCH_BEFORE_S <= a.opened_at <= truth.t + MATCH_WINDOW_S),
+            None,
+        )
+        if match is None:
+            missed[truth.kind] += 1
+        else:
+            used.add(match.id)
+            delays.setdefault(truth.kind, []).append(round(max(0.0, match.opened_at - truth.t), 3))
+    false = [a for a in alerts if a.id not in used]
+    home_weeks = homes * span_s / WEEK_S
+    kinds = sorted({t.kind for t in truths})
+    return {
+        "incidents": len(truths),
+        "detected": sum(len(d) for d in delays.values()),
+        "missed": sum(missed.values()),
+        "per_kind": {
+            k: {
+                "incidents": sum(1 for t in truths if t.kind == k),
+                "detected": len(delays.get(k, [])),
+                "missed": missed[k],
+                "delay_median_s": _percentile(delays.get(k, []), 50),
+                "delay_p90_s": _percentile(delays.get(k, []), 90),
+            }
+            for k in kinds
+        },
+        "false_alerts": len(false),
+        "false_alerts_by_kind": dict(sorted(Counter(a.kind.value for a in false).items())),
+        "false_alerts_per_home_week": round(len(false) / home_weeks, 4) if home_weeks > 0 else None,
+        "match_window_s": MATCH_WINDOW_S,
+    }
+
+
+def _percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+# --- CLI ----------------------------------------------------------------------------------
+
+
+def replay_command(
+    file: Annotated[Path, typer.Argument(help="recording (JSONL, optionally .gz)", exists=True, dir_okay=False)],
+    offline: Annotated[bool, typer.Option("--offline", help="feed the rules directly on a virtual clock, as fast as possible")] = False,
+    registry: Annotated[Path | None, typer.Option("--registry", "-r", help="registry file (YAML/JSON/CSV) the recording's devices belong to")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="candidate configuration to backtest (default: the hub's)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object per alert, then a summary object")] = False,
+    speed: Annotated[float, typer.Option("--speed", help="time factor for broker replay")] = 1.0,
+) -> None:
+    """Replay a recording: --offline runs the rules on a virtual clock and prints the alerts."""
+    if not offline:
+        raise typer.BadParameter("use --offline; broker replay is provided by simulators", param_hint="--offline")
+    if registry is None:
+        raise typer.BadParameter("offline replay needs the registry the recording's devices belong to", param_hint="--registry")
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    from hub.registry_file import RegistryError, load_registry_file, to_snapshot
+
+    try:
+        snapshot = to_snapshot(load_registry_file(registry))
+    except RegistryError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    result = run_offline(file, snapshot, cfg)
+    if json_out:
+        for line in result.json_lines():
+            typer.echo(line)
+        return
+    for alert in result.alerts:
+        resolved = f"{alert.outcome.value} after {alert.resolved_at - alert.opened_at:.0f} s" if alert.outcome and alert.resolved_at else "open"
+        typer.echo(f"{alert.opened_at:.0f} {alert.code} {alert.severity.value:8} {alert.kind.value:14} {alert.resident} {alert.device or '-'}  {resolved}  {alert.reason}")
+    typer.echo(json.dumps(result.summary, ensure_ascii=False, sort_keys=True, indent=2))
