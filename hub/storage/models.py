@@ -183,6 +183,17 @@ class Event(Base):
     payload: Mapped[str] = mapped_column(Text)
 
 
+class ResidentStatus(Base):
+    """The fused person state of each resident, as the core last decided it."""
+
+    __tablename__ = "resident_status"
+    resident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # home_active, home_quiet, away, unknown, alert
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    detail: Mapped[str] = mapped_column(String(200), default="")  # e.g. "away until 2026-12-03 18:00"
+    since_at: Mapped[float] = mapped_column(Float)
+
+
 class Quarantine(Base):
     """A rejected device message: topic, bounded raw bytes and the reason."""
 

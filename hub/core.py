@@ -1,0 +1,394 @@
+"""The hub's core: one rules engine, every decision stored in the transaction that caused it.
+
+`HubCore` holds the engine (the pure core in alerts/) behind one lock and is the only writer
+of its decisions: ingestion calls `on_batch` inside its batch transaction, the scheduler
+thread calls `tick` when a deadline falls due, and the board, the API and SMS replies call
+the `AlertCommands`/`AbsenceCommands` methods. Each path stores the engine's actions (alerts,
+transitions, audit, person state), lets the dispatcher queue SMS in the same transaction,
+and after the commit publishes live updates and `alert_ack` commands.
+
+The engine's state is saved with every transaction that changes an alert, and otherwise at
+most every `STATE_SAVE_INTERVAL_S`, with the id of the newest event it has seen. On start the
+saved state is restored and the events stored after it are fed again (see `load`), so a
+crash loses no decision. If a transaction fails, the engine is rebuilt from the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.actions import (
+    Action,
+    Alert,
+    AlertAckExpired,
+    AlertOpened,
+    AlertResolved,
+    AlertUpdated,
+    DeviceStateChanged,
+    PersonStateChanged,
+)
+from alerts.engine import Engine, UnknownAlert
+from alerts.escalation import ack_command_for
+from alerts.registry import RegistrySnapshot
+from devices import DeviceMessage, interpret
+from devices.topics import DeviceTopic
+from hub.clock import Clock
+from hub.config import Config
+from hub.services import AlertNotFound, AlertView, InvalidTransition
+from hub.storage import models as m
+from hub.storage.alert_store import save_alert
+from hub.storage.registry import load_snapshot
+
+log = logging.getLogger("pingan.core")
+
+ENGINE_STATE_KEY = "engine"
+STATE_SAVE_INTERVAL_S = 2.0
+REGISTRY_RELOAD_S = 30.0
+AfterCommit = Callable[[], None]
+
+
+class Publisher:
+    """What the core needs of the broker connection."""
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1) -> None: ...
+
+
+class LiveBus:
+    def publish(self, kind: str, data: dict[str, Any] | None = None) -> None: ...
+
+
+class Dispatch:
+    """What the core needs of hub.dispatch.Dispatcher."""
+
+    def on_actions(self, session: Session, actions: Sequence[Action], now: float) -> object: ...
+
+    def sweep(self, session: Session, now: float) -> object: ...
+
+    def request_backup(self, session: Session, alert_id: str, now: float, actor: str = "", channel: str = "sms") -> object: ...
+
+
+@dataclass
+class Outputs:
+    """Where the core's decisions go besides the database (all optional)."""
+
+    dispatcher: Dispatch | None = None
+    publisher: Publisher | None = None
+    bus: LiveBus | None = None
+
+
+class HubCore:
+    def __init__(self, config: Config, sessions: sessionmaker[Session], clock: Clock, outputs: Outputs | None = None) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock
+        self.outputs = outputs or Outputs()
+        self.lock = threading.RLock()
+        self.wake = threading.Condition(self.lock)
+        self.engine: Engine | None = None
+        self.registry = RegistrySnapshot({}, {})
+        self._saved_at = float("-inf")
+        self._registry_loaded_at = float("-inf")
+
+    # --- start ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Build the engine from the registry and its saved state, then catch up on later events."""
+        with self.lock, self.sessions.begin() as session:
+            now = self.clock.now()
+            self.registry = load_snapshot(session, now)
+            self.engine = Engine(self.registry, self.config.rules, self.config.alerts)
+            self._registry_loaded_at = now
+            saved = session.get(m.EngineState, ENGINE_STATE_KEY)
+            watermark = 0
+            if saved is not None:
+                self.engine.restore(saved.data["engine"])
+                watermark = saved.data.get("last_event_id", 0)
+            replayed = self._catch_up(session, watermark)
+            log.info("core loaded open_alerts=%d events_replayed=%d", len(self.engine.open_alerts()), replayed)
+
+    def _catch_up(self, session: Session, watermark: int) -> int:
+        """Feed the events stored after the saved state (their decisions were not saved)."""
+        rows = session.scalars(select(m.Event).where(m.Event.id > watermark).order_by(m.Event.id)).all()
+        root = self.config.mqtt.topic_root
+        messages = []
+        for row in rows:
+            topic = str(DeviceTopic(row.device_id, row.channel, root))  # type: ignore[arg-type]
+            msg = interpret(topic, row.payload.encode(), row.received_at, root)
+            if isinstance(msg, DeviceMessage):
+                messages.append(msg)
+        if messages:
+            self._apply_messages(session, messages)
+            self._save_state(session, force=True)
+        return len(messages)
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def on_batch(self, session: Session, messages: list[DeviceMessage], now: float) -> list[AfterCommit]:
+        """Ingestion hook: runs inside the batch transaction, after the events were inserted."""
+        with self.lock:
+            try:
+                after = self._apply_messages(session, messages)
+                self._save_state(session, force=bool(after))
+            except Exception:
+                self._reload_later()
+                raise
+            self.wake.notify_all()
+            return after
+
+    def _apply_messages(self, session: Session, messages: list[DeviceMessage]) -> list[AfterCommit]:
+        engine = self._engine()
+        actions: list[Action] = []
+        for msg in messages:
+            actions += engine.handle(msg, msg.received_at)
+        return self._store(session, actions, self.clock.now())
+
+    def tick(self) -> list[Action]:
+        """Fire due deadlines and due escalation steps; one transaction."""
+        with self.lock:
+            now = self.clock.now()
+            try:
+                with self.sessions.begin() as session:
+                    after = self._maybe_reload_registry(session, now)
+                    actions = self._engine().tick(now)
+                    after += self._store(session, actions, now)
+                    if self.outputs.dispatcher is not None:
+                        self.outputs.dispatcher.sweep(session, now)
+                    self._save_state(session, force=bool(actions))
+            except Exception:
+                self._reload_later()
+                raise
+        _run(after)
+        return actions
+
+    def run_scheduler(self, stop: threading.Event, max_wait_s: float = 1.0) -> None:
+        """Tick when the engine's next deadline falls due, and at least every `max_wait_s`
+        (escalation steps and the outbox live in the database, swept on each tick)."""
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("tick failed; retrying")
+            with self.lock:
+                due = self._engine().next_deadline() if self.engine is not None else None
+                wait = max_wait_s if due is None else min(max_wait_s, max(0.0, due - self.clock.now()))
+                if wait > 0:
+                    self.wake.wait(wait)
+
+    # --- operators and responders (hub.services.AlertCommands, AbsenceCommands) ----------------
+
+    def acknowledge(self, alert_id: str, actor: str, channel: str) -> AlertView:
+        return self._command(alert_id, lambda e, now: e.acknowledge(alert_id, actor, channel, now))
+
+    def on_site(self, alert_id: str, actor: str, channel: str) -> AlertView:
+        return self._command(alert_id, lambda e, now: e.on_site(alert_id, actor, channel, now))
+
+    def resolve(self, alert_id: str, outcome: str, actor: str, channel: str) -> AlertView:
+        return self._command(alert_id, lambda e, now: e.resolve(alert_id, outcome, actor, channel, now))
+
+    def request_backup(self, alert_id: str, actor: str, channel: str) -> AlertView:
+        def backup(session: Session, now: float) -> None:
+            if self.outputs.dispatcher is not None:
+                self.outputs.dispatcher.request_backup(session, alert_id, now, actor, channel)
+
+        return self._command(alert_id, lambda e, now: [], also=backup)
+
+    def add_absence(self, resident_id: str, start_at: float, until_at: float, note: str, actor: str) -> int:
+        if until_at <= start_at:
+            raise ValueError("the expected return must be after the start")
+        with self.lock:
+            with self.sessions.begin() as session:
+                if session.get(m.Resident, resident_id) is None:
+                    raise LookupError(f"no resident {resident_id!r}")
+                row = m.Absence(resident_id=resident_id, start_at=start_at, until_at=until_at, note=note, created_by=actor)
+                session.add(row)
+                session.flush()
+                _audit(session, self.clock.now(), actor, "absence.add", resident_id, {"absence": row.id, "until": until_at})
+                after = self._registry_changed(session)
+            _run(after)
+            return row.id
+
+    def remove_absence(self, absence_id: int, actor: str) -> None:
+        with self.lock:
+            with self.sessions.begin() as session:
+                row = session.get(m.Absence, absence_id)
+                if row is None:
+                    raise LookupError(f"no absence {absence_id}")
+                _audit(session, self.clock.now(), actor, "absence.remove", row.resident_id, {"absence": absence_id})
+                session.delete(row)
+                session.flush()
+                after = self._registry_changed(session)
+            _run(after)
+
+    def reload_registry(self) -> None:
+        """Adopt registry changes made elsewhere (an import, the board)."""
+        with self.lock:
+            with self.sessions.begin() as session:
+                after = self._registry_changed(session)
+            _run(after)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _command(
+        self,
+        alert_id: str,
+        step: Callable[[Engine, float], list[Action]],
+        also: Callable[[Session, float], None] | None = None,
+    ) -> AlertView:
+        with self.lock:
+            now = self.clock.now()
+            engine = self._engine()
+            try:
+                engine.alert(alert_id)
+            except UnknownAlert:
+                raise self._not_open(alert_id) from None
+            try:
+                with self.sessions.begin() as session:
+                    try:
+                        actions = step(engine, now)
+                    except ValueError as exc:
+                        raise InvalidTransition(str(exc)) from None
+                    after = self._store(session, actions, now)
+                    if also is not None:
+                        also(session, now)
+                    self._save_state(session, force=True)
+                    view = _view(session.get(m.Alert, alert_id))
+            except (InvalidTransition, AlertNotFound):
+                raise
+            except Exception:
+                self._reload_later()
+                raise
+        _run(after)
+        return view
+
+    def _not_open(self, alert_id: str) -> Exception:
+        with self.sessions() as session:
+            row = session.get(m.Alert, alert_id)
+        if row is None:
+            return AlertNotFound(alert_id)
+        return InvalidTransition(f"alert {row.code} is {row.state}")
+
+    def _store(self, session: Session, actions: list[Action], now: float) -> list[AfterCommit]:
+        """Write the actions, queue their messages, and return what to do after the commit."""
+        if not actions:
+            return []
+        alert_actions = [a for a in actions if isinstance(a, AlertOpened | AlertUpdated | AlertResolved | AlertAckExpired)]
+        new = [a for a in alert_actions if not isinstance(a, AlertOpened) or session.get(m.Alert, a.alert.id) is None]
+        for action in alert_actions:
+            save_alert(session, action.alert)
+        for action in actions:
+            if isinstance(action, PersonStateChanged):
+                _save_person(session, action)
+        if self.outputs.dispatcher is not None and new:
+            self.outputs.dispatcher.on_actions(session, new, now)
+            self._copy_first_notified(session, new)
+        return self._after_commit(actions)
+
+    def _copy_first_notified(self, session: Session, actions: list[Action]) -> None:
+        engine = self._engine()
+        for action in actions:
+            alert = action.alert  # type: ignore[union-attr]
+            row = session.get(m.Alert, alert.id)
+            if row is not None and row.first_notified_at is not None and alert.first_notified_at is None:
+                with contextlib.suppress(UnknownAlert):  # resolved in the same batch
+                    engine.mark_notified(alert.id, row.first_notified_at)
+
+    def _after_commit(self, actions: list[Action]) -> list[AfterCommit]:
+        after: list[AfterCommit] = []
+        bus, publisher = self.outputs.bus, self.outputs.publisher
+        for action in actions:
+            if bus is not None:
+                kind, data = _live_event(action)
+                after.append(lambda kind=kind, data=data: bus.publish(kind, data))
+            if publisher is not None and isinstance(action, AlertUpdated) and action.reason.value == "acknowledged":
+                command = ack_command_for(action.alert, self.registry, self.config.mqtt.topic_root)
+                if command is not None:
+                    topic, payload = command
+                    after.append(lambda t=topic, p=payload: publisher.publish(t, p, 1))
+        return after
+
+    def _registry_changed(self, session: Session) -> list[AfterCommit]:
+        now = self.clock.now()
+        self.registry = load_snapshot(session, now)
+        actions = self._engine().set_registry(self.registry)
+        self._registry_loaded_at = now
+        after = self._store(session, actions, now)
+        self._save_state(session, force=True)
+        return after
+
+    def _maybe_reload_registry(self, session: Session, now: float) -> list[AfterCommit]:
+        if now - self._registry_loaded_at < REGISTRY_RELOAD_S:
+            return []
+        return self._registry_changed(session)
+
+    def _save_state(self, session: Session, force: bool = False) -> None:
+        now = self.clock.now()
+        if not force and now - self._saved_at < STATE_SAVE_INTERVAL_S:
+            return
+        last_event_id = session.scalar(select(func.max(m.Event.id))) or 0
+        data = {"engine": self._engine().snapshot(), "last_event_id": last_event_id}
+        row = session.get(m.EngineState, ENGINE_STATE_KEY)
+        if row is None:
+            session.add(m.EngineState(key=ENGINE_STATE_KEY, data=data, updated_at=now))
+        else:
+            row.data, row.updated_at = data, now
+        self._saved_at = now
+
+    def _reload_later(self) -> None:
+        """A transaction failed after the engine decided: forget the engine's memory, reload it."""
+        log.warning("transaction failed; reloading the engine from the database")
+        try:
+            self.load()
+        except Exception:
+            log.exception("engine reload failed")
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("HubCore.load() was not called")
+        return self.engine
+
+
+def _run(work: list[AfterCommit]) -> None:
+    for item in work:
+        try:
+            item()
+        except Exception:
+            log.exception("after-commit work failed")
+
+
+def _view(row: m.Alert | None) -> AlertView:
+    assert row is not None
+    return AlertView(
+        id=row.id, code=row.code, kind=row.kind, severity=row.severity, state=row.state, resident=row.resident_id,
+        device=row.device_id, opened_at=row.opened_at, acknowledged_at=row.acknowledged_at, on_site_at=row.on_site_at,
+        resolved_at=row.resolved_at, outcome=row.outcome, reason=row.reason,
+    )
+
+
+def _save_person(session: Session, action: PersonStateChanged) -> None:
+    row = session.get(m.ResidentStatus, action.resident)
+    if row is None:
+        row = m.ResidentStatus(resident_id=action.resident)
+        session.add(row)
+    row.state, row.reason, row.detail, row.since_at = action.state.value, action.reason.value, action.detail, action.at
+
+
+def _live_event(action: Action) -> tuple[str, dict[str, Any]]:
+    if isinstance(action, PersonStateChanged):
+        return "resident", {"resident": action.resident, "state": action.state.value}
+    if isinstance(action, DeviceStateChanged):
+        return "device", {"device": action.device, "state": action.state.value}
+    alert: Alert = action.alert
+    return "alert", {"id": alert.id, "code": alert.code, "kind": alert.kind.value, "state": alert.state.value,
+                     "severity": alert.severity.value, "resident": alert.resident}
+
+
+def _audit(session: Session, now: float, actor: str, action: str, resident_id: str | None, detail: dict[str, Any]) -> None:
+    session.add(m.Audit(at=now, actor=actor, channel="board", action=action, resident_id=resident_id, detail=detail))
