@@ -99,7 +99,7 @@ _OUTCOME_EN = {
     Outcome.FALSE_ALARM: "false alarm",
     Outcome.CLEARED: "activity resumed",
     Outcome.RETURNED: "back in safe zone",
-    Outcome.CANCELLED: "SOS cancelled by resident",
+    Outcome.CANCELLED: "SOS cancelled",
 }
 
 
@@ -121,23 +121,23 @@ def outcome_text(outcome: Outcome | None, lang: Lang) -> str:
 # --- fitting -------------------------------------------------------------------------------
 
 
-def _fit(build: Callable[[str, str], str], address: str, name: str) -> str:
-    """Shorten the address from the front, drop it, then shorten the name, until one segment fits."""
+def _fit(build: Callable[[str, str], str], address: str, name: str, suffix: str = "", max_segments: int = 1) -> str:
+    """Shorten the address from the front, drop it, then shorten the name, until the text fits."""
+
+    def fits(text: str) -> bool:
+        return segments(text + suffix).count <= max_segments
+
     text = build(name, address)
-    while not segments(text).single and len(address) > 6:
+    while not fits(text) and len(address) > 6:
         address = ELLIPSIS + address.lstrip(ELLIPSIS)[1:]
         text = build(name, address)
-    if not segments(text).single:
+    if not fits(text):
         address = ""
         text = build(name, address)
-    while not segments(text).single and len(name) > 2:
+    while not fits(text) and len(name) > 2:
         name = name[:-2] + ELLIPSIS
         text = build(name, address)
-    return text
-
-
-def _with_link(text: str, link: str | None) -> str:
-    return text if not link else f"{text} {link}"
+    return text + suffix
 
 
 # --- texts ---------------------------------------------------------------------------------
@@ -156,13 +156,15 @@ def alert_text(alert: Alert, resident: Resident, lang: Lang, link: str | None = 
             where = f"({address})" if address else ""
             return f"{BRAND_ZH}{name}{where}{what}。回复1前往,2求援。码{alert.code}"
 
-    return _with_link(_fit(build, resident.address, resident.name), link)
+    # With a link the text takes two segments: the link is worth the second one, no more.
+    suffix = f" {link}" if link else ""
+    return _fit(build, resident.address, resident.name, suffix, max_segments=2 if link else 1)
 
 
 def done_text(alert: Alert, resident: Resident, lang: Lang) -> str:
     outcome = outcome_text(alert.outcome, lang)
     if lang is Lang.EN:
-        return f"{BRAND_EN}{_short(resident.name)}: alert over, {outcome}. Thank you. Code {alert.code}"
+        return f"{BRAND_EN}{_short(resident.name)}: alert over, {outcome}. Thanks. Code {alert.code}"
     return f"{BRAND_ZH}{_short(resident.name)}的警报已解除:{outcome}。谢谢。码{alert.code}"
 
 
