@@ -77,7 +77,7 @@ class Received:
 class Recorder:
     """The hub's point of view: a persistent QoS 1 subscription to one device's topics."""
 
-    def __init__(self, port: int, device_id: str) -> None:
+    def __init__(self, port: int, device_id: str, username: str | None = None, password: str | None = None) -> None:
         self.device_id = device_id
         self.messages: list[Received] = []
         self.lock = threading.Lock()
@@ -85,6 +85,8 @@ class Recorder:
         self.client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2,
                                   client_id=f"test-hub-{uuid.uuid4().hex[:8]}", clean_session=False)
         self.client.reconnect_delay_set(1, 1)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_message = self._on_message

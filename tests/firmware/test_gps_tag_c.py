@@ -232,3 +232,70 @@ def test_tag_cmds_alert_ack_and_config(broker, tag_binary, tags):
     assert_all_accepted(rec.snapshot())
     hb = ts_offsets([m.payload for m in rec.on("heartbeat")])
     assert hb == [0, 20, 40, 60]
+
+
+ACL = """user pingan-hub
+topic read pingan/v1/dev/+/heartbeat
+topic read pingan/v1/dev/+/event
+topic read pingan/v1/dev/+/gps
+topic read pingan/v1/dev/+/status
+topic write pingan/v1/dev/+/cmd
+pattern write pingan/v1/dev/%u/heartbeat
+pattern write pingan/v1/dev/%u/event
+pattern write pingan/v1/dev/%u/gps
+pattern write pingan/v1/dev/%u/status
+pattern read pingan/v1/dev/%u/cmd
+"""
+
+
+@pytest.mark.timeout(60)
+def test_tag_per_device_credentials_and_acl(tmp_path, tag_binary, tags):
+    """The ACL of docs/DEVICE_PROTOCOL.md: right password in, wrong one out, own topics only."""
+    require(shutil.which("mosquitto") is not None and shutil.which("mosquitto_passwd") is not None, "mosquitto")
+    from fw_helpers import _root_conftest
+
+    root = _root_conftest()
+    secured = tmp_path / "secured"
+    secured.mkdir()
+    passwd, acl = secured / "passwd", secured / "acl"
+    passwd.write_text("")
+    for user, password in [(DEVICE, "secret"), ("tag-0002", "other"), ("pingan-hub", "hubpw")]:
+        subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, password], check=True, timeout=10)
+    acl.write_text(ACL)
+    port = root.free_port()
+    conf = root.write_broker_conf(secured, port, f"user root\npassword_file {passwd}\nacl_file {acl}\n")
+    conf.write_text(conf.read_text().replace("allow_anonymous true", "allow_anonymous false").replace("log_dest none", f"log_dest file {secured}/log"))
+    broker = root.Broker(port, conf)
+    broker.start()
+    try:
+        rec = Recorder(port, DEVICE, username="pingan-hub", password="hubpw")
+        try:
+            wrong = Tag(tag_binary, port, "--password", "wrong")
+            tags.append(wrong)
+            wrong.wait_line("connect failed")
+            assert not any("online" in line for line in wrong.output())
+            wrong.kill()
+
+            tag = start(tags, tag_binary, port)
+            tag.do("battery 50", "pos 45.7512 126.6421 10 0", "advance 61", "sync")
+            rec.wait_for(lambda r: len(r.on("gps")) == 1 and len(r.on("heartbeat")) == 1, "authorised messages")
+            rec.send_cmd(b'{"cmd": "alert_ack", "alert": "A7K2"}')
+            tag.wait_line("cmd alert_ack alert=A7K2")
+            tag.quit()
+
+            # tag-0002's credentials do not let it speak for tag-0001: Mosquitto drops the
+            # connection on its first publish outside the ACL (the retained online status).
+            impostor = Tag(tag_binary, port, "--username", "tag-0002", "--password", "other")
+            tags.append(impostor)
+            impostor.wait_line("connect failed")
+            impostor.do("sos", "advance 5")
+            impostor.kill()
+            time.sleep(0.3)  # a leaked message would arrive now
+            assert not any(" online" in line for line in impostor.output())
+            assert rec.decoded("event") == []
+            assert [m.payload for m in rec.on("status")] == [b'{"state":"online"}', b'{"state":"offline"}']
+        finally:
+            rec.close()
+        assert_all_accepted(rec.snapshot())
+    finally:
+        broker.stop()
