@@ -69,7 +69,7 @@ class PStatus(Strict):
     device_id: DeviceId | None = None
 
 
-PYDANTIC = {
+PYDANTIC: dict[Channel, TypeAdapter[Any]] = {
     Channel.HEARTBEAT: TypeAdapter(PHeartbeat),
     Channel.EVENT: TypeAdapter(PEvent),
     Channel.GPS: TypeAdapter(PGps),
@@ -107,6 +107,7 @@ def manual_decode(channel: Channel, raw: bytes) -> dict[str, Any]:
         raise ValueError("not_object")
     for name, (kind, low, high, required) in MANUAL_RULES[channel].items():
         value = data.get(name)
+        size: float
         if value is None:
             if required:
                 raise ValueError("missing_field")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -274,10 +274,12 @@ class Source:
     is_csv: bool = False
 
     def file_of(self, path: tuple[str, ...]) -> str:
-        return _by_prefix(self.files, path) or self.default_file
+        file: str | None = _by_prefix(self.files, path)
+        return file or self.default_file
 
     def line_of(self, path: tuple[str, ...]) -> int | None:
-        return _by_prefix(self.lines, path)
+        line: int | None = _by_prefix(self.lines, path)
+        return line
 
     def field_name(self, loc: tuple[str, ...]) -> str | None:
         """A field as the file spells it: `home.lat` in YAML, column `home_lat` in CSV."""
@@ -358,7 +360,7 @@ def validate_document(data: Any, source: Source, known: KnownIds | None = None) 
             suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; sections are {', '.join(SECTIONS)}"
             problems.append(Problem(source.default_file, source.line_of((str(key),)), None, str(key), "unknown section" + suggestion))
     sections = {name: _validate_section(name, data.get(name), source, problems) for name in SECTIONS}
-    doc = RegistryDocument.model_construct(**sections)
+    doc = RegistryDocument.model_construct(**cast(dict[str, Any], sections))
     # References are checked among the valid entries too, so one run reports everything.
     declared = KnownIds(*(frozenset(_declared_ids(data.get(name))) for name in ("communities", "grids", "residents")))
     problems.extend(_check_ids_and_references(doc, source, known or KnownIds(), declared))

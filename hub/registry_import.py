@@ -252,6 +252,6 @@ def _import_file(session: Session, file: Path, dry_run: bool) -> ImportReport:
         raise typer.Exit(2) from None
     except SQLAlchemyError as exc:
         session.rollback()
-        typer.echo(f"{file}: database error, nothing was imported: {exc.__class__.__name__}: {exc.orig or exc}", err=True)
+        typer.echo(f"{file}: database error, nothing was imported: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}", err=True)
         typer.echo("(is the schema there? run `pingan db upgrade`)", err=True)
         raise typer.Exit(2) from None
