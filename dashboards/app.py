@@ -17,7 +17,7 @@ from pathlib import Path
 
 import xstatic.pkg.leaflet as leaflet
 from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
@@ -62,7 +62,8 @@ class ResponderClaim:
     """What a valid signed responder link says: which alert, for whom."""
 
     alert_id: str
-    responder: str
+    responder: str  # the actor recorded for actions: responder id, "family:<resident>:<name>", or the phone
+    name: str = ""  # shown on the page
 
 
 # token -> claim, or None when the link is expired, tampered with or unknown.
@@ -149,5 +150,3 @@ async def _security_headers(request: Request, call_next: Callable) -> Response: 
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
 
-
-__all__ = ["HTMLResponse", "MapSettings", "ResponderClaim", "ResponderLinkVerifier", "WebServices", "create_app"]

@@ -6,6 +6,9 @@ name and a per-session CSRF token (signed by Starlette's SessionMiddleware with 
 the role is read from the database on every request, so deleting a user or changing a role
 takes effect at once. Every POST form carries the CSRF token in a hidden `csrf` field.
 
+Users and tokens are hub.access's (argon2 hashes, sha256 token hashes); this module decides
+what each role may do on the web.
+
 The login rate limit is hand-written (`LoginThrottle`, fifteen lines): it must run on the
 injected clock so tests can drive it without sleeping, and it keys on both the client address
 and the user name; slowapi/limits bring their own storage and wall clock for a problem this small.
@@ -13,7 +16,6 @@ and the user name; slowapi/limits bring their own storage and wall clock for a p
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -22,18 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub import access
 from hub.clock import Clock
-from hub.storage.models import ApiToken, User
+from hub.storage.models import User
 
 log = logging.getLogger(__name__)
-
-_hasher = PasswordHasher()
 
 
 class Role(IntEnum):
@@ -60,38 +59,24 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
-# --- credentials ----------------------------------------------------------------------------
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+# --- credentials (users and tokens live in hub.access) ------------------------------------
 
 
 def check_password(session: Session, name: str, password: str) -> Principal | None:
     """The user if `password` matches its argon2 hash; None for unknown users and wrong passwords."""
-    user = session.scalar(select(User).where(User.name == name))
+    user = access.verify_password(session, name, password)
     if user is None:
-        _hasher.hash(password)  # spend the same time as a real check: do not reveal which names exist
         return None
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return None
+    session.commit()  # verify_password may have upgraded the hash's parameters
     role = Role.parse(user.role)
     return Principal(user.name, role, "session") if role else None
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def check_token(session: Session, token: str) -> Principal | None:
-    """The API token's holder if `token` is known and not revoked (tokens are stored as sha256)."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if row is None or row.revoked_at is not None:
-        return None
-    role = Role.parse(row.role)
-    return Principal(row.name, role, "token") if role else None
+    """The API token's holder if `token` is known and not revoked."""
+    found = access.authenticate_token(session, token)
+    role = Role.parse(found[1]) if found else None
+    return Principal(found[0], role, "token") if found and role else None
 
 
 def session_principal(session: Session, request: Request) -> Principal | None:

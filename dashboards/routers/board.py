@@ -2,7 +2,8 @@
 links, the map, device pages and the audit trail. Server-rendered; writes go through the ports.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the route signatures use local Annotated
+# dependency aliases (Viewer, Operator...), which FastAPI must be able to evaluate.
 
 import json
 import logging
@@ -30,7 +31,7 @@ CHANNEL = "board"
 ID = r"^[\w.:-]{1,64}$"
 
 
-def router(services: WebServices, renderer: Renderer) -> APIRouter:
+def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     r = APIRouter(include_in_schema=False)
     viewer = page_user(services.sessions, Role.VIEWER)
     operator = page_user(services.sessions, Role.OPERATOR)
@@ -248,7 +249,7 @@ def router(services: WebServices, renderer: Renderer) -> APIRouter:
     return r
 
 
-def family_url(services: WebServices, token: str) -> str:
+def family_url(services: "WebServices", token: str) -> str:
     return services.config.http.public_url.rstrip("/") + "/f/" + token
 
 

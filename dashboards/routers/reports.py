@@ -1,6 +1,7 @@
 """Monthly reports page and CSV export, per grid."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the route signatures use local Annotated
+# dependency aliases (Viewer, Operator...), which FastAPI must be able to evaluate.
 
 import re
 from typing import TYPE_CHECKING, Annotated
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def router(services: WebServices, renderer: Renderer) -> APIRouter:
+def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     r = APIRouter(include_in_schema=False)
     Viewer = Annotated[Principal, Depends(page_user(services.sessions, Role.VIEWER))]
 
