@@ -184,7 +184,7 @@ PER_DEVICE_KINDS = frozenset({AlertKind.DEVICE_OFFLINE, AlertKind.LOW_BATTERY})
 
 
 def alert_key(resident: str, kind: AlertKind, discriminator: str | None) -> tuple[str, str, str]:
-    return (resident, kind.value, discriminator or "")
+    return (resident, kind, discriminator or "")  # a StrEnum hashes and compares as its value
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,6 +254,9 @@ class Engine:
 
     def _finish(self, now: float) -> list[Action]:
         ctx = self._ctx
+        if not ctx.touched:
+            out, ctx.out = ctx.out, []
+            return out
         for resident_id in sorted(ctx.touched):
             if resident_id in ctx.residents:
                 changes_at = person.refresh(ctx, resident_id, now)

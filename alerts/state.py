@@ -19,6 +19,7 @@ class DeviceState:
     health: DeviceHealth | None = None  # None until first judged
     offline_since: float | None = None
     battery: int | None = None
+    battery_low: bool = False  # hysteresis state: set at ≤ open_at, cleared above clear_at
     # GPS tags
     fix_lat: float | None = None
     fix_lon: float | None = None
@@ -71,17 +72,18 @@ class ResidentState:
     away_by: str | None = None  # "door" or "tag"
     unwatched_since: float | None = None  # no activity sensor online since
     person: PersonState | None = None
-    routine: RoutineHistory = field(default_factory=RoutineHistory)
+    routine: RoutineHistory | None = None  # created on first activity when the learned routine is enabled
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "routine"}
-        data["routine"] = self.routine.to_dict()
+        data["routine"] = None if self.routine is None else self.routine.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResidentState:
         values = {f.name: data.get(f.name) for f in fields(cls) if f.name != "routine"}
-        state = cls(**values, routine=RoutineHistory.from_dict(data["routine"]))
+        routine = None if data.get("routine") is None else RoutineHistory.from_dict(data["routine"])
+        state = cls(**values, routine=routine)
         if state.person is not None:
             state.person = PersonState(state.person)
         return state

@@ -9,10 +9,11 @@ not followed by home motion within DEPARTURE_CONFIRM_S is a departure (`away`); 
 
 from __future__ import annotations
 
-from alerts.actions import AlertKind, Outcome, Reason, Severity
+from alerts.actions import AlertKind, Outcome, PersonState, Reason, Severity
 from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
 from alerts.registry import Device
 from alerts.rules import routine
+from alerts.state import RoutineHistory
 from devices.kinds import DeviceKind
 
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
@@ -26,13 +27,16 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     if ctx.rules.routine.enabled:
         resident = ctx.resident(resident_id)
         if resident is not None:
+            if rs.routine is None:
+                rs.routine = RoutineHistory()
             routine.record(rs.routine, resident.timezone, at)
     if device.kind in HOME_MOTION_KINDS:
         _home_motion(ctx, resident_id, at, now)
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
     if alert is not None and at > alert.triggered_at:
         ctx.resolve_alert(alert, Outcome.CLEARED, Reason.LATE_ACTIVITY if late else Reason.ACTIVITY_RESUMED, now)
-    ctx.touched.add(resident_id)
+    if rs.person is not PersonState.HOME_ACTIVE:
+        ctx.touched.add(resident_id)
     if newer and alert is None and ctx.deadlines.get("r:" + resident_id) is None:
         ctx.arm_resident(resident_id, now)
 
@@ -45,6 +49,7 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> N
         rs.door_open_at = None  # still at home after opening the door
     if rs.away_since is not None and at > rs.away_since:
         rs.away_since = rs.away_by = None  # came home
+        ctx.touched.add(resident_id)
     exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
     if exit_alert is not None and exit_alert.severity is Severity.HIGH:
         ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,

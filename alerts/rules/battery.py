@@ -1,4 +1,9 @@
-"""low_battery with hysteresis: ≤ open_at opens a low alert (one per device), > clear_at clears it."""
+"""low_battery with hysteresis: ≤ open_at opens a low alert (one per device), > clear_at clears it.
+
+The device's `battery_low` flag is the hysteresis state: one alert per low episode, so an
+alert an operator resolved while the battery is still low does not reopen on the next heartbeat.
+Readings from buffered (late) messages update nothing: they are older than what we know.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,19 @@ from alerts.registry import Device
 
 def on_battery(ctx: RuleContext, device: Device, level: int, at: float, now: float, late: bool) -> None:
     ds = ctx.devices[device.id]
-    ds.battery = level
-    if device.resident is None:
+    if late:
         return
+    ds.battery = level
     cfg = ctx.rules.low_battery
+    if cfg.open_at < level <= cfg.clear_at or (level > cfg.clear_at and not ds.battery_low) or device.resident is None:
+        return
     if level <= cfg.open_at:
-        if ctx.book.find(device.resident, AlertKind.LOW_BATTERY, device.id) is None:
+        if not ds.battery_low:
+            ds.battery_low = True
             ctx.open_alert(AlertKind.LOW_BATTERY, Severity.LOW, device.resident, device=device.id, now=now, triggered_at=at,
                            text=f"{device.kind.value} {device.id} battery at {level} %", reason=Reason.BATTERY_LOW, late=late)
-    elif level > cfg.clear_at:
+    else:
+        ds.battery_low = False
         alert = ctx.book.find(device.resident, AlertKind.LOW_BATTERY, device.id)
         if alert is not None:
             ctx.resolve_alert(alert, Outcome.CLEARED, Reason.BATTERY_RECOVERED, now)

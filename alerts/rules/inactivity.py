@@ -82,7 +82,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         return None
     start = silence_start(ctx, resident_id, now)
     day_s, night_s, night = thresholds(ctx, resident)
-    hour_factors = routine.factors(rs.routine, ctx.rules.routine)
+    hour_factors = None if rs.routine is None else routine.factors(rs.routine, ctx.rules.routine)
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors)
     if now < due:
         return due
@@ -98,5 +98,6 @@ def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> s
     what = "no activity since" if rs.last_activity is not None and rs.last_activity >= start else "nothing heard since"
     day_s, night_s, night = thresholds(ctx, resident)
     text = f"{what} {since}; allowed silence {day_s / 3600:g} h by day, {night_s / 3600:g} h at night ({night})"
-    usual = routine.usually_active(rs.routine, ctx.rules.routine, int(((start + utc_offset_s(start, tz)) % DAY_S) // 3600))
+    hour = int(((start + utc_offset_s(start, tz)) % DAY_S) // 3600)
+    usual = "" if rs.routine is None else routine.usually_active(rs.routine, ctx.rules.routine, hour)
     return f"{what} {since}; {usual}" if usual else text
