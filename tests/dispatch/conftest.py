@@ -127,6 +127,7 @@ def seed_registry(session: Session) -> None:
             contacts=[m.Contact(name="李明", phone=PHONES["son"], relation="son", language="zh", position=0)],
         )
     )
+    session.flush()  # devices reference residents without a relationship: insert residents first
     session.add(m.Device(id="cat-0001", kind="pingan_cat", resident_id="r-0001", heartbeat_s=300))
 
 
