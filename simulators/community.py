@@ -299,5 +299,7 @@ def _resident_entry(r: Resident) -> dict[str, Any]:
 
 def registry_yaml(community: Community) -> str:
     header = f"# Registry of the simulated community {community.name} ({len(community.residents)} residents)\n"
-    body = yaml.safe_dump(registry_dict(community), allow_unicode=True, sort_keys=False, width=120)
+    body = yaml.safe_dump(
+        registry_dict(community), allow_unicode=True, sort_keys=False, width=120, default_flow_style=None
+    )
     return header + body

@@ -30,7 +30,7 @@ from devices.payloads import Event, Gps, Heartbeat, Payload, Status, encode
 from devices.topics import DEFAULT_ROOT, Channel, DeviceTopic
 from simulators.community import DEFAULT_CENTRE, Community, Device, Resident, build_community
 from simulators.geo import LatLon
-from simulators.incidents import Incident, random_incidents
+from simulators.incidents import Incident, Scenario, random_incidents
 from simulators.recording import RecordingWriter
 from simulators.routines import DAY, HOUR, Record, ResidentSim
 
@@ -166,10 +166,12 @@ class Simulation:
             offset_days = (self.start - self.midnight0) / DAY
             drawn = random_incidents(roster, self.config.days, self.config.seed)
             incidents += [_shift(i, offset_days * DAY) for i in drawn]
-        known = {r.id for r in self.community.residents}
+        known = {r.id: r for r in self.community.residents}
         for inc in incidents:
             if inc.resident not in known:
                 raise ValueError(f"incident {inc.kind} names resident {inc.resident!r}, not in the community")
+            if inc.kind == "wandering" and known[inc.resident].device(DeviceKind.GPS_TAG) is None:
+                raise ValueError(f"incident wandering: resident {inc.resident} has no gps_tag to show it")
         return incidents
 
     def _arm_device_incidents(self) -> None:
@@ -243,6 +245,22 @@ class Simulation:
         state.low = True
         d = state.device
         return Truth(t, {"kind": "low_battery", "resident": d.resident, "device": d.id})
+
+
+def from_scenario(scenario: Scenario, **overrides: object) -> SimConfig:
+    """A SimConfig from a scenario; keyword overrides that are not None win."""
+    config = SimConfig(
+        residents=scenario.residents,
+        days=scenario.days,
+        seed=scenario.seed,
+        start=scenario.start,
+        incidents=list(scenario.incidents),
+        random_incidents=scenario.random_incidents,
+    )
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(config, key, value)
+    return config
 
 
 def _shift(incident: Incident, by: float) -> Incident:
