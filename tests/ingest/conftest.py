@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ingest.helpers import HubProcess, write_config
-
 from conftest import Broker, free_port, require, write_broker_conf
+
+from ingest.helpers import HubProcess, write_config
 
 
 @pytest.fixture

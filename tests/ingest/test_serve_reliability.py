@@ -9,9 +9,9 @@ import signal
 import time
 
 import pytest
-from ingest.helpers import Publisher, heartbeat, motion, scalar, seed_devices, wait_until
-
 from conftest import Broker
+
+from ingest.helpers import Publisher, heartbeat, motion, scalar, seed_devices, wait_until
 
 TOTAL = 10_000
 DEVICES = [f"dev-{i:04d}" for i in range(100)]

@@ -1,0 +1,135 @@
+"""The shipped deploy/mosquitto.conf with files from `pingan devices provision`: per-device credentials and ACLs.
+
+A device may publish only under its own topics and read only its own cmd; the hub reads all
+device topics and writes cmd. One device cannot publish as another: the hub never receives it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from conftest import Broker, free_port
+
+from hub.provision import mosquitto_hash, read_passwd
+from hub.storage.db import make_engine
+from hub.storage.models import Base
+from ingest.helpers import REPO, HubProcess, heartbeat, scalar, seed_devices, wait_until, write_config
+
+
+def shipped_conf(directory: Path, port: int, files: Path) -> Path:
+    text = (REPO / "deploy" / "mosquitto.conf").read_text()
+    text = (text.replace("listener 1883", f"listener {port} 127.0.0.1")
+            .replace("/etc/mosquitto/pingan/", f"{files}/")
+            .replace("/var/lib/mosquitto/", f"{directory}/")
+            .replace("log_dest syslog", "log_dest none"))
+    conf = directory / "mosquitto.conf"
+    conf.write_text(text + "user root\n")
+    return conf
+
+
+def connect(port: int, user: str | None, password: str | None) -> tuple[mqtt.Client, mqtt.ReasonCode]:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{user}-{uuid.uuid4().hex[:6]}",
+                         protocol=mqtt.MQTTv5)
+    if user:
+        client.username_pw_set(user, password)
+    result: list[mqtt.ReasonCode] = []
+    client.on_connect = lambda _c, _u, _f, reason, _p: result.append(reason)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    wait_until(lambda: bool(result), 10, "CONNACK")
+    return client, result[0]
+
+
+def test_password_hash_is_mosquittos_format() -> None:
+    salt = bytes(range(12))
+    digest = base64.b64encode(hashlib.pbkdf2_hmac("sha512", b"secret", salt, 101)).decode()
+    assert mosquitto_hash("secret", salt) == f"$7$101$AAECAwQFBgcICQoL${digest}"
+
+
+def test_one_device_cannot_publish_as_another(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path}/pingan.db"
+    engine = make_engine(db_url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    seed_devices(db_url, ["cat-0001", "cat-0002"])
+    port, files = free_port(), tmp_path / "broker-files"
+    config = write_config(tmp_path / "hub.yaml", f"mqtt://127.0.0.1:{port}", db_url, free_port(), username="pingan-hub")
+
+    out = subprocess.run([sys.executable, "-m", "hub.cli", "--config", str(config), "devices", "provision",
+                          "--out", str(files)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    creds = {row["device_id"]: row["password"] for row in csv.DictReader(next(files.glob("device-credentials-*.csv")).open())}
+    assert sorted(creds) == ["cat-0001", "cat-0002"]
+    assert sorted(read_passwd(files / "passwd")) == ["cat-0001", "cat-0002", "pingan-hub"]
+
+    broker = Broker(port, shipped_conf(tmp_path, port, files))
+    broker.start()
+    hub = HubProcess(config, int(yaml.safe_load(config.read_text())["http"]["port"]), tmp_path / "hub.log",
+                     env={"PINGAN_SECRETS_DIR": str(files / "secrets")})
+    try:
+        hub.start()
+        hub.wait_ready()
+        _anonymous, refused = connect(port, None, None)
+        assert refused.is_failure
+        _wrong, refused = connect(port, "cat-0001", "not-the-password")
+        assert refused.is_failure
+
+        cat1, ok = connect(port, "cat-0001", creds["cat-0001"])
+        assert not ok.is_failure
+        for topic, payload in [heartbeat("cat-0002", 1, time.time()), heartbeat("cat-0001", 2, time.time())]:
+            cat1.publish(topic, payload, qos=1).wait_for_publish(10)
+        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE device_id = 'cat-0001'") == 1, 30,
+                   "cat-0001's own heartbeat")
+        # Same connection, published first, in order: had the broker let it through, it would be stored by now.
+        assert scalar(db_url, "SELECT count(*) FROM events WHERE device_id = 'cat-0002'") == 0
+        assert scalar(db_url, "SELECT count(*) FROM quarantine") == 0
+
+        # cmd: only the hub user may write it, and only the addressed device reads it.
+        got: list[tuple[str, bytes]] = []
+        subacks: list[object] = []
+        cat1.on_message = lambda _c, _u, m: got.append((m.topic, m.payload))
+        cat1.on_subscribe = lambda _c, _u, mid, codes, _p: subacks.append(codes)
+        cat1.subscribe([("pingan/v1/dev/cat-0001/cmd", 1), ("pingan/v1/dev/cat-0002/cmd", 1)])
+        wait_until(lambda: bool(subacks), 10, "SUBACK")
+        cat2, _ = connect(port, "cat-0002", creds["cat-0002"])
+        cat2.publish("pingan/v1/dev/cat-0001/cmd", b'{"cmd": "config", "heartbeat_s": 60}', qos=1).wait_for_publish(10)
+        hub_user, ok = connect(port, "pingan-hub", (files / "secrets" / "PINGAN_MQTT__PASSWORD").read_text().strip())
+        assert not ok.is_failure
+        for target in ("cat-0002", "cat-0001"):
+            hub_user.publish(f"pingan/v1/dev/{target}/cmd", f'{{"cmd": "alert_ack", "alert": "{target}"}}'.encode(),
+                             qos=1).wait_for_publish(10)
+        wait_until(lambda: any(b"cat-0001" in p for _, p in got), 10, "the hub's cmd to reach cat-0001")
+        assert got == [("pingan/v1/dev/cat-0001/cmd", b'{"cmd": "alert_ack", "alert": "cat-0001"}')]
+        for c in (cat1, cat2, hub_user):
+            c.disconnect()
+            c.loop_stop()
+        assert hub.stop() == 0
+    finally:
+        hub.cleanup()
+        broker.stop()
+
+
+@pytest.mark.parametrize("rotate", [False, True])
+def test_provisioning_again_keeps_or_rotates_passwords(tmp_path: Path, rotate: bool) -> None:
+    from hub.provision import provision
+
+    first = provision({"cat-0001": "pingan_cat"}, tmp_path, "pingan-hub", "pingan/v1")
+    assert set(first.created) == {"cat-0001"} and first.hub_password
+    before = read_passwd(tmp_path / "passwd")
+    second = provision({"cat-0001": "pingan_cat", "tag-0001": "gps_tag"}, tmp_path, "pingan-hub", "pingan/v1", rotate)
+    after = read_passwd(tmp_path / "passwd")
+    assert set(second.created) == ({"cat-0001", "tag-0001"} if rotate else {"tag-0001"})
+    assert (after["cat-0001"] == before["cat-0001"]) is not rotate
+    third = provision({"tag-0001": "gps_tag"}, tmp_path, "pingan-hub", "pingan/v1")
+    assert third.removed == ["cat-0001"] and "cat-0001" not in read_passwd(tmp_path / "passwd")
+    assert "user cat-0001" not in (tmp_path / "acl").read_text()
