@@ -54,10 +54,9 @@ def generate(path: Path, residents: int, hours: int, seed: int = 7) -> int:
         cat, tag = f"cat-{i:07d}", f"tag-{i:07d}"
         lat0, lon0 = HOME.lat + (i % 100) * 0.001, HOME.lon + (i // 100 % 100) * 0.001
         offset = rnd.uniform(0, 300)
-        seq = 0
         for k in range(hours * 12):
             t = T0 + offset + k * 300
-            seq += 1
+            seq = k + 1
             rows.append((t, json.dumps({"t": t, "topic": f"pingan/v1/dev/{cat}/heartbeat",
                                         "payload": f'{{"ts":{t},"seq":{seq},"battery":{90 - k // 50},"rssi":-70}}'})))
             rows.append((t + 1, json.dumps({"t": t + 1, "topic": f"pingan/v1/dev/{tag}/heartbeat",
