@@ -40,7 +40,7 @@ def send_all(db: Db, dispatcher: Dispatcher, clock: VirtualClock) -> ConsoleProv
 
 
 def test_critical_alert_escalates_by_the_clock(db: Db) -> None:
-    dispatcher, clock = Dispatcher(policy()), VirtualClock(T0)
+    dispatcher = Dispatcher(policy())
     alert = make_alert()
     store_and_dispatch(db, dispatcher, [AlertOpened(alert, Reason.SOS_PRESSED)], T0)
 
@@ -138,7 +138,7 @@ def test_cancelled_sos_before_anything_was_sent_sends_nothing(db: Db) -> None:
 
 
 def test_low_severity_waits_for_the_daily_digest(db: Db) -> None:
-    dispatcher, clock = Dispatcher(policy()), VirtualClock(T0)
+    dispatcher = Dispatcher(policy())
     first = make_alert(AlertKind.LOW_BATTERY, Severity.LOW, code="B3C4", suffix="1")
     second = make_alert(AlertKind.DEVICE_OFFLINE, Severity.LOW, code="D5E6", suffix="2")
     store_and_dispatch(
