@@ -44,6 +44,7 @@ class Behaviour:
     delay_s: float = 0.0
     accept_before_delay: bool = True  # True: the message is accepted, only the answer is late
     arrived: threading.Event | None = None  # set when the request arrives
+    release: threading.Event | None = None  # if given, the delay ends early when it is set
 
 
 @dataclass
@@ -215,7 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if accepted_now:
             owner._record(message)
-        if behaviour.delay_s:
+        if behaviour.release is not None:
+            behaviour.release.wait(behaviour.delay_s)
+        elif behaviour.delay_s:
             time.sleep(behaviour.delay_s)
         if behaviour.status == 201 and not behaviour.accept_before_delay:
             if self._client_gone():
