@@ -124,7 +124,7 @@ class _DeviceState:
     def force_low_at(self, t: float) -> None:
         """Drain so that the battery reaches 20 % at t."""
         span = max(t - self.start, 1.0)
-        level0 = 20 + min(25.0, 2.0 * span / HOUR) * self.rng.uniform(0.6, 1.0)
+        level0 = 20 + min(25.0, max(13.0, 2.0 * span / HOUR)) * self.rng.uniform(0.85, 1.0)  # starts above 30 %
         self.forced = (level0, (level0 - 20) / span)
 
     def heartbeats(self, until: float) -> list[Record]:
@@ -157,6 +157,7 @@ class Simulation:
             d.id: _DeviceState(d, config.topic_root, self.start, self.midnight0) for d in self.community.devices
         }
         self.truths: list[Record] = []
+        self._last_t = self.start
         self._arm_device_incidents()
 
     def _incidents(self) -> list[Incident]:
@@ -216,7 +217,8 @@ class Simulation:
         for t, did, channel, data in records:
             if t < start:
                 continue
-            t = round(t, 3)
+            t = max(round(t, 3), self._last_t)  # a record generated just before its day: never go back
+            self._last_t = t
             if did is None:
                 yield Truth(t, data)
                 continue

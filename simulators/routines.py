@@ -238,12 +238,17 @@ class ResidentSim:
     def _sleep(self, seg: Seg) -> None:
         rng = self.rng
         hours = (seg.end - seg.start) / HOUR
-        self._motion(max(seg.start - rng.uniform(30, 180), seg.start - 180))  # bedtime / getting up
+        if not self._is_midnight(seg.start):
+            self._motion(seg.start + rng.uniform(0, 120))  # going to bed
         n = _poisson(rng, self.h.night_visits * hours / 8.5)
         lo, hi = seg.start + 30 * MIN, seg.end - 20 * MIN
         for v in sorted(rng.uniform(lo, hi) for _ in range(n if hi > lo else 0)):
             self._bathroom(v)
-        self._motion(seg.end + rng.uniform(0, 120))
+        if not self._is_midnight(seg.end):
+            self._motion(seg.end + rng.uniform(0, 120))  # getting up
+
+    def _is_midnight(self, t: float) -> bool:
+        return (t - self.midnight0) % DAY == 0
 
     def _bathroom(self, v: float) -> None:
         rng = self.rng
