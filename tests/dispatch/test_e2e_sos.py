@@ -59,9 +59,10 @@ def test_sos_to_sms_to_reply_to_alert_ack(db: Db, broker: Broker, twilio_server:
         }
     )
     clock = SystemClock()
-    links = lambda alert_id, phone, expires: responder_url(
-        PUBLIC_URL, sign_responder_link(SECRET, alert_id, phone, expires)
-    )  # noqa: E731
+
+    def links(alert_id: str, phone: str, expires: float) -> str:
+        return responder_url(PUBLIC_URL, sign_responder_link(SECRET, alert_id, phone, expires))
+
     dispatcher = Dispatcher(policy(), link_builder=links)
     core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher))
     core.load()
