@@ -1,0 +1,93 @@
+"""The /api endpoints on SQLite and PostgreSQL: filters, timelines, commands, status, absences."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hub.storage.models import Audit
+from tests.web.conftest import Web
+
+ALERT_FIELDS = {"id", "code", "kind", "severity", "state", "resident", "device", "opened_at", "acknowledged_at",
+                "resolved_at", "outcome", "reason"}  # fmt: skip
+
+
+def test_alert_list_filters_and_order(web: Web) -> None:
+    c, h = web.client(), web.bearer("viewer")
+    active = c.get("/api/alerts?state=active", headers=h).json()
+    assert [a["id"] for a in active] == ["al-sos-1", "al-ina-3", "al-bat-1"]  # severity first, then oldest
+    assert set(active[0]) >= ALERT_FIELDS
+    assert [a["id"] for a in c.get("/api/alerts?state=open", headers=h).json()] == ["al-sos-1", "al-bat-1"]
+    assert {a["id"] for a in c.get("/api/alerts?kind=inactivity", headers=h).json()} == {"al-ina-3", "al-ina-2", "al-ina-1"}
+    assert {a["id"] for a in c.get("/api/alerts?resident=r-0002", headers=h).json()} == {"al-fall-2", "al-ina-2"}
+    since = web.seeded.now - 11 * 86400
+    assert {a["id"] for a in c.get(f"/api/alerts?since={since}", headers=h).json()} == {"al-sos-1", "al-ina-3", "al-bat-1", "al-fall-2"}
+    assert c.get("/api/alerts?state=bogus", headers=h).status_code == 422
+    assert c.get("/api/alerts?since=nan", headers=h).status_code == 422
+
+
+def test_alert_detail_has_its_timeline(web: Web) -> None:
+    c = web.client()
+    detail = c.get("/api/alerts/al-ina-3", headers=web.bearer("viewer")).json()
+    assert detail["acknowledged_by"] == "wang"
+    assert [t["state"] for t in detail["transitions"]] == ["acknowledged"]
+    assert detail["notifications"][0]["state"] == "failed"
+    assert "phone" not in detail["notifications"][0]
+    assert c.get("/api/alerts/nope", headers=web.bearer("viewer")).status_code == 404
+
+
+def test_ack_and_resolve_through_the_port(web: Web) -> None:
+    c, h = web.client(), web.bearer("operator")
+    acked = c.post("/api/alerts/al-sos-1/ack", headers=h)
+    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+    assert c.post("/api/alerts/al-sos-1/ack", headers=h).status_code == 409
+    assert c.post("/api/alerts/al-sos-1/resolve", headers=h, json={"outcome": "cleared"}).status_code == 422  # not for people
+    resolved = c.post("/api/alerts/al-sos-1/resolve", headers=h, json={"outcome": "assisted"}).json()
+    assert resolved["state"] == "resolved" and resolved["outcome"] == "assisted"
+    assert c.post("/api/alerts/al-sos-1/resolve", headers=h, json={"outcome": "ok"}).status_code == 409
+    assert c.post("/api/alerts/missing/ack", headers=h).status_code == 404
+    with web.sessions() as session:
+        actions = session.scalars(select(Audit.action).where(Audit.alert_id == "al-sos-1", Audit.channel == "api")).all()
+        actors = set(session.scalars(select(Audit.actor).where(Audit.alert_id == "al-sos-1")).all())
+    assert actions == ["acknowledged", "resolved"] and actors == {"operator-bot"}
+    timeline = c.get("/api/alerts/al-sos-1", headers=h).json()
+    assert [t["state"] for t in timeline["transitions"]] == ["acknowledged", "resolved"]
+    assert [a["action"] for a in timeline["audit"]] == ["acknowledged", "resolved"]
+
+
+def test_resident_status(web: Web) -> None:
+    c, h = web.client(), web.bearer("viewer")
+    s1 = c.get("/api/residents/r-0001/status", headers=h).json()
+    assert s1["person_state"] == "alert" and {a["id"] for a in s1["open_alerts"]} == {"al-sos-1", "al-bat-1"}
+    assert {d["id"]: d["health"] for d in s1["devices"]} == {"cat-0001": "ok", "tag-0001": "low_battery"}
+    s2 = c.get("/api/residents/r-0002/status", headers=h).json()
+    assert s2["person_state"] == "home_active" and s2["last_activity_at"] == web.seeded.now - 12 * 60
+    s4 = c.get("/api/residents/r-0004/status", headers=h).json()
+    assert s4["person_state"] == "away" and s4["absence"]["note"] == "住院观察"
+    assert c.get("/api/residents/r-9999/status", headers=h).status_code == 404
+
+
+def test_absences_crud(web: Web) -> None:
+    c, h = web.client(), web.bearer("operator")
+    now = web.seeded.now
+    created = c.post("/api/absences", headers=h, json={"resident": "r-0002", "start_at": now, "until_at": now + 86400, "note": "探亲"})
+    assert created.status_code == 201
+    absence = created.json()
+    assert absence["created_by"] == "operator-bot"
+    assert c.get(f"/api/absences/{absence['id']}", headers=h).json() == absence
+    assert absence in c.get("/api/absences?resident=r-0002", headers=h).json()
+    assert c.get("/api/residents/r-0002/status", headers=h).json()["person_state"] == "away"
+    assert c.post("/api/absences", headers=h, json={"resident": "r-0002", "start_at": now, "until_at": now - 1}).status_code == 422
+    assert c.post("/api/absences", headers=h, json={"resident": "r-9999", "start_at": now, "until_at": now + 1}).status_code == 404
+    assert c.delete(f"/api/absences/{absence['id']}", headers=h).status_code == 204
+    assert c.get(f"/api/absences/{absence['id']}", headers=h).status_code == 404
+    assert c.delete(f"/api/absences/{absence['id']}", headers=h).status_code == 404
+
+
+def test_docs_work_offline(web: Web) -> None:
+    c = web.client()
+    page = c.get("/docs").text
+    assert "/static/swagger/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert c.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    schema = c.get("/openapi.json").json()
+    assert "/api/alerts/{alert_id}/resolve" in schema["paths"]
+    assert not any(p.startswith(("/f/", "/r/", "/login")) for p in schema["paths"])

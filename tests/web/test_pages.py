@@ -1,0 +1,181 @@
+"""Board pages, family page, responder page, reports — through the app, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from dashboards.family_links import create_family_link
+from hub.storage.models import Alert, Audit, FamilyToken
+from tests.web.conftest import Web, csrf_of
+
+
+def family_link(web: Web, resident: str, ttl_s: float | None = None) -> str:
+    with web.sessions() as session:
+        _, token = create_family_link(session, resident, web.clock.now(), "test", "女儿", ttl_s)
+    return token
+
+
+def test_board_lists_alerts_with_delivery_states(web: Web) -> None:
+    page = web.login("viewer").get("/").text
+    order = [m for m in re.findall(r'data-alert="([^"]+)"', page)]
+    assert order == ["al-sos-1", "al-ina-3", "al-bat-1"]
+    assert "已送达" in page and "失败" in page  # delivered / failed messages
+    assert 'data-resident="r-0003"' in page and "警报中" in page  # an acknowledged alert still counts
+    assert "外出至" in page  # r-0004's absence
+    assert "/alerts/al-sos-1/ack" not in page  # viewers get no buttons
+
+
+def test_acknowledge_and_resolve_from_the_board(web: Web) -> None:
+    client = web.login("operator")
+    csrf = csrf_of(client.get("/").text)
+    assert client.post("/alerts/al-sos-1/ack", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    again = client.post("/alerts/al-sos-1/ack", data={"csrf": csrf}, follow_redirects=True)
+    assert "A7K2 is acknowledged" in again.text  # the refusal is shown, not a crash
+    client.post("/alerts/al-sos-1/resolve", data={"csrf": csrf, "outcome": "false_alarm"})
+    with web.sessions() as session:
+        alert = session.get(Alert, "al-sos-1")
+        assert (alert.state, alert.outcome, alert.acknowledged_by) == ("resolved", "false_alarm", "operator")
+    assert client.post("/alerts/al-bat-1/resolve", data={"csrf": csrf, "outcome": "nonsense"}).status_code == 422
+
+
+def test_english_switch_is_remembered(web: Web) -> None:
+    client = web.login("viewer")
+    assert "Open alerts" in client.get("/?lang=en").text
+    assert "Open alerts" in client.get("/").text  # from the cookie
+    assert "未结束的警报" in client.get("/?lang=zh-CN").text
+
+
+def test_family_page_status_location_and_audit(web: Web) -> None:
+    client = web.client()
+    token = family_link(web, "r-0002")
+    page = client.get(f"/f/{token}")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "平安 — 12 分钟前有活动" in page.text
+    assert 'id="family-location"' in page.text and "45.75510" in page.text  # shared
+    hidden = client.get(f"/f/{family_link(web, 'r-0001')}").text
+    assert 'id="family-location"' not in hidden and "45.751" not in hidden  # not shared: no coordinates at all
+    assert "紧急呼叫" in hidden and "正在通知网格员" in hidden  # open SOS, nobody on it yet
+    en = client.get(f"/f/{token}?lang=en").text
+    assert "All well — active 12 min ago" in en
+    with web.sessions() as session:
+        views = session.scalars(select(Audit).where(Audit.action == "family_view")).all()
+        assert len(views) == 3 and {v.resident_id for v in views} == {"r-0001", "r-0002"}
+        assert all(len(row.token_hash) == 64 and token not in row.token_hash for row in session.scalars(select(FamilyToken)))
+
+
+def test_family_page_shows_who_is_handling(web: Web) -> None:
+    web.services.alert_commands.acknowledge("al-sos-1", "wang", "sms")
+    page = web.client().get(f"/f/{family_link(web, 'r-0001')}").text
+    assert "wang 正在处理" in page
+
+
+def test_unknown_revoked_and_expired_family_links_look_the_same(web: Web) -> None:
+    client = web.client()
+    revoked, expiring = family_link(web, "r-0002"), family_link(web, "r-0002", ttl_s=3600)
+    operator = web.login("operator")
+    csrf = csrf_of(operator.get("/residents/r-0002").text)
+    with web.sessions() as session:
+        link_id = session.scalars(select(FamilyToken.id).order_by(FamilyToken.id)).first()
+    assert operator.post(f"/family-links/{link_id}/revoke", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert client.get(f"/f/{expiring}").status_code == 200
+    web.clock.advance(3601)
+    bodies = set()
+    for token in (revoked, expiring, "x" * 43, "short"):
+        response = client.get(f"/f/{token}")
+        assert response.status_code == 404
+        bodies.add(response.text)
+    assert len(bodies) == 1 and "李" not in bodies.pop()
+
+
+def test_family_link_created_from_the_board_is_shown_once(web: Web) -> None:
+    operator = web.login("operator")
+    csrf = csrf_of(operator.get("/residents/r-0001").text)
+    page = operator.post("/residents/r-0001/family-links", data={"csrf": csrf, "label": "儿子", "days": "7"}).text
+    url = re.search(r'id="new-family-link">([^<]+)<', page)[1]
+    assert url.startswith("http://127.0.0.1:8000/f/")
+    assert "new-family-link" not in operator.get("/residents/r-0001").text
+    assert web.client().get(url.removeprefix("http://127.0.0.1:8000")).status_code == 200
+
+
+def test_responder_link_acknowledges_and_resolves(web: Web) -> None:
+    phone = web.client()
+    page = phone.get("/r/good-al-sos-1")
+    assert page.status_code == 200 and "李奶奶" in page.text and "宣信街12号" in page.text
+    csrf = csrf_of(page.text)
+    after = phone.post("/r/good-al-sos-1/ack", data={"csrf": csrf}, follow_redirects=True)
+    assert "已响应" in after.text
+    phone.post("/r/good-al-sos-1/on-site", data={"csrf": csrf})
+    phone.post("/r/good-al-sos-1/resolve", data={"csrf": csrf, "outcome": "ok"})
+    with web.sessions() as session:
+        alert = session.get(Alert, "al-sos-1")
+        channels = session.scalars(select(Audit.channel).where(Audit.alert_id == "al-sos-1")).all()
+    assert (alert.state, alert.outcome, alert.acknowledged_by) == ("resolved", "ok", "wang")
+    assert channels == ["web", "web", "web"]
+
+
+def test_tampered_responder_links_are_refused(web: Web) -> None:
+    phone = web.client()
+    assert phone.get("/r/bad-al-sos-1").status_code == 404
+    assert phone.get("/r/good-no-such-alert").status_code == 404
+    csrf = csrf_of(phone.get("/login").text)
+    assert phone.post("/r/bad-al-sos-1/ack", data={"csrf": csrf}).status_code == 404
+    assert phone.post("/r/good-al-sos-1/ack", data={}).status_code == 403  # no CSRF token
+    with web.sessions() as session:
+        assert session.get(Alert, "al-sos-1").state == "open"
+
+
+def test_signed_links_from_dispatch(web: Web) -> None:
+    from dashboards.responder_links import signed_link_verifier
+    from hub.dispatch.links import sign_responder_link
+
+    verify = signed_link_verifier("k", web.clock, web.sessions)
+    token = sign_responder_link("k", "al-sos-1", "+8613800000001", web.clock.now() + 600)
+    claim = verify(token)
+    assert claim is not None and (claim.alert_id, claim.responder, claim.name) == ("al-sos-1", "wang", "王网格员")
+    family = verify(sign_responder_link("k", "al-sos-1", "+8613900000001", web.clock.now() + 600))
+    assert family is not None and family.responder == "family:r-0001:李明"
+    assert verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB")) is None
+    web.clock.advance(601)
+    assert verify(token) is None
+
+
+def test_reports_page_and_csv(web: Web) -> None:
+    client = web.login("viewer")
+    page = client.get("/reports?month=2026-11").text
+    assert 'id="report-alerts">6<' in page and "<svg" in page
+    csv_text = client.get("/reports.csv?month=2026-11&grid=xuanxin-g01").text
+    lines = csv_text.strip().split("\n")
+    assert lines[0].startswith("month,grid,kind,alerts")
+    rows = {line.split(",")[2]: line.split(",") for line in lines[1:]}
+    assert set(rows) == {"sos", "low_battery", "fall", "inactivity", "all"}
+    assert rows["inactivity"][3:7] == ["2", "2", "1", "0.5"]  # two resolved, one false alarm
+    assert client.get("/reports?month=2026-13").status_code == 422
+
+
+def test_resident_and_device_pages(web: Web) -> None:
+    client = web.login("viewer")
+    resident = client.get("/residents/r-0001").text
+    assert "<svg" in resident and "F4S8" in resident
+    device = client.get("/devices/tag-0001").text
+    assert re.search(r'id="days-left">约 \d+\.\d 天', device)
+    assert client.get("/devices/nope").status_code == 404
+
+
+def test_map_data_and_gcj02_display(web: Web) -> None:
+    import dataclasses
+
+    from dashboards.app import MapSettings, create_app
+
+    data = web.login("viewer").get("/map/data.json").json()
+    homes = {h["id"]: h for h in data["homes"]}
+    assert homes["r-0001"]["alert"] and not homes["r-0002"]["alert"]
+    tag = next(t for t in data["tags"] if t["device"] == "tag-0002")
+    assert len(tag["trail"]) == 12 and tag["fix"] == [45.7551, 126.6392]
+    gcj = dataclasses.replace(web.services, map=MapSettings.from_env({"PINGAN_WEB_TILE_CRS": "gcj02", "PINGAN_WEB_TILE_URL": "http://t/{z}/{x}/{y}.png"}))
+    web.app = create_app(gcj)
+    shifted = web.login("viewer").get("/map/data.json").json()
+    home = next(h for h in shifted["homes"] if h["id"] == "r-0001")
+    assert 0.001 < abs(home["lon"] - 126.6421) < 0.01  # a few hundred metres east, as Chinese base maps are
+    assert 'data-tiles="http://t/{z}/{x}/{y}.png"' in web.login("viewer").get("/map").text
