@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from dashboards.cli import family_link_command
 from hub.access import tokens_app, users_app
 from hub.config import ConfigError, config_path, load_config
 from hub.provision import devices_app
@@ -19,6 +20,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(devices_app, name="devices")
 app.command("import")(import_command)
+app.command("family-link")(family_link_command)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="configuration file (default: $PINGAN_CONFIG or ./config.yaml)")
