@@ -4,7 +4,6 @@ Bearer tokens only (`Authorization: Bearer <token>`), checked by the `authentica
 it is given (hub.access.authenticate_token: sha256 of the token in api_tokens).
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.storage.models import Device, DeviceState, Event, Resident
 
-TokenCheck = Callable[[Session, str], "tuple[str, str] | None"]
+TokenCheck = Callable[[Session, str], tuple[str, str] | None]
 MAX_EVENTS = 1000
 
 
