@@ -87,6 +87,10 @@ class RecordingWriter:
     def truth(self, t: float, truth: dict[str, str]) -> None:
         self._add(truth_line(t, truth))
 
+    def add_line(self, line: bytes) -> None:
+        """Add one ready-made line (with its newline)."""
+        self._add(line)
+
     def _add(self, line: bytes) -> None:
         self._buf.append(line)
         self.count += 1
