@@ -1,0 +1,346 @@
+"""Ingestion throughput: the hub against bare MQTT subscribers that only count, in the same run.
+
+    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000]
+
+A private Mosquitto (127.0.0.1, free port) holds a persistent QoS 1 session for each consumer:
+a bare paho subscriber, a bare gmqtt subscriber (`pip install gmqtt`; skipped when missing),
+the hub on SQLite and the hub on PostgreSQL (skipped when unreachable; PINGAN_TEST_PG).
+The load generator (simulators/load.py) publishes `count` realistic messages from `devices`
+devices at QoS 1 while all consumers are away, so the broker queues the same backlog for each;
+then each consumer in turn drains it alone, the way the hub does after a restart. Rate is
+messages / (last counted or committed − first received). Each consumer runs in its own process.
+The last line is the summary:
+
+    ingest: hub_rate=N msg/s bare_rate=N msg/s ratio=R rss_mb=N
+
+where hub_rate is the slower of the two databases, bare_rate the faster bare subscriber and
+rss_mb the hub's peak resident memory. Everything stops by itself (every wait has a deadline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import sqlalchemy as sa  # noqa: E402
+import yaml  # noqa: E402
+
+TOPIC_FILTER = "pingan/v1/dev/+/+"
+PG_ADMIN_URL = os.environ.get("PINGAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+# --- consumer roles, each run as `python benchmarks/ingest.py --role ...` in its own process -----
+
+
+def paho_subscriber(port: int, client_id: str, expect: int, timeout_s: float) -> dict[str, Any]:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    state = {"n": 0, "first": 0.0, "last": 0.0}
+
+    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+        now = time.time()
+        if state["n"] == 0:
+            state["first"] = now
+        state["n"] += 1
+        state["last"] = now
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.on_message = on_message
+    client.on_connect = lambda c, *_a: c.subscribe(TOPIC_FILTER, qos=1)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    props.ReceiveMaximum = 20000
+    client.connect("127.0.0.1", port, clean_start=False, properties=props)
+    client.loop_start()
+    deadline = time.monotonic() + timeout_s
+    while state["n"] < max(expect, 1) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        if expect == 0 and client.is_connected():
+            time.sleep(0.3)  # let the SUBACK arrive: this run only registers the session
+            break
+    client.disconnect()
+    client.loop_stop()
+    return state
+
+
+def gmqtt_subscriber(port: int, client_id: str, expect: int, timeout_s: float) -> dict[str, Any]:
+    import gmqtt
+
+    state = {"n": 0, "first": 0.0, "last": 0.0}
+
+    async def run() -> None:
+        done = asyncio.Event()
+        subscribed = asyncio.Event()
+
+        def on_message(_c: Any, _topic: str, _payload: bytes, _qos: int, _props: Any) -> int:
+            now = time.time()
+            if state["n"] == 0:
+                state["first"] = now
+            state["n"] += 1
+            state["last"] = now
+            if state["n"] >= expect > 0:
+                done.set()
+            return 0  # gmqtt sends PUBACK after the callback returns
+
+        client = gmqtt.Client(client_id, clean_session=False, session_expiry_interval=3600, receive_maximum=20000)
+        client.on_message = on_message
+        client.on_connect = lambda c, *_a: c.subscribe(TOPIC_FILTER, qos=1)
+        client.on_subscribe = lambda *_a: subscribed.set()
+        await client.connect("127.0.0.1", port)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for((done if expect else subscribed).wait(), timeout_s)
+        await client.disconnect()
+
+    asyncio.run(run())
+    return state
+
+
+# --- orchestration ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    # The hub's production settings (deploy/mosquitto.conf) for queues and in-flight window; no disk.
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "max_queued_messages 0\nmax_inflight_messages 20000\nlog_dest none\n")
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)])
+    wait_for(lambda: port_open(port), 10, "mosquitto")
+    return proc, port
+
+
+def port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(condition: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what}: not after {timeout_s}s")
+
+
+def run_role(role: str, port: int, client_id: str, expect: int, timeout_s: float) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--role", role, "--port", str(port), "--client-id", client_id,
+                          "--expect", str(expect), "--timeout", str(timeout_s)],
+                         capture_output=True, text=True, timeout=timeout_s + 30, cwd=REPO)
+    if out.returncode != 0:
+        raise RuntimeError(f"{role} failed: {out.stderr[-2000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def make_database(url: str, devices: int) -> None:
+    from hub.storage.db import make_engine
+    from hub.storage.models import Base, Device
+
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Device), [{"id": f"load-{i + 1:05d}", "kind": "pingan_cat", "heartbeat_s": 300}
+                                         for i in range(devices)])
+    engine.dispose()
+
+
+def pg_database(name: str) -> str | None:
+    try:
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except Exception as exc:
+        print(f"postgresql unavailable ({str(exc).splitlines()[0]}); skipping the PostgreSQL run", flush=True)
+        return None
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(name: str) -> None:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class Hub:
+    def __init__(self, workdir: Path, name: str, port: int, db_url: str) -> None:
+        data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+        data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h"})
+        data["database"] = {"url": db_url}
+        data["http"].update({"port": free_port()})
+        self.config = workdir / f"{name}.yaml"
+        self.config.write_text(yaml.safe_dump(data, allow_unicode=True))
+        self.http = f"http://127.0.0.1:{data['http']['port']}"
+        self.log = workdir / f"{name}.log"
+        self.db_url = db_url
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--config", str(self.config), "serve",
+                                          "--no-upgrade"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+
+    def ready(self) -> bool:
+        import httpx
+
+        try:
+            return httpx.get(f"{self.http}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def peak_rss_mb(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def measure_hub(hub: Hub, count: int, timeout_s: float) -> dict[str, Any]:
+    from hub.storage.db import make_engine
+
+    engine = make_engine(hub.db_url)
+
+    def stored() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM events")).scalar() or 0)
+
+    hub.start()
+    deadline = time.monotonic() + timeout_s
+    while (n := stored()) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done_at = time.time()
+    with engine.connect() as conn:
+        first = float(conn.execute(sa.text("SELECT min(received_at) FROM events")).scalar() or done_at)
+        quarantined = int(conn.execute(sa.text("SELECT count(*) FROM quarantine")).scalar() or 0)
+    rss = hub.peak_rss_mb()
+    hub.stop()
+    engine.dispose()
+    return {"n": n, "first": first, "last": done_at, "rss_mb": rss, "quarantined": quarantined}
+
+
+def rate(result: dict[str, Any]) -> float:
+    span = result["last"] - result["first"]
+    return result["n"] / span if span > 0 else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=200_000)
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--timeout", type=float, default=300.0, help="deadline for each consumer")
+    parser.add_argument("--role", choices=["paho", "gmqtt"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--client-id", help=argparse.SUPPRESS)
+    parser.add_argument("--expect", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role:
+        role = paho_subscriber if args.role == "paho" else gmqtt_subscriber
+        print(json.dumps(role(args.port, args.client_id, args.expect, args.timeout)))
+        return 0
+
+    try:
+        import gmqtt  # noqa: F401
+
+        bare_roles = ["paho", "gmqtt"]
+    except ImportError:
+        print("gmqtt not installed (pip install gmqtt); bare baseline with paho only", flush=True)
+        bare_roles = ["paho"]
+
+    workdir = Path(tempfile.mkdtemp(prefix="pingan-bench-ingest-"))
+    broker, port = start_broker(workdir)
+    pg_name = f"pingan_bench_{os.getpid()}"
+    dbs = {"sqlite": f"sqlite:///{workdir}/bench.db"}
+    pg_url = pg_database(pg_name)
+    if pg_url:
+        dbs["postgresql"] = pg_url
+    hubs: dict[str, Hub] = {}
+    try:
+        for name, url in dbs.items():
+            make_database(url, args.devices)
+            hubs[name] = Hub(workdir, name, port, url)
+        # Register every consumer's persistent session, then publish while all are away.
+        for role in bare_roles:
+            run_role(role, port, f"bench-bare-{role}", 0, 30)
+        for hub in hubs.values():
+            hub.start()
+            wait_for(hub.ready, 60, f"hub ready (log {hub.log})")
+            hub.stop()
+        t0 = time.monotonic()
+        load = subprocess.run([sys.executable, "-m", "simulators.load", "--url", f"mqtt://127.0.0.1:{port}",
+                               "--devices", str(args.devices), "--rate", "10000000", "--count", str(args.count),
+                               "--connections", "2", "--window", "5000"],
+                              capture_output=True, text=True, cwd=REPO, timeout=args.timeout + 60)
+        stats = json.loads(load.stdout.strip().splitlines()[-1])
+        print(f"publisher: {stats['acked']} of {stats['sent']} acknowledged in {time.monotonic() - t0:.1f}s "
+              f"({stats['rate']:.0f} msg/s, {stats['by_channel']})", flush=True)
+
+        results: dict[str, dict[str, Any]] = {}
+        for role in bare_roles:
+            results[f"bare-{role}"] = r = run_role(role, port, f"bench-bare-{role}", args.count, args.timeout)
+            print(f"bare {role:6s}: {r['n']} messages, {rate(r):.0f} msg/s", flush=True)
+        for name, hub in hubs.items():
+            results[f"hub-{name}"] = r = measure_hub(hub, args.count, args.timeout)
+            print(f"hub {name:10s}: {r['n']} rows, {rate(r):.0f} msg/s, peak rss {r['rss_mb']:.0f} MB, "
+                  f"quarantined {r['quarantined']}", flush=True)
+    finally:
+        for hub in hubs.values():
+            hub.kill()
+        broker.terminate()
+        broker.wait(10)
+        if pg_url:
+            drop_pg_database(pg_name)
+
+    bare = max(rate(results[f"bare-{r}"]) for r in bare_roles)
+    hub_rates = {name: rate(results[f"hub-{name}"]) for name in hubs}
+    hub_rate = min(hub_rates.values())
+    rss = max(results[f"hub-{name}"]["rss_mb"] for name in hubs)
+    complete = all(results[k]["n"] >= args.count for k in results)
+    if not complete:
+        print("INCOMPLETE: a consumer did not receive every message before its deadline", flush=True)
+    print(f"ingest: hub_rate={hub_rate:.0f} msg/s bare_rate={bare:.0f} msg/s ratio={hub_rate / bare:.2f} "
+          f"rss_mb={rss:.0f}")
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
