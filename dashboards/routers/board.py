@@ -19,6 +19,7 @@ from dashboards import queries
 from dashboards.auth import Principal, Role, check_csrf, page_user
 from dashboards.family_links import UnknownResident, create_family_link, links_of, revoke_family_link
 from dashboards.render import Renderer
+from dashboards.routers.access import safe_next
 from dashboards.svg import day_hour_grid, line_chart
 from hub.services import AlertNotFound, AlertView, InvalidTransition
 
@@ -56,6 +57,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
             "absences": absences,
             "resident_names": names,
             "outcomes": queries.OPERATOR_OUTCOMES,
+            "back": "/",
         }
 
     @r.get("/")
@@ -91,7 +93,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
             raise HTTPException(404, "no such alert")
         return renderer.page(request, "alert.html", {"d": detail, "outcomes": queries.OPERATOR_OUTCOMES}, user)
 
-    def act(request: Request, alert_id: str, command: Callable[[], AlertView], what: str, user: Principal) -> Response:
+    def act(request: Request, alert_id: str, command: Callable[[], AlertView], what: str, user: Principal, back: str) -> Response:
         try:
             view = command()
             request.session["flash"] = f"{view.code}: {what}"
@@ -100,26 +102,26 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         except InvalidTransition as exc:
             request.session["flash"] = f"! {exc}"
         log.info("board action=%s alert=%s user=%s", what, alert_id, user.name)
-        return RedirectResponse(_back(request, f"/alerts/{alert_id}"), status_code=303)
+        return RedirectResponse(safe_next(back) if back else f"/alerts/{alert_id}", status_code=303)
 
     @r.post("/alerts/{alert_id}/ack", dependencies=write)
-    def acknowledge(request: Request, alert_id: str, user: Operator) -> Response:
+    def acknowledge(request: Request, alert_id: str, user: Operator, next: Annotated[str, Form()] = "") -> Response:
         cmd = services.alert_commands
-        return act(request, alert_id, lambda: cmd.acknowledge(alert_id, user.name, CHANNEL), "acknowledged", user)
+        return act(request, alert_id, lambda: cmd.acknowledge(alert_id, user.name, CHANNEL), "acknowledged", user, next)
 
     @r.post("/alerts/{alert_id}/on-site", dependencies=write)
-    def on_site(request: Request, alert_id: str, user: Operator) -> Response:
+    def on_site(request: Request, alert_id: str, user: Operator, next: Annotated[str, Form()] = "") -> Response:
         cmd = services.alert_commands
-        return act(request, alert_id, lambda: cmd.on_site(alert_id, user.name, CHANNEL), "on_site", user)
+        return act(request, alert_id, lambda: cmd.on_site(alert_id, user.name, CHANNEL), "on_site", user, next)
 
     @r.post("/alerts/{alert_id}/resolve", dependencies=write)
     def resolve(
-        request: Request, alert_id: str, outcome: Annotated[str, Form()], user: Operator
+        request: Request, alert_id: str, outcome: Annotated[str, Form()], user: Operator, next: Annotated[str, Form()] = ""
     ) -> Response:
         if outcome not in queries.OPERATOR_OUTCOMES:
             raise HTTPException(422, f"outcome must be one of {', '.join(queries.OPERATOR_OUTCOMES)}")
         cmd = services.alert_commands
-        return act(request, alert_id, lambda: cmd.resolve(alert_id, outcome, user.name, CHANNEL), f"resolved ({outcome})", user)
+        return act(request, alert_id, lambda: cmd.resolve(alert_id, outcome, user.name, CHANNEL), f"resolved ({outcome})", user, next)
 
     # --- residents, absences, family links -------------------------------------------------
 
@@ -254,9 +256,7 @@ def family_url(services: "WebServices", token: str) -> str:
 
 
 def _back(request: Request, default: str) -> str:
-    """Return to the page the form was on (same site only)."""
-    from dashboards.routers.access import safe_next
-
+    """Return to the page the form was on (same site only), when the browser says which."""
     referer = request.headers.get("referer", "")
     base = str(request.base_url)
     if referer.startswith(base):

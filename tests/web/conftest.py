@@ -16,8 +16,9 @@ from dashboards.live import EventBus
 from hub.clock import VirtualClock
 from hub.config import Config
 from hub.storage.db import make_engine, make_sessions
-from tests.web.fakes import DbAbsenceCommands, DbAlertCommands
-from tests.web.seed import NOW, PASSWORD, Seeded, seed
+
+from .fakes import DbAbsenceCommands, DbAlertCommands
+from .seed import NOW, PASSWORD, Seeded, seed
 
 # Responder links in these tests: "good-<alert id>" is valid; anything else is not.
 VALID_LINK = re.compile(r"^good-(?P<alert>[\w.:-]+)$")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import Web, csrf_of
-from tests.web.seed import PASSWORD
+from .conftest import Web, csrf_of
+from .seed import PASSWORD
 
 VIEWER, OPERATOR, ADMIN = "viewer", "operator", "admin"
 RANK = {None: 0, VIEWER: 1, OPERATOR: 2, ADMIN: 3}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.storage.models import Audit
-from tests.web.conftest import Web
+
+from .conftest import Web
 
 ALERT_FIELDS = {"id", "code", "kind", "severity", "state", "resident", "device", "opened_at", "acknowledged_at",
                 "resolved_at", "outcome", "reason"}  # fmt: skip

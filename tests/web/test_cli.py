@@ -7,7 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hub.cli import app
-from tests.web.conftest import Web
+
+from .conftest import Web
 
 
 def test_family_link_command(web: Web, db_url: str, tmp_path: Path) -> None:

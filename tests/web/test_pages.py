@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from dashboards.family_links import create_family_link
 from hub.storage.models import Alert, Audit, FamilyToken
-from tests.web.conftest import Web, csrf_of
+
+from .conftest import Web, csrf_of
 
 
 def family_link(web: Web, resident: str, ttl_s: float | None = None) -> str:

@@ -1,0 +1,164 @@
+"""The board, family and responder pages in Debian's Chromium (Playwright) against a real uvicorn
+server on a free port: login, live alerts over SSE without reload, acknowledge, family page on a
+phone, responder link. Waits are Playwright's event waits (element appears), never sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from hub.storage.models import Alert
+
+from .conftest import Web, build_web
+from .seed import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]  # fmt: skip
+PHONE = {"width": 390, "height": 844}
+
+
+# The root conftest has these too; they are repeated here because a stray top-level `tests`
+# package in site-packages (shipped by gmqtt 0.8.0's wheel) can shadow `tests.conftest`.
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require(condition: bool, what: str) -> None:
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"{what} is required in CI", pytrace=False)
+        pytest.skip(f"{what} not available")
+
+
+def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+class LiveServer:
+    """uvicorn serving the test's app in a thread, so the test can publish on the same bus."""
+
+    def __init__(self, web: Web) -> None:
+        self.web = web
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(web.app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=2)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        wait_for_port(self.port)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+@pytest.fixture
+def server(db_url: str) -> Iterator[LiveServer]:
+    web = build_web(db_url)
+    with LiveServer(web) as live:
+        yield live
+    web.sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    require(os.path.exists(CHROMIUM), "Debian chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def login(page, server: LiveServer, role: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", role)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#alert-list")
+
+
+def test_new_alert_appears_live_and_is_acknowledged(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    login(page, server, "operator")
+    expect(page.locator("#live-status.on")).to_be_visible()  # the SSE stream is open
+    page.evaluate("window.__noReload = true")
+    web = server.web
+    with web.sessions() as session:
+        session.add(Alert(id="al-new-1", code="Z9X8", kind="fall", severity="critical", state="open", resident_id="r-0002",
+                          device_id="cat-0002", reason="跌倒检测", opened_at=web.clock.now()))  # fmt: skip
+        session.commit()
+    web.bus.publish("alert", {"id": "al-new-1", "state": "open"})
+    card = page.locator('article[data-alert="al-new-1"]')
+    expect(card).to_be_visible()
+    assert page.evaluate("window.__noReload") is True  # no page reload happened
+    expect(card.locator(".timer")).to_have_text(__import__("re").compile(r"^\d\d:\d\d$"))
+
+    page.locator('article[data-alert="al-sos-1"] button.ack').click()
+    expect(page.locator('article[data-alert="al-sos-1"] .state')).to_contain_text("已响应")
+    with web.sessions() as session:
+        alert = session.get(Alert, "al-sos-1")
+        assert (alert.state, alert.acknowledged_by) == ("acknowledged", "operator")
+
+
+def test_family_page_on_a_phone(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    from dashboards.family_links import create_family_link
+
+    web = server.web
+    with web.sessions() as session:
+        _, hidden = create_family_link(session, "r-0001", web.clock.now(), "test")
+        _, shared = create_family_link(session, "r-0002", web.clock.now(), "test")
+    page = browser.new_page(viewport=PHONE, is_mobile=True)
+    page.goto(f"{server.url}/f/{hidden}")
+    expect(page.locator("h1")).to_have_text("李奶奶")
+    expect(page.locator("#family-headline")).to_contain_text("需要关注")
+    expect(page.locator("#family-location")).to_have_count(0)
+    assert "45.751" not in page.content()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]  # no sideways scrolling on a phone
+    page.goto(f"{server.url}/f/{shared}")
+    expect(page.locator("#family-headline")).to_have_text("平安 — 12 分钟前有活动")
+    expect(page.locator("#family-location")).to_be_visible()
+    page.click("text=English")
+    expect(page.locator("#family-headline")).to_have_text("All well — active 12 min ago")
+    page.goto(f"{server.url}/f/not-a-token")
+    expect(page.locator("h1")).to_have_text("404")
+
+
+def test_responder_link_acknowledges(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=PHONE, is_mobile=True)
+    page.goto(f"{server.url}/r/good-al-sos-1")
+    expect(page.locator("#responder-alert")).to_contain_text("李奶奶")
+    page.click("text=我去处理")
+    expect(page.locator("#responder-state")).to_contain_text("已响应")
+    with server.web.sessions() as session:
+        assert session.get(Alert, "al-sos-1").acknowledged_by == "wang"
+    response = page.goto(f"{server.url}/r/forged-al-sos-1")
+    assert response is not None and response.status == 404
