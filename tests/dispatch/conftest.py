@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support.twilio_server import TwilioTestServer
 
 from alerts.actions import (
     Alert,
@@ -28,7 +29,6 @@ from hub.services import AlertNotFound, AlertView, InvalidTransition
 from hub.storage import models as m
 from hub.storage.alert_store import save_alert
 from hub.storage.db import make_engine, make_sessions
-from tests.support.twilio_server import TwilioTestServer
 
 T0 = 1_764_124_800.0  # 2025-11-26 02:40 UTC, 10:40 in Harbin
 HOME = (45.7512, 126.6421)

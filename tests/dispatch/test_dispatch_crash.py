@@ -16,14 +16,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.twilio_server import Behaviour, TwilioTestServer
 
 from hub.clock import VirtualClock
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.storage import models as m
-from tests.dispatch.conftest import Db, policy
-from tests.support.twilio_server import Behaviour, TwilioTestServer
+
+from .conftest import Db, policy
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 20.0
@@ -54,8 +55,7 @@ def run_doomed_sender(db: Db, server: TwilioTestServer, arrived: threading.Event
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "tests.dispatch.sender_process",
+            str(Path(__file__).with_name("sender_process.py")),
             db.url,
             server.base_url,
             server.account_sid,

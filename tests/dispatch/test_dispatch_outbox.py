@@ -4,13 +4,15 @@ next responder, lease expiry after a crashed sender, validity expiry."""
 
 from __future__ import annotations
 
+from support.twilio_server import Behaviour, TwilioTestServer
+
 from alerts.actions import AlertOpened, Reason
 from hub.clock import VirtualClock
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
-from tests.dispatch.conftest import PHONES, T0, Db, make_alert, policy, store_and_dispatch
-from tests.support.twilio_server import Behaviour, TwilioTestServer
+
+from .conftest import PHONES, T0, Db, make_alert, policy, store_and_dispatch
 
 PUBLIC_URL = "https://hub.example.org"
 FROM = "+15005550006"

@@ -21,7 +21,8 @@ from alerts.escalation import (
 from alerts.registry import Contact, Device, Point, RegistrySnapshot, Resident
 from devices.kinds import DeviceKind
 from hub.dispatch.links import sign_responder_link, verify_responder_link
-from tests.dispatch.conftest import DEG_PER_M, HOME, PHONES, T0, make_alert, policy
+
+from .conftest import DEG_PER_M, HOME, PHONES, T0, make_alert, policy
 
 RESIDENT = Resident(
     "r-0001",

@@ -24,7 +24,8 @@ from hub.clock import VirtualClock
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.providers.console import ConsoleProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
-from tests.dispatch.conftest import PHONES, T0, Db, acked, make_alert, policy, store_and_dispatch
+
+from .conftest import PHONES, T0, Db, acked, make_alert, policy, store_and_dispatch
 
 
 def phones(db: Db, **where: object) -> list[str]:

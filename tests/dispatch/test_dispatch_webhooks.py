@@ -4,6 +4,8 @@ rate limiting, and delivery receipts."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -11,6 +13,7 @@ from xml.etree import ElementTree
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from support.twilio_server import TwilioTestServer, sign
 
 from alerts.actions import AlertKind, AlertOpened, Reason, Severity
 from dashboards.routers.webhooks import TokenBucket, webhooks_router
@@ -19,8 +22,8 @@ from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
-from tests.dispatch.conftest import PHONES, T0, Db, TableAlertCommands, make_alert, policy, store_and_dispatch
-from tests.support.twilio_server import TwilioTestServer, sign
+
+from .conftest import PHONES, T0, Db, TableAlertCommands, make_alert, policy, store_and_dispatch
 
 PUBLIC_URL = "https://hub.example.org"
 SMS_URL = f"{PUBLIC_URL}/webhooks/twilio/sms"
@@ -214,9 +217,9 @@ def test_status_callbacks_fired_by_the_server_reach_a_live_app(hub: Hub) -> None
 
     import uvicorn
 
-    from tests.conftest import free_port, wait_for_port
-
-    port = free_port()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     public_url = f"http://127.0.0.1:{port}"
     provider = TwilioProvider(hub.server.account_sid, hub.server.auth_token, HUB_NUMBER, hub.server.base_url)
     replies = SmsReplies(hub.db.sessions, hub.commands, hub.dispatcher, hub.clock.now)
@@ -226,7 +229,10 @@ def test_status_callbacks_fired_by_the_server_reach_a_live_app(hub: Hub) -> None
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        wait_for_port(port)
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.started
         hub.sender.settings = SenderSettings(owner="s", status_callback=f"{public_url}/webhooks/twilio/status")
         hub.open("A7K2", "1")
         for message in hub.server.accepted():
