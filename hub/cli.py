@@ -12,6 +12,7 @@ from hub.access import tokens_app, users_app
 from hub.config import ConfigError, config_path, load_config
 from hub.provision import devices_app
 from hub.registry_import import import_command
+from hub.replay import replay_command
 from simulators.cli import record, simulate
 
 app = typer.Typer(no_args_is_help=True, help="Ping'an Hub: alerting hub for elderly people who live alone.")
@@ -24,6 +25,7 @@ app.command("import")(import_command)
 app.command("family-link")(family_link_command)
 app.command("simulate")(simulate)
 app.command("record")(record)
+app.command("replay")(replay_command)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="configuration file (default: $PINGAN_CONFIG or ./config.yaml)")

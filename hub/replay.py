@@ -236,13 +236,22 @@ def replay_command(
     registry: Annotated[Path | None, typer.Option("--registry", "-r", help="registry file (YAML/JSON/CSV) the recording's devices belong to")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="candidate configuration to backtest (default: the hub's)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object per alert, then a summary object")] = False,
-    speed: Annotated[float, typer.Option("--speed", help="time factor for broker replay")] = 1.0,
+    speed: Annotated[float, typer.Option("--speed", help="time factor for broker replay (0 = as fast as possible)")] = 1.0,
+    broker_url: Annotated[str, typer.Option("--broker-url", "--url", help="broker replay: MQTT broker URL")] = "mqtt://127.0.0.1:1883",
+    retime: Annotated[bool, typer.Option(help="broker replay: move payload ts onto the wall clock")] = False,
 ) -> None:
-    """Replay a recording: --offline runs the rules on a virtual clock and prints the alerts."""
+    """Replay a recording: to a broker at its timing × speed, or --offline into the rules on a
+    virtual clock, printing the alerts (and, with ground truth, what was found and missed)."""
     if not offline:
-        raise typer.BadParameter("use --offline; broker replay is provided by simulators", param_hint="--offline")
+        from simulators.cli import replay_to_broker
+
+        replay_to_broker(file, broker_url, speed, retime)
+        return
     if registry is None:
-        raise typer.BadParameter("offline replay needs the registry the recording's devices belong to", param_hint="--registry")
+        beside = file.with_name(file.name + ".registry.yaml")
+        if not beside.exists():
+            raise typer.BadParameter(f"offline replay needs the registry: give --registry or put {beside.name} beside the recording", param_hint="--registry")
+        registry = beside
     try:
         cfg = load_config(config)
     except ConfigError as exc:
