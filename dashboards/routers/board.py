@@ -219,7 +219,8 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         left = queries.days_left(points, now)
         # The fitted line, drawn from the newest reading to empty when that is within 60 days.
         fit = ((points[-1][0], float(points[-1][1])), (now + left * 86400, 0.0)) if left is not None and left <= 60 else None
-        labels = (renderer.format_time(points[0][0], "%m-%d"), renderer.format_time(now, "%m-%d")) if points else ("", "")
+        end = fit[1][0] if fit else now
+        labels = (renderer.format_time(points[0][0], "%m-%d"), renderer.format_time(end, "%m-%d")) if points else ("", "")
         chart = line_chart([(t, float(b)) for t, b in points], fit=fit, x_labels=labels)
         context = {
             "d": device,
