@@ -40,3 +40,18 @@ class VirtualClock:
     def advance(self, seconds: float) -> float:
         self._now += seconds
         return self._now
+
+
+class ScaledClock:
+    """Time that runs `speed` times faster than the wall clock from `start` on (the demo's clock:
+    a simulated day passes in 24 minutes at speed 60, and the rules see it pass)."""
+
+    def __init__(self, start: float, speed: float) -> None:
+        self.start, self.speed = start, speed
+        self._mono0 = time.monotonic()
+
+    def now(self) -> float:
+        return self.start + (time.monotonic() - self._mono0) * self.speed
+
+    def monotonic(self) -> float:
+        return time.monotonic()

@@ -61,6 +61,10 @@ class Publisher:
     def publish(self, topic: str, payload: bytes | str, qos: int = 1) -> None: ...
 
 
+class Waker:
+    def wake(self) -> None: ...
+
+
 class LiveBus:
     def publish(self, kind: str, data: dict[str, Any] | None = None) -> None: ...
 
@@ -82,6 +86,7 @@ class Outputs:
     dispatcher: Dispatch | None = None
     publisher: Publisher | None = None
     bus: LiveBus | None = None
+    outbox: Waker | None = None  # the outbox sender, woken when a commit queued messages
 
 
 class HubCore:
@@ -302,7 +307,9 @@ class HubCore:
 
     def _after_commit(self, actions: list[Action]) -> list[AfterCommit]:
         after: list[AfterCommit] = []
-        bus, publisher = self.outputs.bus, self.outputs.publisher
+        bus, publisher, outbox = self.outputs.bus, self.outputs.publisher, self.outputs.outbox
+        if outbox is not None and any(not isinstance(a, PersonStateChanged | DeviceStateChanged) for a in actions):
+            after.append(outbox.wake)
         for action in actions:
             if bus is not None:
                 kind, data = _live_event(action)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:08:22.534921
+Create Date: 2026-11-26 13:26:59.098662
 """
 
 from collections.abc import Sequence
@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=16), nullable=True),
     sa.Column('escalation_step', sa.Integer(), nullable=False),
     sa.Column('next_escalation_at', sa.Float(), nullable=True),
+    sa.Column('triggered_at', sa.Float(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts'))
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
@@ -138,6 +139,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_quarantine_device_id'), ['device_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_quarantine_reason'), ['reason'], unique=False)
 
+    op.create_table('resident_status',
+    sa.Column('resident_id', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=32), nullable=False),
+    sa.Column('detail', sa.String(length=200), nullable=False),
+    sa.Column('since_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('resident_id', name=op.f('pk_resident_status'))
+    )
     op.create_table('responders',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -204,6 +213,8 @@ def upgrade() -> None:
     sa.Column('delivered_at', sa.Float(), nullable=True),
     sa.Column('error_code', sa.String(length=32), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('reason', sa.String(length=32), nullable=False),
+    sa.Column('lease_owner', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_notifications_alert_id_alerts'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
     )
@@ -354,6 +365,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_responders_phone'))
 
     op.drop_table('responders')
+    op.drop_table('resident_status')
     with op.batch_alter_table('quarantine', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quarantine_reason'))
         batch_op.drop_index(batch_op.f('ix_quarantine_device_id'))

@@ -1,0 +1,170 @@
+"""Builds the running hub from its configuration: every part, connected, nothing started.
+
+`build_hub(config)` returns a `Hub` whose `start()`/`stop()` run, in order: the core (engine
+loaded from the database), MQTT ingestion feeding it, the scheduler thread (deadlines and
+escalation steps), the outbox sender, and the web app that `pingan serve` and `pingan demo`
+hand to uvicorn. Tests build the same object with a virtual clock or a test provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.escalation import EscalationPolicy
+from dashboards.app import MapSettings, WebServices, create_app
+from dashboards.live import EventBus
+from dashboards.responder_links import signed_link_verifier
+from dashboards.routers.devices import devices_router
+from dashboards.routers.ops import ops_router
+from dashboards.routers.webhooks import webhooks_router
+from hub.access import authenticate_token
+from hub.clock import Clock, SystemClock
+from hub.config import Config
+from hub.core import HubCore, Outputs
+from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.links import responder_url, sign_responder_link
+from hub.dispatch.providers.base import SmsProvider
+from hub.dispatch.providers.console import ConsoleProvider
+from hub.dispatch.replies import SmsReplies
+from hub.dispatch.sender import OutboxSender, SenderSettings
+from hub.ingest import IngestService
+from hub.metrics import IngestMetrics
+from hub.storage import models as m
+from hub.storage.db import make_engine, make_sessions
+
+log = logging.getLogger("pingan.hub")
+
+SECRET_KEY_ROW = "http_secret_key"
+
+
+@dataclass
+class Readiness:
+    """Ready when the broker connection is up and the database answers."""
+
+    ingest: IngestService
+    engine: Engine
+
+    def checks(self) -> dict[str, bool]:
+        return {"broker": self.ingest.connected, "database": self._database_answers()}
+
+    def _database_answers(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:
+            log.warning("database not reachable error=%s", str(exc).splitlines()[0] if str(exc) else exc)
+            return False
+
+
+@dataclass
+class Hub:
+    config: Config
+    db: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    core: HubCore
+    ingest: IngestService
+    sender: OutboxSender
+    provider: SmsProvider
+    bus: EventBus
+    app: FastAPI
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _scheduler: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.core.load()
+        self.ingest.start()
+        self._stop.clear()
+        self._scheduler = threading.Thread(target=self.core.run_scheduler, args=(self._stop,), name="scheduler", daemon=True)
+        self._scheduler.start()
+        self.sender.start()
+        log.info("hub started")
+
+    def stop(self) -> None:
+        """Drain ingestion (commit and ack what is queued), then stop the scheduler and the sender."""
+        self.ingest.stop()
+        self._stop.set()
+        with self.core.lock:
+            self.core.wake.notify_all()
+        if self._scheduler is not None:
+            self._scheduler.join(10)
+        self.sender.stop()
+        log.info("hub stopped")
+
+
+def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvider | None = None) -> Hub:
+    clock = clock or SystemClock()
+    db = make_engine(config.database.url)
+    sessions = make_sessions(db)
+    secret = _secret_key(config, sessions)
+    config = config.model_copy(update={"http": config.http.model_copy(update={"secret_key": SecretStr(secret)})})
+    bus = EventBus()
+    provider = provider or make_provider(config)
+    dispatcher = Dispatcher(
+        EscalationPolicy(config.escalation, config.volunteers),
+        link_builder=lambda alert_id, phone, expires_at: responder_url(
+            config.http.public_url, sign_responder_link(secret, alert_id, phone, expires_at)
+        ),
+    )
+    sender = OutboxSender(
+        sessions, provider, dispatcher, clock,
+        SenderSettings(owner=f"{config.mqtt.client_id}-{os.getpid()}", max_attempts=config.sms.max_attempts,
+                       status_callback=config.http.public_url.rstrip("/") + "/webhooks/twilio/status"),
+    )
+    core = HubCore(config, sessions, clock, Outputs(dispatcher=dispatcher, bus=bus, outbox=sender))
+    metrics_registry = CollectorRegistry()
+    ingest = IngestService(config, sessions, IngestMetrics(metrics_registry), on_batch=core.on_batch, clock=clock)
+    core.outputs.publisher = ingest.publisher
+    replies = SmsReplies(sessions, core, dispatcher, clock.now)
+    services = WebServices(
+        sessions=sessions,
+        config=config,
+        alert_commands=core,
+        absence_commands=core,
+        events=bus,
+        clock=clock,
+        verify_responder_link=signed_link_verifier(secret, clock, sessions),
+        map=MapSettings.from_env(),
+        extra_routers=(
+            ops_router(Readiness(ingest, db), metrics_registry),
+            devices_router(sessions, authenticate_token),
+            webhooks_router(provider, replies, config.http.public_url, clock.now),
+        ),
+    )
+    app = create_app(services)
+    return Hub(config, db, sessions, clock, core, ingest, sender, provider, bus, app)
+
+
+def make_provider(config: Config) -> SmsProvider:
+    if config.sms.provider == "console":
+        return ConsoleProvider()
+    from hub.dispatch.providers.twilio import TwilioProvider
+
+    tw = config.sms.twilio
+    if not (tw.account_sid and tw.auth_token and tw.from_number):
+        raise ValueError("sms.provider twilio needs sms.twilio.account_sid, from_number and PINGAN_SMS__TWILIO__AUTH_TOKEN")
+    return TwilioProvider(tw.account_sid, tw.auth_token.get_secret_value(), tw.from_number, tw.api_base_url)
+
+
+def _secret_key(config: Config, sessions: sessionmaker[Session]) -> str:
+    """http.secret_key, else one generated once and kept in the database, so signed SMS links
+    and board sessions survive a restart."""
+    if config.http.secret_key is not None:
+        return config.http.secret_key.get_secret_value()
+    with sessions.begin() as session:
+        row = session.get(m.EngineState, SECRET_KEY_ROW)
+        if row is None:
+            row = m.EngineState(key=SECRET_KEY_ROW, data={"key": secrets.token_urlsafe(32)}, updated_at=0.0)
+            session.add(row)
+        return str(row.data["key"])
