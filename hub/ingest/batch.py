@@ -238,13 +238,11 @@ class BatchWriter:
     def _count(self, messages: list[DeviceMessage], fresh: list[DeviceMessage], rejections: list[Rejection]) -> None:
         m = self.metrics
         fresh_ids = {id(x) for x in fresh}
-        for msg in messages:
-            m.messages.labels(msg.channel.value, "stored" if id(msg) in fresh_ids else "duplicate").inc()
-        for msg in fresh:
-            if msg.skewed:
-                m.clock_skew.inc()
-            if msg.late:
-                m.late.inc()
+        results = Counter((msg.channel.value, "stored" if id(msg) in fresh_ids else "duplicate") for msg in messages)
+        for labels, n in results.items():
+            m.messages.labels(*labels).inc(n)
+        m.clock_skew.inc(sum(msg.skewed for msg in fresh))
+        m.late.inc(sum(msg.late for msg in fresh))
         self._count_quarantine(rejections)
 
     def _count_quarantine(self, rejections: list[Rejection]) -> None:

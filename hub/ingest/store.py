@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, insert, or_, select
+from sqlalchemy import Table, and_, case, func, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -78,17 +78,33 @@ def _dialect_insert(session: Session, table: Table) -> Any:
     raise RuntimeError(f"unsupported database dialect {name!r}")
 
 
+EVENT_COLUMNS = ("device_id", "channel", "type", "seq", "device_ts", "received_at", "at", "late", "skewed",
+                 "lat", "lon", "acc", "battery", "payload")
+PG_ARRAY_TYPES = ("varchar", "varchar", "varchar", "bigint", "float8", "float8", "float8", "boolean", "boolean",
+                  "float8", "float8", "float8", "integer", "text")
+# On PostgreSQL one INSERT ... SELECT FROM unnest(column arrays): SQLAlchemy's multi-VALUES form
+# has psycopg parse ~14,000 placeholders per batch in Python (uncached, ~0.2 s a batch, 5x slower).
+PG_INSERT_EVENTS = text(
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(EVENT_COLUMNS, PG_ARRAY_TYPES, strict=True))
+    + ") ON CONFLICT DO NOTHING RETURNING device_id, seq, device_ts"
+)
+
+
 def insert_events(session: Session, messages: Sequence[DeviceMessage]) -> set[DedupKey]:
     """Insert events, skipping (device, seq, ts) already stored; return the keys really inserted."""
     if not messages:
         return set()
+    rows = [event_row(m) for m in messages]
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {c: [r[c] for r in rows] for c in EVENT_COLUMNS}
+        return {(r[0], r[1], r[2]) for r in session.execute(PG_INSERT_EVENTS, columns)}
     stmt = (
         _dialect_insert(session, EVENTS)
         .on_conflict_do_nothing()
         .returning(EVENTS.c.device_id, EVENTS.c.seq, EVENTS.c.device_ts)
     )
-    result = session.execute(stmt, [event_row(m) for m in messages])
-    return {(r[0], r[1], r[2]) for r in result}
+    return {(r[0], r[1], r[2]) for r in session.execute(stmt, rows)}
 
 
 def insert_quarantine(session: Session, rejections: Sequence[Rejection]) -> None:
