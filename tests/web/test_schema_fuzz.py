@@ -32,8 +32,8 @@ def test_api_has_no_server_errors(api_schema) -> None:  # type: ignore[no-untype
 
         @settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
         @given(case=operation.as_strategy())
-        def run(case) -> None:  # type: ignore[no-untyped-def]
-            calls[operation.label] = calls.get(operation.label, 0) + 1
+        def run(case, label: str = operation.label) -> None:  # type: ignore[no-untyped-def]
+            calls[label] = calls.get(label, 0) + 1
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         try:
