@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -66,7 +67,7 @@ class BufferedReadClient(mqtt.Client):
         self._rpos += len(chunk)
         return chunk
 
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
         while rc == mqtt.MQTT_ERR_SUCCESS and self._sock is not None and self._rpos < len(self._rbuf):
             rc = self._packet_read()
@@ -76,7 +77,7 @@ class BufferedReadClient(mqtt.Client):
                 return self._loop_rc_handle(rc)
         return rc
 
-    def reconnect(self) -> mqtt.MQTTErrorCode:
+    def reconnect(self) -> MQTTErrorCode:
         self._rbuf, self._rpos = b"", 0  # never carry bytes of a dead connection into a new one
         return super().reconnect()
 
@@ -111,7 +112,7 @@ class BrokerConnection:
     def _make_client(self, receive_maximum: int) -> mqtt.Client:
         s = self.settings
         client = BufferedReadClient(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5, manual_ack=True
+            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5, manual_ack=True
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -135,7 +136,7 @@ class BrokerConnection:
 
     def start(self) -> None:
         """Connect in the background; paho reconnects with backoff whenever the broker is lost."""
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = int(self.settings.session_expiry.total_seconds())
         props.ReceiveMaximum = self._receive_maximum
         self.client.connect_async(
@@ -211,7 +212,7 @@ class BrokerConnection:
             payload = payload[:MAX_QUARANTINED_BYTES]  # never parsed; keep only what quarantine stores
         item = Received(
             topic=message._topic.decode("utf-8", "replace"),
-            payload=payload,
+            payload=bytes(payload),
             size=size,
             mid=message.mid,
             qos=message.qos,
