@@ -6,7 +6,9 @@ A fix decides only when its accuracy ≤ max_accuracy_m (a missing `acc` counts 
 Any deciding fix that is not outside resets the count, so a single multipath jump or drift at
 the edge never opens one. Return is confirmed when a fix lies `return_margin_m` inside a zone:
 the alert resolves as `returned` if nobody acknowledged it, else responders get an update.
-Home motion in the last HOME_MOTION_WINDOW_S lowers the exit to a low-severity check.
+Home motion in the last HOME_MOTION_WINDOW_S lowers the exit to a low-severity check when it
+is newer than the departure (door or tag leaving home) or the tag is farther from home than
+anyone could have travelled since that motion.
 No active zone (none defined, or outside their hours): no judgement.
 
 GPS movement (speed ≥ MOVING_SPEED_MS or a jump beyond MOVED_M and the accuracy) is activity.
@@ -25,6 +27,7 @@ from devices import DeviceMessage, Gps
 
 MOVING_SPEED_MS = 0.5
 MOVED_M = 50.0
+MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
 
 
 def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMessage, now: float) -> None:
@@ -94,8 +97,8 @@ def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, 
 def _exit(ctx: RuleContext, device: Device, resident: Resident, ds: DeviceState, msg: DeviceMessage, now: float, out_m: float) -> None:
     if ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT) is not None:
         return  # one open exit per resident; further outside fixes are just the trail
-    rs = ctx.residents[resident.id]
-    home_motion = rs.last_home_activity is not None and msg.at - rs.last_home_activity <= HOME_MOTION_WINDOW_S
+    assert isinstance(msg.payload, Gps)
+    home_motion = _motion_at_home_contradicts(ctx, resident, msg.payload, msg.at)
     text = f"tag {device.id} {out_m:.0f} m outside the safe zones"
     if ds.last_zone:
         text += f" (last inside {ds.last_zone})"
@@ -103,6 +106,26 @@ def _exit(ctx: RuleContext, device: Device, resident: Resident, ds: DeviceState,
         text += "; but motion at home just now — check the tag"
     ctx.open_alert(AlertKind.GEOFENCE_EXIT, Severity.LOW if home_motion else Severity.HIGH, resident.id, device=device.id,
                    zone=ds.last_zone, now=now, triggered_at=msg.at, text=text, reason=Reason.LEFT_SAFE_ZONES, late=msg.late)
+
+
+def _motion_at_home_contradicts(ctx: RuleContext, resident: Resident, fix: Gps, at: float) -> bool:
+    """Recent home motion (last HOME_MOTION_WINDOW_S) that the tag's trip cannot explain.
+
+    Motion just before the door opened is the resident getting ready to go out, not someone at
+    home while the tag is away: counting it would lower every prompt exit (a 500 m zone is left
+    within ~7 minutes of walking) to a mere tag check. So the motion contradicts the tag only
+    when it is newer than the departure (door or tag leaving home), or when nobody could have
+    travelled from home to the fix since it (faster than MAX_TRAVEL_MS).
+    """
+    rs = ctx.residents[resident.id]
+    last = rs.last_home_activity
+    if last is None or at - last > HOME_MOTION_WINDOW_S:
+        return False
+    left = rs.away_since if rs.away_since is not None else rs.door_open_at
+    if left is None or last > left:
+        return True
+    from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
+    return from_home > max(0.0, at - last) * MAX_TRAVEL_MS
 
 
 def _returned(ctx: RuleContext, resident: Resident, zone: str, now: float) -> None:
