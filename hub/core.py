@@ -10,7 +10,8 @@ and after the commit publishes live updates and `alert_ack` commands.
 The engine's state is saved with every transaction that changes an alert, and otherwise at
 most every `STATE_SAVE_INTERVAL_S`, with the id of the newest event it has seen. On start the
 saved state is restored and the events stored after it are fed again (see `load`), so a
-crash loses no decision. If a transaction fails, the engine is rebuilt from the database.
+crash loses no decision. If a transaction fails, the engine is rebuilt from the database
+(see `_decision`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +41,7 @@ from alerts.engine import Engine, UnknownAlert
 from alerts.escalation import ack_command_for
 from alerts.registry import RegistrySnapshot
 from devices import DeviceMessage, interpret
-from devices.topics import DeviceTopic
+from devices.topics import Channel, DeviceTopic
 from hub.clock import Clock
 from hub.config import Config
 from hub.services import AlertNotFound, AlertView, InvalidTransition
@@ -101,23 +103,28 @@ class HubCore:
         self.registry = RegistrySnapshot({}, {})
         self._saved_at = float("-inf")
         self._registry_loaded_at = float("-inf")
+        self._stale = False
 
     # --- start ----------------------------------------------------------------------------
 
     def load(self) -> None:
         """Build the engine from the registry and its saved state, then catch up on later events."""
-        with self.lock, self.sessions.begin() as session:
-            now = self.clock.now()
-            self.registry = load_snapshot(session, now)
-            self.engine = Engine(self.registry, self.config.rules, self.config.alerts)
-            self._registry_loaded_at = now
-            saved = session.get(m.EngineState, ENGINE_STATE_KEY)
-            watermark = 0
-            if saved is not None:
-                self.engine.restore(saved.data["engine"])
-                watermark = saved.data.get("last_event_id", 0)
-            replayed = self._catch_up(session, watermark)
-            log.info("core loaded open_alerts=%d events_replayed=%d", len(self.engine.open_alerts()), replayed)
+        with self._decision() as session:
+            self._load(session)
+
+    def _load(self, session: Session) -> None:
+        now = self.clock.now()
+        self.registry = load_snapshot(session, now)
+        self.engine = Engine(self.registry, self.config.rules, self.config.alerts)
+        self._registry_loaded_at = now
+        self._stale = False
+        saved = session.get(m.EngineState, ENGINE_STATE_KEY)
+        watermark = 0
+        if saved is not None:
+            self.engine.restore(saved.data["engine"])
+            watermark = saved.data.get("last_event_id", 0)
+        replayed = self._catch_up(session, watermark)
+        log.info("core loaded open_alerts=%d events_replayed=%d", len(self.engine.open_alerts()), replayed)
 
     def _catch_up(self, session: Session, watermark: int) -> int:
         """Feed the events stored after the saved state (their decisions were not saved)."""
@@ -125,7 +132,7 @@ class HubCore:
         root = self.config.mqtt.topic_root
         messages = []
         for row in rows:
-            topic = str(DeviceTopic(row.device_id, row.channel, root))  # type: ignore[arg-type]
+            topic = str(DeviceTopic(row.device_id, Channel(row.channel), root))
             msg = interpret(topic, row.payload.encode(), row.received_at, root)
             if isinstance(msg, DeviceMessage):
                 messages.append(msg)
@@ -134,19 +141,39 @@ class HubCore:
             self._save_state(session, force=True)
         return len(messages)
 
+    @contextmanager
+    def _decision(self, session: Session | None = None) -> Iterator[Session]:
+        """One decision: the database transaction first, then the core lock.
+
+        Ingestion calls `on_batch` inside its transaction, which on SQLite holds the write lock:
+        every path takes the two in that order, or two threads would wait on each other. A
+        failure leaves the engine ahead of the database: it is marked stale and rebuilt from
+        the database by the next decision."""
+        with contextlib.ExitStack() as stack:
+            if session is None:
+                session = stack.enter_context(self.sessions.begin())
+                session.connection()  # BEGIN now (SQLite: take the write lock before the core lock)
+            stack.enter_context(self.lock)
+            if self._stale or self.engine is None:
+                self._load(session)
+            try:
+                yield session
+            except (AlertNotFound, InvalidTransition):
+                raise
+            except Exception:
+                self._stale = True
+                log.warning("decision failed; the engine will be rebuilt from the database")
+                raise
+
     # --- inputs ---------------------------------------------------------------------------
 
     def on_batch(self, session: Session, messages: list[DeviceMessage], now: float) -> list[AfterCommit]:
         """Ingestion hook: runs inside the batch transaction, after the events were inserted."""
-        with self.lock:
-            try:
-                after = self._apply_messages(session, messages)
-                self._save_state(session, force=bool(after))
-            except Exception:
-                self._reload_later()
-                raise
+        with self._decision(session):
+            after = self._apply_messages(session, messages)
+            self._save_state(session, force=bool(after))
             self.wake.notify_all()
-            return after
+        return after
 
     def _apply_messages(self, session: Session, messages: list[DeviceMessage]) -> list[AfterCommit]:
         engine = self._engine()
@@ -157,19 +184,14 @@ class HubCore:
 
     def tick(self) -> list[Action]:
         """Fire due deadlines and due escalation steps; one transaction."""
-        with self.lock:
+        with self._decision() as session:
             now = self.clock.now()
-            try:
-                with self.sessions.begin() as session:
-                    after = self._maybe_reload_registry(session, now)
-                    actions = self._engine().tick(now)
-                    after += self._store(session, actions, now)
-                    if self.outputs.dispatcher is not None:
-                        self.outputs.dispatcher.sweep(session, now)
-                    self._save_state(session, force=bool(actions))
-            except Exception:
-                self._reload_later()
-                raise
+            after = self._maybe_reload_registry(session, now)
+            actions = self._engine().tick(now)
+            after += self._store(session, actions, now)
+            if self.outputs.dispatcher is not None:
+                self.outputs.dispatcher.sweep(session, now)
+            self._save_state(session, force=bool(actions))
         _run(after)
         return actions
 
@@ -182,9 +204,9 @@ class HubCore:
             except Exception:
                 log.exception("tick failed; retrying")
             with self.lock:
-                due = self._engine().next_deadline() if self.engine is not None else None
+                due = self.engine.next_deadline() if self.engine is not None else None
                 wait = max_wait_s if due is None else min(max_wait_s, max(0.0, due - self.clock.now()))
-                if wait > 0:
+                if wait > 0 and not stop.is_set():
                     self.wake.wait(wait)
 
     # --- operators and responders (hub.services.AlertCommands, AbsenceCommands) ----------------
@@ -208,36 +230,33 @@ class HubCore:
     def add_absence(self, resident_id: str, start_at: float, until_at: float, note: str, actor: str) -> int:
         if until_at <= start_at:
             raise ValueError("the expected return must be after the start")
-        with self.lock:
-            with self.sessions.begin() as session:
-                if session.get(m.Resident, resident_id) is None:
-                    raise LookupError(f"no resident {resident_id!r}")
-                row = m.Absence(resident_id=resident_id, start_at=start_at, until_at=until_at, note=note, created_by=actor)
-                session.add(row)
-                session.flush()
-                _audit(session, self.clock.now(), actor, "absence.add", resident_id, {"absence": row.id, "until": until_at})
-                after = self._registry_changed(session)
-            _run(after)
-            return row.id
+        with self._decision() as session:
+            if session.get(m.Resident, resident_id) is None:
+                raise LookupError(f"no resident {resident_id!r}")
+            row = m.Absence(resident_id=resident_id, start_at=start_at, until_at=until_at, note=note, created_by=actor)
+            session.add(row)
+            session.flush()
+            _audit(session, self.clock.now(), actor, "absence.add", resident_id, {"absence": row.id, "until": until_at})
+            after = self._registry_changed(session)
+        _run(after)
+        return row.id
 
     def remove_absence(self, absence_id: int, actor: str) -> None:
-        with self.lock:
-            with self.sessions.begin() as session:
-                row = session.get(m.Absence, absence_id)
-                if row is None:
-                    raise LookupError(f"no absence {absence_id}")
-                _audit(session, self.clock.now(), actor, "absence.remove", row.resident_id, {"absence": absence_id})
-                session.delete(row)
-                session.flush()
-                after = self._registry_changed(session)
-            _run(after)
+        with self._decision() as session:
+            row = session.get(m.Absence, absence_id)
+            if row is None:
+                raise LookupError(f"no absence {absence_id}")
+            _audit(session, self.clock.now(), actor, "absence.remove", row.resident_id, {"absence": absence_id})
+            session.delete(row)
+            session.flush()
+            after = self._registry_changed(session)
+        _run(after)
 
     def reload_registry(self) -> None:
         """Adopt registry changes made elsewhere (an import, the board)."""
-        with self.lock:
-            with self.sessions.begin() as session:
-                after = self._registry_changed(session)
-            _run(after)
+        with self._decision() as session:
+            after = self._registry_changed(session)
+        _run(after)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -247,38 +266,25 @@ class HubCore:
         step: Callable[[Engine, float], list[Action]],
         also: Callable[[Session, float], None] | None = None,
     ) -> AlertView:
-        with self.lock:
+        with self._decision() as session:
             now = self.clock.now()
             engine = self._engine()
             try:
                 engine.alert(alert_id)
             except UnknownAlert:
-                raise self._not_open(alert_id) from None
+                row = session.get(m.Alert, alert_id)
+                raise AlertNotFound(alert_id) if row is None else InvalidTransition(f"alert {row.code} is {row.state}") from None
             try:
-                with self.sessions.begin() as session:
-                    try:
-                        actions = step(engine, now)
-                    except ValueError as exc:
-                        raise InvalidTransition(str(exc)) from None
-                    after = self._store(session, actions, now)
-                    if also is not None:
-                        also(session, now)
-                    self._save_state(session, force=True)
-                    view = _view(session.get(m.Alert, alert_id))
-            except (InvalidTransition, AlertNotFound):
-                raise
-            except Exception:
-                self._reload_later()
-                raise
+                actions = step(engine, now)
+            except ValueError as exc:
+                raise InvalidTransition(str(exc)) from None
+            after = self._store(session, actions, now)
+            if also is not None:
+                also(session, now)
+            self._save_state(session, force=True)
+            view = _view(session.get(m.Alert, alert_id))
         _run(after)
         return view
-
-    def _not_open(self, alert_id: str) -> Exception:
-        with self.sessions() as session:
-            row = session.get(m.Alert, alert_id)
-        if row is None:
-            return AlertNotFound(alert_id)
-        return InvalidTransition(f"alert {row.code} is {row.state}")
 
     def _store(self, session: Session, actions: list[Action], now: float) -> list[AfterCommit]:
         """Write the actions, queue their messages, and return what to do after the commit."""
@@ -347,14 +353,6 @@ class HubCore:
         else:
             row.data, row.updated_at = data, now
         self._saved_at = now
-
-    def _reload_later(self) -> None:
-        """A transaction failed after the engine decided: forget the engine's memory, reload it."""
-        log.warning("transaction failed; reloading the engine from the database")
-        try:
-            self.load()
-        except Exception:
-            log.exception("engine reload failed")
 
     def _engine(self) -> Engine:
         if self.engine is None:

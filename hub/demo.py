@@ -95,7 +95,6 @@ def run_demo(config: Config, residents: int, speed: float, days: float, seed: in
     finally:
         stop.set()
         hub.stop()
-        hub.db.dispose()
 
 
 def demo_simulation(residents: int, days: float, seed: int, now: float):  # type: ignore[no-untyped-def]

@@ -70,7 +70,7 @@ class Readiness:
 @dataclass
 class Hub:
     config: Config
-    db: Engine
+    engines: tuple[Engine, ...]
     sessions: sessionmaker[Session]
     clock: Clock
     core: HubCore
@@ -100,14 +100,18 @@ class Hub:
         if self._scheduler is not None:
             self._scheduler.join(10)
         self.sender.stop()
+        for engine in self.engines:
+            engine.dispose()
         log.info("hub stopped")
 
 
 def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvider | None = None) -> Hub:
     clock = clock or SystemClock()
     db = make_engine(config.database.url)
-    sessions = make_sessions(db)
-    secret = _secret_key(config, sessions)
+    sessions = make_sessions(db)  # the web's reads and its own small writes
+    writer_db = make_engine(config.database.url, writer=True)
+    writer = make_sessions(writer_db)  # ingestion, core, outbox: see make_engine
+    secret = _secret_key(config, writer)
     config = config.model_copy(update={"http": config.http.model_copy(update={"secret_key": SecretStr(secret)})})
     bus = EventBus()
     provider = provider or make_provider(config)
@@ -118,15 +122,15 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         ),
     )
     sender = OutboxSender(
-        sessions, provider, dispatcher, clock,
+        writer, provider, dispatcher, clock,
         SenderSettings(owner=f"{config.mqtt.client_id}-{os.getpid()}", max_attempts=config.sms.max_attempts,
                        status_callback=config.http.public_url.rstrip("/") + "/webhooks/twilio/status"),
     )
-    core = HubCore(config, sessions, clock, Outputs(dispatcher=dispatcher, bus=bus, outbox=sender))
+    core = HubCore(config, writer, clock, Outputs(dispatcher=dispatcher, bus=bus, outbox=sender))
     metrics_registry = CollectorRegistry()
-    ingest = IngestService(config, sessions, IngestMetrics(metrics_registry), on_batch=core.on_batch, clock=clock)
+    ingest = IngestService(config, writer, IngestMetrics(metrics_registry), on_batch=core.on_batch, clock=clock)
     core.outputs.publisher = ingest.publisher
-    replies = SmsReplies(sessions, core, dispatcher, clock.now)
+    replies = SmsReplies(writer, core, dispatcher, clock.now)
     services = WebServices(
         sessions=sessions,
         config=config,
@@ -143,7 +147,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         ),
     )
     app = create_app(services)
-    return Hub(config, db, sessions, clock, core, ingest, sender, provider, bus, app)
+    return Hub(config, (db, writer_db), sessions, clock, core, ingest, sender, provider, bus, app)
 
 
 def make_provider(config: Config) -> SmsProvider:

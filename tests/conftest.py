@@ -70,9 +70,13 @@ class Broker:
 
 
 def write_broker_conf(directory: Path, port: int, extra: str = "") -> Path:
+    """Mosquitto started as root drops to the `mosquitto` user, which cannot write its
+    persistence file into pytest's private tmp directory: `user root` keeps the privileges
+    it was started with (ignored when not root), so persistence really works."""
     conf = directory / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\n"
+        "user root\n"
         "allow_anonymous true\n"
         "persistence true\n"
         f"persistence_location {directory}/\n"

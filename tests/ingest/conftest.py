@@ -1,32 +1,14 @@
-"""Fixtures of the ingestion tests (`db_url` comes from tests/conftest.py).
-
-`broker` is overridden here: Mosquitto started as root drops to the `mosquitto` user, which
-cannot write its persistence file into pytest's private tmp directory, so the shared fixture's
-"persistence on" silently loses every session at a broker restart ("Error saving in-memory
-database" in its log). `user root` keeps the privileges it was started with (ignored when not root).
-"""
+"""Fixtures of the ingestion tests (`broker` and `db_url` come from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Broker, free_port, require, write_broker_conf
+from conftest import Broker, free_port
 
 from ingest.helpers import HubProcess, write_config
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """A fresh Mosquitto on a free port whose persistence really works, no queue limits."""
-    require(shutil.which("mosquitto") is not None, "mosquitto")
-    port = free_port()
-    b = Broker(port, write_broker_conf(tmp_path, port, extra="user root\n"))
-    b.start()
-    yield b
-    b.stop()
 
 
 @pytest.fixture
