@@ -111,8 +111,12 @@ class BrokerConnection:
 
     def _make_client(self, receive_maximum: int) -> mqtt.Client:
         s = self.settings
+        self._v5 = s.protocol == "5"
+        # MQTT 3.1.1 (brokers without 5, like the demo's): clean_session=False keeps the session.
+        session = {} if self._v5 else {"clean_session": False}
         client = BufferedReadClient(
-            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5, manual_ack=True
+            CallbackAPIVersion.VERSION2, client_id=s.client_id, manual_ack=True,
+            protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311, **session,
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -136,12 +140,15 @@ class BrokerConnection:
 
     def start(self) -> None:
         """Connect in the background; paho reconnects with backoff whenever the broker is lost."""
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = int(self.settings.session_expiry.total_seconds())
-        props.ReceiveMaximum = self._receive_maximum
-        self.client.connect_async(
-            self._host, self._port, keepalive=self.settings.keepalive_s, clean_start=False, properties=props
-        )
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = int(self.settings.session_expiry.total_seconds())
+            props.ReceiveMaximum = self._receive_maximum
+            self.client.connect_async(
+                self._host, self._port, keepalive=self.settings.keepalive_s, clean_start=False, properties=props
+            )
+        else:
+            self.client.connect_async(self._host, self._port, keepalive=self.settings.keepalive_s)
         self.client.loop_start()
         log.info("mqtt connecting host=%s port=%d client_id=%s filters=%s", self._host, self._port,
                  self.settings.client_id, ",".join(self.filters))
@@ -190,8 +197,11 @@ class BrokerConnection:
         self.metrics.reconnects.inc()
         # Subscribing again is harmless with a resumed session; retain handling 1 sends retained
         # status messages only for a subscription that did not exist yet.
-        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
-        client.subscribe([(f, options) for f in self.filters])
+        if self._v5:
+            options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+            client.subscribe([(f, options) for f in self.filters])
+        else:
+            client.subscribe([(f, 1) for f in self.filters])
         log.info("mqtt connected session_present=%s generation=%d", flags.session_present, self._generation)
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
