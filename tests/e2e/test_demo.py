@@ -1,0 +1,62 @@
+"""`pingan demo`: starts with nothing else running, serves the board, raises an alert, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port
+
+PINGAN = str(Path(sys.executable).with_name("pingan"))
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def _alerts(db: Path) -> list[tuple[str, str]]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        try:
+            return conn.execute("SELECT kind, code FROM alerts").fetchall()
+        except sqlite3.OperationalError:  # not migrated yet
+            return []
+
+
+@pytest.mark.timeout(180)
+def test_demo_serves_the_board_and_raises_an_alert(tmp_path: Path) -> None:
+    port = free_port()
+    log = (tmp_path / "demo.log").open("w")
+    demo = subprocess.Popen(
+        [PINGAN, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--residents", "10", "--speed", "120"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        deadline = time.monotonic() + 120
+        alerts: list[tuple[str, str]] = []
+        login = None
+        while time.monotonic() < deadline and not alerts:
+            assert demo.poll() is None, (tmp_path / "demo.log").read_text()[-3000:]
+            if login is None:
+                try:
+                    login = _get(f"http://127.0.0.1:{port}/login")
+                except OSError:
+                    pass
+            alerts = _alerts(tmp_path / "data" / "pingan.db")
+            time.sleep(0.5)
+        assert login is not None and login[0] == 200 and "<form" in login[1]
+        assert alerts, "no alert within two minutes"
+        assert "demo / pingan-demo" in (tmp_path / "demo.log").read_text()
+    finally:
+        demo.send_signal(signal.SIGINT)
+        code = demo.wait(30)
+    assert code == 0, (tmp_path / "demo.log").read_text()[-3000:]
