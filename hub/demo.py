@@ -21,6 +21,7 @@ import typer
 
 from hub.clock import ScaledClock, SystemClock
 from hub.config import Config
+from hub.logging_setup import configure_logging
 
 log = logging.getLogger("pingan.demo")
 
@@ -43,7 +44,7 @@ def demo_command(
     """Run the demo: embedded broker, SQLite, a simulated community, console SMS, the board."""
     from hub.cli import load
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()  # hub.logging_setup: masks phone numbers in every record
     data_dir.mkdir(parents=True, exist_ok=True)
     embedded = None
     if broker is None:

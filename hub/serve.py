@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from hub.config import Config
+from hub.logging_setup import configure_logging
 from hub.storage.db import upgrade
 from hub.wiring import Hub, build_hub
 
@@ -53,7 +54,7 @@ def with_lifespan(hub: Hub) -> FastAPI:
 
 def serve(config: Config, *, run_upgrade: bool = True) -> int:
     """Run the hub until a signal stops it; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()  # hub.logging_setup: masks phone numbers in every record
     if run_upgrade:
         upgrade(config.database.url)
     app = with_lifespan(build_hub(config))

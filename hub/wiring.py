@@ -39,6 +39,7 @@ from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService
 from hub.metrics import IngestMetrics
+from hub.retention import RetentionJobs
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
 
@@ -81,6 +82,7 @@ class Hub:
     app: FastAPI
     _stop: threading.Event = field(default_factory=threading.Event)
     _scheduler: threading.Thread | None = None
+    _jobs: RetentionJobs | None = None  # daily location purge (hub/retention.py)
 
     def start(self) -> None:
         self.core.load()
@@ -89,6 +91,8 @@ class Hub:
         self._scheduler = threading.Thread(target=self.core.run_scheduler, args=(self._stop,), name="scheduler", daemon=True)
         self._scheduler.start()
         self.sender.start()
+        self._jobs = RetentionJobs(self.core.sessions, self.clock, self.config.retention.gps_retention_days)
+        self._jobs.start()
         log.info("hub started")
 
     def stop(self) -> None:
@@ -100,6 +104,8 @@ class Hub:
         if self._scheduler is not None:
             self._scheduler.join(10)
         self.sender.stop()
+        if self._jobs is not None:
+            self._jobs.stop()
         for engine in self.engines:
             engine.dispose()
         log.info("hub stopped")
