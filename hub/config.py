@@ -98,6 +98,16 @@ class IngestConfig(Strict):
     batch_wait_ms: int = Field(20, ge=0, le=5000, description="how long a batch may wait to fill")
 
 
+class ScaleConfig(Strict):
+    partitions: int | None = Field(
+        None, ge=1, le=4096,
+        description="split the rules into this many partitions by resident, each run by one hub at a time "
+        "(several hubs on PostgreSQL); null: one engine, decided in the ingestion transaction. Fixed per deployment",
+    )
+    lease: Duration = Field(timedelta(seconds=10), description="how long a hub owns a partition without renewing it; a dead hub's partitions move after this")
+    poll_ms: int = Field(200, ge=10, le=10000, description="how often a hub looks for events other hubs stored for its partitions")
+
+
 class Config(Strict):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -109,6 +119,7 @@ class Config(Strict):
     volunteers: VolunteersConfig = Field(default_factory=VolunteersConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    scale: ScaleConfig = Field(default_factory=ScaleConfig)
 
 
 class ConfigError(Exception):

@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -165,6 +167,8 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("device_id", "seq", "device_ts", name="uq_events_dedup"),
         Index("ix_events_device_at", "device_id", "received_at"),
+        # scale-out: the backlog a partition's owner still has to rule (small, so a partial index)
+        Index("ix_events_unruled", "partition", "id", postgresql_where=text("NOT ruled"), sqlite_where=text("NOT ruled")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(String(64))
@@ -181,6 +185,10 @@ class Event(Base):
     acc: Mapped[float | None] = mapped_column(Float)
     battery: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)
+    # scale-out (hub/partitions.py): the rules partition of the device's resident, and whether
+    # that partition's owner has fed the event to its engine. One hub (no partitions): NULL, true.
+    partition: Mapped[int | None] = mapped_column(Integer)
+    ruled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class ResidentStatus(Base):
@@ -300,6 +308,20 @@ class EngineState(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class PartitionLease(Base):
+    """Scale-out: which hub runs the rules of one partition of residents, until when.
+
+    The row is also the partition's lock: every decision for the partition locks it
+    (`SELECT ... FOR UPDATE`), and `state_version` counts the saves of its engine state, so a
+    hub whose cached engine is older reloads it (see hub/partitions.py)."""
+
+    __tablename__ = "partition_leases"
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+    state_version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 # --- access -------------------------------------------------------------------------------
