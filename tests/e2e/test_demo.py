@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import subprocess
@@ -11,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port
 
 PINGAN = str(Path(sys.executable).with_name("pingan"))
@@ -47,10 +47,8 @@ def test_demo_serves_the_board_and_raises_an_alert(tmp_path: Path) -> None:
         while time.monotonic() < deadline and not alerts:
             assert demo.poll() is None, (tmp_path / "demo.log").read_text()[-3000:]
             if login is None:
-                try:
+                with contextlib.suppress(OSError):
                     login = _get(f"http://127.0.0.1:{port}/login")
-                except OSError:
-                    pass
             alerts = _alerts(tmp_path / "data" / "pingan.db")
             time.sleep(0.5)
         assert login is not None and login[0] == 200 and "<form" in login[1]
