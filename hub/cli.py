@@ -11,6 +11,7 @@ from dashboards.cli import family_link_command
 from hub.access import tokens_app, users_app
 from hub.config import ConfigError, config_path, load_config
 from hub.demo import demo_command
+from hub.privacy import erase_command, export_command
 from hub.provision import devices_app
 from hub.registry_import import import_command
 from hub.replay import replay_command
@@ -28,6 +29,8 @@ app.command("simulate")(simulate)
 app.command("record")(record)
 app.command("replay")(replay_command)
 app.command("demo")(demo_command)
+app.command("export")(export_command)
+app.command("erase")(erase_command)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="configuration file (default: $PINGAN_CONFIG or ./config.yaml)")
