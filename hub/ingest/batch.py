@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +64,12 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
 
+class Partitioner(Protocol):
+    """Scale-out (hub/partitions.py): the rules partition of each device, stored with its events."""
+
+    def partitions(self, session: Session, device_ids: Iterable[str]) -> Mapping[str, int]: ...
+
+
 @dataclass(frozen=True)
 class WriterSettings:
     topic_root: str = "pingan/v1"
@@ -84,6 +90,7 @@ class BatchWriter:
         settings: WriterSettings,
         on_batch: OnBatch | None = None,
         clock: Clock | None = None,
+        partitioner: Partitioner | None = None,
     ) -> None:
         self.inbox = inbox
         self.sessions = sessions
@@ -92,6 +99,7 @@ class BatchWriter:
         self.settings = settings
         self.on_batch = on_batch
         self.clock = clock or SystemClock()
+        self.partitioner = partitioner
         self.known: set[str] = set()
         self.committed = 0  # messages committed and acknowledged since start
         self.give_up = threading.Event()  # set at a forced shutdown: stop retrying, leave messages unacked
@@ -181,7 +189,8 @@ class BatchWriter:
             messages, unknown = self._split_unknown(session, messages)
             rejections += unknown
             unique = _unique(messages)
-            inserted = store.insert_events(session, unique)
+            partitions = None if self.partitioner is None else self.partitioner.partitions(session, {m.device_id for m in unique})
+            inserted = store.insert_events(session, unique, partitions)
             fresh = [m for m in unique if store.dedup_key(m) in inserted]
             store.insert_quarantine(session, rejections)
             store.upsert_state(session, store.fold_state(fresh))
@@ -190,8 +199,7 @@ class BatchWriter:
                 after = self.on_batch(session, fresh, self.clock.now())
         self.metrics.commit_seconds.observe(self.clock_monotonic() - started)
         self.metrics.batch_size.observe(len(batch))
-        for item in batch:
-            self.acker.ack(item)
+        self._ack(batch)
         self.committed += len(batch)
         self._count(messages, fresh, rejections)
         for work in after:
@@ -199,6 +207,16 @@ class BatchWriter:
                 work()
             except Exception:
                 log.exception("after-commit work failed")
+
+    def _ack(self, batch: Sequence[Received]) -> None:
+        """After the commit only. One call per batch when the connection can take it (gmqtt: one
+        hand-over to its event loop instead of one per message)."""
+        ack_all = getattr(self.acker, "ack_all", None)
+        if ack_all is not None:
+            ack_all(batch)
+            return
+        for item in batch:
+            self.acker.ack(item)
 
     def interpret_all(self, batch: Sequence[Received]) -> tuple[list[DeviceMessage], list[Rejection]]:
         messages: list[DeviceMessage] = []

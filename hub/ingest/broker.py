@@ -22,6 +22,7 @@ import logging
 import queue
 import ssl
 import threading
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -177,6 +178,10 @@ class BrokerConnection:
             if received.generation != self._generation or not self._connected:
                 return  # delivered on an older connection: the broker redelivers it, we ack that copy
             self.client.ack(received.mid, received.qos)
+
+    def ack_all(self, batch: Sequence[Received]) -> None:
+        for received in batch:
+            self.ack(received)
 
     def publish(self, topic: str, payload: bytes | str, qos: int = 1) -> None:
         """Publish on the hub's connection (commands to devices); queued by paho while disconnected."""
