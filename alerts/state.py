@@ -27,6 +27,7 @@ class DeviceState:
     outside_fixes: int = 0  # consecutive deciding fixes wholly outside every active zone
     last_zone: str | None = None  # the zone the tag was last seen inside
     tag_out: bool = False  # tag outside the home radius
+    return_since: float | None = None  # device time of the first fix of a return not yet confirmed
     # SOS
     last_sos_at: float | None = None
 

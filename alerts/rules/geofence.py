@@ -4,8 +4,12 @@ A fix decides only when its accuracy ≤ max_accuracy_m (a missing `acc` counts 
 *outside* when its whole accuracy circle is outside every zone active at that local time
 (depth + acc < 0 for all zones); `exit_confirm_fixes` consecutive outside fixes open the alert.
 Any deciding fix that is not outside resets the count, so a single multipath jump or drift at
-the edge never opens one. Return is confirmed when a fix lies `return_margin_m` inside a zone:
-the alert resolves as `returned` if nobody acknowledged it, else responders get an update.
+the edge never opens one. A return starts with a fix `return_margin_m` inside a zone and is
+confirmed when the tag comes back within the home radius, or has stayed inside for
+RETURN_CONFIRM_S with no deciding fix outside: a stray fix (a cached position, a multipath
+jump back into the zone) or a wanderer meandering along the zone edge does not end the
+episode, so one wandering is one alert. Confirmed, the alert resolves as `returned` if nobody
+acknowledged it, else responders get an update.
 Home motion in the last HOME_MOTION_WINDOW_S lowers the exit to a low-severity check when it
 is newer than the departure (door or tag leaving home) or the tag is farther from home than
 anyone could have travelled since that motion.
@@ -27,6 +31,7 @@ from devices import DeviceMessage, Gps
 
 MOVING_SPEED_MS = 0.5
 MOVED_M = 50.0
+RETURN_CONFIRM_S = 600.0  # inside this long (or back home) before a wandering counts as over
 MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
 
 
@@ -42,13 +47,14 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     if acc > ctx.rules.geofence.max_accuracy_m:
         ctx.count("gps_fix_poor_accuracy")
         return
-    _home_edge(ctx, ds, resident, fix, acc, msg.at)
+    _home_edge(ctx, ds, resident, fix, acc, msg.at, now)
     zones = active_zones(resident, msg.at)
     if not zones:
         ds.outside_fixes = 0
         return
     depths = [(depth_m(z, fix.lat, fix.lon), z.name) for z in zones]
     if all(depth + acc < 0 for depth, _ in depths):
+        ds.return_since = None  # out again: the return was not one
         ds.outside_fixes += 1
         if ds.outside_fixes >= ctx.rules.geofence.exit_confirm_fixes:
             _exit(ctx, device, resident, ds, msg, now, min(-d for d, _ in depths))
@@ -57,7 +63,7 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     deepest, name = max(depths)
     if deepest >= ctx.rules.geofence.return_margin_m:
         ds.last_zone = name
-        _returned(ctx, resident, name, now)
+        _back_inside(ctx, resident, ds, name, msg.at, now)
 
 
 def active_zones(resident: Resident, at: float) -> list[Zone]:
@@ -84,7 +90,7 @@ def _moved(ds: DeviceState, fix: Gps, acc: float) -> bool:
     return distance_m(ds.fix_lat, ds.fix_lon, fix.lat, fix.lon) > max(MOVED_M, acc)
 
 
-def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, acc: float, at: float) -> None:
+def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, acc: float, at: float, now: float) -> None:
     from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
     if not ds.tag_out and from_home - acc > HOME_RADIUS_M:
         ds.tag_out = True
@@ -92,6 +98,7 @@ def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, 
     elif ds.tag_out and from_home + acc <= HOME_RADIUS_M:
         ds.tag_out = False
         activity.tag_home_edge(ctx, resident.id, False, at)
+        _returned(ctx, resident, ds, "home", now)
 
 
 def _exit(ctx: RuleContext, device: Device, resident: Resident, ds: DeviceState, msg: DeviceMessage, now: float, out_m: float) -> None:
@@ -128,7 +135,20 @@ def _motion_at_home_contradicts(ctx: RuleContext, resident: Resident, fix: Gps, 
     return from_home > max(0.0, at - last) * MAX_TRAVEL_MS
 
 
-def _returned(ctx: RuleContext, resident: Resident, zone: str, now: float) -> None:
+def _back_inside(ctx: RuleContext, resident: Resident, ds: DeviceState, zone: str, at: float, now: float) -> None:
+    """A fix `return_margin_m` inside a zone: the return is confirmed once the tag has stayed
+    inside for RETURN_CONFIRM_S (no deciding fix outside meanwhile), or at once back home."""
+    if ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT) is None:
+        ds.return_since = None
+        return
+    if ds.return_since is None or at < ds.return_since:
+        ds.return_since = at
+    if at - ds.return_since >= RETURN_CONFIRM_S:
+        _returned(ctx, resident, ds, zone, now)
+
+
+def _returned(ctx: RuleContext, resident: Resident, ds: DeviceState, zone: str, now: float) -> None:
+    ds.return_since = None
     alert = ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT)
     if alert is None:
         return

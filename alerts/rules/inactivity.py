@@ -5,6 +5,13 @@ the night window (which may cross midnight), times the learned per-hour factor w
 applies; the alert is due when the budget is spent. A silence starting at 20:00 with 6 h / 12 h
 and 21:00-07:00 is due at 07:00 (1 h of day = 1/6, 10 h of night = 10/12).
 
+The night allowance is for sleep: a silence that began by day more than BEDTIME_LEAD_S before
+the night window opens (the last movement at 18:30, with a 21:00 window) is judged at the day
+rate all along — whoever goes to bed moves on the way there, so a silence that started long
+before bedtime and runs on into the night is a resident who never went to bed (a fall in the
+early evening was otherwise found only the next morning, 9–10 h later). A resident who
+really sleeps earlier gets an earlier night window (registry override).
+
 Silence starts at the newest of: last activity (device time), the start of monitoring, the
 expected return of an ended absence. Not judged: during an absence, while the resident is away
 (until away_max_hours after the departure, then an `away_too_long` inactivity alert), or when
@@ -20,6 +27,7 @@ from alerts.registry import Resident
 from alerts.rules import routine
 
 MAX_STEPS = 2000
+BEDTIME_LEAD_S = 3600.0  # a silence beginning up to 1 h before the night window may be sleep
 
 
 def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]:
@@ -33,6 +41,8 @@ def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None) -> float:
     """When a silence that began at `start` has spent its budget."""
     window = parse_window(night)
+    if not _may_be_sleep(start, tz, window):
+        night_s = day_s
     budget, t = 1.0, start
     for _ in range(MAX_STEPS):
         sod = (t + utc_offset_s(t, tz)) % DAY_S
@@ -50,6 +60,14 @@ def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, ho
         budget -= segment / threshold
         t += segment
     return t
+
+
+def _may_be_sleep(start: float, tz: str, window: tuple[int, int]) -> bool:
+    """A silence beginning in the night window, or at most BEDTIME_LEAD_S before it opens."""
+    sod = (start + utc_offset_s(start, tz)) % DAY_S
+    if in_window(sod, window):
+        return True
+    return (window[0] - sod) % DAY_S <= BEDTIME_LEAD_S
 
 
 def silence_start(ctx: RuleContext, resident_id: str, now: float) -> float:

@@ -64,8 +64,8 @@ def test_cli_prints_json_lines(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == (GOLDEN / "day.expected.jsonl").read_text(encoding="utf-8").splitlines()
-    broker = CliRunner().invoke(app, ["replay", str(GOLDEN / "day.jsonl")])
-    assert broker.exit_code != 0 and "use --offline" in broker.output
+    no_registry = CliRunner().invoke(app, ["replay", str(GOLDEN / "day.jsonl"), "--offline"])
+    assert no_registry.exit_code != 0 and "needs the registry" in no_registry.output
 
 
 line = st.one_of(

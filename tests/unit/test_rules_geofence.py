@@ -49,6 +49,9 @@ def test_return_inside_by_margin_resolves_returned() -> None:
     drv = run([(900, 20), (950, 20), (490, 10), (480, 10)])  # 10 m / 20 m inside: not yet a return
     assert drv.open_alerts("geofence_exit")
     drv.fix("tag-0001", *north(460), acc=10, at=drv.now + 60)  # 40 m inside ≥ return_margin_m 30
+    assert drv.of_type(AlertResolved) == []  # a return is confirmed after RETURN_CONFIRM_S inside
+    drv.fix("tag-0001", *north(440), acc=10, at=drv.now + 300)
+    drv.fix("tag-0001", *north(430), acc=10, at=drv.now + 300)
     [res] = drv.of_type(AlertResolved)
     assert res.outcome is Outcome.RETURNED and res.reason is Reason.RETURNED_TO_ZONE
 
