@@ -5,10 +5,11 @@ A fix decides only when its accuracy ≤ max_accuracy_m (a missing `acc` counts 
 (depth + acc < 0 for all zones); `exit_confirm_fixes` consecutive outside fixes open the alert.
 Any deciding fix that is not outside resets the count, so a single multipath jump or drift at
 the edge never opens one. A return starts with a fix `return_margin_m` inside a zone and is
-confirmed when the tag comes back within the home radius, or has stayed inside for
-RETURN_CONFIRM_S with no deciding fix outside: a stray fix (a cached position, a multipath
-jump back into the zone) or a wanderer meandering along the zone edge does not end the
-episode, so one wandering is one alert. Confirmed, the alert resolves as `returned` if nobody
+confirmed by a later fix within the home radius, or once the tag has stayed inside for
+RETURN_CONFIRM_S (30 min) with no deciding fix outside: a stray fix (a cached position, a
+multipath jump back into the zone) or a wanderer meandering back across the zone edge for a
+while does not end the episode, so one wandering is one alert, and responders keep looking
+until the resident is home or has clearly settled. Confirmed, the alert resolves as `returned` if nobody
 acknowledged it, else responders get an update.
 Home motion in the last HOME_MOTION_WINDOW_S lowers the exit to a low-severity check when it
 is newer than the departure (door or tag leaving home) or the tag is farther from home than
@@ -31,7 +32,7 @@ from devices import DeviceMessage, Gps
 
 MOVING_SPEED_MS = 0.5
 MOVED_M = 50.0
-RETURN_CONFIRM_S = 600.0  # inside this long (or back home) before a wandering counts as over
+RETURN_CONFIRM_S = 1800.0  # inside this long (or back home) before a wandering counts as over
 MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
 
 
@@ -63,7 +64,7 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     deepest, name = max(depths)
     if deepest >= ctx.rules.geofence.return_margin_m:
         ds.last_zone = name
-        _back_inside(ctx, resident, ds, name, msg.at, now)
+        _back_inside(ctx, resident, ds, fix, name, msg.at, now)
 
 
 def active_zones(resident: Resident, at: float) -> list[Zone]:
@@ -98,7 +99,6 @@ def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, 
     elif ds.tag_out and from_home + acc <= HOME_RADIUS_M:
         ds.tag_out = False
         activity.tag_home_edge(ctx, resident.id, False, at)
-        _returned(ctx, resident, ds, "home", now)
 
 
 def _exit(ctx: RuleContext, device: Device, resident: Resident, ds: DeviceState, msg: DeviceMessage, now: float, out_m: float) -> None:
@@ -135,16 +135,20 @@ def _motion_at_home_contradicts(ctx: RuleContext, resident: Resident, fix: Gps, 
     return from_home > max(0.0, at - last) * MAX_TRAVEL_MS
 
 
-def _back_inside(ctx: RuleContext, resident: Resident, ds: DeviceState, zone: str, at: float, now: float) -> None:
-    """A fix `return_margin_m` inside a zone: the return is confirmed once the tag has stayed
-    inside for RETURN_CONFIRM_S (no deciding fix outside meanwhile), or at once back home."""
+def _back_inside(ctx: RuleContext, resident: Resident, ds: DeviceState, fix: Gps, zone: str, at: float, now: float) -> None:
+    """A fix `return_margin_m` inside a zone starts a return (or continues one). It is confirmed
+    by a later fix within the home radius, or once the tag has stayed inside RETURN_CONFIRM_S.
+    A single fix never confirms: a stray fix (a cached position at home, a multipath jump)
+    lands inside as easily as out."""
     if ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT) is None:
         ds.return_since = None
         return
     if ds.return_since is None or at < ds.return_since:
         ds.return_since = at
-    if at - ds.return_since >= RETURN_CONFIRM_S:
-        _returned(ctx, resident, ds, zone, now)
+        return
+    home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon) + (fix.acc or 0.0) <= HOME_RADIUS_M
+    if home or at - ds.return_since >= RETURN_CONFIRM_S:
+        _returned(ctx, resident, ds, "home" if home else zone, now)
 
 
 def _returned(ctx: RuleContext, resident: Resident, ds: DeviceState, zone: str, now: float) -> None:

@@ -63,7 +63,7 @@ def exit_then(drv: Driver, fixes_north_m: list[float], every_s: float = 60.0) ->
 
 def test_a_stray_fix_inside_does_not_end_a_wandering() -> None:
     drv = Driver.start(with_zones(CIRCLE))
-    exit_then(drv, [400, 1000, 1050])  # one fix back in the zone (a cached position), then out
+    exit_then(drv, [60, 1000, 1050])  # one fix at home (a cached position), then out
     assert len(drv.opened("geofence_exit")) == 1
     assert drv.of_type(AlertResolved) == []
     assert drv.open_alerts("geofence_exit")
@@ -77,16 +77,24 @@ def test_meandering_along_the_edge_is_one_alert() -> None:
 
 def test_return_confirmed_after_staying_inside() -> None:
     drv = Driver.start(with_zones(CIRCLE))
-    exit_then(drv, [400, 350, 300], every_s=300)  # inside from the first, 10 min later confirmed
+    exit_then(drv, [400, 350, 300, 320, 300, 310, 300], every_s=300)  # inside from the first, 30 min later confirmed
     [res] = drv.of_type(AlertResolved)
     assert res.outcome is Outcome.RETURNED and res.alert.resolved_at == drv.now
 
 
-def test_return_home_is_confirmed_at_once() -> None:
+def test_return_home_is_confirmed_by_a_second_fix() -> None:
     drv = Driver.start(with_zones(CIRCLE))
-    exit_then(drv, [60])  # within the home radius
+    exit_then(drv, [60])  # one fix at home straight from outside: could be a cached position
+    assert drv.of_type(AlertResolved) == []
+    drv.fix("tag-0001", *north(40), acc=30, at=drv.now + 60)
     [res] = drv.of_type(AlertResolved)
     assert res.outcome is Outcome.RETURNED
+
+
+def test_meandering_back_in_for_a_quarter_hour_is_still_one_alert() -> None:
+    drv = Driver.start(with_zones(CIRCLE))
+    exit_then(drv, [450, 420, 400, 380, 400, 420, 450, 900, 950], every_s=120)  # 14 min inside, out again
+    assert len(drv.opened("geofence_exit")) == 1 and drv.open_alerts("geofence_exit")
 
 
 def local(day: int, hour: int, minute: int = 0) -> float:

@@ -50,8 +50,8 @@ def test_return_inside_by_margin_resolves_returned() -> None:
     assert drv.open_alerts("geofence_exit")
     drv.fix("tag-0001", *north(460), acc=10, at=drv.now + 60)  # 40 m inside ≥ return_margin_m 30
     assert drv.of_type(AlertResolved) == []  # a return is confirmed after RETURN_CONFIRM_S inside
-    drv.fix("tag-0001", *north(440), acc=10, at=drv.now + 300)
-    drv.fix("tag-0001", *north(430), acc=10, at=drv.now + 300)
+    for _ in range(6):
+        drv.fix("tag-0001", *north(440), acc=10, at=drv.now + 300)
     [res] = drv.of_type(AlertResolved)
     assert res.outcome is Outcome.RETURNED and res.reason is Reason.RETURNED_TO_ZONE
 
@@ -61,6 +61,7 @@ def test_return_after_acknowledgement_only_updates() -> None:
     [alert] = drv.open_alerts("geofence_exit")
     drv.record(drv.engine.acknowledge(alert.id, "wang", "sms", drv.now + 30))
     drv.fix("tag-0001", *north(100), acc=10, at=drv.now + 60)
+    drv.fix("tag-0001", *north(90), acc=10, at=drv.now + 60)  # a second fix at home confirms the return
     assert drv.of_type(AlertResolved) == []
     assert drv.of_type(AlertUpdated)[-1].reason is Reason.RETURNED_TO_ZONE
     assert drv.open_alerts("geofence_exit")
