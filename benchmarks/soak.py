@@ -63,6 +63,7 @@ COMMIT_POLL_S = 0.02
 RSS_EVERY_S = 5.0
 WARMUP_S = 60.0
 FAULT_GRACE_S = 30.0
+WINDOW = 20_000  # messages awaiting PUBACK at most; the offered rate drops when the broker falls behind
 EVENT_TYPES = ("motion", "motion", "motion", "door_open", "door_close", "water_flow")
 
 
@@ -226,16 +227,23 @@ class Published:
             row.extend(bytes(seq + 1024 - len(row)))
         row[seq] = 1
 
-    def sweep(self) -> None:
-        """Move acknowledged messages out of `pending` (PUBACKs may come out of order after a resend)."""
-        still = deque()
-        for item in self.pending:
-            if item[0]._published:  # is_published() raises for messages queued while disconnected
-                if item[1] >= 0:
-                    self.mark(item[1], item[2])
-            else:
-                still.append(item)
-        self.pending = still
+    def sweep(self, full: bool = False) -> None:
+        """Move acknowledged messages out of `pending`: from the oldest up to the first one still
+        waiting (cheap; PUBACKs come in order), or all of them (`full`, after a resend)."""
+        pending = self.pending
+        while pending and pending[0][0]._published:  # is_published() raises for messages queued while disconnected
+            _, device, seq = pending.popleft()
+            if device >= 0:
+                self.mark(device, seq)
+        if full:
+            still: deque[tuple[mqtt.MQTTMessageInfo, int, int]] = deque()
+            for item in pending:
+                if item[0]._published:
+                    if item[1] >= 0:
+                        self.mark(item[1], item[2])
+                else:
+                    still.append(item)
+            self.pending = still
 
     @property
     def acked_count(self) -> int:
@@ -272,7 +280,8 @@ class Publisher(threading.Thread):
         next_probe, probe_i, device_i, last_sweep = time.time(), 0, 0, 0.0
         while time.time() < self.stop_at:
             due = int((time.monotonic() - started) * self.rate)
-            for _ in range(min(due - self.out.sent, 500)):
+            room = WINDOW - len(self.out.pending)  # bounded: message ids are 16 bits, and this is backpressure
+            for _ in range(max(0, min(due - self.out.sent, 500, room))):
                 self._publish_load(device_i % self.devices)
                 device_i += 1
             if self.probes and time.time() >= next_probe:
@@ -310,7 +319,7 @@ class Publisher(threading.Thread):
     def drain(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while self.out.pending and time.monotonic() < deadline:
-            self.out.sweep()
+            self.out.sweep(full=True)
             time.sleep(0.1)
         self.client.disconnect()
         self.client.loop_stop()
@@ -440,11 +449,13 @@ def wait_stored(engine: sa.Engine, expected: int, timeout_s: float) -> None:
         time.sleep(1)
 
 
-def measure(engine: sa.Engine, publisher: Publisher, watcher: CommitWatcher, faults: list[Fault]) -> dict[str, Any]:
+def measure(engine: sa.Engine, publisher: Publisher, watcher: CommitWatcher, faults: list[Fault],
+            t0: float) -> dict[str, Any]:
     rows = stored_load_events(engine)
     lost = 0
     steady: list[float] = []
     during: list[float] = []
+    by_minute: dict[int, list[float]] = {}  # minute of the run (by publish time) -> latencies
     for i, acked in enumerate(publisher.out.acked):
         stored = bytearray(len(acked))
         for event_id, seq, ts in rows.get(device_id(i), ()):
@@ -452,7 +463,9 @@ def measure(engine: sa.Engine, publisher: Publisher, watcher: CommitWatcher, fau
                 stored[seq] = 1
             seen = watcher.seen_at(event_id)
             if seen is not None:
-                (during if any(f.covers(ts) for f in faults) else steady).append((seen - ts) * 1000)
+                latency = (seen - ts) * 1000
+                (during if any(f.covers(ts) for f in faults) else steady).append(latency)
+                by_minute.setdefault(int((ts - t0) // 60), []).append(latency)
         lost += sum(1 for s in range(len(acked)) if acked[s] and not stored[s])
     with engine.connect() as conn:
         alerts = conn.execute(sa.text(
@@ -461,7 +474,7 @@ def measure(engine: sa.Engine, publisher: Publisher, watcher: CommitWatcher, fau
     alert_steady = [(o - t) * 1000 for o, t in alerts if not any(f.covers(t) for f in faults)]
     alert_all = [(o - t) * 1000 for o, t in alerts]
     return {"lost": lost, "stored": sum(len(v) for v in rows.values()), "quarantined": quarantined,
-            "commit_steady": steady, "commit_during": during, "alert_steady": alert_steady, "alert_all": alert_all}
+            "commit_steady": steady, "commit_during": during, "by_minute": by_minute, "alert_steady": alert_steady, "alert_all": alert_all}
 
 
 def fmt(x: float | None) -> str:
@@ -516,7 +529,7 @@ def main() -> int:
         wait_stored(engine, acked, 300)
         elapsed = time.time() - t0
         time.sleep(1)  # one more commit-watcher poll
-        result = measure(engine, publisher, watcher, faults)
+        result = measure(engine, publisher, watcher, faults, t0)
     finally:
         watcher.stop.set()
         rss.stop.set()
@@ -539,6 +552,8 @@ def main() -> int:
           f"fault windows p99={fmt(percentile(result['commit_during'], 0.99))} "
           f"max={fmt(max(result['commit_during'], default=None))} (n={len(result['commit_during'])}); "
           f"all p99={fmt(percentile(result['commit_steady'] + result['commit_during'], 0.99))}")
+    print("ingest-to-commit p50/p99 ms by minute of publish: " + " ".join(
+        f"{k}:{fmt(percentile(v, 0.5))}/{fmt(percentile(v, 0.99))}" for k, v in sorted(result["by_minute"].items())))
     print(f"deadline-to-alert ms: steady p50={fmt(percentile(result['alert_steady'], 0.5))} p99={fmt(p99_alert)} "
           f"(n={len(result['alert_steady'])}); all max={fmt(max(result['alert_all'], default=None))} "
           f"(n={len(result['alert_all'])})")
