@@ -107,6 +107,11 @@ class ScaleConfig(Strict):
     )
     lease: Duration = Field(timedelta(seconds=10), description="how long a hub owns a partition without renewing it; a dead hub's partitions move after this")
     poll_ms: int = Field(200, ge=10, le=10000, description="how often a hub looks for events other hubs stored for its partitions")
+    settle_ms: int = Field(
+        1000, ge=0, le=60000,
+        description="events younger than this wait before the rules take them, so a device's messages that reached "
+        "different hubs are ruled in device-time order (an SOS cancel never before its SOS)",
+    )
 
 
 class Config(Strict):

@@ -187,8 +187,9 @@ class Event(Base):
     payload: Mapped[str] = mapped_column(Text)
     # scale-out (hub/partitions.py): the rules partition of the device's resident, and whether
     # that partition's owner has fed the event to its engine. One hub (no partitions): NULL, true.
-    partition: Mapped[int | None] = mapped_column(Integer)
-    ruled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Deferred: only the partitioned path filters on them, and reading events never needs them.
+    partition: Mapped[int | None] = mapped_column(Integer, deferred=True)
+    ruled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), deferred=True)
 
 
 class ResidentStatus(Base):
@@ -322,6 +323,14 @@ class PartitionLease(Base):
     owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[float] = mapped_column(Float, default=0.0)
     state_version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HubPresence(Base):
+    """Scale-out: the hubs alive now (each renews its row), so partitions are shared fairly."""
+
+    __tablename__ = "hub_presence"
+    owner: Mapped[str] = mapped_column(String(128), primary_key=True)
+    alive_until: Mapped[float] = mapped_column(Float)
 
 
 # --- access -------------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""Fixtures of the fault suite: a recorded day with incidents, a fresh schema, hubs as processes.
+
+`broker`, `db_url` and `pg_database` come from tests/conftest.py. Multi-hub tests need
+PostgreSQL (`fresh_pg`: the session's test database, emptied and re-created per test).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.storage.db import make_engine
+from hub.storage.models import Base
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SCENARIO = HERE / "incidents.yaml"
+
+
+@pytest.fixture(scope="session")
+def day_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`pingan simulate` of tests/faults/incidents.yaml: 20 homes, one day, 7 incidents
+    (registry beside it as FILE.registry.yaml)."""
+    out = tmp_path_factory.mktemp("recording") / "day.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "hub.cli", "simulate", "--scenario", str(SCENARIO), "--out", str(out)],
+        cwd=REPO, check=True, capture_output=True, timeout=120,
+    )
+    return out
+
+
+@pytest.fixture
+def fresh_pg(pg_database: str) -> Iterator[str]:
+    """The session's PostgreSQL database with an empty, current schema."""
+    engine = make_engine(pg_database)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield pg_database
+
+
+@pytest.fixture
+def twilio_server() -> Iterator[object]:
+    """The local Twilio-compatible server (tests/support/twilio_server.py)."""
+    from support.twilio_server import TwilioTestServer
+
+    with TwilioTestServer() as server:
+        yield server

@@ -1,0 +1,237 @@
+"""Several hubs and faults, with real processes on 127.0.0.1: `pingan serve` hubs on one MQTT 5
+shared subscription (`$share/hubs/...`, Mosquitto round robin) and PostgreSQL, the recorded day
+published by `pingan replay`, hubs killed with SIGKILL, the broker stopped, the hubs' database
+connections terminated, the SMS provider failing, a device flooding.
+
+Every wait is a bounded poll on an observable result; figures (recovery time, delays) are
+printed, never asserted."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import Broker
+from ingest.helpers import Publisher, heartbeat, rows, scalar, wait_until
+from support.twilio_server import Behaviour, TwilioTestServer
+
+from .helpers import (
+    EVENT_DRIVEN,
+    Cluster,
+    SteadyDevices,
+    alert_set,
+    doubled_alerts,
+    doubled_messages,
+    events,
+    import_registry,
+    replay_to_broker,
+    topic_lines,
+    unruled,
+    wait_stored_and_ruled,
+)
+
+DEVICES = [f"cat-{i:04d}" for i in range(1, 21)]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, broker: Broker, fresh_pg: str, day_recording: Path) -> Any:
+    import_registry(fresh_pg, Path(f"{day_recording}.registry.yaml"))
+    c = Cluster(tmp_path, broker, fresh_pg)
+    yield c
+    c.stop_all()
+
+
+def replay_day(c: Cluster, recording: Path, what: str) -> set[tuple[Any, ...]]:
+    expected = topic_lines(recording)
+    started = time.monotonic()
+    replay = replay_to_broker(recording, c.broker)
+    assert replay.wait(120) == 0
+    published_s = time.monotonic() - started
+    waited = wait_stored_and_ruled(c.db_url, expected, 180, what)
+    print(f"  {what}: {expected} messages published in {published_s:.1f}s, all stored and ruled {waited:.1f}s later")
+    return alert_set(c.db_url)
+
+
+def test_one_hub_and_three_hubs_raise_the_same_alerts(cluster: Cluster, day_recording: Path, fresh_pg: str) -> None:
+    """(a) The same recorded day through the broker: one hub as shipped (no partitions), then
+    three partitioned hubs on a shared subscription — the same alerts (ids aside)."""
+    print()
+    cluster.partitions = None
+    cluster.start("solo")
+    one = replay_day(cluster, day_recording, "1 hub")
+    cluster.stop_all()
+
+    from hub.storage.db import make_engine
+    from hub.storage.models import Base
+
+    engine = make_engine(fresh_pg)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    import_registry(fresh_pg, Path(f"{day_recording}.registry.yaml"))
+    cluster.broker.stop()
+    cluster.broker.start()
+    cluster.partitions = 16
+    cluster.hubs.clear()
+    cluster.start("hub-1", "hub-2", "hub-3")
+    three = replay_day(cluster, day_recording, "3 hubs")
+    per_hub = rows(fresh_pg, "SELECT owner, count(*) FROM partition_leases GROUP BY owner ORDER BY owner")
+    print(f"  alerts: 1 hub {len(one)}, 3 hubs {len(three)}; partitions per hub {per_hub}")
+    assert {a[:3] for a in one} >= EVENT_DRIVEN
+    assert three == one
+    assert not doubled_alerts(fresh_pg) and not doubled_messages(fresh_pg)
+
+
+def test_a_hub_killed_mid_stream_loses_and_doubles_nothing(cluster: Cluster, day_recording: Path, fresh_pg: str) -> None:
+    """(b) One of three hubs gets SIGKILL while the day streams in (~20 s); a supervisor
+    restarts it 5 s later (Mosquitto keeps the dead hub's persistent session and what was in
+    flight to it). Every message is stored once, every event-driven alert raised once, no SMS
+    queued twice."""
+    print()
+    cluster.start("hub-1", "hub-2", "hub-3")
+    expected = topic_lines(day_recording)
+    replay = replay_to_broker(day_recording, cluster.broker, speed=86400 / 20)
+    wait_until(lambda: events(fresh_pg) > expected // 4, 60, "a quarter of the day stored")
+    victim = cluster.hubs["hub-2"]
+    assert victim.process is not None
+    victim.process.send_signal(signal.SIGKILL)
+    victim.process.wait(10)
+    victim.process = None
+    killed_at = time.monotonic()
+    stored_at_kill = events(fresh_pg)
+    time.sleep(5)  # the supervisor's restart delay (not an assertion on timing)
+    victim.start()
+    victim.wait_ready(60)
+    assert replay.wait(120) == 0
+    waited = wait_stored_and_ruled(fresh_pg, expected, 180, "after the kill")
+    taken = rows(fresh_pg, "SELECT owner, count(*) FROM partition_leases GROUP BY owner ORDER BY owner")
+    print(f"  killed with {stored_at_kill}/{expected} stored; all stored and ruled {time.monotonic() - killed_at:.1f}s"
+          f" after the kill ({waited:.1f}s after the replay ended); partitions now {taken}")
+    assert events(fresh_pg) == expected
+    assert {a[:3] for a in alert_set(fresh_pg)} >= EVENT_DRIVEN
+    assert not doubled_alerts(fresh_pg), doubled_alerts(fresh_pg)
+    assert not doubled_messages(fresh_pg), doubled_messages(fresh_pg)
+
+
+def test_broker_restart_and_outage(cluster: Cluster, fresh_pg: str) -> None:
+    """(c) The broker restarts, then stays away 20 s (the issue asks 60 s; 20 s keeps CI time
+    sane and exercises the same paths: reconnect backoff, persistent sessions on both sides).
+    Two hubs; devices keep publishing throughout into their own queue. Nothing is lost."""
+    print()
+    cluster.start("hub-1", "hub-2")
+    devices = SteadyDevices(cluster.broker.port, DEVICES, rate_per_s=50).start()
+    wait_until(lambda: events(fresh_pg) > 100, 30, "traffic flowing")
+    cluster.broker.stop()
+    cluster.broker.start()
+    restarted = time.monotonic()
+    wait_until(lambda: all(h.ready() for h in cluster.hubs.values()), 60, "hubs reconnected after the restart")
+    print(f"  broker restart: hubs ready again after {time.monotonic() - restarted:.1f}s")
+    cluster.broker.stop()
+    down_at = time.monotonic()
+    sent_when_down = devices.sent
+    wait_until(lambda: not any(h.ready() for h in cluster.hubs.values()), 30, "hubs report the broker lost")
+    time.sleep(20)  # the outage
+    cluster.broker.start()
+    back = time.monotonic()
+    wait_until(lambda: all(h.ready() for h in cluster.hubs.values()), 60, "hubs reconnected after the outage")
+    ready_s = time.monotonic() - back
+    sent = devices.stop()
+    waited = wait_stored_and_ruled(fresh_pg, sent, 120, "after the outage")
+    print(f"  outage 20s: {devices.sent - sent_when_down} messages sent meanwhile (delayed by up to"
+          f" {back - down_at:.0f}s); hubs ready {ready_s:.1f}s after the broker; all {sent} stored {waited:.1f}s"
+          " after the devices stopped")
+    assert events(fresh_pg) == sent
+
+
+def test_database_connections_terminated_mid_stream(cluster: Cluster, fresh_pg: str) -> None:
+    """(d) Instead of restarting the shared PostgreSQL: every connection of the hubs to the test
+    database is terminated, three times, while messages stream in. Transactions fail, retry on
+    new connections, engines reload; nothing is lost and no alert is doubled."""
+    print()
+    cluster.start("hub-1", "hub-2")
+    devices = SteadyDevices(cluster.broker.port, DEVICES, rate_per_s=100).start()
+    name = fresh_pg.rsplit("/", 1)[1]
+    for _ in range(3):
+        wait_until(lambda: events(fresh_pg) > 200, 30, "traffic flowing")
+        killed = scalar(fresh_pg, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                  " WHERE datname = :db AND pid <> pg_backend_pid()", db=name)
+        at = time.monotonic()
+        before = events(fresh_pg)
+        wait_until(lambda b=before: events(fresh_pg) > b + 50, 60, "storing again")
+        print(f"  terminated {killed} connections; storing again after {time.monotonic() - at:.1f}s")
+    sent = devices.stop()
+    waited = wait_stored_and_ruled(fresh_pg, sent, 120, "after the terminations")
+    print(f"  all {sent} stored and ruled {waited:.1f}s after the devices stopped")
+    assert events(fresh_pg) == sent
+    assert all(h.ready() for h in cluster.hubs.values())
+    assert not doubled_alerts(fresh_pg)
+
+
+def test_sms_provider_failing_then_recovering(cluster: Cluster, fresh_pg: str, twilio_server: TwilioTestServer) -> None:
+    """(e) The SMS provider answers 500 to everything for a while (the issue's 5 minutes
+    shortened to 15 s; retries back off the same way), then recovers: every queued text is
+    delivered, none twice."""
+    print()
+    cluster.sms = {"provider": "twilio", "max_attempts": 20, "twilio": {
+        "account_sid": twilio_server.account_sid, "from_number": "+15005550006", "api_base_url": twilio_server.base_url}}
+    cluster.env = {"PINGAN_SMS__TWILIO__AUTH_TOKEN": twilio_server.auth_token}
+    twilio_server.default = Behaviour(status=500, code=20500)
+    cluster.start("hub-1", "hub-2")
+    device = Publisher(cluster.broker.port)
+    for i, resident in enumerate(("0003", "0006", "0011")):
+        device.publish(f"pingan/v1/dev/cat-{resident}/event",
+                       f'{{"ts": {time.time()}, "seq": {900 + i}, "type": "sos"}}'.encode())
+    device.flush()
+    device.close()
+    wait_until(lambda: scalar(fresh_pg, "SELECT count(*) FROM notifications") >= 3, 60, "texts queued")
+    wait_until(lambda: len(twilio_server.messages) >= 3, 60, "the provider refusing")
+    time.sleep(15)  # the outage
+    refused = len(twilio_server.messages)
+    twilio_server.default = Behaviour()
+    recovered = time.monotonic()
+    queued = int(scalar(fresh_pg, "SELECT count(*) FROM notifications WHERE purpose = 'alert'"))
+    wait_until(lambda: len({m.to + m.body for m in twilio_server.accepted()}) >= queued, 120, "every text delivered")
+    print(f"  {refused} attempts refused during the outage; all {queued} texts accepted"
+          f" {time.monotonic() - recovered:.1f}s after recovery")
+    bodies = [m.to + m.body for m in twilio_server.accepted()]
+    assert len(bodies) == len(set(bodies)), "a text was sent twice"
+    assert int(scalar(fresh_pg, "SELECT count(*) FROM notifications WHERE state = 'failed'")) == 0
+
+
+def test_a_flooding_device_does_not_starve_the_others(cluster: Cluster, fresh_pg: str) -> None:
+    """(g) One device publishes 1,000 msg/s for 10 s (10,000 messages) while the other devices
+    keep their pace: the hub stays ready, and the others' messages are stored."""
+    print()
+    cluster.partitions = None  # one hub, as shipped
+    cluster.start("solo")
+    hub = cluster.hubs["solo"]
+    others = SteadyDevices(cluster.broker.port, DEVICES[1:], rate_per_s=20).start()
+    flood = Publisher(cluster.broker.port)
+    not_ready = 0
+    started = time.monotonic()
+    for second in range(10):
+        for i in range(1000):
+            flood.publish(*heartbeat("cat-0001", second * 1000 + i, time.time()))
+        not_ready += 0 if _ready(hub.url) else 1
+        time.sleep(max(0.0, started + second + 1 - time.monotonic()))
+    flood.flush()
+    flood.close()
+    sent_others = others.stop()
+    waited = wait_stored_and_ruled(fresh_pg, 10_000 + sent_others, 120, "after the flood")
+    others_stored = int(scalar(fresh_pg, "SELECT count(*) FROM events WHERE device_id <> 'cat-0001'"))
+    print(f"  flood of 10000 in {time.monotonic() - started - waited:.1f}s, drained {waited:.1f}s later;"
+          f" others {others_stored}/{sent_others} stored; readiness failed {not_ready}/10 probes")
+    assert others_stored == sent_others
+    assert not_ready == 0
+    assert unruled(fresh_pg) == 0
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
