@@ -5,11 +5,13 @@
 1. Generates a recording of N residents (a home unit and a GPS tag each: heartbeats every
    5 min, motion through the day, GPS fixes on walks, some SOS) into a temp file, then times
    `hub.replay.run_offline` on it (parsing, `devices.interpret`, engine, ticks): messages/s.
+   Also times `devices.interpret` alone on the same lines, against a reference copy of the
+   previous implementation (topic parsed every time, frozen DeviceMessage) in the same run.
 2. Builds an engine whose registry holds 1,000,000 devices, arms them all, and measures with
    tracemalloc the engine's bytes per device; times single deadline re-arms (p99) and one tick
    that fires 10,000 due deadlines.
 
-Last line: `rules: replay_rate=N msg/s deadline_p99_ms=N bytes_per_device=N`.
+Last line: `rules: replay_rate=N msg/s deadline_p99_ms=N bytes_per_device=N interpret_us=N interpret_speedup=N`.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ import random
 import tempfile
 import time
 import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
 
 from alerts.config import AlertsConfig, RulesConfig
 from alerts.engine import Engine
 from alerts.registry import Device, Point, RegistrySnapshot, Resident, Zone
-from devices import DeviceKind, DeviceMessage, interpret
+from devices import Channel, DeviceKind, DeviceMessage, DeviceTopic, TopicError, interpret
+from devices.messages import MAX_QUARANTINED_BYTES, Rejection, effective_time
+from devices.payloads import Payload, ProtocolError, decode
 from hub.config import load_config
 from hub.replay import _DECODE, run_offline
 
@@ -79,7 +84,58 @@ def generate(path: Path, residents: int, hours: int, seed: int = 7) -> int:
     return len(rows)
 
 
-def replay_rate(residents: int, hours: int) -> float:
+@dataclass(frozen=True, slots=True)
+class _FrozenMessage:
+    """DeviceMessage as it was before the cache (frozen): the reference for interpret_speed."""
+
+    device_id: str
+    channel: Channel
+    payload: Payload
+    received_at: float
+    device_ts: float | None
+    at: float
+    late: bool
+    skewed: bool
+    raw: bytes
+
+
+def reference_interpret(topic: str, raw: bytes, received_at: float, root: str = "pingan/v1") -> _FrozenMessage | Rejection:
+    """The previous `devices.interpret`: topic parsed on every message, frozen dataclass."""
+    device_id: str | None = None
+    try:
+        parsed = DeviceTopic.parse(topic, root)
+        device_id = parsed.device_id
+        if parsed.channel is Channel.CMD:
+            raise TopicError("wrong_direction", "cmd is hub → device; devices must not publish it")
+        payload = decode(parsed.channel, raw)
+    except (TopicError, ProtocolError) as exc:
+        return Rejection(topic, device_id, exc.reason, exc.message, received_at, raw[:MAX_QUARANTINED_BYTES])
+    claimed = getattr(payload, "device_id", None)
+    if claimed is not None and claimed != device_id:
+        return Rejection(topic, device_id, "device_id_mismatch", "mismatch", received_at, raw[:MAX_QUARANTINED_BYTES])
+    device_ts = getattr(payload, "ts", None)
+    at, late, skewed = effective_time(device_ts, received_at)
+    return _FrozenMessage(device_id, parsed.channel, payload, received_at, device_ts, at, late, skewed, raw)
+
+
+def interpret_speed(path: Path, rounds: int = 3) -> tuple[float, float]:
+    """µs per message of devices.interpret and of the reference, best of `rounds` (alternating)."""
+    lines = [_DECODE(raw) for raw in path.read_bytes().splitlines()[:300_000]]
+    items = [(line.topic or "", (line.payload or "").encode(), line.t) for line in lines]
+    best = {"current": float("inf"), "reference": float("inf")}
+    for _ in range(rounds):
+        for name, fn in (("current", interpret), ("reference", reference_interpret)):
+            gc.collect()
+            start = time.perf_counter()
+            for topic, raw, t in items:
+                fn(topic, raw, t)
+            best[name] = min(best[name], (time.perf_counter() - start) / len(items) * 1e6)
+    print(f"devices.interpret: {best['current']:.2f} µs/message; reference (uncached topic, frozen dataclass) "
+          f"{best['reference']:.2f} µs/message: ×{best['reference'] / best['current']:.2f} faster ({len(items):,} messages, best of {rounds})")
+    return best["current"], best["reference"] / best["current"]
+
+
+def replay_rate(residents: int, hours: int) -> tuple[float, float, float]:
     config = load_config(Path(__file__).parents[1] / "config.yaml", environ={})
     reg = registry(residents)
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,11 +146,13 @@ def replay_rate(residents: int, hours: int) -> float:
         result = run_offline(path, reg, config)
         elapsed = time.perf_counter() - start
         engine_rate = engine_only(path, reg)
+        interpret_us, speedup = interpret_speed(path)
     rate = count / elapsed
     print(f"replay: {count} messages, {residents} residents, {hours} h virtual in {elapsed:.2f} s = {rate:,.0f} msg/s; "
           f"{result.summary['alerts']} alerts {result.summary['alerts_by_kind']}")
-    print(f"engine only (messages parsed beforehand, handle + ticks): {engine_rate:,.0f} msg/s")
-    return rate
+    print(f"engine only (messages parsed beforehand, handle + ticks): {engine_rate:,.0f} msg/s; "
+          f"whole replay / engine only = {rate / engine_rate:.2f}")
+    return rate, interpret_us, speedup
 
 
 def engine_only(path: Path, reg: RegistrySnapshot) -> float:
@@ -154,9 +212,10 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--devices", type=int, default=1_000_000)
     args = parser.parse_args()
-    rate = replay_rate(args.residents, args.hours)
+    rate, interpret_us, speedup = replay_rate(args.residents, args.hours)
     p99_ms, per_device = deadlines(args.devices)
-    print(f"rules: replay_rate={rate:.0f} msg/s deadline_p99_ms={p99_ms:.4f} bytes_per_device={per_device:.0f}")
+    print(f"rules: replay_rate={rate:.0f} msg/s deadline_p99_ms={p99_ms:.4f} bytes_per_device={per_device:.0f} "
+          f"interpret_us={interpret_us:.2f} interpret_speedup={speedup:.2f}")
 
 
 if __name__ == "__main__":
