@@ -16,22 +16,26 @@ def make_engine(url: str, *, writer: bool = False, **kwargs: object) -> Engine:
     On SQLite their transactions take the write lock when they begin (BEGIN IMMEDIATE). With a
     deferred BEGIN, a transaction that reads and then writes fails at once ("database is
     locked") when another thread committed in between, its snapshot being stale; IMMEDIATE
-    waits the busy timeout instead. Readers stay deferred: in WAL mode they take no lock,
-    while a reader holding the write lock would block every writer.
+    waits the busy timeout instead. Other engines keep the sqlite3 module's behaviour (reads
+    outside a transaction see every commit; a transaction begins at the first write): a
+    reader holding the write lock would block every writer.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        if writer:
+            # The sqlite3 module would defer BEGIN past the first SELECT: emit it ourselves.
+            event.listen(engine, "connect", _no_implicit_begin)
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def _no_implicit_begin(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.isolation_level = None  # SQLAlchemy's pysqlite recipe
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # BEGIN is emitted by the engine's "begin" listener (SQLAlchemy's pysqlite recipe), not by
-    # the sqlite3 module, which would defer it past the first SELECT.
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
