@@ -36,6 +36,7 @@ import bisect
 import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -54,6 +55,7 @@ sys.path.insert(0, str(REPO))
 import paho.mqtt.client as mqtt  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
+from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("PINGAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROOT = "pingan/v1"
@@ -260,11 +262,11 @@ class Publisher(threading.Thread):
         self.seq = [0] * devices
         self.probe_seq = [0] * probes
         self.rng = random.Random(7)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="soak-publisher", clean_session=False,
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="soak-publisher", clean_session=False,
                                   protocol=mqtt.MQTTv311)
         self.client.max_inflight_messages_set(2000)
         self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(0.2, 2)
+        self.client.reconnect_delay_set(1, 2)
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -489,6 +491,7 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=30, help="probe devices for deadline-to-alert")
     parser.add_argument("--fault-every", type=float, default=None, help="minutes between faults (default: minutes/3)")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (PINGAN_TEST_PG) instead of SQLite")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (database, broker state, hub log)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="pingan-soak-"))
@@ -539,6 +542,8 @@ def main() -> int:
         watcher.engine.dispose()
         if args.pg:
             drop_pg_database(pg_name)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     growth, pid = rss.growth_mb(hub.started_at)
     series = [f"{t - t0:.0f}s:{mb:.0f}" for t, p, mb in rss.samples[:: max(1, len(rss.samples) // 12)]]

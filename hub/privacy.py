@@ -77,14 +77,15 @@ def export_resident(sessions: sessionmaker[Session], resident_id: str, now: floa
         device_ids = [d.id for d in devices]
         alerts = session.scalars(select(m.Alert).where(m.Alert.resident_id == resident_id).order_by(m.Alert.opened_at)).all()
         alert_ids = [a.id for a in alerts]
-        document = {
+        events = _all(session, select(m.Event).where(m.Event.device_id.in_(device_ids)).order_by(m.Event.id))
+        document: dict[str, Any] = {
             "format": "pingan-export/1",
             "exported_at": now,
             "resident": {**_row(resident), "contacts": [_row(c, ("resident_id",)) for c in resident.contacts],
                          "zones": [_row(z, ("resident_id",)) for z in resident.zones]},
             "person_state": _optional(session.get(m.ResidentStatus, resident_id)),
             "devices": [{**_row(d), "state": _optional(session.get(m.DeviceState, d.id))} for d in devices],
-            "events": _all(session, select(m.Event).where(m.Event.device_id.in_(device_ids)).order_by(m.Event.id)),
+            "events": events,
             "quarantine": _all(session, select(m.Quarantine).where(m.Quarantine.device_id.in_(device_ids)).order_by(m.Quarantine.id)),
             "alerts": [{**_row(a), "transitions": [_row(t) for t in a.transitions]} for a in alerts],
             "notifications": _all(session, select(m.Notification).where(m.Notification.alert_id.in_(alert_ids)).order_by(m.Notification.id)),
@@ -94,7 +95,7 @@ def export_resident(sessions: sessionmaker[Session], resident_id: str, now: floa
             "audit": _all(session, select(m.Audit).where(_concerns(resident_id, alert_ids)).order_by(m.Audit.id)),
         }
         session.add(m.Audit(at=now, actor=actor, channel="cli", action="resident.export", resident_id=resident_id,
-                            detail={"events": len(document["events"]), "alerts": len(alerts)}))
+                            detail={"events": len(events), "alerts": len(alerts)}))
     return document
 
 
@@ -158,7 +159,7 @@ def erase_resident(sessions: sessionmaker[Session], resident_id: str, now: float
 
 
 def _delete(session: Session, statement: Any) -> int:
-    return int(session.execute(statement).rowcount or 0)
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _forget_in_engine_state(session: Session, resident_id: str, device_ids: list[str]) -> None:
