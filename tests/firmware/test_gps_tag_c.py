@@ -263,7 +263,7 @@ def test_tag_per_device_credentials_and_acl(tmp_path, tag_binary, tags):
         subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, password], check=True, timeout=10)
     acl.write_text(ACL)
     port = root.free_port()
-    conf = root.write_broker_conf(secured, port, f"user root\npassword_file {passwd}\nacl_file {acl}\n")
+    conf = root.write_broker_conf(secured, port, f"password_file {passwd}\nacl_file {acl}\n")
     conf.write_text(conf.read_text().replace("allow_anonymous true", "allow_anonymous false").replace("log_dest none", f"log_dest file {secured}/log"))
     broker = root.Broker(port, conf)
     broker.start()
