@@ -39,6 +39,7 @@ from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService
 from hub.metrics import IngestMetrics
+from hub.partitions import PartitionedCore
 from hub.retention import RetentionJobs
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
@@ -74,7 +75,7 @@ class Hub:
     engines: tuple[Engine, ...]
     sessions: sessionmaker[Session]
     clock: Clock
-    core: HubCore
+    core: HubCore | PartitionedCore
     ingest: IngestService
     sender: OutboxSender
     provider: SmsProvider
@@ -132,9 +133,10 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         SenderSettings(owner=f"{config.mqtt.client_id}-{os.getpid()}", max_attempts=config.sms.max_attempts,
                        status_callback=config.http.public_url.rstrip("/") + "/webhooks/twilio/status"),
     )
-    core = HubCore(config, writer, clock, Outputs(dispatcher=dispatcher, bus=bus, outbox=sender))
+    core = make_core(config, writer, clock, Outputs(dispatcher=dispatcher, bus=bus, outbox=sender))
     metrics_registry = CollectorRegistry()
-    ingest = IngestService(config, writer, IngestMetrics(metrics_registry), on_batch=core.on_batch, clock=clock)
+    ingest = IngestService(config, writer, IngestMetrics(metrics_registry), on_batch=core.on_batch, clock=clock,
+                           partitioner=core.map if isinstance(core, PartitionedCore) else None)
     core.outputs.publisher = ingest.publisher
     replies = SmsReplies(writer, core, dispatcher, clock.now)
     services = WebServices(
@@ -154,6 +156,14 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     )
     app = create_app(services)
     return Hub(config, (db, writer_db), sessions, clock, core, ingest, sender, provider, bus, app)
+
+
+def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, outputs: Outputs) -> HubCore | PartitionedCore:
+    """One engine deciding in the ingestion transaction, or (`scale.partitions`, several hubs)
+    one engine per partition of residents, run by whichever hub owns it (hub/partitions.py)."""
+    if config.scale.partitions is None:
+        return HubCore(config, sessions, clock, outputs)
+    return PartitionedCore(config, sessions, clock, outputs)
 
 
 def make_provider(config: Config) -> SmsProvider:
