@@ -5,8 +5,7 @@ seconds; formatting belongs to the templates.
 
 Person state shown for a resident (PRODUCT "Person state"), first match wins:
 1. `alert` when the resident has an unresolved alert;
-2. the engine's own judgement, when the `engine_state` table holds a row `resident:{id}` whose
-   data has `person` (the core persists it there);
+2. the hub core's own judgement, stored in `resident_status` with every decision;
 3. `away` during a recorded absence;
 4. derived from `device_state`: `unknown` when no device of the resident is online; `away` when
    the GPS tag's last fix is more than `AWAY_DISTANCE_M` from home; `home_active` when the
@@ -29,11 +28,14 @@ from hub.storage.models import (
     Audit,
     Device,
     DeviceState,
-    EngineState,
     Event,
     Grid,
     Notification,
     Resident,
+    Responder,
+)
+from hub.storage.models import (
+    ResidentStatus as StoredPersonState,
 )
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "low": 2}
@@ -73,6 +75,7 @@ class AlertRow:
     reason: str
     late: bool
     escalation_step: int
+    handler_name: str | None = None  # who acknowledged, as people read it (responder name, not id)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,43 @@ class AlertDetail:
     audit: list[AuditRow]
 
 
-def _alert_row(alert: Alert, resident: Resident | None) -> AlertRow:
+def _acknowledgers(session: Session, alerts: list[Alert]) -> dict[str, tuple[str, str]]:
+    """alert id -> (actor, display name) of whoever first acknowledged it (or went on site).
+
+    Read from the transitions, the hub core's audit of every change: the `acknowledged_by`
+    column is not always filled by the core's store."""
+    ids = [a.id for a in alerts if a.acknowledged_at is not None or a.on_site_at is not None]
+    if not ids:
+        return {}
+    found: dict[str, str] = {}
+    for t in session.scalars(
+        select(AlertTransition)
+        .where(AlertTransition.alert_id.in_(ids), AlertTransition.state.in_(("acknowledged", "on_site")))
+        .order_by(AlertTransition.at, AlertTransition.id)
+    ):
+        found.setdefault(t.alert_id, t.by)
+    for a in alerts:
+        if a.acknowledged_by:
+            found[a.id] = a.acknowledged_by
+    names = actor_names(session, set(found.values()))
+    return {alert_id: (actor, names.get(actor, actor)) for alert_id, actor in found.items()}
+
+
+def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """How an actor id reads on a page: a responder's name, a family contact's name, else the id."""
+    names = {r.id: r.name for r in session.scalars(select(Responder).where(Responder.id.in_(actors)))} if actors else {}
+    for actor in actors:
+        if actor.startswith("family:") and actor.count(":") >= 2:
+            names[actor] = actor.split(":", 2)[2]
+    return names
+
+
+def _alert_rows(session: Session, pairs: list[tuple[Alert, Resident | None]]) -> list[AlertRow]:
+    ackers = _acknowledgers(session, [a for a, _ in pairs])
+    return [_alert_row(a, r, ackers.get(a.id)) for a, r in pairs]
+
+
+def _alert_row(alert: Alert, resident: Resident | None, acker: tuple[str, str] | None = None) -> AlertRow:
     return AlertRow(
         id=alert.id,
         code=alert.code,
@@ -135,7 +174,8 @@ def _alert_row(alert: Alert, resident: Resident | None) -> AlertRow:
         opened_at=alert.opened_at,
         first_notified_at=alert.first_notified_at,
         acknowledged_at=alert.acknowledged_at,
-        acknowledged_by=alert.acknowledged_by,
+        acknowledged_by=acker[0] if acker else alert.acknowledged_by,
+        handler_name=acker[1] if acker else None,
         on_site_at=alert.on_site_at,
         resolved_at=alert.resolved_at,
         outcome=alert.outcome,
@@ -170,8 +210,8 @@ def list_alerts(
         query = query.where(Alert.opened_at >= since)
     if state in ("resolved", None):
         query = query.order_by(Alert.opened_at.desc(), Alert.id)
-        return [_alert_row(a, r) for a, r in session.execute(query.limit(limit))]
-    rows = [_alert_row(a, r) for a, r in session.execute(query.order_by(Alert.opened_at, Alert.id).limit(limit))]
+        return _alert_rows(session, [(a, r) for a, r in session.execute(query.limit(limit))])
+    rows = _alert_rows(session, [(a, r) for a, r in session.execute(query.order_by(Alert.opened_at, Alert.id).limit(limit))])
     return sorted(rows, key=lambda a: (SEVERITY_RANK.get(a.severity, 9), a.opened_at, a.id))
 
 
@@ -179,7 +219,7 @@ def alert_row(session: Session, alert_id: str) -> AlertRow | None:
     alert = session.get(Alert, alert_id)
     if alert is None:
         return None
-    return _alert_row(alert, session.get(Resident, alert.resident_id) if alert.resident_id else None)
+    return _alert_rows(session, [(alert, session.get(Resident, alert.resident_id) if alert.resident_id else None)])[0]
 
 
 def notifications_of(session: Session, alert_ids: list[str]) -> dict[str, list[NotificationRow]]:
@@ -344,13 +384,9 @@ def _absence_row(a: Absence) -> AbsenceRow:
 
 
 def _engine_person(session: Session, resident_ids: list[str]) -> dict[str, str]:
-    keys = {f"resident:{r}": r for r in resident_ids}
-    found = {}
-    for row in session.scalars(select(EngineState).where(EngineState.key.in_(list(keys)))):
-        person = row.data.get("person") if isinstance(row.data, dict) else None
-        if person in PERSON_STATES:
-            found[keys[row.key]] = str(person)
-    return found
+    """The hub core's fused person state per resident (table `resident_status`)."""
+    rows = session.scalars(select(StoredPersonState).where(StoredPersonState.resident_id.in_(resident_ids)))
+    return {row.resident_id: row.state for row in rows if row.state in PERSON_STATES}
 
 
 def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -463,15 +499,17 @@ class EventRow:
     battery: int | None
 
 
-def resident_events(session: Session, resident_id: str, since: float, limit: int = 200) -> list[EventRow]:
-    """The resident's device events since `since`, newest first."""
+def resident_events(
+    session: Session, resident_id: str, since: float, limit: int = 200, heartbeats: bool = True
+) -> list[EventRow]:
+    """The resident's device events since `since`, newest first; `heartbeats=False` leaves out the
+    periodic heartbeats (device health, shown on the device page) so the resident's own activity
+    is not buried under them."""
     device_ids = select(Device.id).where(Device.resident_id == resident_id)
-    query = (
-        select(Event)
-        .where(Event.device_id.in_(device_ids), Event.at >= since)
-        .order_by(Event.at.desc(), Event.id.desc())
-        .limit(limit)
-    )
+    query = select(Event).where(Event.device_id.in_(device_ids), Event.at >= since)
+    if not heartbeats:
+        query = query.where(Event.channel != "heartbeat")
+    query = query.order_by(Event.at.desc(), Event.id.desc()).limit(limit)
     return [EventRow(e.id, e.device_id, e.channel, e.type, e.at, e.late, e.lat, e.lon, e.battery) for e in session.scalars(query)]
 
 

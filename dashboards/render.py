@@ -6,6 +6,7 @@ then zh-CN. Times are shown in the display time zone; `ago` is relative to the i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from dashboards.auth import Principal, csrf_token
 from dashboards.i18n import LANGUAGES, Translate, pick_language, translator
+from dashboards.reasons import localized_reason
 from hub.clock import Clock
 
 LANG_COOKIE = "lang"
@@ -40,6 +42,16 @@ def duration_text(seconds: float | None, t: Translate) -> str:
     if hours < 48:
         return t("time.hours_minutes", h=hours, m=minutes % 60)
     return t("time.days_hours", d=hours // 24, h=hours % 24)
+
+
+def _label(t: Callable[..., str], prefix: str, value: object) -> str:
+    """A coded value (role, channel, audit action) in the reader's language; the code itself when
+    the catalogue has no entry (new codes stay readable)."""
+    if value is None or value == "":
+        return ""
+    key = f"{prefix}.{value}"
+    text = t(key)
+    return str(value) if text == key else text
 
 
 class Renderer:
@@ -77,6 +89,8 @@ class Renderer:
             "csrf": csrf_token(request),
             "ago": lambda at: t("time.ago", d=duration_text(now - at, t)) if at is not None else t("time.never"),
             "duration": lambda s: duration_text(s, t),
+            "label": lambda prefix, value: _label(t, prefix, value),
+            "reason": lambda text: localized_reason(text or "", t),
             # Partials (names starting with "_") are fetched by scripts: they must not eat the flash.
             "flash": None if template.startswith("_") else request.session.pop("flash", None),
             **(context or {}),

@@ -2,8 +2,10 @@
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
-Seeds a throwaway SQLite database with the web tests' community (tests/web/seed.py), serves
-the app with uvicorn on a free 127.0.0.1 port and drives Debian's Chromium (/usr/bin/chromium)
+Builds the whole hub (hub.wiring.build_hub: ingestion writer, rules core, dispatcher, outbox,
+web app) over a throwaway SQLite database, plays the web tests' community through it as device
+messages (tests/web/seed.py: every alert, person state and SMS is the real hub's), serves the
+app with uvicorn on a free 127.0.0.1 port and drives Debian's Chromium (/usr/bin/chromium)
 through Playwright. The clock is virtual (2026-11-26 14:00 Asia/Shanghai) so the pictures are stable.
 """
 
@@ -75,10 +77,10 @@ def main() -> None:
                 desk.fill("input[name=password]", PASSWORD)
                 desk.click("button[type=submit]")
                 desk.wait_for_selector("#live-status.on")
-                desk.locator('article[data-alert="al-sos-1"] details').evaluate("d => d.open = true")
+                desk.locator(f'article[data-alert="{web.seeded.open_alert}"] details').evaluate("d => d.open = true")
                 shots = [
                     ("board.png", "/", None),
-                    ("alert.png", "/alerts/al-ina-3", None),
+                    ("alert.png", f"/alerts/{web.seeded.acked_alert}", None),
                     ("resident.png", "/residents/r-0001", None),
                     ("device.png", "/devices/tag-0001", None),
                     ("map.png", "/map", ".leaflet-interactive"),
@@ -97,7 +99,7 @@ def main() -> None:
                 for name, path in (
                     ("family.png", f"/f/{family_token}"),
                     ("family-shared-en.png", f"/f/{family_shared}?lang=en"),
-                    ("responder.png", "/r/good-al-sos-1?lang=zh-CN"),
+                    ("responder.png", f"/r/{web.responder_token(web.seeded.open_alert)}?lang=zh-CN"),
                 ):
                     phone.goto(base + path)
                     phone.screenshot(path=args.out / name, full_page=True)
@@ -106,6 +108,7 @@ def main() -> None:
         finally:
             server.should_exit = True
             thread.join(10)
+            web.close()
 
 
 if __name__ == "__main__":

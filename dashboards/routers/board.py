@@ -133,7 +133,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
             if status is None:
                 raise HTTPException(404, "no such resident")
             alerts = queries.list_alerts(session, resident=resident_id, limit=50)
-            events = queries.resident_events(session, resident_id, since=now - 7 * 86400, limit=100)
+            events = queries.resident_events(session, resident_id, since=now - 7 * 86400, limit=100, heartbeats=False)
             activity = queries.activity_times(session, resident_id, since=now - 14 * 86400)
             absences = queries.absences_of(session, resident_id, include_past=True)
             links = links_of(session, resident_id)

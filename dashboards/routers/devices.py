@@ -19,7 +19,7 @@ MAX_EVENTS = 1000
 
 
 def devices_router(sessions: sessionmaker[Session], authenticate: TokenCheck) -> APIRouter:
-    router = APIRouter(prefix="/api/devices", tags=["devices"])
+    router = APIRouter(prefix="/api/devices", tags=["devices"], responses={401: {"description": "no valid bearer token"}, 404: {"description": "no such device"}})
 
     def caller(request: Request) -> tuple[str, str]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -52,4 +52,4 @@ def router(services: WebServices, renderer: Renderer) -> APIRouter:
 
 def _handler(alert: queries.AlertRow) -> str | None:
     """Who is on it, as the family should read it: the acknowledging responder, if any."""
-    return alert.acknowledged_by
+    return alert.handler_name or alert.acknowledged_by

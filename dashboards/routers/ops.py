@@ -25,7 +25,7 @@ def ops_router(health: HealthProbe, registry: CollectorRegistry) -> APIRouter:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "not ready: the broker connection or the database is down"}})
     def readyz() -> JSONResponse:
         checks = health.checks()
         ready = all(checks.values())

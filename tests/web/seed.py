@@ -1,154 +1,268 @@
-"""A small community for the web tests and the screenshots: residents in every person state,
-devices in every health, open and resolved alerts with messages, users and API tokens per role.
+"""A small community for the web tests and the screenshots, produced by the real hub.
+
+The registry is imported with the real importer (`hub.registry_import`). Everything else —
+events, device state, alerts, person states, SMS notifications — comes from device messages fed
+through the hub's own ingestion writer (`IngestService.writer`, the code path behind MQTT),
+its rules core (`HubCore`) and its outbox sender, on a `VirtualClock`:
+
+- 14 days of history (daily routine motion, a GPS tag's battery draining, daily heartbeats), with
+  a fall of 张大爷 ten days ago (assisted) and an SOS pressed by mistake twelve days ago (false
+  alarm), both resolved through the core's commands;
+- the live day, 06:00 → 14:00 in Harbin: hourly heartbeats, motion, a walk of 张大爷's tag;
+  王奶奶 silent since 07:20, so an inactivity alert at 13:20 that the grid leader acknowledges
+  by SMS at 13:45;
+  李奶奶's tag battery at 18 % (low alert) and her SOS at 13:55, not yet acknowledged.
+
+SMS go through the console provider, except that one number has opted out (`OptedOut`, a
+provider wrapper: the console provider accepts everything), so failed deliveries show too.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import access
-from hub.storage.models import (
-    Absence,
-    Alert,
-    AlertTransition,
-    Community,
-    Contact,
-    Device,
-    DeviceState,
-    Event,
-    Grid,
-    Notification,
-    Resident,
-    Responder,
-    Zone,
-)
+from hub.dispatch.providers.base import ProviderError, SendResult
+from hub.dispatch.providers.console import ConsoleProvider
+from hub.ingest.batch import Received
+from hub.registry_file import load_registry_file
+from hub.registry_import import import_document
+from hub.storage.models import Absence, Alert, User
 
+TZ = ZoneInfo("Asia/Shanghai")
 # 2026-11-26 14:00 in Harbin.
-NOW = datetime(2026, 11, 26, 14, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+NOW = datetime(2026, 11, 26, 14, 0, tzinfo=TZ).timestamp()
+HOUR, DAY = 3600.0, 86400.0
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "operator", "viewer")
 HOME_1 = (45.7512, 126.6421)
 HOME_2 = (45.7540, 126.6380)
+OPTED_OUT = "+8613800000005"  # 刘网格员 (grid 2) has opted out of SMS: deliveries to him fail for good
+ROUTINE_HOURS = (7, 8, 9, 11, 12, 15, 18, 19, 20)
+
+REGISTRY = f"""
+communities: [{{id: xuanxin, name: 宣信社区, timezone: Asia/Shanghai}}]
+grids:
+  - {{id: xuanxin-g01, community: xuanxin, name: 第一网格}}
+  - {{id: xuanxin-g02, community: xuanxin, name: 第二网格}}
+responders:
+  - {{id: wang, name: 王网格员, phone: "+8613800000001", role: grid_worker, grids: [xuanxin-g01], home: {{lat: 45.7531, lon: 126.6440}}}}
+  - {{id: liu, name: 刘网格员, phone: "{OPTED_OUT}", role: grid_worker, grids: [xuanxin-g02]}}
+  - {{id: zhao, name: 赵组长, phone: "+8613800000002", role: grid_leader, grids: [xuanxin-g01, xuanxin-g02]}}
+  - {{id: ops, name: 值班员, phone: "+8613800000004", role: operator}}
+residents:
+  - id: r-0001
+    name: 李奶奶
+    grid: xuanxin-g01
+    address: 宣信街12号3单元501
+    home: {{lat: {HOME_1[0]}, lon: {HOME_1[1]}}}
+    contacts: [{{name: 李明, phone: "+8613900000001", relation: son}}]
+    zones: [{{name: 小区周边, circle: {{lat: {HOME_1[0]}, lon: {HOME_1[1]}, radius_m: 500}}}}]
+  - id: r-0002
+    name: 张大爷
+    grid: xuanxin-g01
+    address: 宣信街8号1单元302
+    home: {{lat: {HOME_2[0]}, lon: {HOME_2[1]}}}
+    share_location: true
+    contacts: [{{name: 张华, phone: "+8613900000002", relation: daughter}}]
+    zones: [{{name: 菜市场路线, polygon: [[45.752, 126.636], [45.757, 126.636], [45.757, 126.642], [45.752, 126.642]]}}]
+  - {{id: r-0003, name: 王奶奶, grid: xuanxin-g02, address: 宣信街20号2单元101, home: {{lat: 45.7490, lon: 126.6460}}}}
+  - {{id: r-0004, name: 陈爷爷, grid: xuanxin-g02, address: 宣信街3号4单元602, home: {{lat: 45.7505, lon: 126.6500}}}}
+devices:
+  - {{id: cat-0001, kind: pingan_cat, resident: r-0001, heartbeat_s: 3600}}
+  - {{id: tag-0001, kind: gps_tag, resident: r-0001, heartbeat_s: 86400}}
+  - {{id: cat-0002, kind: pingan_cat, resident: r-0002, heartbeat_s: 3600}}
+  - {{id: door-0002, kind: door_sensor, resident: r-0002, heartbeat_s: 86400}}
+  - {{id: tag-0002, kind: gps_tag, resident: r-0002, heartbeat_s: 86400}}
+  - {{id: cat-0003, kind: pingan_cat, resident: r-0003, heartbeat_s: 3600}}
+  - {{id: cat-0004, kind: pingan_cat, resident: r-0004, heartbeat_s: 3600}}
+"""
+DEVICES = ("cat-0001", "tag-0001", "cat-0002", "door-0002", "tag-0002", "cat-0003", "cat-0004")
+
+
+class OptedOut(ConsoleProvider):
+    """The console provider, except that numbers in `refused` answer like an opted-out handset."""
+
+    def __init__(self, refused: frozenset[str] = frozenset({OPTED_OUT})) -> None:
+        super().__init__(echo=False)
+        self.refused = refused
+
+    def send(self, to: str, body: str, validity_s: int, status_callback: str | None) -> SendResult:
+        if to in self.refused:
+            raise ProviderError(False, "21610", "the recipient has opted out")
+        return super().send(to, body, validity_s, status_callback)
 
 
 @dataclass(frozen=True)
 class Seeded:
     now: float
     tokens: dict[str, str]  # role -> bearer token
-    open_alert: str  # critical SOS of r-0001
-    acked_alert: str  # inactivity of r-0003, acknowledged
+    open_alert: str  # critical SOS of r-0001, 5 minutes old, nobody on it
+    acked_alert: str  # inactivity of r-0003, acknowledged by 赵组长 by SMS
     low_alert: str  # low battery of tag-0001
-    resolved_alert: str
+    resolved_alert: str  # fall of r-0002 ten days ago, assisted
+    false_alarm: str  # SOS of r-0002 twelve days ago, pressed by mistake
 
 
-def _alert(id_: str, code: str, kind: str, severity: str, resident: str, device: str | None, opened: float, reason: str, **kw: object) -> Alert:
-    return Alert(id=id_, code=code, kind=kind, severity=severity, state=kw.pop("state", "open"), resident_id=resident,
-                 device_id=device, reason=reason, opened_at=opened, **kw)  # fmt: skip
+class Feeder:
+    """Device messages into the hub's ingestion writer, as MQTT would deliver them."""
+
+    def __init__(self, hub: Any, root: str = "pingan/v1") -> None:
+        self.hub, self.root = hub, root
+        self.seq: dict[str, int] = defaultdict(int)
+        self.mid = 0
+
+    def message(self, at: float, device: str, channel: str, **payload: Any) -> Received:
+        self.seq[device] += 1
+        self.mid += 1
+        body = json.dumps({"ts": at, "seq": self.seq[device], **payload}).encode()
+        return Received(f"{self.root}/dev/{device}/{channel}", body, len(body), self.mid, 1, at, 0)
+
+    def deliver(self, at: float, messages: list[Received], tick: bool = True) -> None:
+        """Set the clock to `at`, write the batch (rules run in its transaction), then let the
+        scheduler fire what fell due and the outbox send what was queued."""
+        self.hub.clock.set(at)
+        if messages:
+            assert self.hub.ingest.writer.write(sorted(messages, key=lambda r: r.received_at))
+        if tick:
+            self.hub.core.tick()
+            while self.hub.sender.run_once():
+                pass
+
+    def at(self, at: float) -> None:
+        self.deliver(at, [])
 
 
-def seed(sessions: sessionmaker[Session], now: float = NOW) -> Seeded:
-    with sessions() as s:
-        s.add(Community(id="xuanxin", name="宣信社区", timezone="Asia/Shanghai"))
-        s.add_all([Grid(id="xuanxin-g01", community_id="xuanxin", name="第一网格"), Grid(id="xuanxin-g02", community_id="xuanxin", name="第二网格")])
-        s.flush()
-        s.add_all([
-            Responder(id="wang", name="王网格员", phone="+8613800000001", role="grid_worker", home_lat=45.7531, home_lon=126.6440),
-            Responder(id="zhao", name="赵组长", phone="+8613800000002", role="grid_leader"),
-        ])  # fmt: skip
-        residents = [
-            Resident(id="r-0001", name="李奶奶", grid_id="xuanxin-g01", address="宣信街12号3单元501", home_lat=HOME_1[0], home_lon=HOME_1[1], share_location=False,
-                     contacts=[Contact(name="李明", phone="+8613900000001", relation="son")],
-                     zones=[Zone(name="小区周边", center_lat=HOME_1[0], center_lon=HOME_1[1], radius_m=500)]),
-            Resident(id="r-0002", name="张大爷", grid_id="xuanxin-g01", address="宣信街8号1单元302", home_lat=HOME_2[0], home_lon=HOME_2[1], share_location=True,
-                     contacts=[Contact(name="张华", phone="+8613900000002", relation="daughter")],
-                     zones=[Zone(name="菜市场路线", polygon=[[45.752, 126.636], [45.757, 126.636], [45.757, 126.642], [45.752, 126.642]])]),
-            Resident(id="r-0003", name="王奶奶", grid_id="xuanxin-g02", address="宣信街20号2单元101", home_lat=45.7490, home_lon=126.6460),
-            Resident(id="r-0004", name="陈爷爷", grid_id="xuanxin-g02", address="宣信街3号4单元602", home_lat=45.7505, home_lon=126.6500),
-        ]  # fmt: skip
-        s.add_all(residents)
-        s.flush()
-        s.add_all([
-            Device(id="cat-0001", kind="pingan_cat", resident_id="r-0001"),
-            Device(id="tag-0001", kind="gps_tag", resident_id="r-0001"),
-            Device(id="cat-0002", kind="pingan_cat", resident_id="r-0002"),
-            Device(id="door-0002", kind="door_sensor", resident_id="r-0002"),
-            Device(id="tag-0002", kind="gps_tag", resident_id="r-0002"),
-            Device(id="cat-0003", kind="pingan_cat", resident_id="r-0003"),
-            Device(id="cat-0004", kind="pingan_cat", resident_id="r-0004"),
-        ])  # fmt: skip
-        s.flush()
-        s.add_all([
-            DeviceState(device_id="cat-0001", online=True, last_seen_at=now - 120, last_activity_at=now - 25 * 60, battery=None, rssi=-70, fw="1.4.2"),
-            DeviceState(device_id="tag-0001", online=True, last_seen_at=now - 200, battery=18, last_lat=45.7513, last_lon=126.6425, last_acc=12, last_fix_at=now - 200),
-            DeviceState(device_id="cat-0002", online=True, last_seen_at=now - 60, last_activity_at=now - 12 * 60, rssi=-65, fw="1.4.2"),
-            DeviceState(device_id="door-0002", online=True, last_seen_at=now - 300, last_activity_at=now - 40 * 60),
-            DeviceState(device_id="tag-0002", online=True, last_seen_at=now - 90, battery=76, last_lat=45.7551, last_lon=126.6392, last_acc=8, last_fix_at=now - 90),
-            DeviceState(device_id="cat-0003", online=False, last_seen_at=now - 5 * 3600, last_activity_at=now - 9 * 3600),
-            DeviceState(device_id="cat-0004", online=True, last_seen_at=now - 100, last_activity_at=now - 3 * 86400),
-        ])  # fmt: skip
-        s.add(Absence(resident_id="r-0004", start_at=now - 3 * 86400, until_at=now + 2 * 86400, note="住院观察", created_by="operator"))
-        _events(s, now)
-        alerts = [
-            _alert("al-sos-1", "A7K2", "sos", "critical", "r-0001", "cat-0001", now - 300, "SOS 按键 (cat-0001)"),
-            _alert("al-ina-3", "B3M9", "inactivity", "high", "r-0003", "cat-0003", now - 3 * 3600, "9 小时无活动；通常 08:15 前有活动",
-                   state="acknowledged", acknowledged_at=now - 2.5 * 3600, acknowledged_by="wang", first_notified_at=now - 3 * 3600 + 5),
-            _alert("al-bat-1", "C5P1", "low_battery", "low", "r-0001", "tag-0001", now - 6 * 3600, "电量 18%"),
-            _alert("al-fall-2", "D8Q4", "fall", "critical", "r-0002", "cat-0002", now - 10 * 86400, "跌倒检测",
-                   state="resolved", first_notified_at=now - 10 * 86400 + 3, acknowledged_at=now - 10 * 86400 + 60, acknowledged_by="wang",
-                   on_site_at=now - 10 * 86400 + 1500, resolved_at=now - 10 * 86400 + 3600, outcome="assisted"),
-            _alert("al-ina-2", "E2R6", "inactivity", "high", "r-0002", "cat-0002", now - 12 * 86400, "6 小时无活动",
-                   state="resolved", acknowledged_at=now - 12 * 86400 + 300, acknowledged_by="wang", resolved_at=now - 12 * 86400 + 1800, outcome="false_alarm"),
-            _alert("al-ina-1", "F4S8", "inactivity", "high", "r-0001", "cat-0001", now - 15 * 86400, "6 小时无活动",
-                   state="resolved", acknowledged_at=now - 15 * 86400 + 120, acknowledged_by="wang", on_site_at=now - 15 * 86400 + 2400,
-                   resolved_at=now - 15 * 86400 + 3000, outcome="ok"),
-        ]  # fmt: skip
-        s.add_all(alerts)
-        s.flush()
-        s.add_all([
-            Notification(alert_id="al-sos-1", purpose="alert", step=0, role="grid_worker", recipient_id="wang", recipient_name="王网格员", phone="+8613800000001",
-                         body="【平安】李奶奶 SOS", state="delivered", attempts=1, created_at=now - 299, sent_at=now - 297, delivered_at=now - 290),
-            Notification(alert_id="al-sos-1", purpose="alert", step=0, role="family", recipient_name="李明", phone="+8613900000001",
-                         body="【平安】李奶奶 SOS", state="sent", attempts=1, created_at=now - 299, sent_at=now - 296),
-            Notification(alert_id="al-ina-3", purpose="alert", step=0, role="grid_worker", recipient_id="wang", recipient_name="王网格员", phone="+8613800000001",
-                         body="【平安】王奶奶 9小时无活动", state="failed", attempts=5, created_at=now - 3 * 3600, error="30003 unreachable"),
-        ])  # fmt: skip
-        s.add(AlertTransition(alert_id="al-ina-3", state="acknowledged", at=now - 2.5 * 3600, by="wang", channel="sms"))
+def local(day: int, hour: float, now: float = NOW) -> float:
+    """`hour` o'clock (Harbin) `day` days from the day of `now` (0 today, -1 yesterday)."""
+    midnight = datetime.fromtimestamp(now, TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.timestamp() + day * DAY + hour * HOUR
+
+
+def import_registry(sessions: sessionmaker[Session], text: str = REGISTRY) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "registry.yaml"
+        path.write_text(text, encoding="utf-8")
+        document = load_registry_file(path)
+    with sessions.begin() as session:
+        import_document(session, document)
+
+
+def seed(hub: Any, now: float = NOW) -> Seeded:
+    """Import the registry, add users and tokens, then play the history and the live day."""
+    import_registry(hub.sessions)
+    with hub.sessions.begin() as s:
         tokens = {}
         for role in ROLES:
-            access.add_user(s, role, role, PASSWORD, now)
-            tokens[role] = access.create_token(s, f"{role}-bot", role, now)
-        s.commit()
-    return Seeded(now, tokens, "al-sos-1", "al-ina-3", "al-bat-1", "al-fall-2")
+            _add_user(s, role, now - 15 * DAY)
+            tokens[role] = access.create_token(s, f"{role}-bot", role, now - 15 * DAY)
+    hub.clock.set(local(-14, 6, now))
+    hub.core.load()
+    feed = Feeder(hub)
+    start = local(-14, 6, now)
+    feed.deliver(start, [feed.message(start, d, "status", state="online") for d in DEVICES])
+    _history(hub, feed, now)
+    _today(hub, feed, now)
+    ids = _alert_ids(hub.sessions)
+    return Seeded(now, tokens, ids["sos", "r-0001"], ids["inactivity", "r-0003"], ids["low_battery", "r-0001"],
+                  ids["fall", "r-0002"], ids["sos", "r-0002"])  # fmt: skip
 
 
-def _events(s: Session, now: float) -> None:
-    """14 days of routine motion for r-0001/r-0002, a falling battery on tag-0001, a walk of tag-0002."""
-    rows = []
-    seq = 0
-    day0 = now - 14 * 86400
-    for day in range(14):
-        for hour in (7, 8, 9, 11, 12, 15, 18, 19, 20):
-            for device, offset in (("cat-0001", 0), ("cat-0002", 600)):
-                seq += 1
-                at = day0 + day * 86400 + (hour - 14) * 3600 + offset + 86400 * 0
-                if at < now:
-                    rows.append(Event(device_id=device, channel="event", type="motion", seq=seq, device_ts=at, received_at=at, at=at,
-                                      payload=json.dumps({"ts": at, "seq": seq, "type": "motion"})))  # fmt: skip
-    for i in range(15):
-        seq += 1
-        at = now - (14 - i) * 86400 - 600
-        battery = 60 - 3 * i
-        rows.append(Event(device_id="tag-0001", channel="heartbeat", seq=seq, device_ts=at, received_at=at, at=at, battery=battery,
-                          payload=json.dumps({"ts": at, "seq": seq, "battery": battery})))  # fmt: skip
-    for i in range(12):
-        seq += 1
-        at = now - 3600 + i * 300
-        lat, lon = HOME_2[0] + 0.0001 * i, HOME_2[1] + 0.0001 * i
-        rows.append(Event(device_id="tag-0002", channel="gps", seq=seq, device_ts=at, received_at=at, at=at, lat=lat, lon=lon, acc=10.0,
-                          payload=json.dumps({"ts": at, "seq": seq, "lat": lat, "lon": lon, "acc": 10.0})))  # fmt: skip
-    s.add_all(rows)
+_password_hashes: dict[str, str] = {}
+
+
+def _add_user(session: Session, role: str, at: float) -> None:
+    """`access.add_user`, hashing PASSWORD once per process (argon2 is slow on purpose; the
+    seed runs for every test)."""
+    if role not in _password_hashes:
+        _password_hashes[role] = access.add_user(session, role, role, PASSWORD, at).password_hash
+        return
+    session.add(User(name=role, role=role, password_hash=_password_hashes[role], created_at=at))
+
+
+def _history(hub: Any, feed: Feeder, now: float) -> None:
+    for day in range(-14, 0):
+        batch = [feed.message(local(day, 6.5, now), d, "heartbeat", battery=90 if d != "tag-0001" else 60 - 3 * (day + 14))
+                 for d in DEVICES]  # fmt: skip
+        batch += [feed.message(local(day, hour, now), d, "heartbeat") for hour in range(0, 24, 2) for d in DEVICES if d.startswith("cat")]
+        for hour in ROUTINE_HOURS:
+            batch.append(feed.message(local(day, hour, now), "cat-0001", "event", type="motion"))
+            batch.append(feed.message(local(day, hour + 1 / 6, now), "cat-0002", "event", type="motion"))
+            batch.append(feed.message(local(day, hour + 0.3, now), "cat-0003", "event", type="motion"))
+            batch.append(feed.message(local(day, hour + 0.4, now), "cat-0004", "event", type="motion"))
+        feed.deliver(local(day, 21, now), batch)
+        if day == -12:
+            _incident(hub, feed, local(day, 21.5, now), "sos", "false_alarm", on_site=False)
+        if day == -10:
+            _incident(hub, feed, local(day, 21.5, now), "fall", "assisted", on_site=True)
+    feed.at(local(-1, 23.9, now))
+    # 陈爷爷 went into hospital three days ago (before the registry knew of any absence).
+    hub.core.add_absence("r-0004", now - 3 * DAY, now + 2 * DAY, "住院观察", "operator")
+
+
+def _incident(hub: Any, feed: Feeder, at: float, kind: str, outcome: str, on_site: bool) -> None:
+    feed.deliver(at, [feed.message(at, "cat-0002", "event", type=kind)])
+    alert = _newest(hub.sessions, "r-0002", kind)
+    feed.at(at + 60)
+    hub.core.acknowledge(alert, "wang", "sms")
+    if on_site:
+        feed.at(at + 1500)
+        hub.core.on_site(alert, "wang", "web")
+    feed.at(at + 1800 if not on_site else at + 3600)
+    hub.core.resolve(alert, outcome, "wang", "web")
+    feed.at(hub.clock.now())  # the "resolved" texts go out now
+
+
+def _today(hub: Any, feed: Feeder, now: float) -> None:
+    for hour in range(6, 14):
+        at = local(0, hour, now)
+        batch = [feed.message(at, d, "heartbeat", battery=90 if d != "tag-0001" else 21) for d in DEVICES]
+        if hour in ROUTINE_HOURS:
+            batch.append(feed.message(at + 60, "cat-0001", "event", type="motion"))
+            batch.append(feed.message(at + 600, "cat-0002", "event", type="motion"))
+            batch.append(feed.message(at + 900, "cat-0004", "event", type="motion"))
+        if hour == 7:
+            batch.append(feed.message(at + 1200, "cat-0003", "event", type="motion"))  # her last, at 07:20
+        feed.deliver(at + 900, batch)
+        if hour == 13:
+            feed.at(at + 1200)  # 王奶奶's silence falls due at 13:20
+            feed.at(at + 2700)
+            hub.core.acknowledge(_newest(hub.sessions, "r-0003", "inactivity"), "zhao", "sms")
+    walk = [feed.message(now - HOUR + i * 300, "tag-0002", "gps", lat=HOME_2[0] + 0.0001 * i, lon=HOME_2[1] + 0.0001 * i, acc=10.0)
+            for i in range(12)]  # fmt: skip
+    walk.append(feed.message(now - 48 * 60, "cat-0002", "event", type="motion"))
+    walk.append(feed.message(now - 35 * 60, "cat-0001", "event", type="motion"))
+    walk.append(feed.message(now - 20 * 60, "tag-0001", "heartbeat", battery=18))
+    walk.append(feed.message(now - 12 * 60, "cat-0002", "event", type="motion"))
+    feed.deliver(now - 10 * 60, walk)
+    feed.deliver(now - 5 * 60, [feed.message(now - 5 * 60, "cat-0001", "event", type="sos")])
+    feed.at(now)
+
+
+def _newest(sessions: sessionmaker[Session], resident: str, kind: str) -> str:
+    with sessions() as s:
+        found = s.scalars(select(Alert.id).where(Alert.resident_id == resident, Alert.kind == kind).order_by(Alert.opened_at.desc())).first()
+    assert found is not None, f"the hub raised no {kind} alert for {resident}"
+    return found
+
+
+def _alert_ids(sessions: sessionmaker[Session]) -> Mapping[tuple[str, str], str]:
+    with sessions() as s:
+        rows = s.execute(select(Alert.kind, Alert.resident_id, Alert.id).order_by(Alert.opened_at)).all()
+    return {(kind, resident): id_ for kind, resident, id_ in rows}
+
+
+def absence_ids(sessions: sessionmaker[Session]) -> list[int]:
+    with sessions() as s:
+        return list(s.scalars(select(Absence.id).order_by(Absence.id)))

@@ -15,7 +15,7 @@ PAGES = [
     ("GET", "/", None, VIEWER),
     ("GET", "/partials/alerts", None, VIEWER),
     ("GET", "/partials/residents", None, VIEWER),
-    ("GET", "/alerts/al-sos-1", None, VIEWER),
+    ("GET", "/alerts/{sos}", None, VIEWER),
     ("GET", "/residents/r-0001", None, VIEWER),
     ("GET", "/devices/tag-0001", None, VIEWER),
     ("GET", "/map", None, VIEWER),
@@ -23,9 +23,9 @@ PAGES = [
     ("GET", "/reports", None, VIEWER),
     ("GET", "/reports.csv", None, VIEWER),
     ("GET", "/audit", None, ADMIN),
-    ("POST", "/alerts/al-sos-1/ack", {}, OPERATOR),
-    ("POST", "/alerts/al-ina-3/on-site", {}, OPERATOR),
-    ("POST", "/alerts/al-bat-1/resolve", {"outcome": "ok"}, OPERATOR),
+    ("POST", "/alerts/{sos}/ack", {}, OPERATOR),
+    ("POST", "/alerts/{ina}/on-site", {}, OPERATOR),
+    ("POST", "/alerts/{bat}/resolve", {"outcome": "ok"}, OPERATOR),
     ("POST", "/residents/r-0002/absences", {"start": "2026-11-27T08:00", "until": "2026-11-30T18:00", "note": "探亲"}, OPERATOR),
     ("POST", "/absences/1/delete", {}, OPERATOR),
     ("POST", "/residents/r-0002/family-links", {"label": "女儿", "days": "30"}, OPERATOR),
@@ -33,27 +33,33 @@ PAGES = [
 
 API = [
     ("GET", "/api/alerts", None, VIEWER),
-    ("GET", "/api/alerts/al-sos-1", None, VIEWER),
+    ("GET", "/api/alerts/{sos}", None, VIEWER),
     ("GET", "/api/residents/r-0001/status", None, VIEWER),
     ("GET", "/api/absences", None, VIEWER),
     ("GET", "/api/absences/1", None, VIEWER),
-    ("POST", "/api/alerts/al-sos-1/ack", None, OPERATOR),
-    ("POST", "/api/alerts/al-ina-3/on-site", None, OPERATOR),
-    ("POST", "/api/alerts/al-bat-1/resolve", {"outcome": "ok"}, OPERATOR),
+    ("POST", "/api/alerts/{sos}/ack", None, OPERATOR),
+    ("POST", "/api/alerts/{ina}/on-site", None, OPERATOR),
+    ("POST", "/api/alerts/{bat}/resolve", {"outcome": "ok"}, OPERATOR),
     ("POST", "/api/absences", {"resident": "r-0002", "start_at": 1795700000, "until_at": 1795800000, "note": "x"}, OPERATOR),
     ("DELETE", "/api/absences/1", None, OPERATOR),
 ]
+
+
+def paths(web: Web, template: str) -> str:
+    s = web.seeded
+    return template.format(sos=s.open_alert, ina=s.acked_alert, bat=s.low_alert, fall=s.resolved_alert)
 
 
 @pytest.mark.parametrize("role", [None, VIEWER, OPERATOR, ADMIN])
 def test_pages_by_role(web: Web, role: str | None) -> None:
     client = web.login(role) if role else web.client()
     csrf = csrf_of(client.get("/login").text) if role is None else None
-    for method, path, form, least in PAGES:
+    for method, template, form, least in PAGES:
+        path = paths(web, template)
         if method == "GET":
             response = client.get(path, follow_redirects=False)
         else:
-            token = csrf or csrf_of(client.get("/alerts/al-sos-1").text)
+            token = csrf or csrf_of(client.get(paths(web, "/alerts/{sos}")).text)
             response = client.post(path, data={**form, "csrf": token}, follow_redirects=False)
         if role is None:
             assert response.status_code == 303 and response.headers["location"].startswith("/login?next="), (method, path)
@@ -67,7 +73,8 @@ def test_pages_by_role(web: Web, role: str | None) -> None:
 def test_api_by_role(web: Web, role: str | None) -> None:
     client = web.client()
     headers = web.bearer(role) if role else {}
-    for method, path, body, least in API:
+    for method, template, body, least in API:
+        path = paths(web, template)
         response = client.request(method, path, json=body, headers=headers)
         if role is None:
             assert response.status_code == 401, (method, path)
@@ -98,32 +105,34 @@ def test_bad_and_revoked_tokens_are_refused(web: Web) -> None:
 
 def test_every_post_form_needs_the_session_csrf_token(web: Web) -> None:
     client = web.login(ADMIN)
-    for method, path, form, _ in PAGES:
+    for method, template, form, _ in PAGES:
         if method != "POST":
             continue
+        path = paths(web, template)
         assert client.post(path, data=form, follow_redirects=False).status_code == 403, path
         assert client.post(path, data={**form, "csrf": "forged"}, follow_redirects=False).status_code == 403, path
     other = web.login(OPERATOR)
     stolen = csrf_of(other.get("/").text)
-    assert client.post("/alerts/al-sos-1/ack", data={"csrf": stolen}, follow_redirects=False).status_code == 403
+    assert client.post(f"/alerts/{web.seeded.open_alert}/ack", data={"csrf": stolen}, follow_redirects=False).status_code == 403
     with web.sessions() as session:
         from hub.storage.models import Alert
 
-        assert session.get(Alert, "al-sos-1").state == "open"  # nothing happened
+        assert session.get(Alert, web.seeded.open_alert).state == "open"  # nothing happened
 
 
 def test_login_and_logout(web: Web) -> None:
     client = web.client()
-    page = client.get("/alerts/al-sos-1", follow_redirects=True)
+    alert_page = f"/alerts/{web.seeded.open_alert}"
+    page = client.get(alert_page, follow_redirects=True)
     assert "/login" in str(page.url)
     csrf = csrf_of(page.text)
     wrong = client.post("/login", data={"username": "viewer", "password": "nope", "csrf": csrf})
     assert wrong.status_code == 401
     ok = client.post(
-        "/login", data={"username": "viewer", "password": PASSWORD, "csrf": csrf, "next": "/alerts/al-sos-1"}, follow_redirects=False
+        "/login", data={"username": "viewer", "password": PASSWORD, "csrf": csrf, "next": alert_page}, follow_redirects=False
     )
-    assert ok.status_code == 303 and ok.headers["location"] == "/alerts/al-sos-1"
-    assert client.get("/alerts/al-sos-1").status_code == 200
+    assert ok.status_code == 303 and ok.headers["location"] == alert_page
+    assert client.get(alert_page).status_code == 200
     offsite = client.post("/login", data={"username": "viewer", "password": PASSWORD, "csrf": csrf_of(client.get("/login").text), "next": "//evil.example/"}, follow_redirects=False)
     assert offsite.headers["location"] == "/"
     client.post("/logout", data={"csrf": csrf_of(client.get("/").text)})

@@ -13,52 +13,55 @@ ALERT_FIELDS = {"id", "code", "kind", "severity", "state", "resident", "device",
 
 
 def test_alert_list_filters_and_order(web: Web) -> None:
-    c, h = web.client(), web.bearer("viewer")
+    c, h, s = web.client(), web.bearer("viewer"), web.seeded
     active = c.get("/api/alerts?state=active", headers=h).json()
-    assert [a["id"] for a in active] == ["al-sos-1", "al-ina-3", "al-bat-1"]  # severity first, then oldest
+    assert [a["id"] for a in active] == [s.open_alert, s.acked_alert, s.low_alert]  # severity first, then oldest
     assert set(active[0]) >= ALERT_FIELDS
-    assert [a["id"] for a in c.get("/api/alerts?state=open", headers=h).json()] == ["al-sos-1", "al-bat-1"]
-    assert {a["id"] for a in c.get("/api/alerts?kind=inactivity", headers=h).json()} == {"al-ina-3", "al-ina-2", "al-ina-1"}
-    assert {a["id"] for a in c.get("/api/alerts?resident=r-0002", headers=h).json()} == {"al-fall-2", "al-ina-2"}
-    since = web.seeded.now - 11 * 86400
-    assert {a["id"] for a in c.get(f"/api/alerts?since={since}", headers=h).json()} == {"al-sos-1", "al-ina-3", "al-bat-1", "al-fall-2"}
+    assert [a["id"] for a in c.get("/api/alerts?state=open", headers=h).json()] == [s.open_alert, s.low_alert]
+    assert [a["id"] for a in c.get("/api/alerts?kind=inactivity", headers=h).json()] == [s.acked_alert]
+    assert {a["id"] for a in c.get("/api/alerts?resident=r-0002", headers=h).json()} == {s.resolved_alert, s.false_alarm}
+    since = s.now - 11 * 86400
+    assert {a["id"] for a in c.get(f"/api/alerts?since={since}", headers=h).json()} == {s.open_alert, s.acked_alert, s.low_alert, s.resolved_alert}
     assert c.get("/api/alerts?state=bogus", headers=h).status_code == 422
     assert c.get("/api/alerts?since=nan", headers=h).status_code == 422
 
 
 def test_alert_detail_has_its_timeline(web: Web) -> None:
     c = web.client()
-    detail = c.get("/api/alerts/al-ina-3", headers=web.bearer("viewer")).json()
-    assert detail["acknowledged_by"] == "wang"
-    assert [t["state"] for t in detail["transitions"]] == ["acknowledged"]
-    assert detail["notifications"][0]["state"] == "failed"
+    detail = c.get(f"/api/alerts/{web.seeded.acked_alert}", headers=web.bearer("viewer")).json()
+    assert detail["acknowledged_by"] == "zhao"
+    assert [t["state"] for t in detail["transitions"]] == ["open", "acknowledged"]
+    assert [(n["role"], n["state"]) for n in detail["notifications"] if n["purpose"] == "alert"][:2] == [("grid_worker", "failed"), ("grid_leader", "delivered")]
     assert "phone" not in detail["notifications"][0]
     assert c.get("/api/alerts/nope", headers=web.bearer("viewer")).status_code == 404
 
 
-def test_ack_and_resolve_through_the_port(web: Web) -> None:
-    c, h = web.client(), web.bearer("operator")
-    acked = c.post("/api/alerts/al-sos-1/ack", headers=h)
+def test_ack_and_resolve_go_through_the_hub_core(web: Web) -> None:
+    c, h, sos = web.client(), web.bearer("operator"), web.seeded.open_alert
+    acked = c.post(f"/api/alerts/{sos}/ack", headers=h)
     assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
-    assert c.post("/api/alerts/al-sos-1/ack", headers=h).status_code == 409
-    assert c.post("/api/alerts/al-sos-1/resolve", headers=h, json={"outcome": "cleared"}).status_code == 422  # not for people
-    resolved = c.post("/api/alerts/al-sos-1/resolve", headers=h, json={"outcome": "assisted"}).json()
+    assert web.hub.core.engine.alert(sos).state.value == "acknowledged"  # the engine decided, not only the table
+    again = c.post(f"/api/alerts/{sos}/ack", headers=h)  # a second responder joining: the engine allows it
+    assert again.status_code == 200 and again.json()["acknowledged_at"] == acked.json()["acknowledged_at"]
+    assert c.post(f"/api/alerts/{sos}/resolve", headers=h, json={"outcome": "cleared"}).status_code == 422  # not for people
+    resolved = c.post(f"/api/alerts/{sos}/resolve", headers=h, json={"outcome": "assisted"}).json()
     assert resolved["state"] == "resolved" and resolved["outcome"] == "assisted"
-    assert c.post("/api/alerts/al-sos-1/resolve", headers=h, json={"outcome": "ok"}).status_code == 409
+    assert c.post(f"/api/alerts/{sos}/resolve", headers=h, json={"outcome": "ok"}).status_code == 409
     assert c.post("/api/alerts/missing/ack", headers=h).status_code == 404
     with web.sessions() as session:
-        actions = session.scalars(select(Audit.action).where(Audit.alert_id == "al-sos-1", Audit.channel == "api")).all()
-        actors = set(session.scalars(select(Audit.actor).where(Audit.alert_id == "al-sos-1")).all())
-    assert actions == ["acknowledged", "resolved"] and actors == {"operator-bot"}
-    timeline = c.get("/api/alerts/al-sos-1", headers=h).json()
-    assert [t["state"] for t in timeline["transitions"]] == ["acknowledged", "resolved"]
-    assert [a["action"] for a in timeline["audit"]] == ["acknowledged", "resolved"]
+        actions = session.scalars(select(Audit.action).where(Audit.alert_id == sos, Audit.channel == "api").order_by(Audit.id)).all()
+        actors = set(session.scalars(select(Audit.actor).where(Audit.alert_id == sos, Audit.channel == "api")).all())
+    assert actions == ["alert.acknowledged", "alert.resolved"] and actors == {"operator-bot"}
+    web.settle()  # the outbox sends the "resolved" texts to those who were told
+    timeline = c.get(f"/api/alerts/{sos}", headers=h).json()
+    assert [t["state"] for t in timeline["transitions"]] == ["open", "acknowledged", "resolved"]
+    assert {n["recipient"] for n in timeline["notifications"] if n["purpose"] == "done"} >= {"王网格员", "李明"}
 
 
 def test_resident_status(web: Web) -> None:
     c, h = web.client(), web.bearer("viewer")
     s1 = c.get("/api/residents/r-0001/status", headers=h).json()
-    assert s1["person_state"] == "alert" and {a["id"] for a in s1["open_alerts"]} == {"al-sos-1", "al-bat-1"}
+    assert s1["person_state"] == "alert" and {a["id"] for a in s1["open_alerts"]} == {web.seeded.open_alert, web.seeded.low_alert}
     assert {d["id"]: d["health"] for d in s1["devices"]} == {"cat-0001": "ok", "tag-0001": "low_battery"}
     s2 = c.get("/api/residents/r-0002/status", headers=h).json()
     assert s2["person_state"] == "home_active" and s2["last_activity_at"] == web.seeded.now - 12 * 60

@@ -1,6 +1,7 @@
-"""The board, family and responder pages in Debian's Chromium (Playwright) against a real uvicorn
-server on a free port: login, live alerts over SSE without reload, acknowledge, family page on a
-phone, responder link. Waits are Playwright's event waits (element appears), never sleeps.
+"""The board, family and responder pages in Debian's Chromium (Playwright) against the whole hub's
+app (build_hub, real HubCore) in uvicorn on a free port: login, an alert raised by a device message
+through ingestion appears over SSE without reload, acknowledge, family page on a phone, responder
+link. (tests/web/test_e2e_serve.py drives `pingan serve` as a subprocess over MQTT.) Waits are Playwright's event waits (element appears), never sleeps.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from sqlalchemy import select
 
-from hub.storage.models import Alert
+from hub.storage.models import Alert, AlertTransition
 
 from .conftest import Web, build_web
-from .seed import PASSWORD
+from .seed import PASSWORD, Feeder
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -77,7 +79,7 @@ def server(db_url: str) -> Iterator[LiveServer]:
     web = build_web(db_url)
     with LiveServer(web) as live:
         yield live
-    web.sessions.kw["bind"].dispose()
+    web.close()
 
 
 @pytest.fixture
@@ -107,21 +109,20 @@ def test_new_alert_appears_live_and_is_acknowledged(server: LiveServer, browser)
     expect(page.locator("#live-status.on")).to_be_visible()  # the SSE stream is open
     page.evaluate("window.__noReload = true")
     web = server.web
+    feed = Feeder(web.hub)
+    feed.seq["cat-0002"] = 10_000  # after the seed's messages
+    feed.deliver(web.clock.now(), [feed.message(web.clock.now(), "cat-0002", "event", type="fall")])  # ingestion → core → bus
     with web.sessions() as session:
-        session.add(Alert(id="al-new-1", code="Z9X8", kind="fall", severity="critical", state="open", resident_id="r-0002",
-                          device_id="cat-0002", reason="跌倒检测", opened_at=web.clock.now()))  # fmt: skip
-        session.commit()
-    web.bus.publish("alert", {"id": "al-new-1", "state": "open"})
-    card = page.locator('article[data-alert="al-new-1"]')
+        fall = session.scalars(select(Alert.id).where(Alert.kind == "fall", Alert.state == "open")).one()
+    card = page.locator(f'article[data-alert="{fall}"]')
     expect(card).to_be_visible()
     assert page.evaluate("window.__noReload") is True  # no page reload happened
     expect(card.locator(".timer")).to_have_text(__import__("re").compile(r"^\d\d:\d\d$"))
 
-    page.locator('article[data-alert="al-sos-1"] button.ack').click()
-    expect(page.locator('article[data-alert="al-sos-1"] .state')).to_contain_text("已响应")
-    with web.sessions() as session:
-        alert = session.get(Alert, "al-sos-1")
-        assert (alert.state, alert.acknowledged_by) == ("acknowledged", "operator")
+    sos = web.seeded.open_alert
+    page.locator(f'article[data-alert="{sos}"] button.ack').click()
+    expect(page.locator(f'article[data-alert="{sos}"] .state')).to_contain_text("已响应")
+    assert web.hub.core.engine.alert(sos).state.value == "acknowledged"
 
 
 def test_family_page_on_a_phone(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
@@ -153,12 +154,14 @@ def test_family_page_on_a_phone(server: LiveServer, browser) -> None:  # type: i
 def test_responder_link_acknowledges(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
+    web = server.web
     page = browser.new_page(viewport=PHONE, is_mobile=True)
-    page.goto(f"{server.url}/r/good-al-sos-1")
+    page.goto(f"{server.url}/r/{web.responder_token(web.seeded.open_alert)}")
     expect(page.locator("#responder-alert")).to_contain_text("李奶奶")
     page.click("text=我去处理")
-    expect(page.locator("#responder-state")).to_contain_text("已响应")
-    with server.web.sessions() as session:
-        assert session.get(Alert, "al-sos-1").acknowledged_by == "wang"
-    response = page.goto(f"{server.url}/r/forged-al-sos-1")
+    expect(page.locator("#responder-state")).to_contain_text("已响应 · 王网格员")
+    with web.sessions() as session:
+        by = session.scalars(select(AlertTransition.by).where(AlertTransition.alert_id == web.seeded.open_alert, AlertTransition.state == "acknowledged")).one()
+    assert by == "wang"
+    response = page.goto(f"{server.url}/r/forged-token")
     assert response is not None and response.status == 404

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from dashboards.family_links import create_family_link
-from hub.storage.models import Alert, Audit, FamilyToken
+from hub.storage.models import Alert, AlertTransition, Audit, FamilyToken
 
 from .conftest import Web, csrf_of
 
@@ -21,24 +21,29 @@ def family_link(web: Web, resident: str, ttl_s: float | None = None) -> str:
 def test_board_lists_alerts_with_delivery_states(web: Web) -> None:
     page = web.login("viewer").get("/").text
     order = [m for m in re.findall(r'data-alert="([^"]+)"', page)]
-    assert order == ["al-sos-1", "al-ina-3", "al-bat-1"]
-    assert "已送达" in page and "失败" in page  # delivered / failed messages
+    assert order == [web.seeded.open_alert, web.seeded.acked_alert, web.seeded.low_alert]
+    assert "已送达" in page and "失败" in page  # delivered / failed (刘网格员 opted out) messages
+    assert "赵组长" in page  # who acknowledged the inactivity alert, by name
     assert 'data-resident="r-0003"' in page and "警报中" in page  # an acknowledged alert still counts
     assert "外出至" in page  # r-0004's absence
-    assert "/alerts/al-sos-1/ack" not in page  # viewers get no buttons
+    assert f"/alerts/{web.seeded.open_alert}/ack" not in page  # viewers get no buttons
 
 
 def test_acknowledge_and_resolve_from_the_board(web: Web) -> None:
     client = web.login("operator")
     csrf = csrf_of(client.get("/").text)
-    assert client.post("/alerts/al-sos-1/ack", data={"csrf": csrf}, follow_redirects=False).status_code == 303
-    again = client.post("/alerts/al-sos-1/ack", data={"csrf": csrf}, follow_redirects=True)
-    assert "A7K2 is acknowledged" in again.text  # the refusal is shown, not a crash
-    client.post("/alerts/al-sos-1/resolve", data={"csrf": csrf, "outcome": "false_alarm"})
+    sos = web.seeded.open_alert
+    assert client.post(f"/alerts/{sos}/ack", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert web.hub.core.engine.alert(sos).state.value == "acknowledged"  # the engine took the decision
+    client.post(f"/alerts/{sos}/resolve", data={"csrf": csrf, "outcome": "false_alarm"})
     with web.sessions() as session:
-        alert = session.get(Alert, "al-sos-1")
-        assert (alert.state, alert.outcome, alert.acknowledged_by) == ("resolved", "false_alarm", "operator")
-    assert client.post("/alerts/al-bat-1/resolve", data={"csrf": csrf, "outcome": "nonsense"}).status_code == 422
+        alert = session.get(Alert, sos)
+        transitions = [(t.state, t.by, t.channel) for t in session.scalars(select(AlertTransition).where(AlertTransition.alert_id == sos).order_by(AlertTransition.id))]
+    assert (alert.state, alert.outcome) == ("resolved", "false_alarm")
+    assert transitions[1:] == [("acknowledged", "operator", "board"), ("resolved", "operator", "board")]
+    again = client.post(f"/alerts/{sos}/ack", data={"csrf": csrf}, follow_redirects=True)
+    assert f"{alert.code} is resolved" in again.text  # the refusal is shown, not a crash
+    assert client.post(f"/alerts/{web.seeded.low_alert}/resolve", data={"csrf": csrf, "outcome": "nonsense"}).status_code == 422
 
 
 def test_english_switch_is_remembered(web: Web) -> None:
@@ -67,9 +72,9 @@ def test_family_page_status_location_and_audit(web: Web) -> None:
 
 
 def test_family_page_shows_who_is_handling(web: Web) -> None:
-    web.services.alert_commands.acknowledge("al-sos-1", "wang", "sms")
+    web.hub.core.acknowledge(web.seeded.open_alert, "wang", "sms")
     page = web.client().get(f"/f/{family_link(web, 'r-0001')}").text
-    assert "wang 正在处理" in page
+    assert "王网格员 正在处理" in page
 
 
 def test_unknown_revoked_and_expired_family_links_look_the_same(web: Web) -> None:
@@ -102,29 +107,35 @@ def test_family_link_created_from_the_board_is_shown_once(web: Web) -> None:
 
 def test_responder_link_acknowledges_and_resolves(web: Web) -> None:
     phone = web.client()
-    page = phone.get("/r/good-al-sos-1")
+    sos = web.seeded.open_alert
+    link = f"/r/{web.responder_token(sos)}"
+    page = phone.get(link)
     assert page.status_code == 200 and "李奶奶" in page.text and "宣信街12号" in page.text
     csrf = csrf_of(page.text)
-    after = phone.post("/r/good-al-sos-1/ack", data={"csrf": csrf}, follow_redirects=True)
-    assert "已响应" in after.text
-    phone.post("/r/good-al-sos-1/on-site", data={"csrf": csrf})
-    phone.post("/r/good-al-sos-1/resolve", data={"csrf": csrf, "outcome": "ok"})
+    after = phone.post(f"{link}/ack", data={"csrf": csrf}, follow_redirects=True)
+    assert "已响应" in after.text and "王网格员" in after.text
+    phone.post(f"{link}/on-site", data={"csrf": csrf})
+    phone.post(f"{link}/resolve", data={"csrf": csrf, "outcome": "ok"})
     with web.sessions() as session:
-        alert = session.get(Alert, "al-sos-1")
-        channels = session.scalars(select(Audit.channel).where(Audit.alert_id == "al-sos-1")).all()
-    assert (alert.state, alert.outcome, alert.acknowledged_by) == ("resolved", "ok", "wang")
-    assert channels == ["web", "web", "web"]
+        alert = session.get(Alert, sos)
+        web_actions = session.scalars(select(Audit.action).where(Audit.alert_id == sos, Audit.channel == "web", Audit.actor == "wang").order_by(Audit.id)).all()
+    assert (alert.state, alert.outcome) == ("resolved", "ok")
+    assert web_actions == ["alert.acknowledged", "alert.on_site", "alert.resolved"]
 
 
 def test_tampered_responder_links_are_refused(web: Web) -> None:
     phone = web.client()
-    assert phone.get("/r/bad-al-sos-1").status_code == 404
-    assert phone.get("/r/good-no-such-alert").status_code == 404
+    sos = web.seeded.open_alert
+    good = web.responder_token(sos)
+    tampered = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
+    assert phone.get(f"/r/{tampered}").status_code == 404
+    assert phone.get(f"/r/{web.responder_token('al-no-such-alert')}").status_code == 404
+    assert phone.get(f"/r/{web.responder_token(sos, ttl_s=-1)}").status_code == 404  # expired
     csrf = csrf_of(phone.get("/login").text)
-    assert phone.post("/r/bad-al-sos-1/ack", data={"csrf": csrf}).status_code == 404
-    assert phone.post("/r/good-al-sos-1/ack", data={}).status_code == 403  # no CSRF token
+    assert phone.post(f"/r/{tampered}/ack", data={"csrf": csrf}).status_code == 404
+    assert phone.post(f"/r/{good}/ack", data={}).status_code == 403  # no CSRF token
     with web.sessions() as session:
-        assert session.get(Alert, "al-sos-1").state == "open"
+        assert session.get(Alert, sos).state == "open"
 
 
 def test_signed_links_from_dispatch(web: Web) -> None:
@@ -132,10 +143,11 @@ def test_signed_links_from_dispatch(web: Web) -> None:
     from hub.dispatch.links import sign_responder_link
 
     verify = signed_link_verifier("k", web.clock, web.sessions)
-    token = sign_responder_link("k", "al-sos-1", "+8613800000001", web.clock.now() + 600)
+    sos = web.seeded.open_alert
+    token = sign_responder_link("k", sos, "+8613800000001", web.clock.now() + 600)
     claim = verify(token)
-    assert claim is not None and (claim.alert_id, claim.responder, claim.name) == ("al-sos-1", "wang", "王网格员")
-    family = verify(sign_responder_link("k", "al-sos-1", "+8613900000001", web.clock.now() + 600))
+    assert claim is not None and (claim.alert_id, claim.responder, claim.name) == (sos, "wang", "王网格员")
+    family = verify(sign_responder_link("k", sos, "+8613900000001", web.clock.now() + 600))
     assert family is not None and family.responder == "family:r-0001:李明"
     assert verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB")) is None
     web.clock.advance(601)
@@ -145,36 +157,38 @@ def test_signed_links_from_dispatch(web: Web) -> None:
 def test_reports_page_and_csv(web: Web) -> None:
     client = web.login("viewer")
     page = client.get("/reports?month=2026-11").text
-    assert 'id="report-alerts">6<' in page and "<svg" in page
+    assert 'id="report-alerts">5<' in page and "<svg" in page
     csv_text = client.get("/reports.csv?month=2026-11&grid=xuanxin-g01").text
     lines = csv_text.strip().split("\n")
     assert lines[0].startswith("month,grid,kind,alerts")
     rows = {line.split(",")[2]: line.split(",") for line in lines[1:]}
-    assert set(rows) == {"sos", "low_battery", "fall", "inactivity", "all"}
-    assert rows["inactivity"][3:7] == ["2", "2", "1", "0.5"]  # two resolved, one false alarm
+    assert set(rows) == {"sos", "low_battery", "fall", "all"}  # 王奶奶's inactivity is in grid 2
+    assert rows["sos"][3:7] == ["2", "1", "1", "1"]  # two SOS, one resolved, a false alarm
     assert client.get("/reports?month=2026-13").status_code == 422
 
 
 def test_resident_and_device_pages(web: Web) -> None:
     client = web.login("viewer")
-    resident = client.get("/residents/r-0001").text
-    assert "<svg" in resident and "F4S8" in resident
+    resident = client.get("/residents/r-0002").text
+    with web.sessions() as session:
+        fall_code = session.get(Alert, web.seeded.resolved_alert).code
+    assert "<svg" in resident and fall_code in resident
     device = client.get("/devices/tag-0001").text
     assert re.search(r'id="days-left">约 \d+\.\d 天', device)
     assert client.get("/devices/nope").status_code == 404
 
 
 def test_map_data_and_gcj02_display(web: Web) -> None:
-    import dataclasses
-
-    from dashboards.app import MapSettings, create_app
+    from dashboards.app import MapSettings, WebServices, create_app
 
     data = web.login("viewer").get("/map/data.json").json()
     homes = {h["id"]: h for h in data["homes"]}
     assert homes["r-0001"]["alert"] and not homes["r-0002"]["alert"]
     tag = next(t for t in data["tags"] if t["device"] == "tag-0002")
-    assert len(tag["trail"]) == 12 and tag["fix"] == [45.7551, 126.6392]
-    gcj = dataclasses.replace(web.services, map=MapSettings.from_env({"PINGAN_WEB_TILE_CRS": "gcj02", "PINGAN_WEB_TILE_URL": "http://t/{z}/{x}/{y}.png"}))
+    assert len(tag["trail"]) == 12 and tag["fix"] == [45.7551, 126.6391]
+    gcj = WebServices(sessions=web.sessions, config=web.hub.config, alert_commands=web.hub.core, absence_commands=web.hub.core,
+                      events=web.bus, clock=web.clock,
+                      map=MapSettings.from_env({"PINGAN_WEB_TILE_CRS": "gcj02", "PINGAN_WEB_TILE_URL": "http://t/{z}/{x}/{y}.png"}))  # fmt: skip
     web.app = create_app(gcj)
     shifted = web.login("viewer").get("/map/data.json").json()
     home = next(h for h in shifted["homes"] if h["id"] == "r-0001")

@@ -1,7 +1,11 @@
-"""Schemathesis against the OpenAPI schema: bounded (20 examples per operation), no 500s, responses
-match their documented schemas. Runs in-process over ASGI with an admin token, on both databases."""
+"""Schemathesis against the OpenAPI schema of the whole hub's app (build_hub: real HubCore, its
+ingestion connected to a private Mosquitto so /readyz is truly ready): bounded (20 examples per
+operation), no 5xx, responses match their documented schemas. In-process over ASGI with an admin
+token, on both databases."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 import schemathesis
@@ -15,11 +19,17 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 
 
 @pytest.fixture
-def api_schema(db_url: str):  # type: ignore[no-untyped-def]
-    web = build_web(db_url)
+def api_schema(db_url: str, broker):  # type: ignore[no-untyped-def]
+    web = build_web(db_url, mqtt_url=broker.url)
+    web.hub.ingest.start()
+    deadline = time.monotonic() + 30
+    while not web.hub.ingest.connected and time.monotonic() < deadline:
+        time.sleep(0.05)  # a bounded wait for the broker connection (not a timed assertion)
+    assert web.hub.ingest.connected, "the hub did not connect to the test broker"
     schema = schemathesis.openapi.from_asgi("/openapi.json", web.app)
     yield schema, web
-    web.sessions.kw["bind"].dispose()
+    web.hub.ingest.stop()
+    web.close()
 
 
 def test_api_has_no_server_errors(api_schema) -> None:  # type: ignore[no-untyped-def]
