@@ -1,10 +1,15 @@
 """Ingestion throughput: the hub against bare MQTT subscribers that only count, in the same run.
 
-    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000]
+    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--clients gmqtt,paho]
 
 A private Mosquitto (127.0.0.1, free port) holds a persistent QoS 1 session for each consumer:
-a bare paho subscriber, a bare gmqtt subscriber (`pip install gmqtt`; skipped when missing),
-the hub on SQLite and the hub on PostgreSQL (skipped when unreachable; PINGAN_TEST_PG).
+a bare paho subscriber, a bare gmqtt subscriber, and for each database (SQLite; PostgreSQL when
+reachable, PINGAN_TEST_PG) and each hub MQTT client (`mqtt.client`):
+
+- **full**: `pingan serve`, the real path: ingestion with the rules engine
+  (`HubCore.on_batch`) in every batch transaction, 10,000 registered residents with one device each;
+- **ingest**: `IngestService` alone (no `on_batch` hook) in its own process, same database contents.
+
 The load generator (simulators/load.py) publishes `count` realistic messages from `devices`
 devices at QoS 1 while all consumers are away, so the broker queues the same backlog for each;
 then each consumer in turn drains it alone, the way the hub does after a restart. Rate is
@@ -13,8 +18,9 @@ The last line is the summary:
 
     ingest: hub_rate=N msg/s bare_rate=N msg/s ratio=R rss_mb=N
 
-where hub_rate is the slower of the two databases, bare_rate the faster bare subscriber and
-rss_mb the hub's peak resident memory. Everything stops by itself (every wait has a deadline).
+where hub_rate is the full hub (`pingan serve`) with the first client of `--clients` (the
+default `mqtt.client`) on the slower of the two databases, bare_rate the faster bare subscriber
+and rss_mb the full hub's peak resident memory. Everything stops by itself (every wait has a deadline).
 """
 
 from __future__ import annotations
@@ -110,6 +116,38 @@ def gmqtt_subscriber(port: int, client_id: str, expect: int, timeout_s: float) -
     return state
 
 
+def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, Any]:
+    """`IngestService` without the rules hook: what ingestion alone sustains on this database."""
+    from prometheus_client import CollectorRegistry
+
+    from hub.config import load_config
+    from hub.ingest import IngestService
+    from hub.metrics import IngestMetrics
+    from hub.storage.db import make_engine, make_sessions
+
+    config = load_config(Path(config_path))
+    engine = make_engine(config.database.url, writer=True)
+    service = IngestService(config, make_sessions(engine), IngestMetrics(CollectorRegistry()))
+    service.start()
+    deadline = time.monotonic() + timeout_s
+    while service.writer.committed < max(expect, 1) and time.monotonic() < deadline:
+        time.sleep(0.005)
+        if expect == 0 and service.connected:
+            time.sleep(0.3)  # let the SUBACK arrive: this run only registers the session
+            break
+    last = time.time()
+    n = service.writer.committed
+    service.stop()
+    with engine.connect() as conn:
+        first = float(conn.execute(sa.text("SELECT min(received_at) FROM events")).scalar() or last)
+    engine.dispose()
+    rss = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            rss = int(line.split()[1]) / 1024
+    return {"n": n, "first": first, "last": last, "rss_mb": rss}
+
+
 # --- orchestration ---------------------------------------------------------------------------------
 
 
@@ -149,6 +187,7 @@ def wait_for(condition: Any, timeout_s: float, what: str) -> None:
 
 
 def run_role(role: str, port: int, client_id: str, expect: int, timeout_s: float) -> dict[str, Any]:
+    """A bare subscriber (`paho`, `gmqtt`) or, with role `ingest` and client_id a config path, IngestService alone."""
     out = subprocess.run([sys.executable, __file__, "--role", role, "--port", str(port), "--client-id", client_id,
                           "--expect", str(expect), "--timeout", str(timeout_s)],
                          capture_output=True, text=True, timeout=timeout_s + 30, cwd=REPO)
@@ -159,14 +198,20 @@ def run_role(role: str, port: int, client_id: str, expect: int, timeout_s: float
 
 def make_database(url: str, devices: int) -> None:
     from hub.storage.db import make_engine
-    from hub.storage.models import Base, Device
+    from hub.storage.models import Base, Community, Device, Grid, Resident
 
     engine = make_engine(url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(sa.insert(Device), [{"id": f"load-{i + 1:05d}", "kind": "pingan_cat", "heartbeat_s": 300}
-                                         for i in range(devices)])
+        # One resident per device, so the rules engine has a person to judge for every message.
+        conn.execute(sa.insert(Community), [{"id": "bench", "name": "bench", "timezone": "Asia/Shanghai"}])
+        conn.execute(sa.insert(Grid), [{"id": "bench-g1", "community_id": "bench", "name": "bench"}])
+        conn.execute(sa.insert(Resident), [{"id": f"r-{i + 1:05d}", "name": f"resident {i + 1}", "grid_id": "bench-g1",
+                                            "address": "", "home_lat": 45.7512, "home_lon": 126.6421}
+                                           for i in range(devices)])
+        conn.execute(sa.insert(Device), [{"id": f"load-{i + 1:05d}", "kind": "pingan_cat", "heartbeat_s": 300,
+                                          "resident_id": f"r-{i + 1:05d}"} for i in range(devices)])
     engine.dispose()
 
 
@@ -191,9 +236,10 @@ def drop_pg_database(name: str) -> None:
 
 
 class Hub:
-    def __init__(self, workdir: Path, name: str, port: int, db_url: str) -> None:
+    def __init__(self, workdir: Path, name: str, port: int, db_url: str, client: str) -> None:
         data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-        data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h"})
+        data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h",
+                             "client": client})
         data["database"] = {"url": db_url}
         data["http"].update({"port": free_port()})
         self.config = workdir / f"{name}.yaml"
@@ -268,24 +314,23 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=300.0, help="deadline for each consumer")
-    parser.add_argument("--role", choices=["paho", "gmqtt"], help=argparse.SUPPRESS)
+    parser.add_argument("--clients", default="gmqtt,paho", help="hub MQTT clients to run; the first is the summary's")
+    parser.add_argument("--modes", default="full,ingest", help="full (pingan serve), ingest (IngestService alone)")
+    parser.add_argument("--role", choices=["paho", "gmqtt", "ingest"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--client-id", help=argparse.SUPPRESS)
     parser.add_argument("--expect", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.role == "ingest":
+        print(json.dumps(ingest_only(args.client_id, args.expect, args.timeout)))
+        return 0
     if args.role:
         role = paho_subscriber if args.role == "paho" else gmqtt_subscriber
         print(json.dumps(role(args.port, args.client_id, args.expect, args.timeout)))
         return 0
 
-    try:
-        import gmqtt  # noqa: F401
-
-        bare_roles = ["paho", "gmqtt"]
-    except ImportError:
-        print("gmqtt not installed (pip install gmqtt); bare baseline with paho only", flush=True)
-        bare_roles = ["paho"]
-
+    clients = args.clients.split(",")
+    modes = args.modes.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="pingan-bench-ingest-"))
     broker, port = start_broker(workdir)
     pg_name = f"pingan_bench_{os.getpid()}"
@@ -294,34 +339,41 @@ def main() -> int:
     if pg_url:
         dbs["postgresql"] = pg_url
     hubs: dict[str, Hub] = {}
+    ingest_configs: dict[str, Hub] = {}
     try:
-        for name, url in dbs.items():
+        for db, url in dbs.items():
             make_database(url, args.devices)
-            hubs[name] = Hub(workdir, name, port, url)
+            for client in clients:
+                name = f"{db}-{client}"
+                if "full" in modes:
+                    hubs[name] = Hub(workdir, f"full-{name}", port, url, client)
+                if "ingest" in modes:
+                    ingest_configs[name] = Hub(workdir, f"ingest-{name}", port, url, client)
         # Register every consumer's persistent session, then publish while all are away.
-        for role in bare_roles:
+        for role in BARE_ROLES:
             run_role(role, port, f"bench-bare-{role}", 0, 30)
         for hub in hubs.values():
             hub.start()
             wait_for(hub.ready, 60, f"hub ready (log {hub.log})")
             hub.stop()
-        t0 = time.monotonic()
-        load = subprocess.run([sys.executable, "-m", "simulators.load", "--url", f"mqtt://127.0.0.1:{port}",
-                               "--devices", str(args.devices), "--rate", "10000000", "--count", str(args.count),
-                               "--connections", "2", "--window", "5000"],
-                              capture_output=True, text=True, cwd=REPO, timeout=args.timeout + 60)
-        stats = json.loads(load.stdout.strip().splitlines()[-1])
-        print(f"publisher: {stats['acked']} of {stats['sent']} acknowledged in {time.monotonic() - t0:.1f}s "
-              f"({stats['rate']:.0f} msg/s, {stats['by_channel']})", flush=True)
+        for config in ingest_configs.values():
+            run_role("ingest", port, str(config.config), 0, 30)
+        publish(port, args)
 
         results: dict[str, dict[str, Any]] = {}
-        for role in bare_roles:
+        for role in BARE_ROLES:
             results[f"bare-{role}"] = r = run_role(role, port, f"bench-bare-{role}", args.count, args.timeout)
             print(f"bare {role:6s}: {r['n']} messages, {rate(r):.0f} msg/s", flush=True)
         for name, hub in hubs.items():
-            results[f"hub-{name}"] = r = measure_hub(hub, args.count, args.timeout)
-            print(f"hub {name:10s}: {r['n']} rows, {rate(r):.0f} msg/s, peak rss {r['rss_mb']:.0f} MB, "
+            clear_events(hub.db_url)
+            results[f"full-{name}"] = r = measure_hub(hub, args.count, args.timeout)
+            print(f"full hub   {name:17s}: {r['n']} rows, {rate(r):.0f} msg/s, peak rss {r['rss_mb']:.0f} MB, "
                   f"quarantined {r['quarantined']}", flush=True)
+        for name, config in ingest_configs.items():
+            clear_events(config.db_url)
+            results[f"ingest-{name}"] = r = run_role("ingest", port, str(config.config), args.count, args.timeout)
+            print(f"ingest only {name:16s}: {r['n']} rows, {rate(r):.0f} msg/s, peak rss {r['rss_mb']:.0f} MB",
+                  flush=True)
     finally:
         for hub in hubs.values():
             hub.kill()
@@ -330,16 +382,43 @@ def main() -> int:
         if pg_url:
             drop_pg_database(pg_name)
 
-    bare = max(rate(results[f"bare-{r}"]) for r in bare_roles)
-    hub_rates = {name: rate(results[f"hub-{name}"]) for name in hubs}
-    hub_rate = min(hub_rates.values())
-    rss = max(results[f"hub-{name}"]["rss_mb"] for name in hubs)
+    bare = max(rate(results[f"bare-{r}"]) for r in BARE_ROLES)
+    summary = [k for k in results if k.startswith("full-") and k.endswith(f"-{clients[0]}")] or [
+        k for k in results if k.startswith("ingest-") and k.endswith(f"-{clients[0]}")]
+    hub_rate = min(rate(results[k]) for k in summary)
+    rss = max(results[k]["rss_mb"] for k in summary)
     complete = all(results[k]["n"] >= args.count for k in results)
     if not complete:
         print("INCOMPLETE: a consumer did not receive every message before its deadline", flush=True)
     print(f"ingest: hub_rate={hub_rate:.0f} msg/s bare_rate={bare:.0f} msg/s ratio={hub_rate / bare:.2f} "
           f"rss_mb={rss:.0f}")
     return 0 if complete else 1
+
+
+BARE_ROLES = ("paho", "gmqtt")
+
+
+def publish(port: int, args: argparse.Namespace) -> None:
+    t0 = time.monotonic()
+    load = subprocess.run([sys.executable, "-m", "simulators.load", "--url", f"mqtt://127.0.0.1:{port}",
+                           "--devices", str(args.devices), "--rate", "10000000", "--count", str(args.count),
+                           "--connections", "2", "--window", "5000"],
+                          capture_output=True, text=True, cwd=REPO, timeout=args.timeout + 60)
+    stats = json.loads(load.stdout.strip().splitlines()[-1])
+    print(f"publisher: {stats['acked']} of {stats['sent']} acknowledged in {time.monotonic() - t0:.1f}s "
+          f"({stats['rate']:.0f} msg/s, {stats['by_channel']})", flush=True)
+
+
+def clear_events(url: str) -> None:
+    """The next consumer on the same database starts from the same empty event table (dedup would skip all)."""
+    from hub.storage.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table in ("events", "device_state", "resident_status", "engine_state", "audit", "notifications",
+                      "alert_transitions", "alerts", "quarantine"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -213,7 +213,9 @@ class GmqttBrokerConnection:
         self.metrics.reconnects.inc()
         # Subscribing again is harmless with a resumed session; retain handling 1 sends retained
         # status messages only for a subscription that did not exist yet.
-        client.subscribe([gmqtt.Subscription(f, qos=1, retain_handling_options=1) for f in self.filters])
+        # (MQTT 3.1.1 has no retain handling: its bits are reserved, and Mosquitto drops the connection.)
+        retain_handling = 1 if self._v5 else 0
+        client.subscribe([gmqtt.Subscription(f, qos=1, retain_handling_options=retain_handling) for f in self.filters])
         log.info("mqtt connected session_present=%s generation=%d", bool(flags), self._generation)
 
     def _on_disconnect(self, _client: gmqtt.Client, _packet: Any, exc: Any = None) -> None:
