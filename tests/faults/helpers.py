@@ -157,16 +157,15 @@ class SteadyDevices:
             next_at += 1 / self.rate_per_s
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
-    def stop(self, flush_timeout_s: float = 60) -> int:
+    def stop(self) -> int:
+        """Stop sending; returns how many were sent. The connection stays open so paho can
+        still deliver what it queued while the broker was away: check the database, then close()."""
         self._stop.set()
         self._thread.join(10)
-        # Not Publisher.flush(): a message published while the broker was away reports
-        # "not connected" although paho queued it and sends it after reconnecting.
-        pending = self.publisher.pending
-        wait_until(lambda: all(info.is_published() for info in pending), flush_timeout_s,
-                   "the devices' queued messages acknowledged by the broker")
-        self.publisher.close()
         return self.sent
+
+    def close(self) -> None:
+        self.publisher.close()
 
 
 def timed(what: str, fn: Callable[[], object]) -> float:

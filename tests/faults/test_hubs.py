@@ -141,6 +141,7 @@ def test_broker_restart_and_outage(cluster: Cluster, fresh_pg: str) -> None:
     ready_s = time.monotonic() - back
     sent = devices.stop()
     waited = wait_stored_and_ruled(fresh_pg, sent, 120, "after the outage")
+    devices.close()
     print(f"  outage 20s: {devices.sent - sent_when_down} messages sent meanwhile (delayed by up to"
           f" {back - down_at:.0f}s); hubs ready {ready_s:.1f}s after the broker; all {sent} stored {waited:.1f}s"
           " after the devices stopped")
@@ -165,6 +166,7 @@ def test_database_connections_terminated_mid_stream(cluster: Cluster, fresh_pg: 
         print(f"  terminated {killed} connections; storing again after {time.monotonic() - at:.1f}s")
     sent = devices.stop()
     waited = wait_stored_and_ruled(fresh_pg, sent, 120, "after the terminations")
+    devices.close()
     print(f"  all {sent} stored and ruled {waited:.1f}s after the devices stopped")
     assert events(fresh_pg) == sent
     assert all(h.ready() for h in cluster.hubs.values())
@@ -222,6 +224,7 @@ def test_a_flooding_device_does_not_starve_the_others(cluster: Cluster, fresh_pg
     flood.close()
     sent_others = others.stop()
     waited = wait_stored_and_ruled(fresh_pg, 10_000 + sent_others, 120, "after the flood")
+    others.close()
     others_stored = int(scalar(fresh_pg, "SELECT count(*) FROM events WHERE device_id <> 'cat-0001'"))
     print(f"  flood of 10000 in {time.monotonic() - started - waited:.1f}s, drained {waited:.1f}s later;"
           f" others {others_stored}/{sent_others} stored; readiness failed {not_ready}/10 probes")
