@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:26:59.098662
+Create Date: 2026-11-26 14:25:57.706276
 """
 
 from collections.abc import Sequence
@@ -119,12 +119,27 @@ def upgrade() -> None:
     sa.Column('acc', sa.Float(), nullable=True),
     sa.Column('battery', sa.Integer(), nullable=True),
     sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('partition', sa.Integer(), nullable=True),
+    sa.Column('ruled', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
     sa.UniqueConstraint('device_id', 'seq', 'device_ts', name='uq_events_dedup')
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_device_at', ['device_id', 'received_at'], unique=False)
+        batch_op.create_index('ix_events_unruled', ['partition', 'id'], unique=False, postgresql_where=sa.text('NOT ruled'), sqlite_where=sa.text('NOT ruled'))
 
+    op.create_table('hub_presence',
+    sa.Column('owner', sa.String(length=128), nullable=False),
+    sa.Column('alive_until', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('owner', name=op.f('pk_hub_presence'))
+    )
+    op.create_table('partition_leases',
+    sa.Column('partition', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('owner', sa.String(length=128), nullable=True),
+    sa.Column('lease_until', sa.Float(), nullable=False),
+    sa.Column('state_version', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('partition', name=op.f('pk_partition_leases'))
+    )
     op.create_table('quarantine',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('topic', sa.String(length=512), nullable=False),
@@ -371,7 +386,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_quarantine_device_id'))
 
     op.drop_table('quarantine')
+    op.drop_table('partition_leases')
+    op.drop_table('hub_presence')
     with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_unruled', postgresql_where=sa.text('NOT ruled'), sqlite_where=sa.text('NOT ruled'))
         batch_op.drop_index('ix_events_device_at')
 
     op.drop_table('events')
