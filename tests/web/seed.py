@@ -13,6 +13,8 @@ its rules core (`HubCore`) and its outbox sender, on a `VirtualClock`:
   by SMS at 13:45;
   李奶奶's tag battery at 18 % (low alert) and her SOS at 13:55, not yet acknowledged.
 
+孙奶奶 has no device installed yet, so nobody can tell how she is (person state `unknown`).
+
 SMS go through the console provider, except that one number has opted out (`OptedOut`, a
 provider wrapper: the console provider accepts everything), so failed deliveries show too.
 """
@@ -79,6 +81,7 @@ residents:
     zones: [{{name: 菜市场路线, polygon: [[45.752, 126.636], [45.757, 126.636], [45.757, 126.642], [45.752, 126.642]]}}]
   - {{id: r-0003, name: 王奶奶, grid: xuanxin-g02, address: 宣信街20号2单元101, home: {{lat: 45.7490, lon: 126.6460}}}}
   - {{id: r-0004, name: 陈爷爷, grid: xuanxin-g02, address: 宣信街3号4单元602, home: {{lat: 45.7505, lon: 126.6500}}}}
+  - {{id: r-0005, name: 孙奶奶, grid: xuanxin-g02, address: 宣信街5号1单元201, home: {{lat: 45.7480, lon: 126.6410}}}}  # no device yet: unknown
 devices:
   - {{id: cat-0001, kind: pingan_cat, resident: r-0001, heartbeat_s: 3600}}
   - {{id: tag-0001, kind: gps_tag, resident: r-0001, heartbeat_s: 86400}}

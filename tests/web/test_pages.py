@@ -26,6 +26,7 @@ def test_board_lists_alerts_with_delivery_states(web: Web) -> None:
     assert "赵组长" in page  # who acknowledged the inactivity alert, by name
     assert 'data-resident="r-0003"' in page and "警报中" in page  # an acknowledged alert still counts
     assert "外出至" in page  # r-0004's absence
+    assert re.search(r'data-resident="r-0005">.*?pstate ps-unknown', page, re.S)  # no device: nobody can tell
     assert f"/alerts/{web.seeded.open_alert}/ack" not in page  # viewers get no buttons
 
 
