@@ -132,6 +132,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         writer, provider, dispatcher, clock,
         SenderSettings(owner=f"{config.mqtt.client_id}-{os.getpid()}", max_attempts=config.sms.max_attempts,
                        status_callback=config.http.public_url.rstrip("/") + "/webhooks/twilio/status"),
+        on_recorded=lambda alert_id: bus.publish("alert", {"id": alert_id}),
     )
     core = make_core(config, writer, clock, Outputs(dispatcher=dispatcher, bus=bus, outbox=sender))
     metrics_registry = CollectorRegistry()

@@ -79,6 +79,7 @@ class OutboxSender:
         clock: Clock,
         settings: SenderSettings | None = None,
         on_first_message: Callable[[str, float], None] | None = None,
+        on_recorded: Callable[[str], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
@@ -87,6 +88,7 @@ class OutboxSender:
         self.clock = clock
         self.settings = settings or SenderSettings()
         self.on_first_message = on_first_message  # (alert_id, at): lets the engine learn time-to-first-message
+        self.on_recorded = on_recorded  # (alert_id): a message of the alert changed state (live board updates)
         self.stats = SenderStats(record_windows_s=[])
         self._monotonic = monotonic  # durations only (the duplicate window), never decisions
         self._stop = threading.Event()
@@ -213,6 +215,7 @@ class OutboxSender:
             first = None
             if row.purpose == PURPOSE_ALERT and row.alert_id:
                 first = self._mark_first_message(session, row.alert_id, now)
+            alert_id = row.alert_id
         # Committed: from here a crash cannot send this message again.
         window = self._monotonic() - answered_mono
         assert self.stats.record_windows_s is not None
@@ -227,6 +230,11 @@ class OutboxSender:
         )
         if first is not None and self.on_first_message is not None:
             self.on_first_message(first, now)
+        self._recorded(alert_id)
+
+    def _recorded(self, alert_id: str | None) -> None:
+        if alert_id is not None and self.on_recorded is not None:
+            self.on_recorded(alert_id)
 
     def _mark_first_message(self, session: Session, alert_id: str, now: float) -> str | None:
         changed = session.execute(
@@ -272,6 +280,8 @@ class OutboxSender:
             row.next_attempt_at = retry_at if retry_at is not None else row.next_attempt_at
             if state is DeliveryState.FAILED:
                 self.dispatcher.on_send_failed(session, row, now)
+            alert_id = row.alert_id
+        self._recorded(alert_id)
         counter = {DeliveryState.QUEUED: "retried", DeliveryState.FAILED: "failed", DeliveryState.EXPIRED: "expired"}[
             state
         ]

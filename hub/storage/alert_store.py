@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alerts.actions import Action, Alert, AlertAckExpired, AlertOpened, AlertResolved, AlertUpdated
+from alerts.actions import Action, Alert, AlertAckExpired, AlertOpened, AlertResolved, AlertState, AlertUpdated
 from hub.storage import models
 
 
@@ -40,6 +40,9 @@ def save_alert(session: Session, alert: Alert) -> models.Alert:
         "late": alert.late,
         "opened_at": alert.opened_at,
         "acknowledged_at": alert.acknowledged_at,
+        "acknowledged_by": next(
+            (t.by for t in alert.transitions if t.state in (AlertState.ACKNOWLEDGED, AlertState.ON_SITE)), None
+        ),
         "on_site_at": alert.on_site_at,
         "resolved_at": alert.resolved_at,
         "outcome": alert.outcome.value if alert.outcome else None,

@@ -92,15 +92,8 @@ class ServedHub:
 
 @pytest.fixture
 def served(tmp_path: Path, broker) -> Iterator[ServedHub]:  # type: ignore[no-untyped-def]
-    from hub.storage.db import make_engine
-    from hub.storage.models import Base
-
     hub = ServedHub(tmp_path, broker.url)
-    # The schema from the models, not `pingan db upgrade`: the Alembic revision lags the models
-    # while they change (the integrator regenerates it), and that is not what this test is about.
-    engine = make_engine(f"sqlite:///{hub.db}")
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    hub.cli("db", "upgrade")
     hub.cli("import", str(REGISTRY))
     hub.cli("users", "add", USER, "--role", "operator", stdin=PASSWORD + "\n")
     hub.start()
