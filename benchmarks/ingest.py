@@ -61,7 +61,7 @@ def paho_subscriber(port: int, client_id: str, expect: int, timeout_s: float) ->
     def on_message(_c: Any, _u: Any, _m: Any) -> None:
         now = time.time()
         if state["n"] == 0:
-            state["first"] = now
+            state["first"], state["cpu_first"] = now, time.process_time()
         state["n"] += 1
         state["last"] = now
 
@@ -79,6 +79,7 @@ def paho_subscriber(port: int, client_id: str, expect: int, timeout_s: float) ->
         if expect == 0 and client.is_connected():
             time.sleep(0.3)  # let the SUBACK arrive: this run only registers the session
             break
+    state["cpu_last"] = time.process_time()
     client.disconnect()
     client.loop_stop()
     return state
@@ -96,7 +97,7 @@ def gmqtt_subscriber(port: int, client_id: str, expect: int, timeout_s: float) -
         def on_message(_c: Any, _topic: str, _payload: bytes, _qos: int, _props: Any) -> int:
             now = time.time()
             if state["n"] == 0:
-                state["first"] = now
+                state["first"], state["cpu_first"] = now, time.process_time()
             state["n"] += 1
             state["last"] = now
             if state["n"] >= expect > 0:
@@ -110,6 +111,7 @@ def gmqtt_subscriber(port: int, client_id: str, expect: int, timeout_s: float) -
         await client.connect("127.0.0.1", port)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for((done if expect else subscribed).wait(), timeout_s)
+        state["cpu_last"] = time.process_time()
         await client.disconnect()
 
     asyncio.run(run())
@@ -130,12 +132,15 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
     service = IngestService(config, make_sessions(engine), IngestMetrics(CollectorRegistry()))
     service.start()
     deadline = time.monotonic() + timeout_s
+    cpu_first = None
     while service.writer.committed < max(expect, 1) and time.monotonic() < deadline:
         time.sleep(0.005)
+        if cpu_first is None and not service.inbox.empty():
+            cpu_first = time.process_time()
         if expect == 0 and service.connected:
             time.sleep(0.3)  # let the SUBACK arrive: this run only registers the session
             break
-    last = time.time()
+    last, cpu_last = time.time(), time.process_time()
     n = service.writer.committed
     service.stop()
     with engine.connect() as conn:
@@ -145,7 +150,7 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             rss = int(line.split()[1]) / 1024
-    return {"n": n, "first": first, "last": last, "rss_mb": rss}
+    return {"n": n, "first": first, "last": last, "rss_mb": rss, "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last}
 
 
 # --- orchestration ---------------------------------------------------------------------------------
@@ -269,6 +274,12 @@ class Hub:
                 return int(line.split()[1]) / 1024
         return 0.0
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the hub process so far."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
@@ -292,20 +303,30 @@ def measure_hub(hub: Hub, count: int, timeout_s: float) -> dict[str, Any]:
 
     hub.start()
     deadline = time.monotonic() + timeout_s
+    cpu_first = None
     while (n := stored()) < count and time.monotonic() < deadline:
+        if cpu_first is None and n > 0:
+            cpu_first = hub.cpu_s()  # startup (config, registry, engine load) not counted
         time.sleep(0.05)
-    done_at = time.time()
+    done_at, cpu_last = time.time(), hub.cpu_s()
     with engine.connect() as conn:
         first = float(conn.execute(sa.text("SELECT min(received_at) FROM events")).scalar() or done_at)
         quarantined = int(conn.execute(sa.text("SELECT count(*) FROM quarantine")).scalar() or 0)
     rss = hub.peak_rss_mb()
     hub.stop()
     engine.dispose()
-    return {"n": n, "first": first, "last": done_at, "rss_mb": rss, "quarantined": quarantined}
+    return {"n": n, "first": first, "last": done_at, "rss_mb": rss, "quarantined": quarantined,
+            "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last}
 
 
 def rate(result: dict[str, Any]) -> float:
     span = result["last"] - result["first"]
+    return result["n"] / span if span > 0 else 0.0
+
+
+def cpu_rate(result: dict[str, Any]) -> float:
+    """Messages per CPU-second of the consumer's process: steadier than wall rates on a shared machine."""
+    span = result["cpu_last"] - result["cpu_first"]
     return result["n"] / span if span > 0 else 0.0
 
 
@@ -363,16 +384,18 @@ def main() -> int:
         results: dict[str, dict[str, Any]] = {}
         for role in BARE_ROLES:
             results[f"bare-{role}"] = r = run_role(role, port, f"bench-bare-{role}", args.count, args.timeout)
-            print(f"bare {role:6s}: {r['n']} messages, {rate(r):.0f} msg/s", flush=True)
+            print(f"bare {role:6s}: {r['n']} messages, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s", flush=True)
         for name, hub in hubs.items():
             clear_events(hub.db_url)
             results[f"full-{name}"] = r = measure_hub(hub, args.count, args.timeout)
-            print(f"full hub   {name:17s}: {r['n']} rows, {rate(r):.0f} msg/s, peak rss {r['rss_mb']:.0f} MB, "
+            print(f"full hub   {name:17s}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
+                  f"peak rss {r['rss_mb']:.0f} MB, "
                   f"quarantined {r['quarantined']}", flush=True)
         for name, config in ingest_configs.items():
             clear_events(config.db_url)
             results[f"ingest-{name}"] = r = run_role("ingest", port, str(config.config), args.count, args.timeout)
-            print(f"ingest only {name:16s}: {r['n']} rows, {rate(r):.0f} msg/s, peak rss {r['rss_mb']:.0f} MB",
+            print(f"ingest only {name:16s}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
+                  f"peak rss {r['rss_mb']:.0f} MB",
                   flush=True)
     finally:
         for hub in hubs.values():
@@ -388,6 +411,10 @@ def main() -> int:
     hub_rate = min(rate(results[k]) for k in summary)
     rss = max(results[k]["rss_mb"] for k in summary)
     complete = all(results[k]["n"] >= args.count for k in results)
+    bare_cpu = max(cpu_rate(results[f"bare-{r}"]) for r in BARE_ROLES)
+    hub_cpu = min(cpu_rate(results[k]) for k in summary)
+    print(f"per CPU-second: hub {hub_cpu:.0f} msg/cpu-s, fastest bare {bare_cpu:.0f} msg/cpu-s, "
+          f"ratio {hub_cpu / bare_cpu:.2f}", flush=True)
     if not complete:
         print("INCOMPLETE: a consumer did not receive every message before its deadline", flush=True)
     print(f"ingest: hub_rate={hub_rate:.0f} msg/s bare_rate={bare:.0f} msg/s ratio={hub_rate / bare:.2f} "

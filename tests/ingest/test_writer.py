@@ -208,3 +208,16 @@ def test_oversized_payload_is_rejected_unparsed(setup: Setup) -> None:
     setup.write(("pingan/v1/dev/cat-0001/event", big))
     got = rows(setup.db_url, "SELECT reason, raw FROM quarantine")
     assert [r.reason for r in got] == ["too_large"] and len(bytes(got[0].raw)) == 2048
+
+
+def test_text_with_quotes_backslashes_commas_and_braces_is_stored_exactly(setup: Setup) -> None:
+    # PostgreSQL gets each column as one array literal: every character that literal syntax
+    # gives a meaning to must come back as sent (an unknown event type is stored, not refused).
+    weird = 'we"ird\\\\ty,pe {x} NULL 平安'
+    event = json.dumps({"ts": NOW, "seq": 1, "type": weird}).encode()
+    heartbeat_ = json.dumps({"ts": NOW, "seq": 2, "battery": 80, "fw": '1.4"b\\\\{,}'}).encode()
+    setup.write(("pingan/v1/dev/cat-0001/event", event), ("pingan/v1/dev/cat-0001/heartbeat", heartbeat_))
+    stored = rows(setup.db_url, "SELECT type, payload FROM events ORDER BY seq")
+    assert [(r.type, r.payload) for r in stored] == [(weird, event.decode()), (None, heartbeat_.decode())]
+    state = rows(setup.db_url, "SELECT fw FROM device_state WHERE device_id = 'cat-0001'")[0]
+    assert state.fw == '1.4"b\\\\{,}'
