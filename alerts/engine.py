@@ -18,7 +18,8 @@ from typing import Any
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason
 from alerts.config import AlertsConfig, RulesConfig
 from alerts.context import RegistryIndex, RuleContext, ack_key, device_key, resident_key
-from alerts.lifecycle import SYSTEM, UnknownAlert
+from alerts.deadlines import DeadlineHeap
+from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.registry import RegistrySnapshot
 from alerts.rules import activity, battery, critical, geofence, inactivity, offline, person
 from alerts.state import DeviceState, ResidentState
@@ -222,7 +223,9 @@ class Engine:
         ctx.now = data["now"]
         ctx.devices = {k: DeviceState.from_dict(v) for k, v in data["devices"].items() if k in registry.devices}
         ctx.residents = {k: ResidentState.from_dict(v) for k, v in data["residents"].items() if k in registry.residents}
+        ctx.book = AlertBook()  # the snapshot replaces whatever this engine held, never merges into it
         ctx.book.restore([Alert.from_dict(a) for a in data["alerts"]])
+        ctx.deadlines = DeadlineHeap()
         for key, at in data["deadlines"]:
             ctx.deadlines.arm(key, at)
         ctx.counters = dict(data["counters"])

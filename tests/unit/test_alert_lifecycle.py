@@ -94,6 +94,16 @@ def test_snapshot_restore_is_lossless() -> None:
     assert engine.snapshot() == json.loads(json.dumps(snap))
 
 
+def test_restore_replaces_what_the_engine_held() -> None:
+    """Restoring into an engine that already ran keeps no alert or deadline of its own."""
+    saved = json.loads(json.dumps(Driver.start().engine.snapshot()))
+    drv, aid = sos_driver()
+    drv.record(drv.engine.acknowledge(aid, "wang", "sms", T0 + 40))  # arms an ack-expiry deadline too
+    drv.engine.restore(saved)
+    assert drv.engine.open_alerts() == []
+    assert drv.engine.snapshot() == saved
+
+
 def test_removed_device_clears_its_alerts() -> None:
     drv = Driver.start()
     drv.heartbeat("cat-0001", T0 + 10, battery=10)

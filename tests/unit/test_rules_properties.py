@@ -40,10 +40,13 @@ def play(steps: list[tuple[float, bool, tuple[Any, ...]]], drv: Driver | None = 
         elif what == "status":
             drv.send(args[0], "status", {"state": args[1]}, t)
         else:
+            # The operator acts on what the hub shows at t: bring the clock there before choosing.
+            # (Choosing first made an ack depend on whether the engine had been ticked since the
+            # last message — true after the restart, not in a run that never stopped.)
+            drv.advance_to(t)
             alerts = drv.engine.open_alerts()
             if alerts:
                 alert = alerts[args[0] % len(alerts)]
-                drv.advance_to(t)
                 op = {"ack": drv.engine.acknowledge, "on_site": drv.engine.on_site}.get(args[1])
                 drv.record(op(alert.id, "p", "sms", t) if op else drv.engine.resolve(alert.id, "ok", "p", "sms", t))
         keys = [a.key for a in drv.engine.open_alerts()]
