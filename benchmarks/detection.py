@@ -12,11 +12,11 @@ fixed-threshold baseline, on one simulated community.
    benchmarks/detection/baseline.yaml (fixed thresholds: 5 h without motion day and night,
    exit on the first outside fix of any accuracy), `routine` = config.yaml with
    `rules.routine.enabled: true`; optionally `routine-0.4`, the same with `min_factor: 0.4`.
-3. Scores each run against the truth lines: incidents found / missed per kind (a cancelled SOS
-   counts as found by an sos alert resolved `cancelled`), false alerts per home-week per kind,
-   detection delays (median, p90, nearest rank) from the incident's start and, for inactivity,
-   from the resident's last movement (the newest activity event or moving GPS fix before the
-   fall).
+3. Scores each run against the truth lines with `hub.replay.match` (as `pingan replay` does):
+   incidents found / missed per kind (a cancelled SOS counts as found by an sos alert resolved
+   `cancelled`), false alerts per home-week per kind, detection delays (median, p90, nearest
+   rank) from the incident's start and, for inactivity, from the resident's last movement (the
+   newest activity event or moving GPS fix before the fall).
 
 Prints one table per configuration; the last line is
 `detection: found=N/M false_per_home_week=X median_inactivity_delay_h=Y` for config.yaml.
@@ -38,10 +38,9 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alerts.actions import Alert  # noqa: E402
 from hub.config import Config, load_config  # noqa: E402
 from hub.registry_file import load_registry_file, to_snapshot  # noqa: E402
-from hub.replay import MATCH_BEFORE_S, MATCH_WINDOW_S, WEEK_S, ReplayResult, Truth, run_offline  # noqa: E402
+from hub.replay import WEEK_S, ReplayResult, match, percentile, run_offline  # noqa: E402
 from simulators.community import registry_yaml  # noqa: E402
 from simulators.engine import SimConfig, Simulation, write_recording  # noqa: E402
 
@@ -87,43 +86,26 @@ class Score:
         return sum(self.false.values()) / self.home_weeks if self.home_weeks else math.nan
 
 
-def percentile(values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile, as hub/replay.py."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
-def answers(alert: Alert, truth: Truth) -> bool:
-    if alert.resident != truth.resident or not truth.t - MATCH_BEFORE_S <= alert.opened_at <= truth.t + MATCH_WINDOW_S:
-        return False
-    if truth.kind == "sos_cancelled":
-        return alert.kind.value == "sos" and alert.outcome is not None and alert.outcome.value == "cancelled"
-    return alert.kind.value == truth.kind
-
-
 def score(name: str, result: ReplayResult, homes: int, last_movement: dict[tuple[str, float], float]) -> Score:
-    """Match incidents in time order, each to the first unused alert that answers it."""
+    """hub.replay's matching (incidents in time order, each to the first unused alert that
+    answers it), plus the inactivity delay from the last movement and the details."""
     out = Score(name, home_weeks=homes * result.summary["span_s"] / WEEK_S)
-    used: set[str] = set()
-    for truth in sorted(result.truths, key=lambda x: (x.t, x.kind, x.resident)):
+    matches, false = match(result.alerts, result.truths)
+    for m in matches:
+        truth = m.truth
         out.incidents[truth.kind] += 1
-        match = next((a for a in result.alerts if a.id not in used and answers(a, truth)), None)
-        if match is None:
+        if m.alert is None or m.delay_s is None:
             out.missed_detail.append(f"{truth.kind} {truth.resident} at {truth.t:.0f}")
             continue
-        used.add(match.id)
         out.found[truth.kind] += 1
-        out.delays.setdefault(truth.kind, []).append(max(0.0, match.opened_at - truth.t))
+        out.delays.setdefault(truth.kind, []).append(m.delay_s)
         moved = last_movement.get((truth.resident, truth.t))
         if truth.kind == "inactivity" and moved is not None:
-            out.since_movement.append(match.opened_at - moved)
-    for alert in result.alerts:
-        if alert.id not in used:
-            out.false[alert.kind.value] += 1
-            out.false_detail.append(f"{alert.kind.value} {alert.severity.value} {alert.resident} {alert.device or '-'} "
-                                    f"at {alert.opened_at:.0f} ({alert.outcome.value if alert.outcome else 'open'}): {alert.reason}")
+            out.since_movement.append(m.alert.opened_at - moved)
+    for alert in false:
+        out.false[alert.kind.value] += 1
+        out.false_detail.append(f"{alert.kind.value} {alert.severity.value} {alert.resident} {alert.device or '-'} "
+                                f"at {alert.opened_at:.0f} ({alert.outcome.value if alert.outcome else 'open'}): {alert.reason}")
     return out
 
 

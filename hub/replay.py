@@ -9,9 +9,11 @@ byte for byte.
 
 Ground truth: a truth line says an incident that should raise `kind` for `resident` begins at
 `t`. An alert *detects* it when it has the same resident and kind and opens within
-[t − MATCH_BEFORE_S, t + MATCH_WINDOW_S] (24 h); incidents are matched in time order, each alert
-to at most one incident. Alerts that match no incident are false alerts; their rate is given per
-home-week (residents in the registry × the recording's span in weeks).
+[t − MATCH_BEFORE_S, t + MATCH_WINDOW_S] (24 h); a cancelled SOS (truth kind `sos_cancelled`) is
+detected by an `sos` alert resolved `cancelled` — the hub should open it and let the device's
+cancel close it. Incidents are matched in time order, each alert to at most one incident
+(`match`). Alerts that match no incident are false alerts; their rate is given per home-week
+(residents in the registry × the recording's span in weeks).
 
 Broker replay (publishing at the recorded timing × speed) belongs to the simulators.
 """
@@ -31,7 +33,7 @@ from typing import IO, Annotated, Any
 import msgspec
 import typer
 
-from alerts.actions import Action, Alert, AlertAckExpired, AlertOpened, AlertResolved, AlertUpdated
+from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertOpened, AlertResolved, AlertUpdated, Outcome
 from alerts.engine import Engine
 from alerts.registry import RegistrySnapshot
 from devices import DeviceMessage, interpret
@@ -41,6 +43,7 @@ from hub.config import Config, ConfigError, load_config
 MATCH_WINDOW_S = 24 * 3600.0
 MATCH_BEFORE_S = 60.0
 WEEK_S = 7 * 86400.0
+CANCELLED_SOS = "sos_cancelled"  # truth kind of a mistaken SOS the device cancelled in time
 ALERT_FIELDS = ("id", "code", "kind", "severity", "resident", "device", "opened_at", "resolved_at", "outcome")
 
 
@@ -179,23 +182,50 @@ def _summary(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One incident and the alert that detected it (None: missed)."""
+
+    truth: Truth
+    alert: Alert | None
+
+    @property
+    def delay_s(self) -> float | None:
+        return None if self.alert is None else max(0.0, self.alert.opened_at - self.truth.t)
+
+
+def answers(alert: Alert, truth: Truth) -> bool:
+    """The alert detects the incident (see the module docstring)."""
+    if alert.resident != truth.resident or not truth.t - MATCH_BEFORE_S <= alert.opened_at <= truth.t + MATCH_WINDOW_S:
+        return False
+    if truth.kind == CANCELLED_SOS:
+        return alert.kind == AlertKind.SOS and alert.outcome == Outcome.CANCELLED
+    return alert.kind.value == truth.kind
+
+
+def match(alerts: list[Alert], truths: list[Truth]) -> tuple[list[Match], list[Alert]]:
+    """Incidents in time order, each with the first unused alert that answers it; then the false
+    alerts (those that answer none), in opening order."""
+    used: set[str] = set()
+    matches: list[Match] = []
+    for truth in sorted(truths, key=lambda x: (x.t, x.kind, x.resident)):
+        found = next((a for a in alerts if a.id not in used and answers(a, truth)), None)
+        if found is not None:
+            used.add(found.id)
+        matches.append(Match(truth, found))
+    return matches, [a for a in alerts if a.id not in used]
+
+
 def score(alerts: list[Alert], truths: list[Truth], homes: int, span_s: float) -> dict[str, Any]:
     """Detected / missed incidents per kind, false alerts, detection delays (see module docstring)."""
-    used: set[str] = set()
+    matches, false = match(alerts, truths)
     delays: dict[str, list[float]] = {}
     missed: Counter[str] = Counter()
-    for truth in sorted(truths, key=lambda x: (x.t, x.kind, x.resident)):
-        match = next(
-            (a for a in alerts if a.id not in used and a.resident == truth.resident and a.kind.value == truth.kind
-             and truth.t - MATCH_BEFORE_S <= a.opened_at <= truth.t + MATCH_WINDOW_S),
-            None,
-        )
-        if match is None:
-            missed[truth.kind] += 1
+    for m in matches:
+        if m.delay_s is None:
+            missed[m.truth.kind] += 1
         else:
-            used.add(match.id)
-            delays.setdefault(truth.kind, []).append(round(max(0.0, match.opened_at - truth.t), 3))
-    false = [a for a in alerts if a.id not in used]
+            delays.setdefault(m.truth.kind, []).append(round(m.delay_s, 3))
     home_weeks = homes * span_s / WEEK_S
     kinds = sorted({t.kind for t in truths})
     return {
@@ -207,8 +237,8 @@ def score(alerts: list[Alert], truths: list[Truth], homes: int, span_s: float) -
                 "incidents": sum(1 for t in truths if t.kind == k),
                 "detected": len(delays.get(k, [])),
                 "missed": missed[k],
-                "delay_median_s": _percentile(delays.get(k, []), 50),
-                "delay_p90_s": _percentile(delays.get(k, []), 90),
+                "delay_median_s": percentile(delays.get(k, []), 50),
+                "delay_p90_s": percentile(delays.get(k, []), 90),
             }
             for k in kinds
         },
@@ -219,7 +249,7 @@ def score(alerts: list[Alert], truths: list[Truth], homes: int, span_s: float) -
     }
 
 
-def _percentile(values: list[float], pct: float) -> float | None:
+def percentile(values: list[float], pct: float) -> float | None:
     """Nearest-rank percentile; None for no values."""
     if not values:
         return None

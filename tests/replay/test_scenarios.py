@@ -3,8 +3,8 @@
 Each scenario is simulated to a temporary recording (with its registry, as `pingan simulate
 --scenario NAME --out FILE` writes them) and replayed offline with the default config.yaml.
 The set of alert kinds raised must equal the scenario's `expect` list — no more, no fewer — and
-every ground-truth incident must be detected by an alert of its resident (a cancelled SOS by an
-`sos` alert resolved `cancelled`).
+every ground-truth incident must be detected by an alert of its resident as `pingan replay`
+scores it (`hub.replay.answers`: a cancelled SOS by an `sos` alert resolved `cancelled`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from alerts.actions import Alert
 from hub.config import Config, load_config
 from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import ReplayResult, Truth, run_offline
+from hub.replay import ReplayResult, answers, run_offline
 from simulators.community import registry_yaml
 from simulators.engine import Simulation, from_scenario, write_recording
 from simulators.incidents import load_scenario, scenario_names
@@ -38,16 +37,6 @@ def simulate_and_replay(name: str, config: Config, tmp_path: Path) -> ReplayResu
     return run_offline(recording, to_snapshot(load_registry_file(registry)), config)
 
 
-def detects(alert: Alert, truth: Truth) -> bool:
-    """The alert answers the incident: same resident, the truth's kind (a cancelled SOS is an
-    sos alert resolved `cancelled`), opened at or after the incident began (1 min clock slack)."""
-    if alert.resident != truth.resident or alert.opened_at < truth.t - 60:
-        return False
-    if truth.kind == "sos_cancelled":
-        return alert.kind.value == "sos" and alert.outcome is not None and alert.outcome.value == "cancelled"
-    return alert.kind.value == truth.kind
-
-
 def test_every_scenario_is_covered() -> None:
     assert {"fall", "wandering", "sos", "sos_cancelled", "dead_device", "battery", "quiet_day"} <= set(scenario_names())
 
@@ -61,7 +50,7 @@ def test_scenario_raises_exactly_its_expected_alerts(name: str, config: Config, 
     assert raised == sorted(scenario.expect), described
     assert len(result.truths) == len(scenario.incidents)
     for truth in result.truths:
-        assert any(detects(a, truth) for a in result.alerts), (truth, described)
+        assert any(answers(a, truth) for a in result.alerts), (truth, described)
     assert result.summary["rejected"] == 0
 
 

@@ -1,0 +1,96 @@
+"""Backtest scoring (`hub.replay.score`): a cancelled SOS is found by an sos alert resolved
+`cancelled`, not reported as a missed incident plus a false sos; other kinds match literally.
+
+Each case replays a short recording on the golden registry (two residents, hourly heartbeats),
+so the alerts scored are the engine's own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.config import Config, load_config
+from hub.registry_file import load_registry_file, to_snapshot
+from hub.replay import ReplayResult, Truth, answers, match, run_offline
+
+GOLDEN = Path(__file__).parent / "golden"
+ROOT = Path(__file__).parents[2]
+T0 = 1764118800.0  # 2025-11-26 09:00 Asia/Shanghai
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(ROOT / "config.yaml", environ={})
+
+
+def event(t: float, device: str, seq: int, type_: str) -> dict[str, Any]:
+    return {"t": t, "topic": f"pingan/v1/dev/{device}/event", "payload": json.dumps({"ts": t, "seq": seq, "type": type_})}
+
+
+def truth(t: float, kind: str, resident: str = "r-0001") -> dict[str, Any]:
+    return {"t": t, "truth": {"kind": kind, "resident": resident}}
+
+
+def replay(lines: list[dict[str, Any]], config: Config, tmp_path: Path) -> ReplayResult:
+    recording = tmp_path / "recording.jsonl"
+    recording.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return run_offline(recording, to_snapshot(load_registry_file(GOLDEN / "registry.yaml")), config)
+
+
+def sos_pressed_and_cancelled(cancel_after_s: float, truth_kind: str) -> list[dict[str, Any]]:
+    return [
+        event(T0, "cat-0001", 1, "motion"),
+        truth(T0 + 60, truth_kind),
+        event(T0 + 60, "cat-0001", 2, "sos"),
+        event(T0 + 60 + cancel_after_s, "cat-0001", 3, "sos_cancel"),
+        event(T0 + 600, "cat-0001", 4, "motion"),
+    ]
+
+
+def test_cancelled_sos_is_found_by_the_sos_alert_resolved_cancelled(config: Config, tmp_path: Path) -> None:
+    result = replay(sos_pressed_and_cancelled(10, "sos_cancelled"), config, tmp_path)
+    (sos,) = [a for a in result.alerts if a.kind == "sos"]
+    assert sos.outcome == "cancelled"
+    scored = result.summary["truth"]
+    assert (scored["incidents"], scored["detected"], scored["missed"]) == (1, 1, 0)
+    assert scored["false_alerts_by_kind"].get("sos") is None
+    assert scored["per_kind"]["sos_cancelled"] == {
+        "incidents": 1, "detected": 1, "missed": 0, "delay_median_s": 0.0, "delay_p90_s": 0.0,
+    }
+
+
+def test_cancel_too_late_leaves_the_incident_missed_and_the_sos_false(config: Config, tmp_path: Path) -> None:
+    """The hub should have cancelled it: an sos still open does not answer a cancelled SOS."""
+    result = replay(sos_pressed_and_cancelled(config.rules.sos_cancel_s + 30, "sos_cancelled"), config, tmp_path)
+    (sos,) = [a for a in result.alerts if a.kind == "sos"]
+    assert sos.outcome is None
+    scored = result.summary["truth"]
+    assert (scored["detected"], scored["missed"]) == (0, 1)
+    assert scored["false_alerts_by_kind"]["sos"] == 1
+
+
+def test_a_real_sos_still_matches_by_kind(config: Config, tmp_path: Path) -> None:
+    result = replay(sos_pressed_and_cancelled(10, "sos"), config, tmp_path)
+    scored = result.summary["truth"]
+    assert (scored["detected"], scored["missed"], scored["false_alerts"]) == (1, 0, 0)
+
+
+def test_match_pairs_incidents_in_time_order_and_leaves_the_rest_false(config: Config, tmp_path: Path) -> None:
+    lines = [
+        *sos_pressed_and_cancelled(10, "sos_cancelled"),
+        truth(T0 + 3600, "sos_cancelled", "r-0002"),  # nothing happens for r-0002: missed
+        event(T0 + 7200, "cat-0001", 5, "sos"),  # a second sos, no truth: false
+    ]
+    result = replay(lines, config, tmp_path)
+    matches, false = match(result.alerts, result.truths)
+    assert [(m.truth.resident, m.alert is not None) for m in matches] == [("r-0001", True), ("r-0002", False)]
+    assert matches[0].delay_s == 0.0 and matches[1].delay_s is None
+    assert [(a.kind, a.opened_at) for a in false] == [("sos", T0 + 7200)]
+    cancelled = matches[0].alert
+    assert cancelled is not None
+    assert not answers(cancelled, Truth(T0 + 60, "sos_cancelled", "r-0002"))  # another resident
+    assert not answers(cancelled, Truth(T0 + 60 + 2 * 86400, "sos_cancelled", "r-0001"))  # long before the incident
