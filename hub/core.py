@@ -245,9 +245,8 @@ class HubCore:
         slot = self.partition
         if slot is None:
             raise RuntimeError("consume() runs a partition; one hub rules events in on_batch")
-        settle_s = self.config.scale.settle_ms / 1000
         with self._decision() as session:
-            rows = slot.unruled(session, limit, self.clock.now() - settle_s)
+            rows = slot.unruled(session, limit, self.rules_now())
             if not rows:
                 return 0
             # Round robin spreads a device's messages over the hubs, whose batches commit in any
@@ -264,7 +263,7 @@ class HubCore:
         with self._decision() as session:
             now = self.clock.now()
             after = self._maybe_reload_registry(session, now)
-            actions = self._engine().tick(now)
+            actions = self._engine().tick(self.rules_now())
             after += self._store(session, actions, now)
             if sweep and self.outputs.dispatcher is not None:
                 self.outputs.dispatcher.sweep(session, now)
@@ -274,6 +273,15 @@ class HubCore:
             self._save_state(session, force=any(isinstance(a, ALERT_ACTIONS) for a in actions))
         _run(after)
         return actions
+
+    def rules_now(self) -> float:
+        """How far the rules have seen: now, or in partition mode now less the settle window.
+
+        A partition's events wait `scale.settle_ms` before `consume` takes them; a tick must not
+        run the engine's deadlines past them, or a device heard half a second ago (stored, not
+        ruled yet) is declared offline by a deadline that its message would have moved."""
+        now = self.clock.now()
+        return now if self.partition is None else now - self.config.scale.settle_ms / 1000
 
     def run_scheduler(self, stop: threading.Event, max_wait_s: float = 1.0) -> None:
         """Tick when the engine's next deadline falls due, and at least every `max_wait_s`

@@ -137,15 +137,16 @@ class PartitionSlot:
         row.state_version += 1
         return row.state_version
 
-    def unruled(self, session: Session, limit: int, received_before: float) -> Sequence[m.Event]:
-        """Events of this partition not ruled yet and received before `received_before`, by id.
+    def unruled(self, session: Session, limit: int, received_by: float) -> Sequence[m.Event]:
+        """Events of this partition not ruled yet and received at or before `received_by`
+        (the settle horizon, `HubCore.rules_now`, to which ticks also run), by id.
 
         No FOR UPDATE on the events: the partition row locked by lock() already serialises
         every consumer of this partition. An event committed late with a smaller id is still
         unruled and is taken by the next round: the flag, unlike a watermark, skips none."""
         return session.scalars(
             select(m.Event)
-            .where(m.Event.partition == self.index, m.Event.ruled.is_(False), m.Event.received_at < received_before)
+            .where(m.Event.partition == self.index, m.Event.ruled.is_(False), m.Event.received_at <= received_by)
             .order_by(m.Event.id)
             .limit(limit)
         ).all()
@@ -363,12 +364,12 @@ class PartitionedCore:
 
     def _tick_if_due(self, p: int) -> None:
         core = self.cores[p]
-        now = self.clock.now()
-        if now < self._times[p].next_tick_at:
+        seen = core.rules_now()  # deadlines are judged up to the settle horizon, like consume
+        if seen < self._times[p].next_tick_at:
             return
         core.tick(sweep=False)
         due = core.engine.next_deadline() if core.engine is not None else None
-        self._times[p].next_tick_at = min(due if due is not None else math.inf, now + RELOAD_CHECK_S)
+        self._times[p].next_tick_at = min(due if due is not None else math.inf, seen + RELOAD_CHECK_S)
 
     def tick(self) -> list[Action]:
         """Tick every owned partition now (tests, and the same meaning as HubCore.tick)."""

@@ -3,7 +3,9 @@ the registry of the recorded day, device traffic, and what the database says aft
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -13,17 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import yaml
 from conftest import Broker, free_port
 from ingest.helpers import HubProcess, Publisher, rows, scalar, wait_until, write_config
 
-from hub.registry_file import load_registry_file
+from hub.config import load_config
+from hub.registry_file import load_registry_file, to_snapshot
 from hub.registry_import import import_document, known_ids
+from hub.replay import run_offline
 from hub.storage.db import make_engine, make_sessions
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP = "hubs"
 PARTITIONS = 16
+SHARED_SECRET = "fault-suite-shared-secret-0123456789"
 
 
 @dataclass
@@ -37,20 +43,25 @@ class Cluster:
     sms: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     hubs: dict[str, HubProcess] = field(default_factory=dict)
+    mqtt_url: str | None = None  # the hubs' way to the broker (a `Link`), else the broker itself
 
     def add(self, name: str) -> HubProcess:
         port = free_port()
         extra: dict[str, Any] = {"client_id": name}
         if self.partitions is not None:
             extra["shared_group"] = GROUP
-        config = write_config(self.tmp / f"{name}.yaml", self.broker.url, self.db_url, port, **extra)
+        config = write_config(self.tmp / f"{name}.yaml", self.mqtt_url or self.broker.url, self.db_url, port, **extra)
         data = yaml.safe_load(config.read_text(encoding="utf-8"))
         if self.partitions is not None:
             data["scale"] = {"partitions": self.partitions, "lease": "5s", "poll_ms": 100}
         if self.sms:
             data["sms"] = self.sms
         config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        hub = HubProcess(config, port, self.tmp / f"{name}.log", env=self.env)
+        # One key for all hubs, as deployed (signed links verify on any hub). It also keeps hubs
+        # started together off the first-start race in hub/wiring.py `_secret_key` (each inserts
+        # the generated key; the second insert fails and that hub exits).
+        env = {"PINGAN_HTTP__SECRET_KEY": SHARED_SECRET, **self.env}
+        hub = HubProcess(config, port, self.tmp / f"{name}.log", env=env)
         self.hubs[name] = hub
         return hub
 
@@ -95,8 +106,11 @@ def unruled(db_url: str) -> int:
 def wait_stored_and_ruled(db_url: str, expected: int, timeout_s: float, what: str) -> float:
     """Wait until `expected` events are stored and every one ruled; returns the seconds waited."""
     started = time.monotonic()
-    wait_until(lambda: events(db_url) >= expected and unruled(db_url) == 0, timeout_s,
-               f"{what}: {expected} events stored and ruled (have {events(db_url)}, unruled {unruled(db_url)})", 0.25)
+    try:
+        wait_until(lambda: events(db_url) >= expected and unruled(db_url) == 0, timeout_s, what, 0.25)
+    except AssertionError:  # the counts at the timeout, not at the start of the wait
+        raise AssertionError(f"{what}: {expected} events not all stored and ruled after {timeout_s}s"
+                             f" (have {events(db_url)}, unruled {unruled(db_url)})") from None
     return time.monotonic() - started
 
 
@@ -128,16 +142,85 @@ EVENT_DRIVEN = {  # alerts the recorded day raises from its messages alone, what
 }
 
 
+class Link:
+    """A TCP forwarder on 127.0.0.1 in front of the broker that the test can cut: the network
+    between some clients and a broker that keeps running (its sessions, subscriptions and queued
+    messages intact). `cut()` closes every connection through it and refuses new ones, as a
+    broker that went away does; `restore()` listens again on the same port."""
+
+    def __init__(self, broker_port: int) -> None:
+        self.broker_port = broker_port
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def restore(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            closing, self._sockets = self._sockets, []
+            listener, self._listener = self._listener, None
+        for sock in [*closing, *([listener] if listener else [])]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.broker_port), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()  # the broker itself is down: refuse, as it would
+                continue
+            with self._lock:
+                if self._listener is not listener:
+                    client.close()
+                    upstream.close()
+                    return
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    for sock in (source, sink):  # one side closed: close both, as a dropped connection does
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class SteadyDevices:
-    """Devices of the recorded registry sending heartbeats at a steady rate, from a thread;
-    counts what the broker acknowledged. The device connection is a persistent session that
-    queues while the broker is away (paho's own queue), as a real device buffers."""
+    """Devices of the recorded registry sending heartbeats at a steady rate, from a thread.
+
+    One persistent MQTT session (paho, QoS 1, no queue limit) that keeps every message it could
+    not send while the broker is away and sends it after reconnecting, as a device's buffer
+    does; `acked()` lists what the broker acknowledged (PUBACK), by device and seq: what must be
+    stored. `event()` slips a device event (an SOS) into the stream."""
 
     def __init__(self, port: int, devices: list[str], rate_per_s: float) -> None:
         self.publisher = Publisher(port, client_id=f"devices-{port}")
         self.devices = devices
         self.rate_per_s = rate_per_s
-        self.sent = 0
+        self.sent: list[tuple[str, int, mqtt.MQTTMessageInfo]] = []
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -145,27 +228,60 @@ class SteadyDevices:
         self._thread.start()
         return self
 
+    def _publish(self, device: str, channel: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            seq = len(self.sent)
+            payload = json.dumps({"ts": time.time(), "seq": seq, **body}).encode()
+            info = self.publisher.client.publish(f"pingan/v1/dev/{device}/{channel}", payload, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: kept, sent on reconnect
+                raise AssertionError(f"paho refused a message: {mqtt.error_string(info.rc)}")
+            self.sent.append((device, seq, info))
+
+    def event(self, device: str, kind: str) -> None:
+        self._publish(device, "event", {"type": kind})
+
     def _run(self) -> None:
-        seq = 0
+        k = 0
         next_at = time.monotonic()
         while not self._stop.is_set():
-            device = self.devices[seq % len(self.devices)]
-            payload = json.dumps({"ts": time.time(), "seq": seq, "battery": 80, "rssi": -70}).encode()
-            self.publisher.publish(f"pingan/v1/dev/{device}/heartbeat", payload)
-            seq += 1
-            self.sent = seq
+            self._publish(self.devices[k % len(self.devices)], "heartbeat", {"battery": 80, "rssi": -70})
+            k += 1
             next_at += 1 / self.rate_per_s
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
-    def stop(self) -> int:
-        """Stop sending; returns how many were sent. The connection stays open so paho can
-        still deliver what it queued while the broker was away: check the database, then close()."""
+    def stop(self, timeout_s: float = 60) -> int:
+        """Stop sending and wait until the broker acknowledged everything sent; returns the count."""
         self._stop.set()
         self._thread.join(10)
-        return self.sent
+        wait_until(lambda: len(self.acked()) == len(self.sent), timeout_s,
+                   f"the broker acknowledging every device message (acked {len(self.acked())} of {len(self.sent)})")
+        return len(self.sent)
+
+    def acked(self) -> set[tuple[str, int]]:
+        # paho's own PUBACK flag: is_published() raises for a message published while
+        # disconnected (rc NO_CONN), although paho keeps it and sends it after reconnecting
+        with self._lock:
+            return {(device, seq) for device, seq, info in self.sent if info._published}
 
     def close(self) -> None:
         self.publisher.close()
+
+
+def stored_once(db_url: str) -> tuple[set[tuple[str, int]], list[Any]]:
+    """(device, seq) of the stored events, and those stored more than once."""
+    stored = rows(db_url, "SELECT device_id, seq, count(*) FROM events GROUP BY device_id, seq")
+    return {(d, int(s)) for d, s, _ in stored}, [r for r in stored if r[2] > 1]
+
+
+def offline_alert_set(db_url: str, registry: Path, work: Path) -> set[tuple[Any, ...]]:
+    """`replay --offline` of what was stored (in receive order): the single-hub decision."""
+    lines = rows(db_url, "SELECT device_id, channel, payload, received_at FROM events ORDER BY received_at, id")
+    recording = work / "stored.jsonl"
+    recording.write_text("".join(json.dumps({"t": t, "topic": f"pingan/v1/dev/{d}/{c}", "payload": p}) + "\n"
+                                 for d, c, p, t in lines), encoding="utf-8")
+    config = load_config(REPO / "config.yaml", environ={})
+    result = run_offline(recording, to_snapshot(load_registry_file(registry)), config)
+    return {(a.kind.value, a.resident, a.device, a.outcome.value if a.outcome else None) for a in result.alerts}
 
 
 def timed(what: str, fn: Callable[[], object]) -> float:

@@ -22,13 +22,16 @@ from support.twilio_server import Behaviour, TwilioTestServer
 from .helpers import (
     EVENT_DRIVEN,
     Cluster,
+    Link,
     SteadyDevices,
     alert_set,
     doubled_alerts,
     doubled_messages,
     events,
     import_registry,
+    offline_alert_set,
     replay_to_broker,
+    stored_once,
     topic_lines,
     unruled,
     wait_stored_and_ruled,
@@ -117,37 +120,61 @@ def test_a_hub_killed_mid_stream_loses_and_doubles_nothing(cluster: Cluster, day
     assert not doubled_messages(fresh_pg), doubled_messages(fresh_pg)
 
 
-@pytest.mark.xfail(reason="open: after the 20 s outage the devices' messages stop arriving and ~20 events stay "
-                          "unruled; under investigation (see docs/SCALE_OUT.md)", strict=False)
-def test_broker_restart_and_outage(cluster: Cluster, fresh_pg: str) -> None:
-    """(c) The broker restarts, then stays away 20 s (the issue asks 60 s; 20 s keeps CI time
-    sane and exercises the same paths: reconnect backoff, persistent sessions on both sides).
-    Two hubs; devices keep publishing throughout into their own queue. Nothing is lost."""
+def test_broker_restart_and_outage(cluster: Cluster, fresh_pg: str, day_recording: Path, tmp_path: Path) -> None:
+    """(c) Two hubs, devices publishing throughout (50 msg/s, an SOS in each fault). The broker
+    process restarts; then the network to the broker goes away for 20 s (the issue asks 60 s;
+    20 s exercises the same paths: both sides' reconnect backoff, persistent sessions, messages
+    kept by the devices and queued by the broker for the hubs). Every message the broker
+    acknowledged is stored once and ruled; the alerts are what `replay --offline` of the
+    stored messages decides.
+
+    The restart lets the devices back only once the hubs have re-subscribed: Mosquitto 2.0.11
+    does not restore `$share` subscriptions from its persistence file, so until the first hub
+    re-subscribes it acknowledges device messages and drops them (docs/SCALE_OUT.md,
+    "Broker restarts"). The outage is a cut of the network, for hubs and devices alike, in any
+    order, while the broker keeps its state."""
     print()
+    hub_link, device_link = Link(cluster.broker.port), Link(cluster.broker.port)
+    cluster.mqtt_url = hub_link.url
     cluster.start("hub-1", "hub-2")
-    devices = SteadyDevices(cluster.broker.port, DEVICES, rate_per_s=50).start()
+    devices = SteadyDevices(device_link.port, DEVICES, rate_per_s=50).start()
     wait_until(lambda: events(fresh_pg) > 100, 30, "traffic flowing")
+
+    device_link.cut()  # the devices keep publishing into their own buffer
+    devices.event("cat-0003", "sos")
     cluster.broker.stop()
     cluster.broker.start()
     restarted = time.monotonic()
     wait_until(lambda: all(h.ready() for h in cluster.hubs.values()), 60, "hubs reconnected after the restart")
     print(f"  broker restart: hubs ready again after {time.monotonic() - restarted:.1f}s")
-    cluster.broker.stop()
-    down_at = time.monotonic()
-    sent_when_down = devices.sent
+    device_link.restore()
+
+    wait_until(lambda: events(fresh_pg) > len(devices.sent) // 2, 30, "traffic flowing again")
+    hub_link.cut()
+    device_link.cut()
+    down_at, sent_when_down = time.monotonic(), len(devices.sent)
     wait_until(lambda: not any(h.ready() for h in cluster.hubs.values()), 30, "hubs report the broker lost")
+    devices.event("cat-0011", "sos")
     time.sleep(20)  # the outage
-    cluster.broker.start()
+    device_link.restore()
+    hub_link.restore()
     back = time.monotonic()
     wait_until(lambda: all(h.ready() for h in cluster.hubs.values()), 60, "hubs reconnected after the outage")
     ready_s = time.monotonic() - back
     sent = devices.stop()
+    acked = devices.acked()
     waited = wait_stored_and_ruled(fresh_pg, sent, 120, "after the outage")
     devices.close()
-    print(f"  outage 20s: {devices.sent - sent_when_down} messages sent meanwhile (delayed by up to"
-          f" {back - down_at:.0f}s); hubs ready {ready_s:.1f}s after the broker; all {sent} stored {waited:.1f}s"
-          " after the devices stopped")
-    assert events(fresh_pg) == sent
+    print(f"  outage 20s: {sent - sent_when_down} messages sent from its start (kept by the devices up to"
+          f" {back - down_at:.0f}s); hubs ready {ready_s:.1f}s after the network; all {sent} acknowledged,"
+          f" stored and ruled {waited:.1f}s after the devices stopped")
+    stored, doubled = stored_once(fresh_pg)
+    assert len(acked) == sent and stored == acked and not doubled, (len(acked), sorted(acked - stored)[:10], doubled)
+    assert unruled(fresh_pg) == 0
+    expected = offline_alert_set(fresh_pg, Path(f"{day_recording}.registry.yaml"), tmp_path)
+    assert {("sos", "r-0003", "cat-0003"), ("sos", "r-0011", "cat-0011")} <= {a[:3] for a in expected}
+    assert alert_set(fresh_pg) == expected
+    assert not doubled_alerts(fresh_pg) and not doubled_messages(fresh_pg)
 
 
 def test_database_connections_terminated_mid_stream(cluster: Cluster, fresh_pg: str) -> None:
@@ -164,7 +191,11 @@ def test_database_connections_terminated_mid_stream(cluster: Cluster, fresh_pg: 
                                   " WHERE datname = :db AND pid <> pg_backend_pid()", db=name)
         at = time.monotonic()
         before = events(fresh_pg)
-        wait_until(lambda b=before: events(fresh_pg) > b + 50, 60, "storing again")
+
+        def storing_again(b: int = before) -> bool:
+            return events(fresh_pg) > b + 50
+
+        wait_until(storing_again, 60, "storing again")
         print(f"  terminated {killed} connections; storing again after {time.monotonic() - at:.1f}s")
     sent = devices.stop()
     waited = wait_stored_and_ruled(fresh_pg, sent, 120, "after the terminations")
