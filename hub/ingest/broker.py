@@ -43,6 +43,7 @@ log = logging.getLogger("pingan.mqtt")
 
 RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 30
+DISCONNECT_TIMEOUT_S = 5.0
 
 
 class BufferedReadClient(mqtt.Client):
@@ -106,6 +107,7 @@ class BrokerConnection:
         self._generation = 0
         self._connected = False
         self._accepting = True
+        self._disconnected = threading.Event()
         self.client = self._make_client(receive_maximum)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -161,7 +163,12 @@ class BrokerConnection:
     def stop(self) -> None:
         """Disconnect without clearing the session (expiry as sent on connect), after queued acks."""
         self._accepting = False
-        self.client.disconnect()
+        self._disconnected.clear()
+        if self.client.disconnect() == mqtt.MQTT_ERR_SUCCESS:
+            # loop_stop() ends the network thread without flushing its out-queue: wait (bounded)
+            # until the DISCONNECT — and the PUBACKs queued before it — went out, or the acks of
+            # the last batch are lost and those messages redelivered (harmless, dedup; but seen).
+            self._disconnected.wait(DISCONNECT_TIMEOUT_S)
         self.client.loop_stop()
         self._set_connected(False)
 
@@ -211,6 +218,7 @@ class BrokerConnection:
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         self._set_connected(False)
+        self._disconnected.set()
         if self._accepting:
             log.warning("mqtt disconnected reason=%s; reconnecting with backoff", reason)
 

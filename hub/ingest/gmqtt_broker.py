@@ -96,6 +96,7 @@ class GmqttBrokerConnection:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mqtt", daemon=True)
         self._connecting: Future[None] | None = None
+        self._unsent: list[tuple[str, bytes | str, int]] = []  # published before the first connect (loop thread)
         self.client = self._make_client()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -203,6 +204,11 @@ class GmqttBrokerConnection:
             self.client._connection.send_package(data)
 
     def _publish(self, topic: str, payload: bytes | str, qos: int) -> None:
+        if self.client._connection is None:
+            # Never connected yet: gmqtt has nowhere to put it. Sent on the first connect. (After a
+            # drop gmqtt keeps QoS 1 messages itself and resends them on the resumed session.)
+            self._unsent.append((topic, payload, qos))
+            return
         try:
             self.client.publish(topic, payload, qos=qos)
         except Exception as exc:
@@ -217,6 +223,9 @@ class GmqttBrokerConnection:
         retain_handling = 1 if self._v5 else 0
         client.subscribe([gmqtt.Subscription(f, qos=1, retain_handling_options=retain_handling) for f in self.filters])
         log.info("mqtt connected session_present=%s generation=%d", bool(flags), self._generation)
+        unsent, self._unsent = self._unsent, []
+        for topic, payload, qos in unsent:
+            self._publish(topic, payload, qos)
 
     def _on_disconnect(self, _client: gmqtt.Client, _packet: Any, exc: Any = None) -> None:
         self._set_connected(False)

@@ -10,8 +10,10 @@ the broker still had to redeliver (Mosquitto resends the session's in-flight mes
 from __future__ import annotations
 
 import queue
+import threading
 import uuid
 
+import paho.mqtt.client as mqtt
 import pytest
 from conftest import Broker
 from prometheus_client import CollectorRegistry
@@ -26,11 +28,16 @@ DEVICE = "cat-0001"
 COUNT = 50
 
 
-def connect(broker: Broker, client: str, protocol: str, client_id: str) -> tuple[Connection, queue.Queue[Received]]:
+def make(broker: Broker, client: str, protocol: str, client_id: str) -> tuple[Connection, queue.Queue[Received]]:
     settings = MqttConfig(url=broker.url, client=client, protocol=protocol, client_id=client_id,  # type: ignore[arg-type]
                           session_expiry="1h")  # type: ignore[arg-type]
     inbox: queue.Queue[Received] = queue.Queue(maxsize=1000)
     connection = make_connection(settings, inbox, IngestMetrics(CollectorRegistry()), receive_maximum=1000, clock=None)
+    return connection, inbox
+
+
+def connect(broker: Broker, client: str, protocol: str, client_id: str) -> tuple[Connection, queue.Queue[Received]]:
+    connection, inbox = make(broker, client, protocol, client_id)
     connection.start()
     wait_until(lambda: connection.connected, 30, f"{client} to connect")
     return connection, inbox
@@ -75,3 +82,25 @@ def test_messages_are_acknowledged_only_by_ack_all(broker: Broker, client: str, 
     hub.ack_all(after)
     hub.stop()
     pub.close()
+
+
+@pytest.mark.parametrize("client", ["gmqtt", "paho"])
+def test_a_command_published_before_the_first_connect_is_sent_once_connected(broker: Broker, client: str) -> None:
+    topic = "pingan/v1/dev/cat-0001/cmd"
+    got: queue.Queue[bytes] = queue.Queue()
+    subscribed = threading.Event()
+    device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"dev-{uuid.uuid4().hex[:8]}")
+    device.on_message = lambda _c, _u, message: got.put(message.payload)
+    device.on_subscribe = lambda *_a: subscribed.set()
+    device.connect("127.0.0.1", broker.port)
+    device.loop_start()
+    device.subscribe(topic, qos=1)
+    wait_until(subscribed.is_set, 30, "the device's subscription")
+    hub, _inbox = make(broker, client, "5", f"hub-{uuid.uuid4().hex[:8]}")
+    hub.publish(topic, b'{"cmd": "alert_ack", "alert": "A7K2"}')
+    hub.start()
+    wait_until(lambda: not got.empty(), 30, "the command to reach the device")
+    assert got.get_nowait() == b'{"cmd": "alert_ack", "alert": "A7K2"}'
+    hub.stop()
+    device.disconnect()
+    device.loop_stop()
