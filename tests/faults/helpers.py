@@ -220,6 +220,7 @@ class SteadyDevices:
         self.devices = devices
         self.rate_per_s = rate_per_s
         self.sent: list[tuple[str, int, mqtt.MQTTMessageInfo]] = []
+        self._next_seq: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -230,7 +231,7 @@ class SteadyDevices:
 
     def _publish(self, device: str, channel: str, body: dict[str, Any]) -> None:
         with self._lock:
-            seq = len(self.sent)
+            seq = self._next_seq[device] = self._next_seq.get(device, -1) + 1  # each device counts its own
             payload = json.dumps({"ts": time.time(), "seq": seq, **body}).encode()
             info = self.publisher.client.publish(f"pingan/v1/dev/{device}/{channel}", payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: kept, sent on reconnect

@@ -1,6 +1,6 @@
 """Several hubs and faults, with real processes on 127.0.0.1: `pingan serve` hubs on one MQTT 5
 shared subscription (`$share/hubs/...`, Mosquitto round robin) and PostgreSQL, the recorded day
-published by `pingan replay`, hubs killed with SIGKILL, the broker stopped, the hubs' database
+published by `pingan replay`, hubs killed with SIGKILL, the broker restarted and cut off, the hubs' database
 connections terminated, the SMS provider failing, a device flooding.
 
 Every wait is a bounded poll on an observable result; figures (recovery time, delays) are
@@ -21,6 +21,7 @@ from support.twilio_server import Behaviour, TwilioTestServer
 
 from .helpers import (
     EVENT_DRIVEN,
+    PARTITIONS,
     Cluster,
     Link,
     SteadyDevices,
@@ -171,6 +172,10 @@ def test_broker_restart_and_outage(cluster: Cluster, fresh_pg: str, day_recordin
     stored, doubled = stored_once(fresh_pg)
     assert len(acked) == sent and stored == acked and not doubled, (len(acked), sorted(acked - stored)[:10], doubled)
     assert unruled(fresh_pg) == 0
+    # no partition lost its owner across the faults (a lapsed lease would leave events unruled)
+    leases = rows(fresh_pg, "SELECT owner, count(*) FROM partition_leases WHERE lease_until > :now GROUP BY owner",
+                  now=time.time())
+    assert sum(n for _, n in leases) == PARTITIONS and {o for o, _ in leases} == {"hub-1", "hub-2"}, leases
     expected = offline_alert_set(fresh_pg, Path(f"{day_recording}.registry.yaml"), tmp_path)
     assert {("sos", "r-0003", "cat-0003"), ("sos", "r-0011", "cat-0011")} <= {a[:3] for a in expected}
     assert alert_set(fresh_pg) == expected
