@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.escalation import EscalationPolicy
@@ -180,12 +181,17 @@ def make_provider(config: Config) -> SmsProvider:
 
 def _secret_key(config: Config, sessions: sessionmaker[Session]) -> str:
     """http.secret_key, else one generated once and kept in the database, so signed SMS links
-    and board sessions survive a restart."""
+    and board sessions survive a restart. Hubs starting together race for the row: the first
+    insert wins and every hub reads the one stored."""
     if config.http.secret_key is not None:
         return config.http.secret_key.get_secret_value()
-    with sessions.begin() as session:
+    try:
+        with sessions.begin() as session:
+            if session.get(m.EngineState, SECRET_KEY_ROW) is None:
+                session.add(m.EngineState(key=SECRET_KEY_ROW, data={"key": secrets.token_urlsafe(32)}, updated_at=0.0))
+    except IntegrityError:
+        pass  # another hub stored it first
+    with sessions() as session:
         row = session.get(m.EngineState, SECRET_KEY_ROW)
-        if row is None:
-            row = m.EngineState(key=SECRET_KEY_ROW, data={"key": secrets.token_urlsafe(32)}, updated_at=0.0)
-            session.add(row)
+        assert row is not None
         return str(row.data["key"])
