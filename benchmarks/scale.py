@@ -21,8 +21,9 @@ from the first stored event (`min(received_at)`) to the moment every message is 
 ruled (`count(*) WHERE ruled`; as shipped, events are stored ruled). Partitioned modes include
 the settle window (`scale.settle_ms`, 1 s) and the lease start-up (`scale.lease`, shipped defaults).
 CPU seconds are per hub process (user + system from /proc, less the start-up CPU to readiness
-measured at registration) and for Mosquitto during the drain;
-PostgreSQL's backends are not counted (the server is shared with other runs on this machine).
+measured at registration), for Mosquitto during the drain, and for the PostgreSQL backends
+serving this database (the hubs' connections, which live as long as the hubs; the server's
+WAL writer and checkpointer are not counted).
 The last line is the summary:
 
     scale: one_hub=N msg/s two_hubs=N msg/s ratio=R
@@ -34,6 +35,7 @@ the processes started here are ended, by their handle.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import sys
@@ -130,6 +132,7 @@ def drain(hubs: list[object], startup_cpu: list[float], engine: sa.Engine, count
         time.sleep(0.05)
     done_at = time.time()
     cpu = [hub.cpu_s() - start for hub, start in zip(hubs, startup_cpu, strict=True)]  # type: ignore[attr-defined]
+    pg_cpu = postgres_cpu_s(engine)  # before the hubs stop: their backends end with them
     with engine.connect() as conn:
         first_at = float(conn.execute(sa.text("SELECT min(received_at) FROM events")).scalar() or done_at)
         split = [tuple(r) for r in conn.execute(sa.text(
@@ -139,7 +142,20 @@ def drain(hubs: list[object], startup_cpu: list[float], engine: sa.Engine, count
     span = done_at - first_at
     stored_span = (all_stored_at or done_at) - first_at
     return {"stored": stored, "ruled": ruled, "seconds": span, "stored_seconds": stored_span, "rate": ruled / span if span > 0 else 0.0,
-            "cpu": cpu, "leases": split}
+            "cpu": cpu, "pg_cpu": pg_cpu, "leases": split}
+
+
+def postgres_cpu_s(engine: sa.Engine) -> float:
+    """CPU seconds of this database's server backends (the hubs' connections), read from /proc."""
+    with engine.connect() as conn:
+        pids = [int(p) for p in conn.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalars()]
+    total = 0.0
+    for pid in pids:
+        # a backend that just ended, or a server outside this machine's /proc
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, PermissionError):
+            total += process_cpu_s(pid)
+    return total
 
 
 def process_cpu_s(pid: int) -> float:
@@ -166,6 +182,7 @@ def main() -> int:
         print("scale: PostgreSQL is required", flush=True)
         return 2
     broker, port = bench.start_broker(workdir)
+    print(f"hub logs and configs: {workdir}", flush=True)
     hubs = {m.key: [make_hub(workdir, f"{m.key}{i + 1}", port, db_url, m) for i in range(m.hubs)] for m in modes}
     from hub.storage.db import make_engine
 
@@ -183,7 +200,8 @@ def main() -> int:
             cpu = " + ".join(f"{c:.1f}" for c in r["cpu"])  # type: ignore[attr-defined]
             print(f"({mode.key}) {mode.label:32s}: {r['ruled']} of {args.count} ruled in {r['seconds']:.1f} s "
                   f"(all stored after {r['stored_seconds']:.1f} s), "
-                  f"{r['rate']:.0f} msg/s; hub CPU {cpu} s, mosquitto CPU {r['broker_cpu']:.1f} s; "
+                  f"{r['rate']:.0f} msg/s; hub CPU {cpu} s, mosquitto CPU {r['broker_cpu']:.1f} s, "
+                  f"PostgreSQL backends CPU {r['pg_cpu']:.1f} s; "
                   f"leases {r['leases']}", flush=True)
     finally:
         for group in hubs.values():
