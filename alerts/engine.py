@@ -38,7 +38,7 @@ class Engine:
 
     # ------------------------------------------------------------------ inputs
     def handle(self, msg: DeviceMessage, now: float) -> list[Action]:
-        ctx = self._begin(now)
+        ctx, now = self._begin(now)
         device = ctx.device(msg.device_id)
         if device is None:
             ctx.count("unknown_device")
@@ -80,7 +80,7 @@ class Engine:
             ctx.count("unknown_event_types")
 
     def tick(self, now: float) -> list[Action]:
-        ctx = self._begin(now)
+        ctx, now = self._begin(now)
         while (due := ctx.deadlines.pop_due(now)) is not None:
             _at, key = due
             wake = self._fire(key, now)
@@ -125,7 +125,7 @@ class Engine:
 
     # ------------------------------------------------------------------ operators and responders
     def acknowledge(self, alert_id: str, by: str, channel: str, now: float) -> list[Action]:
-        ctx = self._begin(now)
+        ctx, now = self._begin(now)
         alert = ctx.book.get(alert_id)
         if alert.state is AlertState.OPEN:
             ctx.emit(ctx.book.move(alert, AlertState.ACKNOWLEDGED, by, channel, now, Reason.ACKNOWLEDGED))
@@ -133,7 +133,7 @@ class Engine:
         return self._finish(now)
 
     def on_site(self, alert_id: str, by: str, channel: str, now: float) -> list[Action]:
-        ctx = self._begin(now)
+        ctx, now = self._begin(now)
         alert = ctx.book.get(alert_id)
         if alert.state in (AlertState.OPEN, AlertState.ACKNOWLEDGED):
             ctx.emit(ctx.book.move(alert, AlertState.ON_SITE, by, channel, now, Reason.ON_SITE))
@@ -141,7 +141,7 @@ class Engine:
         return self._finish(now)
 
     def resolve(self, alert_id: str, outcome: Outcome | str, by: str, channel: str, now: float) -> list[Action]:
-        ctx = self._begin(now)
+        ctx, now = self._begin(now)
         alert = ctx.book.get(alert_id)
         ctx.resolve_alert(alert, Outcome(outcome), Reason.RESOLVED_BY_RESPONDER, now, by, channel)
         return self._finish(now)
@@ -232,13 +232,17 @@ class Engine:
         self._unarmed = (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
 
     # ------------------------------------------------------------------ plumbing
-    def _begin(self, now: float) -> RuleContext:
+    def _begin(self, now: float) -> tuple[RuleContext, float]:
+        """Start a step at `now`, or at the latest time already seen if `now` is behind it (a
+        hub may hand in a message's receive time after a tick at a later time): the alerts'
+        times never run backwards. Returns the context and the step's time."""
         ctx = self._ctx
-        ctx.now = now if ctx.now is None else max(ctx.now, now)
+        now = now if ctx.now is None else max(ctx.now, now)
+        ctx.now = now
         ctx.out = []
         if self._unarmed:
             self._arm_new(now)
-        return ctx
+        return ctx, now
 
     def _arm_new(self, now: float) -> None:
         """Start watching devices and residents the engine has not seen yet."""

@@ -429,6 +429,9 @@ class HubCore:
 
     def _save_state(self, session: Session, force: bool = False) -> None:
         now = self.clock.now()
+        # A partition may move to another hub at any decision, and its ruled events are never fed
+        # again: every decision saves (and versions) the partition's state.
+        force = force or self.partition is not None
         if not force and now - self._saved_at < max(STATE_SAVE_INTERVAL_S, STATE_SAVE_COST_FACTOR * self._save_cost_s):
             return
         started = SystemClock().monotonic()  # wall cost, not decision time: only spaces the saves
