@@ -7,13 +7,12 @@ link. (tests/web/test_e2e_serve.py drives `pingan serve` as a subprocess over MQ
 from __future__ import annotations
 
 import os
-import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from conftest import free_port, require, wait_for_port
 from sqlalchemy import select
 
 from hub.storage.models import Alert, AlertTransition
@@ -22,35 +21,9 @@ from .conftest import Web, build_web
 from .seed import PASSWORD, Feeder
 
 CHROMIUM = "/usr/bin/chromium"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]  # fmt: skip
 PHONE = {"width": 390, "height": 844}
-
-
-# The root conftest has these too; they are repeated here because a stray top-level `tests`
-# package in site-packages (shipped by gmqtt 0.8.0's wheel) can shadow `tests.conftest`.
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def require(condition: bool, what: str) -> None:
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"{what} is required in CI", pytrace=False)
-        pytest.skip(f"{what} not available")
-
-
-def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 class LiveServer:
