@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import ssl
 import threading
 from collections.abc import Sequence
@@ -42,7 +43,7 @@ from hub.metrics import IngestMetrics
 log = logging.getLogger("pingan.mqtt")
 
 RECONNECT_MIN_S = 1
-RECONNECT_MAX_S = 30
+RECONNECT_MAX_S = 4  # a few seconds: back soon after an outage (as hub/ingest/gmqtt_broker.py)
 DISCONNECT_TIMEOUT_S = 5.0
 
 
@@ -82,6 +83,13 @@ class BufferedReadClient(mqtt.Client):
     def reconnect(self) -> MQTTErrorCode:
         self._rbuf, self._rpos = b"", 0  # never carry bytes of a dead connection into a new one
         return super().reconnect()
+
+    def _reconnect_wait(self) -> None:
+        # paho doubles the delay up to the cap with no jitter: a random cap (0.5–1 of it) keeps
+        # many hubs that lost the same broker from reconnecting in the same instant.
+        with self._reconnect_delay_mutex:
+            self._reconnect_max_delay = RECONNECT_MAX_S * random.uniform(0.5, 1.0)  # type: ignore[assignment]
+        super()._reconnect_wait()
 
 
 class BrokerConnection:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import random
 import ssl
 import struct
 import threading
@@ -50,18 +51,26 @@ from hub.metrics import IngestMetrics
 
 log = logging.getLogger("pingan.mqtt")
 
-RECONNECT_MIN_S = 1
-RECONNECT_MAX_S = 30
+RECONNECT_MIN_S = 0.5
+# A few seconds, not tens: after an outage the hubs are back within the cap of the broker's
+# return, which also bounds the window in which Mosquitto drops `$share` messages after a
+# restart (docs/SCALE_OUT.md). Retrying every few seconds costs the broker nothing.
+RECONNECT_MAX_S = 4.0
 PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet id
 STOP_TIMEOUT_S = 10.0
 
 
+def reconnect_delay_s(failures: int) -> float:
+    """Doubling per failure up to the cap, times a random 0.5–1: many hubs that lost the same
+    broker do not all come back in the same instant."""
+    return float(min(RECONNECT_MAX_S, RECONNECT_MIN_S * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))
+
+
 class _BackoffClient(gmqtt.Client):  # type: ignore[misc]
-    """gmqtt retries a lost connection after a fixed delay; this doubles it per failure (1 s → 30 s)."""
+    """gmqtt retries a lost connection after a fixed delay; this doubles it per failure, with jitter."""
 
     async def reconnect(self, delay: bool = False) -> None:
-        failures = self._connection_state.failed_connections
-        self.reconnect_delay = min(RECONNECT_MAX_S, RECONNECT_MIN_S * 2 ** min(failures, 5))
+        self.reconnect_delay = reconnect_delay_s(self._connection_state.failed_connections)
         await super().reconnect(delay=delay)
 
 
@@ -137,7 +146,7 @@ class GmqttBrokerConnection:
     async def _connect_until_up(self) -> None:
         # gmqtt retries only after a first successful connect; until then the retries are ours.
         self.client.set_config({"reconnect_retries": 0})
-        delay = RECONNECT_MIN_S
+        failures = 0
         version = MQTTv50 if self._v5 else MQTTv311
         while self._accepting:
             try:
@@ -146,9 +155,10 @@ class GmqttBrokerConnection:
                 self.client.set_config({"reconnect_retries": UNLIMITED_RECONNECTS})
                 return
             except Exception as exc:
-                log.warning("mqtt connect failed error=%s; retrying in %ds", exc, delay)
+                delay = reconnect_delay_s(failures)
+                failures += 1
+                log.warning("mqtt connect failed error=%s; retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
-            delay = min(RECONNECT_MAX_S, delay * 2)
 
     def pause(self) -> None:
         """Stop taking new messages (shutdown): they stay unacknowledged and the broker keeps them."""
