@@ -248,7 +248,7 @@ class OutboxSender:
     def _failed_attempt(self, item: Claimed, exc: ProviderError) -> None:
         now = self.clock.now()
         if exc.recoverable and item.attempts < self.settings.max_attempts:
-            retry_at = now + self._backoff(item)
+            retry_at = now + self._backoff(item, now)
             if item.valid_until is None or retry_at < item.valid_until:
                 self._record(item, DeliveryState.QUEUED, now, error=(exc.code, exc.message), retry_at=retry_at)
                 return
@@ -258,9 +258,20 @@ class OutboxSender:
             return
         self._record(item, DeliveryState.FAILED, now, error=(exc.code, exc.message))
 
-    def _backoff(self, item: Claimed) -> float:
-        """base·2^(attempt-1), capped, with a deterministic ±20 % spread so retries of many rows do not align."""
-        base = min(self.settings.backoff_base_s * 2 ** (item.attempts - 1), self.settings.backoff_max_s)
+    def _backoff(self, item: Claimed, now: float) -> float:
+        """base·2^(attempt-1), capped, with a deterministic ±20 % spread so retries of many rows do not align.
+
+        The cap is also an even share of the validity left among the attempts left (never below
+        base): the attempts are spread over the text's escalation step instead of the last ones
+        falling after it, and with `sms.max_attempts: 20` an SOS text valid for its 5-minute step
+        retries about every 16 s, so a provider that recovers within the step is used within
+        seconds, not after a 160 s or 600 s backoff step (tests/faults/test_sms_outage.py).
+        """
+        cap = self.settings.backoff_max_s
+        if item.valid_until is not None:
+            attempts_left = max(1, self.settings.max_attempts - item.attempts)
+            cap = min(cap, max(self.settings.backoff_base_s, (item.valid_until - now) / attempts_left))
+        base = min(self.settings.backoff_base_s * 2 ** (item.attempts - 1), cap)
         spread = (
             int.from_bytes(hashlib.blake2b(f"{item.id}:{item.attempts}".encode(), digest_size=2).digest(), "big")
             / 65535

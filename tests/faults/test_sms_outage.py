@@ -1,0 +1,160 @@
+"""The SMS provider answers 500 for 5 minutes, then recovers — on a virtual clock.
+
+The outbox senders run in-process against the local Twilio-compatible server through the
+official SDK (real HTTP, real database): two senders sharing one PostgreSQL outbox (as two hubs
+do, each round in its own thread), one sender on SQLite. The dispatcher's sweep runs between
+rounds, so escalation steps fall due as they would in a hub. The clock jumps from one due time
+to the next (a retry, an escalation step, the recovery), so 15 virtual minutes take seconds.
+
+The settings are those of `pingan serve` (the default escalation of config.yaml) except
+`sms.max_attempts: 20` (the configured maximum): the default of 5 attempts gives up on a text
+after ~2.5 minutes of outage (10 + 20 + 40 + 80 s of backoff) — see docs/DISPATCH.md.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from support.twilio_server import Behaviour, TwilioTestServer
+
+from alerts.actions import Alert, AlertKind, AlertOpened, AlertState, Reason, Severity, Transition
+from alerts.escalation import EscalationPolicy
+from hub.clock import VirtualClock
+from hub.config import Config
+from hub.dispatch.dispatcher import PURPOSE_ALERT, Dispatcher
+from hub.dispatch.providers.twilio import TwilioProvider
+from hub.dispatch.sender import OutboxSender, SenderSettings
+from hub.storage import models as m
+from hub.storage.alert_store import save_alert
+from hub.storage.db import make_engine, make_sessions
+
+from .conftest import REPO
+from .helpers import import_registry
+
+T0 = 1_764_140_400.0  # 2025-11-26 07:00 UTC, 15:00 in the community
+OUTAGE_S = 300.0
+MAX_ATTEMPTS = 20
+# (alert, kind, severity, resident, device, opened this long after the outage began)
+ALERTS = [
+    ("al-sos-a", AlertKind.SOS, Severity.CRITICAL, "r-0003", "cat-0003", 0.0),  # step 0 ends with the outage
+    ("al-fall-c", AlertKind.FALL, Severity.HIGH, "r-0017", "cat-0017", 60.0),  # 15 min steps
+    ("al-sos-b", AlertKind.SOS, Severity.CRITICAL, "r-0011", "tag-0011", 150.0),  # step 0 outlasts the outage
+    ("al-sos-d", AlertKind.SOS, Severity.CRITICAL, "r-0006", "cat-0006", 290.0),
+]
+
+
+def _run_into(sender: OutboxSender, handled: list[int], k: int) -> None:
+    handled[k] = sender.run_once()
+
+
+@pytest.fixture
+def sms_twilio() -> Iterator[TwilioTestServer]:
+    with TwilioTestServer() as server:
+        yield server
+
+
+def hub_config() -> Config:
+    return Config.model_validate(yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8")))
+
+
+def open_alert(sessions: sessionmaker[Session], dispatcher: Dispatcher, spec: tuple[Any, ...], now: float) -> None:
+    alert_id, kind, severity, resident, device, _ = spec
+    alert = Alert(id=alert_id, code=alert_id[-4:].upper(), kind=kind, severity=severity, state=AlertState.OPEN,
+                  resident=resident, device=device, zone=None, opened_at=now, triggered_at=now, reason="fault suite",
+                  transitions=(Transition(AlertState.OPEN, now, "system", "rules", "fault suite"),))
+    with sessions.begin() as session:
+        save_alert(session, alert)
+        dispatcher.on_actions(session, [AlertOpened(alert, Reason.SOS_PRESSED)], now)
+
+
+def next_due(sessions: sessionmaker[Session], now: float, pending: list[float]) -> float | None:
+    """The next moment anything is due: a queued retry, an escalation step, a scripted event."""
+    with sessions() as session:
+        retry = session.scalar(select(func.min(m.Notification.next_attempt_at)).where(m.Notification.state == "queued"))
+        step = session.scalar(select(func.min(m.Alert.next_escalation_at)).where(m.Alert.state == "open"))
+    times = [t for t in (retry, step, *pending) if t is not None]
+    return max(now, min(times)) if times else None
+
+
+def run_round(sessions: sessionmaker[Session], dispatcher: Dispatcher, senders: list[OutboxSender], now: float) -> None:
+    with sessions.begin() as session:
+        dispatcher.sweep(session, now)
+    while True:  # every sender at once, as the hubs' sender threads would, until nothing is due
+        handled = [0] * len(senders)
+        threads = [threading.Thread(target=_run_into, args=(senders[k], handled, k)) for k in range(len(senders))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        if not any(handled):
+            return
+
+
+def test_sms_provider_failing_for_five_minutes_then_recovering(
+    db_url: str, day_recording: Path, sms_twilio: TwilioTestServer
+) -> None:
+    print()
+    import_registry(db_url, Path(f"{day_recording}.registry.yaml"))
+    engine = make_engine(db_url)
+    sessions = make_sessions(engine)
+    config = hub_config()
+    dispatcher = Dispatcher(EscalationPolicy(config.escalation, config.volunteers))
+    clock = VirtualClock(T0)
+    provider = TwilioProvider(sms_twilio.account_sid, sms_twilio.auth_token, "+15005550006", sms_twilio.base_url)
+    count = 2 if db_url.startswith("postgresql") else 1  # SQLite: one writer process, one sender
+    senders = [OutboxSender(sessions, provider, dispatcher, clock,
+                            SenderSettings(owner=f"hub-{k}", max_attempts=MAX_ATTEMPTS)) for k in range(count)]
+    sms_twilio.default = Behaviour(status=500, code=20500)
+    recovered_at, end = T0 + OUTAGE_S, T0 + 900
+    openings = [(T0 + spec[5], spec) for spec in ALERTS]
+    now: float | None = T0
+    while now is not None and now <= end:
+        clock.set(now)
+        if now >= recovered_at and sms_twilio.default.status == 500:
+            refused = len(sms_twilio.messages)
+            sms_twilio.default = Behaviour()
+        for at, spec in [o for o in openings if o[0] <= now]:
+            open_alert(sessions, dispatcher, spec, at)
+            openings.remove((at, spec))
+        run_round(sessions, dispatcher, senders, now)
+        now = next_due(sessions, now, [t for t in (recovered_at, *(o[0] for o in openings)) if t > now])
+        if now is not None and now == clock.now():
+            break  # nothing moved: everything due was handled
+    with sessions() as session:
+        notes = session.scalars(select(m.Notification).where(m.Notification.purpose == PURPOSE_ALERT)).all()
+        alerts = {a.id: a for a in session.scalars(select(m.Alert))}
+    engine.dispose()
+
+    accepted = [(msg.to, msg.body) for msg in sms_twilio.accepted()]
+    delivered = [n for n in notes if n.state in ("sent", "delivered")]
+    expired = [n for n in notes if n.state == "expired"]
+    failed = [n for n in notes if n.state == "failed"]
+    # texts queued during the outage: how long after the recovery each went out (backoff)
+    delays = sorted(n.sent_at - recovered_at for n in delivered if n.created_at < recovered_at)
+    by_sender = {s.settings.owner: s.stats.sent for s in senders}
+    print(f"  {db_url.split(':')[0]}: {refused} attempts refused in {OUTAGE_S:.0f}s; {len(delivered)} texts delivered;"
+          f" of the {len(delays)} queued during the outage, sent after the recovery within (virtual s)"
+          f" max {delays[-1]:.0f} p50 {delays[len(delays) // 2]:.0f};"
+          f" {len(expired)} expired, {len(failed)} failed (their step ended during the outage); sent by {by_sender}")
+    assert refused > len(ALERTS), "the provider refused during the outage"
+    assert len(accepted) == len(set(accepted)) == len(delivered), "a text sent twice, or sent and not recorded"
+    assert not [n for n in notes if n.state in ("queued", "sending")], "a text was left unsent"
+    # A text is not delivered only if its validity (its escalation step) ended during the outage,
+    # or before a retry could follow the recovery: a retry never waits more than max(10 s, an
+    # even share of the validity left), ±20 %. Every other text is delivered.
+    undelivered = [n for n in notes if n.state in ("failed", "expired")]
+    assert all(n.valid_until is not None and n.valid_until < recovered_at + 12 for n in undelivered), [
+        (n.id, n.state, n.valid_until - recovered_at) for n in undelivered]
+    for alert_id, *_ in ALERTS:  # no alert goes silent: each one reaches somebody after the recovery
+        assert any(n.alert_id == alert_id for n in delivered), alert_id
+    # the SLA timer ran through the outage: SOS A's first step ended during it and the next began
+    assert alerts["al-sos-a"].escalation_step >= 1
+    if count > 1:
+        assert all(sent > 0 for sent in by_sender.values()), by_sender
