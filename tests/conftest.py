@@ -131,12 +131,10 @@ def pg_database() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database with the current schema, on SQLite and on PostgreSQL."""
-    from hub.storage.db import make_engine
-    from hub.storage.models import Base
+    from hub.storage.db import make_engine, reset_schema
 
     url = f"sqlite:///{tmp_path}/pingan.db" if request.param == "sqlite" else request.getfixturevalue("pg_database")
     engine = make_engine(url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    reset_schema(engine)  # on PostgreSQL, events partitioned as `pingan db upgrade` makes it
     engine.dispose()
     yield url

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, NullPool, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from hub.clock import SystemClock
+from hub.storage import partitioning
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -47,8 +50,9 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Run Alembic migrations up to `revision` on the database at `url`."""
+def upgrade(url: str, revision: str = "head", now: float | None = None) -> None:
+    """Run Alembic migrations up to `revision` on the database at `url`, then (PostgreSQL)
+    create the `events` partitions of today .. today + 2 days."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
@@ -57,3 +61,38 @@ def upgrade(url: str, revision: str = "head") -> None:
     cfg.set_main_option("sqlalchemy.url", url)
     cfg.attributes["configure_logger"] = False
     command.upgrade(cfg, revision)
+    prepare_partitions(make_engine(url, poolclass=NullPool), now)
+
+
+def prepare_partitions(engine: Engine, now: float | None = None) -> list[str]:
+    """The partitions of the coming days (hub start, db upgrade, the daily retention job);
+    nothing on SQLite or a plain PostgreSQL table. Returns the names created."""
+    with partitioning.maintenance(engine) as conn:
+        return [] if conn is None else partitioning.ensure_partitions(conn, SystemClock().now() if now is None else now)
+
+
+def create_schema(engine: Engine, now: float | None = None) -> None:
+    """The schema `pingan db upgrade` builds, without Alembic (tests, benchmarks): the models'
+    tables, and on PostgreSQL `events` in its partitioned layout with today's partitions."""
+    from hub.storage.models import Base
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        partitioning.convert_events(conn, SystemClock().now() if now is None else now)
+
+
+def drop_schema(engine: Engine) -> None:
+    """`drop_all`, Alembic's version table, and on PostgreSQL the partitions an interrupted
+    retention run left detached: an empty database."""
+    from hub.storage.models import Base
+
+    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        if engine.dialect.name == "postgresql":
+            partitioning.drop_detached(conn)
+
+
+def reset_schema(engine: Engine, now: float | None = None) -> None:
+    drop_schema(engine)
+    create_schema(engine, now)

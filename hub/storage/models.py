@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from hub.storage.partitioning import day_of
+
 # BigInteger is not a rowid alias on SQLite: use INTEGER there so ids autoincrement.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -190,6 +192,15 @@ class Event(Base):
     # Deferred: only the partitioned path filters on them, and reading events never needs them.
     partition: Mapped[int | None] = mapped_column(Integer, deferred=True)
     ruled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), deferred=True)
+    # The UTC day of the device's ts (of received_at without one): on PostgreSQL the partition
+    # key (hub/storage/partitioning.py), a function of the dedup key. Ingestion sets it; the
+    # ORM fills it from the row's times.
+    day: Mapped[int] = mapped_column(Integer, default=lambda ctx: _event_day(ctx), deferred=True)
+
+
+def _event_day(context: Any) -> int:
+    params = context.get_current_parameters()
+    return day_of(params.get("device_ts"), params["received_at"])
 
 
 class ResidentStatus(Base):

@@ -5,6 +5,7 @@ from sqlalchemy import pool
 
 from hub.storage.db import make_engine
 from hub.storage.models import Base
+from hub.storage.partitioning import is_partition_table
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,9 +20,15 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Autogenerate compares the models with `events` itself, not with its PostgreSQL partitions."""
+    return not (type_ == "table" and name is not None and is_partition_table(name))
 
 
 run_migrations_online()
