@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import require
 
 from hub.storage.db import make_engine
 from hub.storage.models import Base
+
+from .helpers import OwnPostgres, postgres_bin
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -50,3 +53,23 @@ def twilio_server() -> Iterator[object]:
 
     with TwilioTestServer() as server:
         yield server
+
+
+@pytest.fixture
+def own_pg() -> Iterator[tuple[OwnPostgres, str]]:
+    """A PostgreSQL server of the test's own (initdb, pg_ctl) on a free port, with a database of
+    the current schema: (server, database URL). The test may stop, restart or kill it; the
+    server is stopped and its directory removed afterwards, whatever the test did."""
+    bin_dir = postgres_bin()
+    require(bin_dir is not None, "PostgreSQL server binaries (initdb, pg_ctl in /usr/lib/postgresql/*/bin)")
+    assert bin_dir is not None
+    server = OwnPostgres(bin_dir).init()
+    try:
+        server.start()
+        url = server.create_database("pingan_faults")
+        engine = make_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        yield server, url
+    finally:
+        server.remove()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +48,7 @@ class Cluster:
     env: dict[str, str] = field(default_factory=dict)
     hubs: dict[str, HubProcess] = field(default_factory=dict)
     mqtt_url: str | None = None  # the hubs' way to the broker (a `Link`), else the broker itself
+    config: dict[str, Any] = field(default_factory=dict)  # top-level config sections to replace (e.g. escalation)
 
     def add(self, name: str) -> HubProcess:
         port = free_port()
@@ -56,6 +61,7 @@ class Cluster:
             data["scale"] = {"partitions": self.partitions, "lease": "5s", "poll_ms": 100}
         if self.sms:
             data["sms"] = self.sms
+        data.update(self.config)
         config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         # One key for all hubs, as deployed (signed links verify on any hub). It also keeps hubs
         # started together off the first-start race in hub/wiring.py `_secret_key` (each inserts
@@ -291,3 +297,121 @@ def timed(what: str, fn: Callable[[], object]) -> float:
     seconds = time.monotonic() - started
     print(f"  {what}: {seconds:.1f}s")
     return seconds
+
+
+# --- a PostgreSQL server of the test's own, that the test may restart -----------------------------
+
+
+def postgres_bin() -> Path | None:
+    """The newest /usr/lib/postgresql/<ver>/bin with initdb and pg_ctl (Debian's layout)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else None
+
+
+class OwnPostgres:
+    """initdb + pg_ctl on a free port in a directory of its own, trust auth on 127.0.0.1 only.
+
+    initdb refuses to run as root: as root, the cluster belongs to the `postgres` user and every
+    command runs through `runuser -u postgres`. `stop()` ends the server it started (pg_ctl stop,
+    then the postmaster's PID from postmaster.pid if that did not work)."""
+
+    def __init__(self, bin_dir: Path, port: int | None = None) -> None:
+        self.bin = bin_dir
+        self.port = port or free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="pingan-pg-"))
+        self.data = self.dir / "data"
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as:
+            shutil.chown(self.dir, "postgres")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str, timeout_s: float = 60) -> None:
+        subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=timeout_s, cwd=self.dir)
+
+    def init(self) -> OwnPostgres:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                  "--no-sync")
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"),
+                  "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (fast: roll back open transactions, close connections); idempotent."""
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+        pid = self.pid()
+        if pid is not None:  # pg_ctl failed: end the postmaster we started, by its PID
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGQUIT)
+
+    def restart(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"),
+                  "-m", "fast", "-w", "-t", "60", "restart")
+
+    def pid(self) -> int | None:
+        try:
+            return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def create_database(self, name: str) -> str:
+        import sqlalchemy as sa
+
+        admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return self.url(name)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- escalation: the SLA timers -------------------------------------------------------------------
+
+
+def short_escalation(wait_s: int) -> dict[str, Any]:
+    """The default escalation with every wait `wait_s` seconds, for hubs whose timers a test watches."""
+    steps = [{"notify": ["grid_worker", "family"], "wait": f"{wait_s}s"},
+             {"notify": ["grid_leader", "volunteers"], "wait": f"{wait_s}s"}, {"notify": ["operator"]}]
+    return {"critical": steps, "high": steps, "low": [{"notify": ["grid_worker"], "digest": "daily"}]}
+
+
+def open_alert_id(db_url: str, kind: str, device: str) -> str | None:
+    found = rows(db_url, "SELECT id FROM alerts WHERE kind = :k AND device_id = :d ORDER BY opened_at DESC LIMIT 1",
+                 k=kind, d=device)
+    return found[0][0] if found else None
+
+
+def steps_taken(db_url: str, alert_id: str) -> list[tuple[int, str, float]]:
+    """(step, reason, at) of every escalation step of an alert, from the `dispatch_step` audit."""
+    out = []
+    for at, detail in rows(db_url, "SELECT at, detail FROM audit WHERE action = 'dispatch_step' AND alert_id = :a"
+                                   " ORDER BY at", a=alert_id):
+        data = json.loads(detail) if isinstance(detail, str) else detail
+        out.append((int(data["step"]), str(data["reason"]), float(at)))
+    return out
+
+
+def wait_escalated(db_url: str, kind: str, device: str, wait_s: float, timeout_s: float) -> tuple[str, float]:
+    """Wait until the open alert of `device` went to its next step because its wait elapsed (no
+    one acknowledged): the SLA timer fired. Returns (alert id, seconds late against its due time)."""
+    found: dict[str, Any] = {}
+
+    def escalated() -> bool:
+        alert_id = open_alert_id(db_url, kind, device)
+        steps = steps_taken(db_url, alert_id) if alert_id else []
+        elapsed = [s for s in steps if s[1] == "wait_elapsed"]
+        if alert_id and elapsed:
+            found.update(id=alert_id, late=elapsed[0][2] - (steps[0][2] + wait_s))
+        return bool(found)
+
+    wait_until(escalated, timeout_s, f"the {kind} alert of {device} escalating after its {wait_s:.0f}s wait", 0.25)
+    return found["id"], found["late"]
