@@ -10,6 +10,14 @@ transaction each (ingestion keeps writing meanwhile):
 One audit record (`retention.purge`) says what was removed. Running it twice is harmless, and
 several hubs may run it at once (deletes by id).
 
+On PostgreSQL with `events` partitioned (hub/storage/partitioning.py, docs/SCALE_OUT.md) GPS
+fixes are not deleted row by row: the job first creates the coming days' partitions, then
+drops every GPS day partition whose whole (device-time) day is before the cutoff — the
+cutoff's own day goes at the next run, so a fix is kept 90 to 91 days, as with a daily
+row purge. Row deletes remain for the GPS DEFAULT partition (odd device clocks, days without
+a partition), by receive time as before; the coordinate scrub only looks at non-GPS events.
+Partition work runs under an advisory lock: several hubs take turns, the later finds nothing.
+
 `RetentionJobs` runs it daily on an APScheduler BackgroundScheduler that `Hub.start()` starts
 and `Hub.stop()` stops (hub/wiring.py); the first run is a minute after start. The daily SMS
 digest needs no job here: the dispatcher's sweep sends it.
@@ -24,11 +32,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, Engine, delete, select, text, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import Clock, SystemClock
 from hub.storage import models as m
+from hub.storage import partitioning
+from hub.storage.db import prepare_partitions
 
 log = logging.getLogger("pingan.retention")
 
@@ -41,7 +51,8 @@ FIRST_RUN_DELAY_S = 60
 @dataclass
 class PurgeResult:
     cutoff: float
-    gps_events_deleted: int = 0
+    gps_events_deleted: int = 0  # in dropped partitions and row by row
+    partitions_dropped: int = 0  # PostgreSQL: whole GPS days
     events_scrubbed: int = 0
     quarantine_deleted: int = 0
     last_fixes_cleared: int = 0
@@ -50,17 +61,40 @@ class PurgeResult:
 def purge_location_history(sessions: sessionmaker[Session], now: float, days: int, batch: int = BATCH) -> PurgeResult:
     """Delete or scrub every location older than `now - days`; returns the counts."""
     result = PurgeResult(cutoff=now - days * DAY_S)
-    result.gps_events_deleted = _in_batches(sessions, lambda s: _delete_gps_events(s, result.cutoff, batch))
-    result.events_scrubbed = _in_batches(sessions, lambda s: _scrub_other_events(s, result.cutoff, batch))
+    partitioned = _drop_expired_partitions(_engine(sessions), now, result)
+    delete_gps = _delete_gps_default_rows if partitioned else _delete_gps_events
+    result.gps_events_deleted += _in_batches(sessions, lambda s: delete_gps(s, result.cutoff, batch))
+    # Partitioned, GPS rows of kept days are never scrubbed: the scrub reads the rest only.
+    scrubbed = m.Event.channel != "gps" if partitioned else true()
+    result.events_scrubbed = _in_batches(sessions, lambda s: _scrub_other_events(s, result.cutoff, batch, scrubbed))
     result.quarantine_deleted = _in_batches(sessions, lambda s: _delete_gps_quarantine(s, result.cutoff, batch))
     with sessions.begin() as session:
         result.last_fixes_cleared = _clear_last_fixes(session, result.cutoff)
         session.add(m.Audit(at=now, actor="system", channel="system", action="retention.purge",
                             detail={"days": days, **vars(result)}))
-    log.info("retention.purge days=%d cutoff=%.0f gps_events_deleted=%d events_scrubbed=%d quarantine_deleted=%d "
-             "last_fixes_cleared=%d", days, result.cutoff, result.gps_events_deleted, result.events_scrubbed,
-             result.quarantine_deleted, result.last_fixes_cleared)
+    log.info("retention.purge days=%d cutoff=%.0f gps_events_deleted=%d partitions_dropped=%d events_scrubbed=%d "
+             "quarantine_deleted=%d last_fixes_cleared=%d", days, result.cutoff, result.gps_events_deleted,
+             result.partitions_dropped, result.events_scrubbed, result.quarantine_deleted, result.last_fixes_cleared)
     return result
+
+
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    with sessions() as session:
+        bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _drop_expired_partitions(engine: Engine, now: float, result: PurgeResult) -> bool:
+    """PostgreSQL, partitioned: create the coming days' partitions, drop the expired GPS days
+    (counted into `result`). False when `events` is a plain table (SQLite)."""
+    with partitioning.maintenance(engine) as conn:
+        if conn is None:
+            return False
+        partitioning.ensure_partitions(conn, now)
+        dropped = partitioning.drop_expired_gps(conn, result.cutoff)
+    result.partitions_dropped = len(dropped)
+    result.gps_events_deleted = sum(d.rows for d in dropped)
+    return True
 
 
 def _in_batches(sessions: sessionmaker[Session], step: Callable[[Session], int]) -> int:
@@ -83,16 +117,27 @@ def _delete_gps_events(session: Session, cutoff: float, batch: int) -> int:
     return len(ids)
 
 
-def _scrub_other_events(session: Session, cutoff: float, batch: int) -> int:
+def _delete_gps_default_rows(session: Session, cutoff: float, batch: int) -> int:
+    """Partitioned: GPS rows outside any day partition (odd device clocks), by receive time."""
+    deleted = session.execute(text(
+        "DELETE FROM events_gps_default WHERE id IN "
+        "(SELECT id FROM events_gps_default WHERE received_at < :cutoff ORDER BY id LIMIT :batch)"
+    ), {"cutoff": cutoff, "batch": batch})
+    return int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _scrub_other_events(session: Session, cutoff: float, batch: int, among: ColumnElement[bool]) -> int:
     rows = session.execute(
         select(m.Event.id, m.Event.payload)
-        .where(m.Event.received_at < cutoff, (m.Event.lat.is_not(None)) | (m.Event.lon.is_not(None)))
+        .where(among, m.Event.received_at < cutoff, (m.Event.lat.is_not(None)) | (m.Event.lon.is_not(None)))
         .order_by(m.Event.id)
         .limit(batch)
     ).all()
     for event_id, payload in rows:
         session.execute(
-            update(m.Event).where(m.Event.id == event_id).values(lat=None, lon=None, acc=None, payload=_scrubbed(payload))
+            update(m.Event)
+            .where(among, m.Event.id == event_id)
+            .values(lat=None, lon=None, acc=None, payload=_scrubbed(payload))
         )
     return len(rows)
 
@@ -139,6 +184,10 @@ class RetentionJobs:
         self.scheduler = BackgroundScheduler(daemon=True, job_defaults={"coalesce": True, "max_instances": 1})
 
     def start(self) -> None:
+        try:  # PostgreSQL: the coming days' partitions now (a row without one still lands in DEFAULT)
+            prepare_partitions(_engine(self.sessions), self.clock.now())
+        except Exception:
+            log.exception("creating the events partitions failed; the daily job retries")
         # APScheduler runs on the wall clock; the purge's cutoff comes from the hub's clock.
         first = datetime.fromtimestamp(SystemClock().now() + FIRST_RUN_DELAY_S, tz=UTC)
         self.scheduler.add_job(self.purge, "interval", days=1, next_run_time=first, id="gps_retention")
