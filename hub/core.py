@@ -229,12 +229,18 @@ class HubCore:
         return after
 
     def _apply_messages(self, session: Session, messages: list[DeviceMessage]) -> list[AfterCommit]:
-        return self._store(session, self._handle_messages(messages), self.clock.now())
+        """Rule stored events (a backlog: a crash's catch-up, a partition's batch) as they would
+        have been ruled live, like `replay --offline`: the deadlines that fell due between two
+        events fire before the later one. Without it, a backlog that holds a resident's quiet
+        night and the morning's first movement never raised that night's inactivity alert."""
+        return self._store(session, self._handle_messages(messages, fire_due_first=True), self.clock.now())
 
-    def _handle_messages(self, messages: list[DeviceMessage]) -> list[Action]:
+    def _handle_messages(self, messages: list[DeviceMessage], fire_due_first: bool = False) -> list[Action]:
         engine = self._engine()
         actions: list[Action] = []
         for msg in messages:
+            while fire_due_first and (due := engine.next_deadline()) is not None and due < msg.received_at:
+                actions += engine.tick(due)
             actions += engine.handle(msg, msg.received_at)
         return actions
 

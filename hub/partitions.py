@@ -289,6 +289,7 @@ class PartitionedCore:
         self._times = {p: PartitionTimes() for p in range(count)}
         self._lease_due = float("-inf")
         self._swept_at = float("-inf")
+        self._ruled = 0  # events ruled by this hub since start
 
     # --- start and ingestion --------------------------------------------------------------
 
@@ -311,12 +312,13 @@ class PartitionedCore:
         """Consume, tick and sweep for the owned partitions until `stop`; then hand them back."""
         poll_s = min(max_wait_s, self.config.scale.poll_ms / 1000)
         while not stop.is_set():
+            more = False
             try:
-                self.step()
+                more = self.round()
             except Exception:
-                log.exception("partition step failed; retrying")
+                log.exception("partition round failed; retrying")
             with self.lock:
-                if not stop.is_set():
+                if not stop.is_set() and not more:
                     self.wake.wait(poll_s)
         try:
             self.leases.release()
@@ -324,21 +326,38 @@ class PartitionedCore:
             log.exception("could not release partitions; they move when their leases expire")
 
     def step(self) -> int:
-        """One round: leases, then events to rule, then due deadlines, then the sweep. Returns
-        the number of events ruled."""
+        """Rounds until no owned partition has a settled backlog left (tests, and `tick`'s
+        meaning). Returns the number of events ruled."""
+        total = 0
+        while True:
+            before = self._ruled
+            more = self.round()
+            total += self._ruled - before
+            if not more:
+                return total
+
+    def round(self) -> bool:
+        """One bounded round: leases, then at most one batch of events per owned partition,
+        then the due deadlines of the partitions whose backlog is ruled, then the sweep.
+        Bounded so that leases are renewed and shared every `lease/3` even under a backlog (an
+        unbounded round once lasted 28 s: longer than the lease, and a second hub got no
+        partition for as long). Returns whether some partition has more events waiting."""
         now = self.clock.now()
         if now >= self._lease_due:
             self._balance(now)
-        ruled = 0
+        more = False
         for p in self.owned:
-            ruled += self._consume(p)
-        for p in self.owned:
-            self._tick_if_due(p)
+            n = self._consume(p)
+            self._ruled += n
+            if n == CONSUME_BATCH:
+                more = True  # deadlines wait until the events stored ahead of them are ruled
+            else:
+                self._tick_if_due(p)
         if self.outputs.dispatcher is not None and now - self._swept_at >= SWEEP_EVERY_S:
             with self.sessions.begin() as session:
                 self.outputs.dispatcher.sweep(session, now)
             self._swept_at = now
-        return ruled
+        return more
 
     def _balance(self, now: float) -> None:
         owned = self.leases.balance(now)
@@ -351,16 +370,14 @@ class PartitionedCore:
         self.map.forget()  # a device may have moved to another resident
 
     def _consume(self, p: int) -> int:
+        """One batch of partition p's settled events, if it has any."""
         with self.sessions() as session:
             if not has_backlog(session, p):
                 return 0
-        total = 0
-        while (n := self.cores[p].consume(CONSUME_BATCH)) > 0:
-            total += n
+        n = self.cores[p].consume(CONSUME_BATCH)
+        if n:
             self._times[p].next_tick_at = float("-inf")  # new deadlines may be due
-            if n < CONSUME_BATCH:
-                break
-        return total
+        return n
 
     def _tick_if_due(self, p: int) -> None:
         core = self.cores[p]

@@ -21,7 +21,7 @@ from hub.config import Config
 from hub.core import Outputs
 from hub.dispatch.dispatcher import Dispatcher
 from hub.ingest import store
-from hub.partitions import PartitionedCore, partition_of
+from hub.partitions import CONSUME_BATCH, PartitionedCore, partition_of
 from hub.registry_file import load_registry_file, to_snapshot
 from hub.registry_import import import_document, known_ids
 from hub.replay import run_offline
@@ -230,3 +230,37 @@ def test_deadlines_wait_for_events_in_the_settle_window(db_url: str, day_recordi
         offline = session.scalars(select(m.Alert).where(m.Alert.kind == "device_offline", m.Alert.device_id == device)).all()
         assert session.scalar(select(func.count()).select_from(m.Event).where(m.Event.ruled.is_(False))) == 0
     assert offline == [], "the device was declared offline although its heartbeat was stored in time"
+
+
+def test_a_round_is_bounded_so_a_second_hub_gets_partitions_during_a_backlog(db_url: str, day_recording: Path) -> None:
+    """Hub a owns every partition and faces a backlog of several batches per partition; hub b
+    joins. Each round of a rules at most one batch per partition, so between rounds a renews
+    and shares its leases: b gets its share while a's backlog is still being ruled, and the
+    two finish it together with the same alerts as `replay --offline`."""
+    lines = recording_lines(day_recording)
+    clock = VirtualClock(lines[0]["t"])
+    a, b = make_hub(db_url, "hub-a", clock), make_hub(db_url, "hub-b", clock)
+    import_registry(a.sessions, day_recording)
+    a.load()
+    assert sorted(a.owned) == list(range(PARTITIONS))
+    clock.set(lines[0]["t"])
+    ingest(a.sessions, a, lines)  # the whole day stored at once: ~4 batches per partition
+    clock.set(lines[-1]["t"] + a.config.scale.settle_ms / 1000)
+
+    assert a.round() is True, "a backlog remains after one round"
+    with a.sessions() as session:
+        ruled = session.scalar(select(func.count()).select_from(m.Event).where(m.Event.ruled.is_(True)))
+    assert ruled <= PARTITIONS * CONSUME_BATCH
+    b.load()  # b says it is alive; it takes nothing yet: a holds every lease
+    assert b.owned == []
+    clock.advance(a.leases.lease_s / 3)  # a's next round renews and shares its leases
+    a.round()
+    b.round()
+    print(f"\nafter 2 rounds of a: ruled={ruled} a={a.owned} b={b.owned}")
+    assert len(b.owned) == PARTITIONS // 2 and not set(a.owned) & set(b.owned)
+    while a.round() | b.round():
+        pass
+    final_round(clock, [a, b])
+    with a.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(m.Event).where(m.Event.ruled.is_(False))) == 0
+    assert alert_set(a.sessions) == offline(day_recording, a.config)
