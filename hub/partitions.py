@@ -328,25 +328,22 @@ class PartitionedCore:
     def step(self) -> int:
         """Rounds until no owned partition has a settled backlog left (tests, and `tick`'s
         meaning). Returns the number of events ruled."""
-        total = 0
-        while True:
-            before = self._ruled
-            more = self.round()
-            total += self._ruled - before
-            if not more:
-                return total
+        start = self._ruled
+        while self.round():
+            pass
+        return self._ruled - start
 
     def round(self) -> bool:
         """One bounded round: leases, then at most one batch of events per owned partition,
         then the due deadlines of the partitions whose backlog is ruled, then the sweep.
-        Bounded so that leases are renewed and shared every `lease/3` even under a backlog (an
-        unbounded round once lasted 28 s: longer than the lease, and a second hub got no
-        partition for as long). Returns whether some partition has more events waiting."""
+        Bounded, and leases renewed between partitions when due, so that they are renewed and
+        shared every `lease/3` even under a backlog (an unbounded round once lasted 28 s: longer
+        than the lease; the hubs then took each other's partitions as expired, back and forth). Returns whether some partition has more events waiting."""
         now = self.clock.now()
-        if now >= self._lease_due:
-            self._balance(now)
         more = False
-        for p in self.owned:
+        for p in self._renew_if_due():  # _balance replaces the list, never changes it in place
+            if p not in self._renew_if_due():
+                continue  # handed back or taken over since the round began
             n = self._consume(p)
             self._ruled += n
             if n == CONSUME_BATCH:
@@ -358,6 +355,15 @@ class PartitionedCore:
                 self.outputs.dispatcher.sweep(session, now)
             self._swept_at = now
         return more
+
+    def _renew_if_due(self) -> list[int]:
+        """Renew and share the leases when `lease/3` has passed — also between two partitions'
+        batches, since a round over 16 partitions of a loaded machine can outlast a lease.
+        Returns the partitions owned."""
+        now = self.clock.now()
+        if now >= self._lease_due:
+            self._balance(now)
+        return self.owned
 
     def _balance(self, now: float) -> None:
         owned = self.leases.balance(now)
