@@ -153,7 +153,10 @@ class PartitionSlot:
 
     def mark_ruled(self, session: Session, event_ids: Sequence[int]) -> None:
         if event_ids:
-            session.execute(update(m.Event).where(m.Event.id.in_(event_ids)).values(ruled=True))
+            # No session synchronisation: the rows loaded by unruled() are not read again, and
+            # evaluating the update against them cost a third of a consuming transaction.
+            stmt = update(m.Event).where(m.Event.id.in_(event_ids)).values(ruled=True)
+            session.execute(stmt.execution_options(synchronize_session=False))
 
 
 def has_backlog(session: Session, partition: int) -> bool:
