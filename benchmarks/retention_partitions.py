@@ -13,6 +13,9 @@ Two scratch databases on PINGAN_TEST_PG (dropped at the end): `plain` (the model
 2. ingestion: `insert_events` (the hub's raw-driver insert, one INSERT ... SELECT FROM unnest
    per batch of 500, ON CONFLICT dedup) of `ingest` realistic GPS messages into each table,
    rounds alternated so that machine noise hits both alike.
+3. scale-out queries that carry no partition key (hub/partitions.py): the backlog query of a
+   rules partition (`PartitionSlot.unruled`, 500 rows) and `mark_ruled` of those 500 ids, with
+   the partitioned table holding a retention's worth of partitions (93 GPS days, 12 months).
 
 The last line is the summary: `retention: plain_s=.. partitioned_s=.. ratio=.. | insert: plain_us=.. partitioned_us=..`.
 """
@@ -34,6 +37,7 @@ import sqlalchemy as sa  # noqa: E402
 from devices import DeviceMessage, interpret  # noqa: E402
 from hub.ingest.store import insert_events  # noqa: E402
 from hub.retention import purge_location_history  # noqa: E402
+from hub.storage import models as m  # noqa: E402
 from hub.storage import partitioning  # noqa: E402
 from hub.storage.db import make_engine, make_sessions, reset_schema  # noqa: E402
 from hub.storage.models import Base  # noqa: E402
@@ -141,6 +145,51 @@ def ingest(plain: sa.Engine, parted: sa.Engine, total: int, rounds: int = 4) -> 
     return us["plain"], us["partitioned"]
 
 
+def scale_out_queries(plain: sa.Engine, parted: sa.Engine, rounds: int = 16) -> tuple[float, float]:
+    from hub.partitions import PartitionSlot
+
+    with partitioning.maintenance(parted) as conn:
+        assert conn is not None
+        partitioning.ensure_partitions(conn, NOW - 92 * DAY, ahead_days=94)
+        for month in range(12):
+            partitioning.ensure_partitions(conn, NOW - month * 31 * DAY, ahead_days=0)
+        leaves = conn.scalar(sa.text("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                     "WHERE c.relkind = 'r'"))
+    for engine in (plain, parted):
+        with engine.begin() as conn:  # the ingested rows become the backlog of 16 rules partitions
+            conn.execute(sa.text("UPDATE events SET partition = (id % 16)::int, ruled = false WHERE received_at > :now"),
+                         {"now": NOW})
+            conn.execute(sa.text("ANALYZE events"))
+    times = {"plain": [0.0, 0.0], "partitioned": [0.0, 0.0]}
+    pruned = 0.0
+    for r in range(rounds):
+        slot = PartitionSlot(r % 16, 16)
+        order = (("plain", plain), ("partitioned", parted)) if r % 2 == 0 else (("partitioned", parted), ("plain", plain))
+        for label, engine in order:
+            with make_sessions(engine).begin() as session:
+                t0 = time.perf_counter()
+                rows = slot.unruled(session, 500, NOW + DAY)
+                t1 = time.perf_counter()
+                slot.mark_ruled(session, [row.id for row in rows])
+                t2 = time.perf_counter()
+                if label == "partitioned":  # the same update told the rows' partition keys (prunes)
+                    keys = session.execute(sa.select(m.Event.channel, m.Event.day).where(
+                        m.Event.id.in_([row.id for row in rows])).distinct()).all()
+                    t3 = time.perf_counter()
+                    session.execute(sa.update(m.Event).where(
+                        m.Event.id.in_([row.id for row in rows]), m.Event.channel.in_({k[0] for k in keys}),
+                        m.Event.day.in_({k[1] for k in keys})).values(ruled=True))
+                    pruned += time.perf_counter() - t3
+            assert len(rows) == 500
+            times[label][0] += t1 - t0
+            times[label][1] += t2 - t1
+    ms = {k: (v[0] / rounds * 1e3, v[1] / rounds * 1e3) for k, v in times.items()}
+    print(f"scale-out, {leaves} leaf partitions: unruled(500) plain {ms['plain'][0]:.1f} ms, partitioned "
+          f"{ms['partitioned'][0]:.1f} ms; mark_ruled(500 ids) plain {ms['plain'][1]:.1f} ms, partitioned "
+          f"{ms['partitioned'][1]:.1f} ms, with the rows' channel and day {pruned / rounds * 1e3:.1f} ms")
+    return sum(ms["plain"]), sum(ms["partitioned"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -157,8 +206,10 @@ def main() -> None:
             partitioning.ensure_partitions(conn, NOW - args.days * DAY, ahead_days=args.days + 2)
         plain_s, parted_s = retention(plain, parted, args.rows, args.days)
         plain_us, parted_us = ingest(plain, parted, args.ingest)
+        plain_ms, parted_ms = scale_out_queries(plain, parted)
         print(f"retention: plain_s={plain_s:.2f} partitioned_s={parted_s:.2f} ratio={plain_s / parted_s:.0f} | "
-              f"insert: plain_us={plain_us:.1f} partitioned_us={parted_us:.1f} ratio={parted_us / plain_us:.2f}")
+              f"insert: plain_us={plain_us:.1f} partitioned_us={parted_us:.1f} ratio={parted_us / plain_us:.2f} | "
+              f"consume: plain_ms={plain_ms:.1f} partitioned_ms={parted_ms:.1f} ratio={parted_ms / plain_ms:.1f}")
     finally:
         plain.dispose()
         parted.dispose()
