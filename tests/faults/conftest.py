@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import require
 
-from hub.storage.db import make_engine
-from hub.storage.models import Base
+from hub.storage.db import create_schema, make_engine, reset_schema
 
 from .helpers import OwnPostgres, postgres_bin
 
@@ -40,8 +39,7 @@ def day_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fresh_pg(pg_database: str) -> Iterator[str]:
     """The session's PostgreSQL database with an empty, current schema."""
     engine = make_engine(pg_database)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    reset_schema(engine)  # events partitioned by day, as `pingan db upgrade` builds it
     engine.dispose()
     yield pg_database
 
@@ -68,7 +66,7 @@ def own_pg() -> Iterator[tuple[OwnPostgres, str]]:
         server.start()
         url = server.create_database("pingan_faults")
         engine = make_engine(url)
-        Base.metadata.create_all(engine)
+        create_schema(engine)
         engine.dispose()
         yield server, url
     finally:
