@@ -79,7 +79,11 @@ class SmsConfig(Strict):
     provider: Literal["console", "twilio"] = Field("console", description="console prints and stores; twilio sends")
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
     default_language: Literal["zh", "en"] = Field("zh", description="SMS language unless the recipient chose another")
-    max_attempts: int = Field(5, ge=1, le=20, description="send attempts for recoverable errors before a message fails")
+    max_attempts: int = Field(
+        20, ge=1, le=20,
+        description="send attempts for recoverable errors, spread over the text's validity, before it fails; "
+        "the texts of an alert nobody acknowledged yet are retried until the provider takes them",
+    )
 
 
 class HttpConfig(Strict):

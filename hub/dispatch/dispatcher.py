@@ -257,8 +257,9 @@ class Dispatcher:
             return self._run_step(
                 session, row, row.escalation_step + 1, now, reason, self._told_phones(session, row.id)
             )
-        # Escalation stays on its last step: repeat it, telling its people again.
-        return self._run_step(session, row, len(steps) - 1, now, reason, already_told=())
+        # Escalation stays on its last step: repeat it, telling its people again — except those
+        # whose text has not gone out yet (a provider outage): they get that one, not a second.
+        return self._run_step(session, row, len(steps) - 1, now, reason, self._pending_phones(session, row.id))
 
     def _run_step(
         self, session: Session, row: m.Alert, index: int, now: float, reason: StepReason, already_told: Iterable[str]
@@ -280,7 +281,7 @@ class Dispatcher:
                 break
             # Nobody to tell at this step: do not wait out its timer for nothing.
             index, reason = index + 1, StepReason.STEP_EMPTY
-        if not any(o.queued or o.held for o in outcomes):
+        if not any(o.queued or o.held for o in outcomes) and not self._pending_phones(session, row.id):
             _audit(session, now, row, "dispatch_nobody", {"steps": [o.step_index for o in outcomes]})
             log.error("dispatch.nobody alert=%s code=%s: no step had anyone to tell", row.id, row.code)
         return outcomes
@@ -440,6 +441,17 @@ class Dispatcher:
             session.scalars(
                 select(m.Notification.phone).where(
                     m.Notification.alert_id == alert_id, m.Notification.purpose == PURPOSE_ALERT
+                )
+            )
+        )
+
+    def _pending_phones(self, session: Session, alert_id: str) -> set[str]:
+        return set(
+            session.scalars(
+                select(m.Notification.phone).where(
+                    m.Notification.alert_id == alert_id,
+                    m.Notification.purpose == PURPOSE_ALERT,
+                    m.Notification.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value]),
                 )
             )
         )

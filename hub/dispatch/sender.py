@@ -13,6 +13,11 @@ the one window where a message can go out twice; `last_record_window_s` measures
 docs/DISPATCH.md reports it. The lease must outlast the provider timeout, or a slow but live
 request would be taken over.
 
+Recoverable provider errors (an outage) never lose a text of an alert that is still open
+(nobody acknowledged it): it is retried, past its validity and past `max_attempts`, until the
+provider takes it or the alert is acknowledged or resolved. Other texts are retried up to
+`max_attempts` within their validity. See docs/DISPATCH.md "A provider outage".
+
 Time comes from the injected clock; the loop waits on an Event, so `stop()` and `wake()`
 act at once.
 """
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.actions import AlertState
 from hub.clock import Clock
 from hub.dispatch.dispatcher import PURPOSE_ALERT, Dispatcher
 from hub.dispatch.providers.base import DeliveryState, ProviderError, SendResult, SmsProvider
@@ -42,9 +48,15 @@ class SenderSettings:
     owner: str = "sender-1"  # unique per process: lease ownership
     lease_s: float = 60.0  # > provider timeout, or a slow live request gets taken over
     batch: int = 20
-    max_attempts: int = 5
+    max_attempts: int = 20  # spread over the text's validity (see _backoff); open alerts' texts are not counted
     backoff_base_s: float = 10.0
     backoff_max_s: float = 600.0
+    #: a text of an open alert retries at least this often: somebody waits for help, and a provider
+    #: that recovers is used within this time, however long the outage and the text's validity
+    alert_retry_max_s: float = 30.0
+    #: the ValidityPeriod of a text of an open alert sent after its own validity (the provider refused
+    #: it until then): one short escalation step, so it does not arrive long after the alert is over
+    late_validity_s: float = 300.0
     idle_wait_s: float = 1.0  # how long the loop waits when nothing is due (wake() cuts it short)
     status_callback: str | None = None  # {http.public_url}/webhooks/twilio/status
 
@@ -56,6 +68,8 @@ class Claimed:
     body: str
     valid_until: float | None
     attempts: int
+    alert_id: str | None  # set for alert texts only (purpose "alert"): the ones an open alert keeps alive
+    refused: bool  # the provider refused an earlier attempt with a recoverable error
 
 
 @dataclass
@@ -65,6 +79,7 @@ class SenderStats:
     failed: int = 0
     expired: int = 0
     lost_lease: int = 0
+    late: int = 0  # alert texts sent after their validity, because the provider refused them until then
     #: seconds between the provider's answer and our commit, for each accepted message:
     #: the window in which a crash would send the message twice.
     record_windows_s: list[float] | None = None
@@ -177,15 +192,20 @@ class OutboxSender:
                         log.warning(
                             "outbox.lease_taken_over notification=%s previous_owner=%s", row.id, row.lease_owner
                         )
-                    claimed.append(Claimed(row.id, row.phone, row.body, row.valid_until, row.attempts + 1))
+                    alert_id = row.alert_id if row.purpose == PURPOSE_ALERT else None
+                    refused = row.error_code is not None
+                    claimed.append(
+                        Claimed(row.id, row.phone, row.body, row.valid_until, row.attempts + 1, alert_id, refused)
+                    )
         return claimed
 
     def deliver(self, item: Claimed) -> None:
         now = self.clock.now()
-        if item.valid_until is not None and now >= item.valid_until:
+        late = item.valid_until is not None and now >= item.valid_until
+        if late and not (item.refused and self._alert_waits(item)):
             self._record(item, DeliveryState.EXPIRED, now, error=("expired", "validity ran out before sending"))
             return
-        validity_s = max(1, int((item.valid_until - now) if item.valid_until is not None else 36_000))
+        validity_s = self._validity_s(item, now)
         try:
             result = self.provider.send(item.phone, item.body, validity_s, self.settings.status_callback)
         except ProviderError as exc:
@@ -196,7 +216,25 @@ class OutboxSender:
             self._failed_attempt(item, ProviderError(True, "exception", repr(exc)))
             return
         answered = self._monotonic()
+        if late:
+            self.stats.late += 1
         self._record_sent(item, result, answered)
+
+    def _validity_s(self, item: Claimed, now: float) -> int:
+        """What is left of the text's validity, for the provider (Twilio ValidityPeriod, 1-36,000 s)."""
+        if item.valid_until is None:
+            return 36_000
+        if now >= item.valid_until:  # a late text of an open alert
+            return int(self.settings.late_validity_s)
+        return max(1, int(item.valid_until - now))
+
+    def _alert_waits(self, item: Claimed) -> bool:
+        """An alert text whose alert is still open: nobody acknowledged it, so the text must not be lost."""
+        if item.alert_id is None:
+            return False
+        with self.sessions() as session:
+            state = session.scalar(select(m.Alert.state).where(m.Alert.id == item.alert_id))
+        return state == AlertState.OPEN.value
 
     # --- recording ------------------------------------------------------------------------
 
@@ -247,30 +285,37 @@ class OutboxSender:
 
     def _failed_attempt(self, item: Claimed, exc: ProviderError) -> None:
         now = self.clock.now()
-        if exc.recoverable and item.attempts < self.settings.max_attempts:
-            retry_at = now + self._backoff(item, now)
-            if item.valid_until is None or retry_at < item.valid_until:
-                self._record(item, DeliveryState.QUEUED, now, error=(exc.code, exc.message), retry_at=retry_at)
-                return
+        if not exc.recoverable:
+            self._record(item, DeliveryState.FAILED, now, error=(exc.code, exc.message))
+            return
+        # A provider outage: the text of an open alert waits for the provider, however long.
+        waits = self._alert_waits(item)
+        retry_at = now + self._backoff(item, now, waits)
+        in_time = item.valid_until is None or retry_at < item.valid_until
+        if waits or (in_time and item.attempts < self.settings.max_attempts):
+            self._record(item, DeliveryState.QUEUED, now, error=(exc.code, exc.message), retry_at=retry_at)
+        elif item.attempts < self.settings.max_attempts:
             self._record(
                 item, DeliveryState.EXPIRED, now, error=(exc.code, f"no retry before validity ends: {exc.message}")
             )
-            return
-        self._record(item, DeliveryState.FAILED, now, error=(exc.code, exc.message))
+        else:
+            self._record(item, DeliveryState.FAILED, now, error=(exc.code, exc.message))
 
-    def _backoff(self, item: Claimed, now: float) -> float:
+    def _backoff(self, item: Claimed, now: float, alert_waits: bool) -> float:
         """base·2^(attempt-1), capped, with a deterministic ±20 % spread so retries of many rows do not align.
 
-        The cap is also an even share of the validity left among the attempts left (never below
-        base): the attempts are spread over the text's escalation step instead of the last ones
-        falling after it, and with `sms.max_attempts: 20` an SOS text valid for its 5-minute step
-        retries about every 16 s, so a provider that recovers within the step is used within
-        seconds, not after a 160 s or 600 s backoff step (tests/faults/test_sms_outage.py).
+        The cap is an even share of the validity left among the attempts left (never below base):
+        the `max_attempts` (20) are spread over the text's validity instead of the last ones
+        falling after it. A text of an open alert retries at least every `alert_retry_max_s`
+        (30 s), also after its validity: a provider that recovers is used within seconds, not
+        after a 160 s or 600 s backoff step (tests/faults/test_sms_outage.py).
         """
         cap = self.settings.backoff_max_s
-        if item.valid_until is not None:
+        if item.valid_until is not None and now < item.valid_until:
             attempts_left = max(1, self.settings.max_attempts - item.attempts)
             cap = min(cap, max(self.settings.backoff_base_s, (item.valid_until - now) / attempts_left))
+        if alert_waits:
+            cap = min(cap, self.settings.alert_retry_max_s)
         base = min(self.settings.backoff_base_s * 2 ** (item.attempts - 1), cap)
         spread = (
             int.from_bytes(hashlib.blake2b(f"{item.id}:{item.attempts}".encode(), digest_size=2).digest(), "big")

@@ -1,18 +1,22 @@
 """The outbox sender with the official twilio SDK against the local Twilio-compatible server,
 on SQLite and PostgreSQL: sends, retries with backoff, permanent failures that move on to the
-next responder, lease expiry after a crashed sender, validity expiry."""
+next responder, lease expiry after a crashed sender, validity expiry, and the texts of an open
+alert that outlast a provider outage (attempts and validity) until the provider takes them."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from support.twilio_server import Behaviour, TwilioTestServer
 
-from alerts.actions import AlertOpened, Reason
+from alerts.actions import AlertOpened, AlertUpdated, Reason
 from hub.clock import VirtualClock
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
+from hub.storage import models as m
 
-from .conftest import PHONES, T0, Db, make_alert, policy, store_and_dispatch
+from .conftest import PHONES, T0, Db, acked, make_alert, policy, store_and_dispatch
 
 PUBLIC_URL = "https://hub.example.org"
 FROM = "+15005550006"
@@ -80,19 +84,74 @@ def test_recoverable_errors_are_retried_with_backoff(db: Db, twilio_server: Twil
     assert [m.status_code for m in twilio_server.messages if m.to == PHONES["wang"]] == [429, 500, 201]
 
 
-def test_out_of_attempts_is_a_failure_that_moves_on(db: Db, twilio_server: TwilioTestServer) -> None:
+def retry_until_sent_or_given_up(
+    sender: OutboxSender, db: Db, clock: VirtualClock, phone: str, until: float, tried_at: list[float] | None = None
+) -> m.Notification:
+    """Run the sender at each retry time of `phone`'s text until it leaves `queued` or `until` passes."""
+    while True:
+        sender.run_once()
+        if tried_at is not None:
+            tried_at.append(clock.now())
+        (row,) = db.notifications(phone=phone)
+        if row.state != "queued" or row.next_attempt_at is None or row.next_attempt_at > until:
+            return row
+        clock.set(row.next_attempt_at)
+
+
+def test_out_of_attempts_is_a_failure_once_the_alert_is_acknowledged(db: Db, twilio_server: TwilioTestServer) -> None:
+    dispatcher, clock = Dispatcher(policy()), VirtualClock(T0)
+    alert = make_alert()
+    store_and_dispatch(db, dispatcher, [AlertOpened(alert, Reason.SOS_PRESSED)], T0)
+    # Somebody acknowledged on the board: the texts still queued are no longer kept alive.
+    store_and_dispatch(db, dispatcher, [AlertUpdated(acked(alert, T0), Reason.ACKNOWLEDGED)], T0)
+    twilio_server.by_number[PHONES["wang"]] = Behaviour(503)
+    sender = sender_for(db, twilio_server, clock, dispatcher, max_attempts=3)
+    row = retry_until_sent_or_given_up(sender, db, clock, PHONES["wang"], T0 + 300)
+    assert (row.state, row.attempts) == ("failed", 3)
+    assert row.valid_until is not None and clock.now() < row.valid_until  # the count, not the validity, ended it
+
+
+def test_an_open_alerts_text_outlasts_its_attempts_and_validity_in_an_outage(
+    db: Db, twilio_server: TwilioTestServer
+) -> None:
     dispatcher, clock = Dispatcher(policy()), VirtualClock(T0)
     open_sos(db, dispatcher)
     twilio_server.by_number[PHONES["wang"]] = Behaviour(503)
     sender = sender_for(db, twilio_server, clock, dispatcher, max_attempts=3)
-    for _ in range(3):
-        sender.run_once()
-        (row,) = db.notifications(phone=PHONES["wang"])
-        if row.state == "queued":
-            assert row.next_attempt_at is not None
-            clock.set(row.next_attempt_at)
+    recovery = T0 + 900  # three times the step's 5-minute validity
+    tried_at: list[float] = []
+    row = retry_until_sent_or_given_up(sender, db, clock, PHONES["wang"], recovery, tried_at)
+    assert row.state == "queued" and row.attempts > 3  # not failed after max_attempts, not expired at T0 + 300
+    assert len([m for m in twilio_server.messages if m.to == PHONES["wang"]]) == row.attempts
+    gaps = [b - a for a, b in pairwise(tried_at)]
+    assert max(gaps) <= 36 and tried_at[-1] > T0 + 300  # every 30 s ± 20 % at most, also after the validity
+
+    del twilio_server.by_number[PHONES["wang"]]
+    clock.set(max(recovery, row.next_attempt_at or recovery))
+    assert clock.now() - recovery <= 36  # retried at least every 30 s ± 20 %
+    row = retry_until_sent_or_given_up(sender, db, clock, PHONES["wang"], recovery + 60)
+    assert row.state == "sent"
+    late = [m for m in twilio_server.accepted() if m.to == PHONES["wang"]]
+    assert len(late) == 1 and late[0].validity_period == "300"  # a short validity for a late text
+    assert sender.stats.late == 1
+    assert sender.run_once() == 0  # nothing twice
+
+
+def test_a_late_text_expires_once_the_alert_is_acknowledged(db: Db, twilio_server: TwilioTestServer) -> None:
+    dispatcher, clock = Dispatcher(policy()), VirtualClock(T0)
+    alert = make_alert()
+    store_and_dispatch(db, dispatcher, [AlertOpened(alert, Reason.SOS_PRESSED)], T0)
+    twilio_server.by_number[PHONES["wang"]] = Behaviour(503)
+    sender = sender_for(db, twilio_server, clock, dispatcher)
+    row = retry_until_sent_or_given_up(sender, db, clock, PHONES["wang"], T0 + 400)
+    assert row.state == "queued" and row.next_attempt_at is not None and row.next_attempt_at > T0 + 300
+    store_and_dispatch(db, dispatcher, [AlertUpdated(acked(alert, T0 + 400), Reason.ACKNOWLEDGED)], T0 + 400)
+    del twilio_server.by_number[PHONES["wang"]]
+    clock.set(row.next_attempt_at)
+    sender.run_once()
     (row,) = db.notifications(phone=PHONES["wang"])
-    assert (row.state, row.attempts) == ("failed", 3)
+    assert row.state == "expired"
+    assert not [m for m in twilio_server.accepted() if m.to == PHONES["wang"]]
 
 
 def test_a_permanent_failure_moves_on_to_the_next_volunteer(db: Db, twilio_server: TwilioTestServer) -> None:
@@ -151,11 +210,13 @@ def test_messages_past_their_validity_expire_unsent(db: Db, twilio_server: Twili
     assert twilio_server.messages == []
 
 
-def test_a_retry_that_would_land_after_the_validity_expires_the_message(
+def test_a_retry_that_would_land_after_the_validity_expires_a_text_of_an_acknowledged_alert(
     db: Db, twilio_server: TwilioTestServer
 ) -> None:
     dispatcher, clock = Dispatcher(policy()), VirtualClock(T0 + 295)
-    open_sos(db, dispatcher)
+    alert = make_alert()
+    store_and_dispatch(db, dispatcher, [AlertOpened(alert, Reason.SOS_PRESSED)], T0)
+    store_and_dispatch(db, dispatcher, [AlertUpdated(acked(alert, T0 + 290), Reason.ACKNOWLEDGED)], T0 + 290)
     twilio_server.by_number[PHONES["wang"]] = Behaviour(500)
     sender_for(db, twilio_server, clock, dispatcher).run_once()
     (row,) = db.notifications(phone=PHONES["wang"])

@@ -175,3 +175,22 @@ def test_a_step_with_nobody_moves_on_at_once(db: Db) -> None:
     assert {n.reason for n in db.notifications()} == {"step_empty"}
     steps = db.audit("dispatch_step")
     assert steps[0].detail["skipped"] == ["grid_worker:nobody_in_role", "family:no_contacts"]
+
+
+def test_repeating_the_last_step_does_not_double_a_text_still_waiting_to_go_out(db: Db) -> None:
+    dispatcher, clock = Dispatcher(policy()), VirtualClock(T0 + 600)
+    alert = make_alert()
+    store_and_dispatch(db, dispatcher, [AlertOpened(alert, Reason.SOS_PRESSED)], T0)
+    for at in (T0 + 300, T0 + 600):
+        with db.sessions.begin() as s:
+            dispatcher.sweep(s, at)
+    assert [n.state for n in db.notifications(phone=PHONES["op"])] == ["queued"]  # e.g. the provider is down
+    with db.sessions.begin() as s:
+        dispatcher.request_backup(s, alert.id, T0 + 620, actor="zhao")
+    assert len(db.notifications(phone=PHONES["op"])) == 1  # the queued text will tell the operator
+    assert db.audit("dispatch_nobody") == []  # it is on its way: not "nobody to tell"
+
+    send_all(db, dispatcher, clock)
+    with db.sessions.begin() as s:
+        dispatcher.request_backup(s, alert.id, T0 + 640, actor="zhao")
+    assert [n.state for n in db.notifications(phone=PHONES["op"])] == ["delivered", "queued"]  # told again, on purpose
