@@ -70,3 +70,10 @@ def replay_speed(messages: int, span_s: float = 86400.0, rate_per_s: float = 100
     second (one the publisher, the broker and the hubs sustain on this machine, so device ts
     stay on the wall clock), and the span in no less than `fastest_s`."""
     return span_s / max(fastest_s, messages / rate_per_s)
+
+
+def offline_as_replayed(recording: Path, speed: float, work: Path) -> Counter[AlertKey]:
+    """`replay --offline` of the day as a broker replay at `speed` (retimed) delivers it."""
+    compressed = work / f"{recording.stem}.x{speed:g}.jsonl"
+    retime_recording(recording, compressed, speed)
+    return offline_alerts(compressed, Path(f"{recording}.registry.yaml"))

@@ -6,6 +6,7 @@ PostgreSQL (`fresh_pg`: the session's test database, emptied and re-created per 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,12 +26,14 @@ SCENARIO = HERE / "incidents.yaml"
 
 @pytest.fixture(scope="session")
 def day_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pingan simulate` of tests/faults/incidents.yaml: 20 homes, one day, 7 incidents
-    (registry beside it as FILE.registry.yaml)."""
+    """`pingan simulate` of tests/faults/incidents.yaml: 20 homes (PINGAN_FAULTS_HOMES: more),
+    one day, 7 incidents (registry beside it as FILE.registry.yaml)."""
     out = tmp_path_factory.mktemp("recording") / "day.jsonl"
+    homes = os.environ.get("PINGAN_FAULTS_HOMES")  # more homes, same incidents (r-0003 … r-0019)
     subprocess.run(
-        [sys.executable, "-m", "hub.cli", "simulate", "--scenario", str(SCENARIO), "--out", str(out)],
-        cwd=REPO, check=True, capture_output=True, timeout=120,
+        [sys.executable, "-m", "hub.cli", "simulate", "--scenario", str(SCENARIO), "--out", str(out),
+         *(["--residents", homes] if homes else [])],
+        cwd=REPO, check=True, capture_output=True, timeout=120 + 2 * int(homes or 0),
     )
     return out
 
