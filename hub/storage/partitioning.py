@@ -22,6 +22,7 @@ so that ingestion never waits long behind it (a timed out step is retried at the
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -297,7 +298,7 @@ def drop_expired_gps(conn: Connection, cutoff: float) -> list[Dropped]:
     for name in sorted(_tables_like(conn, GPS_DAY.pattern)):
         if _gps_day(name) > last_expired:
             continue
-        if name in attached and not _ddl(conn, lambda c, n=name: _detach_gps(c, n), f"detach {name}"):
+        if name in attached and not _ddl(conn, functools.partial(_detach_gps, name=name), f"detach {name}"):
             continue
         with _transaction(conn):  # the table is out of events: counting it blocks nobody
             rows = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
