@@ -25,6 +25,10 @@ Every wait is bounded; only processes started here are ended, by their handle. F
 printed; the last line is
 
     same_alerts: homes=N messages=M offline=K one_hub=K three_hubs=K equal=yes|no
+
+equal=no also when a mode was not all stored and ruled in time, or the publisher fell more than
+a minute behind the day's timing (device ts then late at the hubs, whose battery rule ignores
+late readings: the comparison would not be of the same input).
 """
 
 from __future__ import annotations
@@ -59,8 +63,11 @@ from faults.helpers import (  # noqa: E402
     unruled,
 )
 
+from devices.messages import LATE_AFTER_S  # noqa: E402
+
 SCENARIO = REPO / "benchmarks" / "scenarios" / "community_1000.yaml"
 DAY_S = 86400.0
+INCOMPLETE: list[str] = []  # modes whose comparison does not count (not all ruled, publisher behind)
 
 
 def scenario_for(homes: int, work: Path) -> Path:
@@ -161,6 +168,10 @@ def run_mode(label: str, hubs: list[str], partitions: int | None, recording: Pat
               f" all ruled {done - published_s:.1f}s after the publisher ended ({done:.1f}s in all); {load()}")
         if stored_s is None or ruled_s is None:
             print(f"  NOT DONE: stored {events(db_url)}/{expected}, unruled {unruled(db_url)}")
+            INCOMPLETE.append(label)
+        if published_s - span_s > LATE_AFTER_S / 2:  # device ts then late at the hubs: battery readings ignored
+            print("  WARNING: the publisher fell behind the day's timing; choose more --minutes")
+            INCOMPLETE.append(label)
         alerts = hub_alerts(db_url)
         doubled = doubled_alerts(db_url), doubled_messages(db_url)
         print(f"  {sum(alerts.values())} alerts; doubled alerts {len(doubled[0])}, doubled SMS {len(doubled[1])}")
@@ -222,7 +233,7 @@ def main() -> None:
                 results[label] = run_mode(label, hubs, partitions, recording, registry, db_url, speed, work)
                 diff = differences(results[label], offline)
                 print(f"  {label} vs offline (+ only in {label}): " + (f"DIFFERENT\n{diff}" if diff else "equal"))
-    equal = all(alerts == offline for alerts in results.values())
+    equal = not INCOMPLETE and all(alerts == offline for alerts in results.values())
     counts = " ".join(f"{label}={sum(a.values())}" for label, a in results.items())
     print(f"same_alerts: homes={args.homes} messages={messages} offline={sum(offline.values())} {counts}"
           f" equal={'yes' if equal else 'no'}")
