@@ -259,7 +259,7 @@ class HubCore:
             # order: rule what settled in device-time order (stable: ties keep the id order).
             messages = sorted(self._messages(rows), key=lambda msg: msg.at)
             after = self._apply_messages(session, messages)
-            slot.mark_ruled(session, [row.id for row in rows])
+            slot.mark_ruled(session, rows)
             self._save_state(session, force=True)
         _run(after)
         return len(rows)

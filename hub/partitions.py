@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from alerts.actions import Action
 from alerts.registry import RegistrySnapshot
@@ -154,13 +154,24 @@ class PartitionSlot:
             .where(m.Event.partition == self.index, m.Event.ruled.is_(False), m.Event.received_at <= received_by)
             .order_by(m.Event.at, m.Event.id)
             .limit(limit)
+            .options(undefer(m.Event.day))
         ).all()
 
-    def mark_ruled(self, session: Session, event_ids: Sequence[int]) -> None:
-        if event_ids:
-            # No session synchronisation: the rows loaded by unruled() are not read again, and
-            # evaluating the update against them cost a third of a consuming transaction.
-            stmt = update(m.Event).where(m.Event.id.in_(event_ids)).values(ruled=True)
+    def mark_ruled(self, session: Session, rows: Sequence[m.Event]) -> None:
+        """Flag the rows ruled. Naming their channels and days too lets PostgreSQL update only
+        the partitions of `events` that hold them (hub/storage/partitioning.py) instead of
+        probing every one (2.6-3x slower). No session synchronisation: the rows are not read
+        again, and evaluating the update against them cost a third of a consuming transaction."""
+        if rows:
+            stmt = (
+                update(m.Event)
+                .where(
+                    m.Event.id.in_([row.id for row in rows]),
+                    m.Event.channel.in_({row.channel for row in rows}),
+                    m.Event.day.in_({row.day for row in rows}),
+                )
+                .values(ruled=True)
+            )
             session.execute(stmt.execution_options(synchronize_session=False))
 
 
