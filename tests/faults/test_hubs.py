@@ -90,12 +90,10 @@ def test_one_hub_and_three_hubs_raise_the_same_alerts(cluster: Cluster, day_reco
     one = replay_day(cluster, day_recording, "1 hub")
     cluster.stop_all()
 
-    from hub.storage.db import make_engine
-    from hub.storage.models import Base
+    from hub.storage.db import make_engine, reset_schema
 
     engine = make_engine(fresh_pg)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    reset_schema(engine)
     engine.dispose()
     import_registry(fresh_pg, Path(f"{day_recording}.registry.yaml"))
     cluster.broker.stop()
