@@ -43,9 +43,9 @@ sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
+from scratch_db import create_database, drop_database  # noqa: E402
 
 TOPIC_FILTER = "pingan/v1/dev/+/+"
-PG_ADMIN_URL = os.environ.get("PINGAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 # --- consumer roles, each run as `python benchmarks/ingest.py --role ...` in its own process -----
@@ -222,22 +222,10 @@ def make_database(url: str, devices: int) -> None:
 
 def pg_database(name: str) -> str | None:
     try:
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        return create_database(name)
     except Exception as exc:
         print(f"postgresql unavailable ({str(exc).splitlines()[0]}); skipping the PostgreSQL run", flush=True)
         return None
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_pg_database(name: str) -> None:
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 class Hub:
@@ -403,7 +391,7 @@ def main() -> int:
         broker.terminate()
         broker.wait(10)
         if pg_url:
-            drop_pg_database(pg_name)
+            drop_database(pg_name)
 
     bare = max(rate(results[f"bare-{r}"]) for r in BARE_ROLES)
     summary = [k for k in results if k.startswith("full-") and k.endswith(f"-{clients[0]}")] or [

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
+from scratch_db import create_database, drop_database  # noqa: E402
 
 from devices import DeviceMessage, interpret  # noqa: E402
 from hub.ingest.store import insert_events  # noqa: E402
@@ -41,7 +41,6 @@ from hub.storage import partitioning  # noqa: E402
 from hub.storage.db import make_engine, make_sessions, reset_schema  # noqa: E402
 from hub.storage.models import Base  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("PINGAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DAY = 86400.0
 NOW = 1_795_651_200.0  # 2026-11-26 00:00 UTC, fixed: the cutoff falls on a day boundary, both delete the same rows
 BATCH = 500
@@ -53,22 +52,6 @@ SELECT 'tag-' || lpad((g % 1000)::text, 5, '0'), 'gps', g / 1000, t, t, t, false
        json_build_object('ts', t, 'lat', 45.75, 'lon', 126.64, 'acc', 10, 'battery', 80)::text, floor(t / 86400)::int
 FROM (SELECT g, :start + g * :step AS t FROM generate_series(0, :n - 1) g) s
 """)
-
-
-def scratch(name: str) -> str:
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def drop(name: str) -> None:
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def load(engine: sa.Engine, rows: int, days: int) -> float:
@@ -187,7 +170,7 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=60_000)
     args = parser.parse_args()
     names = ("pingan_bench_plain", "pingan_bench_partitioned")
-    plain, parted = (make_engine(scratch(n)) for n in names)
+    plain, parted = (make_engine(create_database(n)) for n in names)
     try:
         Base.metadata.create_all(plain)
         reset_schema(parted, NOW)
@@ -204,7 +187,7 @@ def main() -> None:
         plain.dispose()
         parted.dispose()
         for n in names:
-            drop(n)
+            drop_database(n)
 
 
 if __name__ == "__main__":

@@ -34,23 +34,21 @@ late readings: the comparison would not be of the same input).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import sqlalchemy as sa
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # tests/ for the fault suite's helpers
 
-from conftest import PG_ADMIN_URL, Broker, free_port, write_broker_conf  # noqa: E402
+from conftest import Broker, free_port, write_broker_conf  # noqa: E402
 from faults.alert_sets import AlertKey, differences, hub_alerts, offline_alerts, retime_recording  # noqa: E402
 from faults.helpers import (  # noqa: E402
     Cluster,
@@ -62,6 +60,7 @@ from faults.helpers import (  # noqa: E402
     topic_lines,
     unruled,
 )
+from scratch_db import scratch_database  # noqa: E402
 
 from devices.messages import LATE_AFTER_S  # noqa: E402
 
@@ -89,21 +88,6 @@ def simulate(homes: int, work: Path) -> Path:
                     "--out", str(out)], cwd=REPO, check=True, capture_output=True, timeout=1200)
     print(f"simulated {homes} homes × 1 day in {time.monotonic() - started:.1f}s: {out}")
     return out
-
-
-@contextlib.contextmanager
-def own_database() -> Iterator[str]:
-    name = f"pingan_same_{os.getpid()}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def fresh_schema(db_url: str, registry: Path) -> None:
@@ -227,7 +211,7 @@ def main() -> None:
         print(differences(own_timing, offline) or "    (no difference)")
         modes = {"one": ("one_hub", ["solo"], None), "three": ("three_hubs", ["hub-1", "hub-2", "hub-3"], 16)}
         results: dict[str, Counter[AlertKey]] = {}
-        with own_database() as db_url:
+        with scratch_database(f"pingan_same_{os.getpid()}") as db_url:
             for key in args.modes.split(","):
                 label, hubs, partitions = modes[key]
                 results[label] = run_mode(label, hubs, partitions, recording, registry, db_url, speed, work)

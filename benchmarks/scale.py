@@ -210,7 +210,7 @@ def main() -> int:
         broker.terminate()
         broker.wait(10)
         engine.dispose()
-        bench.drop_pg_database(db_name)
+        bench.drop_database(db_name)
 
     rate = {k: float(r["rate"]) for k, r in results.items()}  # type: ignore[arg-type]
     complete = all(int(r["ruled"]) >= args.count for r in results.values())  # type: ignore[call-overload]

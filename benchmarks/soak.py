@@ -56,8 +56,8 @@ import paho.mqtt.client as mqtt  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+from scratch_db import create_database, drop_database  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("PINGAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROOT = "pingan/v1"
 PROBE_HEARTBEAT_S = 10
 PROBE_EVERY_S = 2.0
@@ -193,22 +193,6 @@ def make_database(url: str, devices: int, probes: int) -> None:
 
 def device_id(i: int) -> str:
     return f"soak-{i + 1:05d}"
-
-
-def pg_database(name: str) -> str:
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_pg_database(name: str) -> None:
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -496,7 +480,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="pingan-soak-"))
     pg_name = f"pingan_soak_{os.getpid()}"
-    db_url = pg_database(pg_name) if args.pg else f"sqlite:///{workdir}/soak.db"
+    db_url = create_database(pg_name) if args.pg else f"sqlite:///{workdir}/soak.db"
     make_database(db_url, args.devices, args.probes)
     broker, watcher = Broker(workdir), CommitWatcher(db_url)
     broker.start()
@@ -541,7 +525,7 @@ def main() -> int:
         engine.dispose()
         watcher.engine.dispose()
         if args.pg:
-            drop_pg_database(pg_name)
+            drop_database(pg_name)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
