@@ -169,8 +169,9 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("device_id", "seq", "device_ts", name="uq_events_dedup"),
         Index("ix_events_device_at", "device_id", "received_at"),
-        # scale-out: the backlog a partition's owner still has to rule (small, so a partial index)
-        Index("ix_events_unruled", "partition", "id", postgresql_where=text("NOT ruled"), sqlite_where=text("NOT ruled")),
+        # scale-out: the backlog a partition's owner still has to rule, in the order it is ruled
+        # (device time, then id: PartitionSlot.unruled) — partial, so it holds the backlog only
+        Index("ix_events_unruled", "partition", "at", "id", postgresql_where=text("NOT ruled"), sqlite_where=text("NOT ruled")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(String(64))

@@ -171,7 +171,7 @@ LAYOUT_DDL = (
     "ALTER TABLE events ADD CONSTRAINT pk_events PRIMARY KEY (id, channel, day)",
     "ALTER TABLE events ADD CONSTRAINT uq_events_dedup UNIQUE (device_id, seq, device_ts, channel, day)",
     "CREATE INDEX ix_events_device_at ON events (device_id, received_at)",
-    "CREATE INDEX ix_events_unruled ON events (partition, id) WHERE NOT ruled",
+    "CREATE INDEX ix_events_unruled ON events (partition, at, id) WHERE NOT ruled",
     "CREATE TABLE events_gps PARTITION OF events FOR VALUES IN ('gps') PARTITION BY RANGE (day)",
     "CREATE TABLE events_gps_default PARTITION OF events_gps DEFAULT",
     "CREATE TABLE events_rest PARTITION OF events DEFAULT PARTITION BY RANGE (day)",
@@ -324,7 +324,7 @@ def unconvert_events(conn: Connection) -> None:
         "ALTER TABLE events ADD CONSTRAINT pk_events PRIMARY KEY (id)",
         "ALTER TABLE events ADD CONSTRAINT uq_events_dedup UNIQUE (device_id, seq, device_ts)",
         "CREATE INDEX ix_events_device_at ON events (device_id, received_at)",
-        "CREATE INDEX ix_events_unruled ON events (partition, id) WHERE NOT ruled",
+        "CREATE INDEX ix_events_unruled ON events (partition, at, id) WHERE NOT ruled",
         f"INSERT INTO events SELECT * FROM {old} ORDER BY id ON CONFLICT DO NOTHING",
         f"DROP TABLE {old}",
     ):

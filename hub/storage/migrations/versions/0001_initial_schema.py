@@ -126,7 +126,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_device_at', ['device_id', 'received_at'], unique=False)
-        batch_op.create_index('ix_events_unruled', ['partition', 'id'], unique=False, postgresql_where=sa.text('NOT ruled'), sqlite_where=sa.text('NOT ruled'))
+        batch_op.create_index('ix_events_unruled', ['partition', 'at', 'id'], unique=False, postgresql_where=sa.text('NOT ruled'), sqlite_where=sa.text('NOT ruled'))
 
     op.create_table('hub_presence',
     sa.Column('owner', sa.String(length=128), nullable=False),
