@@ -33,11 +33,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from devices import subscription_filters
 from devices.messages import MAX_QUARANTINED_BYTES
-from hub.clock import SystemClock
 from hub.config import MqttConfig
 from hub.ingest.batch import Clock, Received
+from hub.ingest.connection import ConnectionBase
 from hub.metrics import IngestMetrics
 
 log = logging.getLogger("pingan.mqtt")
@@ -92,7 +91,7 @@ class BufferedReadClient(mqtt.Client):
         super()._reconnect_wait()
 
 
-class BrokerConnection:
+class BrokerConnection(ConnectionBase):
     """Receives device messages into `inbox`, acknowledges them on request, publishes commands."""
 
     def __init__(
@@ -104,17 +103,8 @@ class BrokerConnection:
         receive_maximum: int = 65535,
         clock: Clock | None = None,
     ) -> None:
-        if settings.url is None:
-            raise ValueError("mqtt.url is null: `pingan serve` needs a broker (the demo starts its own)")
-        self.settings = settings
-        self.inbox = inbox
-        self.metrics = metrics
-        self.clock = clock or SystemClock()
-        self.filters = subscription_filters(settings.topic_root, settings.shared_group)
+        super().__init__(settings, inbox, metrics, clock)
         self._lock = threading.Lock()
-        self._generation = 0
-        self._connected = False
-        self._accepting = True
         self._disconnected = threading.Event()
         self.client = self._make_client(receive_maximum)
 
@@ -122,7 +112,6 @@ class BrokerConnection:
 
     def _make_client(self, receive_maximum: int) -> mqtt.Client:
         s = self.settings
-        self._v5 = s.protocol == "5"
         # MQTT 3.1.1 (brokers without 5, like the demo's): clean_session=False keeps the session.
         session = {} if self._v5 else {"clean_session": False}
         client = BufferedReadClient(

@@ -42,11 +42,10 @@ from urllib.parse import urlsplit
 import gmqtt
 from gmqtt.mqtt.constants import UNLIMITED_RECONNECTS, MQTTv50, MQTTv311
 
-from devices import subscription_filters
 from devices.messages import MAX_QUARANTINED_BYTES
-from hub.clock import SystemClock
 from hub.config import MqttConfig
 from hub.ingest.batch import Clock, Received
+from hub.ingest.connection import ConnectionBase
 from hub.metrics import IngestMetrics
 
 log = logging.getLogger("pingan.mqtt")
@@ -74,7 +73,7 @@ class _BackoffClient(gmqtt.Client):  # type: ignore[misc]
         await super().reconnect(delay=delay)
 
 
-class GmqttBrokerConnection:
+class GmqttBrokerConnection(ConnectionBase):
     """Receives device messages into `inbox`, acknowledges them on request, publishes commands."""
 
     def __init__(
@@ -86,22 +85,12 @@ class GmqttBrokerConnection:
         receive_maximum: int = 65535,
         clock: Clock | None = None,
     ) -> None:
-        if settings.url is None:
-            raise ValueError("mqtt.url is null: `pingan serve` needs a broker (the demo starts its own)")
-        self.settings = settings
-        self.inbox = inbox
-        self.metrics = metrics
-        self.clock = clock or SystemClock()
-        self.filters = subscription_filters(settings.topic_root, settings.shared_group)
-        url = urlsplit(settings.url)
+        super().__init__(settings, inbox, metrics, clock)
+        url = urlsplit(str(settings.url))
         self._host = url.hostname or "127.0.0.1"
         self._port = url.port or (8883 if url.scheme == "mqtts" else 1883)
         self._tls = self._tls_context(url.scheme == "mqtts")
-        self._v5 = settings.protocol == "5"
         self._receive_maximum = max(1, min(65535, receive_maximum))
-        self._generation = 0  # changed only in the loop thread
-        self._connected = False
-        self._accepting = True
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mqtt", daemon=True)
         self._connecting: Future[None] | None = None
