@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
-from scratch_db import create_database, drop_database  # noqa: E402
+from harness import create_database, drop_database, free_port, port_open, wait_for  # noqa: E402
 
 TOPIC_FILTER = "pingan/v1/dev/+/+"
 
@@ -156,14 +156,6 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
 # --- orchestration ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     conf = workdir / "mosquitto.conf"
@@ -173,22 +165,6 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     proc = subprocess.Popen(["mosquitto", "-c", str(conf)])
     wait_for(lambda: port_open(port), 10, "mosquitto")
     return proc, port
-
-
-def port_open(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what}: not after {timeout_s}s")
 
 
 def run_role(role: str, port: int, client_id: str, expect: int, timeout_s: float) -> dict[str, Any]:

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
-from scratch_db import create_database, drop_database  # noqa: E402
+from harness import create_database, drop_database  # noqa: E402
 
 from devices import DeviceMessage, interpret  # noqa: E402
 from hub.ingest.store import insert_events  # noqa: E402

@@ -60,7 +60,7 @@ from faults.helpers import (  # noqa: E402
     topic_lines,
     unruled,
 )
-from scratch_db import scratch_database  # noqa: E402
+from harness import scratch_database  # noqa: E402
 
 from devices.messages import LATE_AFTER_S  # noqa: E402
 

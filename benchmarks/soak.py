@@ -38,7 +38,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,8 +54,8 @@ sys.path.insert(0, str(REPO))
 import paho.mqtt.client as mqtt  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
+from harness import create_database, drop_database, free_port, port_open, wait_for  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
-from scratch_db import create_database, drop_database  # noqa: E402
 
 ROOT = "pingan/v1"
 PROBE_HEARTBEAT_S = 10
@@ -67,26 +66,6 @@ WARMUP_S = 60.0
 FAULT_GRACE_S = 30.0
 WINDOW = 20_000  # messages awaiting PUBACK at most; the offered rate drops when the broker falls behind
 EVENT_TYPES = ("motion", "motion", "motion", "door_open", "door_close", "water_flow")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what}: not after {timeout_s}s")
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -1,11 +1,14 @@
-"""A PostgreSQL database of a benchmark's own: created empty, dropped (even with open
-connections) at the end. The server is the one `PINGAN_TEST_PG` names, as in the tests."""
+"""What the benchmarks share on 127.0.0.1: a PostgreSQL database of their own (created empty,
+dropped even with open connections; the server is the one `PINGAN_TEST_PG` names, as in the
+tests), a free port, and bounded waits."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import socket
+import time
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -39,3 +42,23 @@ def _admin(*statements: str) -> None:
                 conn.execute(sa.text(statement))
     finally:
         admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what}: not after {timeout_s}s")
