@@ -25,6 +25,7 @@ state is newer than the one in memory (another hub decided meanwhile). Events re
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -246,8 +247,8 @@ class HubCore:
 
     def consume(self, limit: int) -> int:
         """Partition mode: feed the engine up to `limit` events stored for its partition and not
-        ruled yet, in id order; store the decisions, mark the events ruled and save the state,
-        all in one transaction. Returns how many events were ruled."""
+        ruled yet, in device-time order; store the decisions, mark the events ruled and save the
+        state, all in one transaction. Returns how many events were ruled."""
         slot = self.partition
         if slot is None:
             raise RuntimeError("consume() runs a partition; one hub rules events in on_batch")
@@ -258,6 +259,7 @@ class HubCore:
             # Round robin spreads a device's messages over the hubs, whose batches commit in any
             # order: rule what settled in device-time order (stable: ties keep the id order).
             messages = sorted(self._messages(rows), key=lambda msg: msg.at)
+            messages = skewed_in_seq_order(messages, self.config.scale.settle_ms / 1000)
             after = self._apply_messages(session, messages)
             slot.mark_ruled(session, rows)
             self._save_state(session, force=True)
@@ -454,6 +456,43 @@ class HubCore:
         if self.engine is None:
             raise RuntimeError("HubCore.load() was not called")
         return self.engine
+
+
+def skewed_in_seq_order(messages: list[DeviceMessage], window_s: float) -> list[DeviceMessage]:
+    """Put a device's messages with an untrusted clock back in the order it sent them.
+
+    Such a message's `at` is the receive time of the hub that took it (its own ts was rejected
+    as skewed), and round robin hands a device's consecutive messages to different hubs: an
+    `sos_cancel` sent right after its `sos` was stamped 11 ms before it, and the cancel was
+    judged too late (the SOS stayed open). Within `window_s` of each other, a device's skewed
+    messages take the places they hold in `messages` in `seq` order, and their `at` is made
+    non-decreasing in that order. Further apart, receive order is send order (and a seq that
+    restarted after a reboot is not taken for an earlier message)."""
+    places: dict[str, list[int]] = {}
+    for i, msg in enumerate(messages):
+        if msg.skewed and msg.seq is not None:
+            places.setdefault(msg.device_id, []).append(i)
+    out = list(messages)
+    for indexes in places.values():
+        for run in _runs_within(indexes, messages, window_s):
+            ordered = sorted((messages[i] for i in run), key=lambda msg: msg.seq or 0)
+            for k in range(1, len(ordered)):
+                if ordered[k].at < ordered[k - 1].at:
+                    ordered[k] = dataclasses.replace(ordered[k], at=ordered[k - 1].at)
+            for i, msg in zip(run, ordered, strict=True):
+                out[i] = msg
+    return out
+
+
+def _runs_within(indexes: list[int], messages: list[DeviceMessage], window_s: float) -> list[list[int]]:
+    """`indexes` (in time order) cut where two neighbours are more than `window_s` apart."""
+    runs = [[indexes[0]]]
+    for i in indexes[1:]:
+        if messages[i].at - messages[runs[-1][-1]].at <= window_s:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return [run for run in runs if len(run) > 1]
 
 
 def _run(work: list[AfterCommit]) -> None:

@@ -52,7 +52,7 @@ def store(hub: Any, lines: list[dict[str, Any]]) -> None:
     messages = [interpret(line["topic"], line["payload"].encode(), line["t"], "pingan/v1") for line in lines]
     assert all(isinstance(msg, DeviceMessage) for msg in messages)
     with hub.sessions.begin() as session:
-        ingest_store.insert_events(session, messages, hub.map.partitions(session, {TAG}))
+        ingest_store.insert_events(session, messages, hub.map.partitions(session, {m.device_id for m in messages}))
 
 
 def test_a_batch_boundary_does_not_reorder_a_devices_fixes(db_url: str, day_recording: Path, tmp_path: Path,
@@ -79,3 +79,26 @@ def test_a_batch_boundary_does_not_reorder_a_devices_fixes(db_url: str, day_reco
     offline = run_offline(recording, snapshot, hub_config(db_url, "offline"))
     assert [a.kind.value for a in offline.alerts] == []  # never two consecutive fixes outside
     assert {a for a in alert_set(hub.sessions) if a[0] == "geofence_exit"} == set()
+
+
+def test_a_skewed_devices_sos_and_cancel_stamped_in_reverse_by_two_hubs(db_url: str, day_recording: Path) -> None:
+    """A home unit whose clock runs a day ahead (its ts are rejected as skewed: `at` is the
+    receiving hub's time) sends an SOS and, right after, its cancel. Round robin hands them to
+    two hubs, and the cancel is stamped 11 ms before the SOS. As on one hub, the SOS is
+    cancelled — not left open because the cancel looked earlier than the press."""
+    t = 1_800_000_000.0
+    clock = VirtualClock(t - 60)
+    hub = make_hub(db_url, "hub-a", clock)  # one core owns every partition: rules what both hubs stored
+    import_registry(hub.sessions, day_recording)
+    hub.load()
+    device_ts = t + 86_400
+
+    def event(kind: str, seq: int, received_at: float) -> dict[str, Any]:
+        payload = {"ts": device_ts + seq, "seq": seq, "type": kind}
+        return {"t": received_at, "topic": "pingan/v1/dev/cat-0006/event", "payload": json.dumps(payload)}
+
+    store(hub, [event("sos_cancel", 5, t - 0.011)])  # hub B
+    store(hub, [event("sos", 4, t)])  # hub A
+    clock.set(t + hub.config.scale.settle_ms / 1000 + 1)
+    assert hub.step() == 2
+    assert ("sos", "r-0006", "cat-0006", "cancelled") in alert_set(hub.sessions)
