@@ -6,6 +6,7 @@ Under CI=true a missing service fails the test instead of skipping it.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -138,3 +140,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     reset_schema(engine)  # on PostgreSQL, events partitioned as `pingan db upgrade` makes it
     engine.dispose()
     yield url
+
+
+@pytest.fixture
+def home_unit(broker: Broker) -> Iterator[tuple[mqtt.Client, queue.Queue[bytes]]]:
+    """Home unit cat-0001 on the test broker: its client (to publish) and the commands it receives."""
+    commands: queue.Queue[bytes] = queue.Queue()
+    device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="cat-0001")
+    device.on_message = lambda _c, _u, msg: commands.put(msg.payload)
+    device.connect("127.0.0.1", broker.port)
+    device.subscribe("pingan/v1/dev/cat-0001/cmd", qos=1)
+    device.loop_start()
+    yield device, commands
+    device.loop_stop()
+    device.disconnect()

@@ -50,7 +50,9 @@ def wait_for(what: str, check: Callable[[], object], timeout_s: float = 30.0) ->
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_sos_to_sms_to_reply_to_alert_ack(db: Db, broker: Any, twilio_server: TwilioTestServer) -> None:
+def test_sos_to_sms_to_reply_to_alert_ack(
+    db: Db, broker: Any, twilio_server: TwilioTestServer, home_unit: tuple[mqtt.Client, queue.Queue[bytes]]
+) -> None:
     config = Config.model_validate(
         {
             "mqtt": {"url": broker.url, "client_id": "pingan-hub-e2e"},
@@ -82,12 +84,7 @@ def test_sos_to_sms_to_reply_to_alert_ack(db: Db, broker: Any, twilio_server: Tw
         webhooks_router(provider, SmsReplies(db.sessions, core, dispatcher, clock.now), PUBLIC_URL, clock.now)
     )
 
-    commands: queue.Queue[bytes] = queue.Queue()
-    device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="cat-0001")
-    device.on_message = lambda _c, _u, msg: commands.put(msg.payload)
-    device.connect("127.0.0.1", broker.port)
-    device.subscribe("pingan/v1/dev/cat-0001/cmd", qos=1)
-    device.loop_start()
+    device, commands = home_unit
     ingest.start()
     sender.start()
     try:
@@ -133,5 +130,3 @@ def test_sos_to_sms_to_reply_to_alert_ack(db: Db, broker: Any, twilio_server: Tw
     finally:
         sender.stop()
         ingest.stop()
-        device.loop_stop()
-        device.disconnect()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import sqlite3
 import subprocess
@@ -22,7 +21,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, free_port, require
@@ -100,19 +98,6 @@ def served(tmp_path: Path, broker) -> Iterator[ServedHub]:  # type: ignore[no-un
     yield hub
     code = hub.stop()
     assert code == 0, hub.log.read_text()[-3000:]
-
-
-@pytest.fixture
-def home_unit(broker) -> Iterator[tuple[mqtt.Client, queue.Queue[bytes]]]:  # type: ignore[no-untyped-def]
-    commands: queue.Queue[bytes] = queue.Queue()
-    device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="cat-0001")
-    device.on_message = lambda _c, _u, msg: commands.put(msg.payload)
-    device.connect("127.0.0.1", broker.port)
-    device.subscribe("pingan/v1/dev/cat-0001/cmd", qos=1)
-    device.loop_start()
-    yield device, commands
-    device.loop_stop()
-    device.disconnect()
 
 
 @pytest.mark.timeout(240)
