@@ -55,5 +55,7 @@ INVALID = [
     Example("bool_as_seq", Channel.EVENT, b'{"type": "motion", "seq": true}', "wrong_type"),
     Example("empty_type", Channel.EVENT, b'{"type": ""}', "out_of_range"),
     Example("bad_device_id_field", Channel.EVENT, b'{"type": "motion", "device_id": "NOT VALID"}', "out_of_range"),
+    Example("nul_in_type", Channel.EVENT, b'{"type": "mo\\u0000tion"}', "nul_char"),
+    Example("nul_in_fw", Channel.HEARTBEAT, b'{"fw": "1.0\\u0000"}', "nul_char"),
     Example("oversized", Channel.EVENT, b'{"type": "motion", "pad": "' + b"x" * 17000 + b'"}', "too_large"),
 ]

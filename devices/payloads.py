@@ -8,7 +8,8 @@ table and used as a metric label) and a human `message`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 
@@ -90,24 +91,56 @@ def decode(channel: Channel, raw: bytes) -> Payload:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise ProtocolError("too_large", f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     try:
-        return _DECODERS[channel].decode(raw)
-    except msgspec.ValidationError as exc:
-        raise ProtocolError(_validation_reason(str(exc)), str(exc)) from None
-    except UnicodeDecodeError as exc:
-        raise ProtocolError("not_utf8", str(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise ProtocolError("bad_json", str(exc)) from None
+        payload = _DECODERS[channel].decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # ValidationError is a DecodeError
+        raise ProtocolError(classify_invalid(MODELS[channel], raw), str(exc)) from None
+    if b"\\u0000" in raw and _has_nul(payload):  # substring test first: the hot path pays ~50 ns
+        raise ProtocolError("nul_char", "a string holds U+0000, which no device text needs and PostgreSQL refuses")
+    return payload
+
+
+def classify_invalid(model: type[Payload], raw: bytes) -> str:
+    """The reason code of a payload the decoder refused, decided from the input itself.
+
+    The decoder's error text is only shown to people: its wording changes between msgspec
+    releases (0.23 reports invalid UTF-8 as a JSON error), and a reason code must not.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not_utf8"
+    try:
+        document = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return "bad_json"
+    if not isinstance(document, dict):
+        return "not_object"
+    fields = msgspec.structs.fields(model)
+    if any(f.required and f.encode_name not in document for f in fields):
+        return "missing_field"
+    hints = get_type_hints(model)  # the field types without their Meta constraints
+    for f in fields:
+        if f.encode_name in document and not _fits_type(document[f.encode_name], hints[f.name]):
+            return "wrong_type"
+    return "out_of_range"
+
+
+def _fits_type(value: object, annotation: Any) -> bool:
+    """Whether `value` has the JSON type of `annotation`, whatever its range or pattern."""
+    if get_origin(annotation) is Literal:
+        return any(type(value) is type(option) for option in get_args(annotation))
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_fits_type(value, option) for option in get_args(annotation))
+    try:
+        msgspec.convert(value, annotation)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _has_nul(payload: Payload) -> bool:
+    return any(isinstance(v, str) and "\x00" in v for v in msgspec.structs.astuple(payload))
 
 
 def encode(payload: Payload) -> bytes:
     return _ENCODER.encode(payload)
-
-
-def _validation_reason(message: str) -> str:
-    if "missing required field" in message:
-        return "missing_field"
-    if message.startswith("Expected `object`") and "- at `$." not in message:
-        return "not_object"
-    if any(op in message for op in (">=", "<=", "length", "matching regex", "Invalid enum value")):
-        return "out_of_range"
-    return "wrong_type"

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from devices import Channel, DeviceMessage, DeviceTopic, ProtocolError, Rejection, TopicError, decode, interpret
 from devices.examples import INVALID, VALID, Example
 from devices.messages import MAX_QUARANTINED_BYTES
-from devices.payloads import MODELS, encode
+from devices.payloads import MODELS, classify_invalid, encode
 
 ROOT = "pingan/v1"
 NOW = 1_764_124_900.0
-PAYLOAD_REASONS = {"bad_json", "not_utf8", "not_object", "missing_field", "out_of_range", "wrong_type", "too_large"}
+PAYLOAD_REASONS = {"bad_json", "not_utf8", "not_object", "missing_field", "out_of_range", "wrong_type", "too_large", "nul_char"}
 TOPIC_REASONS = {"bad_topic", "unknown_channel", "bad_device_id", "wrong_direction"}
 ALL_REASONS = PAYLOAD_REASONS | TOPIC_REASONS | {"device_id_mismatch"}
 UPLINK = [c for c in Channel if c is not Channel.CMD]
@@ -49,6 +49,13 @@ def test_every_invalid_example_is_rejected_with_its_reason(example: Example) -> 
     assert (rejection.reason, rejection.device_id, rejection.topic) == (example.reason, "cat-0001", topic(example.channel))
     assert rejection.raw == example.raw[:MAX_QUARANTINED_BYTES]
     assert rejection.message
+
+
+@pytest.mark.parametrize("example", [e for e in INVALID if e.reason not in ("too_large", "nul_char")], ids=lambda e: e.name)
+def test_the_reason_is_decided_from_the_input_not_the_decoders_wording(example: Example) -> None:
+    # classify_invalid never sees the decoder's error, so a msgspec release that rewords it
+    # (0.23 calls invalid UTF-8 a JSON error) cannot move a message to another reason
+    assert classify_invalid(MODELS[example.channel], example.raw) == example.reason
 
 
 def test_golden_reasons_cover_the_fixed_set() -> None:
