@@ -157,11 +157,11 @@ def simulate(workdir: Path, residents: int, days: float, seed: int) -> tuple[Pat
 def configs(names: list[str]) -> dict[str, Config]:
     known = {
         # config.yaml as shipped: the learned routine allowed down to 0.4 × 6 h (the 2.5 h target)
-        "config": lambda: load_config(ROOT / "config.yaml", environ={}),
+        "config": lambda: load_config(ROOT / "hub" / "default_config.yaml", environ={}),
         # the fixed thresholds of PRODUCT.md alone
-        "rules": lambda: load_config(ROOT / "config.yaml", environ={"PINGAN_RULES__ROUTINE__ENABLED": "false"}),
+        "rules": lambda: load_config(ROOT / "hub" / "default_config.yaml", environ={"PINGAN_RULES__ROUTINE__ENABLED": "false"}),
         "baseline": lambda: load_config(BASELINE, environ={}),
-        "routine": lambda: load_config(ROOT / "config.yaml", environ={"PINGAN_RULES__ROUTINE__MIN_FACTOR": "0.5"}),
+        "routine": lambda: load_config(ROOT / "hub" / "default_config.yaml", environ={"PINGAN_RULES__ROUTINE__MIN_FACTOR": "0.5"}),
     }
     return {name: known[name]() for name in names}
 

@@ -206,7 +206,7 @@ def pg_database(name: str) -> str | None:
 
 class Hub:
     def __init__(self, workdir: Path, name: str, port: int, db_url: str, client: str) -> None:
-        data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+        data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
         data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h",
                              "client": client})
         data["database"] = {"url": db_url}

@@ -136,7 +136,7 @@ def interpret_speed(path: Path, rounds: int = 3) -> tuple[float, float]:
 
 
 def replay_rate(residents: int, hours: int) -> tuple[float, float, float]:
-    config = load_config(Path(__file__).parents[1] / "config.yaml", environ={})
+    config = load_config(Path(__file__).parents[1] / "hub" / "default_config.yaml", environ={})
     reg = registry(residents)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "load.jsonl"

@@ -104,7 +104,7 @@ class Hub:
     """`pingan serve` in a subprocess; SIGKILL and restart on demand."""
 
     def __init__(self, workdir: Path, port: int, db_url: str) -> None:
-        data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+        data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
         data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": "soak-hub", "session_expiry": "1h"})
         data["database"] = {"url": db_url}
         data["http"].update({"port": free_port()})

@@ -33,7 +33,7 @@ app.command("export")(export_command)
 app.command("erase")(erase_command)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="configuration file (default: $PINGAN_CONFIG or ./config.yaml)")
+    Path | None, typer.Option("--config", "-c", help="configuration file (default: $PINGAN_CONFIG, else ./config.yaml, else the packaged default)")
 ]
 
 

@@ -1,6 +1,7 @@
 """Configuration: pydantic models of config.yaml, environment overrides, errors with file:line.
 
-Load order (last wins): config.yaml < `PINGAN_*` environment variables (keys joined by `__`,
+Load order (last wins): the file (--config, $PINGAN_CONFIG, ./config.yaml, or the packaged
+hub/default_config.yaml) < `PINGAN_*` environment variables (keys joined by `__`,
 e.g. `PINGAN_MQTT__URL`) < secrets files in `PINGAN_SECRETS_DIR` (one file per variable name).
 Secrets (`mqtt.password`, `sms.twilio.auth_token`, `http.secret_key`) are refused in the YAML file.
 """
@@ -32,6 +33,8 @@ from alerts.config import (
 from alerts.durations import Duration
 
 DEFAULT_CONFIG = Path("config.yaml")
+#: The working default configuration shipped inside the package: `pingan demo` runs from any folder.
+PACKAGED_CONFIG = Path(__file__).with_name("default_config.yaml")
 ENV_PREFIX = "PINGAN_"
 SECRET_PATHS = (("mqtt", "password"), ("sms", "twilio", "auth_token"), ("http", "secret_key"))
 
@@ -141,7 +144,11 @@ class ConfigError(Exception):
 
 
 def config_path(explicit: str | Path | None = None) -> Path:
-    return Path(explicit or os.environ.get("PINGAN_CONFIG") or DEFAULT_CONFIG)
+    """--config, else $PINGAN_CONFIG, else ./config.yaml when present, else the packaged default."""
+    chosen = explicit or os.environ.get("PINGAN_CONFIG")
+    if chosen:
+        return Path(chosen)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else PACKAGED_CONFIG
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:

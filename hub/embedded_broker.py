@@ -48,11 +48,11 @@ class EmbeddedBroker:
     async def _serve(self) -> None:
         from amqtt.broker import Broker
 
+        # amqtt 0.11's plugin form: anonymous clients, no $SYS topics, and none of the default
+        # event/packet logger plugins whose chatter would bury the demo's alerts and SMS
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "sys_interval": 0,
-            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
-            "topic-check": {"enabled": False},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         broker = Broker(config)
         await broker.start()

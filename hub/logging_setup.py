@@ -47,10 +47,17 @@ class PhoneMaskFilter(logging.Filter):
         return True
 
 
+#: Libraries whose INFO lines are their own state machines (connection made, packet sent,
+#: migration plugin loaded, job added): an operator needs their warnings, not their chatter.
+CHATTY_LIBRARIES = ("amqtt", "transitions", "gmqtt", "alembic", "apscheduler", "httpx", "twilio.http_client")
+
+
 def configure_logging(level: int = logging.INFO) -> None:
-    """basicConfig with the hub's format, and the phone mask on every root handler."""
+    """basicConfig with the hub's format, the phone mask on every root handler, quiet libraries."""
     logging.basicConfig(level=level, format=LOG_FORMAT)
     install_phone_mask(logging.getLogger())
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def install_phone_mask(logger: logging.Logger) -> None:

@@ -36,7 +36,7 @@ STEP_EVERY_S = 900.0  # virtual seconds between scheduler rounds (a quarter hour
 
 
 def hub_config(db_url: str, name: str) -> Config:
-    data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
     data["database"] = {"url": db_url}
     data["mqtt"]["client_id"] = name
     data["scale"] = {"partitions": PARTITIONS, "lease": "10m"}

@@ -60,7 +60,7 @@ def sms_twilio() -> Iterator[TwilioTestServer]:
 
 
 def hub_config() -> Config:
-    return Config.model_validate(yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8")))
+    return Config.model_validate(yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8")))
 
 
 def open_alert(sessions: sessionmaker[Session], dispatcher: Dispatcher, spec: tuple[Any, ...], now: float) -> None:

@@ -40,7 +40,7 @@ def session(db_url: str) -> Iterator[Session]:
 @pytest.fixture
 def config_file(tmp_path: Path, db_url: str) -> Path:
     path = tmp_path / "config.yaml"
-    path.write_text((ROOT / "config.yaml").read_text(encoding="utf-8").replace("sqlite:///pingan.db", db_url), encoding="utf-8")
+    path.write_text((ROOT / "hub" / "default_config.yaml").read_text(encoding="utf-8").replace("sqlite:///pingan.db", db_url), encoding="utf-8")
     return path
 
 

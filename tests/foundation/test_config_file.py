@@ -14,7 +14,7 @@ from hub.cli import app
 from hub.config import ConfigError, load_config
 
 ROOT = Path(__file__).parents[2]
-CONFIG = ROOT / "config.yaml"
+CONFIG = ROOT / "hub" / "default_config.yaml"
 
 
 def edited(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:

@@ -36,7 +36,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def config_file(tmp_path: Path, db_url: str) -> Path:
     path = tmp_path / "config.yaml"
-    text = (Path(__file__).parents[2] / "config.yaml").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[2] / "hub" / "default_config.yaml").read_text(encoding="utf-8")
     path.write_text(text.replace('url: "sqlite:///pingan.db"', f'url: "{db_url}"'), encoding="utf-8")
     assert db_url in path.read_text(encoding="utf-8")
     return path

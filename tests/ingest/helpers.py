@@ -62,7 +62,7 @@ def rows(db_url: str, sql: str, **params: Any) -> list[Any]:
 
 
 def write_config(path: Path, broker_url: str, db_url: str, http_port: int, **mqtt_extra: Any) -> Path:
-    data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
     data["mqtt"].update({"url": broker_url, "client_id": f"hub-{uuid.uuid4().hex[:8]}", "session_expiry": "1h",
                          "max_payload_bytes": 4096, **mqtt_extra})
     data["database"] = {"url": db_url}

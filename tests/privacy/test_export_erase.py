@@ -188,7 +188,7 @@ def test_cli_export_and_erase_with_confirmation(db: tuple[Engine, sessionmaker[S
     _seed(sessions)
     monkeypatch.setenv("PINGAN_DATABASE__URL", db_url)
     runner = CliRunner()
-    config = ["--config", str(REPO / "config.yaml")]
+    config = ["--config", str(REPO / "hub" / "default_config.yaml")]
     out = tmp_path / "r-0001.json"
     done = runner.invoke(app, [*config, "export", SUBJECT, "--out", str(out)])
     assert done.exit_code == 0, done.output

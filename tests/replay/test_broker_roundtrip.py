@@ -96,7 +96,7 @@ def test_broker_round_trip_gives_the_same_alerts(broker, tmp_path: Path) -> None
     assert f"published {sent} messages" in publish.stdout
     assert recorded == [sent]
 
-    config: Config = load_config(ROOT / "config.yaml", environ={})
+    config: Config = load_config(ROOT / "hub" / "default_config.yaml", environ={})
     registry = to_snapshot(load_registry_file(registry_file))
     original_device_clock, copy_device_clock = tmp_path / "original.dev.jsonl", tmp_path / "copy.dev.jsonl"
     on_device_clock(original, original_device_clock)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).parents[2]
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return load_config(ROOT / "config.yaml", environ={})
+    return load_config(ROOT / "hub" / "default_config.yaml", environ={})
 
 
 @pytest.mark.parametrize("name", ["day", "flush"])
@@ -60,7 +60,7 @@ def test_cli_prints_json_lines(tmp_path: Path) -> None:
     app.command("replay")(replay_command)
     app.command("noop")(lambda: None)
     args = ["replay", str(GOLDEN / "day.jsonl"), "--offline", "--registry", str(GOLDEN / "registry.yaml"),
-            "--config", str(ROOT / "config.yaml"), "--json"]
+            "--config", str(ROOT / "hub" / "default_config.yaml"), "--json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == (GOLDEN / "day.expected.jsonl").read_text(encoding="utf-8").splitlines()

@@ -25,7 +25,7 @@ ROOT = Path(__file__).parents[2]
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return load_config(ROOT / "config.yaml", environ={})
+    return load_config(ROOT / "hub" / "default_config.yaml", environ={})
 
 
 def simulate_and_replay(name: str, config: Config, tmp_path: Path) -> ReplayResult:

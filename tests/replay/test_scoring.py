@@ -24,7 +24,7 @@ T0 = 1764118800.0  # 2025-11-26 09:00 Asia/Shanghai
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return load_config(ROOT / "config.yaml", environ={})
+    return load_config(ROOT / "hub" / "default_config.yaml", environ={})
 
 
 def event(t: float, device: str, seq: int, type_: str) -> dict[str, Any]:

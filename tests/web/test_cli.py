@@ -13,7 +13,7 @@ from .conftest import Web
 
 def test_family_link_command(web: Web, db_url: str, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text(Path("config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    config.write_text(Path("hub/default_config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     env = {"PINGAN_DATABASE__URL": db_url, "PINGAN_HTTP__PUBLIC_URL": "https://hub.example"}
     result = CliRunner().invoke(app, ["--config", str(config), "family-link", "r-0002", "--label", "女儿", "--days", "30"], env=env)
     assert result.exit_code == 0, result.output

@@ -38,7 +38,7 @@ class ServedHub:
         self.db = tmp / "pingan.db"
         self.config = tmp / "config.yaml"
         self.config.write_text(
-            (ROOT / "config.yaml").read_text(encoding="utf-8")
+            (ROOT / "hub" / "default_config.yaml").read_text(encoding="utf-8")
             .replace('url: "mqtt://127.0.0.1:1883"', f'url: "{mqtt_url}"')
             .replace('url: "sqlite:///pingan.db"', f'url: "sqlite:///{self.db}"')
             .replace("port: 8000", f"port: {self.port}")
