@@ -52,10 +52,23 @@ def load(ctx: typer.Context):  # type: ignore[no-untyped-def]
 
 
 @app.command("check-config")
-def check_config(ctx: typer.Context) -> None:
+def check_config(
+    ctx: typer.Context,
+    production: Annotated[bool, typer.Option("--production", help="also refuse what must not reach residents (docs/DEPLOY.md)")] = False,
+) -> None:
     """Validate the configuration; print FILE:LINE key: problem for each error."""
-    load(ctx)
-    typer.echo(f"{ctx.obj}: ok")
+    config = load(ctx)
+    if production:
+        from hub.production import production_report
+
+        problems, notes = production_report(config, ctx.obj)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        if problems:
+            typer.echo("\n".join(problems), err=True)
+            typer.echo(f"{ctx.obj}: not ready for production: {len(problems)} problem(s)", err=True)
+            raise typer.Exit(2)
+    typer.echo(f"{ctx.obj}: ok" + (" for production" if production else ""))
 
 
 @db_app.command("upgrade")
@@ -76,7 +89,7 @@ def serve_command(
     """Run the hub: MQTT ingestion and the HTTP endpoints, until SIGTERM."""
     from hub.serve import serve
 
-    raise typer.Exit(serve(load(ctx), run_upgrade=upgrade))
+    raise typer.Exit(serve(load(ctx), ctx.obj, run_upgrade=upgrade))
 
 
 if __name__ == "__main__":

@@ -11,16 +11,27 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
 from hub.config import Config
 from hub.logging_setup import configure_logging
+from hub.production import production_report
 from hub.storage.db import upgrade
 from hub.wiring import Hub, build_hub
 
 log = logging.getLogger("pingan.serve")
+
+
+def warn_unless_production_ready(config: Config, config_file: Path) -> None:
+    """Loud, not fatal: a test bench or a pilot may run like this, residents must not."""
+    problems, _ = production_report(config, config_file)
+    if problems:
+        banner = "!" * 78
+        log.warning("\n%s\nNOT READY FOR RESIDENTS: `pingan check-config --production` refuses this hub:\n%s\n%s",
+                    banner, "\n".join(problems), banner)
 
 
 class HubServer(uvicorn.Server):
@@ -52,11 +63,12 @@ def with_lifespan(hub: Hub) -> FastAPI:
     return hub.app
 
 
-def serve(config: Config, *, run_upgrade: bool = True) -> int:
+def serve(config: Config, config_file: Path, *, run_upgrade: bool = True) -> int:
     """Run the hub until a signal stops it; returns the exit code."""
     configure_logging()  # hub.logging_setup: masks phone numbers in every record
     if run_upgrade:
         upgrade(config.database.url)
+    warn_unless_production_ready(config, config_file)
     app = with_lifespan(build_hub(config))
     server = HubServer(uvicorn.Config(app, host=config.http.host, port=config.http.port, log_config=None, lifespan="on"))
     server.run()
