@@ -9,9 +9,11 @@ import typer
 
 from dashboards.cli import family_link_command
 from hub.access import tokens_app, users_app
+from hub.backup import BackupError, backup, restore
 from hub.config import ConfigError, config_path, load_config
 from hub.demo import demo_command
 from hub.privacy import erase_command, export_command
+from hub.production import production_report
 from hub.provision import devices_app
 from hub.registry_import import import_command
 from hub.replay import replay_command
@@ -59,8 +61,6 @@ def check_config(
     """Validate the configuration; print FILE:LINE key: problem for each error."""
     config = load(ctx)
     if production:
-        from hub.production import production_report
-
         problems, notes = production_report(config, ctx.obj)
         for note in notes:
             typer.echo(f"note: {note}", err=True)
@@ -79,6 +79,28 @@ def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
     cfg = load(ctx)
     upgrade(cfg.database.url, revision)
     typer.echo(f"database at {cfg.database.url.split('@')[-1]} is at {revision}")
+
+
+@app.command("backup")
+def backup_command(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="backup file to write (mode 0600)")]) -> None:
+    """Back up the whole database while the hub runs (SQLite online backup, or pg_dump)."""
+    try:
+        backup(load(ctx).database.url, file)
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up to {file} ({file.stat().st_size} bytes)")
+
+
+@app.command("restore")
+def restore_command(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="a file written by `pingan backup`")]) -> None:
+    """Replace the database with a backup (stop the hub first), then migrate it to this version."""
+    try:
+        restore(load(ctx).database.url, file)
+    except BackupError as exc:
+        typer.echo(f"restore failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored from {file}; start the hub again")
 
 
 @app.command("serve")
