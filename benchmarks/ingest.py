@@ -1,10 +1,10 @@
 """Ingestion throughput: the hub against bare MQTT subscribers that only count, in the same run.
 
-    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--clients gmqtt,paho]
+    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest]
 
 A private Mosquitto (127.0.0.1, free port) holds a persistent QoS 1 session for each consumer:
 a bare paho subscriber, a bare gmqtt subscriber, and for each database (SQLite; PostgreSQL when
-reachable, PINGAN_TEST_PG) and each hub MQTT client (`mqtt.client`):
+reachable, PINGAN_TEST_PG) the hub (its one MQTT client, gmqtt):
 
 - **full**: `pingan serve`, the real path: ingestion with the rules engine
   (`HubCore.on_batch`) in every batch transaction, 10,000 registered residents with one device each;
@@ -18,8 +18,7 @@ The last line is the summary:
 
     ingest: hub_rate=N msg/s bare_rate=N msg/s ratio=R rss_mb=N
 
-where hub_rate is the full hub (`pingan serve`) with the first client of `--clients` (the
-default `mqtt.client`) on the slower of the two databases, bare_rate the faster bare subscriber
+where hub_rate is the full hub (`pingan serve`) on the slower of the two databases, bare_rate the faster bare subscriber
 and rss_mb the full hub's peak resident memory. Everything stops by itself (every wait has a deadline).
 """
 
@@ -122,6 +121,7 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
     """`IngestService` without the rules hook: what ingestion alone sustains on this database."""
     from prometheus_client import CollectorRegistry
 
+    from hub.clock import SystemClock
     from hub.config import load_config
     from hub.ingest import IngestService
     from hub.metrics import IngestMetrics
@@ -129,7 +129,7 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
 
     config = load_config(Path(config_path))
     engine = make_engine(config.database.url, writer=True)
-    service = IngestService(config, make_sessions(engine), IngestMetrics(CollectorRegistry()))
+    service = IngestService(config, make_sessions(engine), IngestMetrics(CollectorRegistry()), SystemClock())
     service.start()
     deadline = time.monotonic() + timeout_s
     cpu_first = None
@@ -205,10 +205,9 @@ def pg_database(name: str) -> str | None:
 
 
 class Hub:
-    def __init__(self, workdir: Path, name: str, port: int, db_url: str, client: str) -> None:
+    def __init__(self, workdir: Path, name: str, port: int, db_url: str) -> None:
         data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
-        data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h",
-                             "client": client})
+        data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h"})
         data["database"] = {"url": db_url}
         data["http"].update({"port": free_port()})
         self.config = workdir / f"{name}.yaml"
@@ -299,7 +298,6 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=300.0, help="deadline for each consumer")
-    parser.add_argument("--clients", default="gmqtt,paho", help="hub MQTT clients to run; the first is the summary's")
     parser.add_argument("--modes", default="full,ingest", help="full (pingan serve), ingest (IngestService alone)")
     parser.add_argument("--role", choices=["paho", "gmqtt", "ingest"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -314,7 +312,6 @@ def main() -> int:
         print(json.dumps(role(args.port, args.client_id, args.expect, args.timeout)))
         return 0
 
-    clients = args.clients.split(",")
     modes = args.modes.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="pingan-bench-ingest-"))
     broker, port = start_broker(workdir)
@@ -328,12 +325,10 @@ def main() -> int:
     try:
         for db, url in dbs.items():
             make_database(url, args.devices)
-            for client in clients:
-                name = f"{db}-{client}"
-                if "full" in modes:
-                    hubs[name] = Hub(workdir, f"full-{name}", port, url, client)
-                if "ingest" in modes:
-                    ingest_configs[name] = Hub(workdir, f"ingest-{name}", port, url, client)
+            if "full" in modes:
+                hubs[db] = Hub(workdir, f"full-{db}", port, url)
+            if "ingest" in modes:
+                ingest_configs[db] = Hub(workdir, f"ingest-{db}", port, url)
         # Register every consumer's persistent session, then publish while all are away.
         for role in BARE_ROLES:
             run_role(role, port, f"bench-bare-{role}", 0, 30)
@@ -370,8 +365,7 @@ def main() -> int:
             drop_database(pg_name)
 
     bare = max(rate(results[f"bare-{r}"]) for r in BARE_ROLES)
-    summary = [k for k in results if k.startswith("full-") and k.endswith(f"-{clients[0]}")] or [
-        k for k in results if k.startswith("ingest-") and k.endswith(f"-{clients[0]}")]
+    summary = [k for k in results if k.startswith("full-")] or [k for k in results if k.startswith("ingest-")]
     hub_rate = min(rate(results[k]) for k in summary)
     rss = max(results[k]["rss_mb"] for k in summary)
     complete = all(results[k]["n"] >= args.count for k in results)

@@ -51,7 +51,6 @@ class MqttConfig(Strict):
     password: SecretStr | None = Field(None, description="hub's broker password (environment or secrets file only)")
     topic_root: str = Field("pingan/v1", description="topic root of protocol v1")
     protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT protocol version; 3.1.1 for brokers without MQTT 5 (the demo's embedded broker)")
-    client: Literal["gmqtt", "paho"] = Field("gmqtt", description="MQTT library of the hub's connection: gmqtt (asyncio, the faster) or paho; both ack only after commit")
     client_id: str = Field("pingan-hub", description="fixed client id: the broker keeps this session while the hub is down")
     shared_group: str | None = Field(None, description="join $share/<group>/... so several hubs split the stream")
     session_expiry: Duration = Field(timedelta(days=7), description="how long the broker keeps the hub's session and queued messages")

@@ -45,7 +45,8 @@ from hub.storage import models as m
 
 if TYPE_CHECKING:
     from devices import DeviceMessage
-    from hub.core import AfterCommit, HubCore, Outputs
+    from hub.core import HubCore, Outputs
+    from hub.ingest.batch import AfterCommit
 
 log = logging.getLogger("pingan.partitions")
 
@@ -461,11 +462,6 @@ class PartitionedCore:
                 raise AlertNotFound(alert_id)
             key = row.resident_id if row.resident_id is not None else "device:" + (row.device_id or "")
         return self.cores[partition_of(key, self.count)]
-
-    # --- queries for tests and the docs ----------------------------------------------------
-
-    def loaded_engines(self) -> dict[int, object]:
-        return {p: c.engine for p, c in enumerate(self.cores) if c.engine is not None}
 
 
 __all__ = [

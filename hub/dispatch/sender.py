@@ -93,7 +93,6 @@ class OutboxSender:
         dispatcher: Dispatcher,
         clock: Clock,
         settings: SenderSettings | None = None,
-        on_first_message: Callable[[str, float], None] | None = None,
         on_recorded: Callable[[str], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -102,7 +101,6 @@ class OutboxSender:
         self.dispatcher = dispatcher
         self.clock = clock
         self.settings = settings or SenderSettings()
-        self.on_first_message = on_first_message  # (alert_id, at): lets the engine learn time-to-first-message
         self.on_recorded = on_recorded  # (alert_id): a message of the alert changed state (live board updates)
         self.stats = SenderStats(record_windows_s=[])
         self._monotonic = monotonic  # durations only (the duplicate window), never decisions
@@ -250,9 +248,8 @@ class OutboxSender:
             if row.state == DeliveryState.DELIVERED.value:
                 row.delivered_at = now
             row.lease_until = None
-            first = None
             if row.purpose == PURPOSE_ALERT and row.alert_id:
-                first = self._mark_first_message(session, row.alert_id, now)
+                self._mark_first_message(session, row.alert_id, now)
             alert_id = row.alert_id
         # Committed: from here a crash cannot send this message again.
         window = self._monotonic() - answered_mono
@@ -266,22 +263,19 @@ class OutboxSender:
             item.attempts,
             window * 1000,
         )
-        if first is not None and self.on_first_message is not None:
-            self.on_first_message(first, now)
         self._recorded(alert_id)
 
     def _recorded(self, alert_id: str | None) -> None:
         if alert_id is not None and self.on_recorded is not None:
             self.on_recorded(alert_id)
 
-    def _mark_first_message(self, session: Session, alert_id: str, now: float) -> str | None:
-        changed = session.execute(
+    def _mark_first_message(self, session: Session, alert_id: str, now: float) -> None:
+        session.execute(
             update(m.Alert)
             .where(m.Alert.id == alert_id, m.Alert.first_notified_at.is_(None))
             .values(first_notified_at=now)
             .execution_options(synchronize_session=False)
         )
-        return alert_id if _rowcount(changed) == 1 else None
 
     def _failed_attempt(self, item: Claimed, exc: ProviderError) -> None:
         now = self.clock.now()

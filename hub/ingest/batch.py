@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devices import Channel, DeviceMessage, Rejection, interpret
 from devices.messages import MAX_QUARANTINED_BYTES
-from hub.clock import SystemClock
+from hub.clock import Clock
 from hub.ingest import store
 from hub.metrics import IngestMetrics
 
@@ -60,10 +61,6 @@ class Acker(Protocol):
     def ack(self, received: Received) -> None: ...
 
 
-class Clock(Protocol):
-    def now(self) -> float: ...
-
-
 class Partitioner(Protocol):
     """Scale-out (hub/partitions.py): the rules partition of each device, stored with its events."""
 
@@ -88,8 +85,8 @@ class BatchWriter:
         acker: Acker,
         metrics: IngestMetrics,
         settings: WriterSettings,
+        clock: Clock,
         on_batch: OnBatch | None = None,
-        clock: Clock | None = None,
         partitioner: Partitioner | None = None,
     ) -> None:
         self.inbox = inbox
@@ -98,7 +95,7 @@ class BatchWriter:
         self.metrics = metrics
         self.settings = settings
         self.on_batch = on_batch
-        self.clock = clock or SystemClock()
+        self.clock = clock
         self.partitioner = partitioner
         self.known: set[str] = set()
         self.committed = 0  # messages committed and acknowledged since start
@@ -137,8 +134,7 @@ class BatchWriter:
 
     @staticmethod
     def clock_monotonic() -> float:
-        return SystemClock().monotonic()
-
+        return time.monotonic()  # how long a batch waits to fill: wall time, never a decision
     # --- one batch ------------------------------------------------------------------------
 
     def write(self, batch: Sequence[Received]) -> bool:
@@ -246,10 +242,6 @@ class BatchWriter:
             for m in messages if m.device_id not in self.known
         ]
         return known, unknown
-
-    def forget_devices(self) -> None:
-        """Drop the cache of known ids (after devices are deleted); the next batch asks again."""
-        self.known = set()
 
     # --- metrics --------------------------------------------------------------------------
 

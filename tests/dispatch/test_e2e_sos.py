@@ -69,7 +69,7 @@ def test_sos_to_sms_to_reply_to_alert_ack(
     dispatcher = Dispatcher(policy(), link_builder=links)
     core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher))
     core.load()
-    ingest = IngestService(config, db.sessions, IngestMetrics(CollectorRegistry()), on_batch=core.on_batch)
+    ingest = IngestService(config, db.sessions, IngestMetrics(CollectorRegistry()), clock, on_batch=core.on_batch)
     core.outputs.publisher = ingest.publisher
     provider = TwilioProvider(twilio_server.account_sid, twilio_server.auth_token, HUB_NUMBER, twilio_server.base_url)
     sender = OutboxSender(

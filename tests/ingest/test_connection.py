@@ -18,9 +18,9 @@ import pytest
 from conftest import Broker
 from prometheus_client import CollectorRegistry
 
+from hub.clock import SystemClock
 from hub.config import MqttConfig
-from hub.ingest import Received
-from hub.ingest.service import Connection, make_connection
+from hub.ingest import MqttConnection, Received
 from hub.metrics import IngestMetrics
 from ingest.helpers import Publisher, heartbeat, wait_until
 
@@ -28,18 +28,18 @@ DEVICE = "cat-0001"
 COUNT = 50
 
 
-def make(broker: Broker, client: str, protocol: str, client_id: str) -> tuple[Connection, queue.Queue[Received]]:
-    settings = MqttConfig(url=broker.url, client=client, protocol=protocol, client_id=client_id,  # type: ignore[arg-type]
+def make(broker: Broker, protocol: str, client_id: str) -> tuple[MqttConnection, queue.Queue[Received]]:
+    settings = MqttConfig(url=broker.url, protocol=protocol, client_id=client_id,  # type: ignore[arg-type]
                           session_expiry="1h")  # type: ignore[arg-type]
     inbox: queue.Queue[Received] = queue.Queue(maxsize=1000)
-    connection = make_connection(settings, inbox, IngestMetrics(CollectorRegistry()), receive_maximum=1000, clock=None)
+    connection = MqttConnection(settings, inbox, IngestMetrics(CollectorRegistry()), SystemClock(), receive_maximum=1000)
     return connection, inbox
 
 
-def connect(broker: Broker, client: str, protocol: str, client_id: str) -> tuple[Connection, queue.Queue[Received]]:
-    connection, inbox = make(broker, client, protocol, client_id)
+def connect(broker: Broker, protocol: str, client_id: str) -> tuple[MqttConnection, queue.Queue[Received]]:
+    connection, inbox = make(broker, protocol, client_id)
     connection.start()
-    wait_until(lambda: connection.connected, 30, f"{client} to connect")
+    wait_until(lambda: connection.connected, 30, "the hub's connection to connect")
     return connection, inbox
 
 
@@ -56,12 +56,9 @@ def seqs(items: list[Received]) -> list[int]:
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
-@pytest.mark.parametrize("client", ["gmqtt", "paho"])
-def test_messages_are_acknowledged_only_by_ack_all(
-    broker: Broker, client: str, protocol: str, request: pytest.FixtureRequest
-) -> None:
+def test_messages_are_acknowledged_only_by_ack_all(broker: Broker, protocol: str, request: pytest.FixtureRequest) -> None:
     client_id = f"hub-{uuid.uuid4().hex[:8]}"
-    hub, inbox = connect(broker, client, protocol, client_id)
+    hub, inbox = connect(broker, protocol, client_id)
     pub = Publisher(broker.port)
     request.addfinalizer(pub.close)
     for seq in range(COUNT):
@@ -71,18 +68,13 @@ def test_messages_are_acknowledged_only_by_ack_all(
     assert seqs(first) == list(range(COUNT))
     hub.stop()  # never acknowledged
 
-    hub, inbox = connect(broker, client, protocol, client_id)
+    hub, inbox = connect(broker, protocol, client_id)
     again = drain(inbox, COUNT)
     assert seqs(again) == list(range(COUNT)), "the broker did not redeliver: something was acknowledged"
     hub.ack_all(again)
     hub.stop()  # the acks go out before the DISCONNECT
-    if client == "paho":
-        # Known issue (docs/INGESTION.md): paho sometimes loses the PUBACKs queued just before its
-        # DISCONNECT (about 1 run in 4 here), so they are redelivered after a restart — stored
-        # once thanks to dedup, never lost. Safety, shown above, holds: no ack before ack_all.
-        return
 
-    hub, inbox = connect(broker, client, protocol, client_id)
+    hub, inbox = connect(broker, protocol, client_id)
     pub.publish(*heartbeat(DEVICE, 999, 1_764_124_800))
     pub.flush()
     after = drain(inbox, 1)
@@ -91,8 +83,7 @@ def test_messages_are_acknowledged_only_by_ack_all(
     hub.stop()
 
 
-@pytest.mark.parametrize("client", ["gmqtt", "paho"])
-def test_a_command_published_before_the_first_connect_is_sent_once_connected(broker: Broker, client: str) -> None:
+def test_a_command_published_before_the_first_connect_is_sent_once_connected(broker: Broker) -> None:
     topic = "pingan/v1/dev/cat-0001/cmd"
     got: queue.Queue[bytes] = queue.Queue()
     subscribed = threading.Event()
@@ -103,7 +94,7 @@ def test_a_command_published_before_the_first_connect_is_sent_once_connected(bro
     device.loop_start()
     device.subscribe(topic, qos=1)
     wait_until(subscribed.is_set, 30, "the device's subscription")
-    hub, _inbox = make(broker, client, "5", f"hub-{uuid.uuid4().hex[:8]}")
+    hub, _inbox = make(broker, "5", f"hub-{uuid.uuid4().hex[:8]}")
     hub.publish(topic, b'{"cmd": "alert_ack", "alert": "A7K2"}')
     hub.start()
     wait_until(lambda: not got.empty(), 30, "the command to reach the device")

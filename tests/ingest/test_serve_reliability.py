@@ -35,17 +35,14 @@ def assert_exactly_once(db_url: str) -> None:
     assert scalar(db_url, "SELECT count(*) FROM quarantine") == 0
 
 
-# Both MQTT clients the hub can run on (`mqtt.client`): each must ack only after commit.
-CLIENTS = pytest.mark.parametrize("client", ["gmqtt", "paho"])
 
 
-@CLIENTS
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_hub_stopped_mid_stream_then_restarted_stores_every_message_once(
-    broker: Broker, db_url: str, hub_factory, sig: int, client: str  # type: ignore[no-untyped-def]
+    broker: Broker, db_url: str, hub_factory, sig: int  # type: ignore[no-untyped-def]
 ) -> None:
     seed_devices(db_url, DEVICES)
-    hub = hub_factory(broker, db_url, client=client)
+    hub = hub_factory(broker, db_url)
     hub.start()
     hub.wait_ready()
     pub = Publisher(broker.port)
@@ -71,12 +68,11 @@ def test_hub_stopped_mid_stream_then_restarted_stores_every_message_once(
     pub.close()
 
 
-@CLIENTS
 def test_broker_restart_mid_stream_loses_nothing_and_the_hub_reconnects(
-    broker: Broker, db_url: str, hub_factory, client: str  # type: ignore[no-untyped-def]
+    broker: Broker, db_url: str, hub_factory  # type: ignore[no-untyped-def]
 ) -> None:
     seed_devices(db_url, DEVICES)
-    hub = hub_factory(broker, db_url, client=client)
+    hub = hub_factory(broker, db_url)
     hub.start()
     hub.wait_ready()
     pub = Publisher(broker.port)

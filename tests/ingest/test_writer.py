@@ -48,7 +48,7 @@ class Setup:
         self.clock = VirtualClock(NOW)
         self.mid = 0
         self.writer = BatchWriter(queue.Queue(), make_sessions(self.engine), self.acker, IngestMetrics(self.registry),
-                                  WriterSettings(max_payload_bytes=1024), on_batch, self.clock)
+                                  WriterSettings(max_payload_bytes=1024), self.clock, on_batch)
 
     def received(self, topic: str, payload: bytes, at: float = NOW) -> Received:
         self.mid += 1

@@ -1,9 +1,11 @@
-"""The hub's MQTT connection on gmqtt (asyncio): the same contract as the paho `BrokerConnection`, faster.
+"""The hub's MQTT connection, on gmqtt (asyncio): receives device messages into `inbox`,
+acknowledges them only after their commit, publishes commands.
 
-Selected with `mqtt.client: gmqtt`. gmqtt parses packets and writes acknowledgements with
-less Python per message than paho (a bare gmqtt subscriber drains a backlog ~4x faster than a
-bare paho one on the benchmark machine), and the hub's network thread shares the GIL with the
-writer, so every microsecond saved there is writer time.
+Why gmqtt and not paho: it parses packets and writes acknowledgements with less Python per
+message (a bare gmqtt subscriber drains a backlog ~4x faster than a bare paho one on the
+benchmark machine, docs/BENCHMARKS.md), and the hub's network thread shares the GIL with the
+writer, so every microsecond saved there is writer time. The hub has this one client; tools,
+simulators and tests speak MQTT through paho.
 
 Ack after commit, never before. gmqtt's own QoS 1 path either acknowledges before the handler
 runs (`optimistic_acknowledgement=True`, its default) or after a coroutine handler returns,
@@ -13,16 +15,16 @@ by then. Neither fits, so the connection takes over gmqtt's QoS 1 step (the hand
 and sends nothing. The batch writer calls `ack_all(batch)` after its commit; that hands the
 packet ids to the event loop in one call, and the loop writes one buffer of 4-byte PUBACKs
 (MQTT 5 allows omitting the reason code when it is Success), but only for messages delivered
-on the connection that is still current (`generation`, as with paho: after a reconnect the
-broker redelivers every unacknowledged message under the same packet id).
+on the connection that is still current (`generation`: after a reconnect the broker
+redelivers every unacknowledged message under the same packet id).
 
 Relies on gmqtt 0.8 internals (`_package_handler._handle_qos_1_publish_packet`,
-`_connection.send_package`, `_connection_state`); tests/ingest runs the reliability tests on
-both clients, so a gmqtt upgrade that changes them fails there first.
+`_connection.send_package`, `_connection_state`), pinned by requirements/*.lock; the
+reliability tests in tests/ingest fail first if an upgrade changes them.
 
 Threads: the asyncio loop runs in its own thread ("mqtt"). The handler runs in the loop and
 blocks on the bounded queue when it is full: the loop then stops reading the socket and TCP
-flow control holds the broker (backpressure, as with paho's network thread).
+flow control holds the broker (backpressure).
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ from urllib.parse import urlsplit
 import gmqtt
 from gmqtt.mqtt.constants import UNLIMITED_RECONNECTS, MQTTv50, MQTTv311
 
+from devices import subscription_filters
 from devices.messages import MAX_QUARANTINED_BYTES
+from hub.clock import Clock
 from hub.config import MqttConfig
-from hub.ingest.batch import Clock, Received
-from hub.ingest.connection import ConnectionBase
+from hub.ingest.batch import Received
 from hub.metrics import IngestMetrics
 
 log = logging.getLogger("pingan.mqtt")
@@ -73,7 +76,7 @@ class _BackoffClient(gmqtt.Client):  # type: ignore[misc]
         await super().reconnect(delay=delay)
 
 
-class GmqttBrokerConnection(ConnectionBase):
+class MqttConnection:
     """Receives device messages into `inbox`, acknowledges them on request, publishes commands."""
 
     def __init__(
@@ -81,11 +84,21 @@ class GmqttBrokerConnection(ConnectionBase):
         settings: MqttConfig,
         inbox: queue.Queue[Received],
         metrics: IngestMetrics,
+        clock: Clock,
         *,
         receive_maximum: int = 65535,
-        clock: Clock | None = None,
     ) -> None:
-        super().__init__(settings, inbox, metrics, clock)
+        if settings.url is None:
+            raise ValueError("mqtt.url is null: `pingan serve` needs a broker (the demo starts its own)")
+        self.settings = settings
+        self.inbox = inbox
+        self.metrics = metrics
+        self.clock = clock
+        self.filters = subscription_filters(settings.topic_root, settings.shared_group)
+        self._v5 = settings.protocol == "5"
+        self._generation = 0  # counts connections: a message is acknowledged on the one that brought it
+        self._connected = False
+        self._accepting = True
         url = urlsplit(str(settings.url))
         self._host = url.hostname or "127.0.0.1"
         self._port = url.port or (8883 if url.scheme == "mqtts" else 1883)
@@ -129,7 +142,7 @@ class GmqttBrokerConnection(ConnectionBase):
         """Connect in the background; retried with backoff until the broker answers, then gmqtt reconnects."""
         self._thread.start()
         self._connecting = asyncio.run_coroutine_threadsafe(self._connect_until_up(), self._loop)
-        log.info("mqtt connecting client=gmqtt host=%s port=%d client_id=%s filters=%s", self._host, self._port,
+        log.info("mqtt connecting host=%s port=%d client_id=%s filters=%s", self._host, self._port,
                  self.settings.client_id, ",".join(self.filters))
 
     async def _connect_until_up(self) -> None:
