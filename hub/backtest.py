@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.actions import Alert
-from hub.replay import ReplayResult, alert_row, match
+from hub.replay import WEEK_S, ReplayResult, alert_row, match
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ def score_rows(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, str, str
     return rows
 
 
-def text_lines(cmp: Comparison, name_a: str, name_b: str, describe: Any) -> Iterator[str]:
+def text_lines(cmp: Comparison, name_a: str, name_b: str, describe: Any, homes: int) -> Iterator[str]:
     """The report for a terminal; `describe(alert)` is the replay's one-line alert text."""
     yield f"A = {name_a}\nB = {name_b}"
     for side, alerts in (("A", cmp.only_a), ("B", cmp.only_b)):
@@ -143,6 +143,10 @@ def text_lines(cmp: Comparison, name_a: str, name_b: str, describe: Any) -> Iter
         yield f"  A {describe(pair.a)}\n  B {describe(pair.b)}  (opened {pair.opened_shift_s / 3600:+.2f} h)"
     yield f"\nthe same under both: {cmp.same}"
     rows = [("alerts", str(cmp.a.summary["alerts"]), str(cmp.b.summary["alerts"]))]
+    home_weeks = homes * cmp.a.summary["span_s"] / WEEK_S
+    if home_weeks > 0:  # with no incidents in the data (real homes), every alert is a false one
+        rows.append((f"alerts per home-week ({home_weeks:.2f})",
+                     f"{cmp.a.summary['alerts'] / home_weeks:.3f}", f"{cmp.b.summary['alerts'] / home_weeks:.3f}"))
     truth_a, truth_b = cmp.a.summary.get("truth"), cmp.b.summary.get("truth")
     if truth_a and truth_b:
         rows += score_rows(truth_a, truth_b)

@@ -285,7 +285,8 @@ def replay_command(
     path_a = config or (ctx.obj if isinstance(ctx.obj, Path) else None)
     result = run_offline(file, snapshot, _config(path_a))
     if compare is not None:
-        _print_comparison(result, run_offline(file, snapshot, _config(compare)), str(config_path(path_a)), str(compare), json_out)
+        b = run_offline(file, snapshot, _config(compare))
+        _print_comparison(result, b, str(config_path(path_a)), str(compare), json_out, len(snapshot.residents))
         return
     if json_out:
         for line in result.json_lines():
@@ -324,7 +325,7 @@ def _registry_snapshot(file: Path, registry: Path | None) -> RegistrySnapshot:
         raise typer.Exit(2) from None
 
 
-def _print_comparison(a: ReplayResult, b: ReplayResult, name_a: str, name_b: str, json_out: bool) -> None:
+def _print_comparison(a: ReplayResult, b: ReplayResult, name_a: str, name_b: str, json_out: bool, homes: int) -> None:
     from hub.backtest import compare, text_lines
 
     comparison = compare(a, b)
@@ -332,5 +333,5 @@ def _print_comparison(a: ReplayResult, b: ReplayResult, name_a: str, name_b: str
         for obj in comparison.json_lines():
             typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=True))
         return
-    for line in text_lines(comparison, name_a, name_b, alert_text):
+    for line in text_lines(comparison, name_a, name_b, alert_text, homes):
         typer.echo(line)

@@ -98,8 +98,10 @@ def read_casas(lines: Iterable[str], name: str = "<casas>") -> Iterator[Reading]
             raise InputError(f"{where}: expected DATE TIME SENSOR VALUE, got {line.strip()!r}")
         at = _local(f"{parts[0]} {parts[1]}", where)
         sensor = parts[2]
-        if len(parts) >= 7 and parts[6].startswith("Control4-"):  # hh1xx: ... VALUE Control4-TYPE
-            value, kind = parts[5].upper(), parts[6].removeprefix("Control4-")
+        typed = [x for x in parts[3:] if x.startswith(("Control4-", "Control4_"))]
+        if typed:  # hh1xx/csh1xx: ... ROOM ROOM VALUE Control4-TYPE (columns vary between copies)
+            kind = typed[0][len("Control4-"):]
+            value = next((x.upper() for x in parts[3:] if x.upper() in ("ON", "OFF", "OPEN", "CLOSE")), "")
             is_motion, is_door = kind.startswith("Motion"), kind == "Door"
         else:
             value = parts[3].upper()

@@ -38,7 +38,7 @@ CASAS = """\
 2010-11-04 08:02:00\tD001\tOPEN
 2010-11-04 08:02:20\tD001\tCLOSE
 2010-11-04 09:30:00.000000\tLivingRoom\tLiving\tLiving\tON\tControl4-MotionArea
-2010-11-04 09:31:00.000000\tFrontDoor\tEntry\tEntry\tOPEN\tControl4-Door
+2010-11-04 09:31:00.000000\tFrontDoor\tEntry\tOPEN\tControl4_Door\tOther_Activity
 2010-11-04 09:32:00.000000\tBedroomLight\tBedroom\tBedroom\tON\tControl4-Light
 """
 
