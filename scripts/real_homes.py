@@ -21,7 +21,9 @@ Input formats
   door (`--door ID`) opens at START and closes at END; every other sensor (reed switches on
   cupboards and inner doors, pressure mats, flush and PIR sensors) is a movement of the
   resident, so both edges count as home-unit motion (a PIR's END is only the end of motion
-  and is dropped: `--pir ID,...`).
+  and is dropped: `--pir ID,...`). Where the door switch behaves like a latch (active for
+  hours, overnight and through each absence: house C), `--door-latch` makes each edge one
+  passage (door_open, door_close 5 s later).
 
 How a device would have sent it
 - Motion goes through the home unit's 60 s debounce (firmware_stubs/pingan_cat_micropython:
@@ -60,6 +62,7 @@ MOTION_DEBOUNCE_S = 60.0
 CAT_HEARTBEAT_S = 300
 DOOR_HEARTBEAT_S = 900
 DEFAULT_START = "2026-10-05"
+LATCH_PASSAGE = timedelta(seconds=5)  # --door-latch: the door stands open this long per passage
 TOPIC = "pingan/v1/dev/{device}/{channel}"
 
 
@@ -112,7 +115,8 @@ def read_casas(lines: Iterable[str], name: str = "<casas>") -> Iterator[Reading]
             yield Reading(at, sensor, "door_open" if value == "OPEN" else "door_close")
 
 
-def read_kasteren(lines: Iterable[str], door: set[str], pir: set[str], name: str = "<kasteren>") -> Iterator[Reading]:
+def read_kasteren(lines: Iterable[str], door: set[str], pir: set[str], name: str = "<kasteren>",
+                  door_latch: bool = False) -> Iterator[Reading]:
     for number, line in enumerate(lines, start=1):
         parts = [p.strip() for p in line.split("\t") if p.strip()]
         if not parts or not parts[0][:1].isdigit():
@@ -121,7 +125,11 @@ def read_kasteren(lines: Iterable[str], door: set[str], pir: set[str], name: str
         if len(parts) < 3:
             raise InputError(f"{where}: expected START<TAB>END<TAB>ID, got {line.strip()!r}")
         start, end, sensor = _local(parts[0], where), _local(parts[1], where), parts[2]
-        if sensor in door:
+        if sensor in door and door_latch:  # a latch: each edge is one passage through the door
+            for edge in (start, end):
+                yield Reading(edge, sensor, "door_open")
+                yield Reading(edge + LATCH_PASSAGE, sensor, "door_close")
+        elif sensor in door:
             yield Reading(start, sensor, "door_open")
             yield Reading(end, sensor, "door_close")
         else:
@@ -239,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timezone", default="Asia/Shanghai", help="the community's IANA time zone")
     ap.add_argument("--start", default=DEFAULT_START, help="move the data by whole weeks to start on or after this date")
     ap.add_argument("--door", default="", help="kasteren: id(s) of the front door sensor")
+    ap.add_argument("--door-latch", action="store_true",
+                    help="kasteren: the door switch is a latch (active for hours: overnight, while out); each edge is a passage")
     ap.add_argument("--pir", default="", help="kasteren: ids of PIR sensors (their END is not a movement)")
     ap.add_argument("--gap-hours", type=float, default=12.0, help="report silences of the whole data longer than this")
     args = ap.parse_args(argv)
@@ -247,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.format == "casas":
                 readings = list(read_casas(fh, str(args.data)))
             else:
-                readings = list(read_kasteren(fh, _ids(args.door), _ids(args.pir), str(args.data)))
+                readings = list(read_kasteren(fh, _ids(args.door), _ids(args.pir), str(args.data), args.door_latch))
         start = date.fromisoformat(args.start)
         ZoneInfo(args.timezone)
     except (OSError, InputError, ValueError) as exc:

@@ -117,3 +117,12 @@ def test_unreadable_lines_are_a_clear_error(tmp_path: Path, bad: str, capsys: py
     data.write_text(bad, encoding="utf-8")
     assert real_homes.main(["casas", str(data), "--home", "h1", "--out", str(tmp_path / "x.jsonl")]) == 2
     assert f"{data}:1:" in capsys.readouterr().err
+
+
+def test_kasteren_door_latch_edges_are_passages(tmp_path: Path) -> None:
+    messages, _ = convert(tmp_path, "kasteren", KASTEREN, "--door", "12", "--door-latch")
+    doors = [e for e in events(messages) if e[1] == "door-h1"]
+    assert doors == [
+        ("Mon 2026-10-05 09:40:00", "door-h1", "door_open"), ("Mon 2026-10-05 09:40:05", "door-h1", "door_close"),
+        ("Mon 2026-10-05 10:10:00", "door-h1", "door_open"), ("Mon 2026-10-05 10:10:05", "door-h1", "door_close"),
+    ]
