@@ -46,15 +46,13 @@ class Comparison:
     only_b: list[Alert]
     changed: list[Changed]
     same: int
+    found_a: dict[str, str] | None = None  # see found_by
+    found_b: dict[str, str] | None = None
 
     def verdict(self, alert: Alert, side: str) -> str | None:
         """'false' or 'found <kind>' under the run the alert belongs to; None without truth."""
-        result = self.a if side == "A" else self.b
-        if not result.truths:
-            return None
-        matches, _ = match(result.alerts, result.truths)
-        found = next((m.truth for m in matches if m.alert is not None and m.alert.id == alert.id), None)
-        return "false" if found is None else f"found {found.kind}"
+        found = self.found_a if side == "A" else self.found_b
+        return None if found is None else found.get(alert.id, "false")
 
     def json_lines(self) -> Iterator[dict[str, Any]]:
         for side, alerts in (("A", self.only_a), ("B", self.only_b)):
@@ -77,6 +75,14 @@ class Comparison:
         }
 
 
+def found_by(result: ReplayResult) -> dict[str, str] | None:
+    """Alert id -> 'found <kind>' for the alerts that detected an incident; None without truth."""
+    if not result.truths:
+        return None
+    matches, _ = match(result.alerts, result.truths)
+    return {m.alert.id: f"found {m.truth.kind}" for m in matches if m.alert is not None}
+
+
 def _end(alert: Alert) -> float:
     return math.inf if alert.resolved_at is None else alert.resolved_at
 
@@ -91,8 +97,11 @@ def compare(a: ReplayResult, b: ReplayResult) -> Comparison:
     only_a: list[Alert] = []
     changed: list[Changed] = []
     same = 0
+    by_key: dict[tuple[str, str, str], list[Alert]] = {}
+    for alert in b.alerts:
+        by_key.setdefault(alert.key, []).append(alert)
     for x in a.alerts:
-        y = next((y for y in b.alerts if y.id not in used and same_alert(x, y)), None)
+        y = next((c for c in by_key.get(x.key, ()) if c.id not in used and same_alert(x, c)), None)
         if y is None:
             only_a.append(x)
             continue
@@ -102,7 +111,7 @@ def compare(a: ReplayResult, b: ReplayResult) -> Comparison:
         else:
             changed.append(Changed(x, y))
     only_b = [y for y in b.alerts if y.id not in used]
-    return Comparison(a, b, only_a, only_b, changed, same)
+    return Comparison(a, b, only_a, only_b, changed, same, found_by(a), found_by(b))
 
 
 # --- text report --------------------------------------------------------------------------
