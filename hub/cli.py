@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -48,8 +47,7 @@ BROKER_COMMANDS = ("simulate", "record", "replay")
 @app.callback()
 def main(ctx: typer.Context, config: ConfigOption = None) -> None:
     ctx.obj = config_path(config)
-    chosen = config is not None or "PINGAN_CONFIG" in os.environ or ctx.obj.exists()
-    if ctx.invoked_subcommand in BROKER_COMMANDS and chosen:
+    if ctx.invoked_subcommand in BROKER_COMMANDS:
         mqtt = load(ctx).mqtt
         defaults = {"topic_root": mqtt.topic_root} | ({"broker_url": mqtt.url} if mqtt.url else {})
         ctx.default_map = {name: defaults for name in BROKER_COMMANDS}
