@@ -265,7 +265,7 @@ def replay_command(
     file: Annotated[Path, typer.Argument(help="recording (JSONL, optionally .gz)", exists=True, dir_okay=False)],
     offline: Annotated[bool, typer.Option("--offline", help="feed the rules directly on a virtual clock, as fast as possible")] = False,
     registry: Annotated[Path | None, typer.Option("--registry", "-r", help="registry file (YAML/JSON/CSV) the recording's devices belong to")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="configuration A to replay under (default: the hub's: pingan --config, $PINGAN_CONFIG or ./config.yaml)")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="configuration A to replay under (default: the hub's: pingan --config, $PINGAN_CONFIG, ./config.yaml, else the packaged one)")] = None,
     compare: Annotated[Path | None, typer.Option("--compare", help="backtest: replay also under configuration B and list the alerts only under A, only under B, and the score of each (implies --offline)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object per alert, then a summary object")] = False,
     speed: Annotated[float, typer.Option("--speed", help="time factor for broker replay (0 = as fast as possible)")] = 1.0,
