@@ -39,9 +39,18 @@ ConfigOption = Annotated[
 ]
 
 
+# Commands that speak to a broker like devices do: their --broker-url and --topic-root
+# default to the selected configuration's mqtt section, so `pingan --config FILE` holds for them.
+BROKER_COMMANDS = ("simulate", "record", "replay")
+
+
 @app.callback()
 def main(ctx: typer.Context, config: ConfigOption = None) -> None:
     ctx.obj = config_path(config)
+    if ctx.invoked_subcommand in BROKER_COMMANDS:
+        mqtt = load(ctx).mqtt
+        defaults = {"topic_root": mqtt.topic_root} | ({"broker_url": mqtt.url} if mqtt.url else {})
+        ctx.default_map = {name: defaults for name in BROKER_COMMANDS}
 
 
 def load(ctx: typer.Context):  # type: ignore[no-untyped-def]

@@ -1,0 +1,128 @@
+"""scripts/real_homes.py: CASAS and van Kasteren logs become protocol v1 recordings the hub
+accepts, with the devices' debounce, heartbeats and seq, on the resident's wall clock.
+
+The samples are written here (synthetic lines in the datasets' formats, not real data).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hub.config import load_config
+from hub.registry_file import load_registry_file, to_snapshot
+from hub.replay import run_offline
+from simulators.recording import read_recording
+
+ROOT = Path(__file__).parents[2]
+_spec = importlib.util.spec_from_file_location("real_homes", ROOT / "scripts" / "real_homes.py")
+assert _spec is not None and _spec.loader is not None
+real_homes = importlib.util.module_from_spec(_spec)
+sys.modules["real_homes"] = real_homes  # dataclasses look their module up there
+_spec.loader.exec_module(real_homes)
+
+# A Thursday in 2010 (the legacy layout, with an annotation column), then the hh1xx layout.
+CASAS = """\
+2010-11-04 08:00:00.100000\tM003\tON\tSleeping end
+2010-11-04 08:00:02.000000\tM003\tOFF
+2010-11-04 08:00:30.000000\tM004\tON
+2010-11-04 08:01:10.000000\tM004\tON
+2010-11-04 08:01:15.000000\tT002\t21.5
+2010-11-04 08:02:00\tD001\tOPEN
+2010-11-04 08:02:20\tD001\tCLOSE
+2010-11-04 09:30:00.000000\tLivingRoom\tLiving\tLiving\tON\tControl4-MotionArea
+2010-11-04 09:31:00.000000\tFrontDoor\tEntry\tOPEN\tControl4_Door\tOther_Activity
+2010-11-04 09:32:00.000000\tBedroomLight\tBedroom\tBedroom\tON\tControl4-Light
+"""
+
+KASTEREN = """\
+Start time\tEnd time\tID\tVal
+25-Feb-2008 09:33:41\t25-Feb-2008 09:33:42\t24\t1
+25-Feb-2008 09:40:00\t25-Feb-2008 10:10:00\t12\t1
+25-Feb-2008 11:00:00\t25-Feb-2008 11:00:05\t16\t1
+"""
+
+
+def convert(tmp_path: Path, fmt: str, text: str, *extra: str) -> tuple[list[tuple[float, str, dict]], Path]:
+    data = tmp_path / f"{fmt}.txt"
+    data.write_text(text, encoding="utf-8")
+    out = tmp_path / "out" / f"{fmt}.jsonl"
+    assert real_homes.main([fmt, str(data), "--home", "h1", "--out", str(out), "--start", "2026-10-05", *extra]) == 0
+    messages = [(e[0], e[1], json.loads(e[2])) for e in read_recording(out) if isinstance(e, tuple)]
+    return messages, out
+
+
+def events(messages: list[tuple[float, str, dict]]) -> list[tuple[str, str, str]]:
+    tz = ZoneInfo("Asia/Shanghai")
+    return [(datetime.fromtimestamp(t, tz).strftime("%a %Y-%m-%d %H:%M:%S"), topic.split("/")[3], p["type"])
+            for t, topic, p in messages if topic.endswith("/event")]
+
+
+def test_casas_motion_is_debounced_doors_kept_other_sensors_dropped(tmp_path: Path) -> None:
+    messages, _ = convert(tmp_path, "casas", CASAS)
+    # Thursday 2010-11-04 moves by whole weeks to the first Thursday on or after 2026-10-05,
+    # keeping the wall clock; M004 30 s after M003 is inside the 60 s debounce, 70 s after is not.
+    assert events(messages) == [
+        ("Thu 2026-10-08 08:00:00", "cat-h1", "motion"),
+        ("Thu 2026-10-08 08:01:10", "cat-h1", "motion"),
+        ("Thu 2026-10-08 08:02:00", "door-h1", "door_open"),
+        ("Thu 2026-10-08 08:02:20", "door-h1", "door_close"),
+        ("Thu 2026-10-08 09:30:00", "cat-h1", "motion"),
+        ("Thu 2026-10-08 09:31:00", "door-h1", "door_open"),
+    ]
+
+
+def test_heartbeats_and_seq_as_a_device_sends_them(tmp_path: Path) -> None:
+    messages, _ = convert(tmp_path, "casas", CASAS)
+    beats = {d: [t for t, topic, _ in messages if topic == f"pingan/v1/dev/{d}/heartbeat"] for d in ("cat-h1", "door-h1")}
+    assert {d: {round(b - a) for a, b in pairwise(ts)} for d, ts in beats.items()} == {"cat-h1": {300}, "door-h1": {900}}
+    assert len(beats["cat-h1"]) == 19  # 08:00:00 to 09:31:00 every 300 s
+    for device in ("cat-h1", "door-h1"):
+        mine = [(t, p) for t, topic, p in messages if f"/{device}/" in topic]
+        assert [p["seq"] for _, p in mine] == list(range(1, len(mine) + 1))
+        assert all(p["ts"] == round(t, 3) for t, p in mine)
+    assert [t for t, _, _ in messages] == sorted(t for t, _, _ in messages)
+
+
+def test_the_hub_accepts_every_message_and_the_registry(tmp_path: Path) -> None:
+    messages, out = convert(tmp_path, "casas", CASAS, "--timezone", "America/Los_Angeles")
+    registry = load_registry_file(out.with_name(out.name + ".registry.yaml"))
+    assert [d.id for d in registry.devices] == ["cat-h1", "door-h1"]
+    result = run_offline(out, to_snapshot(registry), load_config(ROOT / "config.yaml", environ={}))
+    assert (result.summary["messages"], result.summary["rejected"]) == (len(messages), 0)
+    first = datetime.fromtimestamp(messages[0][0], ZoneInfo("America/Los_Angeles"))
+    assert first.strftime("%Y-%m-%d %H:%M") == "2026-10-08 08:00"
+
+
+def test_kasteren_front_door_and_both_edges_of_a_switch(tmp_path: Path) -> None:
+    messages, _ = convert(tmp_path, "kasteren", KASTEREN, "--door", "12", "--pir", "16")
+    assert events(messages) == [
+        ("Mon 2026-10-05 09:33:41", "cat-h1", "motion"),  # 24 opened; its close 1 s later is debounced
+        ("Mon 2026-10-05 09:40:00", "door-h1", "door_open"),
+        ("Mon 2026-10-05 10:10:00", "door-h1", "door_close"),
+        ("Mon 2026-10-05 11:00:00", "cat-h1", "motion"),  # PIR 16: its END is no movement
+    ]
+
+
+@pytest.mark.parametrize("bad", ["2010-11-04 M003 ON\n", "yesterday noon M003 ON\n"])
+def test_unreadable_lines_are_a_clear_error(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "bad.txt"
+    data.write_text(bad, encoding="utf-8")
+    assert real_homes.main(["casas", str(data), "--home", "h1", "--out", str(tmp_path / "x.jsonl")]) == 2
+    assert f"{data}:1:" in capsys.readouterr().err
+
+
+def test_kasteren_door_latch_edges_are_passages(tmp_path: Path) -> None:
+    messages, _ = convert(tmp_path, "kasteren", KASTEREN, "--door", "12", "--door-latch")
+    doors = [e for e in events(messages) if e[1] == "door-h1"]
+    assert doors == [
+        ("Mon 2026-10-05 09:40:00", "door-h1", "door_open"), ("Mon 2026-10-05 09:40:05", "door-h1", "door_close"),
+        ("Mon 2026-10-05 10:10:00", "door-h1", "door_open"), ("Mon 2026-10-05 10:10:05", "door-h1", "door_close"),
+    ]
