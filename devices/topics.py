@@ -42,7 +42,7 @@ class DeviceTopic:
             raise TopicError("bad_device_id", f"device id {self.device_id!r} does not match {DEVICE_ID_RE.pattern}")
 
     def __str__(self) -> str:
-        return f"{self.root}/dev/{self.device_id}/{self.channel.value}"
+        return topic_of(self.device_id, self.channel, self.root)
 
     @classmethod
     def parse(cls, topic: str, root: str = DEFAULT_ROOT) -> DeviceTopic:
@@ -60,9 +60,19 @@ class DeviceTopic:
         return cls(device_id, chan, root)
 
 
+def topic_of(device_id: str, channel: Channel, root: str = DEFAULT_ROOT) -> str:
+    """The topic of a device's channel, without validating the id (for ids already known good)."""
+    return f"{root}/dev/{device_id}/{channel.value}"
+
+
+def every_device_filter(root: str = DEFAULT_ROOT) -> str:
+    """One filter for every device's every channel (recorders, monitors)."""
+    return f"{root}/dev/+/+"
+
+
 def subscription_filters(root: str = DEFAULT_ROOT, shared_group: str | None = None) -> list[str]:
     """The filters the hub subscribes to, optionally through a `$share/<group>/` shared subscription."""
-    filters = [f"{root}/dev/+/{channel.value}" for channel in UPLINK_CHANNELS]
+    filters = [topic_of("+", channel, root) for channel in UPLINK_CHANNELS]
     if shared_group:
         filters = [f"$share/{shared_group}/{f}" for f in filters]
     return filters

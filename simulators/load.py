@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 import paho.mqtt.client as mqtt
 
 from devices.payloads import Event, Gps, Heartbeat
-from devices.topics import DEFAULT_ROOT
+from devices.topics import DEFAULT_ROOT, Channel, topic_of
 from simulators.community import DEFAULT_CENTRE
 from simulators.engine import payload_bytes
 from simulators.publisher import AckCounter, connect
@@ -74,7 +74,7 @@ class _Fleet:
             lon = round(DEFAULT_CENTRE[1] + self.rng.uniform(-0.01, 0.01), 6)
             payload = Gps(lat, lon, ts, seq, round(self.rng.uniform(4, 40), 1), 0.8, 60)  # type: ignore[assignment]
             channel = "gps"
-        return f"{self.root}/dev/{device}/{channel}", payload_bytes(payload), channel
+        return topic_of(device, Channel(channel), self.root), payload_bytes(payload), channel
 
 
 class _Worker(threading.Thread):

@@ -18,7 +18,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.topics import DEFAULT_ROOT
+from devices.topics import DEFAULT_ROOT, every_device_filter
 from simulators.publisher import BrokerError, parse_url
 from simulators.recording import RecordingWriter
 
@@ -70,7 +70,7 @@ def record(
     """
     inbox: queue.SimpleQueue[_Item] = queue.SimpleQueue()
     subscribed = ready or threading.Event()
-    client = _client(url, f"{topic_root}/dev/+/+", inbox, subscribed, include_retained)
+    client = _client(url, every_device_filter(topic_root), inbox, subscribed, include_retained)
     client.loop_start()
     deadline = None if duration_s is None else time.monotonic() + duration_s
     writer = RecordingWriter(out, buffer_lines=1000)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devices import Channel, DeviceMessage, Rejection, interpret
 from devices.messages import MAX_QUARANTINED_BYTES
+from devices.topics import topic_of
 from hub.clock import Clock
 from hub.ingest import store
 from hub.metrics import IngestMetrics
@@ -237,7 +238,7 @@ class BatchWriter:
             self.known |= store.known_devices(session, missing)
         known = [m for m in messages if m.device_id in self.known]
         unknown = [
-            Rejection(_topic(self.settings.topic_root, m), m.device_id, "unknown_device", f"device {m.device_id!r} is not registered",
+            Rejection(topic_of(m.device_id, m.channel, self.settings.topic_root), m.device_id, "unknown_device", f"device {m.device_id!r} is not registered",
                       m.received_at, m.raw[:MAX_QUARANTINED_BYTES])
             for m in messages if m.device_id not in self.known
         ]
@@ -278,10 +279,6 @@ def _unique(messages: list[DeviceMessage]) -> list[DeviceMessage]:
             seen.add(key)
         unique.append(m)
     return unique
-
-
-def _topic(root: str, m: DeviceMessage) -> str:
-    return f"{root}/dev/{m.device_id}/{m.channel.value}"
 
 
 def _channel_label(topic: str) -> str:
