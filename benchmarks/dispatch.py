@@ -39,6 +39,7 @@ from alerts.config import EscalationConfig, VolunteersConfig  # noqa: E402
 from alerts.escalation import EscalationPolicy  # noqa: E402
 from hub.clock import SystemClock  # noqa: E402
 from hub.dispatch.dispatcher import Dispatcher  # noqa: E402
+from hub.dispatch.feedback import OutboxOnly  # noqa: E402
 from hub.dispatch.providers.twilio import TwilioProvider  # noqa: E402
 from hub.dispatch.sender import OutboxSender, SenderSettings  # noqa: E402
 from hub.storage import models as m  # noqa: E402
@@ -98,7 +99,7 @@ def queue_rows(sessions, n: int, now: float, prefix: str) -> None:  # type: igno
 def sender_drain(sessions, provider: TwilioProvider, dispatcher: Dispatcher, n: int) -> tuple[float, list[float]]:  # type: ignore[no-untyped-def]
     clock = SystemClock()
     queue_rows(sessions, n, clock.now(), "86134")
-    sender = OutboxSender(sessions, provider, dispatcher, clock, SenderSettings(owner="bench", batch=50))
+    sender = OutboxSender(sessions, provider, OutboxOnly(sessions, dispatcher, clock), clock, SenderSettings(owner="bench", batch=50))
     start = time.perf_counter()
     while sender.run_once():
         pass
@@ -111,7 +112,7 @@ def commit_to_request(
     sessions, server: TwilioTestServer, provider: TwilioProvider, dispatcher: Dispatcher, samples: int
 ) -> list[float]:  # type: ignore[no-untyped-def]
     clock = SystemClock()
-    sender = OutboxSender(sessions, provider, dispatcher, clock, SenderSettings(owner="latency", idle_wait_s=1.0))
+    sender = OutboxSender(sessions, provider, OutboxOnly(sessions, dispatcher, clock), clock, SenderSettings(owner="latency", idle_wait_s=1.0))
     sender.start()
     latencies = []
     try:

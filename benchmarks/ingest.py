@@ -123,13 +123,14 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
 
     from hub.clock import SystemClock
     from hub.config import load_config
-    from hub.ingest import IngestService
+    from hub.ingest import IngestService, hub_connection
     from hub.metrics import IngestMetrics
     from hub.storage.db import make_engine, make_sessions
 
     config = load_config(Path(config_path))
     engine = make_engine(config.database.url, writer=True)
-    service = IngestService(config, make_sessions(engine), IngestMetrics(CollectorRegistry()), SystemClock())
+    clock = SystemClock()
+    service = IngestService(config, make_sessions(engine), hub_connection(config, IngestMetrics(CollectorRegistry()), clock), clock)
     service.start()
     deadline = time.monotonic() + timeout_s
     cpu_first = None

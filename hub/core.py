@@ -56,6 +56,8 @@ from devices import DeviceMessage, interpret
 from devices.topics import Channel, DeviceTopic
 from hub.clock import Clock
 from hub.config import Config
+from hub.dispatch.feedback import Feedback, SendOutcome
+from hub.dispatch.providers.base import DeliveryState, StatusUpdate
 from hub.ingest.batch import AfterCommit
 from hub.services import AlertNotFound, AlertView, InvalidTransition
 from hub.storage import models as m
@@ -98,6 +100,10 @@ class Dispatch(Protocol):
 
     def request_backup(self, session: Session, alert_id: str, now: float, actor: str = "", channel: str = "sms") -> object: ...
 
+    def on_send_failed(self, session: Session, note: m.Notification, now: float) -> object: ...
+
+    def on_status(self, session: Session, update: StatusUpdate, now: float) -> m.Notification | None: ...
+
 
 @dataclass
 class Outputs:
@@ -121,6 +127,7 @@ class HubCore:
     ) -> None:
         self.config = config
         self.partition = partition
+        self.partitioner = None  # one engine: events need no partition (see PartitionedCore)
         self._state_key = ENGINE_STATE_KEY if partition is None else partition.state_key
         self._state_version: int | None = None  # of the partition's saved state this engine matches
         self.sessions = sessions
@@ -354,6 +361,45 @@ class HubCore:
         with self._decision() as session:
             after = self._registry_changed(session)
         _run(after)
+
+    # --- what the SMS provider answered (hub/dispatch/feedback.py) -------------------------
+
+    def on_send_outcome(self, outcome: SendOutcome) -> bool:
+        """The provider's answer for a message the outbox sent; False when the sender lost its lease."""
+        with self._decision() as session:
+            now = self.clock.now()
+            applied = self._feedback().send_outcome(session, outcome, now)
+            if applied is None:
+                return False
+            if applied.first_message and applied.row.alert_id is not None:
+                with contextlib.suppress(UnknownAlert):  # resolved meanwhile
+                    self._engine().mark_notified(applied.row.alert_id, now)
+            after = self._after_feedback(applied.row)
+        _run(after)
+        return True
+
+    def on_receipt(self, update: StatusUpdate) -> bool:
+        """A delivery receipt; False for a sid the outbox never sent."""
+        with self._decision() as session:
+            row = self._feedback().receipt(session, update, self.clock.now())
+            after = [] if row is None else self._after_feedback(row)
+        _run(after)
+        return row is not None
+
+    def _feedback(self) -> Feedback:
+        if self.outputs.dispatcher is None:
+            raise RuntimeError("this core has no dispatcher: nothing is sent, so nothing is answered")
+        return Feedback(self.outputs.dispatcher)
+
+    def _after_feedback(self, row: m.Notification) -> list[AfterCommit]:
+        """The board shows the message's new state; a failure may have queued someone else's text."""
+        bus, outbox, alert_id = self.outputs.bus, self.outputs.outbox, row.alert_id
+        after: list[AfterCommit] = []
+        if bus is not None and alert_id is not None:
+            after.append(lambda: bus.publish("alert", {"id": alert_id}))
+        if outbox is not None and row.state in (DeliveryState.FAILED.value, DeliveryState.UNDELIVERED.value):
+            after.append(outbox.wake)
+        return after
 
     # --- internals ------------------------------------------------------------------------
 

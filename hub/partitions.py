@@ -40,6 +40,8 @@ from alerts.actions import Action
 from alerts.registry import RegistrySnapshot
 from hub.clock import Clock
 from hub.config import Config
+from hub.dispatch.feedback import SendOutcome
+from hub.dispatch.providers.base import StatusUpdate
 from hub.services import AlertNotFound, AlertView
 from hub.storage import models as m
 
@@ -300,6 +302,7 @@ class PartitionedCore:
         self.count = count
         self.owner = owner or config.mqtt.client_id
         self.map = PartitionMap(count)
+        self.partitioner = self.map  # ingestion stores each event with its device's partition
         self.leases = Leases(sessions, self.owner, count, config.scale.lease.total_seconds())
         self.lock = threading.RLock()
         self.wake = threading.Condition(self.lock)
@@ -454,6 +457,21 @@ class PartitionedCore:
         self.map.forget()
         for p in self.owned:
             self.cores[p].reload_registry()
+
+    # --- what the SMS provider answered: decided by the alert's partition ----------------------
+
+    def on_send_outcome(self, outcome: SendOutcome) -> bool:
+        return self._core_of_message(outcome.alert_id).on_send_outcome(outcome)
+
+    def on_receipt(self, update: StatusUpdate) -> bool:
+        with self.sessions() as session:
+            alert_id = session.scalar(select(m.Notification.alert_id).where(m.Notification.provider_sid == update.sid))
+        return self._core_of_message(alert_id).on_receipt(update)
+
+    def _core_of_message(self, alert_id: str | None) -> HubCore:
+        """A message of an alert is decided with its alert; one without (a digest, a reply's
+        confirmation) touches no escalation, and any partition's step records it."""
+        return self._core_of_alert(alert_id) if alert_id is not None else self.cores[0]
 
     def _core_of_alert(self, alert_id: str) -> HubCore:
         with self.sessions() as session:

@@ -37,8 +37,8 @@ from hub.dispatch.links import responder_url, sign_responder_link
 from hub.dispatch.providers.base import SmsProvider
 from hub.dispatch.providers.console import ConsoleProvider
 from hub.dispatch.replies import SmsReplies
-from hub.dispatch.sender import OutboxSender, SenderSettings
-from hub.ingest import IngestService
+from hub.dispatch.sender import OutboxBell, OutboxSender, SenderSettings
+from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.partitions import PartitionedCore
 from hub.retention import RetentionJobs
@@ -129,18 +129,18 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
             config.http.public_url, sign_responder_link(secret, alert_id, phone, expires_at)
         ),
     )
+    metrics_registry = CollectorRegistry()
+    connection = hub_connection(config, IngestMetrics(metrics_registry), clock)
+    bell = OutboxBell()
+    core = make_core(config, writer, clock, Outputs(dispatcher=dispatcher, publisher=connection, bus=bus, outbox=bell))
     sender = OutboxSender(
-        writer, provider, dispatcher, clock,
+        writer, provider, core, clock,
         SenderSettings(owner=f"{config.mqtt.client_id}-{os.getpid()}", max_attempts=config.sms.max_attempts,
                        status_callback=config.http.public_url.rstrip("/") + "/webhooks/twilio/status"),
-        on_recorded=lambda alert_id: bus.publish("alert", {"id": alert_id}),
+        bell=bell,
     )
-    core = make_core(config, writer, clock, Outputs(dispatcher=dispatcher, bus=bus, outbox=sender))
-    metrics_registry = CollectorRegistry()
-    ingest = IngestService(config, writer, IngestMetrics(metrics_registry), on_batch=core.on_batch, clock=clock,
-                           partitioner=core.map if isinstance(core, PartitionedCore) else None)
-    core.outputs.publisher = ingest.publisher
-    replies = SmsReplies(writer, core, dispatcher, clock.now)
+    ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch, partitioner=core.partitioner)
+    replies = SmsReplies(writer, core, core, clock.now)
     services = WebServices(
         sessions=sessions,
         config=config,

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.actions import AlertState
 from alerts.replies import ReplyCommand, parse_reply
 from alerts.texts import Lang, ReplyOutcome, lang_of, reply_text
-from hub.dispatch.dispatcher import PURPOSE_ALERT, Dispatcher
+from hub.dispatch.dispatcher import PURPOSE_ALERT
+from hub.dispatch.feedback import FeedbackSink
 from hub.dispatch.providers.base import InboundReply, StatusUpdate
 from hub.services import AlertCommands, AlertNotFound, InvalidTransition
 from hub.storage import models as m
@@ -52,12 +53,12 @@ class SmsReplies:
         self,
         sessions: sessionmaker[Session],
         commands: AlertCommands,
-        dispatcher: Dispatcher,
+        feedback: FeedbackSink,
         clock: Callable[[], float],
     ) -> None:
         self.sessions = sessions
         self.commands = commands
-        self.dispatcher = dispatcher
+        self.feedback = feedback
         self.clock = clock
 
     # --- replies --------------------------------------------------------------------------
@@ -188,11 +189,9 @@ class SmsReplies:
     # --- receipts -------------------------------------------------------------------------
 
     def handle_status(self, update: StatusUpdate) -> bool:
-        """Apply a delivery receipt; False (and an audit row) for a sid the outbox never sent."""
-        now = self.clock()
-        with self.sessions.begin() as session:
-            row = self.dispatcher.on_status(session, update, now)
-        if row is None:
+        """Apply a delivery receipt (decided by the hub's core); False (and an audit row) for a
+        sid the outbox never sent."""
+        if not self.feedback.on_receipt(update):
             self.audit("sms_status_unknown_sid", {"sid": update.sid, "status": update.provider_status})
             log.warning("sms.status_unknown_sid sid=%s status=%s", update.sid, update.provider_status)
             return False

@@ -5,8 +5,10 @@ Crash safety comes from the order of commits:
    become `sending` with `lease_until` and `lease_owner` (FOR UPDATE SKIP LOCKED on PostgreSQL;
    on SQLite the conditional UPDATE is the arbiter);
 2. the HTTP request to the provider, outside any transaction;
-3. record (one transaction): `sent` + provider sid, or a retry time, or `failed` — only if
-   this sender still holds the lease.
+3. record: the answer goes to the hub's decision step (`FeedbackSink.on_send_outcome`, i.e.
+   `HubCore`, hub/dispatch/feedback.py), which in one transaction stores `sent` + provider sid,
+   or a retry time, or `failed` and what escalation does about it — only if this sender still
+   holds the lease.
 A crash before 2 leaves a leased row that another sender takes after `lease_until`: nothing
 lost, nothing doubled. A crash between the provider's acceptance in 2 and the commit of 3 is
 the one window where a message can go out twice; `last_record_window_s` measures it and
@@ -36,7 +38,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.actions import AlertState
 from hub.clock import Clock
-from hub.dispatch.dispatcher import PURPOSE_ALERT, Dispatcher
+from hub.dispatch.dispatcher import PURPOSE_ALERT
+from hub.dispatch.feedback import FeedbackSink, SendOutcome
 from hub.dispatch.providers.base import DeliveryState, ProviderError, SendResult, SmsProvider
 from hub.storage import models as m
 
@@ -59,6 +62,17 @@ class SenderSettings:
     late_validity_s: float = 300.0
     idle_wait_s: float = 1.0  # how long the loop waits when nothing is due (wake() cuts it short)
     status_callback: str | None = None  # {http.public_url}/webhooks/twilio/status
+
+
+class OutboxBell:
+    """Rings the sender awake when a decision queued messages; made before the sender and the
+    core, which both hold it."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def wake(self) -> None:
+        self.event.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,22 +104,21 @@ class OutboxSender:
         self,
         sessions: sessionmaker[Session],
         provider: SmsProvider,
-        dispatcher: Dispatcher,
+        decisions: FeedbackSink,
         clock: Clock,
         settings: SenderSettings | None = None,
-        on_recorded: Callable[[str], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        bell: OutboxBell | None = None,
     ) -> None:
         self.sessions = sessions
         self.provider = provider
-        self.dispatcher = dispatcher
+        self.decisions = decisions  # what an answer means is decided there (HubCore), not here
         self.clock = clock
         self.settings = settings or SenderSettings()
-        self.on_recorded = on_recorded  # (alert_id): a message of the alert changed state (live board updates)
         self.stats = SenderStats(record_windows_s=[])
         self._monotonic = monotonic  # durations only (the duplicate window), never decisions
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._wake = (bell or OutboxBell()).event
         self._thread: threading.Thread | None = None
 
     # --- loop -----------------------------------------------------------------------------
@@ -201,7 +214,7 @@ class OutboxSender:
         now = self.clock.now()
         late = item.valid_until is not None and now >= item.valid_until
         if late and not (item.refused and self._alert_waits(item)):
-            self._record(item, DeliveryState.EXPIRED, now, error=("expired", "validity ran out before sending"))
+            self._record(item, DeliveryState.EXPIRED, error=("expired", "validity ran out before sending"))
             return
         validity_s = self._validity_s(item, now)
         try:
@@ -237,20 +250,9 @@ class OutboxSender:
     # --- recording ------------------------------------------------------------------------
 
     def _record_sent(self, item: Claimed, result: SendResult, answered_mono: float) -> None:
-        now = self.clock.now()
-        with self.sessions.begin() as session:
-            row = self._leased(session, item)
-            if row is None:
-                return
-            row.state = DeliveryState.DELIVERED.value if result.status == "delivered" else DeliveryState.SENT.value
-            row.provider_sid = result.sid
-            row.sent_at = now
-            if row.state == DeliveryState.DELIVERED.value:
-                row.delivered_at = now
-            row.lease_until = None
-            if row.purpose == PURPOSE_ALERT and row.alert_id:
-                self._mark_first_message(session, row.alert_id, now)
-            alert_id = row.alert_id
+        state = DeliveryState.DELIVERED if result.status == "delivered" else DeliveryState.SENT
+        if not self._decide(item, state, sid=result.sid):
+            return
         # Committed: from here a crash cannot send this message again.
         window = self._monotonic() - answered_mono
         assert self.stats.record_windows_s is not None
@@ -263,37 +265,33 @@ class OutboxSender:
             item.attempts,
             window * 1000,
         )
-        self._recorded(alert_id)
 
-    def _recorded(self, alert_id: str | None) -> None:
-        if alert_id is not None and self.on_recorded is not None:
-            self.on_recorded(alert_id)
-
-    def _mark_first_message(self, session: Session, alert_id: str, now: float) -> None:
-        session.execute(
-            update(m.Alert)
-            .where(m.Alert.id == alert_id, m.Alert.first_notified_at.is_(None))
-            .values(first_notified_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    def _decide(self, item: Claimed, state: DeliveryState, **result: object) -> bool:
+        outcome = SendOutcome(item.id, item.alert_id, self.settings.owner, item.attempts, state, **result)  # type: ignore[arg-type]
+        if self.decisions.on_send_outcome(outcome):
+            return True
+        # Our lease ran out and another sender took the row: its result wins.
+        self.stats.lost_lease += 1
+        log.warning("outbox.lease_lost notification=%s owner=%s", item.id, self.settings.owner)
+        return False
 
     def _failed_attempt(self, item: Claimed, exc: ProviderError) -> None:
         now = self.clock.now()
         if not exc.recoverable:
-            self._record(item, DeliveryState.FAILED, now, error=(exc.code, exc.message))
+            self._record(item, DeliveryState.FAILED, error=(exc.code, exc.message))
             return
         # A provider outage: the text of an open alert waits for the provider, however long.
         waits = self._alert_waits(item)
         retry_at = now + self._backoff(item, now, waits)
         in_time = item.valid_until is None or retry_at < item.valid_until
         if waits or (in_time and item.attempts < self.settings.max_attempts):
-            self._record(item, DeliveryState.QUEUED, now, error=(exc.code, exc.message), retry_at=retry_at)
+            self._record(item, DeliveryState.QUEUED, error=(exc.code, exc.message), retry_at=retry_at)
         elif item.attempts < self.settings.max_attempts:
             self._record(
-                item, DeliveryState.EXPIRED, now, error=(exc.code, f"no retry before validity ends: {exc.message}")
+                item, DeliveryState.EXPIRED, error=(exc.code, f"no retry before validity ends: {exc.message}")
             )
         else:
-            self._record(item, DeliveryState.FAILED, now, error=(exc.code, exc.message))
+            self._record(item, DeliveryState.FAILED, error=(exc.code, exc.message))
 
     def _backoff(self, item: Claimed, now: float, alert_waits: bool) -> float:
         """base·2^(attempt-1), capped, with a deterministic ±20 % spread so retries of many rows do not align.
@@ -318,20 +316,10 @@ class OutboxSender:
         return float(base * (0.8 + 0.4 * spread))
 
     def _record(
-        self, item: Claimed, state: DeliveryState, now: float, error: tuple[str, str], retry_at: float | None = None
+        self, item: Claimed, state: DeliveryState, error: tuple[str, str], retry_at: float | None = None
     ) -> None:
-        with self.sessions.begin() as session:
-            row = self._leased(session, item)
-            if row is None:
-                return
-            row.state = state.value
-            row.error_code, row.error = error[0][:32], error[1][:2000]
-            row.lease_until = None
-            row.next_attempt_at = retry_at if retry_at is not None else row.next_attempt_at
-            if state is DeliveryState.FAILED:
-                self.dispatcher.on_send_failed(session, row, now)
-            alert_id = row.alert_id
-        self._recorded(alert_id)
+        if not self._decide(item, state, error=error, retry_at=retry_at):
+            return
         counter = {DeliveryState.QUEUED: "retried", DeliveryState.FAILED: "failed", DeliveryState.EXPIRED: "expired"}[
             state
         ]
@@ -347,24 +335,6 @@ class OutboxSender:
             error[1][:200],
             retry_at,
         )
-
-    def _leased(self, session: Session, item: Claimed) -> m.Notification | None:
-        row = session.scalars(select(m.Notification).where(m.Notification.id == item.id).with_for_update()).one()
-        if (
-            row.lease_owner != self.settings.owner
-            or row.state != DeliveryState.SENDING.value
-            or row.attempts != item.attempts
-        ):
-            # Our lease ran out and another sender took the row: its result wins.
-            self.stats.lost_lease += 1
-            log.warning(
-                "outbox.lease_lost notification=%s owner=%s now_owned_by=%s",
-                item.id,
-                self.settings.owner,
-                row.lease_owner,
-            )
-            return None
-        return row
 
 
 def _rowcount(result: object) -> int:

@@ -8,6 +8,6 @@ returns `AfterCommit` callables) and publish through `IngestService.publisher`.
 
 from hub.ingest.batch import AfterCommit, BatchWriter, OnBatch, Received, WriterSettings
 from hub.ingest.mqtt_connection import MqttConnection
-from hub.ingest.service import IngestService
+from hub.ingest.service import IngestService, hub_connection
 
-__all__ = ["AfterCommit", "BatchWriter", "IngestService", "MqttConnection", "OnBatch", "Received", "WriterSettings"]
+__all__ = ["AfterCommit", "BatchWriter", "IngestService", "MqttConnection", "OnBatch", "Received", "WriterSettings", "hub_connection"]

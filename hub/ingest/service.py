@@ -22,20 +22,29 @@ from hub.metrics import IngestMetrics
 log = logging.getLogger("pingan.ingest")
 
 
+def hub_connection(config: Config, metrics: IngestMetrics, clock: Clock) -> MqttConnection:
+    """The hub's broker connection with its bounded inbox. Built first: the core publishes
+    commands through it, and ingestion then feeds the core from it."""
+    ing = config.ingest
+    inbox: queue.Queue[Received] = queue.Queue(maxsize=ing.queue_size)
+    # The broker may have queue + one batch in flight to us before it must wait for acks.
+    return MqttConnection(config.mqtt, inbox, metrics, clock, receive_maximum=ing.queue_size + ing.batch_size)
+
+
 class IngestService:
     def __init__(
         self,
         config: Config,
         sessions: sessionmaker[Session],
-        metrics: IngestMetrics,
+        connection: MqttConnection,
         clock: Clock,
         on_batch: OnBatch | None = None,
         partitioner: Partitioner | None = None,
     ) -> None:
         ing = config.ingest
-        self.inbox: queue.Queue[Received] = queue.Queue(maxsize=ing.queue_size)
-        # The broker may have queue + one batch in flight to us before it must wait for acks.
-        self.broker = MqttConnection(config.mqtt, self.inbox, metrics, clock, receive_maximum=ing.queue_size + ing.batch_size)
+        metrics = connection.metrics
+        self.inbox = connection.inbox
+        self.broker = connection
         settings = WriterSettings(
             topic_root=config.mqtt.topic_root,
             max_payload_bytes=config.mqtt.max_payload_bytes,

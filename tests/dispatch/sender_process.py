@@ -11,6 +11,7 @@ from alerts.config import EscalationConfig, VolunteersConfig
 from alerts.escalation import EscalationPolicy
 from hub.clock import SystemClock
 from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.feedback import OutboxOnly
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.storage.db import make_engine, make_sessions
@@ -29,7 +30,7 @@ def main() -> None:
     provider = TwilioProvider(account_sid, auth_token, "+15005550006", base_url, timeout_s=float(lease_s) / 2)
     policy = EscalationPolicy(EscalationConfig.model_validate(ESCALATION), VolunteersConfig())
     settings = SenderSettings(owner="doomed", lease_s=float(lease_s), idle_wait_s=0.05)
-    sender = OutboxSender(sessions, provider, Dispatcher(policy), SystemClock(), settings)
+    sender = OutboxSender(sessions, provider, OutboxOnly(sessions, Dispatcher(policy), SystemClock()), SystemClock(), settings)
     print("ready", flush=True)
     while True:
         if not sender.run_once():

@@ -20,6 +20,7 @@ from support.twilio_server import Behaviour, TwilioTestServer
 
 from hub.clock import VirtualClock
 from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.feedback import OutboxOnly
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.storage import models as m
@@ -86,7 +87,7 @@ def recover(db: Db, server: TwilioTestServer) -> OutboxSender:
     clock = VirtualClock(time.time() + LEASE_S + 1)
     provider = TwilioProvider(server.account_sid, server.auth_token, "+15005550006", server.base_url)
     sender = OutboxSender(
-        db.sessions, provider, Dispatcher(policy()), clock, SenderSettings(owner="survivor", lease_s=LEASE_S)
+        db.sessions, provider, OutboxOnly(db.sessions, Dispatcher(policy()), clock), clock, SenderSettings(owner="survivor", lease_s=LEASE_S)
     )
     while sender.run_once():
         pass

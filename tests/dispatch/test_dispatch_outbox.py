@@ -12,6 +12,7 @@ from support.twilio_server import Behaviour, TwilioTestServer
 from alerts.actions import AlertOpened, AlertUpdated, Reason
 from hub.clock import VirtualClock
 from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.feedback import OutboxOnly
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.storage import models as m
@@ -30,7 +31,7 @@ def sender_for(
     db: Db, server: TwilioTestServer, clock: VirtualClock, dispatcher: Dispatcher, owner: str = "s1", **kw: float
 ) -> OutboxSender:
     settings = SenderSettings(owner=owner, status_callback=f"{PUBLIC_URL}/webhooks/twilio/status", **kw)  # type: ignore[arg-type]
-    return OutboxSender(db.sessions, provider_for(server), dispatcher, clock, settings)
+    return OutboxSender(db.sessions, provider_for(server), OutboxOnly(db.sessions, dispatcher, clock), clock, settings)
 
 
 def open_sos(db: Db, dispatcher: Dispatcher) -> str:

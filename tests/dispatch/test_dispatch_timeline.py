@@ -22,6 +22,7 @@ from alerts.actions import (
 )
 from hub.clock import VirtualClock
 from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.feedback import OutboxOnly
 from hub.dispatch.providers.console import ConsoleProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
 
@@ -34,7 +35,7 @@ def phones(db: Db, **where: object) -> list[str]:
 
 def send_all(db: Db, dispatcher: Dispatcher, clock: VirtualClock) -> ConsoleProvider:
     provider = ConsoleProvider(echo=False)
-    sender = OutboxSender(db.sessions, provider, dispatcher, clock, SenderSettings(owner="t"))
+    sender = OutboxSender(db.sessions, provider, OutboxOnly(db.sessions, dispatcher, clock), clock, SenderSettings(owner="t"))
     while sender.run_once():
         pass
     return provider

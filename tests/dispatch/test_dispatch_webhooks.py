@@ -19,6 +19,7 @@ from alerts.actions import AlertKind, AlertOpened, Reason, Severity
 from dashboards.routers.webhooks import TokenBucket, webhooks_router
 from hub.clock import VirtualClock
 from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.feedback import OutboxOnly
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
@@ -72,13 +73,13 @@ def hub(db: Db, twilio_server: TwilioTestServer) -> Iterator[Hub]:
     dispatcher = Dispatcher(policy())
     provider = TwilioProvider(twilio_server.account_sid, twilio_server.auth_token, HUB_NUMBER, twilio_server.base_url)
     commands = TableAlertCommands(db.sessions, dispatcher, clock)
-    replies = SmsReplies(db.sessions, commands, dispatcher, clock.now)
+    replies = SmsReplies(db.sessions, commands, OutboxOnly(db.sessions, dispatcher, clock), clock.now)
     app = FastAPI()
     app.include_router(
         webhooks_router(provider, replies, PUBLIC_URL, clock.now, TokenBucket(capacity=3, refill_per_s=1 / 60))
     )
     settings = SenderSettings(owner="s", status_callback=f"{PUBLIC_URL}/webhooks/twilio/status")
-    sender = OutboxSender(db.sessions, provider, dispatcher, clock, settings)
+    sender = OutboxSender(db.sessions, provider, OutboxOnly(db.sessions, dispatcher, clock), clock, settings)
     with TestClient(app) as client:
         yield Hub(db, client, twilio_server, commands, dispatcher, sender, clock)
 
@@ -222,7 +223,7 @@ def test_status_callbacks_fired_by_the_server_reach_a_live_app(hub: Hub) -> None
         port = probe.getsockname()[1]
     public_url = f"http://127.0.0.1:{port}"
     provider = TwilioProvider(hub.server.account_sid, hub.server.auth_token, HUB_NUMBER, hub.server.base_url)
-    replies = SmsReplies(hub.db.sessions, hub.commands, hub.dispatcher, hub.clock.now)
+    replies = SmsReplies(hub.db.sessions, hub.commands, OutboxOnly(hub.db.sessions, hub.dispatcher, hub.clock), hub.clock.now)
     app = FastAPI()
     app.include_router(webhooks_router(provider, replies, public_url, hub.clock.now))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

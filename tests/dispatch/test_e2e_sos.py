@@ -30,7 +30,7 @@ from hub.dispatch.links import responder_url, sign_responder_link, verify_respon
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
-from hub.ingest import IngestService
+from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db, policy
@@ -67,21 +67,21 @@ def test_sos_to_sms_to_reply_to_alert_ack(
         return responder_url(PUBLIC_URL, sign_responder_link(SECRET, alert_id, phone, expires))
 
     dispatcher = Dispatcher(policy(), link_builder=links)
-    core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher))
+    connection = hub_connection(config, IngestMetrics(CollectorRegistry()), clock)
+    core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection))
     core.load()
-    ingest = IngestService(config, db.sessions, IngestMetrics(CollectorRegistry()), clock, on_batch=core.on_batch)
-    core.outputs.publisher = ingest.publisher
+    ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
     provider = TwilioProvider(twilio_server.account_sid, twilio_server.auth_token, HUB_NUMBER, twilio_server.base_url)
     sender = OutboxSender(
         db.sessions,
         provider,
-        dispatcher,
+        core,
         clock,
         SenderSettings(owner="e2e", idle_wait_s=0.05, status_callback=f"{PUBLIC_URL}/webhooks/twilio/status"),
     )
     app = FastAPI()
     app.include_router(
-        webhooks_router(provider, SmsReplies(db.sessions, core, dispatcher, clock.now), PUBLIC_URL, clock.now)
+        webhooks_router(provider, SmsReplies(db.sessions, core, core, clock.now), PUBLIC_URL, clock.now)
     )
 
     device, commands = home_unit

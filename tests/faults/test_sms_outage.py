@@ -30,6 +30,7 @@ from alerts.escalation import EscalationPolicy
 from hub.clock import VirtualClock
 from hub.config import Config
 from hub.dispatch.dispatcher import PURPOSE_ALERT, Dispatcher
+from hub.dispatch.feedback import OutboxOnly
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.storage import models as m
@@ -109,7 +110,7 @@ def test_sms_provider_failing_then_recovering(
     clock = VirtualClock(T0)
     provider = TwilioProvider(sms_twilio.account_sid, sms_twilio.auth_token, "+15005550006", sms_twilio.base_url)
     count = 2 if db_url.startswith("postgresql") else 1  # SQLite: one writer process, one sender
-    senders = [OutboxSender(sessions, provider, dispatcher, clock,
+    senders = [OutboxSender(sessions, provider, OutboxOnly(sessions, dispatcher, clock), clock,
                             SenderSettings(owner=f"hub-{k}", max_attempts=config.sms.max_attempts))
                for k in range(count)]
     sms_twilio.default = Behaviour(status=500, code=20500)
