@@ -14,12 +14,12 @@ saved state is restored and the events stored after it are fed again (see `load`
 crash loses no decision. If a transaction fails, the engine is rebuilt from the database
 (see `_decision`).
 
-Scale-out (hub/partitions.py): with `partition` set, a HubCore runs the rules of one partition
-of the residents. Its engine sees only that partition's registry, its state is saved under
-`engine:<p>` with every transaction that feeds it events (`consume`) or changes an alert, and
-every decision first locks the partition's lease row and reloads the engine when the saved
-state is newer than the one in memory (another hub decided meanwhile). Events reach it through
-`consume`, not `on_batch`.
+What a HubCore rules is composed in as its `scope` (`RulesScope`): the whole community
+(`WholeCommunity`, the default, one hub) or one partition of the residents (scale-out,
+hub/partitions.py `PartitionSlot`). A partition's engine sees only that partition's registry,
+its state is saved under `engine:<p>` with every decision, every decision first locks the
+partition's lease row and reloads the engine when the saved state is newer than the one in
+memory (another hub decided meanwhile), and events reach it through `consume`, not `on_batch`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Table, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,9 +63,6 @@ from hub.services import AlertNotFound, AlertView, InvalidTransition
 from hub.storage import models as m
 from hub.storage.alert_store import save_alert
 from hub.storage.registry import load_snapshot
-
-if TYPE_CHECKING:
-    from hub.partitions import PartitionSlot
 
 log = logging.getLogger("pingan.core")
 
@@ -105,6 +102,78 @@ class Dispatch(Protocol):
     def on_status(self, session: Session, update: StatusUpdate, now: float) -> m.Notification | None: ...
 
 
+class RulesScope(Protocol):
+    """Which residents one engine rules and how its state is kept: the whole community
+    (`WholeCommunity`, one hub) or one partition of it (`hub.partitions.PartitionSlot`, several
+    hubs). HubCore is the same for both; what differs is composed in through this."""
+
+    @property
+    def state_key(self) -> str: ...
+
+    @property
+    def saves_every_decision(self) -> bool: ...
+
+    def restrict(self, registry: RegistrySnapshot) -> RegistrySnapshot: ...
+
+    def lock(self, session: Session) -> int | None:
+        """Lock the scope for the decision's transaction; the version of its saved state."""
+        ...
+
+    def rules_now(self, now: float) -> float: ...
+
+    def missed(self, session: Session, saved: dict[str, Any]) -> Sequence[m.Event]:
+        """Events stored after the saved state that the engine must catch up on."""
+        ...
+
+    def unruled(self, session: Session, limit: int, received_by: float) -> Sequence[m.Event]:
+        """Events stored by any hub and waiting for this engine."""
+        ...
+
+    def mark_ruled(self, session: Session, rows: Sequence[m.Event]) -> None: ...
+
+    def state_extras(self, session: Session) -> dict[str, Any]: ...
+
+    def saved(self, session: Session) -> int | None:
+        """The state was saved in this transaction: its new version."""
+        ...
+
+
+class WholeCommunity:
+    """One engine for every resident, deciding in the ingestion transaction (one hub).
+
+    Its state is saved at intervals with the id of the newest event it has seen; after a crash
+    the events stored since are fed again (`missed`). Nothing waits to be ruled (`unruled`):
+    every event is ruled in the batch that stored it."""
+
+    state_key = ENGINE_STATE_KEY
+    saves_every_decision = False
+
+    def restrict(self, registry: RegistrySnapshot) -> RegistrySnapshot:
+        return registry
+
+    def lock(self, session: Session) -> int | None:
+        return None
+
+    def rules_now(self, now: float) -> float:
+        return now
+
+    def missed(self, session: Session, saved: dict[str, Any]) -> Sequence[m.Event]:
+        watermark = saved.get("last_event_id", 0)
+        return session.scalars(select(m.Event).where(m.Event.id > watermark).order_by(m.Event.id)).all()
+
+    def unruled(self, session: Session, limit: int, received_by: float) -> Sequence[m.Event]:
+        return ()
+
+    def mark_ruled(self, session: Session, rows: Sequence[m.Event]) -> None:
+        return None
+
+    def state_extras(self, session: Session) -> dict[str, Any]:
+        return {"last_event_id": session.scalar(select(func.max(m.Event.id))) or 0}  # where `missed` starts
+
+    def saved(self, session: Session) -> int | None:
+        return None
+
+
 @dataclass
 class Outputs:
     """Where the core's decisions go besides the database (all optional)."""
@@ -123,13 +192,13 @@ class HubCore:
         clock: Clock,
         outputs: Outputs | None = None,
         *,
-        partition: PartitionSlot | None = None,
+        scope: RulesScope | None = None,
     ) -> None:
         self.config = config
-        self.partition = partition
+        self.scope: RulesScope = scope or WholeCommunity()
         self.partitioner = None  # one engine: events need no partition (see PartitionedCore)
-        self._state_key = ENGINE_STATE_KEY if partition is None else partition.state_key
-        self._state_version: int | None = None  # of the partition's saved state this engine matches
+        self._state_key = self.scope.state_key
+        self._state_version: int | None = None  # of the scope's saved state this engine matches
         self.sessions = sessions
         self.clock = clock
         self.outputs = outputs or Outputs()
@@ -156,23 +225,18 @@ class HubCore:
         self._registry_loaded_at = now
         self._stale = False
         saved = session.get(m.EngineState, self._state_key)
-        watermark = 0
         if saved is not None:
             self.engine.restore(saved.data["engine"])
-            watermark = saved.data.get("last_event_id", 0)
-        # A partition's state is saved with every event it consumed: nothing to catch up.
-        replayed = self._catch_up(session, watermark) if self.partition is None else 0
+        replayed = self._catch_up(session, saved.data if saved is not None else {})
         log.info("core loaded state=%s open_alerts=%d events_replayed=%d", self._state_key,
                  len(self.engine.open_alerts()), replayed)
 
     def _load_registry(self, session: Session, now: float) -> RegistrySnapshot:
-        registry = load_snapshot(session, now)
-        return registry if self.partition is None else self.partition.restrict(registry)
+        return self.scope.restrict(load_snapshot(session, now))
 
-    def _catch_up(self, session: Session, watermark: int) -> int:
+    def _catch_up(self, session: Session, saved: dict[str, Any]) -> int:
         """Feed the events stored after the saved state (their decisions were not saved)."""
-        rows = session.scalars(select(m.Event).where(m.Event.id > watermark).order_by(m.Event.id)).all()
-        messages = self._messages(rows)
+        messages = self._messages(self.scope.missed(session, saved))
         if messages:
             self._apply_messages(session, messages)
             self._save_state(session, force=True)
@@ -206,7 +270,7 @@ class HubCore:
                 session.connection()  # BEGIN now (SQLite: take the write lock before the core lock)
             else:  # the caller commits: a rollback there must not leave the engine ahead
                 event.listen(session, "after_soft_rollback", self._rolled_back)
-            version = self.partition.lock(session) if self.partition is not None else None
+            version = self.scope.lock(session)
             stack.enter_context(self.lock)
             if self._stale or self.engine is None or version != self._state_version:
                 self._load(session)
@@ -254,14 +318,12 @@ class HubCore:
         return actions
 
     def consume(self, limit: int) -> int:
-        """Partition mode: feed the engine up to `limit` events stored for its partition and not
-        ruled yet, in device-time order; store the decisions, mark the events ruled and save the
-        state, all in one transaction. Returns how many events were ruled."""
-        slot = self.partition
-        if slot is None:
-            raise RuntimeError("consume() runs a partition; one hub rules events in on_batch")
+        """Feed the engine up to `limit` events that hubs stored for its scope and nobody ruled
+        yet (a partition's; the whole community has none), in device-time order; store the
+        decisions, mark the events ruled and save the state, all in one transaction. Returns
+        how many events were ruled."""
         with self._decision() as session:
-            rows = slot.unruled(session, limit, self.rules_now())
+            rows = self.scope.unruled(session, limit, self.rules_now())
             if not rows:
                 return 0
             # Round robin spreads a device's messages over the hubs, whose batches commit in any
@@ -269,7 +331,7 @@ class HubCore:
             messages = sorted(self._messages(rows), key=lambda msg: msg.at)
             messages = skewed_in_seq_order(messages, self.config.scale.settle_ms / 1000)
             after = self._apply_messages(session, messages)
-            slot.mark_ruled(session, rows)
+            self.scope.mark_ruled(session, rows)
             self._save_state(session, force=True)
         _run(after)
         return len(rows)
@@ -291,13 +353,8 @@ class HubCore:
         return actions
 
     def rules_now(self) -> float:
-        """How far the rules have seen: now, or in partition mode now less the settle window.
-
-        A partition's events wait `scale.settle_ms` before `consume` takes them; a tick must not
-        run the engine's deadlines past them, or a device heard half a second ago (stored, not
-        ruled yet) is declared offline by a deadline that its message would have moved."""
-        now = self.clock.now()
-        return now if self.partition is None else now - self.config.scale.settle_ms / 1000
+        """How far the rules have seen: now, or for a partition now less its settle window."""
+        return self.scope.rules_now(self.clock.now())
 
     def run_scheduler(self, stop: threading.Event, max_wait_s: float = 1.0) -> None:
         """Tick when the engine's next deadline falls due, and at least every `max_wait_s`
@@ -484,18 +541,13 @@ class HubCore:
 
     def _save_state(self, session: Session, force: bool = False) -> None:
         now = self.clock.now()
-        # A partition may move to another hub at any decision, and its ruled events are never fed
-        # again: every decision saves (and versions) the partition's state.
-        force = force or self.partition is not None
+        force = force or self.scope.saves_every_decision
         if not force and now - self._saved_at < max(STATE_SAVE_INTERVAL_S, STATE_SAVE_COST_FACTOR * self._save_cost_s):
             return
         started = time.perf_counter()  # the save's CPU cost, not decision time: only spaces the saves
-        data: dict[str, Any] = {"engine": self._engine().snapshot()}
-        if self.partition is None:  # where `_catch_up` starts after a restart
-            data["last_event_id"] = session.scalar(select(func.max(m.Event.id))) or 0
+        data: dict[str, Any] = {"engine": self._engine().snapshot(), **self.scope.state_extras(session)}
         _write_state(session, self._state_key, data, now)
-        if self.partition is not None:
-            self._state_version = self.partition.bump(session)
+        self._state_version = self.scope.saved(session)
         self._saved_at = now
         self._save_cost_s = time.perf_counter() - started
 

@@ -30,7 +30,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -105,12 +105,36 @@ class PartitionMap:
 
 @dataclass(frozen=True)
 class PartitionSlot:
+    """One partition of the residents as a HubCore's scope (hub.core.RulesScope).
+
+    Its events wait `settle_s` before they are ruled (`unruled`), so a device's messages that
+    reached different hubs are ruled in device-time order, and the rules' clock stays that far
+    behind (`rules_now`). A partition may move to another hub at any decision and its ruled
+    events are never fed again: every decision saves (and versions) its state, so there is
+    nothing to catch up on (`missed`)."""
+
     index: int
     count: int
+    settle_s: float = 0.0
+    saves_every_decision = True
 
     @property
     def state_key(self) -> str:
         return f"engine:{self.index}"
+
+    def rules_now(self, now: float) -> float:
+        """A tick must not run the engine's deadlines past events stored but not ruled yet, or a
+        device heard half a second ago is declared offline by a deadline its message would move."""
+        return now - self.settle_s
+
+    def missed(self, session: Session, saved: dict[str, Any]) -> Sequence[m.Event]:
+        return ()
+
+    def state_extras(self, session: Session) -> dict[str, Any]:
+        return {}
+
+    def saved(self, session: Session) -> int:
+        return self.bump(session)
 
     def restrict(self, registry: RegistrySnapshot) -> RegistrySnapshot:
         """The residents of this partition, their devices, and devices of nobody hashed here."""
@@ -306,8 +330,8 @@ class PartitionedCore:
         self.leases = Leases(sessions, self.owner, count, config.scale.lease.total_seconds())
         self.lock = threading.RLock()
         self.wake = threading.Condition(self.lock)
-        build = make_core or (lambda slot: HubCore(config, sessions, clock, self.outputs, partition=slot))
-        self.cores = [build(PartitionSlot(p, count)) for p in range(count)]
+        build = make_core or (lambda slot: HubCore(config, sessions, clock, self.outputs, scope=slot))
+        self.cores = [build(PartitionSlot(p, count, config.scale.settle_ms / 1000)) for p in range(count)]
         self.owned: list[int] = []
         self._times = {p: PartitionTimes() for p in range(count)}
         self._lease_due = float("-inf")
