@@ -56,8 +56,8 @@ def caddy_config(directory: Path, https_port: int, hub_port: int) -> Path:
 
 
 @pytest.fixture
-def hub_behind_caddy(tmp_path: Path, broker: Broker) -> Iterator[tuple[str, Path]]:
-    """(the board's https URL, Caddy's root certificate) with a hub and one operator."""
+def hub_behind_caddy(tmp_path: Path, broker: Broker) -> Iterator[tuple[str, Path, Path]]:
+    """(the board's https URL, Caddy's root certificate, the hub's log) with a hub and one operator."""
     require(shutil.which("caddy") is not None, "caddy (Debian package)")
     db_url = f"sqlite:///{tmp_path}/pingan.db"
     engine = make_engine(db_url)
@@ -80,16 +80,19 @@ def hub_behind_caddy(tmp_path: Path, broker: Broker) -> Iterator[tuple[str, Path
         wait_for_port(https_port, 30)
         root = tmp_path / "data" / "pki" / "authorities" / "local" / "root.crt"
         wait_until(root.is_file, 30, "Caddy's local CA")
-        yield public, root
+        yield public, root, hub.log
     finally:
         proxy.kill()  # a graceful stop would wait for the proxied streams without end
         proxy.wait(10)
         hub.cleanup()
 
 
-def test_the_board_and_its_live_stream_through_caddy(hub_behind_caddy: tuple[str, Path]) -> None:
-    public, root = hub_behind_caddy
-    with httpx.Client(base_url=public, verify=ssl.create_default_context(cafile=root), timeout=10) as client:
+def test_the_board_and_its_live_stream_through_caddy(hub_behind_caddy: tuple[str, Path, Path]) -> None:
+    public, root, hub_log = hub_behind_caddy
+    # The browser's side of the connection from 127.0.0.2 (Caddy sees that address, the hub only
+    # ever sees Caddy at 127.0.0.1): the hub names 127.0.0.2 only if it takes X-Forwarded-For.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2", verify=ssl.create_default_context(cafile=root))
+    with httpx.Client(base_url=public, transport=transport, timeout=10) as client:
         wait_until(lambda: client.get("/healthz").status_code == 200, 30, "the hub through Caddy (log: caddy.log)")
         form = client.get("/login")
         assert form.status_code == 200 and form.url.scheme == "https"
@@ -99,6 +102,7 @@ def test_the_board_and_its_live_stream_through_caddy(hub_behind_caddy: tuple[str
         assert login.status_code == 303, login.text[:500]
         assert "secure" in login.headers["set-cookie"].lower()  # public_url is https: cookies only over HTTPS
         assert login.headers.get("strict-transport-security", "").startswith("max-age=")
+        assert "login user=op role=operator client=127.0.0.2" in hub_log.read_text()  # X-Forwarded-For believed
 
         started = time.monotonic()
         with client.stream("GET", "/live", headers={"accept": "text/event-stream"}) as live:
