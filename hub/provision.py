@@ -158,7 +158,7 @@ def _write_private(path: Path, text: str) -> None:
 def provision_command(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="directory for passwd, acl, the CSV and secrets/")] = Path("mosquitto"),
-    rotate: Annotated[bool, typer.Option("--rotate", help="new passwords for every device and the hub")] = False,
+    rotate: Annotated[bool, typer.Option("--rotate", help="new passwords (and certificates, except the CA) for every device and the hub")] = False,
     show: Annotated[bool, typer.Option("--print", help="also print the new credentials as CSV")] = False,
     tls_hosts: Annotated[list[str] | None, typer.Option(
         "--tls-host", help="host name or IP the broker is reached at (repeat): makes tls/ca.* once and tls/broker.*")] = None,
@@ -199,7 +199,11 @@ def provision_command(
     typer.echo(f"broker files: {out / 'passwd'} {out / 'acl'}")
     if tls_hosts:
         users = [hub_user, *sorted(devices)] if client_certs else None
-        tls = provision_tls(out, tls_hosts, users, certs.utc(_now()), rotate)
+        try:
+            tls = provision_tls(out, tls_hosts, users, certs.utc(_now()), rotate)
+        except certs.CertError as exc:  # e.g. ca.crt kept but ca.key lost
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         tls_dir = out / "tls"
         typer.echo(f"CA: {tls_dir / 'ca.crt'} ({'new' if tls.ca_created else 'kept'}; keep ca.key off the broker)"
                    f"; broker certificate for {', '.join(tls_hosts)}: {tls_dir / 'broker.crt'}"
