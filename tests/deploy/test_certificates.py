@@ -96,3 +96,11 @@ def test_the_command_names_a_bad_host_and_writes_nothing(tmp_path: Path) -> None
     assert not (tmp_path / "files").exists()
     out = provision_cli(config, tmp_path / "files", "--client-certs")
     assert out.returncode == 2 and "--client-certs needs --tls-host" in out.stderr
+
+
+def test_a_half_missing_ca_is_refused_not_replaced(tmp_path: Path) -> None:
+    """A new CA would silently cut off every device trusting the old one."""
+    provision_tls(tmp_path, HOSTS, None, NOW)
+    (tmp_path / "tls" / "ca.key").unlink()
+    with pytest.raises(certs.CertError, match=r"one of ca\.key and ca\.crt is missing"):
+        provision_tls(tmp_path, HOSTS, None, NOW)
