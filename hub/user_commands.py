@@ -15,7 +15,8 @@ from typing import Annotated
 import typer
 
 from hub import access
-from hub.access import _read_password, _run, users_app
+from hub.access import _read_password, _run
+from hub.access import users_app as users_app  # hub.cli registers this Typer app
 
 ActorOption = Annotated[str | None, typer.Option("--actor", help="who does this, for the audit (default: cli:<login>)")]
 
