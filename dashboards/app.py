@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import xstatic.pkg.leaflet as leaflet
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -98,17 +98,20 @@ def create_app(services: WebServices) -> FastAPI:
         "(create one with `pingan tokens create NAME --role ROLE`).",
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served by the docs router, behind a login unless http.api_docs is public
     )
-    secret = services.config.http.secret_key
+    http = services.config.http
+    if http.secret_key is None:
+        raise ValueError("http.secret_key is required: set PINGAN_HTTP__SECRET_KEY or a secrets file (docs/SECURITY.md)")
     app.add_middleware(
         SessionMiddleware,
-        secret_key=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
+        secret_key=http.secret_key.get_secret_value(),
         session_cookie="pingan_session",
         same_site="lax",
-        https_only=services.config.http.public_url.startswith("https://"),
-        max_age=12 * 3600,
+        https_only=http.public_url.startswith("https://"),
+        max_age=int(http.session_lifetime.total_seconds()),
     )
-    app.middleware("http")(_security_headers)
+    app.middleware("http")(SecurityHeaders(content_security_policy(services.map)))
 
     renderer = Renderer(HERE / "templates", services.clock, services.display_timezone)
     app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
@@ -121,7 +124,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(family.router(services, renderer))
     app.include_router(responder.router(services, renderer))
     app.include_router(api.router(services))
-    app.include_router(docs.router(app))
+    app.include_router(docs.router(app, services))
     for extra in services.extra_routers:
         app.include_router(extra)
 
@@ -142,11 +145,33 @@ def create_app(services: WebServices) -> FastAPI:
     return app
 
 
-async def _security_headers(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
-    response: Response = await call_next(request)
-    # Family and responder URLs carry their token: never leak them in a Referer header.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
+def content_security_policy(map_settings: MapSettings) -> str:
+    """Scripts, styles and everything else from this origin only: no inline script or style, so
+    a name that slipped into the HTML as markup still could not run. Map tiles may come from
+    the configured tile server (`{s}` subdomains become a wildcard)."""
+    tiles = ""
+    if map_settings.tile_url != NO_TILES:
+        parts = urlsplit(map_settings.tile_url.replace("{s}", "*"))
+        tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data:{tiles}; connect-src 'self'; font-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+class SecurityHeaders:
+    """Headers on every response, pages and errors alike."""
+
+    def __init__(self, policy: str) -> None:
+        self.policy = policy
+
+    async def __call__(self, request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", self.policy)
+        # Family and responder URLs carry their token: never leak them in a Referer header.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
 

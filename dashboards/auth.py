@@ -1,36 +1,43 @@
-"""Who is asking: board logins (argon2 passwords, session cookie), API bearer tokens, roles, CSRF.
+"""Who is asking: board logins (argon2 passwords, server-side sessions), API bearer tokens,
+roles, CSRF, and the login throttle.
 
 Roles are ordered viewer < operator < admin; every route names the least role it needs
-(`page_user(Role.OPERATOR)`, `api_user(Role.VIEWER)`). The session cookie holds only the user
-name and a per-session CSRF token (signed by Starlette's SessionMiddleware with itsdangerous);
-the role is read from the database on every request, so deleting a user or changing a role
-takes effect at once. Every POST form carries the CSRF token in a hidden `csrf` field.
+(`page_user(services, Role.OPERATOR)`, `api_user(sessions, Role.VIEWER)`). The session cookie
+(signed by Starlette's SessionMiddleware with `http.secret_key`) holds a random session id, a
+per-session CSRF token and flash messages; the login itself is the server-side record that id
+names (`hub.access.open_session`), checked on every request with the user's current role, so
+logout, disabling a user, a role change or a password reset end it at once. Sessions also end
+after `http.session_idle` without use and `http.session_lifetime` after login.
 
-Users and tokens are hub.access's (argon2 hashes, sha256 token hashes); this module decides
-what each role may do on the web.
-
-The login rate limit is hand-written (`LoginThrottle`, fifteen lines): it must run on the
-injected clock so tests can drive it without sleeping, and it keys on both the client address
-and the user name; slowapi/limits bring their own storage and wall clock for a problem this small.
+The login throttle (`LoginThrottle`) counts failures in the database, shared by every hub: per
+(account, client address), so failures from elsewhere never lock the real user out, and per
+client address over all accounts, which a success does not reset, so one valid account cannot
+launder a password sprayer's counts. It runs on the injected clock (tests drive it without
+sleeping); slowapi/limits would bring their own storage and wall clock.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
-from sqlalchemy import select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import access
 from hub.clock import Clock
-from hub.storage.models import User
+from hub.storage.models import LoginFailure
+
+if TYPE_CHECKING:
+    from dashboards.app import WebServices
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +70,7 @@ class LoginRequired(Exception):
 
 
 def check_password(session: Session, name: str, password: str) -> Principal | None:
-    """The user if `password` matches its argon2 hash; None for unknown users and wrong passwords."""
+    """The user if `password` matches its argon2 hash; None for unknown or disabled users and wrong passwords."""
     user = access.verify_password(session, name, password)
     if user is None:
         return None
@@ -79,13 +86,49 @@ def check_token(session: Session, token: str) -> Principal | None:
     return Principal(found[0], role, "token") if found and role else None
 
 
-def session_principal(session: Session, request: Request) -> Principal | None:
-    name = request.session.get("user")
-    if not isinstance(name, str):
-        return None
-    user = session.scalar(select(User).where(User.name == name))
-    role = Role.parse(user.role) if user else None
-    return Principal(name, role, "session") if role else None
+SESSION_KEY = "sid"  # the cookie's key for the session id
+
+
+@dataclass(frozen=True)
+class BoardSessions:
+    """Board logins as server-side records: open at login, checked on every request, ended at logout."""
+
+    sessions: sessionmaker[Session]
+    clock: Clock
+    idle_s: float
+    lifetime_s: float
+
+    @classmethod
+    def of(cls, services: WebServices) -> BoardSessions:
+        http = services.config.http
+        return cls(services.sessions, services.clock, http.session_idle.total_seconds(), http.session_lifetime.total_seconds())
+
+    def principal(self, request: Request) -> Principal | None:
+        token = request.session.get(SESSION_KEY)
+        return self.principal_of(token) if isinstance(token, str) else None
+
+    def principal_of(self, token: str) -> Principal | None:
+        """The session's user with their current role, or None once the session has ended."""
+        with self.sessions.begin() as session:
+            user = access.session_user(session, token, self.clock.now(), self.idle_s, self.lifetime_s)
+            role = Role.parse(user.role) if user else None
+            return Principal(user.name, role, "session") if user and role else None
+
+    def login(self, request: Request, name: str) -> None:
+        """A fresh cookie session (new CSRF token: no fixation) naming a new server-side session."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            access.sweep_sessions(session, now, self.lifetime_s)
+            token = access.open_session(session, name, now)
+        request.session.clear()
+        request.session[SESSION_KEY] = token
+
+    def logout(self, request: Request) -> None:
+        token = request.session.get(SESSION_KEY)
+        if isinstance(token, str):
+            with self.sessions.begin() as session:
+                access.end_session(session, token, self.clock.now(), "logout")
+        request.session.clear()
 
 
 # --- CSRF -----------------------------------------------------------------------------------
@@ -113,12 +156,12 @@ async def check_csrf(request: Request) -> None:
 # --- dependencies ---------------------------------------------------------------------------
 
 
-def page_user(sessions: sessionmaker[Session], least: Role) -> Callable[[Request], Principal]:
+def page_user(services: WebServices, least: Role) -> Callable[[Request], Principal]:
     """Dependency for HTML routes: redirect to /login when nobody is logged in, 403 below `least`."""
+    board = BoardSessions.of(services)
 
     def dependency(request: Request) -> Principal:
-        with sessions() as session:
-            principal = session_principal(session, request)
+        principal = board.principal(request)
         if principal is None:
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(path)
@@ -152,29 +195,90 @@ def api_user(sessions: sessionmaker[Session], least: Role) -> Callable[[Request]
 
 
 class LoginThrottle:
-    """At most `max_failures` failed logins per client address and per user name in `window_s`."""
+    """Failed logins per (account, address) and per address in a fixed window, in the database.
 
-    def __init__(self, clock: Clock, max_failures: int = 5, window_s: float = 900.0) -> None:
+    `max_failures` failures of one account from one address, or `address_max_failures` from one
+    address over all accounts, within `window_s` of that key's first failure, and that key waits
+    for its window to end. IPv6 addresses count per /64 (one host holds a whole /64). Rows of
+    ended windows are deleted as new failures come in, and past `max_rows` the oldest go first,
+    so a flood of addresses cannot grow the table without bound.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        max_failures: int = 5,
+        address_max_failures: int = 20,
+        window_s: float = 900.0,
+        max_rows: int = 10_000,
+    ) -> None:
+        self._sessions = sessions
         self._clock = clock
         self._max = max_failures
+        self._address_max = address_max_failures
         self._window = window_s
-        self._failures: dict[str, deque[float]] = {}
+        self._max_rows = max_rows
 
-    def blocked(self, *keys: str) -> bool:
+    def blocked(self, account: str, address: str) -> bool:
+        pair, addr = _keys(account, address)
+        cutoff = self._clock.now() - self._window
+        with self._sessions() as session:
+            rows = dict(session.execute(
+                select(LoginFailure.key_hash, LoginFailure.failures)
+                .where(LoginFailure.key_hash.in_((pair, addr)), LoginFailure.window_start > cutoff)
+            ).tuples().all())
+        return rows.get(pair, 0) >= self._max or rows.get(addr, 0) >= self._address_max
+
+    def failed(self, account: str, address: str) -> None:
         now = self._clock.now()
-        return any(len(self._recent(key, now)) >= self._max for key in keys)
+        cutoff = now - self._window
+        with self._sessions.begin() as session:
+            for key in _keys(account, address):
+                _count_failure(session, key, now, cutoff)
+            session.execute(delete(LoginFailure).where(LoginFailure.window_start <= cutoff))
+            excess = int(session.scalar(select(func.count()).select_from(LoginFailure)) or 0) - self._max_rows
+            if excess > 0:
+                oldest = select(LoginFailure.key_hash).order_by(LoginFailure.window_start).limit(excess).scalar_subquery()
+                session.execute(delete(LoginFailure).where(LoginFailure.key_hash.in_(oldest)))
+                log.warning("login throttle full: dropped the %d oldest counters", excess)
 
-    def failed(self, *keys: str) -> None:
-        now = self._clock.now()
-        for key in keys:
-            self._recent(key, now).append(now)
+    def succeeded(self, account: str, address: str) -> None:
+        """Clear this account's count at this address only: never the address's own count."""
+        pair, _addr = _keys(account, address)
+        with self._sessions.begin() as session:
+            session.execute(delete(LoginFailure).where(LoginFailure.key_hash == pair))
 
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self._window:
-            times.popleft()
-        return times
+def _keys(account: str, address: str) -> tuple[str, str]:
+    """Hashed, so a user name typed into the password field is not kept in clear."""
+    where = _address_key(address)
+    pair = hashlib.sha256(f"pair\0{account}\0{where}".encode()).hexdigest()
+    return pair, hashlib.sha256(f"addr\0{where}".encode()).hexdigest()
+
+
+def _address_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _count_failure(session: Session, key: str, now: float, cutoff: float) -> None:
+    """One more failure for `key`, atomically (hubs share the table): a new window when the old one ended."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    expired = LoginFailure.window_start <= cutoff
+    statement = insert(LoginFailure).values(key_hash=key, failures=1, window_start=now)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[LoginFailure.key_hash],
+        set_={
+            "failures": case((expired, 1), else_=LoginFailure.failures + 1),
+            "window_start": case((expired, now), else_=LoginFailure.window_start),
+        },
+    ))

@@ -20,11 +20,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 RESYNC = "resync"
+#: Published when a board session ends in this process: /live streams re-check theirs at once
+#: instead of at their next periodic check. Never forwarded to browsers.
+SESSION_EVENT = "session"
 
 
 @dataclass(frozen=True)
 class LiveEvent:
-    kind: str  # "alert", "resident", "absence", "device", or "resync"
+    kind: str  # "alert", "resident", "absence", "device", "resync", or "session"
     data: dict[str, Any] = field(default_factory=dict)
 
 

@@ -25,6 +25,7 @@ from hub.storage.models import (
     Absence,
     Alert,
     AlertTransition,
+    ApiToken,
     Audit,
     Device,
     DeviceState,
@@ -33,6 +34,7 @@ from hub.storage.models import (
     Notification,
     Resident,
     Responder,
+    User,
 )
 from hub.storage.models import (
     ResidentStatus as StoredPersonState,
@@ -143,6 +145,24 @@ def _acknowledgers(session: Session, alerts: list[Alert]) -> dict[str, tuple[str
             found[a.id] = a.acknowledged_by
     names = actor_names(session, set(found.values()))
     return {alert_id: (actor, names.get(actor, actor)) for alert_id, actor in found.items()}
+
+
+#: Who acknowledged, as the family page says it: a responder's registry role, a family member,
+#: the service centre (a board user or an API token), or just "someone" (e.g. a bare number).
+ACKNOWLEDGER_ROLES = ("grid_worker", "grid_leader", "grid_secretary", "volunteer", "operator", "family", "staff", "someone")
+
+
+def acknowledger_role(session: Session, actor: str) -> str:
+    if actor.startswith("family:"):
+        return "family"
+    responder = session.get(Responder, actor)
+    if responder is not None:
+        return responder.role if responder.role in ACKNOWLEDGER_ROLES else "someone"
+    if session.scalar(select(User.id).where(User.name == actor)) is not None:
+        return "staff"
+    if session.scalar(select(ApiToken.id).where(ApiToken.name == actor).limit(1)) is not None:
+        return "staff"
+    return "someone"
 
 
 def actor_names(session: Session, actors: set[str]) -> dict[str, str]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -143,10 +145,32 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def neutralise_cell(value: object) -> object:
+    """A text cell that a spreadsheet would read as a formula gets a leading `'` (OWASP's CSV
+    injection advice); numbers are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """csv.writer whose rows are neutralised cell by cell."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self._writer.writerow([neutralise_cell(cell) for cell in row])
+
+
 def report_csv(report: MonthReport) -> str:
     """One row per alert kind and a final `all` row; durations in seconds."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(CSV_COLUMNS)
     grid = report.grid or "all"
     for k in report.by_kind:

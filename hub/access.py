@@ -1,4 +1,10 @@
-"""Who may use the board and the API: users with argon2 password hashes, and bearer tokens.
+"""Who may use the board and the API: users with argon2 password hashes, board sessions, and
+bearer tokens.
+
+A board session is a server-side record (`web_sessions`) keyed by the SHA-256 of a random id
+that only the browser's cookie holds: a dump cannot be turned into a session, and a session can
+be ended. Disabling a user, changing their role, resetting their password and removing them end
+all of their sessions, and each of these is audited (`user.*`).
 
 A bearer token is shown once, when created; only its SHA-256 is stored, so a database dump
 does not hand out API access. Tokens are revoked, not deleted, to keep the record.
@@ -16,10 +22,10 @@ from typing import Annotated, Literal, get_args
 import typer
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hub.storage.models import ApiToken, User
+from hub.storage.models import ApiToken, Audit, User, WebSession
 
 Role = Literal["admin", "operator", "viewer"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -56,9 +62,10 @@ def add_user(session: Session, name: str, role: str, password: str, now: float) 
 
 
 def verify_password(session: Session, name: str, password: str) -> User | None:
-    """The user when the password is right, else None (unknown name or wrong password alike)."""
+    """The user when the password is right and the user is enabled, else None (unknown name,
+    wrong password and disabled user alike)."""
     user = session.scalar(select(User).where(User.name == name))
-    if user is None:
+    if user is None or user.disabled_at is not None:
         _hasher.hash(password)  # same work for unknown names, so timing does not reveal them
         return None
     try:
@@ -68,6 +75,129 @@ def verify_password(session: Session, name: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def _user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise AccessError(f"no user {name!r}")
+    return user
+
+
+def _audit(session: Session, now: float, actor: str, action: str, name: str, channel: str, **detail: str) -> None:
+    session.add(Audit(at=now, actor=actor, channel=channel, action=action, detail={"user": name, **detail}))
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse a change that would leave nobody able to administer the hub."""
+    if user.role != "admin" or user.disabled_at is not None:
+        return
+    others = session.scalars(
+        select(User.id).where(User.role == "admin", User.disabled_at.is_(None), User.id != user.id)
+    ).first()
+    if others is None:
+        raise AccessError(f"{user.name!r} is the last enabled admin; make another admin first")
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def disable_user(session: Session, name: str, now: float, actor: str, channel: str = "cli") -> User:
+    user = _user(session, name)
+    _keep_an_admin(session, user)
+    if user.disabled_at is None:
+        user.disabled_at = now
+    ended = end_user_sessions(session, name, now, "disable")
+    _audit(session, now, actor, "user.disable", name, channel, sessions_ended=str(ended))
+    return user
+
+
+def enable_user(session: Session, name: str, now: float, actor: str, channel: str = "cli") -> User:
+    user = _user(session, name)
+    user.disabled_at = None
+    _audit(session, now, actor, "user.enable", name, channel)
+    return user
+
+
+def set_role(session: Session, name: str, role: str, now: float, actor: str, channel: str = "cli") -> User:
+    _check_role(role)
+    user = _user(session, name)
+    if role != "admin":
+        _keep_an_admin(session, user)
+    before, user.role = user.role, role
+    ended = end_user_sessions(session, name, now, "set_role")
+    _audit(session, now, actor, "user.set_role", name, channel, before=before, after=role, sessions_ended=str(ended))
+    return user
+
+
+def reset_password(session: Session, name: str, password: str, now: float, actor: str, channel: str = "cli") -> User:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccessError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user = _user(session, name)
+    user.password_hash = _hasher.hash(password)
+    ended = end_user_sessions(session, name, now, "reset_password")
+    _audit(session, now, actor, "user.reset_password", name, channel, sessions_ended=str(ended))
+    return user
+
+
+def remove_user(session: Session, name: str, now: float, actor: str, channel: str = "cli") -> None:
+    user = _user(session, name)
+    _keep_an_admin(session, user)
+    session.delete(user)
+    ended = end_user_sessions(session, name, now, "remove")
+    _audit(session, now, actor, "user.remove", name, channel, role=user.role, sessions_ended=str(ended))
+
+
+# --- board sessions -----------------------------------------------------------------------
+
+#: A session's `seen_at` is written at most this often: one write a minute, not one per request
+#: (on SQLite every write takes the lock ingestion needs). Idle timeouts are minutes to hours.
+SEEN_EVERY_S = 60.0
+
+
+def session_hash(token: str) -> str:
+    return hashlib.sha256(b"pingan.web-session\0" + token.encode()).hexdigest()
+
+
+def open_session(session: Session, name: str, now: float) -> str:
+    """A new session for `name`; returns the id for the cookie (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    session.add(WebSession(id_hash=session_hash(token), user_name=name, created_at=now, seen_at=now))
+    return token
+
+
+def session_user(session: Session, token: str, now: float, idle_s: float, lifetime_s: float) -> User | None:
+    """The enabled user of a live session, marking it used; None when the session is unknown,
+    ended, idle longer than `idle_s`, older than `lifetime_s`, or its user is gone or disabled."""
+    row = session.get(WebSession, session_hash(token))
+    if row is None or row.ended_at is not None or now - row.seen_at > idle_s or now - row.created_at > lifetime_s:
+        return None
+    user = session.scalar(select(User).where(User.name == row.user_name))
+    if user is None or user.disabled_at is not None:
+        return None
+    if now - row.seen_at >= SEEN_EVERY_S:
+        row.seen_at = now
+    return user
+
+
+def end_session(session: Session, token: str, now: float, reason: str) -> None:
+    row = session.get(WebSession, session_hash(token))
+    if row is not None and row.ended_at is None:
+        row.ended_at, row.end_reason = now, reason
+
+
+def end_user_sessions(session: Session, name: str, now: float, reason: str) -> int:
+    rows = session.scalars(select(WebSession).where(WebSession.user_name == name, WebSession.ended_at.is_(None))).all()
+    for row in rows:
+        row.ended_at, row.end_reason = now, reason
+    return len(rows)
+
+
+def sweep_sessions(session: Session, now: float, lifetime_s: float) -> int:
+    """Delete sessions past their absolute lifetime (ended or not): the table stays small."""
+    result = session.execute(delete(WebSession).where(WebSession.created_at < now - lifetime_s))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- API tokens ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dashboards.cli import family_link_command
-from hub.access import tokens_app, users_app
+from hub.access import tokens_app
 from hub.backup import BackupError, backup, restore
 from hub.config import ConfigError, config_path, load_config
 from hub.demo import demo_command
@@ -17,6 +17,7 @@ from hub.production import production_report
 from hub.provision import devices_app
 from hub.registry_import import import_command
 from hub.replay import replay_command
+from hub.user_commands import users_app
 from simulators.cli import record, simulate
 
 app = typer.Typer(no_args_is_help=True, help="Ping'an Hub: alerting hub for elderly people who live alone.")

@@ -36,7 +36,9 @@ DEFAULT_CONFIG = Path("config.yaml")
 #: The working default configuration shipped inside the package: `pingan demo` runs from any folder.
 PACKAGED_CONFIG = Path(__file__).with_name("default_config.yaml")
 ENV_PREFIX = "PINGAN_"
-SECRET_PATHS = (("mqtt", "password"), ("sms", "twilio", "auth_token"), ("http", "secret_key"))
+SECRET_PATHS = (
+    ("mqtt", "password"), ("sms", "twilio", "auth_token"), ("http", "secret_key"), ("http", "metrics_token"),
+)
 
 
 class TlsConfig(Strict):
@@ -92,7 +94,20 @@ class HttpConfig(Strict):
     host: str = Field("127.0.0.1", description="address the board and API bind to")
     port: int = Field(8000, ge=1, le=65535)
     public_url: str = Field("http://127.0.0.1:8000", description="URL responders and Twilio reach the hub at; signatures are checked against it")
-    secret_key: SecretStr | None = Field(None, description="key for sessions and signed links (environment or secrets file only); random per start when unset")
+    secret_key: SecretStr | None = Field(
+        None, description="key for session cookies and signed responder links (environment or secrets file only); "
+        "`pingan serve` refuses to start without it, `pingan demo` makes one in memory",
+    )
+    session_idle: Duration = Field(timedelta(hours=2), description="a board session unused this long ends (an open board's live stream counts as use)")
+    session_lifetime: Duration = Field(timedelta(hours=12), description="a board session ends this long after login, used or not")
+    live_recheck_s: float = Field(5.0, gt=0, le=60, description="how often an open /live stream re-checks its session")
+    login_max_failures: int = Field(5, ge=1, le=1000, description="failed logins per account and client address in login_window before that pair waits")
+    login_address_max_failures: int = Field(20, ge=1, le=10000, description="failed logins per client address, any account, in login_window before the address waits")
+    login_window: Duration = Field(timedelta(minutes=15), description="the login throttle's window")
+    metrics_token: SecretStr | None = Field(None, description="bearer token that /metrics needs on the public port (environment or secrets file only)")
+    metrics_host: str = Field("127.0.0.1", description="address of the separate /metrics listener (with metrics_port)")
+    metrics_port: int | None = Field(None, ge=1, le=65535, description="serve /metrics without a token on this separate port instead of the public one")
+    api_docs: Literal["login", "public"] = Field("login", description="/openapi.json and /docs: for logged-in users and API tokens, or public")
 
 
 class RetentionConfig(Strict):

@@ -4,6 +4,10 @@ An embedded MQTT broker (unless `--broker` names a real one), SQLite in a demo f
 simulated Harbin community (registry imported, devices publishing through the broker like
 real ones), console SMS shown on the board, and the board on http://127.0.0.1:8000.
 
+Without `http.secret_key` the demo makes a random key in memory for this run only (never
+stored): logins and the responder links it prints end when the demo stops. `pingan serve`
+refuses to start without a key.
+
 Demo time runs `--speed` times faster than the wall clock (default 60: an hour a minute), for
 the simulator and the hub alike, so a 6-hour silence is judged after 6 minutes; incidents are
 injected every few demo hours, so something happens every minute or two.
@@ -12,12 +16,14 @@ injected every few demo hours, so something happens every minute or two.
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 
 from hub.clock import ScaledClock, SystemClock
 from hub.config import Config
@@ -68,7 +74,9 @@ def demo_config(base: Config, data_dir: Path, broker_url: str, embedded: bool, p
         # amqtt (the embedded broker) speaks 3.1.1 and keeps sessions only for named users
         **({"protocol": "3.1.1", "username": "hub"} if embedded else {}),
     })
-    http = base.http.model_copy(update={"port": port, "public_url": f"http://127.0.0.1:{port}"})
+    # An ephemeral key when none is configured: in memory for this run, never in the database.
+    secret = base.http.secret_key or SecretStr(secrets.token_urlsafe(32))
+    http = base.http.model_copy(update={"port": port, "public_url": f"http://127.0.0.1:{port}", "secret_key": secret})
     database = base.database.model_copy(update={"url": f"sqlite:///{data_dir.resolve()}/pingan.db"})
     sms = base.sms.model_copy(update={"provider": "console"})
     return base.model_copy(update={"mqtt": mqtt, "http": http, "database": database, "sms": sms})

@@ -49,7 +49,7 @@ class PhoneMaskFilter(logging.Filter):
 
 #: Libraries whose INFO lines are their own state machines (connection made, packet sent,
 #: migration plugin loaded, job added): an operator needs their warnings, not their chatter.
-CHATTY_LIBRARIES = ("amqtt", "transitions", "gmqtt", "alembic", "apscheduler", "httpx", "twilio.http_client")
+CHATTY_LIBRARIES = ("amqtt", "transitions", "gmqtt", "alembic", "apscheduler")
 
 
 def configure_logging(level: int = logging.INFO) -> None:

@@ -55,7 +55,7 @@ def config_refusals(config: Config) -> list[Refusal]:
         refusals.append(Refusal("mqtt.url", f"{config.mqtt.url} is MQTT without TLS to another machine",
                                 "use mqtts:// with mqtt.tls.ca_file (deploy/mosquitto.conf has the TLS listener)"))
     if config.http.secret_key is None:
-        refusals.append(Refusal("http.secret_key", "no key: sessions and responder links would be signed with a throw-away key",
+        refusals.append(Refusal("http.secret_key", "no key: `pingan serve` does not start without one (it signs sessions and responder links)",
                                 f"set {env_name(('http', 'secret_key'))} or a file of that name in PINGAN_SECRETS_DIR"))
     if config.sms.provider == "twilio" and config.sms.twilio.auth_token is None:
         refusals.append(Refusal("sms.twilio.auth_token", "Twilio without its auth token cannot send",

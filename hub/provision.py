@@ -12,6 +12,9 @@ From the devices table it writes, into one directory:
   maker; only passwords created in this run, since only hashes are kept. Mode 0600.
 - `secrets/PINGAN_MQTT__PASSWORD`: the hub's broker password when it is created, ready for
   `PINGAN_SECRETS_DIR`.
+- `tls/` (with `--tls-host NAME`, repeatable): the deployment's CA and the broker's server
+  certificate for those names and IPs; with `--client-certs` also a client certificate per
+  device and for the hub user (mutual TLS). See hub/certs.py and docs/DEPLOY.md.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import typer
 from sqlalchemy import select
 
 from devices.topics import UPLINK_CHANNELS, Channel
+from hub import certs
 from hub.storage.db import make_engine, make_sessions
 from hub.storage.models import Device
 
@@ -101,6 +105,41 @@ def provision(
     return Provisioned(created, len(wanted) - len(created) - (hub_password is not None), removed, hub_password)
 
 
+@dataclass
+class TlsProvisioned:
+    ca_created: bool
+    broker_renewed: bool
+    clients_issued: list[str]
+    clients_removed: list[str]
+
+
+def provision_tls(out_dir: Path, hosts: list[str], client_users: list[str] | None, now: datetime,
+                  rotate: bool = False) -> TlsProvisioned:
+    """The CA (kept once made), the broker's certificate for `hosts`, and client certificates
+    for `client_users` (None: none are made and existing ones are left alone)."""
+    names = certs.subject_alt_names(hosts)  # checked before anything is written
+    tls_dir = out_dir / "tls"
+    ca_key, ca_cert, ca_created = certs.ensure_ca(tls_dir, now)
+    ca = (ca_key, ca_cert)
+    broker_renewed = rotate or certs.needs_renewal(tls_dir / "broker.crt", now, ca_cert, names)
+    if broker_renewed:
+        certs.write_pair(tls_dir, "broker", certs.issue(ca, "mosquitto broker", now, hosts=names))
+    issued: list[str] = []
+    removed: list[str] = []
+    if client_users is not None:
+        clients = tls_dir / "clients"
+        for user in client_users:
+            if rotate or certs.needs_renewal(clients / f"{user}.crt", now, ca_cert):
+                certs.write_pair(clients, user, certs.issue(ca, user, now))
+                issued.append(user)
+        for stale in sorted(clients.glob("*.crt")):
+            if stale.stem not in client_users:  # a device no longer registered: its certificate goes
+                stale.unlink()
+                (clients / f"{stale.stem}.key").unlink(missing_ok=True)
+                removed.append(stale.stem)
+    return TlsProvisioned(ca_created, broker_renewed, issued, removed)
+
+
 def write_credentials_csv(path: Path, created: dict[str, str], devices: dict[str, str], broker: str) -> None:
     rows = [["device_id", "kind", "username", "password", "broker"]]
     rows += [[d, devices[d], d, pw, broker] for d, pw in sorted(created.items())]
@@ -119,13 +158,25 @@ def _write_private(path: Path, text: str) -> None:
 def provision_command(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="directory for passwd, acl, the CSV and secrets/")] = Path("mosquitto"),
-    rotate: Annotated[bool, typer.Option("--rotate", help="new passwords for every device and the hub")] = False,
+    rotate: Annotated[bool, typer.Option("--rotate", help="new passwords (and certificates, except the CA) for every device and the hub")] = False,
     show: Annotated[bool, typer.Option("--print", help="also print the new credentials as CSV")] = False,
+    tls_hosts: Annotated[list[str] | None, typer.Option(
+        "--tls-host", help="host name or IP the broker is reached at (repeat): makes tls/ca.* once and tls/broker.*")] = None,
+    client_certs: Annotated[bool, typer.Option(
+        "--client-certs", help="with --tls-host: also a client certificate per device and for the hub (mutual TLS)")] = False,
 ) -> None:
     """Write per-device MQTT credentials (CSV for the device maker) and Mosquitto's passwd and acl files."""
     from hub.cli import load
 
     cfg = load(ctx)
+    if client_certs and not tls_hosts:
+        typer.echo("error: --client-certs needs --tls-host (the CA and the broker's certificate come first)", err=True)
+        raise typer.Exit(2)
+    try:
+        certs.subject_alt_names(tls_hosts or ["localhost"])  # bad host names fail before anything is written
+    except certs.CertError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     engine = make_engine(cfg.database.url)
     with make_sessions(engine)() as session:
         devices = {d.id: d.kind for d in session.scalars(select(Device).order_by(Device.id))}
@@ -146,6 +197,20 @@ def provision_command(
         typer.echo(f"hub user {hub_user!r}: password in {out / 'secrets' / 'PINGAN_MQTT__PASSWORD'}"
                    " (use PINGAN_SECRETS_DIR or PINGAN_MQTT__PASSWORD; set mqtt.username)")
     typer.echo(f"broker files: {out / 'passwd'} {out / 'acl'}")
+    if tls_hosts:
+        users = [hub_user, *sorted(devices)] if client_certs else None
+        try:
+            tls = provision_tls(out, tls_hosts, users, certs.utc(_now()), rotate)
+        except certs.CertError as exc:  # e.g. ca.crt kept but ca.key lost
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        tls_dir = out / "tls"
+        typer.echo(f"CA: {tls_dir / 'ca.crt'} ({'new' if tls.ca_created else 'kept'}; keep ca.key off the broker)"
+                   f"; broker certificate for {', '.join(tls_hosts)}: {tls_dir / 'broker.crt'}"
+                   f" ({'new' if tls.broker_renewed else 'kept'})")
+        if client_certs:
+            typer.echo(f"client certificates in {tls_dir / 'clients'}: {len(tls.clients_issued)} new,"
+                       f" {len(tls.clients_removed)} removed ({', '.join(tls.clients_removed) or 'none'})")
 
 
 def _now() -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -63,8 +64,19 @@ def with_lifespan(hub: Hub) -> FastAPI:
     return hub.app
 
 
+NO_SECRET_KEY = (
+    "http.secret_key is not set. It signs session cookies and the responder links sent by SMS, and "
+    "comes only from the environment or a secrets file: set PINGAN_HTTP__SECRET_KEY, or write it to "
+    "$PINGAN_SECRETS_DIR/PINGAN_HTTP__SECRET_KEY (make one with "
+    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`). See docs/SECURITY.md."
+)
+
+
 def serve(config: Config, config_file: Path, *, run_upgrade: bool = True) -> int:
-    """Run the hub until a signal stops it; returns the exit code."""
+    """Run the hub until a signal stops it; returns the exit code (2: no session key)."""
+    if config.http.secret_key is None:
+        print(NO_SECRET_KEY, file=sys.stderr)
+        return 2
     configure_logging()  # hub.logging_setup: masks phone numbers in every record
     if run_upgrade:
         upgrade(config.database.url)

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import threading
 from dataclasses import dataclass, field
+from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
-from pydantic import SecretStr
+from prometheus_client import CollectorRegistry, start_http_server
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.escalation import EscalationPolicy
@@ -42,12 +40,9 @@ from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.partitions import PartitionedCore
 from hub.retention import RetentionJobs
-from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
 
 log = logging.getLogger("pingan.hub")
-
-SECRET_KEY_ROW = "http_secret_key"
 
 
 @dataclass
@@ -85,6 +80,8 @@ class Hub:
     _stop: threading.Event = field(default_factory=threading.Event)
     _scheduler: threading.Thread | None = None
     _jobs: RetentionJobs | None = None  # daily location purge (hub/retention.py)
+    metrics_registry: CollectorRegistry | None = None
+    _metrics: MetricsListener | None = None  # /metrics on http.metrics_port
 
     def start(self) -> None:
         self.core.load()
@@ -95,6 +92,7 @@ class Hub:
         self.sender.start()
         self._jobs = RetentionJobs(self.core.sessions, self.clock, self.config.retention.gps_retention_days)
         self._jobs.start()
+        self._metrics = start_metrics_listener(self)
         log.info("hub started")
 
     def stop(self) -> None:
@@ -108,6 +106,8 @@ class Hub:
         self.sender.stop()
         if self._jobs is not None:
             self._jobs.stop()
+        if self._metrics is not None:
+            self._metrics.stop()
         for engine in self.engines:
             engine.dispose()
         log.info("hub stopped")
@@ -119,8 +119,12 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     sessions = make_sessions(db)  # the web's reads and its own small writes
     writer_db = make_engine(config.database.url, writer=True)
     writer = make_sessions(writer_db)  # ingestion, core, outbox: see make_engine
-    secret = _secret_key(config, writer)
-    config = config.model_copy(update={"http": config.http.model_copy(update={"secret_key": SecretStr(secret)})})
+    if config.http.secret_key is None:
+        raise ValueError(
+            "http.secret_key is not set: set PINGAN_HTTP__SECRET_KEY or put it in a secrets file "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`); see docs/SECURITY.md"
+        )
+    secret = config.http.secret_key.get_secret_value()
     bus = EventBus()
     provider = provider or make_provider(config)
     dispatcher = Dispatcher(
@@ -151,13 +155,16 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         verify_responder_link=signed_link_verifier(secret, clock, sessions),
         map=MapSettings.from_env(),
         extra_routers=(
-            ops_router(Readiness(ingest, db), metrics_registry),
+            ops_router(Readiness(ingest, db), metrics_registry,
+                       config.http.metrics_token.get_secret_value() if config.http.metrics_token else None,
+                       metrics_here=config.http.metrics_port is None),
             devices_router(sessions, authenticate_token),
             webhooks_router(provider, replies, config.http.public_url, clock.now),
         ),
     )
     app = create_app(services)
-    return Hub(config, (db, writer_db), sessions, clock, core, ingest, sender, provider, bus, app)
+    return Hub(config, (db, writer_db), sessions, clock, core, ingest, sender, provider, bus, app,
+               metrics_registry=metrics_registry)
 
 
 def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, outputs: Outputs) -> HubCore | PartitionedCore:
@@ -179,19 +186,24 @@ def make_provider(config: Config) -> SmsProvider:
     return TwilioProvider(tw.account_sid, tw.auth_token.get_secret_value(), tw.from_number, tw.api_base_url)
 
 
-def _secret_key(config: Config, sessions: sessionmaker[Session]) -> str:
-    """http.secret_key, else one generated once and kept in the database, so signed SMS links
-    and board sessions survive a restart. Hubs starting together race for the row: the first
-    insert wins and every hub reads the one stored."""
-    if config.http.secret_key is not None:
-        return config.http.secret_key.get_secret_value()
-    try:
-        with sessions.begin() as session:
-            if session.get(m.EngineState, SECRET_KEY_ROW) is None:
-                session.add(m.EngineState(key=SECRET_KEY_ROW, data={"key": secrets.token_urlsafe(32)}, updated_at=0.0))
-    except IntegrityError:
-        pass  # another hub stored it first
-    with sessions() as session:
-        row = session.get(m.EngineState, SECRET_KEY_ROW)
-        assert row is not None
-        return str(row.data["key"])
+@dataclass
+class MetricsListener:
+    """/metrics on its own address (`http.metrics_host`:`http.metrics_port`), without a token:
+    for a port that only the monitoring network reaches."""
+
+    server: WSGIServer
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def start_metrics_listener(hub: Hub) -> MetricsListener | None:
+    http = hub.config.http
+    if http.metrics_port is None or hub.metrics_registry is None:
+        return None
+    server, thread = start_http_server(http.metrics_port, http.metrics_host, hub.metrics_registry)
+    log.info("metrics listening host=%s port=%d", http.metrics_host, http.metrics_port)
+    return MetricsListener(server, thread)

@@ -1,4 +1,4 @@
-"""Login and logout of the board (session cookie), with a login rate limit."""
+"""Login and logout of the board (server-side sessions), with the login throttle."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dashboards.auth import LoginThrottle, check_csrf, check_password
+from dashboards.auth import BoardSessions, LoginThrottle, check_csrf, check_password
+from dashboards.live import SESSION_EVENT
 from dashboards.render import Renderer
 
 if TYPE_CHECKING:
@@ -26,7 +27,12 @@ def safe_next(path: str | None) -> str:
 
 def router(services: WebServices, renderer: Renderer) -> APIRouter:
     r = APIRouter(include_in_schema=False)
-    throttle = LoginThrottle(services.clock)
+    http = services.config.http
+    throttle = LoginThrottle(
+        services.sessions, services.clock, http.login_max_failures, http.login_address_max_failures,
+        http.login_window.total_seconds(),
+    )
+    board = BoardSessions.of(services)
 
     @r.get("/login")
     def login_form(request: Request, next: str = "/") -> Response:
@@ -40,25 +46,24 @@ def router(services: WebServices, renderer: Renderer) -> APIRouter:
         next: str = Form("/"),
     ) -> Response:
         client = request.client.host if request.client else "unknown"
-        keys = (f"ip:{client}", f"user:{username}")
-        if throttle.blocked(*keys):
+        if throttle.blocked(username, client):
             log.warning("login throttled user=%s client=%s", username, client)
             return renderer.page(request, "login.html", {"next": safe_next(next), "throttled": True}, status_code=429)
         with services.sessions() as session:
             principal = check_password(session, username, password)
         if principal is None:
-            throttle.failed(*keys)
+            throttle.failed(username, client)
             log.info("login failed user=%s client=%s", username, client)
             return renderer.page(request, "login.html", {"next": safe_next(next), "failed": True}, status_code=401)
-        throttle.succeeded(*keys)
-        request.session.clear()  # a fresh session and CSRF token on login: no fixation
-        request.session["user"] = principal.name
+        throttle.succeeded(username, client)
+        board.login(request, principal.name)
         log.info("login user=%s role=%s client=%s", principal.name, principal.role.name.lower(), client)
         return RedirectResponse(safe_next(next), status_code=303)
 
     @r.post("/logout", dependencies=[Depends(check_csrf)])
     def logout(request: Request) -> Response:
-        request.session.clear()
+        board.logout(request)
+        services.events.publish(SESSION_EVENT)  # open /live streams re-check their session now
         return RedirectResponse("/login", status_code=303)
 
     return r

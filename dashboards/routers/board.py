@@ -5,6 +5,7 @@ links, the map, device pages and the audit trail. Server-rendered; writes go thr
 # No `from __future__ import annotations` here: the route signatures use local Annotated
 # dependency aliases (Viewer, Operator...), which FastAPI must be able to evaluate.
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -14,10 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
 from dashboards import queries
-from dashboards.auth import Principal, Role, check_csrf, page_user
+from dashboards.auth import SESSION_KEY, BoardSessions, Principal, Role, check_csrf, page_user
 from dashboards.family_links import UnknownResident, create_family_link, links_of, revoke_family_link
+from dashboards.live import SESSION_EVENT, LiveEvent
 from dashboards.render import Renderer
 from dashboards.routers.access import safe_next
 from dashboards.svg import day_hour_grid, line_chart
@@ -34,9 +37,10 @@ ID = r"^[\w.:-]{1,64}$"
 
 def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     r = APIRouter(include_in_schema=False)
-    viewer = page_user(services.sessions, Role.VIEWER)
-    operator = page_user(services.sessions, Role.OPERATOR)
-    admin = page_user(services.sessions, Role.ADMIN)
+    logins = BoardSessions.of(services)
+    viewer = page_user(services, Role.VIEWER)
+    operator = page_user(services, Role.OPERATOR)
+    admin = page_user(services, Role.ADMIN)
     write = [Depends(check_csrf)]
     Viewer = Annotated[Principal, Depends(viewer)]
     Operator = Annotated[Principal, Depends(operator)]
@@ -74,11 +78,27 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.get("/live")
     async def live(request: Request, user: Viewer) -> Response:
+        token = str(request.session.get(SESSION_KEY, ""))
+        recheck_s = services.config.http.live_recheck_s
+
+        async def still_logged_in() -> bool:
+            return await run_in_threadpool(logins.principal_of, token) is not None
+
         async def stream() -> AsyncIterator[dict[str, str]]:
+            """Events until the session ends (checked every `live_recheck_s`, and at once when
+            one ends in this process); then `ended`, and the board goes back to the login."""
             async with services.events.subscribe() as queue:
                 yield {"event": "hello", "data": "{}"}
                 while True:
-                    event = await queue.get()
+                    try:
+                        event: LiveEvent | None = await asyncio.wait_for(queue.get(), recheck_s)
+                    except TimeoutError:
+                        event = None
+                    if event is None or event.kind == SESSION_EVENT:
+                        if not await still_logged_in():
+                            yield {"event": "ended", "data": "{}"}
+                            return
+                        continue
                     yield {"event": event.kind, "data": json.dumps(event.data, default=str)}
 
         return EventSourceResponse(stream(), ping=15)

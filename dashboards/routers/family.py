@@ -2,7 +2,8 @@
 
 Unknown, revoked and expired tokens get one and the same 404 page, so a guess learns nothing.
 Every successful view is an audit record. The location (home map point, tag's last fix) is
-shown only when the resident's `share_location` allows it.
+shown only when the resident's `share_location` allows it. Who is on an open alert is told by
+role ("网格员已响应"), never by a phone number, a board login or a name.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def router(services: WebServices, renderer: Renderer) -> APIRouter:
             status = queries.resident_status(session, link.resident, now)
             if status is None:
                 return renderer.page(request, "family_missing.html", status_code=404)
-            helpers = {a.id: _handler(a) for a in status.open_alerts}
+            helpers = {a.id: queries.acknowledger_role(session, a.acknowledged_by) for a in status.open_alerts if a.acknowledged_by}
             record_family_view(session, link, now, client)
         log.info("family view link=%s resident=%s", link.id, link.resident)
         tags = [d for d in status.devices if d.kind == "gps_tag" and d.last_lat is not None]
@@ -49,7 +50,3 @@ def router(services: WebServices, renderer: Renderer) -> APIRouter:
 
     return r
 
-
-def _handler(alert: queries.AlertRow) -> str | None:
-    """Who is on it, as the family should read it: the acknowledging responder, if any."""
-    return alert.handler_name or alert.acknowledged_by

@@ -1,13 +1,17 @@
 """Operations endpoints: `/healthz` (the process answers), `/readyz` (broker and database), `/metrics`.
 
-Built by `ops_router(health, registry)` from what it is given; no globals.
+Built by `ops_router(health, registry, metrics_token, metrics_here)` from what it is given; no
+globals. `/metrics` says how busy the hub is and which devices misbehave: on the public port it
+needs `Authorization: Bearer <http.metrics_token>` (401 without it, or while no token is set);
+with `http.metrics_port` it is served only by that separate listener (hub.wiring), not here.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Protocol
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -18,7 +22,9 @@ class HealthProbe(Protocol):
         ...
 
 
-def ops_router(health: HealthProbe, registry: CollectorRegistry) -> APIRouter:
+def ops_router(
+    health: HealthProbe, registry: CollectorRegistry, metrics_token: str | None = None, metrics_here: bool = True
+) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
@@ -31,8 +37,14 @@ def ops_router(health: HealthProbe, registry: CollectorRegistry) -> APIRouter:
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @router.get("/metrics")
-    def metrics() -> Response:
+    if not metrics_here:
+        return router
+
+    @router.get("/metrics", responses={401: {"description": "no or wrong bearer token (http.metrics_token)"}})
+    def metrics(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if metrics_token is None or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), metrics_token.encode()):
+            raise HTTPException(401, "metrics need the bearer token http.metrics_token", headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

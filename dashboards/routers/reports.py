@@ -5,6 +5,7 @@
 
 import re
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -18,11 +19,19 @@ if TYPE_CHECKING:
     from dashboards.app import WebServices
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_NOT_PLAIN = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def attachment(name: str) -> str:
+    """`Content-Disposition` for a download called `name` (RFC 6266): an ASCII `filename` in
+    which anything but letters, digits, `.`, `_` and `-` becomes `_`, and the exact name as
+    UTF-8 in `filename*` (RFC 5987), which every current browser prefers."""
+    return f'attachment; filename="{_NOT_PLAIN.sub("_", name)}"; filename*=UTF-8\'\'{quote(name, safe="")}'
 
 
 def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     r = APIRouter(include_in_schema=False)
-    Viewer = Annotated[Principal, Depends(page_user(services.sessions, Role.VIEWER))]
+    Viewer = Annotated[Principal, Depends(page_user(services, Role.VIEWER))]
 
     def month_or_current(month: str | None) -> str:
         if month is None or month == "":
@@ -74,7 +83,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         return Response(
             report_csv(report),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={"Content-Disposition": attachment(name)},
         )
 
     return r

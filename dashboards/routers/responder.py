@@ -2,6 +2,10 @@
 with acknowledge / on-site / resolve. The link is checked by the injected verifier (the dispatch
 module's signature check); an expired, tampered or unknown link gets a 404 that says only that
 the link is not valid. The link is the responder's credential; POSTs also need the page's CSRF token.
+
+A link acts only while its alert is open (open, acknowledged or on site): once the alert is
+resolved, the page and every action answer 410 with a page that says only that the alert is
+closed — no name, address or position for whoever holds an old SMS.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 
 from dashboards import queries
 from dashboards.auth import check_csrf
 from dashboards.render import Renderer
 from hub.services import AlertNotFound, AlertView, InvalidTransition
+from hub.storage.models import Alert
 
 if TYPE_CHECKING:
     from dashboards.app import ResponderClaim, WebServices
@@ -37,9 +43,23 @@ def router(services: WebServices, renderer: Renderer) -> APIRouter:
             raise HTTPException(404, "this link is not valid or has expired")
         return claim
 
+    def closed(request: Request) -> Response:
+        response = renderer.page(request, "responder_closed.html", status_code=410)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def is_closed(alert_id: str) -> bool:
+        with services.sessions() as session:
+            state = session.scalar(select(Alert.state).where(Alert.id == alert_id))
+        if state is None:
+            raise HTTPException(404, "this link is not valid or has expired")
+        return state == "resolved"
+
     @r.get("/r/{token}")
     def responder_page(request: Request, token: str) -> Response:
         claim = claim_of(token)
+        if is_closed(claim.alert_id):
+            return closed(request)
         with services.sessions() as session:
             alert = queries.alert_row(session, claim.alert_id)
             status = queries.resident_status(session, alert.resident, services.clock.now()) if alert and alert.resident else None
@@ -52,6 +72,8 @@ def router(services: WebServices, renderer: Renderer) -> APIRouter:
 
     def act(request: Request, token: str, command: Callable[[ResponderClaim], AlertView], what: str) -> Response:
         claim = claim_of(token)
+        if is_closed(claim.alert_id):
+            return closed(request)
         try:
             view = command(claim)
             request.session["flash"] = f"{view.code}: {what}"

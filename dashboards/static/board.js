@@ -49,6 +49,8 @@
   function connect() {
     const source = new EventSource("/live");
     source.addEventListener("hello", () => { status && status.classList.add("on"); });
+    // The session ended (logout, timeout, user disabled): stop, and let the reload go to the login.
+    source.addEventListener("ended", () => { source.close(); window.location.reload(); });
     ["alert", "resident", "absence", "device", "resync"].forEach((kind) => source.addEventListener(kind, refreshAll));
     source.onerror = () => { status && status.classList.remove("on"); };  // EventSource reconnects by itself
     source.onopen = () => { status && status.classList.add("on"); };

@@ -1,7 +1,14 @@
 // Board map: homes, safe zones, tags' last fixes and trails; residents with an open alert in red.
 // Works with no tile server at all (tile URL "none"): the vector layers are the map.
+// Names come from the registry: they are always set as text (textContent), never as HTML —
+// Leaflet's bindTooltip(string) would parse a string as markup.
 (function () {
   "use strict";
+  function text(value) {
+    const span = document.createElement("span");
+    span.textContent = value;
+    return span;
+  }
   const el = document.getElementById("map");
   const map = L.map(el, { zoomSnap: 0.5 });
   if (el.dataset.tiles && el.dataset.tiles !== "none") {
@@ -12,14 +19,14 @@
   fetch("/map/data.json", { credentials: "same-origin" }).then((r) => r.json()).then((data) => {
     const bounds = [];
     data.zones.forEach((z) => {
-      if (z.circle) L.circle([z.circle[0], z.circle[1]], { radius: z.circle[2], color: green, weight: 1, fillOpacity: 0.05 }).bindTooltip(z.name).addTo(map);
-      if (z.polygon) L.polygon(z.polygon, { color: green, weight: 1, fillOpacity: 0.05 }).bindTooltip(z.name).addTo(map);
+      if (z.circle) L.circle([z.circle[0], z.circle[1]], { radius: z.circle[2], color: green, weight: 1, fillOpacity: 0.05 }).bindTooltip(text(z.name)).addTo(map);
+      if (z.polygon) L.polygon(z.polygon, { color: green, weight: 1, fillOpacity: 0.05 }).bindTooltip(text(z.name)).addTo(map);
     });
     data.tags.forEach((t) => {
       if (t.trail.length > 1) L.polyline(t.trail, { color: t.alert ? red : blue, weight: 2, opacity: 0.7 }).addTo(map);
       if (t.fix) {
         L.circleMarker(t.fix, { radius: 6, color: t.alert ? red : blue, fillOpacity: 0.9 })
-          .bindTooltip(el.dataset.labelTag + " " + t.device).addTo(map);
+          .bindTooltip(text(el.dataset.labelTag + " " + t.device)).addTo(map);
         bounds.push(t.fix);
       }
     });
@@ -41,7 +48,7 @@
         popup.appendChild(document.createElement("br"));
         popup.appendChild(item);
       });
-      marker.bindPopup(popup).bindTooltip(h.name, { permanent: h.alert, direction: "top" }).addTo(map);
+      marker.bindPopup(popup).bindTooltip(text(h.name), { permanent: h.alert, direction: "top" }).addTo(map);
       bounds.push([h.lat, h.lon]);
     });
     if (bounds.length) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 16 });

@@ -355,6 +355,31 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Float)
+    disabled_at: Mapped[float | None] = mapped_column(Float)  # a disabled user cannot log in
+
+
+class WebSession(Base):
+    """A board login. The cookie holds a random session id; only its SHA-256 is kept here, so a
+    dump or backup of the database cannot be turned into a cookie. Ended rows stay until the
+    absolute lifetime has passed (hub.access.sweep_sessions)."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    seen_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float)
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # logout, disable, set_role, reset_password, remove
+
+
+class LoginFailure(Base):
+    """Failed board logins in the current window, per key: SHA-256 of (account, address) or of
+    the address alone. Shared by every hub on the database; bounded by dashboards.auth.LoginThrottle."""
+
+    __tablename__ = "login_failures"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[float] = mapped_column(Float, index=True)
 
 
 class ApiToken(Base):

@@ -63,9 +63,8 @@ class Cluster:
             data["sms"] = self.sms
         data.update(self.config)
         config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        # One key for all hubs, as deployed (signed links verify on any hub). It also keeps hubs
-        # started together off the first-start race in hub/wiring.py `_secret_key` (each inserts
-        # the generated key; the second insert fails and that hub exits).
+        # One key for all hubs, as deployed (signed links verify on any hub); `pingan serve`
+        # does not start without one.
         env = {"PINGAN_HTTP__SECRET_KEY": SHARED_SECRET, **self.env}
         hub = HubProcess(config, port, self.tmp / f"{name}.log", env=env)
         self.hubs[name] = hub

@@ -72,6 +72,11 @@ def write_config(path: Path, broker_url: str, db_url: str, http_port: int, **mqt
     return path
 
 
+#: `pingan serve` needs a session key from the environment, and /metrics a token (docs/SECURITY.md).
+SECRET_ENV = {"PINGAN_HTTP__SECRET_KEY": "ingest-tests-secret-key", "PINGAN_HTTP__METRICS_TOKEN": "ingest-tests-metrics"}
+METRICS_AUTH = {"Authorization": "Bearer ingest-tests-metrics"}
+
+
 @dataclass
 class HubProcess:
     """`pingan serve` as a subprocess with a config file written by the test."""
@@ -89,7 +94,7 @@ class HubProcess:
             args.append("--no-upgrade")
         out = self.log.open("ab")
         self.process = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                                        env={**os.environ, **self.env})
+                                        env={**os.environ, **SECRET_ENV, **self.env})
         out.close()
 
     @property

@@ -9,8 +9,6 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,22 +17,12 @@ import paho.mqtt.client as mqtt
 import pytest
 import yaml
 from conftest import Broker, free_port
+from deploy.kit import provision, shipped_mosquitto_conf
 
 from hub.provision import mosquitto_hash, read_passwd
 from hub.storage.db import make_engine
 from hub.storage.models import Base
-from ingest.helpers import REPO, HubProcess, heartbeat, scalar, seed_devices, wait_until, write_config
-
-
-def shipped_conf(directory: Path, port: int, files: Path) -> Path:
-    text = (REPO / "deploy" / "mosquitto.conf").read_text()
-    text = (text.replace("listener 1883", f"listener {port} 127.0.0.1")
-            .replace("/etc/mosquitto/pingan/", f"{files}/")
-            .replace("/var/lib/mosquitto/", f"{directory}/")
-            .replace("log_dest syslog", "log_dest none"))
-    conf = directory / "mosquitto.conf"
-    conf.write_text(text + "user root\n")
-    return conf
+from ingest.helpers import HubProcess, heartbeat, scalar, seed_devices, wait_until, write_config
 
 
 def connect(port: int, user: str | None, password: str | None) -> tuple[mqtt.Client, mqtt.ReasonCode]:
@@ -65,14 +53,13 @@ def test_one_device_cannot_publish_as_another(tmp_path: Path) -> None:
     port, files = free_port(), tmp_path / "broker-files"
     config = write_config(tmp_path / "hub.yaml", f"mqtt://127.0.0.1:{port}", db_url, free_port(), username="pingan-hub")
 
-    out = subprocess.run([sys.executable, "-m", "hub.cli", "--config", str(config), "devices", "provision",
-                          "--out", str(files)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    out = provision(config, files, "--tls-host", "127.0.0.1")  # the shipped conf has its TLS listener on
     assert out.returncode == 0, out.stderr
     creds = {row["device_id"]: row["password"] for row in csv.DictReader(next(files.glob("device-credentials-*.csv")).open())}
     assert sorted(creds) == ["cat-0001", "cat-0002"]
     assert sorted(read_passwd(files / "passwd")) == ["cat-0001", "cat-0002", "pingan-hub"]
 
-    broker = Broker(port, shipped_conf(tmp_path, port, files))
+    broker = Broker(port, shipped_mosquitto_conf(tmp_path, files, free_port(), port))  # plain loopback port
     broker.start()
     hub = HubProcess(config, int(yaml.safe_load(config.read_text())["http"]["port"]), tmp_path / "hub.log",
                      env={"PINGAN_SECRETS_DIR": str(files / "secrets")})

@@ -15,7 +15,7 @@ from conftest import Broker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.helpers import Publisher, heartbeat, rows, scalar, seed_devices, wait_until
+from ingest.helpers import METRICS_AUTH, Publisher, heartbeat, rows, scalar, seed_devices, wait_until
 
 REGISTERED = [f"cat-{i:04d}" for i in range(10)]
 ROOT = "pingan/v1/dev"
@@ -89,7 +89,7 @@ def test_garbage_is_quarantined_and_valid_messages_get_through(
         assert hub.ready()
 
     round_trip()
-    text = httpx.get(f"{hub.url}/metrics").text
+    text = httpx.get(f"{hub.url}/metrics", headers=METRICS_AUTH).text
     assert 'pingan_ingest_quarantined_total{reason="' in text
     assert hub.stop() == 0
     pub.close()

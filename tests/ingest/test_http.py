@@ -11,7 +11,7 @@ from conftest import Broker
 from hub.access import create_token
 from hub.storage.db import make_engine, make_sessions
 from hub.storage.models import Community, Device, Grid, Resident
-from ingest.helpers import Publisher, scalar, wait_until
+from ingest.helpers import METRICS_AUTH, Publisher, scalar, wait_until
 
 
 def register(db_url: str) -> str:
@@ -68,7 +68,7 @@ def test_serve_migrates_ingests_and_answers_http(tmp_path: Path, broker: Broker,
     assert [(e["channel"], e["seq"]) for e in events] == [("status", None), ("event", 4), ("event", 3)]
     assert httpx.get(f"{hub.url}/api/devices/cat-0001/events?limit=0", headers=auth).status_code == 422
 
-    metrics = httpx.get(f"{hub.url}/metrics").text
+    metrics = httpx.get(f"{hub.url}/metrics", headers=METRICS_AUTH).text
     for line in ('pingan_ingest_messages_total{channel="event",result="stored"} 3.0',
                  'pingan_ingest_messages_total{channel="event",result="quarantined"} 1.0',
                  'pingan_ingest_quarantined_total{reason="wrong_type"} 1.0',
@@ -80,7 +80,7 @@ def test_serve_migrates_ingests_and_answers_http(tmp_path: Path, broker: Broker,
     broker.stop()
     wait_until(lambda: httpx.get(f"{hub.url}/readyz").status_code == 503, 30, "not ready without the broker")
     assert httpx.get(f"{hub.url}/readyz").json()["checks"]["broker"] is False
-    assert "pingan_mqtt_connected 0.0" in httpx.get(f"{hub.url}/metrics").text
+    assert "pingan_mqtt_connected 0.0" in httpx.get(f"{hub.url}/metrics", headers=METRICS_AUTH).text
     broker.start()
     hub.wait_ready(30)
     assert hub.stop() == 0

@@ -88,7 +88,7 @@ def test_absences_crud(web: Web) -> None:
 
 
 def test_docs_work_offline(web: Web) -> None:
-    c = web.client()
+    c = web.login("viewer")  # the API docs need a login (http.api_docs, docs/SECURITY.md)
     page = c.get("/docs").text
     assert "/static/swagger/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
     assert c.get("/static/swagger/swagger-ui-bundle.js").status_code == 200

@@ -2,7 +2,7 @@
 a SQLite database, console SMS. The registry is imported and a user added with the CLI; an SOS
 published over MQTT by the home unit appears on the open board without reload (SSE); the
 operator acknowledges it there, the home unit receives `alert_ack`, the alert page shows the
-console SMS with their delivery state, the family page on a phone says who is handling it, and
+console SMS with their delivery state, the family page on a phone says which role is handling it, and
 the operator resolves it with an outcome.
 
 Bounded: every wait is Playwright's (element appears) or a poll with a deadline; the test has a
@@ -139,7 +139,8 @@ def test_sos_on_the_board_acknowledged_resolved_and_seen_by_the_family(served: S
             phone = browser.new_page(viewport=PHONE, is_mobile=True)
             phone.goto(family_url)
             expect(phone.locator("h1")).to_have_text("李奶奶")
-            expect(phone.locator("body")).to_contain_text(f"{USER} 正在处理")
+            expect(phone.locator("body")).to_contain_text("服务中心已响应")  # the role, never the login
+            expect(phone.locator("body")).not_to_contain_text(USER)
             assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
             page.goto(served.url + "/")

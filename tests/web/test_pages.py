@@ -75,7 +75,7 @@ def test_family_page_status_location_and_audit(web: Web) -> None:
 def test_family_page_shows_who_is_handling(web: Web) -> None:
     web.hub.core.acknowledge(web.seeded.open_alert, "wang", "sms")
     page = web.client().get(f"/f/{family_link(web, 'r-0001')}").text
-    assert "王网格员 正在处理" in page
+    assert "网格员已响应" in page and "王网格员" not in page  # the role, not the person (docs/SECURITY.md)
 
 
 def test_unknown_revoked_and_expired_family_links_look_the_same(web: Web) -> None:

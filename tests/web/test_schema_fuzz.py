@@ -26,7 +26,7 @@ def api_schema(db_url: str, broker):  # type: ignore[no-untyped-def]
     while not web.hub.ingest.connected and time.monotonic() < deadline:
         time.sleep(0.05)  # a bounded wait for the broker connection (not a timed assertion)
     assert web.hub.ingest.connected, "the hub did not connect to the test broker"
-    schema = schemathesis.openapi.from_asgi("/openapi.json", web.app)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", web.app, headers=web.bearer("viewer"))  # the schema needs a login
     yield schema, web
     web.hub.ingest.stop()
     web.close()
