@@ -220,7 +220,7 @@ class Hub:
 
     def start(self) -> None:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--config", str(self.config), "serve",
+            self.proc = subprocess.Popen([sys.executable, "-m", "pingan", "--config", str(self.config), "serve",
                                           "--no-upgrade"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                          env={"PINGAN_HTTP__SECRET_KEY": "benchmark-only-secret-key", **os.environ})
 

@@ -84,7 +84,7 @@ def scenario_for(homes: int, work: Path) -> Path:
 def simulate(homes: int, work: Path) -> Path:
     out = work / f"day{homes}.jsonl"
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "hub.cli", "simulate", "--scenario", str(scenario_for(homes, work)),
+    subprocess.run([sys.executable, "-m", "pingan", "simulate", "--scenario", str(scenario_for(homes, work)),
                     "--out", str(out)], cwd=REPO, check=True, capture_output=True, timeout=1200)
     print(f"simulated {homes} homes × 1 day in {time.monotonic() - started:.1f}s: {out}")
     return out

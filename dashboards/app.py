@@ -25,6 +25,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from dashboards.auth import LoginRequired
 from dashboards.live import EventBus
 from dashboards.render import Renderer
+from dashboards.routers import access, api, board, docs, family, reports, responder
 from hub.clock import Clock, SystemClock
 from hub.config import Config
 from hub.services import AbsenceCommands, AlertCommands
@@ -89,8 +90,6 @@ class WebServices:
 
 
 def create_app(services: WebServices) -> FastAPI:
-    from dashboards.routers import access, api, board, docs, family, reports, responder
-
     app = FastAPI(
         title="Ping'an Hub API",
         version="1",

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sys
-from typing import Annotated, Literal, get_args
+from typing import Literal, get_args
 
-import typer
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
@@ -38,7 +36,7 @@ class AccessError(ValueError):
     """A refused user or token operation, with a message for the operator."""
 
 
-def _check_role(role: str) -> None:
+def check_role(role: str) -> None:
     if role not in ROLES:
         raise AccessError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
 
@@ -48,7 +46,7 @@ def _check_role(role: str) -> None:
 
 def add_user(session: Session, name: str, role: str, password: str, now: float) -> User:
     """A new user; refuses an existing name, an unknown role or a short password."""
-    _check_role(role)
+    check_role(role)
     if not name.strip():
         raise AccessError("a user needs a name")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -121,7 +119,7 @@ def enable_user(session: Session, name: str, now: float, actor: str, channel: st
 
 
 def set_role(session: Session, name: str, role: str, now: float, actor: str, channel: str = "cli") -> User:
-    _check_role(role)
+    check_role(role)
     user = _user(session, name)
     if role != "admin":
         _keep_an_admin(session, user)
@@ -209,7 +207,7 @@ def token_hash(token: str) -> str:
 
 def create_token(session: Session, name: str, role: str, now: float) -> str:
     """A new bearer token for `name`; the caller shows it once, only its hash is stored."""
-    _check_role(role)
+    check_role(role)
     if not name.strip():
         raise AccessError("a token needs a name (who or what uses it)")
     token = secrets.token_urlsafe(32)
@@ -243,73 +241,3 @@ def revoke_token(session: Session, token: str, now: float) -> bool:
         return False
     row.revoked_at = now
     return True
-
-
-# --- commands -----------------------------------------------------------------------------
-
-users_app = typer.Typer(no_args_is_help=True, help="Board users (admin, operator, viewer).")
-tokens_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for machines using the API.")
-RoleOption = Annotated[str, typer.Option("--role", "-r", help=f"one of {', '.join(ROLES)}")]
-
-
-
-
-def _read_password() -> str:
-    """From a prompt with confirmation on a terminal, else the first line of stdin."""
-    if sys.stdin.isatty():
-        return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
-    return sys.stdin.readline().rstrip("\r\n")
-
-
-def _run(ctx: typer.Context, action):  # type: ignore[no-untyped-def]
-    """Run `action(session, now)` in one transaction; an AccessError exits 2 with its message."""
-    from hub.cli import load
-    from hub.clock import SystemClock
-    from hub.storage.db import make_engine, make_sessions
-
-    engine = make_engine(load(ctx).database.url)
-    session = make_sessions(engine)()
-    try:
-        result = action(session, SystemClock().now())
-        session.commit()
-        return result
-    except AccessError as exc:
-        session.rollback()
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        session.close()
-        engine.dispose()
-
-
-@users_app.command("add")
-def users_add(ctx: typer.Context, name: str, role: RoleOption = "operator") -> None:
-    """Add a user; the password comes from a prompt, or from stdin when it is not a terminal."""
-    _check_role_or_exit(role)
-    password = _read_password()
-    _run(ctx, lambda session, now: add_user(session, name, role, password, now))
-    typer.echo(f"user {name} added with role {role}")
-
-
-@tokens_app.command("create")
-def tokens_create(ctx: typer.Context, name: str, role: RoleOption = "viewer") -> None:
-    """Create a bearer token; it is printed once, as the last line, and only its hash is kept."""
-    _check_role_or_exit(role)
-    token = _run(ctx, lambda session, now: create_token(session, name, role, now))
-    typer.echo(f"token for {name} with role {role} (shown only now; send it as 'Authorization: Bearer <token>'):")
-    typer.echo(token)
-
-
-@tokens_app.command("revoke")
-def tokens_revoke(ctx: typer.Context, name: str) -> None:
-    """Revoke every token of NAME."""
-    count = _run(ctx, lambda session, now: revoke_tokens(session, name, now))
-    typer.echo(f"revoked {count} token(s) of {name}")
-
-
-def _check_role_or_exit(role: str) -> None:
-    try:
-        _check_role(role)
-    except AccessError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None

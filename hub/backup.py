@@ -22,6 +22,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from hub.storage.db import upgrade
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
 
@@ -48,8 +50,6 @@ def backup(database_url: str, target: Path) -> None:
 
 def restore(database_url: str, source: Path) -> None:
     """Replace the database's content with the backup's, then migrate it to head."""
-    from hub.storage.db import upgrade
-
     url = make_url(database_url)
     sqlite = url.get_backend_name() == "sqlite"
     _check_kind(source, SQLITE_MAGIC if sqlite else PG_DUMP_MAGIC, "SQLite" if sqlite else "PostgreSQL (pg_dump)")

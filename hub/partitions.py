@@ -30,7 +30,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,17 +38,15 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from alerts.actions import Action
 from alerts.registry import RegistrySnapshot
+from devices import DeviceMessage
 from hub.clock import Clock
 from hub.config import Config
+from hub.core import HubCore, Outputs
 from hub.dispatch.feedback import SendOutcome
 from hub.dispatch.providers.base import StatusUpdate
+from hub.ingest.batch import AfterCommit
 from hub.services import AlertNotFound, AlertView
 from hub.storage import models as m
-
-if TYPE_CHECKING:
-    from devices import DeviceMessage
-    from hub.core import HubCore, Outputs
-    from hub.ingest.batch import AfterCommit
 
 log = logging.getLogger("pingan.partitions")
 
@@ -314,8 +312,6 @@ class PartitionedCore:
         owner: str | None = None,
         make_core: Callable[[PartitionSlot], HubCore] | None = None,
     ) -> None:
-        from hub.core import HubCore, Outputs
-
         count = config.scale.partitions
         if count is None:
             raise ValueError("scale.partitions is not set")

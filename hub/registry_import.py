@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,10 +23,8 @@ from hub.registry_file import (
     GridEntry,
     KnownIds,
     RegistryDocument,
-    RegistryError,
     ResidentEntry,
     ResponderEntry,
-    load_registry_file,
 )
 from hub.storage import models as m
 
@@ -202,56 +198,3 @@ def _zone_values(rows: list[m.Zone]) -> list[dict[str, Any]]:
 def _upsert_device(session: Session, d: DeviceEntry) -> Outcome:
     values = {"kind": d.kind.value, "resident_id": d.resident, "heartbeat_s": d.heartbeat_s}
     return _upsert(session, m.Device, d.id, values)[1]
-
-
-# --- command ------------------------------------------------------------------------------
-
-FileArgument = Annotated[Path, typer.Argument(help="registry file: .yaml, .json, a .csv file or a folder of CSV files")]
-
-
-def import_command(
-    ctx: typer.Context,
-    file: FileArgument,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and count, write nothing")] = False,
-) -> None:
-    """Import communities, grids, responders, residents and devices (idempotent, all or nothing)."""
-    from hub.cli import load
-    from hub.storage.db import make_engine, make_sessions
-
-    cfg = load(ctx)
-    engine = make_engine(cfg.database.url)
-    try:
-        with make_sessions(engine)() as session:
-            report = _import_file(session, file, dry_run)
-    finally:
-        engine.dispose()
-    for line in report.lines():
-        typer.echo(line)
-    typer.echo(f"{file}: {'validated, nothing written (dry run)' if dry_run else 'imported'}")
-
-
-def _import_file(session: Session, file: Path, dry_run: bool) -> ImportReport:
-    from rich.progress import Progress
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        doc = load_registry_file(file, known_ids(session))
-        with Progress(transient=True, disable=doc.size() < PROGRESS_FROM_ENTRIES) as progress:
-            task = progress.add_task(f"importing {file.name}", total=doc.size())
-            report = import_document(session, doc, lambda: progress.advance(task))
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
-        return report
-    except RegistryError as exc:
-        session.rollback()
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        typer.echo(f"{file}: {len(exc.problems)} problem(s); nothing was imported", err=True)
-        raise typer.Exit(2) from None
-    except SQLAlchemyError as exc:
-        session.rollback()
-        typer.echo(f"{file}: database error, nothing was imported: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}", err=True)
-        typer.echo("(is the schema there? run `pingan db upgrade`)", err=True)
-        raise typer.Exit(2) from None

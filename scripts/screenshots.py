@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
-Builds the whole hub (hub.wiring.build_hub: ingestion writer, rules core, dispatcher, outbox,
+Builds the whole hub (pingan.wiring.build_hub: ingestion writer, rules core, dispatcher, outbox,
 web app) over a throwaway SQLite database, plays the web tests' community through it as device
 messages (tests/web/seed.py: every alert, person state and SMS is the real hub's), serves the
 app with uvicorn on a free 127.0.0.1 port and drives Debian's Chromium (/usr/bin/chromium)

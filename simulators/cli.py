@@ -21,6 +21,7 @@ from simulators import publisher, recorder
 from simulators.community import DEFAULT_CENTRE, registry_yaml
 from simulators.engine import LOCAL_TZ, SimConfig, Simulation, from_scenario, write_recording
 from simulators.incidents import ScenarioError, load_scenario, scenario_names
+from simulators.recording import messages_only, read_recording
 
 DEFAULT_URL = "mqtt://127.0.0.1:1883"
 
@@ -148,8 +149,6 @@ def replay_to_broker(
 
 def _span(file: Path) -> float:
     """Recorded time covered by a file (first to last message)."""
-    from simulators.recording import messages_only, read_recording
-
     first = last = None
     for t, _, _ in messages_only(read_recording(file)):
         first = t if first is None else first

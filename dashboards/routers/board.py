@@ -24,6 +24,7 @@ from dashboards.live import SESSION_EVENT, LiveEvent
 from dashboards.render import Renderer
 from dashboards.routers.access import safe_next
 from dashboards.svg import day_hour_grid, line_chart
+from hub.geo import wgs84_to_gcj02
 from hub.services import AlertNotFound, AlertView, InvalidTransition
 
 if TYPE_CHECKING:
@@ -307,8 +308,6 @@ def _activity_rows(renderer: Renderer, times: list[float], now: float, days: int
 
 def _to_gcj02(data: dict[str, Any]) -> dict[str, Any]:
     """Shift every coordinate for a GCJ-02 base map (display only; storage stays WGS-84)."""
-    from hub.geo import wgs84_to_gcj02
-
     def pair(p: list[float] | None) -> list[float] | None:
         return list(wgs84_to_gcj02(p[0], p[1])) if p else p
 

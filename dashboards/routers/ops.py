@@ -3,7 +3,7 @@
 Built by `ops_router(health, registry, metrics_token, metrics_here)` from what it is given; no
 globals. `/metrics` says how busy the hub is and which devices misbehave: on the public port it
 needs `Authorization: Bearer <http.metrics_token>` (401 without it, or while no token is set);
-with `http.metrics_port` it is served only by that separate listener (hub.wiring), not here.
+with `http.metrics_port` it is served only by that separate listener (pingan.wiring), not here.
 """
 
 from __future__ import annotations

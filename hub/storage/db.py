@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import SystemClock
 from hub.storage import partitioning
+from hub.storage.models import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -74,8 +75,6 @@ def prepare_partitions(engine: Engine, now: float | None = None) -> list[str]:
 def create_schema(engine: Engine, now: float | None = None) -> None:
     """The schema `pingan db upgrade` builds, without Alembic (tests, benchmarks): the models'
     tables, and on PostgreSQL `events` in its partitioned layout with today's partitions."""
-    from hub.storage.models import Base
-
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
         partitioning.convert_events(conn, SystemClock().now() if now is None else now)
@@ -84,8 +83,6 @@ def create_schema(engine: Engine, now: float | None = None) -> None:
 def drop_schema(engine: Engine) -> None:
     """`drop_all`, Alembic's version table, and on PostgreSQL the partitions an interrupted
     retention run left detached: an empty database."""
-    from hub.storage.models import Base
-
     Base.metadata.drop_all(engine)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -48,5 +48,5 @@ def shipped_mosquitto_conf(directory: Path, files: Path, tls_port: int, plain_po
 
 def provision(config: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`pingan devices provision` as an installer runs it."""
-    return subprocess.run([sys.executable, "-m", "hub.cli", "--config", str(config), "devices", "provision",
+    return subprocess.run([sys.executable, "-m", "pingan", "--config", str(config), "devices", "provision",
                            "--out", str(out), *args], cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -67,7 +67,7 @@ def hub_behind_caddy(tmp_path: Path, broker: Broker) -> Iterator[tuple[str, Path
     public = f"https://localhost:{https_port}"
     config = write_config(tmp_path / "hub.yaml", broker.url, db_url, hub_port)
     config.write_text(config.read_text().replace(f"http://127.0.0.1:{hub_port}", public))
-    added = subprocess.run([sys.executable, "-m", "hub.cli", "--config", str(config), "users", "add", "op", "--role",
+    added = subprocess.run([sys.executable, "-m", "pingan", "--config", str(config), "users", "add", "op", "--role",
                             "operator"], input=PASSWORD + "\n", cwd=REPO, capture_output=True, text=True, timeout=60)
     assert added.returncode == 0, added.stderr
     hub = HubProcess(config, hub_port, tmp_path / "hub.log")

@@ -34,7 +34,7 @@ def psql(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def pingan(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub.cli", "--config", str(DEPLOY / "config.production.yaml"), *args],
+    return subprocess.run([sys.executable, "-m", "pingan", "--config", str(DEPLOY / "config.production.yaml"), *args],
                           cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
 
 

@@ -36,7 +36,7 @@ def hub_alerts(db_url: str) -> Counter[AlertKey]:
 def offline_alerts(recording: Path, registry: Path) -> Counter[AlertKey]:
     """`pingan replay --offline --json` of a recording, as (kind, resident, device, outcome)."""
     out = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "replay", str(recording), "--offline", "--json", "--registry", str(registry)],
+        [sys.executable, "-m", "pingan", "replay", str(recording), "--offline", "--json", "--registry", str(registry)],
         cwd=REPO, check=True, capture_output=True, text=True, timeout=600,
     ).stdout
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]

@@ -31,7 +31,7 @@ def day_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("recording") / "day.jsonl"
     homes = os.environ.get("PINGAN_FAULTS_HOMES")  # more homes, same incidents (r-0003 … r-0019)
     subprocess.run(
-        [sys.executable, "-m", "hub.cli", "simulate", "--scenario", str(SCENARIO), "--out", str(out),
+        [sys.executable, "-m", "pingan", "simulate", "--scenario", str(SCENARIO), "--out", str(out),
          *(["--residents", homes] if homes else [])],
         cwd=REPO, check=True, capture_output=True, timeout=120 + 2 * int(homes or 0),
     )

@@ -95,7 +95,7 @@ def topic_lines(recording: Path) -> int:
 def replay_to_broker(recording: Path, broker: Broker, speed: float = 0) -> subprocess.Popen[bytes]:
     """`pingan replay` to the broker, payload ts moved onto the wall clock (the hubs' clock)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "replay", str(recording), "--url", broker.url, "--speed", str(speed), "--retime"],
+        [sys.executable, "-m", "pingan", "replay", str(recording), "--url", broker.url, "--speed", str(speed), "--retime"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 

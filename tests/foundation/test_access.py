@@ -22,9 +22,9 @@ from hub.access import (
     revoke_tokens,
     verify_password,
 )
-from hub.cli import app
 from hub.storage.db import make_engine, make_sessions
 from hub.storage.models import ApiToken, User
+from pingan.cli import app
 
 ROOT = Path(__file__).parents[2]
 
@@ -103,7 +103,7 @@ def test_cli_users_add_reads_password_from_stdin(session: Session, config_file: 
 def test_cli_tokens_create_prints_the_token_last(session: Session, config_file: Path) -> None:
     # A real subprocess: the token must be the last line of real stdout.
     result = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "--config", str(config_file), "tokens", "create", "ci-bot", "--role", "operator"],
+        [sys.executable, "-m", "pingan", "--config", str(config_file), "tokens", "create", "ci-bot", "--role", "operator"],
         capture_output=True, text=True, check=True, cwd=ROOT, stdin=subprocess.DEVNULL,
     )
     token = result.stdout.strip().splitlines()[-1]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
 from hub.config import ConfigError, load_config
+from pingan.cli import app
 
 ROOT = Path(__file__).parents[2]
 CONFIG = ROOT / "hub" / "default_config.yaml"
@@ -35,7 +35,7 @@ def check_config(path: Path, env: dict[str, str] | None = None) -> tuple[int, st
 
 def test_shipped_config_passes_check_config() -> None:
     # A real process, from the project root, as an operator would run it.
-    result = subprocess.run([sys.executable, "-m", "hub.cli", "check-config"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "pingan", "check-config"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "config.yaml: ok" in result.stdout
 

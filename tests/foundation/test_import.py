@@ -12,13 +12,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from hub.cli import app
 from hub.geo import gcj02_to_wgs84
 from hub.registry_file import load_registry_file, to_snapshot
 from hub.registry_import import import_document, known_ids
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
 from hub.storage.registry import load_snapshot
+from pingan.cli import app
 
 DATA = Path(__file__).parent / "data"
 YAML_FILE = DATA / "registry.yaml"

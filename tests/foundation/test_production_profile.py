@@ -91,7 +91,7 @@ def test_sqlite_beyond_the_documented_size_is_refused(database: dict[str, str], 
 
 def test_serve_warns_loudly_at_start_when_not_production_ready(database: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
     from hub.config import load_config
-    from hub.serve import warn_unless_production_ready
+    from pingan.serve import warn_unless_production_ready
 
     path = ROOT / "hub" / "default_config.yaml"
     warn_unless_production_ready(load_config(path, environ=database), path)

@@ -89,7 +89,7 @@ class HubProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        args = [sys.executable, "-m", "hub.cli", "--config", str(self.config), "serve"]
+        args = [sys.executable, "-m", "pingan", "--config", str(self.config), "serve"]
         if not self.upgrade:
             args.append("--no-upgrade")
         out = self.log.open("ab")

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from dashboards.family_links import create_family_link, record_family_view, resolve_family_token
-from hub.cli import app
 from hub.core import ENGINE_STATE_KEY
 from hub.privacy import ErasureRefused, erase_resident, export_resident
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
+from pingan.cli import app
 
 NOW = 1_790_000_000.0
 REPO = Path(__file__).resolve().parents[2]

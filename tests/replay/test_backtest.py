@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.backtest import compare
-from hub.cli import app
 from hub.config import load_config
 from hub.registry_file import load_registry_file, to_snapshot
 from hub.replay import run_offline
+from pingan.cli import app
 
 ROOT = Path(__file__).parents[2]
 T8 = 1764115200.0  # 2025-11-26 08:00 Asia/Shanghai

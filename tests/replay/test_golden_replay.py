@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from hub.config import Config, load_config
 from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import replay_command, run_offline
+from hub.replay import run_offline
+from pingan.commands.replay import replay_command
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).parents[2]

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from hub.cli import app
 from hub.storage.models import Audit, User
+from pingan.cli import app
 
 from .web_kit import PASSWORD, Web, client_at, login
 

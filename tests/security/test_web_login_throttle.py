@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from web.seed import OptedOut
 
-from hub.wiring import build_hub
+from pingan.wiring import build_hub
 
 from .web_kit import PASSWORD, Web, client_at, login, make_config
 

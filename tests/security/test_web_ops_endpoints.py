@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from web.seed import OptedOut
 
 from hub.config import Config
-from hub.wiring import build_hub
+from pingan.wiring import build_hub
 
 from .web_kit import Web, make_config
 
@@ -38,7 +38,7 @@ def test_metrics_on_their_own_listener(db_url: str) -> None:
     hub = _hub(db_url, metrics_port=port)
     try:
         assert TestClient(hub.app).get("/metrics").status_code == 404  # not on the public port
-        from hub.wiring import start_metrics_listener
+        from pingan.wiring import start_metrics_listener
 
         listener = start_metrics_listener(hub)
         assert listener is not None

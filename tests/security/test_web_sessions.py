@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select, text
 from hub import access
 from hub.storage.db import make_engine
 from hub.storage.models import EngineState
-from hub.wiring import build_hub
+from pingan.wiring import build_hub
 
 from .web_kit import COOKIE, PASSWORD, SECRET, Web, csrf_of, forged_cookie, make_config
 
@@ -40,7 +40,7 @@ def test_no_key_no_hub_and_nothing_stored(db_url: str) -> None:
 
 
 def test_the_demo_key_lives_in_memory_only(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from hub.demo import demo_config
+    from pingan.demo import demo_config
 
     base = make_config(db_url, secret=None)
     first = demo_config(base, tmp_path, "mqtt://127.0.0.1:9", False, 8000).http.secret_key

@@ -1,4 +1,4 @@
-"""Web fixtures: the whole hub (`hub.wiring.build_hub`: ingestion writer, rules core, dispatcher,
+"""Web fixtures: the whole hub (`pingan.wiring.build_hub`: ingestion writer, rules core, dispatcher,
 outbox, web app) over a test database (SQLite and PostgreSQL) on a virtual clock, seeded by
 device messages (seed.py), and TestClients of its app.
 
@@ -22,7 +22,7 @@ from dashboards.live import EventBus
 from hub.clock import VirtualClock
 from hub.config import Config
 from hub.dispatch.links import sign_responder_link
-from hub.wiring import Hub, build_hub
+from pingan.wiring import Hub, build_hub
 
 from .seed import NOW, PASSWORD, OptedOut, Seeded, seed
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.clock import VirtualClock
 from hub.storage import models as m
 from hub.storage.db import drop_schema, make_engine, upgrade
-from hub.wiring import build_hub
+from pingan.wiring import build_hub
 
 from .conftest import build_web, make_config
 from .seed import Feeder, OptedOut

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from hub.cli import app
+from pingan.cli import app
 
 from .conftest import Web
 

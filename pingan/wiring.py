@@ -34,6 +34,7 @@ from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.links import responder_url, sign_responder_link
 from hub.dispatch.providers.base import SmsProvider
 from hub.dispatch.providers.console import ConsoleProvider
+from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxBell, OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
@@ -178,8 +179,6 @@ def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, out
 def make_provider(config: Config) -> SmsProvider:
     if config.sms.provider == "console":
         return ConsoleProvider()
-    from hub.dispatch.providers.twilio import TwilioProvider
-
     tw = config.sms.twilio
     if not (tw.account_sid and tw.auth_token and tw.from_number):
         raise ValueError("sms.provider twilio needs sms.twilio.account_sid, from_number and PINGAN_SMS__TWILIO__AUTH_TOKEN")

@@ -21,7 +21,7 @@ from hub.config import Config
 from hub.logging_setup import configure_logging
 from hub.production import production_report
 from hub.storage.db import upgrade
-from hub.wiring import Hub, build_hub
+from pingan.wiring import Hub, build_hub
 
 log = logging.getLogger("pingan.serve")
 

@@ -1,22 +1,88 @@
-"""`pingan users list | disable | enable | set-role | reset-password | remove` (with `users add`
-from hub.access): the operator's tools for board users until the admin pages exist.
+"""`pingan users ...` and `pingan tokens ...`: board users and API tokens from the command line.
 
 Each change runs in one transaction with its audit record (`user.<action>`, actor `--actor` or
 `cli:<login>`) and ends the user's board sessions; a change that would leave no enabled admin
-is refused. Errors exit 2 with a message.
+is refused. Errors exit 2 with a message. The rules themselves are hub/access.py.
 """
 
 from __future__ import annotations
 
 import getpass
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from hub import access
-from hub.access import _read_password, _run
-from hub.access import users_app as users_app  # hub.cli registers this Typer app
+from hub.access import ROLES, AccessError, add_user, create_token, revoke_tokens
+from hub.clock import SystemClock
+from hub.storage.db import make_engine, make_sessions
+from pingan.commands.context import load
+
+users_app = typer.Typer(no_args_is_help=True, help="Board users (admin, operator, viewer).")
+tokens_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for machines using the API.")
+RoleOption = Annotated[str, typer.Option("--role", "-r", help=f"one of {', '.join(ROLES)}")]
+
+
+
+
+def _read_password() -> str:
+    """From a prompt with confirmation on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _run(ctx: typer.Context, action):  # type: ignore[no-untyped-def]
+    """Run `action(session, now)` in one transaction; an AccessError exits 2 with its message."""
+    engine = make_engine(load(ctx).database.url)
+    session = make_sessions(engine)()
+    try:
+        result = action(session, SystemClock().now())
+        session.commit()
+        return result
+    except AccessError as exc:
+        session.rollback()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        session.close()
+        engine.dispose()
+
+
+@users_app.command("add")
+def users_add(ctx: typer.Context, name: str, role: RoleOption = "operator") -> None:
+    """Add a user; the password comes from a prompt, or from stdin when it is not a terminal."""
+    _check_role_or_exit(role)
+    password = _read_password()
+    _run(ctx, lambda session, now: add_user(session, name, role, password, now))
+    typer.echo(f"user {name} added with role {role}")
+
+
+@tokens_app.command("create")
+def tokens_create(ctx: typer.Context, name: str, role: RoleOption = "viewer") -> None:
+    """Create a bearer token; it is printed once, as the last line, and only its hash is kept."""
+    _check_role_or_exit(role)
+    token = _run(ctx, lambda session, now: create_token(session, name, role, now))
+    typer.echo(f"token for {name} with role {role} (shown only now; send it as 'Authorization: Bearer <token>'):")
+    typer.echo(token)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(ctx: typer.Context, name: str) -> None:
+    """Revoke every token of NAME."""
+    count = _run(ctx, lambda session, now: revoke_tokens(session, name, now))
+    typer.echo(f"revoked {count} token(s) of {name}")
+
+
+def _check_role_or_exit(role: str) -> None:
+    try:
+        access.check_role(role)
+    except AccessError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
 
 ActorOption = Annotated[str | None, typer.Option("--actor", help="who does this, for the audit (default: cli:<login>)")]
 

@@ -18,16 +18,33 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import tempfile
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from pydantic import SecretStr
+from sqlalchemy import select
 
+from devices.kinds import DeviceKind
+from hub.access import add_user
 from hub.clock import ScaledClock, SystemClock
 from hub.config import Config
+from hub.embedded_broker import EmbeddedBroker
 from hub.logging_setup import configure_logging
+from hub.registry_file import load_registry_file
+from hub.registry_import import import_document
+from hub.storage import models as m
+from hub.storage.db import make_engine, make_sessions, upgrade
+from pingan.commands.context import load
+from pingan.wiring import build_hub
+from simulators.community import build_community, registry_yaml
+from simulators.engine import LOCAL_TZ, SimConfig, Simulation, Truth, local_midnight, payload_bytes
+from simulators.incidents import Incident
+from simulators.publisher import BrokerError, publish_stream
 
 log = logging.getLogger("pingan.demo")
 
@@ -48,13 +65,11 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="random seed of the community")] = 7,
 ) -> None:
     """Run the demo: embedded broker, SQLite, a simulated community, console SMS, the board."""
-    from hub.cli import load
 
     configure_logging()  # hub.logging_setup: masks phone numbers in every record
     data_dir.mkdir(parents=True, exist_ok=True)
     embedded = None
     if broker is None:
-        from hub.embedded_broker import EmbeddedBroker
 
         embedded = EmbeddedBroker(_free_port(1883))
         embedded.start()
@@ -83,9 +98,7 @@ def demo_config(base: Config, data_dir: Path, broker_url: str, embedded: bool, p
 
 
 def run_demo(config: Config, residents: int, speed: float, days: float, seed: int) -> None:
-    import uvicorn
 
-    from hub.wiring import build_hub
 
     simulation = demo_simulation(residents, days, seed, SystemClock().now())
     prepare_database(config, simulation)
@@ -108,12 +121,7 @@ def run_demo(config: Config, residents: int, speed: float, days: float, seed: in
 
 def demo_simulation(residents: int, days: float, seed: int, now: float):  # type: ignore[no-untyped-def]
     """A community starting now, with an incident every INCIDENT_EVERY_S demo seconds."""
-    from datetime import UTC, datetime
 
-    from devices.kinds import DeviceKind
-    from simulators.community import build_community
-    from simulators.engine import LOCAL_TZ, SimConfig, Simulation, local_midnight
-    from simulators.incidents import Incident
 
     community = build_community(residents, seed)
     with_tag = [r.id for r in community.residents if r.device(DeviceKind.GPS_TAG) is not None]
@@ -132,16 +140,8 @@ def demo_simulation(residents: int, days: float, seed: int, now: float):  # type
 
 def prepare_database(config: Config, simulation) -> None:  # type: ignore[no-untyped-def]
     """Migrate, import the simulated community's registry and create the demo login."""
-    import tempfile
 
-    from sqlalchemy import select
 
-    from hub.access import add_user
-    from hub.registry_file import load_registry_file
-    from hub.registry_import import import_document
-    from hub.storage import models as m
-    from hub.storage.db import make_engine, make_sessions, upgrade
-    from simulators.community import registry_yaml
 
     upgrade(config.database.url)
     engine = make_engine(config.database.url)
@@ -159,8 +159,6 @@ def prepare_database(config: Config, simulation) -> None:  # type: ignore[no-unt
 def _publish(simulation, url: str, speed: float, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     """Publish the simulation in demo time: payloads keep their simulated ts (the hub's clock
     runs at the same speed), paced so demo time t is reached at wall time (t - start) / speed."""
-    from simulators.engine import Truth, payload_bytes
-    from simulators.publisher import BrokerError, publish_stream
 
     def messages():  # type: ignore[no-untyped-def]
         for item in simulation:

@@ -1,4 +1,4 @@
-"""The `pingan` command line: one Typer app; each command lives with the code it drives."""
+"""The `pingan` command line: one Typer app; the subcommands are in pingan/commands/."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from typing import Annotated
 
 import typer
 
-from dashboards.cli import family_link_command
-from hub.access import tokens_app
 from hub.backup import BackupError, backup, restore
-from hub.config import ConfigError, config_path, load_config
-from hub.demo import demo_command
-from hub.privacy import erase_command, export_command
+from hub.config import config_path
 from hub.production import production_report
-from hub.provision import devices_app
-from hub.registry_import import import_command
-from hub.replay import replay_command
-from hub.user_commands import users_app
+from hub.storage.db import upgrade as upgrade_schema
+from pingan.commands.context import load
+from pingan.commands.devices import devices_app
+from pingan.commands.family import family_link_command
+from pingan.commands.privacy import erase_command, export_command
+from pingan.commands.registry import import_command
+from pingan.commands.replay import replay_command
+from pingan.commands.users import tokens_app, users_app
+from pingan.demo import demo_command
+from pingan.serve import serve
 from simulators.cli import record, simulate
 
 app = typer.Typer(no_args_is_help=True, help="Ping'an Hub: alerting hub for elderly people who live alone.")
@@ -54,15 +56,6 @@ def main(ctx: typer.Context, config: ConfigOption = None) -> None:
         ctx.default_map = {name: defaults for name in BROKER_COMMANDS}
 
 
-def load(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    """The configuration selected by --config, or exit 2 with its problems."""
-    try:
-        return load_config(ctx.obj)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-
-
 @app.command("check-config")
 def check_config(
     ctx: typer.Context,
@@ -84,10 +77,8 @@ def check_config(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
     """Create or migrate the database schema (Alembic)."""
-    from hub.storage.db import upgrade
-
     cfg = load(ctx)
-    upgrade(cfg.database.url, revision)
+    upgrade_schema(cfg.database.url, revision)
     typer.echo(f"database at {cfg.database.url.split('@')[-1]} is at {revision}")
 
 
@@ -119,8 +110,6 @@ def serve_command(
     upgrade: Annotated[bool, typer.Option("--upgrade/--no-upgrade", help="run `db upgrade` first")] = True,
 ) -> None:
     """Run the hub: MQTT ingestion and the HTTP endpoints, until SIGTERM."""
-    from hub.serve import serve
-
     raise typer.Exit(serve(load(ctx), ctx.obj, run_upgrade=upgrade))
 
 

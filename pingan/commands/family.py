@@ -6,6 +6,11 @@ from typing import Annotated
 
 import typer
 
+from dashboards.family_links import UnknownResident, create_family_link
+from hub.clock import SystemClock
+from hub.storage.db import make_engine, make_sessions
+from pingan.commands.context import load
+
 
 def family_link_command(
     ctx: typer.Context,
@@ -14,11 +19,6 @@ def family_link_command(
     days: Annotated[int, typer.Option(min=0, max=3650, help="valid for this many days; 0: until revoked")] = 0,
 ) -> None:
     """Create a private family status page link for one resident and print its URL."""
-    from dashboards.family_links import UnknownResident, create_family_link
-    from hub.cli import load
-    from hub.clock import SystemClock
-    from hub.storage.db import make_engine, make_sessions
-
     cfg = load(ctx)
     engine = make_engine(cfg.database.url)
     try:

@@ -1,0 +1,1 @@
+"""The `pingan` subcommands, each a thin layer over the hub code it drives."""

@@ -1,0 +1,77 @@
+"""`pingan devices provision`: per-device broker credentials and certificates (hub/provision.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from hub import certs
+from hub.provision import DEFAULT_HUB_USER, _now, provision, provision_tls, write_credentials_csv
+from hub.storage.db import make_engine, make_sessions
+from hub.storage.models import Device
+from pingan.commands.context import load
+
+devices_app = typer.Typer(no_args_is_help=True, help="Device credentials for the broker.")
+
+
+@devices_app.command("provision")
+def provision_command(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="directory for passwd, acl, the CSV and secrets/")] = Path("mosquitto"),
+    rotate: Annotated[bool, typer.Option("--rotate", help="new passwords (and certificates, except the CA) for every device and the hub")] = False,
+    show: Annotated[bool, typer.Option("--print", help="also print the new credentials as CSV")] = False,
+    tls_hosts: Annotated[list[str] | None, typer.Option(
+        "--tls-host", help="host name or IP the broker is reached at (repeat): makes tls/ca.* once and tls/broker.*")] = None,
+    client_certs: Annotated[bool, typer.Option(
+        "--client-certs", help="with --tls-host: also a client certificate per device and for the hub (mutual TLS)")] = False,
+) -> None:
+    """Write per-device MQTT credentials (CSV for the device maker) and Mosquitto's passwd and acl files."""
+    cfg = load(ctx)
+    if client_certs and not tls_hosts:
+        typer.echo("error: --client-certs needs --tls-host (the CA and the broker's certificate come first)", err=True)
+        raise typer.Exit(2)
+    try:
+        certs.subject_alt_names(tls_hosts or ["localhost"])  # bad host names fail before anything is written
+    except certs.CertError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    engine = make_engine(cfg.database.url)
+    with make_sessions(engine)() as session:
+        devices = {d.id: d.kind for d in session.scalars(select(Device).order_by(Device.id))}
+    engine.dispose()
+    hub_user = cfg.mqtt.username or DEFAULT_HUB_USER
+    result = provision(devices, out, hub_user, cfg.mqtt.topic_root, rotate)
+    stamp = datetime.fromtimestamp(_now(), UTC).strftime("%Y%m%dT%H%M%SZ")
+    csv_path = out / f"device-credentials-{stamp}.csv"
+    if result.created:
+        write_credentials_csv(csv_path, result.created, devices, cfg.mqtt.url or "")
+        if show:
+            typer.echo(csv_path.read_text(encoding="utf-8"), nl=False)
+    typer.echo(f"devices: {len(result.created)} new credentials, {result.kept} kept, {len(result.removed)} removed"
+               f" ({', '.join(result.removed) or 'none'})")
+    if result.created:
+        typer.echo(f"credentials for the device maker: {csv_path} (mode 0600; passwords are not stored in clear)")
+    if result.hub_password is not None:
+        typer.echo(f"hub user {hub_user!r}: password in {out / 'secrets' / 'PINGAN_MQTT__PASSWORD'}"
+                   " (use PINGAN_SECRETS_DIR or PINGAN_MQTT__PASSWORD; set mqtt.username)")
+    typer.echo(f"broker files: {out / 'passwd'} {out / 'acl'}")
+    if tls_hosts:
+        users = [hub_user, *sorted(devices)] if client_certs else None
+        try:
+            tls = provision_tls(out, tls_hosts, users, certs.utc(_now()), rotate)
+        except certs.CertError as exc:  # e.g. ca.crt kept but ca.key lost
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        tls_dir = out / "tls"
+        typer.echo(f"CA: {tls_dir / 'ca.crt'} ({'new' if tls.ca_created else 'kept'}; keep ca.key off the broker)"
+                   f"; broker certificate for {', '.join(tls_hosts)}: {tls_dir / 'broker.crt'}"
+                   f" ({'new' if tls.broker_renewed else 'kept'})")
+        if client_certs:
+            typer.echo(f"client certificates in {tls_dir / 'clients'}: {len(tls.clients_issued)} new,"
+                       f" {len(tls.clients_removed)} removed ({', '.join(tls.clients_removed) or 'none'})")
+
+
