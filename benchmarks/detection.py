@@ -7,13 +7,13 @@ fixed-threshold baseline, on one simulated community.
 1. Simulates the community (`pingan simulate --residents N --days D --seed S --out FILE`, with
    random incidents and their ground truth) into DIR (default: a temp dir; an existing
    recording of the same name is reused).
-2. Replays it offline (`hub.replay.run_offline`, what `pingan replay --offline FILE --config C`
+2. Replays it offline (`hub.rules.replay.run_offline`, what `pingan replay --offline FILE --config C`
    runs) with each configuration: `config` = config.yaml as shipped (learned routine on,
    `min_factor: 0.4`), `rules` = the same with the routine off (PRODUCT.md's fixed thresholds),
    `baseline` = benchmarks/detection/baseline.yaml (fixed thresholds: 5 h without motion day
    and night, exit on the first outside fix of any accuracy), `routine` = config.yaml with
    `min_factor: 0.5`.
-3. Scores each run against the truth lines with `hub.replay.match` (as `pingan replay` does):
+3. Scores each run against the truth lines with `hub.rules.replay.match` (as `pingan replay` does):
    incidents found / missed per kind (a cancelled SOS counts as found by an sos alert resolved
    `cancelled`), false alerts per home-week per kind, detection delays (median, p90, nearest
    rank) from the incident's start and, for inactivity, from the resident's last movement (the
@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hub.config import Config, load_config  # noqa: E402
-from hub.registry_file import load_registry_file, to_snapshot  # noqa: E402
-from hub.replay import WEEK_S, ReplayResult, match, percentile, run_offline  # noqa: E402
+from hub.registry.file import load_registry_file, to_snapshot  # noqa: E402
+from hub.rules.replay import WEEK_S, ReplayResult, match, percentile, run_offline  # noqa: E402
 from simulators.community import registry_yaml  # noqa: E402
 from simulators.engine import SimConfig, Simulation, write_recording  # noqa: E402
 
@@ -88,7 +88,7 @@ class Score:
 
 
 def score(name: str, result: ReplayResult, homes: int, last_movement: dict[tuple[str, float], float]) -> Score:
-    """hub.replay's matching (incidents in time order, each to the first unused alert that
+    """hub.rules.replay's matching (incidents in time order, each to the first unused alert that
     answers it), plus the inactivity delay from the last movement and the details."""
     out = Score(name, home_weeks=homes * result.summary["span_s"] / WEEK_S)
     matches, false = match(result.alerts, result.truths)

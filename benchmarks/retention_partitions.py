@@ -13,7 +13,7 @@ Two scratch databases on PINGAN_TEST_PG (dropped at the end): `plain` (the model
 2. ingestion: `insert_events` (the hub's raw-driver insert, one INSERT ... SELECT FROM unnest
    per batch of 500, ON CONFLICT dedup) of `ingest` realistic GPS messages into each table,
    rounds alternated so that machine noise hits both alike.
-3. scale-out queries that carry no partition key (hub/partitions.py): the backlog query of a
+3. scale-out queries that carry no partition key (hub/rules/partitions.py): the backlog query of a
    rules partition (`PartitionSlot.unruled`, 500 rows) and `mark_ruled` of those 500 ids, with
    the partitioned table holding a retention's worth of partitions (93 GPS days, 12 months).
 
@@ -36,7 +36,7 @@ from harness import create_database, drop_database  # noqa: E402
 
 from devices import DeviceMessage, interpret  # noqa: E402
 from hub.ingest.store import insert_events  # noqa: E402
-from hub.retention import purge_location_history  # noqa: E402
+from hub.operations.retention import purge_location_history  # noqa: E402
 from hub.storage import partitioning  # noqa: E402
 from hub.storage.db import make_engine, make_sessions, reset_schema  # noqa: E402
 from hub.storage.models import Base  # noqa: E402
@@ -128,7 +128,7 @@ def ingest(plain: sa.Engine, parted: sa.Engine, total: int, rounds: int = 4) -> 
 
 
 def scale_out_queries(plain: sa.Engine, parted: sa.Engine, rounds: int = 16) -> tuple[float, float]:
-    from hub.partitions import PartitionSlot
+    from hub.rules.partitions import PartitionSlot
 
     with partitioning.maintenance(parted) as conn:
         assert conn is not None

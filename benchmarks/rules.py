@@ -4,7 +4,7 @@
 
 1. Generates a recording of N residents (a home unit and a GPS tag each: heartbeats every
    5 min, motion through the day, GPS fixes on walks, some SOS) into a temp file, then times
-   `hub.replay.run_offline` on it (parsing, `devices.interpret`, engine, ticks): messages/s.
+   `hub.rules.replay.run_offline` on it (parsing, `devices.interpret`, engine, ticks): messages/s.
    Also times `devices.interpret` alone on the same lines, against a reference copy of the
    previous implementation (topic parsed every time, frozen DeviceMessage) in the same run.
 2. Builds an engine whose registry holds 1,000,000 devices, arms them all, and measures with
@@ -33,7 +33,7 @@ from devices import Channel, DeviceKind, DeviceMessage, DeviceTopic, TopicError,
 from devices.messages import MAX_QUARANTINED_BYTES, Rejection, effective_time
 from devices.payloads import Payload, ProtocolError, decode
 from hub.config import load_config
-from hub.replay import _DECODE, run_offline
+from hub.rules.replay import _DECODE, run_offline
 
 T0 = 1764115200.0  # 2025-11-26 08:00 Asia/Shanghai
 HOME = Point(45.7512, 126.6421)

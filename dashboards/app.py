@@ -28,7 +28,7 @@ from dashboards.render import Renderer
 from dashboards.routers import access, api, board, docs, family, reports, responder
 from hub.clock import Clock, SystemClock
 from hub.config import Config
-from hub.services import AbsenceCommands, AlertCommands
+from hub.ports import AbsenceCommands, AlertCommands
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from hub.backup import BackupError, backup, restore
 from hub.config import config_path
-from hub.production import production_report
+from hub.operations.backup import BackupError, backup, restore
+from hub.operations.production import production_report
 from hub.storage.db import upgrade as upgrade_schema
 from pingan.commands.context import load
 from pingan.commands.devices import devices_app

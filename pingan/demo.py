@@ -35,8 +35,8 @@ from hub.clock import ScaledClock, SystemClock
 from hub.config import Config
 from hub.embedded_broker import EmbeddedBroker
 from hub.logging_setup import configure_logging
-from hub.registry_file import load_registry_file
-from hub.registry_import import import_document
+from hub.registry.file import load_registry_file
+from hub.registry.importer import import_document
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions, upgrade
 from pingan.commands.context import load

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from hub.config import Config
 from hub.logging_setup import configure_logging
-from hub.production import production_report
+from hub.operations.production import production_report
 from hub.storage.db import upgrade
 from pingan.wiring import Hub, build_hub
 

@@ -29,7 +29,6 @@ from dashboards.routers.webhooks import webhooks_router
 from hub.access import authenticate_token
 from hub.clock import Clock, SystemClock
 from hub.config import Config
-from hub.core import HubCore, Outputs
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.links import responder_url, sign_responder_link
 from hub.dispatch.providers.base import SmsProvider
@@ -39,8 +38,9 @@ from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxBell, OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
-from hub.partitions import PartitionedCore
-from hub.retention import RetentionJobs
+from hub.operations.retention import RetentionJobs
+from hub.rules.partitions import PartitionedCore
+from hub.rules.runtime import HubCore, Outputs
 from hub.storage.db import make_engine, make_sessions
 
 log = logging.getLogger("pingan.hub")
@@ -80,7 +80,7 @@ class Hub:
     app: FastAPI
     _stop: threading.Event = field(default_factory=threading.Event)
     _scheduler: threading.Thread | None = None
-    _jobs: RetentionJobs | None = None  # daily location purge (hub/retention.py)
+    _jobs: RetentionJobs | None = None  # daily location purge (hub/operations/retention.py)
     metrics_registry: CollectorRegistry | None = None
     _metrics: MetricsListener | None = None  # /metrics on http.metrics_port
 
@@ -170,7 +170,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
 
 def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, outputs: Outputs) -> HubCore | PartitionedCore:
     """One engine deciding in the ingestion transaction, or (`scale.partitions`, several hubs)
-    one engine per partition of residents, run by whichever hub owns it (hub/partitions.py)."""
+    one engine per partition of residents, run by whichever hub owns it (hub/rules/partitions.py)."""
     if config.scale.partitions is None:
         return HubCore(config, sessions, clock, outputs)
     return PartitionedCore(config, sessions, clock, outputs)

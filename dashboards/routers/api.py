@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from dashboards import queries
 from dashboards.auth import Principal, Role, api_user
-from hub.services import AlertNotFound, InvalidTransition
+from hub.ports import AlertNotFound, InvalidTransition
 
 if TYPE_CHECKING:
     from dashboards.app import WebServices

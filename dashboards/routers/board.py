@@ -24,8 +24,8 @@ from dashboards.live import SESSION_EVENT, LiveEvent
 from dashboards.render import Renderer
 from dashboards.routers.access import safe_next
 from dashboards.svg import day_hour_grid, line_chart
-from hub.geo import wgs84_to_gcj02
-from hub.services import AlertNotFound, AlertView, InvalidTransition
+from hub.gcj02 import wgs84_to_gcj02
+from hub.ports import AlertNotFound, AlertView, InvalidTransition
 
 if TYPE_CHECKING:
     from dashboards.app import WebServices

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from dashboards import queries
 from dashboards.auth import check_csrf
 from dashboards.render import Renderer
-from hub.services import AlertNotFound, AlertView, InvalidTransition
+from hub.ports import AlertNotFound, AlertView, InvalidTransition
 from hub.storage.models import Alert
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from alerts.texts import Lang, ReplyOutcome, lang_of, reply_text
 from hub.dispatch.dispatcher import PURPOSE_ALERT
 from hub.dispatch.feedback import FeedbackSink
 from hub.dispatch.providers.base import InboundReply, StatusUpdate
-from hub.services import AlertCommands, AlertNotFound, InvalidTransition
+from hub.ports import AlertCommands, AlertNotFound, InvalidTransition
 from hub.storage import models as m
 
 log = logging.getLogger("pingan.sms.replies")

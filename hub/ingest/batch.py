@@ -63,7 +63,7 @@ class Acker(Protocol):
 
 
 class Partitioner(Protocol):
-    """Scale-out (hub/partitions.py): the rules partition of each device, stored with its events."""
+    """Scale-out (hub/rules/partitions.py): the rules partition of each device, stored with its events."""
 
     def partitions(self, session: Session, device_ids: Iterable[str]) -> Mapping[str, int]: ...
 

@@ -95,7 +95,7 @@ def _pg_insert_events(columns: Sequence[str], types: Sequence[str]) -> TextClaus
 
 
 PG_INSERT_EVENTS = _pg_insert_events(EVENT_COLUMNS, PG_ARRAY_TYPES)
-# Scale-out (hub/partitions.py): events also carry their rules partition, not ruled yet.
+# Scale-out (hub/rules/partitions.py): events also carry their rules partition, not ruled yet.
 PARTITIONED_COLUMNS = (*EVENT_COLUMNS, "partition", "ruled")
 PG_PARTITIONED_TYPES = (*PG_ARRAY_TYPES, "integer", "boolean")
 PG_INSERT_PARTITIONED_EVENTS = _pg_insert_events(PARTITIONED_COLUMNS, PG_PARTITIONED_TYPES)

@@ -188,7 +188,7 @@ class Event(Base):
     acc: Mapped[float | None] = mapped_column(Float)
     battery: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)
-    # scale-out (hub/partitions.py): the rules partition of the device's resident, and whether
+    # scale-out (hub/rules/partitions.py): the rules partition of the device's resident, and whether
     # that partition's owner has fed the event to its engine. One hub (no partitions): NULL, true.
     # Deferred: only the partitioned path filters on them, and reading events never needs them.
     partition: Mapped[int | None] = mapped_column(Integer, deferred=True)
@@ -328,7 +328,7 @@ class PartitionLease(Base):
 
     The row is also the partition's lock: every decision for the partition locks it
     (`SELECT ... FOR UPDATE`), and `state_version` counts the saves of its engine state, so a
-    hub whose cached engine is older reloads it (see hub/partitions.py)."""
+    hub whose cached engine is older reloads it (see hub/rules/partitions.py)."""
 
     __tablename__ = "partition_leases"
     partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -1,4 +1,4 @@
-"""`pingan devices provision`: per-device broker credentials and certificates (hub/provision.py)."""
+"""`pingan devices provision`: per-device broker credentials and certificates (hub/operations/provision.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from hub import certs
-from hub.provision import DEFAULT_HUB_USER, _now, provision, provision_tls, write_credentials_csv
+from hub.operations import certs
+from hub.operations.provision import DEFAULT_HUB_USER, _now, provision, provision_tls, write_credentials_csv
 from hub.storage.db import make_engine, make_sessions
 from hub.storage.models import Device
 from pingan.commands.context import load

@@ -1,4 +1,4 @@
-"""`pingan export RESIDENT` and `pingan erase RESIDENT`: data-subject requests (hub/privacy.py)."""
+"""`pingan export RESIDENT` and `pingan erase RESIDENT`: data-subject requests (hub/operations/privacy.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import SystemClock
-from hub.privacy import ErasureRefused, UnknownResident, erase_resident, export_resident
+from hub.operations.privacy import ErasureRefused, UnknownResident, erase_resident, export_resident
 from hub.storage.db import make_engine, make_sessions
 from pingan.commands.context import load
 

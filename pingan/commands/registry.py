@@ -1,4 +1,4 @@
-"""`pingan import FILE`: a community moves in (hub/registry_file.py reads, hub/registry_import.py writes)."""
+"""`pingan import FILE`: a community moves in (hub/registry/file.py reads, hub/registry/importer.py writes)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from rich.progress import Progress
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from hub.registry_file import RegistryError, load_registry_file
-from hub.registry_import import PROGRESS_FROM_ENTRIES, ImportReport, import_document, known_ids
+from hub.registry.file import RegistryError, load_registry_file
+from hub.registry.importer import PROGRESS_FROM_ENTRIES, ImportReport, import_document, known_ids
 from hub.storage.db import make_engine, make_sessions
 from pingan.commands.context import load
 

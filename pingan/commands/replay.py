@@ -1,5 +1,5 @@
-"""`pingan replay FILE`: a recording to a broker, or --offline into the rules (hub/replay.py),
-or --compare B to backtest a configuration change (hub/backtest.py)."""
+"""`pingan replay FILE`: a recording to a broker, or --offline into the rules (hub/rules/replay.py),
+or --compare B to backtest a configuration change (hub/rules/backtest.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import typer
 
 from alerts.actions import Alert
 from alerts.registry import RegistrySnapshot
-from hub.backtest import compare, text_lines
 from hub.config import Config, ConfigError, config_path, load_config
-from hub.registry_file import RegistryError, load_registry_file, to_snapshot
-from hub.replay import ReplayResult, run_offline
+from hub.registry.file import RegistryError, load_registry_file, to_snapshot
+from hub.rules.backtest import compare, text_lines
+from hub.rules.replay import ReplayResult, run_offline
 from simulators.cli import replay_to_broker
 
 

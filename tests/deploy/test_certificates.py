@@ -1,4 +1,4 @@
-"""The certificates `pingan devices provision --tls-host` makes (hub/certs.py): a CA kept once made,
+"""The certificates `pingan devices provision --tls-host` makes (hub/operations/certs.py): a CA kept once made,
 a broker certificate that verifies for the given names and is renewed when they change or it
 nears its end (virtual dates, no waiting), client certificates that follow the devices table."""
 
@@ -14,8 +14,8 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 from ingest.helpers import write_config
 
 from deploy.kit import provision as provision_cli
-from hub import certs
-from hub.provision import provision_tls
+from hub.operations import certs
+from hub.operations.provision import provision_tls
 
 NOW = certs.utc(1_800_000_000)  # 2027-01-15, a fixed virtual date
 HOSTS = ["mqtt.example.org", "10.0.0.5", "127.0.0.1"]

@@ -25,7 +25,7 @@ from alerts.actions import (
 from alerts.config import EscalationConfig, VolunteersConfig
 from alerts.escalation import EscalationPolicy
 from hub.dispatch.dispatcher import Dispatcher, _alert_of
-from hub.services import AlertNotFound, AlertView, InvalidTransition
+from hub.ports import AlertNotFound, AlertView, InvalidTransition
 from hub.storage import models as m
 from hub.storage.alert_store import save_alert
 from hub.storage.db import make_engine, make_sessions

@@ -24,7 +24,6 @@ from support.twilio_server import TwilioTestServer, sign
 from dashboards.routers.webhooks import webhooks_router
 from hub.clock import SystemClock
 from hub.config import Config
-from hub.core import HubCore, Outputs
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.links import responder_url, sign_responder_link, verify_responder_link
 from hub.dispatch.providers.twilio import TwilioProvider
@@ -32,6 +31,7 @@ from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
+from hub.rules.runtime import HubCore, Outputs
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db, policy
 

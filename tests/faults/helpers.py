@@ -25,9 +25,9 @@ from conftest import Broker, free_port
 from ingest.helpers import HubProcess, Publisher, rows, scalar, wait_until, write_config
 
 from hub.config import load_config
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.registry_import import import_document, known_ids
-from hub.replay import run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.registry.importer import import_document, known_ids
+from hub.rules.replay import run_offline
 from hub.storage.db import make_engine, make_sessions
 
 REPO = Path(__file__).resolve().parents[2]

@@ -23,10 +23,10 @@ import pytest
 import yaml
 
 from devices import DeviceMessage, interpret
-from hub import partitions
 from hub.clock import VirtualClock
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.rules import partitions
+from hub.rules.replay import run_offline
 
 from .test_partitioned_core import alert_set, hub_config, import_registry, make_hub
 

@@ -18,16 +18,16 @@ from sqlalchemy import func, select
 from devices import DeviceMessage, interpret
 from hub.clock import VirtualClock
 from hub.config import Config
-from hub.core import Outputs
 from hub.dispatch.dispatcher import Dispatcher
 from hub.ingest import store
-from hub.partitions import CONSUME_BATCH, PartitionedCore, partition_of
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.registry_import import import_document, known_ids
-from hub.replay import run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.registry.importer import import_document, known_ids
+from hub.registry.snapshot import load_snapshot
+from hub.rules.partitions import CONSUME_BATCH, PartitionedCore, partition_of
+from hub.rules.replay import run_offline
+from hub.rules.runtime import Outputs
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
-from hub.storage.registry import load_snapshot
 
 from .conftest import REPO
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.geo import distance_m, gcj02_to_wgs84, out_of_china, to_wgs84, wgs84_to_gcj02
+from hub.gcj02 import distance_m, gcj02_to_wgs84, out_of_china, to_wgs84, wgs84_to_gcj02
 
 
 def test_tiananmen_forward_matches_the_published_offset() -> None:

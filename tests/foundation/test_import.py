@@ -12,12 +12,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from hub.geo import gcj02_to_wgs84
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.registry_import import import_document, known_ids
+from hub.gcj02 import gcj02_to_wgs84
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.registry.importer import import_document, known_ids
+from hub.registry.snapshot import load_snapshot
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
-from hub.storage.registry import load_snapshot
 from pingan.cli import app
 
 DATA = Path(__file__).parent / "data"

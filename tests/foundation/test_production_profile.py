@@ -72,7 +72,7 @@ def test_demo_user_and_default_passwords_are_refused(database: dict[str, str]) -
 def test_sqlite_beyond_the_documented_size_is_refused(database: dict[str, str], tmp_path: Path) -> None:
     import sqlite3
 
-    from hub.production import SQLITE_MAX_RESIDENTS
+    from hub.operations.production import SQLITE_MAX_RESIDENTS
 
     db = database["PINGAN_DATABASE__URL"].removeprefix("sqlite:///")
     with sqlite3.connect(db) as conn:

@@ -12,8 +12,8 @@ import yaml
 
 from alerts.registry import Point
 from devices.kinds import DeviceKind
-from hub.geo import gcj02_to_wgs84
-from hub.registry_file import KnownIds, RegistryError, load_registry_file, to_snapshot
+from hub.gcj02 import gcj02_to_wgs84
+from hub.registry.file import KnownIds, RegistryError, load_registry_file, to_snapshot
 
 DATA = Path(__file__).parent / "data"
 YAML_FILE = DATA / "registry.yaml"

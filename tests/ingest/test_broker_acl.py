@@ -19,7 +19,7 @@ import yaml
 from conftest import Broker, free_port
 from deploy.kit import provision, shipped_mosquitto_conf
 
-from hub.provision import mosquitto_hash, read_passwd
+from hub.operations.provision import mosquitto_hash, read_passwd
 from hub.storage.db import make_engine
 from hub.storage.models import Base
 from ingest.helpers import HubProcess, heartbeat, scalar, seed_devices, wait_until, write_config
@@ -108,7 +108,7 @@ def test_one_device_cannot_publish_as_another(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("rotate", [False, True])
 def test_provisioning_again_keeps_or_rotates_passwords(tmp_path: Path, rotate: bool) -> None:
-    from hub.provision import provision
+    from hub.operations.provision import provision
 
     first = provision({"cat-0001": "pingan_cat"}, tmp_path, "pingan-hub", "pingan/v1")
     assert set(first.created) == {"cat-0001"} and first.hub_password

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from dashboards.family_links import create_family_link, record_family_view, resolve_family_token
-from hub.core import ENGINE_STATE_KEY
-from hub.privacy import ErasureRefused, erase_resident, export_resident
+from hub.operations.privacy import ErasureRefused, erase_resident, export_resident
+from hub.rules.runtime import ENGINE_STATE_KEY
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
 from pingan.cli import app

@@ -8,7 +8,7 @@ import json
 from sqlalchemy import func, select
 
 from hub.clock import VirtualClock
-from hub.retention import RetentionJobs, purge_location_history
+from hub.operations.retention import RetentionJobs, purge_location_history
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
 

@@ -9,7 +9,7 @@ import threading
 
 from sqlalchemy import func, select, text
 
-from hub.retention import purge_location_history
+from hub.operations.retention import purge_location_history
 from hub.storage import models as m
 from hub.storage import partitioning
 from hub.storage.db import make_engine, make_sessions, prepare_partitions, reset_schema

@@ -1,4 +1,4 @@
-"""Backtesting a change (`pingan replay --offline FILE --config A --compare B`, hub/backtest.py),
+"""Backtesting a change (`pingan replay --offline FILE --config A --compare B`, hub/rules/backtest.py),
 and the global `pingan --config FILE` holding for replay, record and simulate from any folder.
 
 The recording: one resident, one home unit with hourly heartbeats, on a day with a 4.5 h nap
@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from hub.backtest import compare
 from hub.config import load_config
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.rules.backtest import compare
+from hub.rules.replay import run_offline
 from pingan.cli import app
 
 ROOT = Path(__file__).parents[2]

@@ -25,8 +25,8 @@ from typing import Any
 import msgspec
 
 from hub.config import Config, load_config
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import ReplayResult, run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.rules.replay import ReplayResult, run_offline
 from simulators import recorder
 from simulators.community import registry_yaml
 from simulators.engine import SimConfig, Simulation, write_recording

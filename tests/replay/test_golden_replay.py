@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from hub.config import Config, load_config
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.rules.replay import run_offline
 from pingan.commands.replay import replay_command
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.config import load_config
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.rules.replay import run_offline
 from simulators.recording import read_recording
 
 ROOT = Path(__file__).parents[2]

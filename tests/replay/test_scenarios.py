@@ -4,7 +4,7 @@ Each scenario is simulated to a temporary recording (with its registry, as `ping
 --scenario NAME --out FILE` writes them) and replayed offline with the default config.yaml.
 The set of alert kinds raised must equal the scenario's `expect` list — no more, no fewer — and
 every ground-truth incident must be detected by an alert of its resident as `pingan replay`
-scores it (`hub.replay.answers`: a cancelled SOS by an `sos` alert resolved `cancelled`).
+scores it (`hub.rules.replay.answers`: a cancelled SOS by an `sos` alert resolved `cancelled`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from hub.config import Config, load_config
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import ReplayResult, answers, run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.rules.replay import ReplayResult, answers, run_offline
 from simulators.community import registry_yaml
 from simulators.engine import Simulation, from_scenario, write_recording
 from simulators.incidents import load_scenario, scenario_names

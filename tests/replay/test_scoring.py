@@ -1,4 +1,4 @@
-"""Backtest scoring (`hub.replay.score`): a cancelled SOS is found by an sos alert resolved
+"""Backtest scoring (`hub.rules.replay.score`): a cancelled SOS is found by an sos alert resolved
 `cancelled`, not reported as a missed incident plus a false sos; other kinds match literally.
 
 Each case replays a short recording on the golden registry (two residents, hourly heartbeats),
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from hub.config import Config, load_config
-from hub.registry_file import load_registry_file, to_snapshot
-from hub.replay import ReplayResult, Truth, answers, match, run_offline
+from hub.registry.file import load_registry_file, to_snapshot
+from hub.rules.replay import ReplayResult, Truth, answers, match, run_offline
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).parents[2]

@@ -36,7 +36,7 @@ from sqlalchemy import delete, inspect, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.context import device_key, resident_key
-from hub.core import ENGINE_STATE_KEY
+from hub.rules.runtime import ENGINE_STATE_KEY
 from hub.storage import models as m
 
 ERASED_BODY = "[erased]"

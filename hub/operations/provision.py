@@ -14,7 +14,7 @@ From the devices table it writes, into one directory:
   `PINGAN_SECRETS_DIR`.
 - `tls/` (with `--tls-host NAME`, repeatable): the deployment's CA and the broker's server
   certificate for those names and IPs; with `--client-certs` also a client certificate per
-  device and for the hub user (mutual TLS). See hub/certs.py and docs/DEPLOY.md.
+  device and for the hub user (mutual TLS). See hub/operations/certs.py and docs/DEPLOY.md.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from datetime import datetime
 from pathlib import Path
 
 from devices.topics import UPLINK_CHANNELS, Channel
-from hub import certs
 from hub.clock import SystemClock
+from hub.operations import certs
 
 PBKDF2_ITERATIONS = 101
 SALT_BYTES = 12

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.registry_file import (
+from hub.registry.file import (
     SECTIONS,
     CommunityEntry,
     DeviceEntry,

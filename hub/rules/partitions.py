@@ -41,11 +41,11 @@ from alerts.registry import RegistrySnapshot
 from devices import DeviceMessage
 from hub.clock import Clock
 from hub.config import Config
-from hub.core import HubCore, Outputs
 from hub.dispatch.feedback import SendOutcome
 from hub.dispatch.providers.base import StatusUpdate
 from hub.ingest.batch import AfterCommit
-from hub.services import AlertNotFound, AlertView
+from hub.ports import AlertNotFound, AlertView
+from hub.rules.runtime import HubCore, Outputs
 from hub.storage import models as m
 
 log = logging.getLogger("pingan.partitions")
@@ -103,7 +103,7 @@ class PartitionMap:
 
 @dataclass(frozen=True)
 class PartitionSlot:
-    """One partition of the residents as a HubCore's scope (hub.core.RulesScope).
+    """One partition of the residents as a HubCore's scope (hub.rules.runtime.RulesScope).
 
     Its events wait `settle_s` before they are ruled (`unruled`), so a device's messages that
     reached different hubs are ruled in device-time order, and the rules' clock stays that far

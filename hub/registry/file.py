@@ -2,7 +2,7 @@
 
 Owns the file format (docs/REGISTRY.md), its validation with errors that name the file,
 the line, the entry and the field, and `to_snapshot` for offline replay. It does not touch
-the database: `hub.registry_import` writes a validated `RegistryDocument` there.
+the database: `hub.registry.importer` writes a validated `RegistryDocument` there.
 
 Every problem is collected (not just the first) so an office fixes its file in one pass.
 """
@@ -26,7 +26,7 @@ from alerts import registry as core
 from devices.kinds import DeviceKind
 from devices.topics import DEVICE_ID_RE
 from hub.config import key_lines
-from hub.geo import Crs, to_wgs84
+from hub.gcj02 import Crs, to_wgs84
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 E164_RE = re.compile(r"^\+[1-9]\d{7,14}$")

@@ -16,7 +16,7 @@ crash loses no decision. If a transaction fails, the engine is rebuilt from the 
 
 What a HubCore rules is composed in as its `scope` (`RulesScope`): the whole community
 (`WholeCommunity`, the default, one hub) or one partition of the residents (scale-out,
-hub/partitions.py `PartitionSlot`). A partition's engine sees only that partition's registry,
+hub/rules/partitions.py `PartitionSlot`). A partition's engine sees only that partition's registry,
 its state is saved under `engine:<p>` with every decision, every decision first locks the
 partition's lease row and reloads the engine when the saved state is newer than the one in
 memory (another hub decided meanwhile), and events reach it through `consume`, not `on_batch`.
@@ -59,10 +59,10 @@ from hub.config import Config
 from hub.dispatch.feedback import Feedback, SendOutcome
 from hub.dispatch.providers.base import DeliveryState, StatusUpdate
 from hub.ingest.batch import AfterCommit
-from hub.services import AlertNotFound, AlertView, InvalidTransition
+from hub.ports import AlertNotFound, AlertView, InvalidTransition
+from hub.registry.snapshot import load_snapshot
 from hub.storage import models as m
 from hub.storage.alert_store import save_alert
-from hub.storage.registry import load_snapshot
 
 log = logging.getLogger("pingan.core")
 
@@ -104,7 +104,7 @@ class Dispatch(Protocol):
 
 class RulesScope(Protocol):
     """Which residents one engine rules and how its state is kept: the whole community
-    (`WholeCommunity`, one hub) or one partition of it (`hub.partitions.PartitionSlot`, several
+    (`WholeCommunity`, one hub) or one partition of it (`hub.rules.partitions.PartitionSlot`, several
     hubs). HubCore is the same for both; what differs is composed in through this."""
 
     @property
@@ -261,7 +261,7 @@ class HubCore:
         every path takes the two in that order, or two threads would wait on each other. A
         failure — in the decision or in the commit after it — leaves the engine ahead of the
         database: it is marked stale and rebuilt from the database by the next decision.
-        A partition's core locks its lease row first (see hub/partitions.py) and reloads the
+        A partition's core locks its lease row first (see hub/rules/partitions.py) and reloads the
         engine when another hub saved a newer state."""
         with contextlib.ExitStack() as stack:
             stack.push(self._stale_on_failure)  # first in, last out: sees a failed commit too
@@ -370,7 +370,7 @@ class HubCore:
                 if wait > 0 and not stop.is_set():
                     self.wake.wait(wait)
 
-    # --- operators and responders (hub.services.AlertCommands, AbsenceCommands) ----------------
+    # --- operators and responders (hub.ports.AlertCommands, AbsenceCommands) ----------------
 
     def acknowledge(self, alert_id: str, actor: str, channel: str) -> AlertView:
         return self._command(alert_id, lambda e, now: e.acknowledge(alert_id, actor, channel, now))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.actions import Alert
-from hub.replay import WEEK_S, ReplayResult, alert_row, match
+from hub.rules.replay import WEEK_S, ReplayResult, alert_row, match
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,2 @@
+"""Running a hub over time: backup and restore, retention, data-subject requests, the
+production profile, device credentials and certificates."""
