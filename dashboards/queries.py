@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.ports import AlertView
+from hub.storage.alert_store import alert_view
 from hub.storage.models import (
     Absence,
     Alert,
@@ -53,31 +55,6 @@ AWAY_DISTANCE_M = 300.0
 
 
 # --- alerts ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    id: str
-    code: str
-    kind: str
-    severity: str
-    state: str
-    resident: str | None
-    resident_name: str
-    address: str
-    device: str | None
-    zone: str | None
-    opened_at: float
-    first_notified_at: float | None
-    acknowledged_at: float | None
-    acknowledged_by: str | None
-    on_site_at: float | None
-    resolved_at: float | None
-    outcome: str | None
-    reason: str
-    late: bool
-    escalation_step: int
-    handler_name: str | None = None  # who acknowledged, as people read it (responder name, not id)
 
 
 @dataclass(frozen=True)
@@ -119,7 +96,7 @@ class AuditRow:
 
 @dataclass(frozen=True)
 class AlertDetail:
-    alert: AlertRow
+    alert: AlertView
     transitions: list[TransitionRow]
     notifications: list[NotificationRow]
     audit: list[AuditRow]
@@ -174,35 +151,9 @@ def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
     return names
 
 
-def _alert_rows(session: Session, pairs: list[tuple[Alert, Resident | None]]) -> list[AlertRow]:
+def _alert_rows(session: Session, pairs: list[tuple[Alert, Resident | None]]) -> list[AlertView]:
     ackers = _acknowledgers(session, [a for a, _ in pairs])
-    return [_alert_row(a, r, ackers.get(a.id)) for a, r in pairs]
-
-
-def _alert_row(alert: Alert, resident: Resident | None, acker: tuple[str, str] | None = None) -> AlertRow:
-    return AlertRow(
-        id=alert.id,
-        code=alert.code,
-        kind=alert.kind,
-        severity=alert.severity,
-        state=alert.state,
-        resident=alert.resident_id,
-        resident_name=resident.name if resident else (alert.resident_id or ""),
-        address=resident.address if resident else "",
-        device=alert.device_id,
-        zone=alert.zone,
-        opened_at=alert.opened_at,
-        first_notified_at=alert.first_notified_at,
-        acknowledged_at=alert.acknowledged_at,
-        acknowledged_by=acker[0] if acker else alert.acknowledged_by,
-        handler_name=acker[1] if acker else None,
-        on_site_at=alert.on_site_at,
-        resolved_at=alert.resolved_at,
-        outcome=alert.outcome,
-        reason=alert.reason,
-        late=alert.late,
-        escalation_step=alert.escalation_step,
-    )
+    return [alert_view(a, r, ackers.get(a.id)) for a, r in pairs]
 
 
 def list_alerts(
@@ -212,7 +163,7 @@ def list_alerts(
     resident: str | None = None,
     since: float | None = None,
     limit: int = 500,
-) -> list[AlertRow]:
+) -> list[AlertView]:
     """Alerts, most urgent first: severity, then the longest waiting.
 
     `state` is one of ALERT_STATES, or `active` for every state but resolved.
@@ -235,7 +186,7 @@ def list_alerts(
     return sorted(rows, key=lambda a: (SEVERITY_RANK.get(a.severity, 9), a.opened_at, a.id))
 
 
-def alert_row(session: Session, alert_id: str) -> AlertRow | None:
+def alert_row(session: Session, alert_id: str) -> AlertView | None:
     alert = session.get(Alert, alert_id)
     if alert is None:
         return None
@@ -345,7 +296,7 @@ class ResidentStatus:
     state_source: str  # alert, engine, absence, derived
     last_activity_at: float | None
     devices: list[DeviceHealthRow]
-    open_alerts: list[AlertRow]
+    open_alerts: list[AlertView]
     absence: AbsenceRow | None  # the absence in force now, if any
 
     @property
@@ -447,7 +398,7 @@ def resident_statuses(session: Session, now: float, resident_ids: list[str] | No
     for d in devices:
         if d.resident in by_resident:
             by_resident[d.resident].append(d)
-    open_alerts: dict[str, list[AlertRow]] = {i: [] for i in ids}
+    open_alerts: dict[str, list[AlertView]] = {i: [] for i in ids}
     for a in list_alerts(session, state="active"):
         if a.resident in open_alerts:
             open_alerts[a.resident].append(a)

@@ -22,19 +22,32 @@ class InvalidTransition(ValueError):
 
 @dataclass(frozen=True)
 class AlertView:
+    """The one read model of an alert: what the core's commands return and what the board,
+    the responder page and the API read (`hub.storage.alert_store.alert_view` builds it).
+    The engine's `alerts.actions.Alert` is the decision record; the ORM row is its storage;
+    the API's `AlertOut` is only the documented wire format made from this."""
+
     id: str
     code: str
     kind: str
     severity: str
     state: str
     resident: str | None
+    resident_name: str
+    address: str
     device: str | None
+    zone: str | None
     opened_at: float
+    first_notified_at: float | None
     acknowledged_at: float | None
+    acknowledged_by: str | None
     on_site_at: float | None
     resolved_at: float | None
     outcome: str | None
     reason: str
+    late: bool
+    escalation_step: int
+    handler_name: str | None = None  # who acknowledged, as people read it (responder name, not id)
 
 
 class AlertCommands(Protocol):

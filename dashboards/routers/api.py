@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from dashboards import queries
 from dashboards.auth import Principal, Role, api_user
-from hub.ports import AlertNotFound, InvalidTransition
+from hub.ports import AlertNotFound, AlertView, InvalidTransition
 
 if TYPE_CHECKING:
     from dashboards.app import WebServices
@@ -54,7 +54,7 @@ class AlertOut(BaseModel):
     reason: str
 
     @classmethod
-    def of(cls, a: queries.AlertRow) -> AlertOut:
+    def of(cls, a: AlertView) -> AlertOut:
         return cls(
             id=a.id, code=a.code, kind=a.kind, severity=a.severity, state=a.state, resident=a.resident,
             device=a.device, opened_at=a.opened_at, acknowledged_at=a.acknowledged_at, on_site_at=a.on_site_at,

@@ -62,7 +62,7 @@ from hub.ingest.batch import AfterCommit
 from hub.ports import AlertNotFound, AlertView, InvalidTransition
 from hub.registry.snapshot import load_snapshot
 from hub.storage import models as m
-from hub.storage.alert_store import save_alert
+from hub.storage.alert_store import alert_view, save_alert
 
 log = logging.getLogger("pingan.core")
 
@@ -482,7 +482,7 @@ class HubCore:
             if also is not None:
                 also(session, now)
             self._save_state(session, force=True)
-            view = _view(session.get(m.Alert, alert_id))
+            view = _view(session, alert_id)
         _run(after)
         return view
 
@@ -602,13 +602,10 @@ def _run(work: list[AfterCommit]) -> None:
             log.exception("after-commit work failed")
 
 
-def _view(row: m.Alert | None) -> AlertView:
+def _view(session: Session, alert_id: str) -> AlertView:
+    row = session.get(m.Alert, alert_id)
     assert row is not None
-    return AlertView(
-        id=row.id, code=row.code, kind=row.kind, severity=row.severity, state=row.state, resident=row.resident_id,
-        device=row.device_id, opened_at=row.opened_at, acknowledged_at=row.acknowledged_at, on_site_at=row.on_site_at,
-        resolved_at=row.resolved_at, outcome=row.outcome, reason=row.reason,
-    )
+    return alert_view(row, session.get(m.Resident, row.resident_id) if row.resident_id else None)
 
 
 def _save_persons(session: Session, actions: list[PersonStateChanged]) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.actions import Action, Alert, AlertAckExpired, AlertOpened, AlertResolved, AlertState, AlertUpdated
+from hub.ports import AlertView
 from hub.storage import models
 
 
@@ -66,3 +67,30 @@ def _append_transitions(session: Session, alert: Alert) -> None:
             at=t.at, actor=t.by, channel=t.channel, action=f"alert.{t.state.value}", alert_id=alert.id,
             resident_id=alert.resident, detail={"note": t.note, "kind": alert.kind.value, "code": alert.code},
         ))
+
+
+def alert_view(alert: models.Alert, resident: models.Resident | None, acker: tuple[str, str] | None = None) -> AlertView:
+    """The read model of a stored alert; `acker` is (actor, display name) of who took it on."""
+    return AlertView(
+        id=alert.id,
+        code=alert.code,
+        kind=alert.kind,
+        severity=alert.severity,
+        state=alert.state,
+        resident=alert.resident_id,
+        resident_name=resident.name if resident else (alert.resident_id or ""),
+        address=resident.address if resident else "",
+        device=alert.device_id,
+        zone=alert.zone,
+        opened_at=alert.opened_at,
+        first_notified_at=alert.first_notified_at,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=acker[0] if acker else alert.acknowledged_by,
+        handler_name=acker[1] if acker else None,
+        on_site_at=alert.on_site_at,
+        resolved_at=alert.resolved_at,
+        outcome=alert.outcome,
+        reason=alert.reason,
+        late=alert.late,
+        escalation_step=alert.escalation_step,
+    )

@@ -27,7 +27,7 @@ from alerts.escalation import EscalationPolicy
 from hub.dispatch.dispatcher import Dispatcher, _alert_of
 from hub.ports import AlertNotFound, AlertView, InvalidTransition
 from hub.storage import models as m
-from hub.storage.alert_store import save_alert
+from hub.storage.alert_store import alert_view, save_alert
 from hub.storage.db import make_engine, make_sessions
 
 T0 = 1_764_124_800.0  # 2025-11-26 02:40 UTC, 10:40 in Harbin
@@ -262,21 +262,7 @@ class TableAlertCommands:
 
 
 def _view(row: m.Alert) -> AlertView:
-    return AlertView(
-        row.id,
-        row.code,
-        row.kind,
-        row.severity,
-        row.state,
-        row.resident_id,
-        row.device_id,
-        row.opened_at,
-        row.acknowledged_at,
-        row.on_site_at,
-        row.resolved_at,
-        row.outcome,
-        row.reason,
-    )
+    return alert_view(row, None)
 
 
 def store_and_dispatch(db: Db, dispatcher: Dispatcher, actions: list, now: float) -> None:  # type: ignore[type-arg]

@@ -24,7 +24,7 @@ def test_a_link_of_a_resolved_alert_shows_only_that_it_is_closed(web: Web) -> No
     page = client.get(f"/r/{token}")
     assert page.status_code == 200 and "宣信街12号3单元501" in page.text  # open: the responder needs the address
     csrf = csrf_of(page.text)
-    web.hub.rules.runtime.resolve(alert, "ok", "operator", "board")
+    web.hub.core.resolve(alert, "ok", "operator", "board")
     closed = client.get(f"/r/{token}")
     assert closed.status_code == 410
     for secret in ("李奶奶", "宣信街12号3单元501", "geo:", "45.75", "126.64"):
@@ -78,7 +78,7 @@ def test_the_family_page_names_the_role_not_the_person(web: Web) -> None:
 
 def test_the_family_page_never_shows_a_login_or_a_number(web: Web) -> None:
     alert = web.seeded.open_alert
-    web.hub.rules.runtime.acknowledge(alert, "operator", "board")
+    web.hub.core.acknowledge(alert, "operator", "board")
     page = _family_page(web, "r-0001")
     assert "服务中心已响应" in page and "operator" not in page
     with web.sessions.begin() as session:  # an acknowledgement recorded under a bare phone number

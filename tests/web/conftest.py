@@ -85,7 +85,7 @@ class Web:
 
     def settle(self) -> None:
         """What the hub's threads would do next: fire due deadlines and escalation, send the outbox."""
-        self.hub.rules.runtime.tick()
+        self.hub.core.tick()
         while self.hub.sender.run_once():
             pass
 

@@ -139,7 +139,7 @@ class Feeder:
         if messages:
             assert self.hub.ingest.writer.write(sorted(messages, key=lambda r: r.received_at))
         if tick:
-            self.hub.rules.runtime.tick()
+            self.hub.core.tick()
             while self.hub.sender.run_once():
                 pass
 
@@ -171,7 +171,7 @@ def seed(hub: Any, now: float = NOW) -> Seeded:
             _add_user(s, role, now - 15 * DAY)
             tokens[role] = access.create_token(s, f"{role}-bot", role, now - 15 * DAY)
     hub.clock.set(local(-14, 6, now))
-    hub.rules.runtime.load()
+    hub.core.load()
     feed = Feeder(hub)
     start = local(-14, 6, now)
     feed.deliver(start, [feed.message(start, d, "status", state="online") for d in DEVICES])
@@ -211,19 +211,19 @@ def _history(hub: Any, feed: Feeder, now: float) -> None:
             _incident(hub, feed, local(day, 21.5, now), "fall", "assisted", on_site=True)
     feed.at(local(-1, 23.9, now))
     # 陈爷爷 went into hospital three days ago (before the registry knew of any absence).
-    hub.rules.runtime.add_absence("r-0004", now - 3 * DAY, now + 2 * DAY, "住院观察", "operator")
+    hub.core.add_absence("r-0004", now - 3 * DAY, now + 2 * DAY, "住院观察", "operator")
 
 
 def _incident(hub: Any, feed: Feeder, at: float, kind: str, outcome: str, on_site: bool) -> None:
     feed.deliver(at, [feed.message(at, "cat-0002", "event", type=kind)])
     alert = _newest(hub.sessions, "r-0002", kind)
     feed.at(at + 60)
-    hub.rules.runtime.acknowledge(alert, "wang", "sms")
+    hub.core.acknowledge(alert, "wang", "sms")
     if on_site:
         feed.at(at + 1500)
-        hub.rules.runtime.on_site(alert, "wang", "web")
+        hub.core.on_site(alert, "wang", "web")
     feed.at(at + 1800 if not on_site else at + 3600)
-    hub.rules.runtime.resolve(alert, outcome, "wang", "web")
+    hub.core.resolve(alert, outcome, "wang", "web")
     feed.at(hub.clock.now())  # the "resolved" texts go out now
 
 
@@ -241,7 +241,7 @@ def _today(hub: Any, feed: Feeder, now: float) -> None:
         if hour == 13:
             feed.at(at + 1200)  # 王奶奶's silence falls due at 13:20
             feed.at(at + 2700)
-            hub.rules.runtime.acknowledge(_newest(hub.sessions, "r-0003", "inactivity"), "zhao", "sms")
+            hub.core.acknowledge(_newest(hub.sessions, "r-0003", "inactivity"), "zhao", "sms")
     walk = [feed.message(now - HOUR + i * 300, "tag-0002", "gps", lat=HOME_2[0] + 0.0001 * i, lon=HOME_2[1] + 0.0001 * i, acc=10.0)
             for i in range(12)]  # fmt: skip
     walk.append(feed.message(now - 48 * 60, "cat-0002", "event", type="motion"))

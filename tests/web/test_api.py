@@ -40,7 +40,7 @@ def test_ack_and_resolve_go_through_the_hub_core(web: Web) -> None:
     c, h, sos = web.client(), web.bearer("operator"), web.seeded.open_alert
     acked = c.post(f"/api/alerts/{sos}/ack", headers=h)
     assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
-    assert web.hub.rules.runtime.engine.alert(sos).state.value == "acknowledged"  # the engine decided, not only the table
+    assert web.hub.core.engine.alert(sos).state.value == "acknowledged"  # the engine decided, not only the table
     again = c.post(f"/api/alerts/{sos}/ack", headers=h)  # a second responder joining: the engine allows it
     assert again.status_code == 200 and again.json()["acknowledged_at"] == acked.json()["acknowledged_at"]
     assert c.post(f"/api/alerts/{sos}/resolve", headers=h, json={"outcome": "cleared"}).status_code == 422  # not for people

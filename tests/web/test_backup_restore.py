@@ -57,7 +57,7 @@ def test_backup_restore_round_trip_keeps_alerts_escalation_and_outbox(db_url: st
     queued = {i for i, (_, state, _) in outbox_at_backup.items() if state == "queued"}
     assert queued, "the test needs texts waiting in the outbox"
 
-    backup = tmp_path / "hub.operations.backup"
+    backup = tmp_path / "hub.backup"
     result = pingan(db_url, "backup", str(backup))  # the hub's engines are open and in use
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
@@ -77,14 +77,14 @@ def test_backup_restore_round_trip_keeps_alerts_escalation_and_outbox(db_url: st
     try:
         assert open_alerts(hub.sessions) == alerts_at_backup
         assert outbox(hub.sessions) == outbox_at_backup
-        hub.rules.runtime.load()
+        hub.core.load()
         while hub.sender.run_once():  # the restored hub sends what was waiting
             pass
         sent = outbox(hub.sessions)
         assert all(sent[i][1] in ("sent", "delivered") for i in queued), {i: sent[i] for i in queued}
         step = alerts_at_backup[sos][1]
         hub.clock.set(due + 1)  # and r-0001's escalation goes on to its next step
-        hub.rules.runtime.tick()
+        hub.core.tick()
         assert open_alerts(hub.sessions)[sos][1] == step + 1
     finally:
         for engine in hub.engines:

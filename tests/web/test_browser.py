@@ -95,7 +95,7 @@ def test_new_alert_appears_live_and_is_acknowledged(server: LiveServer, browser)
     sos = web.seeded.open_alert
     page.locator(f'article[data-alert="{sos}"] button.ack').click()
     expect(page.locator(f'article[data-alert="{sos}"] .state')).to_contain_text("已响应")
-    assert web.hub.rules.runtime.engine.alert(sos).state.value == "acknowledged"
+    assert web.hub.core.engine.alert(sos).state.value == "acknowledged"
 
 
 def test_family_page_on_a_phone(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]

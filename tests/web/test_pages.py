@@ -35,7 +35,7 @@ def test_acknowledge_and_resolve_from_the_board(web: Web) -> None:
     csrf = csrf_of(client.get("/").text)
     sos = web.seeded.open_alert
     assert client.post(f"/alerts/{sos}/ack", data={"csrf": csrf}, follow_redirects=False).status_code == 303
-    assert web.hub.rules.runtime.engine.alert(sos).state.value == "acknowledged"  # the engine took the decision
+    assert web.hub.core.engine.alert(sos).state.value == "acknowledged"  # the engine took the decision
     client.post(f"/alerts/{sos}/resolve", data={"csrf": csrf, "outcome": "false_alarm"})
     with web.sessions() as session:
         alert = session.get(Alert, sos)
@@ -73,7 +73,7 @@ def test_family_page_status_location_and_audit(web: Web) -> None:
 
 
 def test_family_page_shows_who_is_handling(web: Web) -> None:
-    web.hub.rules.runtime.acknowledge(web.seeded.open_alert, "wang", "sms")
+    web.hub.core.acknowledge(web.seeded.open_alert, "wang", "sms")
     page = web.client().get(f"/f/{family_link(web, 'r-0001')}").text
     assert "网格员已响应" in page and "王网格员" not in page  # the role, not the person (docs/SECURITY.md)
 
@@ -187,7 +187,7 @@ def test_map_data_and_gcj02_display(web: Web) -> None:
     assert homes["r-0001"]["alert"] and not homes["r-0002"]["alert"]
     tag = next(t for t in data["tags"] if t["device"] == "tag-0002")
     assert len(tag["trail"]) == 12 and tag["fix"] == [45.7551, 126.6391]
-    gcj = WebServices(sessions=web.sessions, config=web.hub.config, alert_commands=web.hub.rules.runtime, absence_commands=web.hub.rules.runtime,
+    gcj = WebServices(sessions=web.sessions, config=web.hub.config, alert_commands=web.hub.core, absence_commands=web.hub.core,
                       events=web.bus, clock=web.clock,
                       map=MapSettings.from_env({"PINGAN_WEB_TILE_CRS": "gcj02", "PINGAN_WEB_TILE_URL": "http://t/{z}/{x}/{y}.png"}))  # fmt: skip
     web.app = create_app(gcj)
