@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -75,3 +77,32 @@ def install_phone_mask(logger: logging.Logger) -> None:
     for handler in logger.handlers:
         if not any(isinstance(f, PhoneMaskFilter) for f in handler.filters):
             handler.addFilter(PhoneMaskFilter())
+
+
+class LogThrottle:
+    """At most one warning per key every `every_s` seconds; the next line says how many were held
+    back. For what strangers can trigger at will (refused webhooks, a flooding device): a log
+    line per request would let them fill the disk."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = 60.0,
+                 monotonic: Callable[[], float] = time.monotonic, max_keys: int = 1000) -> None:
+        self.logger = logger
+        self.every_s = every_s
+        self.monotonic = monotonic
+        self.max_keys = max_keys
+        self._last: dict[str, tuple[float, int]] = {}  # key -> (logged at, held back since)
+
+    def warning(self, key: str, msg: str, *args: object) -> bool:
+        """Log unless `key` was logged less than `every_s` ago; returns whether it logged."""
+        now = self.monotonic()
+        logged_at, held = self._last.get(key, (float("-inf"), 0))
+        if now - logged_at < self.every_s:
+            self._last[key] = (logged_at, held + 1)
+            return False
+        suffix = f" (+{held} like it in the last {self.every_s:.0f}s)" if held else ""
+        self.logger.warning(msg + suffix, *args)
+        self._last.pop(key, None)
+        self._last[key] = (now, 0)
+        while len(self._last) > self.max_keys:
+            self._last.pop(next(iter(self._last)))
+        return True

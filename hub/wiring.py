@@ -37,7 +37,7 @@ from hub.dispatch.providers.console import ConsoleProvider
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService
-from hub.metrics import IngestMetrics
+from hub.metrics import IngestMetrics, WebhookMetrics
 from hub.partitions import PartitionedCore
 from hub.retention import RetentionJobs
 from hub.storage.db import make_engine, make_sessions
@@ -159,7 +159,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
                        config.http.metrics_token.get_secret_value() if config.http.metrics_token else None,
                        metrics_here=config.http.metrics_port is None),
             devices_router(sessions, authenticate_token),
-            webhooks_router(provider, replies, config.http.public_url, clock.now),
+            webhooks_router(provider, replies, config.http.public_url, clock.now, metrics=WebhookMetrics(metrics_registry)),
         ),
     )
     app = create_app(services)

@@ -300,6 +300,18 @@ class Notification(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
 
 
+class InboundSms(Base):
+    """Each inbound SMS (the provider's message id) that was acted on: a reply acts at most once.
+
+    Twilio's signature carries no timestamp, so a recorded, validly signed reply can be posted
+    again at any time; this row refuses it. No phone number or text (those are in the audit)."""
+
+    __tablename__ = "sms_inbound"
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[float] = mapped_column(Float, index=True)
+
+
 class Audit(Base):
     """Who did what, when, through which channel."""
 
