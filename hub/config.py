@@ -112,6 +112,14 @@ class HttpConfig(Strict):
 
 class RetentionConfig(Strict):
     gps_retention_days: int = Field(90, ge=1, description="location history older than this is purged")
+    quarantine_days: int = Field(30, ge=1, description="rejected device messages are deleted after this")
+    events_days: int = Field(365, ge=1, description="stored device events (other than GPS) are deleted after this")
+    notifications_days: int = Field(
+        180, ge=1, description="SMS bodies, numbers and recipient names are cleared after this (the row stays for the statistics)"
+    )
+    audit_days: int = Field(
+        1095, ge=1, description="audit records, and the ids of inbound SMS (a reply acts once), are deleted after this"
+    )
 
 
 class IngestConfig(Strict):

@@ -90,7 +90,8 @@ class Hub:
         self._scheduler = threading.Thread(target=self.core.run_scheduler, args=(self._stop,), name="scheduler", daemon=True)
         self._scheduler.start()
         self.sender.start()
-        self._jobs = RetentionJobs(self.core.sessions, self.clock, self.config.retention.gps_retention_days)
+        retention = self.config.retention
+        self._jobs = RetentionJobs(self.core.sessions, self.clock, retention.gps_retention_days, records=retention)
         self._jobs.start()
         self._metrics = start_metrics_listener(self)
         log.info("hub started")
