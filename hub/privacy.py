@@ -137,6 +137,7 @@ def erase_resident(sessions: sessionmaker[Session], resident_id: str, now: float
         counts = {
             "events": _delete(session, delete(m.Event).where(m.Event.device_id.in_(device_ids))),
             "quarantine": _delete(session, delete(m.Quarantine).where(m.Quarantine.device_id.in_(device_ids))),
+            "rule_failures": _delete(session, delete(m.RuleFailure).where(m.RuleFailure.device_id.in_(device_ids))),
             "device_state": _delete(session, delete(m.DeviceState).where(m.DeviceState.device_id.in_(device_ids))),
             "absences": _delete(session, delete(m.Absence).where(m.Absence.resident_id == resident_id)),
             "family_links": _delete(session, delete(m.FamilyToken).where(m.FamilyToken.resident_id == resident_id)),

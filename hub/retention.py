@@ -195,6 +195,7 @@ def _clear_last_fixes(session: Session, cutoff: float) -> int:
 class RecordsResult:
     quarantine_deleted: int = 0
     events_deleted: int = 0
+    rule_failures_deleted: int = 0
     notifications_scrubbed: int = 0
     audit_deleted: int = 0
     inbound_ids_deleted: int = 0
@@ -214,6 +215,9 @@ def purge_records(sessions: sessionmaker[Session], now: float, settings: Retenti
     result.events_deleted = _in_batches(sessions, lambda s: _delete_ids(
         s, m.Event.id, (m.Event.received_at < cutoff(settings.events_days)) & (m.Event.id < newest)
         & m.Event.ruled.is_not(False), batch))
+    with sessions.begin() as session:  # the records of isolated events go with the events
+        result.rule_failures_deleted = int(session.execute(delete(m.RuleFailure).where(
+            m.RuleFailure.received_at < cutoff(settings.events_days))).rowcount or 0)  # type: ignore[attr-defined]
     result.notifications_scrubbed = _in_batches(sessions, lambda s: _scrub_notifications(
         s, cutoff(settings.notifications_days), batch))
     result.audit_deleted = _in_batches(sessions, lambda s: _delete_ids(

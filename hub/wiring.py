@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -142,6 +142,8 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     )
     core = make_core(config, writer, clock, Outputs(dispatcher=dispatcher, bus=bus, outbox=sender))
     metrics_registry = CollectorRegistry()
+    Gauge("pingan_rule_failures", "events a rule raised on, isolated and skipped since start (table rule_failures)",
+          registry=metrics_registry).set_function(lambda: float(core.rule_failures))
     ingest = IngestService(config, writer, IngestMetrics(metrics_registry), on_batch=core.on_batch, clock=clock,
                            partitioner=core.map if isinstance(core, PartitionedCore) else None)
     core.outputs.publisher = ingest.publisher

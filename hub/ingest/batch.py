@@ -7,9 +7,10 @@ Only after the commit are the messages acknowledged to the broker, so a crash at
 means redelivery, never loss; dedup makes the redelivery harmless.
 
 A database error never escapes: transient ones (connection lost, database locked) retry the
-whole batch with backoff and acknowledge nothing; any other error splits the batch in halves
-until the one message that causes it is found, stored without the hook if possible, else
-quarantined as `storage_error`.
+whole batch with backoff and acknowledge nothing; an error from the hook that isolated its
+cause (`retry_batch`, a rule that raised on one event: hub.core.PoisonEvent) writes the same
+batch again; any other error splits the batch in halves until the one message that causes it
+is found, stored without the hook if possible, else quarantined as `storage_error`.
 """
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ class BatchWriter:
     def write(self, batch: Sequence[Received]) -> bool:
         """Commit `batch` and ack it; retry transient errors; bisect others. False only when giving up."""
         backoff_s = 0.05
+        retries = len(batch)  # a hook that isolated the cause asks for the batch again, at most once per message
         while not self.give_up.is_set():
             try:
                 self._commit(batch, run_hook=True)
@@ -152,6 +154,10 @@ class BatchWriter:
                 self.give_up.wait(backoff_s)
                 backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
             except Exception as exc:
+                if getattr(exc, "retry_batch", False) and retries > 0:
+                    retries -= 1  # the hook knows the message that failed and skips it now (hub.core.PoisonEvent)
+                    log.warning("batch written again size=%d: %s", len(batch), _first_line(exc))
+                    continue
                 self.metrics.db_errors.labels("data").inc()
                 log.error("batch failed, isolating the cause size=%d error=%s", len(batch), _first_line(exc))
                 if len(batch) == 1:
