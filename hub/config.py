@@ -126,6 +126,10 @@ class IngestConfig(Strict):
     batch_size: int = Field(1000, ge=1, le=20000, description="messages per database transaction at most")
     queue_size: int = Field(20000, ge=100, description="bounded queue between network and database (backpressure)")
     batch_wait_ms: int = Field(20, ge=0, le=5000, description="how long a batch may wait to fill")
+    device_burst: int = Field(2000, ge=10, description="messages one device may send at once before its rate applies (a day's backlog fits)")
+    device_rate_per_s: float = Field(
+        10.0, gt=0, description="messages a second one device may send sustained; beyond its budget they are dropped and counted"
+    )
 
 
 class ScaleConfig(Strict):
