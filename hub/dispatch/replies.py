@@ -97,7 +97,8 @@ class SmsReplies:
             hint = parsed.code or ""
             if (target is not None and parsed.command is ReplyCommand.RESOLVE_OK and parsed.code is None
                     and not self._took_on(session, target.id, sender.actor)):
-                target, problem, hint = None, ReplyOutcome.CODE_NEEDED, target.code
+                hint = target.code
+                target, problem = None, ReplyOutcome.CODE_NEEDED
         detail: dict[str, Any] = {
             "from": sender.phone,
             "body": reply.body[:160],
