@@ -327,9 +327,15 @@ class HubCore:
         """Partition mode: feed the engine up to `limit` events stored for its partition and not
         ruled yet, in device-time order; store the decisions, mark the events ruled and save the
         state, all in one transaction. Returns how many events were ruled."""
-        slot = self.partition
-        if slot is None:
+        if self.partition is None:
             raise RuntimeError("consume() runs a partition; one hub rules events in on_batch")
+        while True:
+            try:
+                return self._consume(self.partition, limit)
+            except PoisonEvent:
+                continue  # that event is skipped now: the same rows again, in a new transaction
+
+    def _consume(self, slot: PartitionSlot, limit: int) -> int:
         with self._decision() as session:
             rows = slot.unruled(session, limit, self.rules_now())
             if not rows:

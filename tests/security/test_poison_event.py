@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 from web.conftest import make_config
 from web.seed import NOW, Feeder, import_registry
@@ -102,3 +103,32 @@ def test_a_rule_that_raises_on_one_event_does_not_stop_the_others(
             engine.dispose()
     with hub.sessions() as s:
         assert len(s.scalars(select(m.RuleFailure)).all()) == 1  # recorded once
+
+
+def test_a_partition_isolates_the_event_and_rules_the_rest(db_url: str, poisoned: None) -> None:
+    """Scale-out: a partition's owner rules stored events in `consume`; the poison is isolated
+    there too, and the same round rules the others (no round fails)."""
+    config = make_config(db_url)
+    config = config.model_copy(update={"scale": config.scale.model_copy(update={"partitions": 2})})
+    from hub.dispatch.providers.console import ConsoleProvider
+
+    hub = build_hub(config, clock=VirtualClock(START), provider=ConsoleProvider(echo=False))
+    try:
+        import_registry(hub.sessions)
+        hub.core.load()
+        feed = Feeder(hub)
+        at = START + 60
+        hub.clock.set(at)
+        assert hub.ingest.writer.write([feed.message(at, "cat-0001", "heartbeat", battery=POISON_BATTERY),
+                                        feed.message(at, "cat-0002", "event", type="sos"),
+                                        feed.message(at, "cat-0003", "event", type="sos")])
+        hub.clock.advance(5)  # past the settle window
+        assert hub.core.step() == 3
+        assert _alerts(hub) == [("r-0002", "sos"), ("r-0003", "sos")]
+        with hub.sessions() as s:
+            assert s.scalar(select(sa.func.count()).select_from(m.Event).where(m.Event.ruled.is_(False))) == 0
+            assert [f.device_id for f in s.scalars(select(m.RuleFailure))] == ["cat-0001"]
+        assert hub.metrics is not None and hub.metrics.get_sample_value("pingan_rule_failures") == 1
+    finally:
+        for engine in hub.engines:
+            engine.dispose()
