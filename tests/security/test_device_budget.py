@@ -45,7 +45,7 @@ class Setup:
         self.acker = Acker()
         self.clock = VirtualClock(NOW)
         self.writer = BatchWriter(queue.Queue(), make_sessions(self.engine), self.acker, IngestMetrics(self.registry),
-                                  settings, None, self.clock)
+                                  settings, self.clock)
         self.mid = 0
         self.seq: dict[str, int] = {}
 
