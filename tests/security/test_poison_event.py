@@ -128,7 +128,7 @@ def test_a_partition_isolates_the_event_and_rules_the_rest(db_url: str, poisoned
         with hub.sessions() as s:
             assert s.scalar(select(sa.func.count()).select_from(m.Event).where(m.Event.ruled.is_(False))) == 0
             assert [f.device_id for f in s.scalars(select(m.RuleFailure))] == ["cat-0001"]
-        assert hub.metrics is not None and hub.metrics.get_sample_value("pingan_rule_failures") == 1
+        assert hub.metrics_registry is not None and hub.metrics_registry.get_sample_value("pingan_rule_failures") == 1
     finally:
         for engine in hub.engines:
             engine.dispose()

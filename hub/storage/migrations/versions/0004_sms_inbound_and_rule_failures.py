@@ -1,7 +1,7 @@
-"""security (issue 16): inbound SMS ids acted on once; events a rule raised on
+"""security (issue 16, hub side): inbound SMS ids acted on once; events a rule raised on
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-05 23:59:00
 
 - `sms_inbound` (provider, sid): each inbound SMS acts at most once (finding 1);
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0003'
-down_revision: str | None = '0002'
+revision: str = '0004'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
