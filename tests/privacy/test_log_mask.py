@@ -54,7 +54,7 @@ from hub.dispatch.providers.console import ConsoleProvider
 configure_logging()
 ConsoleProvider().send("+8613800000001", "【平安】李奶奶SOS。回复1前往。码A7K2", 300, None)
 logging.getLogger("pingan.dispatch").info("dispatch.digest phone=%s alerts=%d", "+8613800000002", 3)
-logging.getLogger("twilio.http_client").warning("-- BEGIN Twilio API Request --\\nData: To=+8613900000001")
+logging.getLogger("twilio.http_client").info("-- BEGIN Twilio API Request --\\nData: To=+8613900000001")
 """
 
 
