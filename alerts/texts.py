@@ -204,6 +204,7 @@ class ReplyOutcome(StrEnum):
     UNKNOWN_CODE = "unknown_code"
     NO_OPEN_ALERT = "no_open_alert"
     NOT_UNDERSTOOD = "not_understood"
+    CODE_NEEDED = "code_needed"  # "9" without a code for an alert the replier did not take on
 
 
 def reply_text(outcome: ReplyOutcome, lang: Lang, code: str = "", resident_name: str = "", open_count: int = 1) -> str:
@@ -224,6 +225,7 @@ def reply_text(outcome: ReplyOutcome, lang: Lang, code: str = "", resident_name:
             ReplyOutcome.UNKNOWN_CODE: f"No open alert with code {code} for you.",
             ReplyOutcome.NO_OPEN_ALERT: "You have no open alert.",
             ReplyOutcome.NOT_UNDERSTOOD: "Not understood. Reply 1 going, 2 backup, 3 arrived, 9 done, e.g. '1 A7K2'.",
+            ReplyOutcome.CODE_NEEDED: f"To close an alert, reply 9 with its code, e.g. '9 {code}'.",
         }
         return texts[outcome]
     texts = {
@@ -235,6 +237,7 @@ def reply_text(outcome: ReplyOutcome, lang: Lang, code: str = "", resident_name:
         ReplyOutcome.UNKNOWN_CODE: f"没有发给您的未结警报{code}。",
         ReplyOutcome.NO_OPEN_ALERT: "您没有未结警报。",
         ReplyOutcome.NOT_UNDERSTOOD: "未识别。回复1前往,2求援,3到达,9解决,可加码如:1 A7K2",
+        ReplyOutcome.CODE_NEEDED: f"结束警报请回复9加警报码,如:9 {code}",
     }
     return texts[outcome]
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
 from dashboards.auth import LoginRequired
+from dashboards.limits import BodySizeLimit
 from dashboards.live import EventBus
 from dashboards.render import Renderer
 from dashboards.routers import access, api, board, docs, family, reports, responder
@@ -111,6 +112,7 @@ def create_app(services: WebServices) -> FastAPI:
         max_age=int(http.session_lifetime.total_seconds()),
     )
     app.middleware("http")(SecurityHeaders(content_security_policy(services.map)))
+    app.add_middleware(BodySizeLimit)  # outermost: refuses oversized bodies before anything reads them
 
     renderer = Renderer(HERE / "templates", services.clock, services.display_timezone)
     app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")

@@ -112,12 +112,24 @@ class HttpConfig(Strict):
 
 class RetentionConfig(Strict):
     gps_retention_days: int = Field(90, ge=1, description="location history older than this is purged")
+    quarantine_days: int = Field(30, ge=1, description="rejected device messages are deleted after this")
+    events_days: int = Field(365, ge=1, description="stored device events (other than GPS) are deleted after this")
+    notifications_days: int = Field(
+        180, ge=1, description="SMS bodies, numbers and recipient names are cleared after this (the row stays for the statistics)"
+    )
+    audit_days: int = Field(
+        1095, ge=1, description="audit records, and the ids of inbound SMS (a reply acts once), are deleted after this"
+    )
 
 
 class IngestConfig(Strict):
     batch_size: int = Field(1000, ge=1, le=20000, description="messages per database transaction at most")
     queue_size: int = Field(20000, ge=100, description="bounded queue between network and database (backpressure)")
     batch_wait_ms: int = Field(20, ge=0, le=5000, description="how long a batch may wait to fill")
+    device_burst: int = Field(2000, ge=10, description="messages one device may send at once before its rate applies (a day's backlog fits)")
+    device_rate_per_s: float = Field(
+        10.0, gt=0, description="messages a second one device may send sustained; beyond its budget they are dropped and counted"
+    )
 
 
 class ScaleConfig(Strict):

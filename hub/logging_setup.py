@@ -1,10 +1,12 @@
-"""Logging for `pingan serve` and `pingan demo`: one format, phone numbers masked in every record.
+"""Logging for `pingan serve` and `pingan demo`: one format, phone numbers and responder links
+masked in every record.
 
 Residents' and responders' phone numbers are personal information (PIPL): logs are copied,
 shipped and kept far longer than the outbox, so no log line carries a full number.
 `PhoneMaskFilter` rewrites each record's message (format string and arguments, merged) and
 its formatted traceback: `+8613800000001` → `+86138****0001`, a bare mainland mobile number
-`13800000001` → `138****0001`. It sits on the root handlers, so it sees the records of every
+`13800000001` → `138****0001`; a responder link `…/r/<token>` → `…/r/***` (the token acts
+for its responder until it expires). It sits on the root handlers, so it sees the records of every
 logger that propagates (the hub's, uvicorn's, the twilio SDK's).
 
 The console SMS provider's own stdout line (`SMS to +86...: text`) is not a log record: it
@@ -15,12 +17,17 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 # E.164: "+" and 9 to 15 digits; a bare Chinese mobile number: 11 digits starting 13-19.
 _E164 = re.compile(r"(?<![\w+])\+(\d{1,7})(\d{4})(\d{4})(?!\d)")
 _CN_MOBILE = re.compile(r"(?<![\w+])(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# A responder link's token (`/r/<alert>_<digits>_<expiry>.<signature>`) acts for its responder
+# until it expires: a credential. Logs keep only that a link was there.
+_RESPONDER_LINK = re.compile(r"/r/[\w.\-]+")
 
 
 def mask_phones(text: str) -> str:
@@ -29,21 +36,27 @@ def mask_phones(text: str) -> str:
     return _CN_MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
+def mask_secrets(text: str) -> str:
+    """Phone numbers masked (see `mask_phones`) and responder-link tokens replaced by `***`."""
+    return mask_phones(_RESPONDER_LINK.sub("/r/***", text))
+
+
 class PhoneMaskFilter(logging.Filter):
-    """Masks phone numbers in a record's message and traceback; never drops a record."""
+    """Masks phone numbers and responder links in a record's message and traceback; never
+    drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: keep the record, let the formatter report it
             return True
-        masked = mask_phones(message)
+        masked = mask_secrets(message)
         if masked != message:  # leave untouched records as they are (formatters may read args)
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask_phones(record.exc_text)
+            record.exc_text = mask_secrets(record.exc_text)
         return True
 
 
@@ -64,3 +77,32 @@ def install_phone_mask(logger: logging.Logger) -> None:
     for handler in logger.handlers:
         if not any(isinstance(f, PhoneMaskFilter) for f in handler.filters):
             handler.addFilter(PhoneMaskFilter())
+
+
+class LogThrottle:
+    """At most one warning per key every `every_s` seconds; the next line says how many were held
+    back. For what strangers can trigger at will (refused webhooks, a flooding device): a log
+    line per request would let them fill the disk."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = 60.0,
+                 monotonic: Callable[[], float] = time.monotonic, max_keys: int = 1000) -> None:
+        self.logger = logger
+        self.every_s = every_s
+        self.monotonic = monotonic
+        self.max_keys = max_keys
+        self._last: dict[str, tuple[float, int]] = {}  # key -> (logged at, held back since)
+
+    def warning(self, key: str, msg: str, *args: object) -> bool:
+        """Log unless `key` was logged less than `every_s` ago; returns whether it logged."""
+        now = self.monotonic()
+        logged_at, held = self._last.get(key, (float("-inf"), 0))
+        if now - logged_at < self.every_s:
+            self._last[key] = (logged_at, held + 1)
+            return False
+        suffix = f" (+{held} like it in the last {self.every_s:.0f}s)" if held else ""
+        self.logger.warning(msg + suffix, *args)
+        self._last.pop(key, None)
+        self._last[key] = (now, 0)
+        while len(self._last) > self.max_keys:
+            self._last.pop(next(iter(self._last)))
+        return True

@@ -55,3 +55,15 @@ class IngestMetrics:
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
         self.queue_depth.set_function(lambda: float(depth()))
+
+
+class WebhookMetrics:
+    """Requests to the SMS provider's webhooks that were not acted on, by path and reason:
+    signature_missing, signature_bad, too_large, bad_request, duplicate (a MessageSid seen
+    before), rate_limited."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.refused = Counter(
+            "pingan_webhook_refused", "webhook requests refused or ignored, by path and reason", ["path", "reason"],
+            registry=registry,
+        )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,7 +37,7 @@ from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxBell, OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
-from hub.metrics import IngestMetrics
+from hub.metrics import IngestMetrics, WebhookMetrics
 from hub.operations.retention import RetentionJobs
 from hub.rules.partitions import PartitionedCore
 from hub.rules.runtime import HubCore, Outputs
@@ -91,7 +91,8 @@ class Hub:
         self._scheduler = threading.Thread(target=self.core.run_scheduler, args=(self._stop,), name="scheduler", daemon=True)
         self._scheduler.start()
         self.sender.start()
-        self._jobs = RetentionJobs(self.core.sessions, self.clock, self.config.retention.gps_retention_days)
+        retention = self.config.retention
+        self._jobs = RetentionJobs(self.core.sessions, self.clock, retention.gps_retention_days, records=retention)
         self._jobs.start()
         self._metrics = start_metrics_listener(self)
         log.info("hub started")
@@ -144,6 +145,8 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
                        status_callback=config.http.public_url.rstrip("/") + "/webhooks/twilio/status"),
         bell=bell,
     )
+    Gauge("pingan_rule_failures", "events a rule raised on, isolated and skipped since start (table rule_failures)",
+          registry=metrics_registry).set_function(lambda: float(core.rule_failures))
     ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch, partitioner=core.partitioner)
     replies = SmsReplies(writer, core, core, clock.now)
     services = WebServices(
@@ -160,7 +163,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
                        config.http.metrics_token.get_secret_value() if config.http.metrics_token else None,
                        metrics_here=config.http.metrics_port is None),
             devices_router(sessions, authenticate_token),
-            webhooks_router(provider, replies, config.http.public_url, clock.now),
+            webhooks_router(provider, replies, config.http.public_url, clock.now, metrics=WebhookMetrics(metrics_registry)),
         ),
     )
     app = create_app(services)

@@ -3,7 +3,9 @@
 `webhooks_router(provider, replies, public_url, clock)` builds the router. Signatures are
 checked against `http.public_url` + the request path (what Twilio signed: the URL it was
 configured with, not whatever host header a proxy passes on). A missing or forged signature
-gets 403 and an audit row. Replies are rate limited per sender number with a small token
+gets 403, a count in `pingan_webhook_refused` and a rate-limited log line, and nothing in the
+database (docs/SECURITY.md, finding 2). A reply's MessageSid acts once: a replay is counted
+(`duplicate`) and answered with nothing (finding 1). Replies are rate limited per sender number with a small token
 bucket: a few lines on the injected clock, no library, because the state is one float pair
 per number and a library would bring its own clock and storage. Over the limit the request
 is audited and answered with an empty response (no SMS), which also breaks reply loops with
@@ -23,6 +25,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.dispatch.providers.base import InboundReply, SmsProvider, StatusUpdate
+from hub.logging_setup import LogThrottle
+from hub.metrics import WebhookMetrics
 
 log = logging.getLogger("pingan.webhooks")
 
@@ -32,6 +36,8 @@ STATUS_PATH = "/webhooks/twilio/status"
 
 class ReplyPort(Protocol):
     """What the router needs of the hub (hub.dispatch.replies.SmsReplies implements it)."""
+
+    def first_delivery(self, provider: str, sid: str) -> bool: ...
 
     def handle_reply(self, reply: InboundReply) -> str | None: ...
 
@@ -67,10 +73,22 @@ def webhooks_router(
     public_url: str,
     clock: Callable[[], float],
     bucket: TokenBucket | None = None,
+    metrics: WebhookMetrics | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
     limiter = bucket or TokenBucket()
     base = public_url.rstrip("/")
+    throttle = LogThrottle(log)
+
+    def refused(request: Request, reason: str, **detail: str) -> None:
+        """Count and (rate limited) log a request not acted on. Nothing is written to the
+        database for it: strangers must not be able to fill it or hold its write lock."""
+        path = request.url.path
+        if metrics is not None:
+            metrics.refused.labels(path, reason).inc()
+        client = request.client.host if request.client else ""
+        extra = "".join(f" {k}={v}" for k, v in detail.items())
+        throttle.warning(f"{path}:{reason}", "webhook.refused path=%s reason=%s client=%s%s", path, reason, client, extra)
 
     async def verified_params(request: Request) -> dict[str, str] | None:
         form = await request.form()
@@ -79,15 +97,7 @@ def webhooks_router(
         signature = request.headers.get("X-Twilio-Signature", "")
         if provider.validate_request(url, params, signature):
             return params
-        client = request.client.host if request.client else ""
-        detail = {
-            "path": request.url.path,
-            "client": client,
-            "signature": "missing" if not signature else "bad",
-            "from": params.get("From", ""),
-        }
-        await run_in_threadpool(replies.audit, "webhook_signature_rejected", detail)
-        log.warning("webhook.rejected path=%s client=%s signature=%s", request.url.path, client, detail["signature"])
+        refused(request, "signature_missing" if not signature else "signature_bad")
         return None
 
     @router.post(SMS_PATH, include_in_schema=False)
@@ -98,13 +108,16 @@ def webhooks_router(
         try:
             reply = provider.parse_inbound_reply(params)
         except ValueError as exc:
-            await run_in_threadpool(replies.audit, "webhook_bad_request", {"path": SMS_PATH, "error": str(exc)})
+            refused(request, "bad_request", error=str(exc))
             return Response(str(exc), status_code=400, media_type="text/plain")
+        silent, media_type = provider.reply_document(None)
+        if not await run_in_threadpool(replies.first_delivery, provider.name, reply.sid):
+            refused(request, "duplicate", sid=reply.sid)
+            return Response(silent, media_type=media_type)
         if not limiter.allow(reply.from_number, clock()):
             await run_in_threadpool(replies.audit, "sms_rate_limited", {"from": reply.from_number, "sid": reply.sid})
-            log.warning("webhook.rate_limited from=%s sid=%s", reply.from_number, reply.sid)
-            body, media_type = provider.reply_document(None)
-            return Response(body, media_type=media_type)
+            refused(request, "rate_limited", sid=reply.sid)
+            return Response(silent, media_type=media_type)
         text = await run_in_threadpool(replies.handle_reply, reply)
         body, media_type = provider.reply_document(text)
         return Response(body, media_type=media_type)
@@ -117,7 +130,7 @@ def webhooks_router(
         try:
             update = provider.parse_status_callback(params)
         except ValueError as exc:
-            await run_in_threadpool(replies.audit, "webhook_bad_request", {"path": STATUS_PATH, "error": str(exc)})
+            refused(request, "bad_request", error=str(exc))
             return Response(str(exc), status_code=400, media_type="text/plain")
         await run_in_threadpool(replies.handle_status, update)
         return Response("", status_code=200, media_type="text/plain")

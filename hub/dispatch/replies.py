@@ -1,10 +1,19 @@
 """SMS replies and delivery receipts, applied to alerts: what the webhook router calls.
 
-Owns finding the alert a reply means (the code it names, else the newest open alert sent to
-that number) and applying it through the hub's `AlertCommands` port (acknowledge, backup,
-on site, resolve ok) with actor = the responder and channel = "sms". Numbers that were never
-sent an alert and belong to no responder are ignored and audited. Parsing is the pure
-alerts/replies.py; wording is alerts/texts.py.
+Owns finding the alert a reply means and applying it through the hub's `AlertCommands` port
+(acknowledge, backup, on site, resolve ok) with actor = the responder and channel = "sms".
+Numbers that were never sent an alert and belong to no responder are ignored and audited.
+Parsing is the pure alerts/replies.py; wording is alerts/texts.py.
+
+A reply is a command from whoever holds a validly signed request, and the provider's signature
+has no timestamp (docs/SECURITY.md, finding 1), so:
+- `first_delivery` records each inbound message id (`sms_inbound`) before it acts: the same
+  message acts at most once, whoever posts it again and however late;
+- a reply acts only on open alerts texted to that number (sent, not just queued) before it
+  arrived: the code it names, else the newest;
+- "9" (resolve) without a code closes only an alert the replier took on (acknowledged or
+  reported on site); otherwise the answer asks for the code. A late or replayed "9" meant for
+  an earlier alert cannot close a new SOS that nobody went to.
 """
 
 from __future__ import annotations
@@ -14,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.actions import AlertState
@@ -63,6 +73,15 @@ class SmsReplies:
 
     # --- replies --------------------------------------------------------------------------
 
+    def first_delivery(self, provider: str, sid: str) -> bool:
+        """Record the inbound message id; False when it was seen before (a replay or a retry)."""
+        try:
+            with self.sessions.begin() as session:
+                session.add(m.InboundSms(provider=provider[:16], sid=sid[:64], received_at=self.clock()))
+        except IntegrityError:
+            return False
+        return True
+
     def handle_reply(self, reply: InboundReply) -> str | None:
         """Apply a reply; returns the confirmation to answer, or None to answer nothing."""
         with self.sessions() as session:
@@ -74,8 +93,13 @@ class SmsReplies:
                 log.warning("sms.unknown_number from=%s sid=%s: ignored", reply.from_number, reply.sid)
                 return None
             parsed = parse_reply(reply.body)
-            candidates = self._open_alerts_sent_to(session, sender.phone)
-            target, problem = self._target(session, sender, parsed.code, candidates)
+            candidates = self._open_alerts_sent_to(session, sender.phone, self.clock())
+            target, problem = self._target(parsed.code, candidates)
+            hint = parsed.code or ""
+            if (target is not None and parsed.command is ReplyCommand.RESOLVE_OK and parsed.code is None
+                    and not self._took_on(session, target.id, sender.actor)):
+                hint = target.code
+                target, problem = None, ReplyOutcome.CODE_NEEDED
         detail: dict[str, Any] = {
             "from": sender.phone,
             "body": reply.body[:160],
@@ -90,7 +114,7 @@ class SmsReplies:
             self.audit(
                 "sms_reply_no_alert", {**detail, "code": parsed.code, "problem": problem.value}, actor=sender.actor
             )
-            return reply_text(problem, sender.language, code=parsed.code or "")
+            return reply_text(problem, sender.language, code=hint)
         outcome = self._apply(parsed.command, target, sender)
         open_count = len(candidates) if parsed.code is None else 1
         self.audit(
@@ -151,8 +175,9 @@ class SmsReplies:
             )
         return None
 
-    def _open_alerts_sent_to(self, session: Session, phone: str) -> list[OpenAlert]:
-        newest = func.max(m.Notification.created_at).label("newest")
+    def _open_alerts_sent_to(self, session: Session, phone: str, arrived_at: float) -> list[OpenAlert]:
+        """Open alerts whose text went out to `phone` before the reply arrived, newest first."""
+        newest = func.max(m.Notification.sent_at).label("newest")
         rows = session.execute(
             select(m.Alert.id, m.Alert.code, m.Resident.name, newest)
             .join(m.Notification, m.Notification.alert_id == m.Alert.id)
@@ -160,6 +185,8 @@ class SmsReplies:
             .where(
                 m.Notification.phone == phone,
                 m.Notification.purpose == PURPOSE_ALERT,
+                m.Notification.sent_at.is_not(None),
+                m.Notification.sent_at <= arrived_at,
                 m.Alert.state != AlertState.RESOLVED.value,
             )
             .group_by(m.Alert.id, m.Alert.code, m.Resident.name)
@@ -167,24 +194,34 @@ class SmsReplies:
         ).all()
         return [OpenAlert(r[0], r[1], r[2] or "") for r in rows]
 
-    def _target(
-        self, session: Session, sender: Sender, code: str | None, candidates: list[OpenAlert]
-    ) -> tuple[OpenAlert | None, ReplyOutcome | None]:
+    @staticmethod
+    def _target(code: str | None, candidates: list[OpenAlert]) -> tuple[OpenAlert | None, ReplyOutcome | None]:
+        """The named alert among those texted to the sender, else the newest of them.
+
+        No alert outside `candidates`, not even for staff naming a code: a code is four
+        characters, reused over time, and replayed replies carry one (finding 1)."""
         if code is None:
             return (candidates[0], None) if candidates else (None, ReplyOutcome.NO_OPEN_ALERT)
         named = next((c for c in candidates if c.code == code), None)
-        if named is not None:
-            return named, None
-        if sender.registered:  # staff may act on any open alert they were told of another way
-            row = session.execute(
-                select(m.Alert.id, m.Alert.code, m.Resident.name)
-                .outerjoin(m.Resident, m.Resident.id == m.Alert.resident_id)
-                .where(m.Alert.code == code, m.Alert.state != AlertState.RESOLVED.value)
-                .order_by(m.Alert.opened_at.desc())
-            ).first()
-            if row is not None:
-                return OpenAlert(row[0], row[1], row[2] or ""), None
-        return None, ReplyOutcome.UNKNOWN_CODE
+        return (named, None) if named is not None else (None, ReplyOutcome.UNKNOWN_CODE)
+
+    @staticmethod
+    def _took_on(session: Session, alert_id: str, actor: str) -> bool:
+        """Whether `actor` acknowledged the alert or reported on site for it."""
+        took = session.scalar(
+            select(func.count())
+            .select_from(m.Alert)
+            .outerjoin(m.AlertTransition, m.AlertTransition.alert_id == m.Alert.id)
+            .where(
+                m.Alert.id == alert_id,
+                or_(
+                    m.Alert.acknowledged_by == actor,
+                    (m.AlertTransition.by == actor)
+                    & m.AlertTransition.state.in_((AlertState.ACKNOWLEDGED.value, AlertState.ON_SITE.value)),
+                ),
+            )
+        )
+        return bool(took)
 
     # --- receipts -------------------------------------------------------------------------
 

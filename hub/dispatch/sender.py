@@ -30,8 +30,9 @@ import hashlib
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -86,6 +87,13 @@ class Claimed:
     refused: bool  # the provider refused an earlier attempt with a recoverable error
 
 
+WINDOWS_KEPT = 10_000  # commit windows kept for the benchmark: the latest, bounded
+
+
+def _windows() -> deque[float]:
+    return deque(maxlen=WINDOWS_KEPT)
+
+
 @dataclass
 class SenderStats:
     sent: int = 0
@@ -95,8 +103,8 @@ class SenderStats:
     lost_lease: int = 0
     late: int = 0  # alert texts sent after their validity, because the provider refused them until then
     #: seconds between the provider's answer and our commit, for each accepted message:
-    #: the window in which a crash would send the message twice.
-    record_windows_s: list[float] | None = None
+    #: the window in which a crash would send the message twice. The latest WINDOWS_KEPT only.
+    record_windows_s: deque[float] = field(default_factory=_windows)
 
 
 class OutboxSender:
@@ -115,7 +123,7 @@ class OutboxSender:
         self.decisions = decisions  # what an answer means is decided there (HubCore), not here
         self.clock = clock
         self.settings = settings or SenderSettings()
-        self.stats = SenderStats(record_windows_s=[])
+        self.stats = SenderStats()
         self._monotonic = monotonic  # durations only (the duplicate window), never decisions
         self._stop = threading.Event()
         self._wake = (bell or OutboxBell()).event
@@ -255,7 +263,6 @@ class OutboxSender:
             return
         # Committed: from here a crash cannot send this message again.
         window = self._monotonic() - answered_mono
-        assert self.stats.record_windows_s is not None
         self.stats.record_windows_s.append(window)
         self.stats.sent += 1
         log.info(

@@ -7,9 +7,10 @@ Only after the commit are the messages acknowledged to the broker, so a crash at
 means redelivery, never loss; dedup makes the redelivery harmless.
 
 A database error never escapes: transient ones (connection lost, database locked) retry the
-whole batch with backoff and acknowledge nothing; any other error splits the batch in halves
-until the one message that causes it is found, stored without the hook if possible, else
-quarantined as `storage_error`.
+whole batch with backoff and acknowledge nothing; an error from the hook that isolated its
+cause (`retry_batch`, a rule that raised on one event: hub.rules.runtime.PoisonEvent) writes the same
+batch again; any other error splits the batch in halves until the one message that causes it
+is found, stored without the hook if possible, else quarantined as `storage_error`.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devices import Channel, DeviceMessage, Rejection, interpret
 from devices.messages import MAX_QUARANTINED_BYTES
-from devices.topics import topic_of
+from devices.topics import DeviceTopic, TopicError, topic_of
 from hub.clock import Clock
 from hub.ingest import store
+from hub.logging_setup import LogThrottle
 from hub.metrics import IngestMetrics
 
 log = logging.getLogger("pingan.ingest")
@@ -74,10 +76,41 @@ class WriterSettings:
     max_payload_bytes: int = 16 * 1024
     batch_size: int = 1000
     batch_wait_s: float = 0.02
+    #: every device's budget (security finding 8): a burst (a tag's buffered backlog after a day
+    #: offline fits), then a sustained rate far above any real device's; beyond it, dropped
+    device_burst: int = 2000
+    device_rate_per_s: float = 10.0
+    budget_window_s: float = 60.0  # one `rate_limited` quarantine note per device and window
+    suspect_s: float = 600.0  # after a row the database refused, the device's messages are written on their own
+
+
+class DeviceBudget:
+    """A token bucket per device: `burst` messages at once, then `rate_per_s`. Bounded memory:
+    the least recently seen devices go first (a made-up id per message cannot grow it)."""
+
+    def __init__(self, burst: int, rate_per_s: float, max_devices: int = 100_000) -> None:
+        self.burst, self.rate_per_s, self.max_devices = float(burst), rate_per_s, max_devices
+        self._state: dict[str, tuple[float, float]] = {}  # device -> (tokens, at)
+
+    def allow(self, device: str, now: float) -> bool:
+        tokens, last = self._state.pop(device, (self.burst, now))
+        tokens = min(self.burst, tokens + max(0.0, now - last) * self.rate_per_s)
+        allowed = tokens >= 1.0
+        self._state[device] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._state) > self.max_devices:
+            self._state.pop(next(iter(self._state)))
+        return allowed
 
 
 class BatchWriter:
-    """Drains the queue in batches; commits, then acks, then runs after-commit work."""
+    """Drains the queue in batches; commits, then acks, then runs after-commit work.
+
+    Before a batch is written every message is charged to its device's budget (`DeviceBudget`):
+    what exceeds it is acknowledged and counted, never parsed or stored, with one quarantine
+    note (`rate_limited`) per device and window. A device one of whose rows the database refused
+    is a suspect for `suspect_s`: its messages are written one by one, apart from the batch, so
+    a broken or hostile device cannot make the writer split everybody's batches again and again.
+    """
 
     def __init__(
         self,
@@ -99,7 +132,11 @@ class BatchWriter:
         self.clock = clock
         self.partitioner = partitioner
         self.known: set[str] = set()
+        self.budget = DeviceBudget(settings.device_burst, settings.device_rate_per_s)
+        self._noted: dict[str, float] = {}  # device -> start of the window its rate_limited note covers
+        self._suspects: dict[str, float] = {}  # device -> until when its messages are written on their own
         self.committed = 0  # messages committed and acknowledged since start
+        self._throttle = LogThrottle(log)
         self.give_up = threading.Event()  # set at a forced shutdown: stop retrying, leave messages unacked
 
     # --- loop -----------------------------------------------------------------------------
@@ -139,8 +176,65 @@ class BatchWriter:
     # --- one batch ------------------------------------------------------------------------
 
     def write(self, batch: Sequence[Received]) -> bool:
+        """Charge the budgets, then commit what is within them and ack it; retry transient errors;
+        isolate others. False only when giving up."""
+        now = self.clock.now()
+        within = self._charge(batch, now)
+        suspects = {d for d, until in self._suspects.items() if until > now}
+        together = [r for r in within if _device_of(r.topic, self.settings.topic_root) not in suspects]
+        alone = [r for r in within if _device_of(r.topic, self.settings.topic_root) in suspects]
+        ok = self._write(together) if together else True
+        for item in alone:
+            ok = self._write([item]) and ok
+        return ok
+
+    def _charge(self, batch: Sequence[Received], now: float) -> list[Received]:
+        """The messages within their device's budget; the rest are acked, counted and noted."""
+        within: list[Received] = []
+        over: list[Received] = []
+        for item in batch:
+            device = _device_of(item.topic, self.settings.topic_root)
+            (within if self.budget.allow(device, now) else over).append(item)
+        if over:
+            self._drop(over, now)
+        return within
+
+    def _drop(self, over: list[Received], now: float) -> None:
+        notes = []
+        for item in over:
+            device = _device_of(item.topic, self.settings.topic_root)
+            if now - self._noted.get(device, float("-inf")) >= self.settings.budget_window_s:
+                self._noted[device] = now
+                s = self.settings
+                notes.append(Rejection(item.topic, device or None, "rate_limited",
+                                       f"over its budget ({s.device_burst} at once, {s.device_rate_per_s}/s): its "
+                                       f"messages are dropped and counted, this note once per {s.budget_window_s:.0f}s",
+                                       item.received_at, item.payload[:MAX_QUARANTINED_BYTES]))
+        if notes:
+            try:
+                with self.sessions.begin() as session:
+                    store.insert_quarantine(session, notes)
+            except Exception as exc:  # the note is a courtesy: the drop and the count stand
+                log.error("rate_limited note not stored error=%s", _first_line(exc))
+            self._throttle.warning("rate_limited", "devices over their budget: %s",
+                                   " ".join(sorted({n.device_id or "?" for n in notes})))
+        self.metrics.quarantined.labels("rate_limited").inc(len(over))
+        for channel, n in Counter(_channel_label(r.topic) for r in over).items():
+            self.metrics.messages.labels(channel, "quarantined").inc(n)
+        while len(self._noted) > 100_000:
+            self._noted.pop(next(iter(self._noted)))
+        self._ack(over)
+
+    def _suspect(self, item: Received) -> None:
+        device = _device_of(item.topic, self.settings.topic_root)
+        self._suspects[device] = self.clock.now() + self.settings.suspect_s
+        log.warning("device suspect: its messages are written on their own for %.0fs device=%s",
+                    self.settings.suspect_s, device)
+
+    def _write(self, batch: Sequence[Received]) -> bool:
         """Commit `batch` and ack it; retry transient errors; bisect others. False only when giving up."""
         backoff_s = 0.05
+        retries = len(batch)  # a hook that isolated the cause asks for the batch again, at most once per message
         while not self.give_up.is_set():
             try:
                 self._commit(batch, run_hook=True)
@@ -152,25 +246,30 @@ class BatchWriter:
                 self.give_up.wait(backoff_s)
                 backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
             except Exception as exc:
+                if getattr(exc, "retry_batch", False) and retries > 0:
+                    retries -= 1  # the hook knows the message that failed and skips it now (hub.rules.runtime.PoisonEvent)
+                    log.warning("batch written again size=%d: %s", len(batch), _first_line(exc))
+                    continue
                 self.metrics.db_errors.labels("data").inc()
                 log.error("batch failed, isolating the cause size=%d error=%s", len(batch), _first_line(exc))
                 if len(batch) == 1:
                     return self._write_alone(batch[0])
                 half = len(batch) // 2
-                return self.write(batch[:half]) and self.write(batch[half:])
+                return self._write(batch[:half]) and self._write(batch[half:])
         return False
 
     def _write_alone(self, item: Received) -> bool:
         """One message that failed in a batch: store it without the hook, else quarantine it."""
+        self._suspect(item)
         try:
             self._commit([item], run_hook=False)
             self.metrics.hook_errors.inc()
             log.error("message stored without on_batch hook topic=%s mid=%d", item.topic, item.mid)
             return True
         except TRANSIENT_DB_ERRORS:
-            return self.write([item])
+            return self._write([item])
         except Exception as exc:
-            rejection = Rejection(item.topic, None, "storage_error", _first_line(exc), item.received_at,
+            rejection = Rejection(item.topic, _device_of(item.topic, self.settings.topic_root) or None, "storage_error", _first_line(exc), item.received_at,
                                   item.payload[:MAX_QUARANTINED_BYTES])
             log.error("message quarantined after storage error topic=%s error=%s", item.topic, _first_line(exc))
             with self.sessions.begin() as session:
@@ -279,6 +378,14 @@ def _unique(messages: list[DeviceMessage]) -> list[DeviceMessage]:
             seen.add(key)
         unique.append(m)
     return unique
+
+
+def _device_of(topic: str, root: str) -> str:
+    """The device a topic names, "" for a topic that names none: those share one budget."""
+    try:
+        return DeviceTopic.parse(topic, root).device_id
+    except TopicError:
+        return ""
 
 
 def _channel_label(topic: str) -> str:

@@ -50,6 +50,8 @@ class IngestService:
             max_payload_bytes=config.mqtt.max_payload_bytes,
             batch_size=ing.batch_size,
             batch_wait_s=ing.batch_wait_ms / 1000,
+            device_burst=ing.device_burst,
+            device_rate_per_s=ing.device_rate_per_s,
         )
         self.writer = BatchWriter(self.inbox, sessions, self.broker, metrics, settings, clock, on_batch, partitioner)
         metrics.watch_queue(self.inbox.qsize)

@@ -32,7 +32,7 @@ import json
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, inspect, or_, select, update
+from sqlalchemy import String, cast, delete, inspect, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.context import device_key, resident_key
@@ -133,6 +133,7 @@ def erase_resident(sessions: sessionmaker[Session], resident_id: str, now: float
         counts = {
             "events": _delete(session, delete(m.Event).where(m.Event.device_id.in_(device_ids))),
             "quarantine": _delete(session, delete(m.Quarantine).where(m.Quarantine.device_id.in_(device_ids))),
+            "rule_failures": _delete(session, delete(m.RuleFailure).where(m.RuleFailure.device_id.in_(device_ids))),
             "device_state": _delete(session, delete(m.DeviceState).where(m.DeviceState.device_id.in_(device_ids))),
             "absences": _delete(session, delete(m.Absence).where(m.Absence.resident_id == resident_id)),
             "family_links": _delete(session, delete(m.FamilyToken).where(m.FamilyToken.resident_id == resident_id)),
@@ -140,6 +141,13 @@ def erase_resident(sessions: sessionmaker[Session], resident_id: str, now: float
             "notifications": _delete(session, update(m.Notification).where(
                 or_(m.Notification.alert_id.in_(alert_ids), m.Notification.phone.in_(phones))).values(
                 body=ERASED_BODY, phone="", recipient_name="", error=None)),
+            # a grid's digest lists several residents' alerts by name
+            "digests": _delete(session, update(m.Notification).where(or_(
+                *(m.Notification.body.contains(t, autoescape=True) for t in (resident.name, resident.address or resident.name))
+            )).values(body=ERASED_BODY)),
+            "family_recipients": _delete(session, update(m.Notification).where(
+                m.Notification.recipient_id.startswith(f"family:{resident_id}:", autoescape=True)).values(
+                recipient_id=None)),
             "alerts": _delete(session, update(m.Alert).where(m.Alert.id.in_(alert_ids)).values(
                 resident_id=alias, reason="", zone=None, device_id=None)),
             "transitions": _delete(session, update(m.AlertTransition).where(
@@ -148,11 +156,39 @@ def erase_resident(sessions: sessionmaker[Session], resident_id: str, now: float
                 resident_id=alias, detail=None)),
             "devices_unlinked": _delete(session, update(m.Device).where(m.Device.id.in_(device_ids)).values(resident_id=None)),
         }
+        counts.update(_erase_contact_traces(session, resident_id, phones, alias))
         _forget_in_engine_state(session, resident_id, device_ids)
         session.delete(resident)  # contacts and zones go with it
         session.add(m.Audit(at=now, actor=actor, channel="cli", action="resident.erase", resident_id=alias,
                             detail={"pseudonym": alias, **counts}))
     return {"pseudonym": alias, **counts}
+
+
+def _erase_contact_traces(session: Session, resident_id: str, phones: list[str], alias: str) -> dict[str, int]:
+    """Where the resident's family acted or texted: their actor name and their numbers.
+
+    A contact acts as `family:<resident>:<name or index>` (SMS replies, responder links), or as
+    the bare phone; that actor stays in `alerts.acknowledged_by`, `alert_transitions.by` and
+    `audit.actor` of any alert, and SMS audit rows (`sms_unknown_number`, `sms_not_understood`,
+    ...) hold the number they came from in their detail, with no resident or alert to find them
+    by. The actor becomes `family:<pseudonym>` (still "a family member acted" for the
+    statistics); a detail naming a number is dropped."""
+    actor = f"family:{alias}"
+
+    def by_contact(column: Any) -> Any:
+        return or_(column.startswith(f"family:{resident_id}:", autoescape=True), column.in_(phones))
+
+    counts = {
+        "acknowledged_by": _delete(session, update(m.Alert).where(by_contact(m.Alert.acknowledged_by)).values(
+            acknowledged_by=actor)),
+        "transitions_by": _delete(session, update(m.AlertTransition).where(by_contact(m.AlertTransition.by)).values(
+            by=actor)),
+        "audit_actor": _delete(session, update(m.Audit).where(by_contact(m.Audit.actor)).values(actor=actor, detail=None)),
+    }
+    detail_text = cast(m.Audit.detail, String)
+    mentions = [detail_text.contains(phone, autoescape=True) for phone in phones if phone]
+    counts["audit_numbers"] = _delete(session, update(m.Audit).where(or_(*mentions)).values(detail=None)) if mentions else 0
+    return counts
 
 
 def _delete(session: Session, statement: Any) -> int:

@@ -18,8 +18,18 @@ row purge. Row deletes remain for the GPS DEFAULT partition (odd device clocks, 
 a partition), by receive time as before; the coordinate scrub only looks at non-GPS events.
 Partition work runs under an advisory lock: several hubs take turns, the later finds nothing.
 
-`RetentionJobs` runs it daily on an APScheduler BackgroundScheduler that `Hub.start()` starts
-and `Hub.stop()` stops (hub/wiring.py); the first run is a minute after start. The daily SMS
+`purge_records(sessions, now, settings)` applies the other periods of `retention` (finding 14 of
+the security review; defaults in docs/SECURITY.md), in the same batches:
+- quarantined messages older than `quarantine_days`: deleted;
+- events older than `events_days`: deleted, except those a partition's owner has not ruled yet
+  and the newest event (the core restarts after its id; SQLite would reuse ids of an empty table);
+- notifications older than `notifications_days` whose sending is over: body, number, recipient
+  name and error cleared, the row (state, times) kept for the statistics;
+- audit records and inbound SMS ids (`sms_inbound`) older than `audit_days`: deleted.
+One audit record (`retention.purge_records`) holds the counts.
+
+`RetentionJobs` runs both daily on an APScheduler BackgroundScheduler that `Hub.start()` starts
+and `Hub.stop()` stops (pingan/wiring.py); the first run is a minute after start. The daily SMS
 digest needs no job here: the dispatcher's sweep sends it.
 """
 
@@ -30,12 +40,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import ColumnElement, Engine, delete, select, text, true, update
+from sqlalchemy import ColumnElement, Engine, delete, func, select, text, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import Clock, SystemClock
+from hub.config import RetentionConfig
 from hub.storage import models as m
 from hub.storage import partitioning
 from hub.storage.db import prepare_partitions
@@ -45,6 +57,9 @@ log = logging.getLogger("pingan.retention")
 DAY_S = 86400.0
 BATCH = 5000
 LOCATION_KEYS = ("lat", "lon", "acc", "speed")
+EXPIRED_BODY = "[expired]"
+# Notifications still on their way (or waiting for the digest) keep their number and text.
+PENDING_STATES = ("queued", "sending", "held")
 FIRST_RUN_DELAY_S = 60
 
 
@@ -176,11 +191,74 @@ def _clear_last_fixes(session: Session, cutoff: float) -> int:
     return int(cleared.rowcount or 0)  # type: ignore[attr-defined]
 
 
-class RetentionJobs:
-    """The hub's periodic jobs on a BackgroundScheduler: the daily location purge."""
+@dataclass
+class RecordsResult:
+    quarantine_deleted: int = 0
+    events_deleted: int = 0
+    rule_failures_deleted: int = 0
+    notifications_scrubbed: int = 0
+    audit_deleted: int = 0
+    inbound_ids_deleted: int = 0
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, gps_retention_days: int) -> None:
+
+def purge_records(sessions: sessionmaker[Session], now: float, settings: RetentionConfig,
+                  batch: int = BATCH) -> RecordsResult:
+    """Delete or clear quarantine, events, notifications, audit and inbound ids past their periods."""
+    def cutoff(days: int) -> float:
+        return now - days * DAY_S
+
+    result = RecordsResult()
+    result.quarantine_deleted = _in_batches(sessions, lambda s: _delete_ids(
+        s, m.Quarantine.id, m.Quarantine.received_at < cutoff(settings.quarantine_days), batch))
+    with sessions() as session:
+        newest = session.scalar(select(func.max(m.Event.id))) or 0
+    result.events_deleted = _in_batches(sessions, lambda s: _delete_ids(
+        s, m.Event.id, (m.Event.received_at < cutoff(settings.events_days)) & (m.Event.id < newest)
+        & m.Event.ruled.is_not(False), batch))
+    with sessions.begin() as session:  # the records of isolated events go with the events
+        result.rule_failures_deleted = int(session.execute(delete(m.RuleFailure).where(
+            m.RuleFailure.received_at < cutoff(settings.events_days))).rowcount or 0)  # type: ignore[attr-defined]
+    result.notifications_scrubbed = _in_batches(sessions, lambda s: _scrub_notifications(
+        s, cutoff(settings.notifications_days), batch))
+    result.audit_deleted = _in_batches(sessions, lambda s: _delete_ids(
+        s, m.Audit.id, m.Audit.at < cutoff(settings.audit_days), batch))
+    with sessions.begin() as session:
+        result.inbound_ids_deleted = int(session.execute(delete(m.InboundSms).where(
+            m.InboundSms.received_at < cutoff(settings.audit_days))).rowcount or 0)  # type: ignore[attr-defined]
+        session.add(m.Audit(at=now, actor="system", channel="system", action="retention.purge_records",
+                            detail={**settings.model_dump(), **vars(result)}))
+    log.info("retention.purge_records %s", " ".join(f"{k}={v}" for k, v in vars(result).items()))
+    return result
+
+
+def _delete_ids(session: Session, id_column: Any, where: ColumnElement[bool], batch: int) -> int:
+    ids = session.scalars(select(id_column).where(where).order_by(id_column).limit(batch)).all()
+    if ids:
+        session.execute(delete(id_column.class_).where(id_column.in_(ids)))
+    return len(ids)
+
+
+def _scrub_notifications(session: Session, cutoff: float, batch: int) -> int:
+    ids = session.scalars(
+        select(m.Notification.id)
+        .where(m.Notification.created_at < cutoff, m.Notification.state.not_in(PENDING_STATES),
+               m.Notification.body != EXPIRED_BODY)
+        .order_by(m.Notification.id)
+        .limit(batch)
+    ).all()
+    if ids:
+        session.execute(update(m.Notification).where(m.Notification.id.in_(ids)).values(
+            body=EXPIRED_BODY, phone="", recipient_name="", error=None))
+    return len(ids)
+
+
+class RetentionJobs:
+    """The hub's periodic jobs on a BackgroundScheduler: the daily location and records purge."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, gps_retention_days: int,
+                 records: RetentionConfig | None = None) -> None:
         self.sessions, self.clock, self.days = sessions, clock, gps_retention_days
+        self.records = records or RetentionConfig(gps_retention_days=gps_retention_days)
         self.scheduler = BackgroundScheduler(daemon=True, job_defaults={"coalesce": True, "max_instances": 1})
 
     def start(self) -> None:
@@ -195,11 +273,17 @@ class RetentionJobs:
         log.info("retention jobs started gps_retention_days=%d", self.days)
 
     def purge(self) -> PurgeResult | None:
+        """Both purges; each failure is logged and the other still runs."""
+        location = None
         try:
-            return purge_location_history(self.sessions, self.clock.now(), self.days)
+            location = purge_location_history(self.sessions, self.clock.now(), self.days)
         except Exception:
             log.exception("retention.purge failed; next attempt in a day")
-            return None
+        try:
+            purge_records(self.sessions, self.clock.now(), self.records)
+        except Exception:
+            log.exception("retention.purge_records failed; next attempt in a day")
+        return location
 
     def stop(self) -> None:
         if self.scheduler.running:

@@ -501,6 +501,11 @@ class PartitionedCore:
             key = row.resident_id if row.resident_id is not None else "device:" + (row.device_id or "")
         return self.cores[partition_of(key, self.count)]
 
+    @property
+    def rule_failures(self) -> int:
+        """Events isolated because a rule raised on them, over this hub's partitions since start."""
+        return sum(core.rule_failures for core in self.cores)
+
 
 __all__ = [
     "Leases",

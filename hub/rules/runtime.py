@@ -14,6 +14,12 @@ saved state is restored and the events stored after it are fed again (see `load`
 crash loses no decision. If a transaction fails, the engine is rebuilt from the database
 (see `_decision`).
 
+A rule that raises on an event must not wedge the hub (security finding 17): every rebuild
+replays the events after the saved state, and would raise on it again. The event is isolated
+instead (`PoisonEvent`): recorded in `rule_failures` with an audit record `rule_failure`,
+logged and counted, and skipped by the engine from then on, live and on every replay; the
+decision that met it is rolled back and made again without it (ingestion writes the batch again).
+
 What a HubCore rules is composed in as its `scope` (`RulesScope`): the whole community
 (`WholeCommunity`, the default, one hub) or one partition of the residents (scale-out,
 hub/rules/partitions.py `PartitionSlot`). A partition's engine sees only that partition's registry,
@@ -72,6 +78,23 @@ STATE_SAVE_INTERVAL_S = 2.0
 # a full snapshot of 10,000 residents and devices is ~6 MB of JSON, 0.4-1 s (benchmarks/ingest.py).
 STATE_SAVE_COST_FACTOR = 10.0
 REGISTRY_RELOAD_S = 30.0
+
+
+class PoisonEvent(Exception):
+    """A rule raised on this message. It is isolated (skipped from now on); the decision that met
+    it rolls back. `retry_batch` tells the ingestion writer to write the same batch again rather
+    than split it: the cause is known."""
+
+    retry_batch = True
+
+    def __init__(self, msg: DeviceMessage, error: BaseException) -> None:
+        super().__init__(f"rule failed on {message_key(msg)}: {error!r}")
+        self.msg = msg
+
+
+def message_key(msg: DeviceMessage) -> str:
+    """A message's identity, the same live and when replayed from its stored row."""
+    return f"{msg.device_id}|{msg.channel.value}|{msg.seq}|{msg.device_ts!r}|{msg.received_at!r}"[:300]
 
 
 class Publisher(Protocol):
@@ -210,16 +233,33 @@ class HubCore:
         self._save_cost_s = 0.0  # wall time of the last state save (snapshot + JSON)
         self._registry_loaded_at = float("-inf")
         self._stale = False
+        self._poison: set[str] = set()  # message_key of isolated events: never fed to the engine
+        self._unrecorded: list[tuple[DeviceMessage, str]] = []  # isolated, not in rule_failures yet
+        self.rule_failures = 0  # events isolated by this process (the metric pingan_rule_failures)
+        self._just_loaded = False  # the current decision rebuilt the engine (its catch-up fed every stored event)
+        self._after_load: list[AfterCommit] = []  # after-commit work of that catch-up's decisions
 
     # --- start ----------------------------------------------------------------------------
 
     def load(self) -> None:
         """Build the engine from the registry and its saved state, then catch up on later events."""
         with self._decision() as session:
-            self._load(session)
+            self._load_isolating(session)
+
+    def _load_isolating(self, session: Session) -> None:
+        """`_load`, again without each event that raises on the way (each try isolates one more)."""
+        while True:
+            self._record_poison(session)
+            try:
+                self._load(session)
+                return
+            except PoisonEvent:
+                continue  # nothing of the failed load was written: the engine is built afresh
 
     def _load(self, session: Session) -> None:
         now = self.clock.now()
+        self._after_load = []
+        self._poison |= set(session.scalars(select(m.RuleFailure.key)))
         self.registry = self._load_registry(session, now)
         self.engine = Engine(self.registry, self.config.rules, self.config.alerts)
         self._registry_loaded_at = now
@@ -238,7 +278,7 @@ class HubCore:
         """Feed the events stored after the saved state (their decisions were not saved)."""
         messages = self._messages(self.scope.missed(session, saved))
         if messages:
-            self._apply_messages(session, messages)
+            self._after_load = self._apply_messages(session, messages)
             self._save_state(session, force=True)
         return len(messages)
 
@@ -272,8 +312,10 @@ class HubCore:
                 event.listen(session, "after_soft_rollback", self._rolled_back)
             version = self.scope.lock(session)
             stack.enter_context(self.lock)
-            if self._stale or self.engine is None or version != self._state_version:
-                self._load(session)
+            self._record_poison(session)
+            self._just_loaded = self._stale or self.engine is None or version != self._state_version
+            if self._just_loaded:
+                self._load_isolating(session)
                 self._state_version = version
             yield session
 
@@ -291,8 +333,13 @@ class HubCore:
     def on_batch(self, session: Session, messages: list[DeviceMessage], now: float) -> list[AfterCommit]:
         """Ingestion hook: runs inside the batch transaction, after the events were inserted."""
         with self._decision(session):
-            actions = self._handle_messages(messages)
+            # A rebuild in this decision caught up on every stored event, this batch's included
+            # (inserted before the hook runs; e.g. written again after an isolated rule failure):
+            # feeding them again would rule them twice.
+            actions = [] if self._just_loaded else self._handle_messages(messages)
             after = self._store(session, actions, self.clock.now())
+            if self._just_loaded:
+                after, self._after_load = self._after_load + after, []
             # At once only when an alert changed; person/device state changes alone (live-board
             # updates) wait for the interval: a full snapshot of 10,000 residents costs ~0.4 s,
             # and forcing it on every batch that had any board update capped ingestion near
@@ -312,16 +359,53 @@ class HubCore:
         engine = self._engine()
         actions: list[Action] = []
         for msg in messages:
+            if self._poison and message_key(msg) in self._poison:
+                continue
             while fire_due_first and (due := engine.next_deadline()) is not None and due < msg.received_at:
                 actions += engine.tick(due)
-            actions += engine.handle(msg, msg.received_at)
+            try:
+                actions += engine.handle(msg, msg.received_at)
+            except Exception as exc:
+                self._isolate(msg, exc)
+                raise PoisonEvent(msg, exc) from exc
         return actions
+
+    def _isolate(self, msg: DeviceMessage, exc: Exception) -> None:
+        """Skip `msg` from now on; it is written to rule_failures by the next decision (this
+        one rolls back: the engine may be half-way through the message)."""
+        key = message_key(msg)
+        self._poison.add(key)
+        self._unrecorded.append((msg, f"{type(exc).__name__}: {exc}"[:2000]))
+        self.rule_failures += 1
+        log.exception("rule_failure: a rule raised on an event; it is isolated and skipped from now on key=%s", key)
+
+    def _record_poison(self, session: Session) -> None:
+        """Store the isolated events not stored yet, each with an audit record, in `session`."""
+        now = self.clock.now()
+        while self._unrecorded:
+            msg, error = self._unrecorded.pop(0)
+            row = {"key": message_key(msg), "device_id": msg.device_id, "channel": msg.channel.value, "seq": msg.seq,
+                   "device_ts": msg.device_ts, "received_at": msg.received_at, "error": error, "at": now}
+            table: Table = m.RuleFailure.__table__  # type: ignore[assignment]
+            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            done = session.execute(insert(table).values(**row).on_conflict_do_nothing(index_elements=[table.c.key]))
+            if done.rowcount:  # type: ignore[attr-defined]  # another hub may have recorded it first
+                session.add(m.Audit(at=now, actor="system", channel="rules", action="rule_failure", detail={
+                    "device": msg.device_id, "channel": msg.channel.value, "seq": msg.seq,
+                    "received_at": msg.received_at, "error": error[:300]}))
 
     def consume(self, limit: int) -> int:
         """Feed the engine up to `limit` events that hubs stored for its scope and nobody ruled
         yet (a partition's; the whole community has none), in device-time order; store the
         decisions, mark the events ruled and save the state, all in one transaction. Returns
         how many events were ruled."""
+        while True:
+            try:
+                return self._consume(limit)
+            except PoisonEvent:
+                continue  # that event is skipped now: the same rows again, in a new transaction
+
+    def _consume(self, limit: int) -> int:
         with self._decision() as session:
             rows = self.scope.unruled(session, limit, self.rules_now())
             if not rows:

@@ -204,6 +204,23 @@ def _event_day(context: Any) -> int:
     return day_of(params.get("device_ts"), params["received_at"])
 
 
+class RuleFailure(Base):
+    """A stored event that made a rule raise: the engine skips it from then on, so that a rebuild
+    replaying it does not raise again and wedge the hub (docs/SECURITY.md, finding 17). `key` is
+    the message's identity as the engine sees it live and on replay (hub.rules.runtime.message_key)."""
+
+    __tablename__ = "rule_failures"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    device_ts: Mapped[float | None] = mapped_column(Float)
+    received_at: Mapped[float] = mapped_column(Float)
+    error: Mapped[str] = mapped_column(Text)
+    at: Mapped[float] = mapped_column(Float)
+
+
 class ResidentStatus(Base):
     """The fused person state of each resident, as the core last decided it."""
 
@@ -298,6 +315,18 @@ class Notification(Base):
     # sender holds the lease, so a sender whose lease was taken over cannot overwrite the row.
     reason: Mapped[str] = mapped_column(String(32), default="")
     lease_owner: Mapped[str | None] = mapped_column(String(64))
+
+
+class InboundSms(Base):
+    """Each inbound SMS (the provider's message id) that was acted on: a reply acts at most once.
+
+    Twilio's signature carries no timestamp, so a recorded, validly signed reply can be posted
+    again at any time; this row refuses it. No phone number or text (those are in the audit)."""
+
+    __tablename__ = "sms_inbound"
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class Audit(Base):

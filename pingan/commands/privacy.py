@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -43,8 +44,17 @@ def export_command(
     if out is None:
         typer.echo(text)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
-        typer.echo(f"exported {resident} to {out}", err=True)
+        _write_private(out, text + "\n")
+        typer.echo(f"exported {resident} to {out} (mode 0600)", err=True)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Personal data: readable by the owner only (0600), also when the file existed with a
+    wider mode (O_CREAT's mode applies only to a new file, hence the fchmod)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def erase_command(

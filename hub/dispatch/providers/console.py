@@ -1,16 +1,26 @@
-"""The console provider (demo): prints each message, keeps it in memory, reports it delivered."""
+"""The console provider (demo): prints each message, keeps the latest in memory, reports it delivered.
+
+Its log record masks responder links (credentials) itself, so the body is safe in logs even
+where no `PhoneMaskFilter` is installed; the printed line is the demo's stand-in for the SMS and
+keeps them (docs/SECURITY.md). `messages` keeps the last `KEPT_MESSAGES` only: a demo left
+running must not grow without bound.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.dispatch.providers.base import DeliveryState, InboundReply, SendResult, StatusUpdate
+from hub.logging_setup import mask_secrets
 
 log = logging.getLogger("pingan.sms.console")
+KEPT_MESSAGES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +38,16 @@ class ConsoleProvider:
 
     def __init__(self, echo: bool = True) -> None:
         self.echo = echo
-        self.messages: list[ConsoleMessage] = []
+        self.messages: deque[ConsoleMessage] = deque(maxlen=KEPT_MESSAGES)
+        self._counter = itertools.count()
         self._lock = threading.Lock()
 
     def send(self, to: str, body: str, validity_s: int, status_callback: str | None) -> SendResult:
         with self._lock:
-            seed = f"{len(self.messages)}\x1f{to}\x1f{body}".encode()
+            seed = f"{next(self._counter)}\x1f{to}\x1f{body}".encode()
             sid = "CM" + hashlib.blake2b(seed, digest_size=16).hexdigest()
             self.messages.append(ConsoleMessage(sid, to, body, validity_s))
-        log.info("sms.console sid=%s to=%s validity_s=%d body=%s", sid, to, validity_s, body)
+        log.info("sms.console sid=%s to=%s validity_s=%d body=%s", sid, to, validity_s, mask_secrets(body))
         if self.echo:
             print(f"SMS to {to}: {body}", flush=True)
         return SendResult(sid, accepted=True, status="delivered")

@@ -102,6 +102,8 @@ class TwilioProvider:
     def parse_inbound_reply(self, params: Mapping[str, str]) -> InboundReply:
         if not params.get("From"):
             raise ValueError("not a Twilio inbound message: no From")
+        if not params.get("MessageSid"):
+            raise ValueError("not a Twilio inbound message: no MessageSid")  # a reply acts once per id
         return InboundReply(params["From"], params.get("To", ""), params.get("Body", ""), params.get("MessageSid", ""))
 
     def query_status(self, sid: str) -> StatusUpdate:
