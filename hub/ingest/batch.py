@@ -194,7 +194,7 @@ class BatchWriter:
         over: list[Received] = []
         for item in batch:
             device = _device_of(item.topic, self.settings.topic_root)
-            (within if self.budget.allow(device, now) else over).append(item)
+            (within if _critical(item) or self.budget.allow(device, now) else over).append(item)
         if over:
             self._drop(over, now)
         return within
@@ -378,6 +378,16 @@ def _unique(messages: list[DeviceMessage]) -> list[DeviceMessage]:
             seen.add(key)
         unique.append(m)
     return unique
+
+
+#: Someone may be on the floor: an SOS, fall, smoke or gas event (or an SOS cancel) is never
+#: dropped for its device's budget. A hostile device can send these past the budget, but each
+#: is an alert an operator sees, not a silent load.
+_CRITICAL_MARKERS = (b'"sos"', b'"sos_cancel"', b'"fall"', b'"smoke"', b'"gas"')
+
+
+def _critical(item: Received) -> bool:
+    return item.topic.endswith("/event") and any(marker in item.payload for marker in _CRITICAL_MARKERS)
 
 
 def _device_of(topic: str, root: str) -> str:

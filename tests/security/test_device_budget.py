@@ -129,3 +129,14 @@ def test_a_row_the_database_refuses_splits_the_batches_once(pg: str) -> None:
     assert setup.count("SELECT count(*) FROM quarantine WHERE device_id = 'bad-0001' AND reason = 'storage_error'") == 6
     assert sorted(setup.acker.acked) == list(range(1, setup.mid + 1))
     setup.engine.dispose()
+
+
+def test_an_sos_from_a_device_over_its_budget_is_still_stored(pg: str) -> None:
+    setup = Setup(pg, WriterSettings(device_burst=5, device_rate_per_s=0.1))
+    flood = [setup.message("flood-0001") for _ in range(20)]
+    assert setup.writer.write(flood)
+    sos = setup.message("flood-0001", b'{"ts": %d, "seq": 999, "type": "sos"}' % int(setup.clock.now()))
+    sos = Received(sos.topic.replace("/heartbeat", "/event"), sos.payload, sos.size, sos.mid, 1, sos.received_at, 1)
+    assert setup.writer.write([sos, setup.message("flood-0001")])
+    assert setup.count("SELECT count(*) FROM events WHERE device_id = 'flood-0001' AND type = 'sos'") == 1
+    assert setup.metric("pingan_ingest_quarantined_total", reason="rate_limited") >= 16
