@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
+from hub.clock import SystemClock
 from hub.operations import certs
-from hub.operations.provision import DEFAULT_HUB_USER, _now, provision, provision_tls, write_credentials_csv
+from hub.operations.provision import DEFAULT_HUB_USER, provision, provision_tls, write_credentials_csv
 from hub.storage.db import make_engine, make_sessions
 from hub.storage.models import Device
 from pingan.commands.context import load
@@ -45,7 +46,7 @@ def provision_command(
     engine.dispose()
     hub_user = cfg.mqtt.username or DEFAULT_HUB_USER
     result = provision(devices, out, hub_user, cfg.mqtt.topic_root, rotate)
-    stamp = datetime.fromtimestamp(_now(), UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.fromtimestamp(SystemClock().now(), UTC).strftime("%Y%m%dT%H%M%SZ")
     csv_path = out / f"device-credentials-{stamp}.csv"
     if result.created:
         write_credentials_csv(csv_path, result.created, devices, cfg.mqtt.url or "")
@@ -62,7 +63,7 @@ def provision_command(
     if tls_hosts:
         users = [hub_user, *sorted(devices)] if client_certs else None
         try:
-            tls = provision_tls(out, tls_hosts, users, certs.utc(_now()), rotate)
+            tls = provision_tls(out, tls_hosts, users, certs.utc(SystemClock().now()), rotate)
         except certs.CertError as exc:  # e.g. ca.crt kept but ca.key lost
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
