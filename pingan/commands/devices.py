@@ -49,7 +49,10 @@ def provision_command(
     stamp = datetime.fromtimestamp(SystemClock().now(), UTC).strftime("%Y%m%dT%H%M%SZ")
     csv_path = out / f"device-credentials-{stamp}.csv"
     if result.created:
-        write_credentials_csv(csv_path, result.created, devices, cfg.mqtt.url or "")
+        # Devices reach the broker at the name its certificate is for, not at the hub's own
+        # (often loopback) mqtt.url.
+        broker = f"mqtts://{tls_hosts[0]}:8883" if tls_hosts else (cfg.mqtt.url or "")
+        write_credentials_csv(csv_path, result.created, devices, broker)
         if show:
             typer.echo(csv_path.read_text(encoding="utf-8"), nl=False)
     typer.echo(f"devices: {len(result.created)} new credentials, {result.kept} kept, {len(result.removed)} removed"

@@ -65,7 +65,10 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
     assert "CA: " in out.stdout and "(new" in out.stdout, out.stdout
     files = tmp / "files"
     with next(files.glob("device-credentials-*.csv")).open(encoding="utf-8") as f:
-        passwords = {row["username"]: row["password"] for row in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    # the device maker gets the address the broker's certificate is for, not the hub's mqtt.url
+    assert {row["broker"] for row in rows} == {"mqtts://localhost:8883"}
+    passwords = {row["username"]: row["password"] for row in rows}
     passwords["pingan-hub"] = (files / "secrets" / "PINGAN_MQTT__PASSWORD").read_text().strip()
     assert sorted(passwords) == sorted([*DEVICES, "pingan-hub"])
     return Kit(tmp, files, config, db_url, passwords)
