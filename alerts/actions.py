@@ -98,6 +98,8 @@ class Reason(StrEnum):
     CAME_HOME = "came_home"
     ABSENCE = "absence"
     NO_WORKING_SENSOR = "no_working_sensor"
+    NO_MOTION_SENSOR = "no_motion_sensor"  # person state: the home's motion sensors are offline, silence is not judged
+    DOOR_ONLY_ACTIVITY = "door_only_activity"  # a door event while an inactivity alert is open and no motion followed
     ALERT_OPEN = "alert_open"
     ALERT_CLOSED = "alert_closed"
 

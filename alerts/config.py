@@ -20,9 +20,13 @@ class Strict(BaseModel):
 
 class InactivityConfig(Strict):
     day_hours: float = Field(6, gt=0, le=72, description="allowed silence by day")
+    day_hours_door: float | None = Field(None, gt=0, le=72, description="allowed silence by day while a door sensor sees departures (null: day_hours)")
     night_hours: float = Field(12, gt=0, le=72, description="allowed silence when it falls in the night window")
     night: str = Field("21:00-07:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local night window HH:MM-HH:MM, may cross midnight")
     away_max_hours: float = Field(24, gt=0, le=720, description="longest absence after a departure before inactivity is judged again")
+    nap: str | None = Field("12:00-15:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local window in which an afternoon nap begins (null: none)")
+    nap_hours: float = Field(3.5, gt=0, le=24, description="a silence beginning in the nap window is allowed at least this long")
+    sleep_in_hours: float = Field(3, ge=0, le=12, description="a silence that may be sleep ends at the latest this long after the night window closes")
 
 
 class GeofenceConfig(Strict):

@@ -37,6 +37,8 @@ ACTIVE_S = 1800.0
 DEPARTURE_CONFIRM_S = 600.0
 #: After a device is heard again, inactivity is re-judged this much later (its buffer flushes first).
 REJOIN_GRACE_S = 120.0
+#: Device clocks may be off by this much: door and motion messages this close to hub time are ordered by hub time.
+CLOCK_SLACK_S = 600.0
 #: The tag is "at home" within this distance of the home point (plus its accuracy).
 HOME_RADIUS_M = 150.0
 #: Home motion this recent lowers a geofence exit to a low-severity check.
@@ -46,6 +48,10 @@ HOME_MOTION_WINDOW_S = 900.0
 WATCH_KINDS = HOME_ACTIVITY_KINDS | {DeviceKind.GPS_TAG}
 #: Home sensors that see motion inside (door events alone do not end a departure).
 HOME_MOTION_KINDS = frozenset({DeviceKind.PINGAN_CAT, DeviceKind.WATER_METER})
+#: The devices that sense the resident moving about at home. Where a home has one, silence is
+#: judged only while one of them is online: a door sensor (or a water meter) alone says nothing
+#: about someone lying on the floor between two door events.
+MOTION_SENSING_KINDS = frozenset({DeviceKind.PINGAN_CAT})
 
 
 def resident_key(resident: str) -> str:
@@ -129,6 +135,20 @@ class RuleContext:
 
     def home_watched(self, resident_id: str) -> bool:
         return any(d.kind in HOME_ACTIVITY_KINDS and self.online(d) for d in self.devices_of(resident_id))
+
+    def covered(self, resident_id: str) -> bool:
+        """Not unwatched: some watching sensor is online and silence at home can be judged."""
+        return self.watched(resident_id) and self.silence_judged(resident_id)
+
+    def has_motion_sensor(self, resident_id: str) -> bool:
+        return any(d.kind in MOTION_SENSING_KINDS for d in self.devices_of(resident_id))
+
+    def silence_judged(self, resident_id: str) -> bool:
+        """Silence at home can be judged: a motion sensor is online, or — in a home that has
+        none — some other home activity sensor is."""
+        if self.has_motion_sensor(resident_id):
+            return any(d.kind in MOTION_SENSING_KINDS and self.online(d) for d in self.devices_of(resident_id))
+        return self.home_watched(resident_id)
 
     # helpers ----------------------------------------------------------------------------
     def count(self, name: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason
 from alerts.config import AlertsConfig, RulesConfig
-from alerts.context import RegistryIndex, RuleContext, ack_key, device_key, resident_key
+from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, device_key, resident_key
 from alerts.deadlines import DeadlineHeap
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.registry import RegistrySnapshot
@@ -71,9 +71,14 @@ class Engine:
         elif event == "sos_cancel":
             critical.cancel_sos(ctx, device, resident_id, msg, now)
         elif event in activity.ACTIVITY_EVENTS:
+            # Door and home motion are put in order on the hub's clock unless the message was
+            # buffered for long: two devices' clocks drift apart by minutes (a slow clock makes
+            # every message look "late"), and motion a minute before the door opened, stamped
+            # by a clock two minutes fast, read as "still at home".
+            seen = now if abs(now - msg.at) <= CLOCK_SLACK_S else msg.at
             if event == "door_open":
-                activity.note_door_open(ctx, resident_id, msg.at)
-            activity.note_activity(ctx, resident_id, device, msg.at, now, msg.late)
+                activity.note_door_open(ctx, resident_id, seen)
+            activity.note_activity(ctx, resident_id, device, msg.at, now, msg.late, seen)
         elif event == "tamper":
             ctx.count("tamper_events")
         else:

@@ -25,6 +25,21 @@ class DeviceState:
     fix_lon: float | None = None
     fix_at: float | None = None
     outside_fixes: int = 0  # consecutive deciding fixes wholly outside every active zone
+    outside_since: float | None = None  # device time of the first of them (the confirmation window)
+    out_lat: float | None = None  # the last of them: the next must be where one trip could take the tag
+    out_lon: float | None = None
+    out_acc: float = 0.0
+    out_at: float | None = None
+    # where a still tag is, for telling movement from scatter (alerts/rules/geofence.py)
+    anchor_lat: float | None = None
+    anchor_lon: float | None = None
+    anchor_acc: float = 0.0
+    anchor_n: int = 0  # fixes averaged into the anchor
+    moved_lat: float | None = None  # a fix displaced from the anchor, waiting for a second one
+    moved_lon: float | None = None
+    moved_acc: float = 0.0
+    moved_at: float | None = None
+    home_out_at: float | None = None  # first of consecutive fixes outside the home radius (not yet `tag_out`)
     last_zone: str | None = None  # the zone the tag was last seen inside
     tag_out: bool = False  # tag outside the home radius
     return_since: float | None = None  # device time of the first fix of a return not yet confirmed

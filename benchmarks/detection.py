@@ -1,26 +1,27 @@
-"""Detection quality benchmark (not a test): the rules against injected incidents, next to a
-fixed-threshold baseline, on one simulated community.
+"""Detection quality benchmark (not a test): the rules against injected incidents on harsh
+simulated worlds, next to a fixed-threshold baseline scored on the same files.
 
-    .venv/bin/python benchmarks/detection.py [--residents 200] [--days 30] [--seed 1]
-        [--workdir DIR] [--configs rules,baseline,routine] [--details]
+    .venv/bin/python benchmarks/detection.py [--profiles field,gps,devices,nights,sparse,ours]
+        [--seeds 1,2] [--residents 60] [--days 14] [--workdir DIR] [--details]
 
-1. Simulates the community (`pingan simulate --residents N --days D --seed S --out FILE`, with
-   random incidents and their ground truth) into DIR (default: a temp dir; an existing
-   recording of the same name is reused).
+For every profile and seed:
+1. Simulates the world into DIR (default: a temp dir; a recording of the same name is reused).
+   `field`, `gps`, `devices`, `nights`, `sparse` are `simulators.field` profiles (field devices:
+   still-tag scatter and multipath, dead home units, Wi-Fi outages, drifting clocks, replaced
+   units, homes without a door sensor or tag, sleep-ins, naps, night falls, visitors, ...);
+   `ours` is the ordinary `pingan simulate` community with random incidents.
 2. Replays it offline (`hub.rules.replay.run_offline`, what `pingan replay --offline FILE --config C`
-   runs) with each configuration: `config` = config.yaml as shipped (learned routine on,
-   `min_factor: 0.4`), `rules` = the same with the routine off (PRODUCT.md's fixed thresholds),
-   `baseline` = benchmarks/detection/baseline.yaml (fixed thresholds: 5 h without motion day
-   and night, exit on the first outside fix of any accuracy), `routine` = config.yaml with
-   `min_factor: 0.5`.
-3. Scores each run against the truth lines with `hub.rules.replay.match` (as `pingan replay` does):
-   incidents found / missed per kind (a cancelled SOS counts as found by an sos alert resolved
-   `cancelled`), false alerts per home-week per kind, detection delays (median, p90, nearest
-   rank) from the incident's start and, for inactivity, from the resident's last movement (the
-   newest activity event or moving GPS fix before the fall).
+   runs) with the shipped configuration, hub/default_config.yaml (twice: the alerts must be the same) and with the fixed-threshold
+   baseline (benchmarks/detection/baseline.yaml: no motion for 5 h day and night, exit on the
+   first outside fix of any accuracy).
+3. Scores each run against the truth lines of alert kinds with `hub.rules.replay.match` (truth lines
+   of kind `fault` are context, not incidents): incidents found / injected, false alerts per
+   home-week, and the median inactivity delay from the resident's last movement (the newest
+   activity event or moving GPS fix before the fall, receive time).
 
-Prints one table per configuration; the last line is
-`detection: found=N/M false_per_home_week=X median_inactivity_delay_h=Y` for config.yaml.
+Prints one row per profile and seed for config.yaml and one for the baseline, then a total
+per profile; the last line is `detection: found=N/M false_per_home_week=X
+median_inactivity_delay_h=Y same_alerts=yes|no` over all config.yaml runs.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from hub.registry.file import load_registry_file, to_snapshot  # noqa: E402
 from hub.rules.replay import WEEK_S, ReplayResult, match, percentile, run_offline  # noqa: E402
 from simulators.community import registry_yaml  # noqa: E402
 from simulators.engine import SimConfig, Simulation, write_recording  # noqa: E402
+from simulators.field import PROFILES, FieldSimulation  # noqa: E402
 
 BASELINE = ROOT / "benchmarks" / "detection" / "baseline.yaml"
 KINDS = ("inactivity", "geofence_exit", "sos", "sos_cancelled", "device_offline", "low_battery")
@@ -111,7 +113,7 @@ def score(name: str, result: ReplayResult, homes: int, last_movement: dict[tuple
 
 
 def last_movements(recording: Path, device_resident: dict[str, str]) -> dict[tuple[str, float], float]:
-    """For every inactivity truth line: the device time of the resident's newest movement before it."""
+    """For every inactivity truth line: when the resident last moved before it (receive time)."""
     newest: dict[str, float] = {}
     out: dict[tuple[str, float], float] = {}
     with recording.open("rb") as fh:
@@ -135,88 +137,109 @@ def last_movements(recording: Path, device_resident: dict[str, str]) -> dict[tup
                 channel == "gps" and payload.speed is not None and payload.speed >= MOVING_SPEED_MS)
             rid = device_resident.get(device)
             if moving and rid is not None:
-                at = payload.ts if payload.ts is not None else line.t
-                newest[rid] = max(at, newest.get(rid, at))
+                newest[rid] = max(line.t, newest.get(rid, line.t))  # receive time: device clocks drift
     return out
 
 
-def simulate(workdir: Path, residents: int, days: float, seed: int) -> tuple[Path, Path]:
-    recording = workdir / f"community-{residents}r-{days:g}d-s{seed}.jsonl"
+def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int) -> tuple[Path, Path]:
+    recording = workdir / f"{profile}-{residents}r-{days:g}d-s{seed}.jsonl"
     registry = recording.with_name(recording.name + ".registry.yaml")
     if recording.exists() and registry.exists():
-        print(f"reusing {recording}", flush=True)
         return recording, registry
-    began = time.perf_counter()
-    sim = Simulation(SimConfig(residents=residents, days=days, seed=seed))
+    if profile == "ours":
+        sim: Simulation = Simulation(SimConfig(residents=residents, days=days, seed=seed))
+    else:
+        sim = FieldSimulation(PROFILES[profile], residents, days, seed)
     registry.write_text(registry_yaml(sim.community), encoding="utf-8")
-    lines = write_recording(sim, recording)
-    print(f"simulated {lines} lines to {recording} in {time.perf_counter() - began:.0f} s", flush=True)
+    write_recording(sim, recording)
     return recording, registry
 
 
-def configs(names: list[str]) -> dict[str, Config]:
-    known = {
-        # config.yaml as shipped: the learned routine allowed down to 0.4 × 6 h (the 2.5 h target)
-        "config": lambda: load_config(ROOT / "hub" / "default_config.yaml", environ={}),
-        # the fixed thresholds of PRODUCT.md alone
-        "rules": lambda: load_config(ROOT / "hub" / "default_config.yaml", environ={"PINGAN_RULES__ROUTINE__ENABLED": "false"}),
-        "baseline": lambda: load_config(BASELINE, environ={}),
-        "routine": lambda: load_config(ROOT / "hub" / "default_config.yaml", environ={"PINGAN_RULES__ROUTINE__MIN_FACTOR": "0.5"}),
-    }
-    return {name: known[name]() for name in names}
+def incidents_only(result: ReplayResult) -> ReplayResult:
+    """Truth lines of alert kinds are incidents; `fault` lines (outages, drift, ...) are context."""
+    return ReplayResult(result.alerts, result.summary, [t for t in result.truths if t.kind != "fault"])
 
 
 def fmt(seconds: float | None, unit: float = 60.0) -> str:
     return "-" if seconds is None else f"{seconds / unit:.1f}"
 
 
-def table(s: Score) -> str:
-    rows = [f"## {s.name}  (replay {s.seconds:.0f} s; {s.home_weeks:.1f} home-weeks)",
-            "| kind | found | false alerts | false / home-week | delay median (min) | delay p90 (min) |",
-            "| --- | --- | --- | --- | --- | --- |"]
-    for kind in KINDS:
-        delays = s.delays.get(kind, [])
-        false = s.false.get(kind, 0) if kind in ALERT_KINDS else None
-        rows.append(f"| {kind} | {s.found[kind]}/{s.incidents[kind]} | {'-' if false is None else false} | "
-                    f"{'-' if false is None else f'{false / s.home_weeks:.4f}'} | {fmt(percentile(delays, 50))} | {fmt(percentile(delays, 90))} |")
-    rows.append(f"| **all** | {sum(s.found.values())}/{sum(s.incidents.values())} | {sum(s.false.values())} | "
-                f"{s.false_per_home_week:.4f} | | |")
-    rows.append(f"inactivity delay from the last movement: median {fmt(percentile(s.since_movement, 50), 3600)} h, "
-                f"p90 {fmt(percentile(s.since_movement, 90), 3600)} h")
-    return "\n".join(rows)
+def row(profile: str, seed: str, name: str, s: Score, same: str) -> str:
+    return (f"| {profile} | {seed} | {name} | {sum(s.found.values())}/{sum(s.incidents.values())} | "
+            f"{s.found['inactivity']}/{s.incidents['inactivity']} | {sum(s.false.values())} | {s.false_per_home_week:.3f} | "
+            f"{fmt(percentile(s.since_movement, 50), 3600)} | {fmt(percentile(s.since_movement, 90), 3600)} | {same} |")
+
+
+HEADER = ("| profile | seed | rules | found / injected | falls found | false alerts | false / home-week | "
+          "inactivity delay from last movement, median (h) | p90 (h) | same alerts twice |\n"
+          "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+
+
+def merge(name: str, scores: list[Score]) -> Score:
+    out = Score(name)
+    for s in scores:
+        out.incidents.update(s.incidents)
+        out.found.update(s.found)
+        out.false.update(s.false)
+        out.since_movement += s.since_movement
+        out.home_weeks += s.home_weeks
+        out.missed_detail += s.missed_detail
+        out.false_detail += s.false_detail
+    return out
+
+
+def run_one(profile: str, seed: int, args: argparse.Namespace, workdir: Path, configs: dict[str, Config]) -> dict[str, Score]:
+    recording, registry_file = simulate(workdir, profile, args.residents, args.days, seed)
+    registry = to_snapshot(load_registry_file(registry_file))
+    moved = last_movements(recording, {d.id: d.resident for d in registry.devices.values() if d.resident})
+    scores: dict[str, Score] = {}
+    for name, config in configs.items():
+        result = run_offline(recording, registry, config)
+        scores[name] = score(name, incidents_only(result), len(registry.residents), moved)
+        if name == "config":
+            again = run_offline(recording, registry, config)
+            scores[name].seconds = 1.0 if again.json_lines() == result.json_lines() else 0.0  # 1: same alerts
+    return scores
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--residents", type=int, default=200)
-    parser.add_argument("--days", type=float, default=30)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workdir", type=Path, default=None, help="where the recording goes (default: a temp dir)")
-    parser.add_argument("--configs", default="config,rules,baseline,routine", help="comma-separated: config, rules, baseline, routine")
+    parser.add_argument("--profiles", default=",".join([*PROFILES, "ours"]))
+    parser.add_argument("--seeds", default="1,2")
+    parser.add_argument("--residents", type=int, default=60)
+    parser.add_argument("--days", type=float, default=14)
+    parser.add_argument("--workdir", type=Path, default=None, help="where the recordings go (default: a temp dir)")
     parser.add_argument("--details", action="store_true", help="list missed incidents and false alerts")
     args = parser.parse_args()
+    configs = {"config": load_config(ROOT / "hub" / "default_config.yaml", environ={}), "baseline": load_config(BASELINE, environ={})}
+    began = time.perf_counter()
+    totals: dict[str, list[Score]] = {"config": [], "baseline": []}
+    same_all = True
     with tempfile.TemporaryDirectory(prefix="detection-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        recording, registry_file = simulate(workdir, args.residents, args.days, args.seed)
-        registry = to_snapshot(load_registry_file(registry_file))
-        moved = last_movements(recording, {d.id: d.resident for d in registry.devices.values() if d.resident})
-        scores: list[Score] = []
-        for name, config in configs(args.configs.split(",")).items():
-            began = time.perf_counter()
-            result = run_offline(recording, registry, config)
-            s = score(name, result, len(registry.residents), moved)
-            s.seconds = time.perf_counter() - began
-            scores.append(s)
-            print(table(s), flush=True)
-            if args.details:
-                print("\n".join(["missed:", *s.missed_detail, "false:", *s.false_detail]), flush=True)
-            print(flush=True)
-    main_score = next((s for s in scores if s.name == "config"), scores[0])
+        print(HEADER, flush=True)
+        for profile in args.profiles.split(","):
+            per: dict[str, list[Score]] = {"config": [], "baseline": []}
+            for seed in (int(x) for x in args.seeds.split(",")):
+                scores = run_one(profile, seed, args, workdir, configs)
+                same = scores["config"].seconds == 1.0
+                same_all &= same
+                for name, s in scores.items():
+                    per[name].append(s)
+                    print(row(profile, str(seed), name, s, ("yes" if same else "NO") if name == "config" else ""), flush=True)
+                    if args.details and name == "config":
+                        print("\n".join([f"  missed: {m}" for m in s.missed_detail] + [f"  false: {f}" for f in s.false_detail]), flush=True)
+            for name in per:
+                merged = merge(name, per[name])
+                totals[name].append(merged)
+                print(row(profile, "all", f"**{name}**", merged, ""), flush=True)
+    main_score = merge("config", totals["config"])
     median_h = percentile(main_score.since_movement, 50)
+    print(f"elapsed {time.perf_counter() - began:.0f} s")
     print(f"detection: found={sum(main_score.found.values())}/{sum(main_score.incidents.values())} "
           f"false_per_home_week={main_score.false_per_home_week:.4f} "
-          f"median_inactivity_delay_h={'-' if median_h is None else f'{median_h / 3600:.2f}'}")
+          f"median_inactivity_delay_h={'-' if median_h is None else f'{median_h / 3600:.2f}'} same_alerts={'yes' if same_all else 'no'}")
 
 
 if __name__ == "__main__":

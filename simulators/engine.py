@@ -146,6 +146,8 @@ class _DeviceState:
 class Simulation:
     """Iterate to get `Message`s and `Truth`s in time order."""
 
+    resident_sim: type[ResidentSim] = ResidentSim  # simulators.field swaps in its residents
+
     def __init__(self, config: SimConfig, community: Community | None = None) -> None:
         self.config = config
         self.community = community or build_community(config.residents, config.seed, config.centre)
@@ -193,7 +195,7 @@ class Simulation:
 
     def __iter__(self) -> Iterator[Message | Truth]:
         sims = [
-            ResidentSim(r, self.midnight0, self.config.seed, [i for i in self.incidents if i.resident == r.id])
+            self.resident_sim(r, self.midnight0, self.config.seed, [i for i in self.incidents if i.resident == r.id])
             for r in self.community.residents
         ]
         pending: list[Record] = self._status_records() + self.truths

@@ -4,22 +4,27 @@ Activity is any event other than `tamper` and the critical ones, plus GPS moveme
 resident's tag. Activity time is device time (`msg.at`) and never moves last-activity
 backwards, so a flush of buffered events fills exactly the silence it covers. A `door_open`
 not followed by home motion within DEPARTURE_CONFIRM_S is a departure (`away`); home motion
-(PIR, water) after it, or the tag coming home, ends it.
+(PIR, water) after it, or the tag coming home, ends it. Activity resolves an open inactivity
+alert, except a door event alone in a home whose motion sensor is online (`_door_only`).
 """
 
 from __future__ import annotations
 
-from alerts.actions import AlertKind, Outcome, PersonState, Reason, Severity
+from alerts.actions import Alert, AlertKind, Outcome, PersonState, Reason, Severity
 from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
+from alerts.localtime import hhmm
 from alerts.registry import Device
 from alerts.rules import routine
 from alerts.state import RoutineHistory
 from devices.kinds import DeviceKind
 
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
+DOOR_NOTE = "door event at"
 
 
-def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool) -> None:
+def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool,
+                  seen: float | None = None) -> None:
+    """Activity at device time `at`; `seen` orders it against door events (hub time when live)."""
     rs = ctx.residents[resident_id]
     newer = rs.last_activity is None or at > rs.last_activity
     if newer:
@@ -31,14 +36,34 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
                 rs.routine = RoutineHistory()
             routine.record(rs.routine, resident.timezone, at)
     if device.kind in HOME_MOTION_KINDS:
-        _home_motion(ctx, resident_id, at, now)
+        _home_motion(ctx, resident_id, at if seen is None else seen, now)
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
     if alert is not None and at > alert.triggered_at:
-        ctx.resolve_alert(alert, Outcome.CLEARED, Reason.LATE_ACTIVITY if late else Reason.ACTIVITY_RESUMED, now)
+        if _door_only(ctx, resident_id, device):
+            _note_door(ctx, alert, at)
+            alert = None  # still open, but the silence judgement waits for it to close
+        else:
+            ctx.resolve_alert(alert, Outcome.CLEARED, Reason.LATE_ACTIVITY if late else Reason.ACTIVITY_RESUMED, now)
     if rs.person is not PersonState.HOME_ACTIVE:
         ctx.touched.add(resident_id)
     if newer and alert is None and ctx.deadlines.get("r:" + resident_id) is None:
         ctx.arm_resident(resident_id, now)
+
+
+def _door_only(ctx: RuleContext, resident_id: str, device: Device) -> bool:
+    """A door event is weak evidence where a motion sensor is online to see the resident: a
+    visitor, a neighbour or the wind opens doors too, and the motion sensor saw nobody. It does
+    not clear an inactivity alert there (home motion, water, a button or a moving tag does), so
+    a resident never gets a series of the same alert re-opened after each door event."""
+    return device.kind is DeviceKind.DOOR_SENSOR and ctx.has_motion_sensor(resident_id) and ctx.silence_judged(resident_id)
+
+
+def _note_door(ctx: RuleContext, alert: Alert, at: float) -> None:
+    if DOOR_NOTE in alert.reason:
+        return
+    resident = ctx.resident(alert.resident)
+    when = hhmm(at, resident.timezone) if resident else f"{at:.0f}"
+    ctx.update_alert(alert, Reason.DOOR_ONLY_ACTIVITY, reason=f"{alert.reason}; {DOOR_NOTE} {when}, no motion at home since")
 
 
 def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> None:

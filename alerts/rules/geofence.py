@@ -2,7 +2,9 @@
 
 A fix decides only when its accuracy ≤ max_accuracy_m (a missing `acc` counts as 0). It is
 *outside* when its whole accuracy circle is outside every zone active at that local time
-(depth + acc < 0 for all zones); `exit_confirm_fixes` consecutive outside fixes open the alert.
+(depth + acc < 0 for all zones); `exit_confirm_fixes` consecutive outside fixes open the alert,
+if they all fall within EXIT_CONFIRM_WINDOW_S of the first and each is where a trip from the
+last could be (two multipath jumps hours apart, or in two directions, are not an exit).
 Any deciding fix that is not outside resets the count, so a single multipath jump or drift at
 the edge never opens one. A return starts with a fix `return_margin_m` inside a zone and is
 confirmed by a later fix within the home radius, or once the tag has stayed inside for
@@ -16,10 +18,20 @@ is newer than the departure (door or tag leaving home) or the tag is farther fro
 anyone could have travelled since that motion.
 No active zone (none defined, or outside their hours): no judgement.
 
-GPS movement (speed ≥ MOVING_SPEED_MS or a jump beyond MOVED_M and the accuracy) is activity.
+GPS movement is activity only with evidence that survives the fixes' accuracy and their history
+(`_moved`): a still tag indoors scatters by up to ~150 m with 25–160 m accuracy and speed 0,
+and a multipath jump lands hundreds of metres off with an optimistic accuracy. Movement is a
+device-reported speed ≥ MOVING_SPEED_MS on a fix at least SPEED_ACC_M accurate, or two
+deciding fixes within MOVE_CONFIRM_S both displaced from where the tag rests (the anchor, an
+accuracy-weighted mean of its fixes) by more than both accuracies and more than a still tag's
+scatter (STILL_SCATTER_M plus the anchor's own uncertainty), and consistent with each other (no
+farther apart than their accuracies and a minute of brisk walking).
+The tag leaves the home radius (`away`) only on two such consecutive fixes too.
 """
 
 from __future__ import annotations
+
+import math
 
 from alerts.actions import AlertKind, AlertState, Outcome, Reason, Severity
 from alerts.context import HOME_MOTION_WINDOW_S, HOME_RADIUS_M, RuleContext
@@ -31,7 +43,16 @@ from alerts.state import DeviceState
 from devices import DeviceMessage, Gps
 
 MOVING_SPEED_MS = 0.5
-MOVED_M = 50.0
+SPEED_ACC_M = 30.0  # a speed reading counts only on a fix at least this accurate
+STILL_SCATTER_M = 150.0  # a still tag indoors scatters this far: nearer is never movement
+MOVE_CONFIRM_S = 600.0  # the second displaced fix must come within this long of the first
+WALK_MS = 1.5  # how far apart two fixes of one trip may be: accuracies + this speed × the gap …
+WALK_GAP_S = 60.0  # … counting at most this much of the gap (scatter minutes apart is not a walk)
+ANCHOR_MAX_N = 16  # the anchor's spread stops shrinking after this many fixes
+ANCHOR_MIN_ACC_M = 10.0  # the anchor never claims better than this (it keeps following a slow drift)
+EXIT_CONFIRM_WINDOW_S = 900.0  # the fixes confirming an exit all fall within this long of the first
+EXIT_TRAVEL_MS = 3.0  # and each lies within both accuracies + this speed × the gap (≤ EXIT_TRAVEL_GAP_S) of the last
+EXIT_TRAVEL_GAP_S = 120.0
 RETURN_CONFIRM_S = 1800.0  # inside this long (or back home) before a wandering counts as over
 MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
 
@@ -41,11 +62,13 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     assert isinstance(fix, Gps)
     ds = ctx.devices[device.id]
     acc = fix.acc or 0.0
-    if _moved(ds, fix, acc):
-        activity.note_activity(ctx, resident.id, device, msg.at, now, msg.late)
-    if ds.fix_at is None or msg.at >= ds.fix_at:
+    poor = acc > ctx.rules.geofence.max_accuracy_m
+    newest = ds.fix_at is None or msg.at >= ds.fix_at
+    if newest:
         ds.fix_lat, ds.fix_lon, ds.fix_at = fix.lat, fix.lon, msg.at
-    if acc > ctx.rules.geofence.max_accuracy_m:
+    if newest and _moved(ds, fix, acc, msg.at, poor):
+        activity.note_activity(ctx, resident.id, device, msg.at, now, msg.late)
+    if poor:
         ctx.count("gps_fix_poor_accuracy")
         return
     _home_edge(ctx, ds, resident, fix, acc, msg.at, now)
@@ -56,7 +79,10 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     depths = [(depth_m(z, fix.lat, fix.lon), z.name) for z in zones]
     if all(depth + acc < 0 for depth, _ in depths):
         ds.return_since = None  # out again: the return was not one
+        if not _continues_outside(ds, fix, acc, msg.at):
+            ds.outside_fixes, ds.outside_since = 0, msg.at  # this fix starts a new run
         ds.outside_fixes += 1
+        ds.out_lat, ds.out_lon, ds.out_acc, ds.out_at = fix.lat, fix.lon, acc, msg.at
         if ds.outside_fixes >= ctx.rules.geofence.exit_confirm_fixes:
             _exit(ctx, device, resident, ds, msg, now, min(-d for d, _ in depths))
         return
@@ -65,6 +91,17 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     if deepest >= ctx.rules.geofence.return_margin_m:
         ds.last_zone = name
         _back_inside(ctx, resident, ds, fix, name, msg.at, now)
+
+
+def _continues_outside(ds: DeviceState, fix: Gps, acc: float, at: float) -> bool:
+    """The fix confirms the run of outside fixes: within EXIT_CONFIRM_WINDOW_S of its first,
+    and where one trip from the last could be (two multipath jumps land far apart)."""
+    if ds.outside_fixes == 0 or ds.outside_since is None or not 0 <= at - ds.outside_since <= EXIT_CONFIRM_WINDOW_S:
+        return False
+    if ds.out_lat is None or ds.out_lon is None or ds.out_at is None:
+        return True
+    gap = min(max(0.0, at - ds.out_at), EXIT_TRAVEL_GAP_S)
+    return distance_m(ds.out_lat, ds.out_lon, fix.lat, fix.lon) <= ds.out_acc + acc + EXIT_TRAVEL_MS * gap
 
 
 def active_zones(resident: Resident, at: float) -> list[Zone]:
@@ -83,20 +120,73 @@ def active_zones(resident: Resident, at: float) -> list[Zone]:
     return active
 
 
-def _moved(ds: DeviceState, fix: Gps, acc: float) -> bool:
-    if fix.speed is not None and fix.speed >= MOVING_SPEED_MS:
+def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool) -> bool:
+    """Movement the fix proves (see the module doc); updates the anchor and the pending fix."""
+    if fix.speed is not None and fix.speed >= MOVING_SPEED_MS and acc <= SPEED_ACC_M:
+        _set_anchor(ds, fix.lat, fix.lon, acc)
         return True
-    if ds.fix_lat is None or ds.fix_lon is None:
+    if poor:
+        return False  # a poor fix neither moves the tag nor settles it
+    if ds.anchor_lat is None or ds.anchor_lon is None:
+        _set_anchor(ds, fix.lat, fix.lon, acc)
         return False
-    return distance_m(ds.fix_lat, ds.fix_lon, fix.lat, fix.lon) > max(MOVED_M, acc)
+    if distance_m(ds.anchor_lat, ds.anchor_lon, fix.lat, fix.lon) <= _still_within(ds, acc):
+        ds.moved_at = None
+        _settle(ds, fix.lat, fix.lon, acc)
+        return False
+    if _confirms(ds, fix, acc, at):
+        _set_anchor(ds, fix.lat, fix.lon, acc)
+        return True
+    ds.moved_lat, ds.moved_lon, ds.moved_acc, ds.moved_at = fix.lat, fix.lon, acc, at
+    return False
+
+
+def _still_within(ds: DeviceState, acc: float) -> float:
+    """How far from the anchor a fix of a still tag may land: both accuracies, and at least the
+    scatter of the fix itself plus the anchor's own (a fresh anchor is one scattered fix that
+    may be STILL_SCATTER_M off; the mean of n fixes is off by about STILL_SCATTER_M / √n)."""
+    spread = STILL_SCATTER_M / math.sqrt(min(max(ds.anchor_n, 1), ANCHOR_MAX_N))
+    return max(ds.anchor_acc + acc, STILL_SCATTER_M + spread)
+
+
+def _confirms(ds: DeviceState, fix: Gps, acc: float, at: float) -> bool:
+    """A displaced fix confirms the pending one: soon after it, and where one trip could be."""
+    if ds.moved_at is None or ds.moved_lat is None or ds.moved_lon is None or not 0 <= at - ds.moved_at <= MOVE_CONFIRM_S:
+        return False
+    apart = distance_m(ds.moved_lat, ds.moved_lon, fix.lat, fix.lon)
+    return apart <= ds.moved_acc + acc + WALK_MS * min(at - ds.moved_at, WALK_GAP_S)
+
+
+def _set_anchor(ds: DeviceState, lat: float, lon: float, acc: float) -> None:
+    ds.anchor_lat, ds.anchor_lon, ds.anchor_acc, ds.anchor_n = lat, lon, max(acc, ANCHOR_MIN_ACC_M), 1
+    ds.moved_at = None
+
+
+def _settle(ds: DeviceState, lat: float, lon: float, acc: float) -> None:
+    """Fold a fix near the anchor into it (weights 1/acc²): scatter averages out around the
+    true position instead of the anchor hopping to the last scattered fix."""
+    assert ds.anchor_lat is not None and ds.anchor_lon is not None
+    w_anchor, w_fix = 1 / ds.anchor_acc**2, 1 / max(acc, ANCHOR_MIN_ACC_M) ** 2
+    total = w_anchor + w_fix
+    ds.anchor_lat = (ds.anchor_lat * w_anchor + lat * w_fix) / total
+    ds.anchor_lon = (ds.anchor_lon * w_anchor + lon * w_fix) / total
+    ds.anchor_acc = max(ANCHOR_MIN_ACC_M, total**-0.5)
+    ds.anchor_n += 1
 
 
 def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, acc: float, at: float, now: float) -> None:
+    """Out of the home radius on two consecutive deciding fixes within MOVE_CONFIRM_S (one
+    multipath jump is not a departure); back in on one fix wholly inside it."""
     from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
     if not ds.tag_out and from_home - acc > HOME_RADIUS_M:
-        ds.tag_out = True
-        activity.tag_home_edge(ctx, resident.id, True, at)
-    elif ds.tag_out and from_home + acc <= HOME_RADIUS_M:
+        if ds.home_out_at is None or not 0 <= at - ds.home_out_at <= MOVE_CONFIRM_S:
+            ds.home_out_at = at
+            return
+        first, ds.tag_out, ds.home_out_at = ds.home_out_at, True, None
+        activity.tag_home_edge(ctx, resident.id, True, first)  # away since the first fix out
+        return
+    ds.home_out_at = None
+    if ds.tag_out and from_home + acc <= HOME_RADIUS_M:
         ds.tag_out = False
         activity.tag_home_edge(ctx, resident.id, False, at)
 

@@ -1,21 +1,25 @@
 """Inactivity: too long a silence at home, judged in the resident's local time.
 
-The silence budget is spent at 1/day_hours per hour by day and 1/night_hours per hour inside
-the night window (which may cross midnight), times the learned per-hour factor when the routine
-applies; the alert is due when the budget is spent. A silence starting at 20:00 with 6 h / 12 h
-and 21:00-07:00 is due at 07:00 (1 h of day = 1/6, 10 h of night = 10/12).
+A silence by day is due after day_hours, spent hour by hour at the learned per-hour factor
+when the routine applies. A silence that may be sleep — it began in the night window (which
+may cross midnight) or up to BEDTIME_LEAD_S before it opens — is allowed night_hours but ends
+at the latest sleep_in_hours after the window closes; the learned routine shapes only the day.
+With 6 h / 12 h / 21:00-07:00 / 3 h: last movement 10:00 → 16:00; 20:00 → 08:00; 23:00 →
+10:00; 02:00 → 10:00.
 
-The night allowance is for sleep: a silence that began by day more than BEDTIME_LEAD_S before
-the night window opens (the last movement at 18:30, with a 21:00 window) is judged at the day
-rate all along — whoever goes to bed moves on the way there, so a silence that started long
-before bedtime and runs on into the night is a resident who never went to bed (a fall in the
-early evening was otherwise found only the next morning, 9–10 h later). A resident who
-really sleeps earlier gets an earlier night window (registry override).
+A silence that began by day more than BEDTIME_LEAD_S before the night window opens (the last
+movement at 18:30, with a 21:00 window) is judged at the day rate all along — whoever goes to
+bed moves on the way there, so a silence that started long before bedtime and runs on into
+the night is a resident who never went to bed (a fall in the early evening was otherwise
+found only the next morning, 9–10 h later). A resident who really sleeps earlier gets an
+earlier night window (registry override).
 
 Silence starts at the newest of: last activity (device time), the start of monitoring, the
 expected return of an ended absence. Not judged: during an absence, while the resident is away
 (until away_max_hours after the departure, then an `away_too_long` inactivity alert), or when
-no home activity sensor is online (the device_offline alert speaks instead — never both).
+no home activity sensor is online, or the home has a motion sensor and none is online (the
+device_offline alert speaks instead — never both; a live door sensor next to a dead motion
+sensor does not judge silence: it made one home flap 25 times in 8 days).
 """
 
 from __future__ import annotations
@@ -25,35 +29,67 @@ from alerts.context import RuleContext, is_late
 from alerts.localtime import DAY_S, hhmm, in_window, local_text, parse_window, utc_offset_s
 from alerts.registry import Resident
 from alerts.rules import routine
+from devices.kinds import DeviceKind
 
 MAX_STEPS = 2000
 BEDTIME_LEAD_S = 3600.0  # a silence beginning up to 1 h before the night window may be sleep
 
 
 def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]:
-    """(day seconds, night seconds, night window) with the resident's overrides applied."""
+    """(day seconds, night seconds, night window) with the resident's overrides applied.
+
+    By day, `day_hours_door` applies while a door sensor of the resident is online: it sees
+    departures, so an outing is not a silence at home and the day allowance covers only naps
+    and quiet spells. Where no door sensor sees departures, a long outing without the tag is
+    indistinguishable from a fall, and `day_hours` (longer) must cover it. A resident's own
+    `day_hours` overrides both."""
     base, own = ctx.rules.inactivity, resident.inactivity
-    day = own.day_hours if own.day_hours is not None else base.day_hours
+    day = base.day_hours_door if base.day_hours_door is not None and departures_seen(ctx, resident.id) else base.day_hours
+    day = own.day_hours if own.day_hours is not None else day
     night = own.night_hours if own.night_hours is not None else base.night_hours
     return day * 3600, night * 3600, own.night or base.night
 
 
-def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None) -> float:
-    """When a silence that began at `start` has spent its budget."""
+def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
+    return any(d.kind is DeviceKind.DOOR_SENSOR and ctx.online(d) for d in ctx.devices_of(resident_id))
+
+
+def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,
+             sleep_in_s: float = 3 * 3600.0, floor_s: float = 0.0, nap: tuple[str, float] | None = None) -> float:
+    """When a silence that began at `start` has spent its budget.
+
+    A silence that may be sleep is allowed `night_s`, but ends at the latest `sleep_in_s` after
+    the night window closes: a night's sleep and a sleep-in fit (bed at 22:47, up at 09:01 was
+    an alert at 08:53 when the hours after 07:00 were spent at the day rate), and a resident
+    who went back to bed after a bathroom visit at 03:00 and is still silent at 10:00 is not
+    asleep any more. The learned routine does not shape the night — neither tighter (the
+    learned night of a resident who gets up most nights was too short for the nights they
+    slept through) nor wider. By day the learned routine never allows less than `floor_s`."""
     window = parse_window(night)
     if not _may_be_sleep(start, tz, window):
-        night_s = day_s
+        due = max(_day_walk(start, tz, day_s, hour_factors), start + min(floor_s, day_s))
+        if nap is not None and in_window((start + utc_offset_s(start, tz)) % DAY_S, parse_window(nap[0])):
+            due = max(due, start + nap[1])  # an afternoon nap (午睡) fits
+        return due
+    return min(start + night_s, night_end(start, tz, window) + sleep_in_s)
+
+
+def night_end(start: float, tz: str, window: tuple[int, int]) -> float:
+    """The end of the night window `start` lies in (or, just before it opens, of the coming one)."""
+    sod = (start + utc_offset_s(start, tz)) % DAY_S
+    return start + ((window[1] - sod) % DAY_S or DAY_S)
+
+
+def _day_walk(start: float, tz: str, day_s: float, hour_factors: list[float] | None) -> float:
+    """Spend the budget hour by hour at day_s × the hour's learned factor (1 without a routine)."""
+    if hour_factors is None:
+        return start + day_s
     budget, t = 1.0, start
     for _ in range(MAX_STEPS):
         sod = (t + utc_offset_s(t, tz)) % DAY_S
-        is_night = in_window(sod, window)
-        threshold = night_s if is_night else day_s
-        ends: list[float] = [e if e > sod else e + DAY_S for e in window if window[0] != window[1]] or [sod + DAY_S]
-        if hour_factors is not None:
-            hour = int(sod // 3600)
-            threshold *= hour_factors[hour]
-            ends.append((hour + 1) * 3600)
-        segment = max(1.0, min(ends) - sod)
+        hour = int(sod // 3600)
+        threshold = day_s * hour_factors[hour]
+        segment = max(1.0, (hour + 1) * 3600 - sod)
         need = budget * threshold
         if need <= segment:
             return t + need
@@ -88,7 +124,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         if open_alert is not None:
             ctx.resolve_alert(open_alert, Outcome.CLEARED, Reason.ABSENCE_RECORDED, now)
         return absence.until
-    if open_alert is not None or not ctx.home_watched(resident_id):
+    if open_alert is not None or not ctx.silence_judged(resident_id):
         return None
     if rs.away_since is not None:
         due = rs.away_since + ctx.rules.inactivity.away_max_hours * 3600
@@ -101,7 +137,11 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     start = silence_start(ctx, resident_id, now)
     day_s, night_s, night = thresholds(ctx, resident)
     hour_factors = None if rs.routine is None else routine.factors(rs.routine, ctx.rules.routine)
-    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors)
+    # the learned day never goes below min_factor × the day allowance of a home without a door sensor
+    floor_s = ctx.rules.routine.min_factor * ctx.rules.inactivity.day_hours * 3600 if hour_factors is not None else 0.0
+    cfg = ctx.rules.inactivity
+    nap = None if cfg.nap is None else (cfg.nap, cfg.nap_hours * 3600)
+    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, cfg.sleep_in_hours * 3600, floor_s, nap)
     if now < due:
         return due
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
@@ -115,7 +155,8 @@ def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> s
     since = hhmm(start, tz) if due - start < DAY_S else local_text(start, tz)
     what = "no activity since" if rs.last_activity is not None and rs.last_activity >= start else "nothing heard since"
     day_s, night_s, night = thresholds(ctx, resident)
-    text = f"{what} {since}; allowed silence {day_s / 3600:g} h by day, {night_s / 3600:g} h at night ({night})"
+    seen = " (a door sensor sees departures)" if departures_seen(ctx, resident.id) and ctx.rules.inactivity.day_hours_door is not None else ""
+    text = f"{what} {since}; allowed silence {day_s / 3600:g} h by day{seen}, {night_s / 3600:g} h at night ({night})"
     hour = int(((start + utc_offset_s(start, tz)) % DAY_S) // 3600)
     usual = "" if rs.routine is None else routine.usually_active(rs.routine, ctx.rules.routine, hour)
     return f"{what} {since}; {usual}" if usual else text

@@ -3,7 +3,8 @@
 Any message counts as heard (hub receive time). A device is due offline at
 last_heard + offline_after_missed × its heartbeat_s (from the start of monitoring if never
 heard). The alert is low while another activity sensor of the resident is online; when none
-is (the resident is unwatched) it becomes high after unwatched_hours. During an absence the
+is, or the home's motion sensor is offline so silence cannot be judged (the resident is
+unwatched), it becomes high after unwatched_hours. During an absence the
 device state still changes but no alert opens until the absence ends.
 
 Deadlines are lazy: hearing a device only moves `last_heard`; the armed deadline stays a lower
@@ -42,7 +43,8 @@ def _back_online(ctx: RuleContext, device: Device, ds: DeviceState, now: float) 
         ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_HEARD, now)
     if was_offline and device.kind in WATCH_KINDS:
         rs = ctx.residents[device.resident]
-        rs.unwatched_since = None
+        if ctx.covered(device.resident):
+            rs.unwatched_since = None
         ctx.arm_resident(device.resident, now + REJOIN_GRACE_S)  # re-judge silence once the buffer has flushed
     ctx.touched.add(device.resident)
 
@@ -72,7 +74,7 @@ def go_offline(ctx: RuleContext, device: Device, ds: DeviceState, now: float, si
     if device.resident is None:
         return
     rs = ctx.residents[device.resident]
-    if device.kind in WATCH_KINDS and rs.unwatched_since is None and not ctx.watched(device.resident):
+    if device.kind in WATCH_KINDS and rs.unwatched_since is None and not ctx.covered(device.resident):
         rs.unwatched_since = since
         ctx.arm_resident(device.resident, since + ctx.rules.unwatched_hours * 3600)
     ctx.touched.add(device.resident)

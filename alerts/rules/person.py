@@ -2,7 +2,7 @@
 
 Order of precedence: `alert` (an open critical or high alert) > `away` (absence calendar, a
 departure seen by the door sensor, or the tag outside the home radius) > `unknown` (no working
-activity sensor) > `home_active` (activity within ACTIVE_S) > `home_quiet`.
+activity sensor, or the home's motion sensor offline so silence is not judged) > `home_active` (activity within ACTIVE_S) > `home_quiet`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def fuse(ctx: RuleContext, resident_id: str, now: float) -> tuple[PersonState, R
         return PersonState.AWAY, Reason.DEPARTED if rs.away_by == "door" else Reason.TAG_LEFT_HOME, "", None
     if not ctx.watched(resident_id):
         return PersonState.UNKNOWN, Reason.NO_WORKING_SENSOR, "", None
+    if not ctx.silence_judged(resident_id):
+        return PersonState.UNKNOWN, Reason.NO_MOTION_SENSOR, "motion sensor offline: silence not judged", None
     if rs.last_activity is not None and now - rs.last_activity < ACTIVE_S:
         return PersonState.HOME_ACTIVE, Reason.ACTIVITY, "", rs.last_activity + ACTIVE_S
     return PersonState.HOME_QUIET, Reason.QUIET, "", None

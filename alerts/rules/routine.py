@@ -2,8 +2,10 @@
 
 History is 24 counters "on how many days was the resident active in this hour" plus the day
 being filled (a 24-bit mask). With at least `min_history_days` days, each hour gets a factor
-on the fixed threshold: hours in which the resident is usually active tighten the silence
-allowed (down to `min_factor`), hours in which they rarely are widen it (up to `max_factor`).
+on the fixed threshold: hours in which the resident is regularly active (REGULAR_SHARE of the
+days) tighten the silence allowed (down to `min_factor`), hours in which they are less often
+widen it (up to `max_factor`). A silence that may be sleep is judged by the night allowance
+alone (`inactivity.due_time`): the learned routine shapes the day.
 The walk in `inactivity.due_time` spends the silence budget hour by hour at these rates, so
 the learned silence stays within [min_factor, max_factor] × the fixed threshold.
 """
@@ -15,6 +17,7 @@ from alerts.localtime import DAY_S, local_day
 from alerts.state import RoutineHistory
 
 USUAL_SHARE = 0.5  # "usually active" in an hour: on at least half of the days
+REGULAR_SHARE = 0.75  # an hour is tightened only when active on at least this share of the days
 
 
 def record(history: RoutineHistory, tz: str, at: float) -> None:
@@ -39,11 +42,21 @@ def _fold(history: RoutineHistory) -> None:
 
 
 def factors(history: RoutineHistory, cfg: RoutineConfig) -> list[float] | None:
-    """Per local hour, the factor on the fixed threshold; None until there is enough history."""
+    """Per local hour, the factor on the fixed threshold; None until there is enough history.
+
+    Only an hour in which the resident was active on at least REGULAR_SHARE of the days is
+    tightened (down to min_factor when active every day); one active on some days but not
+    most is widened towards max_factor (never active). A resident who gets up at night now and
+    then has not shown that silence in those hours is unusual."""
     if not cfg.enabled or history.days < cfg.min_history_days:
         return None
-    span = cfg.max_factor - cfg.min_factor
-    return [cfg.max_factor - span * (count / history.days) for count in history.active_days]
+    return [_factor(count / history.days, cfg) for count in history.active_days]
+
+
+def _factor(share: float, cfg: RoutineConfig) -> float:
+    if share >= REGULAR_SHARE:
+        return 1.0 - (1.0 - cfg.min_factor) * (share - REGULAR_SHARE) / (1.0 - REGULAR_SHARE)
+    return 1.0 + (cfg.max_factor - 1.0) * (REGULAR_SHARE - share) / REGULAR_SHARE
 
 
 def usually_active(history: RoutineHistory, cfg: RoutineConfig, from_hour: int) -> str:

@@ -110,8 +110,8 @@ def cat_only(at: float) -> Driver:
     ("last_motion", "due"),
     [
         ((26, 18, 30), (27, 0, 30)),  # 2.5 h before the night window: never went to bed — day rate, 6 h
-        ((26, 20, 0), (27, 7, 0)),  # 1 h before: may be bedtime — 1 h day (1/6) + 10 h night (10/12)
-        ((26, 21, 30), (27, 8, 15)),  # in the window: 9.5 h night (19/24) + 1.25 h day (5/24) — unchanged
+        ((26, 20, 0), (27, 8, 0)),  # 1 h before: may be bedtime — the 12 h night allowance
+        ((26, 21, 30), (27, 9, 30)),  # in the window: 12 h (the night ends by 07:00 + 3 h sleep-in at the latest)
     ],
 )
 def test_evening_silence_gets_the_night_allowance_only_near_bedtime(

@@ -59,12 +59,24 @@ def test_last_will_then_heartbeat_clears() -> None:
     assert drv.of_type(DeviceStateChanged)[-1].state is DeviceHealth.ONLINE
 
 
-def test_two_devices_one_offline_stays_low_and_inactivity_still_judged() -> None:
+def test_door_sensor_offline_stays_low_and_the_motion_sensor_still_judges() -> None:
+    drv = Driver.start(registry([resident()], [CAT, DOOR]))
+    drv.heartbeats_every("cat-0001", T0, T0 + 12 * 3600, every=300)
+    [alert] = drv.opened("device_offline")
+    assert alert.device == "door-0001" and drv.final(alert).severity is Severity.LOW
+    assert len(drv.opened("inactivity")) == 1
+
+
+def test_motion_sensor_offline_next_to_a_live_door_sensor_is_unwatched() -> None:
+    """The door sensor alone cannot see someone on the floor: no inactivity judgement, the
+    offline alert is raised to high after unwatched_hours, person state says so."""
     drv = Driver.start(registry([resident()], [CAT, DOOR]))
     drv.heartbeats_every("door-0001", T0, T0 + 12 * 3600, every=600)
     [alert] = drv.opened("device_offline")
-    assert alert.device == "cat-0001" and drv.final(alert).severity is Severity.LOW
-    assert len(drv.opened("inactivity")) == 1  # the door sensor still watches
+    assert alert.device == "cat-0001" and drv.final(alert).severity is Severity.HIGH
+    assert drv.opened("inactivity") == []
+    states = [(c.state, c.reason) for c in drv.of_type(PersonStateChanged)]
+    assert (PersonState.UNKNOWN, Reason.NO_MOTION_SENSOR) in states  # then `alert`, once the offline alert is high
 
 
 def test_non_activity_device_offline_is_low() -> None:

@@ -108,6 +108,8 @@ def test_tag_outside_home_radius_means_away_and_suspends_inactivity() -> None:
     drv = Driver.start(with_zones(*zones))
     drv.fix("tag-0001", *north(2000), acc=20, at=T0 + 60)
     rs = drv.engine.resident_state("r-0001")
-    assert rs is not None and rs.away_since == T0 + 60
+    assert rs is not None and rs.away_since is None  # one fix out may be a multipath jump
+    drv.fix("tag-0001", *north(2050), acc=20, at=T0 + 120)
+    assert rs.away_since == T0 + 60  # confirmed: away since the first fix out
     drv.fix("tag-0001", *north(50), acc=20, at=T0 + 3600)
     assert rs.away_since is None

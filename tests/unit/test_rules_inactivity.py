@@ -29,11 +29,11 @@ def cat_only(tz: str = "Asia/Shanghai", at: float | None = None) -> Driver:
     ("tz", "last_motion", "due"),
     [
         ("Asia/Shanghai", (26, 10, 0), (26, 16, 0)),  # day: 6 h
-        ("Asia/Shanghai", (26, 20, 0), (27, 7, 0)),  # 1 h day (1/6) + 10 h night (10/12)
-        ("Asia/Shanghai", (26, 23, 0), (27, 9, 0)),  # 8 h night (2/3) + 2 h day (1/3), across midnight
-        ("Asia/Shanghai", (27, 2, 0), (27, 10, 30)),  # 5 h night (5/12) + 3.5 h day (7/12)
-        ("America/New_York", (26, 20, 0), (27, 7, 0)),  # another community's time zone
-        ("Europe/Berlin", (26, 23, 0), (27, 9, 0)),
+        ("Asia/Shanghai", (26, 20, 0), (27, 8, 0)),  # bedtime: the 12 h night allowance
+        ("Asia/Shanghai", (26, 23, 0), (27, 10, 0)),  # asleep at most until 07:00 + 3 h sleep-in, across midnight
+        ("Asia/Shanghai", (27, 2, 0), (27, 10, 0)),  # back to bed after a bathroom visit: the same end of the night
+        ("America/New_York", (26, 20, 0), (27, 8, 0)),  # another community's time zone
+        ("Europe/Berlin", (26, 23, 0), (27, 10, 0)),
     ],
 )
 def test_silence_due_in_local_time(tz: str, last_motion: tuple[int, int, int], due: tuple[int, int, int]) -> None:

@@ -1,0 +1,431 @@
+"""A harsher simulated world: devices that behave like field hardware, people with looser habits,
+and a truth line for every incident and every fault (issue 15).
+
+`FieldSimulation(profile, residents, days, seed)` is a `Simulation` (same stream, same recording
+format) whose residents and devices follow a `Profile`:
+
+Devices
+- **A still GPS tag** (lying on the table, in a coat pocket, on the person sitting or lying on
+  the floor) reports every `still_fix_s` a fix scattered by up to ~150 m, accuracy 25–160 m,
+  speed 0, and now and then a multipath jump 150–700 m off with an optimistic 15–45 m accuracy.
+  The tag goes along on an outing only sometimes (`takes_tag`); left at home it goes on
+  scattering there. A fallen resident carrying the tag: the tag scatters beside them.
+- **Wi-Fi outages** silence every mains/Wi-Fi device of a home at once (home unit, door
+  sensor, water meter, smoke alarm; the tag is cellular): heartbeats are lost, events are kept
+  and flushed, with their own time stamps, when the link returns.
+- **A dead or unplugged home unit** next to a live door sensor: the unit stops for good.
+- **Clock drift**: each device clock is off by up to `clock_off_s` seconds at the start and
+  drifts by up to `drift_s` a day more; the payload `ts` follows the device clock.
+- **A device replaced** by a new unit under the same id: a few minutes of silence, then the
+  new unit starts its `seq` again at 1 and says `online`.
+- Homes **without a door sensor** (`door_share`) or **without a tag** (`tag_share`).
+
+People
+- sleep-ins (`sleep_in`: up 1–2.5 h later), naps of up to 2.5 h, nights with and without
+  bathroom visits (`quiet_nights`), long outings (3–7 h) without the tag (`long_outing`),
+  visitors (a neighbour or a child: door, talk and motion for 20–90 min; sometimes while the
+  resident is out — a child checking the flat), falls by day and at night on the way to the
+  bathroom (`night_falls`), found 10–14 h later.
+
+Truth lines: every incident as in `simulators.incidents` (inactivity, geofence_exit, sos, ...),
+plus `device_offline` for every device a Wi-Fi outage silences for longer than
+`offline_after_missed` (3) heartbeat intervals; faults that should raise nothing get a line of
+kind `fault` with `fault` = `wifi_outage`, `clock_drift`, `device_replaced`, `no_door_sensor`,
+`no_tag`, `tag_left_home` (the tag stays home on an outing). Scorers count only alert kinds as
+incidents and read `fault` lines as context.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from devices.kinds import DeviceKind
+from devices.payloads import Event, Gps, Heartbeat, Status
+from devices.topics import Channel
+from simulators.community import Community, build_community
+from simulators.engine import Message as SimMessage
+from simulators.engine import SimConfig, Simulation, Truth, _DeviceState
+from simulators.geo import LatLon, offset, polar
+from simulators.incidents import Incident
+from simulators.routines import DAY, HOUR, MIN, NAP, OUT, Record, ResidentSim, Seg
+
+OFFLINE_AFTER_MISSED = 3  # config.yaml rules.offline_after_missed: a silence this many heartbeats long is an outage the hub must report
+WIFI_KINDS = frozenset({DeviceKind.PINGAN_CAT, DeviceKind.DOOR_SENSOR, DeviceKind.WATER_METER, DeviceKind.SMOKE_ALARM})
+LONG_OUT = "long_out"
+VISIT = "visit"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    tag_share: float = 0.85  # homes with a GPS tag
+    door_share: float = 1.0  # homes with a door sensor
+    takes_tag: tuple[float, float] = (0.55, 0.95)  # per resident: probability the tag goes along
+    still_fix_s: float = 600.0  # a still tag reports about this often
+    scatter_m: float = 150.0  # how far a still tag's fixes land
+    indoor_jump: float = 0.01  # share of still fixes that are multipath jumps
+    sleep_in: float = 0.1  # share of mornings slept in
+    quiet_nights: float = 0.3  # share of nights without a bathroom visit
+    long_nap: float = 0.2  # share of naps that last 1.5-2.5 h
+    long_outing: float = 0.08  # per day: a 3-7 h outing without the tag
+    visitor: float = 0.12  # per day: a visitor while the resident is at home
+    empty_visit: float = 0.01  # per day: someone checks the flat while the resident is out
+    dead_cat: float = 0.0  # share of homes whose home unit dies (or is unplugged) on some day
+    outages_per_week: float = 0.0  # Wi-Fi outages per home and week, 10 min - 4 h
+    clock_off_s: float = 0.0  # device clocks start off by up to this (seconds) ...
+    drift_s: float = 0.0  # ... and drift by up to this a day (a cheap RTC: 20-100 ppm, 2-9 s/day)
+    replaced: float = 0.0  # share of homes where one device is replaced by a new unit
+    falls: float = 0.25  # share of homes with a fall during the run
+    night_falls: float = 0.3  # share of the falls that happen on a night bathroom visit
+    wanderings: float = 0.06  # share of homes with a tag whose resident wanders off
+    sos: float = 0.06
+    sos_cancelled: float = 0.06
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("field", "the mix of the issue's field community: every fault and habit at moderate rates",
+            door_share=0.9, dead_cat=0.04, outages_per_week=0.3, clock_off_s=60, drift_s=5, replaced=0.05),
+    Profile("gps", "a tag in every home, often left at home or carried indoors, heavy scatter and multipath; falls with the tag",
+            tag_share=1.0, takes_tag=(0.3, 0.9), still_fix_s=300, indoor_jump=0.03, falls=0.35, wanderings=0.1),
+    Profile("devices", "dead and unplugged home units next to live door sensors, Wi-Fi outages, drifting clocks, replaced units",
+            dead_cat=0.15, outages_per_week=1.0, clock_off_s=240, drift_s=10, replaced=0.2),
+    Profile("nights", "sleep-ins, long naps, nights with and without bathroom visits, falls at night",
+            sleep_in=0.3, quiet_nights=0.5, long_nap=0.5, night_falls=0.5, falls=0.35),
+    Profile("sparse", "homes without a door sensor or a tag, long outings without the tag, many visitors",
+            tag_share=0.5, door_share=0.6, takes_tag=(0.2, 0.7), long_outing=0.2, visitor=0.3, empty_visit=0.03),
+)}
+
+
+# ---------------------------------------------------------------- community
+
+
+def field_community(profile: Profile, residents: int, seed: int) -> Community:
+    """The ordinary community with the profile's equipment: some homes lose the door sensor or the tag."""
+    base = build_community(residents, seed)
+    rng = random.Random(f"field-community:{profile.name}:{seed}")
+    people = []
+    for r in base.residents:
+        drop = set()
+        if rng.random() >= profile.door_share:
+            drop.add(DeviceKind.DOOR_SENSOR)
+        if rng.random() >= profile.tag_share:
+            drop.add(DeviceKind.GPS_TAG)
+        habits = replace(r.habits, takes_tag=rng.uniform(*profile.takes_tag), night_visits=rng.uniform(0.3, 2.5))
+        people.append(replace(r, devices=tuple(d for d in r.devices if d.kind not in drop), habits=habits))
+    return Community(base.id, base.name, base.timezone, base.centre, base.grids, base.responders, tuple(people))
+
+
+# ---------------------------------------------------------------- people
+
+
+class FieldResidentSim(ResidentSim):
+    """A resident of the field world: looser habits, a tag that scatters while it lies still."""
+
+    profile: Profile = PROFILES["field"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.frng = random.Random(f"field:{self.profile.name}:{self.r.id}:{self.midnight0}")
+        self.usual = self.r.habits
+        self.tag_away: list[tuple[float, float]] = []  # when the tag is out of the flat
+        self._took = False
+        self._jumped = False
+
+    def day(self, d: int) -> list[Record]:
+        p, rng = self.profile, self.frng
+        wake = self.usual.wake_h + (rng.uniform(1.0, 2.5) if rng.random() < p.sleep_in else 0.0)
+        visits = 0.0 if rng.random() < p.quiet_nights else self.usual.night_visits
+        self.h = replace(self.usual, wake_h=wake, night_visits=visits)
+        out = super().day(d)
+        self._still_tag(self.midnight0 + d * DAY)
+        return out
+
+    # planning ---------------------------------------------------------------
+    def _fixed_blocks(self, ds: float, wake: float) -> list[Seg]:
+        p, rng = self.profile, self.frng
+        blocks = []
+        for b in super()._fixed_blocks(ds, wake):
+            if b.kind == NAP and rng.random() < p.long_nap:
+                b = Seg(b.start, b.start + rng.uniform(90, 150) * MIN, NAP)
+            blocks.append(b)
+        if rng.random() < p.long_outing:
+            start = ds + rng.uniform(8.5, 13.0) * HOUR
+            end = start + rng.uniform(3, 7) * HOUR
+            blocks = [b for b in blocks if b.end <= start or b.start >= end or b.kind not in (OUT, NAP)]
+            blocks = [b for b in blocks if not (b.start < end and b.end > start)]
+            blocks.append(Seg(start, end, LONG_OUT))
+        if rng.random() < p.visitor:
+            start = ds + rng.uniform(9.5, 19.5) * HOUR
+            if not any(b.start < start + 2 * HOUR and b.end > start for b in blocks):
+                blocks.append(Seg(start, start + rng.uniform(20, 90) * MIN, VISIT))
+        return blocks
+
+    def _render(self, seg: Seg) -> None:
+        if seg.kind == LONG_OUT:
+            self._leave_home(seg.start)
+            self._return_home(seg.end)
+            if self.gps:
+                self._truth(seg.start, "fault", fault="tag_left_home")
+            return
+        if seg.kind == VISIT:
+            self._visit(seg)
+            return
+        if seg.kind == OUT and self.frng.random() < self.profile.empty_visit:
+            self._empty_visit(seg)
+        super()._render(seg)
+
+    def _visit(self, seg: Seg) -> None:
+        """A visitor: the door, then people moving about until they leave."""
+        self._emit(seg.start, self.door, "event", "door_open")
+        self._emit(seg.start + 10, self.door, "event", "door_close")
+        self._motions(seg, 120)
+        self._emit(seg.end, self.door, "event", "door_open")
+        self._emit(seg.end + 10, self.door, "event", "door_close")
+
+    def _empty_visit(self, seg: Seg) -> None:
+        """A child checks the empty flat while the resident is out: door, motion, door."""
+        t = seg.start + (seg.end - seg.start) * self.frng.uniform(0.3, 0.6)
+        self._emit(t, self.door, "event", "door_open")
+        self._motion(t + 30)
+        self._motion(t + 200)
+        self._emit(t + 400, self.door, "event", "door_open")
+        self._emit(t + 410, self.door, "event", "door_close")
+        self._truth(t, "fault", fault="visitor_while_out")
+
+    def _cut(self, segs: list[Seg], inc: Incident, t: float, ds: float) -> list[Seg]:
+        out = super()._cut(segs, inc, t, ds)
+        if inc.kind == "fall" and any(s.kind == "fallen" and s.start >= ds for s in out):
+            fall = next(s for s in out if s.kind == "fallen")
+            self._motion(fall.start - self.frng.uniform(20, 90))  # the last movement: up, then down
+        return out
+
+    def _truth(self, t: float, kind: str, device: str | None = None, **extra: str) -> None:
+        truth = {"kind": kind, "resident": self.r.id, **extra}
+        if device:
+            truth["device"] = device
+        self.out.append((t, None, "truth", truth))
+
+    # the tag ---------------------------------------------------------------
+    def _takes_tag(self) -> bool:
+        self._took = super()._takes_tag()
+        return self._took
+
+    def _outing(self, seg: Seg) -> None:
+        self._took = False
+        super()._outing(seg)
+        if self._took:
+            self.tag_away.append((seg.start, seg.end + 20 * MIN))
+        elif self.gps:
+            self._truth(seg.start, "fault", fault="tag_left_home")
+
+    def _stay_away(self, seg: Seg) -> None:
+        self._took = False
+        super()._stay_away(seg)
+        if self._took:
+            self.tag_away.append((seg.start, seg.end + 30 * MIN))
+
+    def _wander(self, seg: Seg) -> None:
+        super()._wander(seg)
+        if self.gps:
+            self.tag_away.append((seg.start, seg.end + 20 * MIN))
+
+    def _still_tag(self, ds: float) -> None:
+        """The tag lying still at home (or carried about the flat): scatter all day long."""
+        if self.gps is None:
+            return
+        rng, p = self.frng, self.profile
+        t = ds + rng.uniform(0, p.still_fix_s)
+        while t < ds + DAY:
+            if not any(a <= t < b for a, b in self.tag_away):
+                self._still_fix(t)
+            t += p.still_fix_s * rng.uniform(0.7, 1.3)
+        self.tag_away = [(a, b) for a, b in self.tag_away if b > ds + DAY]
+
+    def _still_fix(self, t: float) -> None:
+        rng, p = self.frng, self.profile
+        if not self._jumped and rng.random() < p.indoor_jump:
+            pos = polar(self.r.home, rng.uniform(0, 2 * math.pi), rng.uniform(150, 700))
+            acc, self._jumped = rng.uniform(15, 45), True
+        else:
+            acc = rng.uniform(25, 160)
+            reach = min(p.scatter_m, acc * rng.uniform(0.3, 1.3))
+            bearing = rng.uniform(0, 2 * math.pi)
+            pos = offset(self.r.home, reach * math.sin(bearing), reach * math.cos(bearing))
+            self._jumped = False
+        self._fix(t, pos, acc, 0.0)
+
+
+# ---------------------------------------------------------------- devices and the world
+
+
+@dataclass
+class _Faults:
+    """What happens to one device: outages (Wi-Fi), replacement, clock."""
+
+    outages: list[tuple[float, float]]  # (link lost, device back: it reconnects and says `online`)
+    replaced_at: float | None = None
+    replaced_until: float | None = None
+    clock0: float = 0.0  # seconds the device clock is ahead at the start
+    drift: float = 0.0  # seconds a day it gains
+    buffered: list[tuple[float, str]] | None = None
+
+
+class FieldSimulation(Simulation):
+    """The field world of a `Profile`: iterate for `Message`s and `Truth`s in time order."""
+
+    def __init__(self, profile: Profile, residents: int, days: float, seed: int, start: str | None = None) -> None:
+        self.profile = profile
+        community = field_community(profile, residents, seed)
+        config = SimConfig(residents=residents, days=days, seed=seed, start=start, random_incidents=False)
+        self.resident_sim = type("ProfileResident", (FieldResidentSim,), {"profile": profile})
+        super().__init__(config, community)
+        self.config.incidents = []  # drawn below, after the clock is known
+        self.incidents = self._field_incidents()
+        self._arm_device_incidents()
+        self.faults = self._faults()
+
+    def _field_incidents(self) -> list[Incident]:
+        p, days = self.profile, self.config.days
+        rng = random.Random(f"field-incidents:{p.name}:{self.config.seed}")
+        out: list[Incident] = []
+        last_day = max(0, int(days) - 2)
+        for r in self.community.residents:
+            kinds = {d.kind for d in r.devices}
+            if rng.random() < p.falls:
+                day = rng.randint(0, last_day)
+                hour = rng.uniform(1.0, 4.5) if rng.random() < p.night_falls else rng.uniform(8.0, 20.0)
+                out.append(Incident("fall", r.id, day * DAY + hour * HOUR, rng.uniform(10, 14) * HOUR))
+            if DeviceKind.GPS_TAG in kinds and rng.random() < p.wanderings:
+                out.append(Incident("wandering", r.id, rng.randint(0, last_day) * DAY + rng.uniform(9, 17) * HOUR))
+            press = rng.random()  # one press at most: a replay has nobody to resolve a real SOS before the next
+            if press < p.sos + p.sos_cancelled:
+                kind = "sos" if press < p.sos else "sos_cancelled"
+                out.append(Incident(kind, r.id, rng.randint(0, last_day) * DAY + rng.uniform(7, 21) * HOUR))
+            dies = rng.random() < p.dead_cat and DeviceKind.DOOR_SENSOR in kinds
+            if dies and not any(i.resident == r.id for i in out):  # a fall or a press on a dead unit is nobody's to see
+                out.append(Incident("dead_device", r.id, rng.uniform(1, days - 1) * DAY, device="pingan_cat"))
+        return out
+
+    def _faults(self) -> dict[str, _Faults]:
+        p, rng = self.profile, random.Random(f"field-faults:{self.profile.name}:{self.config.seed}")
+        faults: dict[str, _Faults] = {}
+        weeks = self.config.days / 7
+        for r in self.community.residents:
+            outages = []
+            for _ in range(_poisson(rng, p.outages_per_week * weeks)):
+                a = self.start + rng.uniform(0.2, self.config.days - 0.3) * DAY
+                outages.append((a, a + rng.choice([rng.uniform(10, 40) * MIN, rng.uniform(40, 240) * MIN])))
+                self.truths.append((a, None, "truth", {"kind": "fault", "fault": "wifi_outage", "resident": r.id,
+                                                         "until": f"{outages[-1][1]:.0f}"}))
+            replaced = rng.choice(r.devices) if rng.random() < p.replaced else None
+            for d in r.devices:
+                # times in ms, as the stream: a reconnect at b must not round back into the outage
+                f = _Faults([(round(a, 3), round(b + rng.uniform(5, 60), 3)) for a, b in outages] if d.kind in WIFI_KINDS else [])
+                if p.drift_s or p.clock_off_s:
+                    f.clock0, f.drift = rng.uniform(-p.clock_off_s, p.clock_off_s), rng.uniform(-p.drift_s, p.drift_s)
+                    self.truths.append((self.start, None, "truth", {"kind": "fault", "fault": "clock_drift", "resident": r.id,
+                                                                     "device": d.id, "offset_s": f"{f.clock0:.0f}",
+                                                                     "drift_s_per_day": f"{f.drift:.0f}"}))
+                if d is replaced:
+                    f.replaced_at = round(self.start + rng.uniform(1, self.config.days - 1) * DAY, 3)
+                    f.replaced_until = round(f.replaced_at + rng.uniform(2, 6) * MIN, 3)
+                    self.truths.append((f.replaced_at, None, "truth", {"kind": "fault", "fault": "device_replaced",
+                                                                        "resident": r.id, "device": d.id}))
+                faults[d.id] = f
+            for kind, what in ((DeviceKind.DOOR_SENSOR, "no_door_sensor"), (DeviceKind.GPS_TAG, "no_tag")):
+                if r.device(kind) is None:
+                    self.truths.append((self.start, None, "truth", {"kind": "fault", "fault": what, "resident": r.id}))
+        self.truths.sort(key=lambda rec: rec[0])
+        return faults
+
+    # the stream -------------------------------------------------------------
+    def _status_records(self) -> list[Record]:
+        """`online` at the start, and whenever a device is back: after an outage (it reconnects
+        to the broker, flushes what it kept) or a new unit replacing an old one."""
+        out = super()._status_records()
+        for did, f in self.faults.items():
+            out += [(b, did, "status", "online") for _, b in f.outages]
+            if f.replaced_until is not None:
+                out.append((f.replaced_until, did, "status", "online"))
+        return out
+
+    def _emit(self, records: list[Record]) -> Iterator[SimMessage | Truth]:
+        for t, did, channel, data in records:
+            if t < self.start:
+                continue
+            t = max(round(t, 3), self._last_t)
+            self._last_t = t
+            if did is None:
+                yield Truth(t, data)
+                continue
+            state = self.devices[did]
+            if t >= state.dead_at:
+                continue
+            yield from self._device_record(state, self.faults[did], t, channel, data)
+
+    def _device_record(self, state: _DeviceState, f: _Faults, t: float, channel: str, data: object) -> Iterator[SimMessage | Truth]:
+        outage = next(((a, b) for a, b in f.outages if a <= t < b), None)
+        if f.buffered is not None and outage is None:  # the link is back: flush what the device kept
+            yield from self._flush(state, f, t)
+        if outage is not None:
+            if f.buffered is None:
+                f.buffered = []
+                yield from self._outage_truth(state, outage, t)
+            if channel == "event":
+                f.buffered.append((t, str(data)))
+            return
+        if f.replaced_at is not None and f.replaced_until is not None and t >= f.replaced_at:
+            if t < f.replaced_until:
+                return  # the old unit is gone, the new one not yet up
+            state.seq, f.replaced_at = 1, None  # a new unit: seq starts again (its first word is `online`)
+        yield from self._message(state, f, t, channel, data)
+
+    def _outage_truth(self, state: _DeviceState, outage: tuple[float, float], t: float) -> Iterator[Truth]:
+        """The hub should report the device offline when the outage outlasts its heartbeats."""
+        d = state.device
+        last = getattr(state, "last_sent", self.start)
+        if outage[1] > last + OFFLINE_AFTER_MISSED * d.heartbeat_s:  # the hub is due then, and hears it only at reconnect
+            yield Truth(t, {"kind": "device_offline", "resident": d.resident, "device": d.id, "cause": "wifi_outage"})
+
+    def _flush(self, state: _DeviceState, f: _Faults, t: float) -> Iterator[SimMessage]:
+        assert f.buffered is not None
+        for at, kind in f.buffered:
+            yield SimMessage(t, state.topics[Channel.EVENT], Event(kind, self._ts(f, at), state.next_seq()))
+        f.buffered = None
+
+    def _message(self, state: _DeviceState, f: _Faults, t: float, channel: str, data: object) -> Iterator[SimMessage | Truth]:
+        state.last_sent = t  # type: ignore[attr-defined]
+        ts = self._ts(f, t)
+        if channel == "event":
+            yield SimMessage(t, state.topics[Channel.EVENT], Event(str(data), ts, state.next_seq()))
+        elif channel in ("heartbeat", "gps"):
+            battery = state.battery(t)
+            if battery <= 20 and not state.low:
+                yield self._battery_truth(t, state)
+            if channel == "heartbeat":
+                rssi = state.device.rssi + int(state.rng.random() * 9) - 4
+                yield SimMessage(t, state.topics[Channel.HEARTBEAT], Heartbeat(ts, state.next_seq(), battery, rssi, state.device.fw))
+            else:
+                lat, lon, acc, speed = data  # type: ignore[misc]
+                yield SimMessage(t, state.topics[Channel.GPS], Gps(lat, lon, ts, state.next_seq(), acc, speed, battery))
+        else:
+            yield SimMessage(t, state.topics[Channel.STATUS], Status(state=str(data)), True)
+
+    def _ts(self, f: _Faults, t: float) -> int:
+        return int(t + f.clock0 + f.drift * (t - self.start) / DAY)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    n, p, limit = 0, 1.0, math.exp(-mean)
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return n
+        n += 1
+
+
+__all__ = ["PROFILES", "FieldSimulation", "LatLon", "Profile", "field_community"]

@@ -1,0 +1,315 @@
+"""The four failures of issue 15 ("Detection in a world of field devices"), each a scenario
+table on the virtual clock: a still GPS tag that "moves", a dead motion sensor next to a live
+door sensor, an exit confirmed by fixes hours apart, learned nights too short."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from rules_kit import HOME, T0, Device, Driver, Zone, registry, resident, with_zones
+
+from alerts.actions import AlertUpdated, Reason
+from alerts.config import RoutineConfig, RulesConfig
+from devices import DeviceKind
+
+M_PER_DEG = 111_195.0
+CIRCLE = Zone("小区周边", center=HOME, radius_m=500)
+H = 3600.0
+TZ = "Asia/Shanghai"
+
+
+def at_m(north: float, east: float = 0.0) -> tuple[float, float]:
+    return HOME.lat + north / M_PER_DEG, HOME.lon + east / (M_PER_DEG * math.cos(math.radians(HOME.lat)))
+
+
+# ---------------------------------------------------------------- 1. a still tag "moves"
+
+Fix = tuple[float, float, float, float | None]  # (metres north, metres east, accuracy, speed)
+
+
+def indoor_scatter(seed: int, n: int, reach: float = 150.0) -> list[Fix]:
+    """A tag lying still indoors: fixes up to `reach` off, accuracy 25–160 m, speed 0."""
+    rng = random.Random(seed)
+    out: list[Fix] = []
+    for _ in range(n):
+        r, bearing = reach * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+        out.append((r * math.cos(bearing), r * math.sin(bearing), rng.uniform(25, 160), 0.0))
+    return out
+
+
+def multipath(fixes: list[Fix], every: int, seed: int) -> list[Fix]:
+    """Every `every`-th fix a multipath jump 150–700 m off with an optimistic 15–45 m accuracy."""
+    rng = random.Random(seed)
+    out = list(fixes)
+    for k in range(every // 2, len(out), every):
+        r, bearing = rng.uniform(150, 700), rng.uniform(0, 2 * math.pi)
+        out[k] = (r * math.cos(bearing), r * math.sin(bearing), rng.uniform(15, 45), out[k][3])
+    return out
+
+
+def walk_at(minute: int) -> list[Fix]:
+    """Out of the flat and down the street with the tag, one fix a minute (as a list to splice in)."""
+    return [(0.0, 70.0 * k, 10.0, None) for k in range(1, 4)]
+
+
+def fallen_with_tag(fixes: list[Fix], splice_at: int | None = None, splice: list[Fix] | None = None) -> Driver:
+    """Last motion at T0, then only the tag reports, a fix every 5 minutes for 7 hours."""
+    drv = Driver.start(with_zones(CIRCLE))
+    drv.event("cat-0001", "motion", T0 + 10)
+    t = T0 + 300
+    for k, (n, e, acc, speed) in enumerate(fixes):
+        if splice is not None and k == splice_at:
+            for sn, se, sacc, sspeed in splice:
+                drv.fix("tag-0001", *at_m(sn, se), acc=sacc, at=t, speed=sspeed)
+                t += 60
+        drv.heartbeat("cat-0001", t)
+        drv.fix("tag-0001", *at_m(n, e), acc=acc, at=t, speed=speed)
+        t += 300
+    drv.advance_to(T0 + 7 * H)
+    return drv
+
+
+STILL = indoor_scatter(seed=15, n=80)
+
+
+@pytest.mark.parametrize(
+    ("name", "fixes", "splice_at", "splice", "found_at_6h"),
+    [
+        ("indoor scatter up to 150 m, acc 25-160, speed 0", STILL, None, None, True),
+        ("indoor scatter up to 150 m, seed 2", indoor_scatter(seed=2, n=80), None, None, True),
+        ("scatter and a multipath jump every 10 fixes", multipath(STILL, 10, seed=3), None, None, True),
+        ("slow 2 m/s speed noise on poor fixes", [(n, e, 60.0, 0.8) for n, e, _, _ in STILL], None, None, True),
+        ("walking with speed 1 m/s at good accuracy, 3 h in", STILL, 36, [(0.0, 60.0 * k, 10.0, 1.0) for k in (1, 2)], False),
+        ("a consistent 300 m displacement over two fixes, 3 h in", STILL, 36, [(0.0, 300.0, 15.0, None), (0.0, 340.0, 15.0, None)], False),
+    ],
+)
+def test_still_tag_scatter_is_not_movement(name: str, fixes: list[Fix], splice_at: int | None, splice: list[Fix] | None,
+                                           found_at_6h: bool) -> None:
+    drv = fallen_with_tag(fixes, splice_at, splice)
+    early = [a for a in drv.opened("inactivity") if a.opened_at <= T0 + 6 * H + 120]
+    assert bool(early) is found_at_6h, name
+
+
+def test_one_multipath_jump_does_not_take_the_tag_away() -> None:
+    drv = Driver.start(with_zones(Zone("城区", center=HOME, radius_m=20000)))
+    drv.fix("tag-0001", *at_m(20), acc=30, at=T0 + 60)
+    drv.fix("tag-0001", *at_m(600), acc=20, at=T0 + 360)  # multipath: confidently 600 m off
+    rs = drv.engine.resident_state("r-0001")
+    assert rs is not None and rs.away_since is None
+    drv.fix("tag-0001", *at_m(-30), acc=40, at=T0 + 660)
+    drv.fix("tag-0001", *at_m(650), acc=20, at=T0 + 4000)  # another, an hour later: not two in a row
+    assert rs.away_since is None
+
+
+# ---------------------------------------------------------------- 2. dead motion sensor, live door sensor
+
+CAT = Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 300)
+DOOR = Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 900)
+
+
+def door_days(drv: Driver, days: int, motion: bool) -> None:
+    """Days of a resident going out at 11:00 and 15:00 and back an hour later (door events),
+    the door sensor's heartbeats; the home unit reports (motion, heartbeats) only when `motion`."""
+    midnight = T0 - 10 * H  # T0 is 10:00 local
+    timeline: list[tuple[float, str, str]] = []
+    for d in range(days):
+        base = midnight + d * 86400
+        timeline += [(base + k * 900.0, "door-0001", "heartbeat") for k in range(96)]
+        for out_h in (11.0, 15.0):
+            timeline += [(base + out_h * H, "door-0001", "door_open"), (base + out_h * H + 20, "door-0001", "door_close"),
+                         (base + (out_h + 1) * H, "door-0001", "door_open"), (base + (out_h + 1) * H + 20, "door-0001", "door_close")]
+        if motion:
+            timeline += [(base + k * 300.0, "cat-0001", "heartbeat") for k in range(288)]
+            timeline += [(base + (h + 0.5) * H, "cat-0001", "motion") for h in (7, 8, 9, 10, 12.6, 13, 14, 16.6, 17, 18, 19, 20, 21)]
+    for t, device, what in sorted(timeline):
+        if t >= T0:
+            if what == "heartbeat":
+                drv.heartbeat(device, t)
+            else:
+                drv.event(device, what, t)
+
+
+@pytest.mark.parametrize(
+    ("name", "motion_sensor", "inactivity_alerts"),
+    [
+        ("home unit dead for 8 days, door sensor alive", False, 0),
+        ("home unit alive (control: it judges, and the resident is active)", True, 0),
+    ],
+)
+def test_dead_motion_sensor_no_inactivity_from_the_door_alone(name: str, motion_sensor: bool, inactivity_alerts: int) -> None:
+    drv = Driver.start(registry([resident()], [CAT, DOOR]))
+    door_days(drv, 8, motion_sensor)
+    assert len(drv.opened("inactivity")) == inactivity_alerts, name
+    assert len(drv.opened("device_offline")) == (0 if motion_sensor else 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "events", "open_after", "alerts"),
+    [
+        ("door events alone do not clear: one alert, still open", [("door-0001", "door_open"), ("door-0001", "door_close")] * 3, True, 1),
+        ("motion at home clears it", [("door-0001", "door_open"), ("cat-0001", "motion")], False, 1),
+        ("water flow clears it", [("water-0001", "water_flow")], False, 1),
+    ],
+)
+def test_a_door_event_does_not_clear_and_reopen_inactivity(name: str, events: list[tuple[str, str]], open_after: bool, alerts: int) -> None:
+    """Silence from 10:00, the alert at 16:00; then an event every 40 minutes from 16:40; until 22:00."""
+    water = Device("water-0001", DeviceKind.WATER_METER, "r-0001", 3600)
+    drv = Driver.start(registry([resident()], [CAT, DOOR, water]))
+    timeline = [(T0 + k * 300.0, "cat-0001", "heartbeat") for k in range(1, 12 * 12)]
+    timeline += [(T0 + k * 900.0 + 1, "door-0001", "heartbeat") for k in range(1, 4 * 12)]
+    timeline += [(T0 + k * 3600.0 + 2, "water-0001", "heartbeat") for k in range(1, 12)]
+    timeline += [(T0 + 6 * H + 2400 * (k + 1) + 3, device, kind) for k, (device, kind) in enumerate(events)]
+    drv.event("cat-0001", "motion", T0)
+    for t, device, what in sorted(timeline):
+        if what == "heartbeat":
+            drv.heartbeat(device, t)
+        else:
+            drv.event(device, what, t)
+    assert len(drv.opened("inactivity")) == alerts, name
+    assert bool(drv.open_alerts("inactivity")) is open_after, name
+    if open_after:
+        notes = [u for u in drv.of_type(AlertUpdated) if u.reason is Reason.DOOR_ONLY_ACTIVITY]
+        assert len(notes) == 1  # told once, not per door event
+
+
+# ---------------------------------------------------------------- 3. exit confirmed by fixes hours apart
+
+
+@pytest.mark.parametrize(
+    ("name", "fixes", "alerts"),
+    [
+        # (minutes after T0, metres north, accuracy)
+        ("two multipath jumps 3 h apart, poor fixes between", [(0, 50, 40), (10, 900, 30), *[(10 + 10 * k, 60, 150) for k in range(1, 18)], (190, 1100, 35), (200, 40, 40)], 0),
+        ("two jumps 3 h apart, nothing between", [(0, 50, 40), (10, 900, 30), (190, 1100, 35)], 0),
+        ("two jumps a minute apart, in opposite directions", [(0, 50, 40), (3, 600, 35), (4, -600, 35), (5, 40, 40)], 0),
+        ("a walk out: outside fixes a minute apart", [(0, 300, 10), (1, 560, 10), (2, 620, 10)], 1),
+        ("outside fixes 5 minutes apart, a poor one between", [(0, 300, 10), (5, 700, 15), (8, 700, 300), (10, 750, 15)], 1),
+    ],
+)
+def test_exit_confirmation_is_consecutive_in_time(name: str, fixes: list[tuple[int, float, float]], alerts: int) -> None:
+    drv = Driver.start(with_zones(CIRCLE))
+    for minute, north, acc in fixes:
+        drv.fix("tag-0001", *at_m(north), acc=acc, at=T0 + 60 * minute)
+    assert len(drv.opened("geofence_exit")) == alerts, name
+
+
+# ---------------------------------------------------------------- 4. learned nights too short
+
+
+def local(day: int, hour: float) -> float:
+    return datetime(2025, 10, day, tzinfo=ZoneInfo(TZ)).timestamp() + hour * H
+
+
+def learned(days: int, day_hours: list[float], night_share: dict[float, float]) -> Driver:
+    """`days` days with motion at each of `day_hours` every day, and at each night hour on the
+    given share of days (a resident who sometimes — or most nights — gets up)."""
+    rules = RulesConfig(routine=RoutineConfig(enabled=True, min_history_days=14, min_factor=0.4))
+    reg = registry([resident(tz=TZ)], [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60)])
+    drv = Driver.start(reg, rules=rules, at=local(1, 6))
+    for day in range(days):
+        times = [local(1 + day, h) for h in day_hours]
+        times += [local(1 + day, h) for h, share in night_share.items() if (day * 7) % 10 < share * 10]
+        for t in sorted(times):
+            drv.event("cat-0001", "motion", t)
+    return drv
+
+
+AWAKE = [6.5, 7.2, 8.2, 9.2, 10.2, 11.2, 12.2, 13.2, 14.2, 15.2, 16.2, 17.2, 18.2, 19.2, 20.2, 21.4]
+
+
+@pytest.mark.parametrize(
+    ("name", "night_share", "bed", "wake", "alerts"),
+    [
+        ("gets up most nights (hours 23-03), sleeps through one", {23.5: 0.9, 24.5: 0.9, 25.5: 0.9, 26.5: 0.9}, 21.5, 30.5, 0),
+        ("gets up some nights at 01 and 02", {25.3: 0.4, 26.3: 0.4}, 21.5, 30.5, 0),
+        ("sleeps in until 08:20 after a long night", {25.3: 0.9}, 22.0, 32.33, 0),
+    ],
+)
+def test_learned_night_covers_a_nights_sleep(name: str, night_share: dict[float, float], bed: float, wake: float, alerts: int) -> None:
+    drv = learned(20, AWAKE, night_share)
+    for h in AWAKE:
+        if h < bed:
+            drv.event("cat-0001", "motion", local(21, h))
+    drv.event("cat-0001", "motion", local(21, bed))
+    drv.event("cat-0001", "motion", local(21, wake))
+    assert len([a for a in drv.opened("inactivity") if a.opened_at > local(21, bed)]) == alerts, name
+
+
+def test_some_days_do_not_tighten_an_afternoon() -> None:
+    """Active 13:00-17:00 on 9 of 14 days (not most): a quiet afternoon there is not an alarm
+    before the fixed 6 h (before: 0.84 × 6 h ≈ 5 h, due about 17:00)."""
+    afternoon = {13.5: 0.6, 14.5: 0.6, 15.5: 0.6, 16.5: 0.6}
+    morning = [6.5, 7.2, 8.2, 9.2, 10.2, 11.2, 12.2]
+    drv = learned(20, [*morning, 19.2, 20.2, 21.4], afternoon)
+    for h in morning:
+        drv.event("cat-0001", "motion", local(21, h))
+    drv.event("cat-0001", "motion", local(21, 12.5))
+    drv.event("cat-0001", "motion", local(21, 17.9))
+    assert [a for a in drv.opened("inactivity") if a.opened_at > local(21, 12.5)] == []
+
+
+# ---------------------------------------------------------------- 5. found in the field simulation
+
+
+@pytest.mark.parametrize(
+    ("name", "cat_clock_s", "door_clock_s", "away"),
+    [
+        ("clocks agree", 0, 0, True),
+        ("home unit's clock 150 s fast", 150, 0, True),
+        ("door sensor's clock 100 s slow", 0, -100, True),
+        ("door sensor's clock 4 min slow: every message looks late", 0, -240, True),
+    ],
+)
+def test_departure_is_judged_on_the_hub_clock_while_live(name: str, cat_clock_s: float, door_clock_s: float, away: bool) -> None:
+    """Motion, then the door a minute later, then nothing: the resident went out, whatever the
+    two devices' clocks say (before: motion stamped after the door read as 'still at home')."""
+    drv = Driver.start(registry([resident()], [CAT, DOOR]))
+    drv.send("cat-0001", "event", {"type": "motion"}, at=T0 + 60, ts=T0 + 60 + cat_clock_s)
+    drv.send("door-0001", "event", {"type": "door_open"}, at=T0 + 120, ts=T0 + 120 + door_clock_s)
+    drv.send("door-0001", "event", {"type": "door_close"}, at=T0 + 130, ts=T0 + 130 + door_clock_s)
+    drv.advance_to(T0 + 1800)
+    rs = drv.engine.resident_state("r-0001")
+    assert rs is not None and (rs.away_since is not None) is away, name
+
+
+@pytest.mark.parametrize(
+    ("name", "bed", "up", "alerts"),
+    [
+        ("bed 22:47, slept in until 09:01", 22.78, 33.02, 0),
+        ("bed 21:30, up 09:20: 12 h", 21.5, 33.33, 0),
+        ("back to bed after the bathroom at 03:00, silent past 10:00", 27.0, 34.5, 1),
+    ],
+)
+def test_a_night_ends_by_the_window_plus_a_sleep_in(name: str, bed: float, up: float, alerts: int) -> None:
+    reg = registry([resident(tz=TZ)], [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60)])
+    drv = Driver.start(reg, at=local(20, 20))
+    drv.event("cat-0001", "motion", local(20, bed))
+    drv.event("cat-0001", "motion", local(20, up))
+    assert len(drv.opened("inactivity")) == alerts, name
+
+
+@pytest.mark.parametrize(
+    ("name", "door", "last_motion_h", "due_h"),
+    [
+        ("a door sensor sees departures: 2.5 h by day", True, 9.0, 11.5),
+        ("no door sensor: an outing looks like silence, 6 h", False, 9.0, 15.0),
+        ("a silence beginning after lunch may be a nap: 3.5 h", True, 12.5, 16.0),
+        ("evening, door sensor: 2.5 h", True, 17.0, 19.5),
+    ],
+)
+def test_day_allowance_follows_what_the_home_can_see(name: str, door: bool, last_motion_h: float, due_h: float) -> None:
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "nap": "12:00-15:00", "nap_hours": 3.5})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60)]
+    if door:
+        devices.append(Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60))
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(20, last_motion_h - 0.1))
+    drv.event("cat-0001", "motion", local(20, last_motion_h))
+    drv.advance_to(local(20, due_h) - 60)
+    assert drv.opened("inactivity") == [], name
+    drv.advance_to(local(20, due_h) + 60)
+    [alert] = drv.opened("inactivity")
+    assert alert.opened_at == pytest.approx(local(20, due_h)), name
