@@ -155,11 +155,6 @@ def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int
     return recording, registry
 
 
-def incidents_only(result: ReplayResult) -> ReplayResult:
-    """Truth lines of alert kinds are incidents; `fault` lines (outages, drift, ...) are context."""
-    return ReplayResult(result.alerts, result.summary, [t for t in result.truths if t.kind != "fault"])
-
-
 def fmt(seconds: float | None, unit: float = 60.0) -> str:
     return "-" if seconds is None else f"{seconds / unit:.1f}"
 
@@ -195,7 +190,7 @@ def run_one(profile: str, seed: int, args: argparse.Namespace, workdir: Path, co
     scores: dict[str, Score] = {}
     for name, config in configs.items():
         result = run_offline(recording, registry, config)
-        scores[name] = score(name, incidents_only(result), len(registry.residents), moved)
+        scores[name] = score(name, result, len(registry.residents), moved)
         if name == "config":
             again = run_offline(recording, registry, config)
             scores[name].seconds = 1.0 if again.json_lines() == result.json_lines() else 0.0  # 1: same alerts

@@ -57,6 +57,10 @@ class _Line(msgspec.Struct):
 _DECODE = msgspec.json.Decoder(_Line).decode
 
 
+#: Truth lines of this kind describe a device fault the world injected, not an incident to find.
+FAULT = "fault"
+
+
 @dataclass(frozen=True, slots=True)
 class Truth:
     t: float
@@ -119,7 +123,8 @@ def run_offline(recording_path: str | Path, registry: RegistrySnapshot, config: 
         now = clock.now()
         first = now if first is None else first
         if line.truth is not None:
-            truths.append(Truth(now, line.truth.get("kind", ""), line.truth.get("resident", "")))
+            if line.truth.get("kind") != FAULT:  # a fault (outage, drift, ...) is context, not an incident
+                truths.append(Truth(now, line.truth.get("kind", ""), line.truth.get("resident", "")))
             continue
         raw = _payload(line)
         if line.topic is None or raw is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from alerts.registry import RegistrySnapshot
 from hub.config import Config, load_config
 from hub.registry.file import load_registry_file, to_snapshot
 from hub.rules.replay import ReplayResult, Truth, answers, match, run_offline
@@ -94,3 +95,14 @@ def test_match_pairs_incidents_in_time_order_and_leaves_the_rest_false(config: C
     assert cancelled is not None
     assert not answers(cancelled, Truth(T0 + 60, "sos_cancelled", "r-0002"))  # another resident
     assert not answers(cancelled, Truth(T0 + 60 + 2 * 86400, "sos_cancelled", "r-0001"))  # long before the incident
+
+
+def test_fault_truth_lines_are_context_not_incidents_to_find(tmp_path: Path, config: Config) -> None:
+    from hub.rules.replay import FAULT
+
+    recording = tmp_path / "faults.jsonl"
+    recording.write_text(
+        '{"t": 1764140400.0, "truth": {"kind": "%s", "fault": "wifi_outage", "resident": "r-0001"}}\n'
+        '{"t": 1764140460.0, "truth": {"kind": "sos", "resident": "r-0001"}}\n' % FAULT, encoding="utf-8")
+    truths = run_offline(recording, RegistrySnapshot({}, {}), config).truths
+    assert [t.kind for t in truths] == ["sos"]
