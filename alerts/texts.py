@@ -1,24 +1,25 @@
 """SMS texts: alert, done, reply confirmations and digest, in zh-CN (default) and en.
 
-Owns the wording and the SMS length rules: a text should fit one segment (70 UCS-2 units
-when any character is outside GSM-7, as every Chinese text is; 160 GSM-7 septets otherwise),
-always carries the alert code, and shortens the address (from the front: the street and
-flat matter to someone nearby, the city does not) before it would spill into a second
-segment. A responder link is appended when given; it makes the text two segments, which is
-the price of the link. Does not decide who gets a text (alerts/escalation.py).
+Owns the parameters of each template (alerts/templates.py holds the wording) and the SMS
+length rules: a text should fit one segment (70 UCS-2 units when any character is outside
+GSM-7, as every Chinese text is; 160 GSM-7 septets otherwise), always carries the alert code,
+and shortens the address parameter (from the front: the street and flat matter to someone
+nearby, the city does not), then the name, before it would spill into a second segment. An
+alert text with its short responder link (`{public_url}/s/xxxxxx`) is one segment in Chinese
+and at most two in English. Does not decide who gets a text (alerts/escalation.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from alerts.actions import Alert, AlertKind, Outcome
 from alerts.registry import Resident
+from alerts.templates import render
 
-BRAND_ZH = "【平安】"
-BRAND_EN = "Ping'an: "
 ELLIPSIS = "…"
 
 # GSM 03.38 basic set and the extension table (extension characters take two septets).
@@ -121,61 +122,101 @@ def outcome_text(outcome: Outcome | None, lang: Lang) -> str:
 # --- fitting -------------------------------------------------------------------------------
 
 
-def _fit(build: Callable[[str, str], str], address: str, name: str, suffix: str = "", max_segments: int = 1) -> str:
-    """Shorten the address from the front, drop it, then shorten the name, until the text fits."""
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A text as the outbox stores it: template id and parameters, and the local rendering."""
 
-    def fits(text: str) -> bool:
-        return segments(text + suffix).count <= max_segments
+    template: str
+    params: dict[str, str]
+    body: str
+    lang: str = "zh"
 
-    text = build(name, address)
-    while not fits(text) and len(address) > 6:
-        address = ELLIPSIS + address.lstrip(ELLIPSIS)[1:]
-        text = build(name, address)
-    if not fits(text):
-        address = ""
-        text = build(name, address)
-    while not fits(text) and len(name) > 2:
-        name = name[:-2] + ELLIPSIS
-        text = build(name, address)
-    return text + suffix
+
+def _message(tid: str, params: dict[str, str], lang: Lang) -> Rendered:
+    return Rendered(tid, params, render(tid, params, lang.value), lang.value)
+
+
+def _fit(tid: str, params: dict[str, str], lang: Lang, max_segments: int) -> Rendered:
+    """Shorten the parameters, never the wording, until the text fits, in this order:
+    a remark in brackets at the end of the address (`(东门进)`); the address from the front
+    (the street and flat matter to someone nearby, the city does not) down to 8 characters;
+    the name from the end down to 4 (`欧阳玉兰奶奶` → `欧阳玉…`); the address down to 4; the
+    name down to 2.
+
+    The responder link opens the full name and address, so what is cut here is not lost.
+    """
+
+    def fits(p: dict[str, str]) -> bool:
+        return segments(render(tid, p, lang.value)).count <= max_segments
+
+    params = dict(params)
+    if not fits(params) and "address" in params:
+        params["address"] = _REMARK.sub("", params["address"]) or params["address"]
+    for key, floor in (("address", 8), ("name", 4), ("address", 4), ("name", 2)):
+        while not fits(params) and len(params.get(key, "")) > floor:
+            params[key] = _cut_address(params[key]) if key == "address" else _cut_name(params[key])
+    return _message(tid, params, lang)
+
+
+_REMARK = re.compile(r"\s*[(（][^()（）]*[)）]$")
+
+
+def _cut_address(address: str) -> str:
+    return ELLIPSIS + address.lstrip(ELLIPSIS)[1:]
+
+
+def _cut_name(name: str) -> str:
+    return name.rstrip(ELLIPSIS)[:-1] + ELLIPSIS
 
 
 # --- texts ---------------------------------------------------------------------------------
 
+#: The template of each alert kind (alerts/templates.py).
+KIND_TEMPLATE = {
+    AlertKind.SOS: "sos",
+    AlertKind.FALL: "fall",
+    AlertKind.SMOKE: "smoke",
+    AlertKind.GAS: "gas",
+    AlertKind.INACTIVITY: "inactivity",
+    AlertKind.GEOFENCE_EXIT: "geofence_exit",
+    AlertKind.DEVICE_OFFLINE: "device_offline",
+    AlertKind.LOW_BATTERY: "low_battery",
+}
+
+
+def alert_message(alert: Alert, resident: Resident, lang: Lang, link: str | None = None) -> Rendered:
+    """One segment in Chinese with its short link (70 UCS-2 units), two in English."""
+    params = {"name": resident.name, "address": resident.address or "-", "code": alert.code, "link": link or ""}
+    if alert.kind is AlertKind.INACTIVITY:
+        # Inactivity alerts open after hours of silence; under an hour still reads "1".
+        params["hours"] = str(max(1, int((alert.opened_at - alert.triggered_at) // 3600)))
+    max_segments = 2 if lang is Lang.EN and link else 1
+    return _fit(KIND_TEMPLATE[alert.kind], params, lang, max_segments)
+
 
 def alert_text(alert: Alert, resident: Resident, lang: Lang, link: str | None = None) -> str:
-    what = what_happened(alert, lang)
-    if lang is Lang.EN:
+    return alert_message(alert, resident, lang, link).body
 
-        def build(name: str, address: str) -> str:
-            where = f" ({address})" if address else ""
-            return f"{BRAND_EN}{name}{where} {what}. Reply 1 go,2 help. Code {alert.code}"
-    else:
 
-        def build(name: str, address: str) -> str:
-            where = f"({address})" if address else ""
-            return f"{BRAND_ZH}{name}{where}{what}。回复1前往,2求援。码{alert.code}"
-
-    # With a link the text takes two segments: the link is worth the second one, no more.
-    suffix = f" {link}" if link else ""
-    return _fit(build, resident.address, resident.name, suffix, max_segments=2 if link else 1)
+def done_message(alert: Alert, resident: Resident, lang: Lang) -> Rendered:
+    params = {"name": _short(resident.name), "outcome": outcome_text(alert.outcome, lang), "code": alert.code}
+    return _message("resolved", params, lang)
 
 
 def done_text(alert: Alert, resident: Resident, lang: Lang) -> str:
-    outcome = outcome_text(alert.outcome, lang)
-    if lang is Lang.EN:
-        return f"{BRAND_EN}{_short(resident.name)}: alert over, {outcome}. Thanks. Code {alert.code}"
-    return f"{BRAND_ZH}{_short(resident.name)}的警报已解除:{outcome}。谢谢。码{alert.code}"
+    return done_message(alert, resident, lang).body
+
+
+def returned_message(alert: Alert, resident: Resident, lang: Lang) -> Rendered:
+    """Told to responders when a wanderer is back in a safe zone but the alert stays open (acknowledged)."""
+    return _message("returned", {"name": _short(resident.name), "code": alert.code}, lang)
 
 
 def returned_text(alert: Alert, resident: Resident, lang: Lang) -> str:
-    """Told to responders when a wanderer is back in a safe zone but the alert stays open (acknowledged)."""
-    if lang is Lang.EN:
-        return f"{BRAND_EN}{_short(resident.name)} is back in a safe zone. Code {alert.code}"
-    return f"{BRAND_ZH}{_short(resident.name)}已回到安全区。码{alert.code}"
+    return returned_message(alert, resident, lang).body
 
 
-def digest_text(lines: Sequence[tuple[str, Alert]], lang: Lang) -> str:
+def digest_message(lines: Sequence[tuple[str, Alert]], lang: Lang) -> Rendered:
     """A daily digest of low-severity alerts: (resident name, alert) pairs, oldest first.
 
     Fits one segment by listing as many as fit and counting the rest.
@@ -185,14 +226,17 @@ def digest_text(lines: Sequence[tuple[str, Alert]], lang: Lang) -> str:
     for shown in range(len(items), -1, -1):
         rest = total - shown
         if lang is Lang.EN:
-            more = f" +{rest} more" if rest else ""
-            text = f"{BRAND_EN}Daily: {total} low alerts: {'; '.join(items[:shown])}{more}. See board."
+            listed = "; ".join(items[:shown]) + (f" +{rest} more" if rest else "")
         else:
-            more = f"等{total}条" if rest else ""
-            text = f"{BRAND_ZH}今日低级警报{total}条:{';'.join(items[:shown])}{more}。详见看板"
-        if segments(text).single or shown == 0:
-            return text
+            listed = ";".join(items[:shown]) + (f"等{total}条" if rest else "")
+        message = _message("digest", {"count": str(total), "items": listed}, lang)
+        if segments(message.body).single or shown == 0:
+            return message
     raise AssertionError("unreachable")
+
+
+def digest_text(lines: Sequence[tuple[str, Alert]], lang: Lang) -> str:
+    return digest_message(lines, lang).body
 
 
 class ReplyOutcome(StrEnum):
@@ -207,8 +251,19 @@ class ReplyOutcome(StrEnum):
     CODE_NEEDED = "code_needed"  # "9" without a code for an alert the replier did not take on
 
 
+def reply_message(
+    outcome: ReplyOutcome, lang: Lang, code: str = "", resident_name: str = "", open_count: int = 1
+) -> Rendered:
+    """The confirmation of an SMS reply (template `reply`, its `result` one of the phrases below)."""
+    return _message("reply", {"result": reply_result(outcome, lang, code, resident_name, open_count)}, lang)
+
+
 def reply_text(outcome: ReplyOutcome, lang: Lang, code: str = "", resident_name: str = "", open_count: int = 1) -> str:
-    """The confirmation answered to an SMS reply. `open_count` > 1 says which alert was meant."""
+    return reply_message(outcome, lang, code, resident_name, open_count).body
+
+
+def reply_result(outcome: ReplyOutcome, lang: Lang, code: str = "", resident_name: str = "", open_count: int = 1) -> str:
+    """What a reply did, in a phrase. `open_count` > 1 says which alert was meant."""
     which = ""
     if open_count > 1:
         which = (

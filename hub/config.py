@@ -31,13 +31,20 @@ from alerts.config import (
     VolunteersConfig,
 )
 from alerts.durations import Duration
+from alerts.templates import CATALOGUE
 
 DEFAULT_CONFIG = Path("config.yaml")
 #: The working default configuration shipped inside the package: `pingan demo` runs from any folder.
 PACKAGED_CONFIG = Path(__file__).with_name("default_config.yaml")
 ENV_PREFIX = "PINGAN_"
 SECRET_PATHS = (
-    ("mqtt", "password"), ("sms", "twilio", "auth_token"), ("http", "secret_key"), ("http", "metrics_token"),
+    ("mqtt", "password"),
+    ("sms", "twilio", "auth_token"),
+    ("sms", "aliyun", "access_key_secret"),
+    ("sms", "tencent", "secret_key"),
+    ("sms", "webhook_token"),
+    ("http", "secret_key"),
+    ("http", "metrics_token"),
 )
 
 
@@ -79,9 +86,50 @@ class TwilioConfig(Strict):
     api_base_url: str | None = Field(None, description="Twilio-compatible API base URL (tests point it at a local server)")
 
 
+def _template_codes(v: dict[str, str | None]) -> dict[str, str | None]:
+    """Keys are template ids of the catalogue (alerts/templates.py), or `<id>_en` for English versions."""
+    unknown = [k for k in v if k not in CATALOGUE and not (k.endswith("_en") and k[:-3] in CATALOGUE)]
+    if unknown:
+        raise ValueError(f"unknown template ids {', '.join(unknown)}; the catalogue has {', '.join(CATALOGUE)}")
+    return v
+
+
+def _no_templates() -> dict[str, str | None]:
+    return dict.fromkeys(CATALOGUE)
+
+
+class AliyunConfig(Strict):
+    access_key_id: str | None = Field(None, description="Aliyun AccessKey ID")
+    access_key_secret: SecretStr | None = Field(None, description="Aliyun AccessKey secret (environment or secrets file only)")
+    sign_name: str | None = Field(None, description="approved SMS sign name, e.g. 平安")
+    endpoint: str | None = Field(None, description="dysmsapi URL, https://dysmsapi.aliyuncs.com when null; its scheme sets the protocol (tests: a local server)")
+    templates: dict[str, str | None] = Field(default_factory=_no_templates, description="approved template code per template id (docs/DISPATCH.md); <id>_en for an English version")
+
+    _check_templates = field_validator("templates")(_template_codes)
+
+
+class TencentConfig(Strict):
+    secret_id: str | None = Field(None, description="Tencent Cloud SecretId")
+    secret_key: SecretStr | None = Field(None, description="Tencent Cloud SecretKey (environment or secrets file only)")
+    sdk_app_id: str | None = Field(None, description="SMS SdkAppId")
+    sign_name: str | None = Field(None, description="approved SMS sign name")
+    region: str = Field("ap-guangzhou", description="API region")
+    endpoint: str | None = Field(None, description="SMS API URL, https://sms.tencentcloudapi.com when null; its scheme sets the protocol (tests: a local server)")
+    templates: dict[str, str | None] = Field(default_factory=_no_templates, description="approved TemplateId per template id (docs/DISPATCH.md); <id>_en for an English version")
+
+    _check_templates = field_validator("templates")(_template_codes)
+
+
 class SmsConfig(Strict):
-    provider: Literal["console", "twilio"] = Field("console", description="console prints and stores; twilio sends")
+    provider: Literal["console", "twilio", "aliyun", "tencent"] = Field(
+        "console", description="console prints and stores; twilio, aliyun and tencent send"
+    )
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
+    aliyun: AliyunConfig = Field(default_factory=AliyunConfig)
+    tencent: TencentConfig = Field(default_factory=TencentConfig)
+    webhook_token: SecretStr | None = Field(
+        None, description="secret path token of the Aliyun and Tencent push webhooks (environment or secrets file only)"
+    )
     default_language: Literal["zh", "en"] = Field("zh", description="SMS language unless the recipient chose another")
     max_attempts: int = Field(
         20, ge=1, le=20,

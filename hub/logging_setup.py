@@ -28,6 +28,10 @@ _CN_MOBILE = re.compile(r"(?<![\w+])(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 # A responder link's token (`/r/<alert>_<digits>_<expiry>.<signature>`) acts for its responder
 # until it expires: a credential. Logs keep only that a link was there.
 _RESPONDER_LINK = re.compile(r"/r/[\w.\-]+")
+# Its short form in an SMS (`/s/Ab3xK9`, hub/dispatch/links.py) leads to it while it is valid.
+_SHORT_LINK = re.compile(r"/s/[A-Za-z0-9]+")
+# The Aliyun and Tencent push webhooks carry `sms.webhook_token` in their path (access logs).
+_PUSH_TOKEN = re.compile(r"(/webhooks/(?:aliyun|tencent)/sms-[a-z]+/)[^\s/?\"']+")
 
 
 def mask_phones(text: str) -> str:
@@ -37,8 +41,10 @@ def mask_phones(text: str) -> str:
 
 
 def mask_secrets(text: str) -> str:
-    """Phone numbers masked (see `mask_phones`) and responder-link tokens replaced by `***`."""
-    return mask_phones(_RESPONDER_LINK.sub("/r/***", text))
+    """Phone numbers masked (see `mask_phones`); responder-link tokens, long or short, and the
+    push webhooks' path token replaced by `***`."""
+    text = _PUSH_TOKEN.sub(r"\1***", _SHORT_LINK.sub("/s/***", _RESPONDER_LINK.sub("/r/***", text)))
+    return mask_phones(text)
 
 
 class PhoneMaskFilter(logging.Filter):

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from hub.config import Config
 from hub.logging_setup import configure_logging
-from hub.operations.production import production_report
+from hub.operations.production import config_notes, production_report
 from hub.storage.db import upgrade
 from pingan.wiring import Hub, build_hub
 
@@ -29,6 +29,8 @@ log = logging.getLogger("pingan.serve")
 def warn_unless_production_ready(config: Config, config_file: Path) -> None:
     """Loud, not fatal: a test bench or a pilot may run like this, residents must not."""
     problems, _ = production_report(config, config_file)
+    for key, text in config_notes(config):
+        log.warning("%s: %s", key, text)
     if problems:
         banner = "!" * 78
         log.warning("\n%s\nNOT READY FOR RESIDENTS: `pingan check-config --production` refuses this hub:\n%s\n%s",

@@ -14,26 +14,31 @@ import threading
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.escalation import EscalationPolicy
+from alerts.templates import CATALOGUE
 from dashboards.app import MapSettings, WebServices, create_app
 from dashboards.live import EventBus
 from dashboards.responder_links import signed_link_verifier
 from dashboards.routers.devices import devices_router
 from dashboards.routers.ops import ops_router
+from dashboards.routers.push_webhooks import push_webhooks_router
 from dashboards.routers.webhooks import webhooks_router
 from hub.access import authenticate_token
 from hub.clock import Clock, SystemClock
 from hub.config import Config
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.links import responder_url, sign_responder_link
-from hub.dispatch.providers.base import SmsProvider
+from hub.dispatch.providers.base import PushProvider, SmsProvider
 from hub.dispatch.providers.console import ConsoleProvider
+from hub.dispatch.providers.aliyun import AliyunSmsProvider
+from hub.dispatch.providers.tencent import TencentSmsProvider
 from hub.dispatch.providers.twilio import TwilioProvider
+from hub.dispatch.receipts import ReceiptPoller
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxBell, OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
@@ -83,6 +88,8 @@ class Hub:
     _jobs: RetentionJobs | None = None  # daily location purge (hub/operations/retention.py)
     metrics_registry: CollectorRegistry | None = None
     _metrics: MetricsListener | None = None  # /metrics on http.metrics_port
+    receipts: ReceiptPoller | None = None  # receipts that never came (Aliyun QuerySendDetails)
+    _receipts_thread: threading.Thread | None = None
 
     def start(self) -> None:
         self.core.load()
@@ -95,6 +102,9 @@ class Hub:
         self._jobs = RetentionJobs(self.core.sessions, self.clock, retention.gps_retention_days, records=retention)
         self._jobs.start()
         self._metrics = start_metrics_listener(self)
+        if self.receipts is not None:
+            self._receipts_thread = threading.Thread(target=self.receipts.run, args=(self._stop,), name="receipts", daemon=True)
+            self._receipts_thread.start()
         log.info("hub started")
 
     def stop(self) -> None:
@@ -105,6 +115,8 @@ class Hub:
             self.core.wake.notify_all()
         if self._scheduler is not None:
             self._scheduler.join(10)
+        if self._receipts_thread is not None:
+            self._receipts_thread.join(10)
         self.sender.stop()
         if self._jobs is not None:
             self._jobs.stop()
@@ -134,6 +146,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         link_builder=lambda alert_id, phone, expires_at: responder_url(
             config.http.public_url, sign_responder_link(secret, alert_id, phone, expires_at)
         ),
+        short_links=config.http.public_url,
     )
     metrics_registry = CollectorRegistry()
     connection = hub_connection(config, IngestMetrics(metrics_registry), clock)
@@ -164,11 +177,14 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
                        metrics_here=config.http.metrics_port is None),
             devices_router(sessions, authenticate_token),
             webhooks_router(provider, replies, config.http.public_url, clock.now, metrics=WebhookMetrics(metrics_registry)),
+            *push_routers(config, provider, replies, clock),
         ),
     )
     app = create_app(services)
+    # Only Aliyun answers a status query by message id (QuerySendDetails); Twilio pushes reliably.
+    receipts = ReceiptPoller(writer, provider, replies.handle_status, clock.now) if config.sms.provider == "aliyun" else None
     return Hub(config, (db, writer_db), sessions, clock, core, ingest, sender, provider, bus, app,
-               metrics_registry=metrics_registry)
+               metrics_registry=metrics_registry, receipts=receipts)
 
 
 def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, outputs: Outputs) -> HubCore | PartitionedCore:
@@ -179,9 +195,23 @@ def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, out
     return PartitionedCore(config, sessions, clock, outputs)
 
 
+def push_routers(config: Config, provider: SmsProvider, replies: SmsReplies, clock: Clock) -> tuple[APIRouter, ...]:
+    """The push webhooks of a domestic provider (dashboards/routers/push_webhooks.py)."""
+    if not isinstance(provider, PushProvider) or config.sms.provider not in ("aliyun", "tencent"):
+        return ()
+    if config.sms.webhook_token is None:
+        log.warning("sms.webhook_token is not set: no %s replies or receipts will be taken", config.sms.provider)
+        return ()
+    return (push_webhooks_router(provider, replies, config.sms.webhook_token.get_secret_value(), clock.now),)
+
+
 def make_provider(config: Config) -> SmsProvider:
     if config.sms.provider == "console":
         return ConsoleProvider()
+    if config.sms.provider == "aliyun":
+        return _aliyun(config)
+    if config.sms.provider == "tencent":
+        return _tencent(config)
     tw = config.sms.twilio
     if not (tw.account_sid and tw.auth_token and tw.from_number):
         raise ValueError("sms.provider twilio needs sms.twilio.account_sid, from_number and PINGAN_SMS__TWILIO__AUTH_TOKEN")
@@ -209,3 +239,30 @@ def start_metrics_listener(hub: Hub) -> MetricsListener | None:
     server, thread = start_http_server(http.metrics_port, http.metrics_host, hub.metrics_registry)
     log.info("metrics listening host=%s port=%d", http.metrics_host, http.metrics_port)
     return MetricsListener(server, thread)
+
+
+def _warn_missing_templates(provider: str, templates: dict[str, str | None]) -> None:
+    """Not a refusal: an office may still wait for some approvals (smoke and gas alarms where
+    no detector is installed). A text whose template has no code waits in the outbox, retried,
+    and goes out once the code is configured; the log says which."""
+    missing = [tid for tid in CATALOGUE if not templates.get(tid)]
+    if missing:
+        log.warning("sms.%s.templates has no approved code for %s: those texts wait until it does (docs/DISPATCH.md)",
+                    provider, ", ".join(missing))
+
+
+def _aliyun(config: Config) -> SmsProvider:
+    al = config.sms.aliyun
+    if not (al.access_key_id and al.access_key_secret and al.sign_name):
+        raise ValueError("sms.provider aliyun needs sms.aliyun.access_key_id, sign_name and PINGAN_SMS__ALIYUN__ACCESS_KEY_SECRET")
+    _warn_missing_templates("aliyun", al.templates)
+    return AliyunSmsProvider(al.access_key_id, al.access_key_secret.get_secret_value(), al.sign_name, al.templates, al.endpoint)
+
+
+def _tencent(config: Config) -> SmsProvider:
+    tc = config.sms.tencent
+    if not (tc.secret_id and tc.secret_key and tc.sdk_app_id and tc.sign_name):
+        raise ValueError("sms.provider tencent needs sms.tencent.secret_id, sdk_app_id, sign_name and PINGAN_SMS__TENCENT__SECRET_KEY")
+    _warn_missing_templates("tencent", tc.templates)
+    return TencentSmsProvider(tc.secret_id, tc.secret_key.get_secret_value(), tc.sdk_app_id, tc.sign_name, tc.templates,
+                              tc.endpoint, tc.region)

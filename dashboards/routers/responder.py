@@ -6,6 +6,9 @@ the link is not valid. The link is the responder's credential; POSTs also need t
 A link acts only while its alert is open (open, acknowledged or on site): once the alert is
 resolved, the page and every action answer 410 with a page that says only that the alert is
 closed — no name, address or position for whoever holds an old SMS.
+
+`/s/{code}` is the short form an SMS carries (hub/dispatch/links.py): it redirects to the signed
+link it stands for while that link is valid, and is a 404 like a bad link after.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from sqlalchemy import select
 from dashboards import queries
 from dashboards.auth import check_csrf
 from dashboards.render import Renderer
+from hub.dispatch.links import is_short_code
 from hub.ports import AlertNotFound, AlertView, InvalidTransition
-from hub.storage.models import Alert
+from hub.storage.models import Alert, ShortLink
 
 if TYPE_CHECKING:
     from dashboards.app import ResponderClaim, WebServices
@@ -54,6 +58,16 @@ def router(services: WebServices, renderer: Renderer) -> APIRouter:
         if state is None:
             raise HTTPException(404, "this link is not valid or has expired")
         return state == "resolved"
+
+    @r.get("/s/{code}")
+    def short_link(code: str) -> Response:
+        now = services.clock.now()
+        with services.sessions() as session:
+            link = session.get(ShortLink, code) if is_short_code(code) else None
+        if link is None or link.expires_at < now:
+            log.info("short link refused")
+            raise HTTPException(404, "this link is not valid or has expired")
+        return RedirectResponse(link.url, status_code=302, headers={"Cache-Control": "no-store"})
 
     @r.get("/r/{token}")
     def responder_page(request: Request, token: str) -> Response:

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from alerts.texts import Rendered
 from hub.dispatch.providers.base import InboundReply, SmsProvider, StatusUpdate
 from hub.logging_setup import LogThrottle
 from hub.metrics import WebhookMetrics
@@ -39,7 +40,7 @@ class ReplyPort(Protocol):
 
     def first_delivery(self, provider: str, sid: str) -> bool: ...
 
-    def handle_reply(self, reply: InboundReply) -> str | None: ...
+    def handle_reply(self, reply: InboundReply) -> Rendered | None: ...
 
     def handle_status(self, update: StatusUpdate) -> bool: ...
 
@@ -118,8 +119,8 @@ def webhooks_router(
             await run_in_threadpool(replies.audit, "sms_rate_limited", {"from": reply.from_number, "sid": reply.sid})
             refused(request, "rate_limited", sid=reply.sid)
             return Response(silent, media_type=media_type)
-        text = await run_in_threadpool(replies.handle_reply, reply)
-        body, media_type = provider.reply_document(text)
+        answer = await run_in_threadpool(replies.handle_reply, reply)
+        body, media_type = provider.reply_document(answer.body if answer else None)
         return Response(body, media_type=media_type)
 
     @router.post(STATUS_PATH, include_in_schema=False)

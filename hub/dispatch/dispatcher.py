@@ -51,7 +51,8 @@ from alerts.escalation import (
     plan_step,
     replacement_for,
 )
-from alerts.texts import alert_text, digest_text, done_text, lang_of, returned_text
+from alerts.texts import Rendered, alert_message, digest_message, done_message, lang_of, returned_message
+from hub.dispatch.links import new_short_code, short_url
 from hub.dispatch.providers.base import DeliveryState, StatusUpdate
 from hub.storage import models as m
 
@@ -93,9 +94,14 @@ class StepOutcome:
 
 
 class Dispatcher:
-    def __init__(self, policy: EscalationPolicy, link_builder: LinkBuilder | None = None) -> None:
+    def __init__(
+        self, policy: EscalationPolicy, link_builder: LinkBuilder | None = None, short_links: str | None = None
+    ) -> None:
+        """`short_links`: the hub's public URL; texts then carry `{short_links}/s/{code}`, which
+        redirects to the signed link (`short_links` table), instead of the signed link itself."""
         self.policy = policy
         self.link_builder = link_builder
+        self.short_links = short_links
 
     # --- the engine's actions -------------------------------------------------------------
 
@@ -344,14 +350,19 @@ class Dispatcher:
     ) -> None:
         link = None
         if self.link_builder is not None:
-            link = self.link_builder(row.id, recipient.phone, now + LINK_TTL_S)
-        body = alert_text(_alert_of(row), resident, lang_of(recipient.language), link)
-        session.add(_notification(row.id, PURPOSE_ALERT, step, recipient, body, now, valid_until, reason))
+            expires_at = now + LINK_TTL_S
+            link = self.link_builder(row.id, recipient.phone, expires_at)
+            if self.short_links is not None:
+                code = new_short_code()
+                session.add(m.ShortLink(code=code, url=link, expires_at=expires_at, alert_id=row.id))
+                link = short_url(self.short_links, code)
+        text = alert_message(_alert_of(row), resident, lang_of(recipient.language), link)
+        session.add(_notification(row.id, PURPOSE_ALERT, step, recipient, text, now, valid_until, reason))
 
     def _hold_for_digest(
         self, session: Session, row: m.Alert, resident: core.Resident, recipient: Recipient, plan: StepPlan, now: float
     ) -> None:
-        note = _notification(row.id, PURPOSE_DIGEST_ITEM, plan.step_index, recipient, "", now, None, "digest")
+        note = _notification(row.id, PURPOSE_DIGEST_ITEM, plan.step_index, recipient, None, now, None, "digest")
         note.state = DeliveryState.HELD.value
         note.next_attempt_at = next_digest_at(now, resident.timezone)
         session.add(note)
@@ -379,13 +390,15 @@ class Dispatcher:
                 continue
             seen.add(note.phone)
             lang = lang_of(note.language)
-            body = done_text(alert, resident, lang) if purpose == PURPOSE_DONE else returned_text(alert, resident, lang)
+            text = (
+                done_message(alert, resident, lang) if purpose == PURPOSE_DONE else returned_message(alert, resident, lang)
+            )
             recipient = Recipient(
                 note.recipient_id or "", note.recipient_name, note.phone, _role(note.role), note.language
             )
             session.add(
                 _notification(
-                    row.id, purpose, note.step, recipient, body, now, now + DONE_VALIDITY.total_seconds(), reason
+                    row.id, purpose, note.step, recipient, text, now, now + DONE_VALIDITY.total_seconds(), reason
                 )
             )
         log.info("dispatch.%s alert=%s code=%s recipients=%d", purpose, row.id, row.code, len(seen))
@@ -413,11 +426,11 @@ class Dispatcher:
             if not lines:
                 continue
             first = group[0]
-            body = digest_text(lines, lang_of(first.language))
+            text = digest_message(lines, lang_of(first.language))
             recipient = Recipient(
                 first.recipient_id or "", first.recipient_name, phone, _role(first.role), first.language
             )
-            session.add(_notification(None, PURPOSE_DIGEST, 0, recipient, body, now, now + 6 * 3600, "daily_digest"))
+            session.add(_notification(None, PURPOSE_DIGEST, 0, recipient, text, now, now + 6 * 3600, "daily_digest"))
             log.info("dispatch.digest phone=%s alerts=%d", phone, len(lines))
 
     # --- loading --------------------------------------------------------------------------
@@ -479,11 +492,12 @@ def _notification(
     purpose: str,
     step: int,
     recipient: Recipient,
-    body: str,
+    text: Rendered | None,
     now: float,
     valid_until: float | None,
     reason: str,
 ) -> m.Notification:
+    """An outbox row; `text` None for a digest item, which goes out inside the digest."""
     return m.Notification(
         alert_id=alert_id,
         purpose=purpose,
@@ -493,7 +507,9 @@ def _notification(
         recipient_name=recipient.name,
         phone=recipient.phone,
         language=recipient.language,
-        body=body,
+        body=text.body if text else "",
+        template=text.template if text else None,
+        params=text.params if text else None,
         state=DeliveryState.QUEUED.value,
         attempts=0,
         created_at=now,

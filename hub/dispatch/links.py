@@ -1,16 +1,27 @@
-"""Short signed responder links: `{public_url}/r/{token}` opens one alert for one responder.
+"""Signed responder links, `{public_url}/r/{token}`, and their short form `{public_url}/s/{code}`.
+
+`/r/{token}` opens one alert for one responder.
 
 The token carries the alert id, the responder's phone (digits) and an expiry, signed with
 itsdangerous under the hub's secret key. The signature is an HMAC-SHA256 truncated to 96 bits
 (16 URL-safe characters): enough against forgery for a link that lives as long as an alert,
 and it keeps the SMS short. The link is also bound to the phone it was sent to, so a
 forwarded link still names who it was meant for.
+
+The signed link is about 80 characters, which would make every Chinese alert text two
+segments; SMS texts carry the short form instead: `/s/` plus SHORT_CODE_LEN random
+characters (62^6 ≈ 5.7·10^10 codes), stored in `short_links` with the signed link it redirects
+to and the same expiry. A guessed code is worth no more than the signed link behind it, and
+there are only as many live codes as alert texts of the last day. An https hub's short link
+is written without its scheme (`hub.example.org/s/Ab3xK9`, see `short_url`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+import string
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, Signer
@@ -69,6 +80,28 @@ def verify_responder_link(secret: str | bytes, token: str, now: float) -> Respon
 
 def responder_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/r/{token}"
+
+
+SHORT_CODE_LEN = 6
+_SHORT_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_short_code() -> str:
+    return "".join(secrets.choice(_SHORT_ALPHABET) for _ in range(SHORT_CODE_LEN))
+
+
+def is_short_code(code: str) -> bool:
+    return len(code) == SHORT_CODE_LEN and all(c in _SHORT_ALPHABET for c in code)
+
+
+def short_url(public_url: str, code: str) -> str:
+    """`host/s/code` for an https hub: phones link a host name without its scheme, and the
+    8 units of `https://` are an eighth of a Chinese segment (the proxy sends http to https,
+    deploy/Caddyfile); a plain-http hub (a test bench) keeps its scheme."""
+    base = public_url.rstrip("/")
+    if base.startswith("https://"):
+        base = base[len("https://") :]
+    return f"{base}/s/{code}"
 
 
 def _base36(value: int) -> str:

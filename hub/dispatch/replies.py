@@ -23,21 +23,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.actions import AlertState
 from alerts.replies import ReplyCommand, parse_reply
-from alerts.texts import Lang, ReplyOutcome, lang_of, reply_text
+from alerts.texts import Lang, Rendered, ReplyOutcome, lang_of, reply_message
 from hub.dispatch.dispatcher import PURPOSE_ALERT
 from hub.dispatch.feedback import FeedbackSink
-from hub.dispatch.providers.base import InboundReply, StatusUpdate
+from hub.dispatch.providers.base import DeliveryState, InboundReply, StatusUpdate
 from hub.ports import AlertCommands, AlertNotFound, InvalidTransition
 from hub.storage import models as m
 
 log = logging.getLogger("pingan.sms.replies")
 CHANNEL = "sms"
+PURPOSE_REPLY = "reply"
+REPLY_VALIDITY_S = 600  # a confirmation later than this would confuse more than help
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +84,8 @@ class SmsReplies:
             return False
         return True
 
-    def handle_reply(self, reply: InboundReply) -> str | None:
-        """Apply a reply; returns the confirmation to answer, or None to answer nothing."""
+    def handle_reply(self, reply: InboundReply) -> Rendered | None:
+        """Apply a reply; returns the confirmation to answer (template `reply`), or None to answer nothing."""
         with self.sessions() as session:
             sender = self._sender(session, reply.from_number)
             if sender is None:
@@ -108,13 +110,13 @@ class SmsReplies:
         }
         if parsed.command is None:
             self.audit("sms_not_understood", detail, actor=sender.actor)
-            return reply_text(ReplyOutcome.NOT_UNDERSTOOD, sender.language)
+            return reply_message(ReplyOutcome.NOT_UNDERSTOOD, sender.language)
         if target is None:
             assert problem is not None
             self.audit(
                 "sms_reply_no_alert", {**detail, "code": parsed.code, "problem": problem.value}, actor=sender.actor
             )
-            return reply_text(problem, sender.language, code=hint)
+            return reply_message(problem, sender.language, code=hint)
         outcome = self._apply(parsed.command, target, sender)
         open_count = len(candidates) if parsed.code is None else 1
         self.audit(
@@ -131,7 +133,7 @@ class SmsReplies:
             parsed.command.value,
             outcome.value,
         )
-        return reply_text(outcome, sender.language, target.code, target.resident_name, open_count)
+        return reply_message(outcome, sender.language, target.code, target.resident_name, open_count)
 
     def _apply(self, command: ReplyCommand, target: OpenAlert, sender: Sender) -> ReplyOutcome:
         try:
@@ -222,6 +224,37 @@ class SmsReplies:
             )
         )
         return bool(took)
+
+    def forget_delivery(self, provider: str, sid: str) -> None:
+        """Undo `first_delivery` for a reply that could not be applied: the provider's retry may act."""
+        with self.sessions.begin() as session:
+            session.execute(delete(m.InboundSms).where(m.InboundSms.provider == provider[:16], m.InboundSms.sid == sid[:64]))
+
+    def was_texted(self, phone: str) -> bool:
+        """Whether the outbox ever sent `phone` a text: unsigned pushes act only for such numbers."""
+        with self.sessions() as session:
+            return (
+                session.scalar(
+                    select(m.Notification.id)
+                    .where(m.Notification.phone == phone, m.Notification.provider_sid.is_not(None))
+                    .limit(1)
+                )
+                is not None
+            )
+
+    def queue_answer(self, phone: str, answer: Rendered) -> None:
+        """Providers that cannot answer in the webhook's response (Aliyun, Tencent) text the
+        confirmation through the outbox, like any other message."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            session.add(
+                m.Notification(
+                    alert_id=None, purpose=PURPOSE_REPLY, step=0, role="", recipient_id=None, recipient_name="",
+                    phone=phone, language=answer.lang, body=answer.body, template=answer.template,
+                    params=answer.params, state=DeliveryState.QUEUED.value, attempts=0, created_at=now,
+                    next_attempt_at=now, valid_until=now + REPLY_VALIDITY_S, reason="reply",
+                )
+            )
 
     # --- receipts -------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from alerts.actions import AlertState
 from hub.clock import Clock
 from hub.dispatch.dispatcher import PURPOSE_ALERT
 from hub.dispatch.feedback import FeedbackSink, SendOutcome
-from hub.dispatch.providers.base import DeliveryState, ProviderError, SendResult, SmsProvider
+from hub.dispatch.providers.base import DeliveryState, ProviderError, SendResult, SmsProvider, TemplateMessage
 from hub.storage import models as m
 
 log = logging.getLogger("pingan.outbox")
@@ -85,6 +85,7 @@ class Claimed:
     attempts: int
     alert_id: str | None  # set for alert texts only (purpose "alert"): the ones an open alert keeps alive
     refused: bool  # the provider refused an earlier attempt with a recoverable error
+    template: TemplateMessage | None = None  # what domestic providers send (rows before templates: None)
 
 
 WINDOWS_KEPT = 10_000  # commit windows kept for the benchmark: the latest, bounded
@@ -213,8 +214,13 @@ class OutboxSender:
                         )
                     alert_id = row.alert_id if row.purpose == PURPOSE_ALERT else None
                     refused = row.error_code is not None
+                    template = None
+                    if row.template is not None:
+                        template = TemplateMessage(row.template, dict(row.params or {}), row.language)
                     claimed.append(
-                        Claimed(row.id, row.phone, row.body, row.valid_until, row.attempts + 1, alert_id, refused)
+                        Claimed(
+                            row.id, row.phone, row.body, row.valid_until, row.attempts + 1, alert_id, refused, template
+                        )
                     )
         return claimed
 
@@ -226,7 +232,9 @@ class OutboxSender:
             return
         validity_s = self._validity_s(item, now)
         try:
-            result = self.provider.send(item.phone, item.body, validity_s, self.settings.status_callback)
+            result = self.provider.send(
+                item.phone, item.body, validity_s, self.settings.status_callback, template=item.template
+            )
         except ProviderError as exc:
             self._failed_attempt(item, exc)
             return

@@ -140,11 +140,12 @@ def erase_resident(sessions: sessionmaker[Session], resident_id: str, now: float
             "person_state": _delete(session, delete(m.ResidentStatus).where(m.ResidentStatus.resident_id == resident_id)),
             "notifications": _delete(session, update(m.Notification).where(
                 or_(m.Notification.alert_id.in_(alert_ids), m.Notification.phone.in_(phones))).values(
-                body=ERASED_BODY, phone="", recipient_name="", error=None)),
+                body=ERASED_BODY, params=None, phone="", recipient_name="", error=None)),
+            "short_links": _delete(session, delete(m.ShortLink).where(m.ShortLink.alert_id.in_(alert_ids))),
             # a grid's digest lists several residents' alerts by name
             "digests": _delete(session, update(m.Notification).where(or_(
                 *(m.Notification.body.contains(t, autoescape=True) for t in (resident.name, resident.address or resident.name))
-            )).values(body=ERASED_BODY)),
+            )).values(body=ERASED_BODY, params=None)),
             "family_recipients": _delete(session, update(m.Notification).where(
                 m.Notification.recipient_id.startswith(f"family:{resident_id}:", autoescape=True)).values(
                 recipient_id=None)),

@@ -47,7 +47,7 @@ def config_refusals(config: Config) -> list[Refusal]:
     refusals = []
     if config.sms.provider == "console":
         refusals.append(Refusal("sms.provider", "console only prints texts: nobody is told",
-                                "set sms.provider to a real provider (twilio) and its credentials"))
+                                "set sms.provider to a real provider (aliyun, tencent or twilio) and its credentials"))
     if urlsplit(config.http.public_url).scheme != "https":
         refusals.append(Refusal("http.public_url", f"{config.http.public_url} is plain http: responder links and logins travel in clear",
                                 "serve the board behind HTTPS (deploy/Caddyfile) and set an https:// public_url"))
@@ -97,7 +97,17 @@ def production_report(config: Config, path: Path) -> tuple[list[str], list[str]]
     def where(key: str) -> str:
         return f"{path}:{lines.get(tuple(key.split('.')), lines.get((key.split('.')[0],), 1))}"
 
-    return [r.line(where(r.key)) for r in refusals + db_refusals], [note] if note else []
+    notes = [note] if note else []
+    notes += [f"{where(key)} {key}: {text}" for key, text in config_notes(config)]
+    return [r.line(where(r.key)) for r in refusals + db_refusals], notes
+
+
+def config_notes(config: Config) -> list[tuple[str, str]]:
+    """Warnings that do not stop the hub: (key, text)."""
+    if config.sms.provider == "twilio":
+        return [("sms.provider", "warning: Twilio sends residents' names and addresses abroad and carries no replies "
+                 "from mainland numbers; a mainland community needs aliyun or tencent (docs/DISPATCH.md, data residency)")]
+    return []
 
 
 def _in_clear_to_another_machine(url: str) -> bool:

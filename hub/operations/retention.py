@@ -23,8 +23,9 @@ the security review; defaults in docs/SECURITY.md), in the same batches:
 - quarantined messages older than `quarantine_days`: deleted;
 - events older than `events_days`: deleted, except those a partition's owner has not ruled yet
   and the newest event (the core restarts after its id; SQLite would reuse ids of an empty table);
-- notifications older than `notifications_days` whose sending is over: body, number, recipient
-  name and error cleared, the row (state, times) kept for the statistics;
+- notifications older than `notifications_days` whose sending is over: body, template
+  parameters, number, recipient name and error cleared, the row (state, times) kept for the
+  statistics; short responder links expired (they live a day): deleted;
 - audit records and inbound SMS ids (`sms_inbound`) older than `audit_days`: deleted.
 One audit record (`retention.purge_records`) holds the counts.
 
@@ -199,6 +200,7 @@ class RecordsResult:
     notifications_scrubbed: int = 0
     audit_deleted: int = 0
     inbound_ids_deleted: int = 0
+    short_links_deleted: int = 0
 
 
 def purge_records(sessions: sessionmaker[Session], now: float, settings: RetentionConfig,
@@ -225,6 +227,8 @@ def purge_records(sessions: sessionmaker[Session], now: float, settings: Retenti
     with sessions.begin() as session:
         result.inbound_ids_deleted = int(session.execute(delete(m.InboundSms).where(
             m.InboundSms.received_at < cutoff(settings.audit_days))).rowcount or 0)  # type: ignore[attr-defined]
+        result.short_links_deleted = int(session.execute(delete(m.ShortLink).where(
+            m.ShortLink.expires_at < now)).rowcount or 0)  # type: ignore[attr-defined]
         session.add(m.Audit(at=now, actor="system", channel="system", action="retention.purge_records",
                             detail={**settings.model_dump(), **vars(result)}))
     log.info("retention.purge_records %s", " ".join(f"{k}={v}" for k, v in vars(result).items()))
@@ -248,7 +252,7 @@ def _scrub_notifications(session: Session, cutoff: float, batch: int) -> int:
     ).all()
     if ids:
         session.execute(update(m.Notification).where(m.Notification.id.in_(ids)).values(
-            body=EXPIRED_BODY, phone="", recipient_name="", error=None))
+            body=EXPIRED_BODY, params=None, phone="", recipient_name="", error=None))
     return len(ids)
 
 

@@ -315,13 +315,28 @@ class Notification(Base):
     # sender holds the lease, so a sender whose lease was taken over cannot overwrite the row.
     reason: Mapped[str] = mapped_column(String(32), default="")
     lease_owner: Mapped[str | None] = mapped_column(String(64))
+    # The text as a template of alerts/templates.py and its parameters: what domestic providers
+    # send (their approved wording); `body` is the same template rendered here (Twilio, console).
+    template: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ShortLink(Base):
+    """`/s/{code}` in an SMS: redirects to the signed responder link, and expires with it."""
+
+    __tablename__ = "short_links"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    alert_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class InboundSms(Base):
     """Each inbound SMS (the provider's message id) that was acted on: a reply acts at most once.
 
     Twilio's signature carries no timestamp, so a recorded, validly signed reply can be posted
-    again at any time; this row refuses it. No phone number or text (those are in the audit)."""
+    again at any time, and Aliyun's and Tencent's pushes are not signed and are retried; this row
+    refuses a repeat. No phone number or text (those are in the audit)."""
 
     __tablename__ = "sms_inbound"
     provider: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -169,7 +169,7 @@ def test_replies_that_name_no_open_alert_or_make_no_sense_are_answered(hub: Hub)
     hub.clock.advance(600)  # stay clear of the rate limit
     hub.reply(PHONES["son"], "9 A7K2")
     _, text = hub.reply(PHONES["son"], "9")
-    assert text == "您没有未结警报。"
+    assert text == "回复结果:您没有未结警报。"  # template `reply`
     assert len(hub.commands.calls) == 1
 
 

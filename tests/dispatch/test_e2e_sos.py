@@ -1,5 +1,6 @@
 """End to end through real parts: an SOS published to Mosquitto → ingestion → hub core →
-dispatcher → outbox sender → twilio SDK → the local Twilio-compatible server; the grid worker's
+dispatcher → outbox sender → twilio SDK → the local Twilio-compatible server (one Chinese segment
+with the short responder link, which leads to the signed link); the grid worker's
 signed SMS reply → webhook → AlertCommands (the hub core) → alert acknowledged, escalation
 stopped, and `alert_ack` on the home unit's command topic.
 
@@ -21,6 +22,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from support.twilio_server import TwilioTestServer, sign
 
+from alerts.texts import segments
 from dashboards.routers.webhooks import webhooks_router
 from hub.clock import SystemClock
 from hub.config import Config
@@ -32,6 +34,7 @@ from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.rules.runtime import HubCore, Outputs
+from hub.storage.models import ShortLink
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db, policy
 
@@ -66,7 +69,7 @@ def test_sos_to_sms_to_reply_to_alert_ack(
     def links(alert_id: str, phone: str, expires: float) -> str:
         return responder_url(PUBLIC_URL, sign_responder_link(SECRET, alert_id, phone, expires))
 
-    dispatcher = Dispatcher(policy(), link_builder=links)
+    dispatcher = Dispatcher(policy(), link_builder=links, short_links=PUBLIC_URL)
     connection = hub_connection(config, IngestMetrics(CollectorRegistry()), clock)
     core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection))
     core.load()
@@ -100,9 +103,12 @@ def test_sos_to_sms_to_reply_to_alert_ack(
         assert code_match, body
         code = code_match.group(1)
         assert "李奶奶" in body and "SOS" in body
-        link = re.search(r"/r/(\S+)$", body)
-        assert link is not None
-        claim = verify_responder_link(SECRET, link.group(1), clock.now())
+        short = re.search(r" hub\.example\.org/s/(\w{6})$", body)  # the short link: one segment in Chinese
+        assert short is not None and segments(body).single, body
+        with db.sessions() as session:
+            link = session.get(ShortLink, short.group(1))
+        assert link is not None and link.url.startswith(f"{PUBLIC_URL}/r/")
+        claim = verify_responder_link(SECRET, link.url.rsplit("/r/", 1)[1], clock.now())
         assert claim is not None and claim.responder_phone == PHONES["wang"]
         wait_for("the text to the family", lambda: len(twilio_server.accepted()) >= 2)
         assert sorted(m.to for m in twilio_server.accepted()) == sorted([PHONES["wang"], PHONES["son"]])

@@ -98,3 +98,15 @@ def test_serve_warns_loudly_at_start_when_not_production_ready(database: dict[st
     (record,) = [r for r in caplog.records if r.name == "pingan.serve"]
     assert record.levelname == "WARNING"
     assert "NOT READY FOR RESIDENTS" in record.getMessage() and "sms.provider" in record.getMessage()
+
+
+def test_twilio_for_a_mainland_community_is_a_warning_not_a_refusal(database: dict[str, str]) -> None:
+    # the example production configuration sends through Twilio
+    result = pingan("--config", "deploy/config.production.yaml", "check-config", "--production",
+                    env={**database, **SECRETS})
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if " sms.provider: warning: " in line]
+    assert warning and "abroad" in warning[0] and "aliyun or tencent" in warning[0], result.stderr
+    aliyun = pingan("--config", "deploy/config.production.yaml", "check-config", "--production",
+                    env={**database, **SECRETS, "PINGAN_SMS__PROVIDER": "aliyun"})
+    assert " sms.provider: warning" not in aliyun.stderr

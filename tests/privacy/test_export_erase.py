@@ -71,7 +71,9 @@ def _seed(sessions: sessionmaker[Session]) -> str:
                               note=f"去{ADDRESS}"),
             m.Notification(alert_id="al-1", purpose="alert", role="family", recipient_name="李明", phone=SON_PHONE,
                            body=f"【平安】{NAME}({ADDRESS})SOS。码A7K2", state="delivered", created_at=NOW - 2999,
-                           sent_at=NOW - 2995, delivered_at=NOW - 2990),
+                           sent_at=NOW - 2995, delivered_at=NOW - 2990, template="sos",
+                           params={"name": NAME, "address": ADDRESS, "code": "A7K2", "link": "h/s/Ab3xK9"}),
+            m.ShortLink(code="Ab3xK9", url="https://h/r/token", expires_at=NOW + 3600, alert_id="al-1"),
             m.Notification(alert_id="al-1", purpose="alert", role="grid_worker", recipient_id="wang",
                            recipient_name="王网格员", phone="+8613800000001", body=f"【平安】{NAME} SOS。码A7K2",
                            state="delivered", created_at=NOW - 2999),
@@ -153,8 +155,9 @@ def test_erase_leaves_no_trace_but_keeps_anonymised_alerts(db: tuple[Engine, ses
             alias, "sos", "critical", "resolved", "assisted")
         assert (alert.opened_at, alert.acknowledged_at, alert.resolved_at) == (NOW - 3000, NOW - 2900, NOW - 2000)
         assert (alert.reason, alert.device_id) == ("", None)
-        assert {(n.state, n.body, n.phone) for n in s.scalars(select(m.Notification).where(m.Notification.alert_id == "al-1"))} == {
-            ("delivered", "[erased]", "")}
+        assert {(n.state, n.body, n.phone, n.params) for n in s.scalars(select(m.Notification).where(m.Notification.alert_id == "al-1"))} == {
+            ("delivered", "[erased]", "", None)}
+        assert s.scalars(select(m.ShortLink)).all() == []  # the links to the alert's page go too
         assert s.scalar(select(func.count()).select_from(m.Alert).where(m.Alert.kind == "sos")) == 1  # still counted
         # The other resident is untouched.
         other = s.get(m.Resident, "r-0002")

@@ -87,3 +87,12 @@ def test_the_outbox_keeps_a_bounded_number_of_commit_windows(tmp_path, monkeypat
     assert sender.stats.sent == 30
     windows = sender.stats.record_windows_s
     assert windows is not None and len(windows) == 10
+
+
+def test_short_links_and_the_push_webhook_token_are_masked_too() -> None:
+    text = "SMS 【平安】李奶奶SOS。码A7K2 hub.example.org/s/Ab3xK9; POST /webhooks/aliyun/sms-up/tok-123_abc HTTP/1.1"
+    masked = mask_secrets(text)
+    assert "Ab3xK9" not in masked and "hub.example.org/s/***" in masked
+    assert "tok-123_abc" not in masked and "/webhooks/aliyun/sms-up/*** HTTP/1.1" in masked
+    assert mask_secrets("/webhooks/tencent/sms-status/secret?x=1") == "/webhooks/tencent/sms-status/***?x=1"
+    assert mask_secrets("GET /static/app.css") == "GET /static/app.css"

@@ -31,7 +31,8 @@ def _note(alert: str | None, state: str, age_days: float, phone: str = "+8613800
     at = NOW - age_days * DAY
     return m.Notification(alert_id=alert, purpose="alert", role="grid_worker", recipient_id="wang",
                           recipient_name="王网格员", phone=phone, body="【平安】李奶奶(宣信街12号)SOS。码A7K2",
-                          state=state, created_at=at, next_attempt_at=at, sent_at=at)
+                          state=state, created_at=at, next_attempt_at=at, sent_at=at, template="sos",
+                          params={"name": "李奶奶", "address": "宣信街12号", "code": "A7K2", "link": "h/s/Ab3xK9"})
 
 
 def _seed(sessions) -> None:  # type: ignore[no-untyped-def]
@@ -58,6 +59,8 @@ def _seed(sessions) -> None:  # type: ignore[no-untyped-def]
             m.Audit(at=NOW - 1100 * DAY, actor="wang", channel="sms", action="sms_reply", detail={"from": "+86138"}),
             m.Audit(at=NOW - 1000 * DAY, actor="wang", channel="sms", action="sms_reply", detail={"from": "+86138"}),
             m.InboundSms(provider="twilio", sid="SMold", received_at=NOW - 1100 * DAY),
+            m.ShortLink(code="dead01", url="https://h/r/x", expires_at=NOW - 1, alert_id="al-old"),
+            m.ShortLink(code="live01", url="https://h/r/y", expires_at=NOW + 3600, alert_id="al-open"),
             m.InboundSms(provider="twilio", sid="SMnew", received_at=NOW - 1000 * DAY),
         ])
 
@@ -73,11 +76,12 @@ def test_the_daily_job_purges_every_kind_of_record_after_its_period(db_url: str)
         assert sorted(s.scalars(select(m.Event.seq))) == [3, 4]
         assert sorted(s.scalars(select(m.Quarantine.received_at))) == [NOW - 29 * DAY]
         notes = list(s.scalars(select(m.Notification).order_by(m.Notification.id)))
-        assert [(n.state, n.body == EXPIRED_BODY, n.phone, n.recipient_name) for n in notes] == [
-            ("delivered", True, "", ""), ("digested", True, "", ""), ("failed", True, "", ""),  # rows kept, cleared
-            ("delivered", False, "+8613800000002", "王网格员"),  # recent
-            ("queued", False, "+8613800000003", "王网格员"),  # still to be sent
+        assert [(n.state, n.body == EXPIRED_BODY, n.phone, n.recipient_name, n.params is None) for n in notes] == [
+            ("delivered", True, "", "", True), ("digested", True, "", "", True), ("failed", True, "", "", True),
+            ("delivered", False, "+8613800000002", "王网格员", False),  # recent
+            ("queued", False, "+8613800000003", "王网格员", False),  # still to be sent
         ]
+        assert list(s.scalars(select(m.ShortLink.code))) == ["live01"]  # expired short links go
         assert sorted(s.scalars(select(m.Audit.at).where(m.Audit.action == "sms_reply"))) == [NOW - 1000 * DAY]
         assert list(s.scalars(select(m.InboundSms.sid))) == ["SMnew"]
         audit = s.scalars(select(m.Audit).where(m.Audit.action == "retention.purge_records")).one()

@@ -101,10 +101,12 @@ class OptedOut(ConsoleProvider):
         super().__init__(echo=False)
         self.refused = refused
 
-    def send(self, to: str, body: str, validity_s: int, status_callback: str | None) -> SendResult:
+    def send(
+        self, to: str, body: str, validity_s: int, status_callback: str | None, template: Any = None
+    ) -> SendResult:
         if to in self.refused:
             raise ProviderError(False, "21610", "the recipient has opted out")
-        return super().send(to, body, validity_s, status_callback)
+        return super().send(to, body, validity_s, status_callback, template)
 
 
 @dataclass(frozen=True)

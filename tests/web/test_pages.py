@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from dashboards.family_links import create_family_link
-from hub.storage.models import Alert, AlertTransition, Audit, FamilyToken
+from hub.storage.models import Alert, AlertTransition, Audit, FamilyToken, ShortLink
 
 from .conftest import Web, csrf_of
 
@@ -122,6 +122,24 @@ def test_responder_link_acknowledges_and_resolves(web: Web) -> None:
         web_actions = session.scalars(select(Audit.action).where(Audit.alert_id == sos, Audit.channel == "web", Audit.actor == "wang").order_by(Audit.id)).all()
     assert (alert.state, alert.outcome) == ("resolved", "ok")
     assert web_actions == ["alert.acknowledged", "alert.on_site", "alert.resolved"]
+
+
+def test_the_short_link_of_a_text_opens_the_responder_page_until_it_expires(web: Web) -> None:
+    phone = web.client()
+    sos = web.seeded.open_alert
+    with web.sessions() as session:
+        links = session.scalars(select(ShortLink).where(ShortLink.alert_id == sos)).all()
+    assert links, "the dispatcher stores a short link for each alert text"
+    link = links[0]
+    response = phone.get(f"/s/{link.code}", follow_redirects=False)
+    assert response.status_code == 302 and response.headers["location"] == link.url
+    assert "/r/" in link.url
+    page = phone.get(link.url.removeprefix("http://127.0.0.1:8000"))
+    assert page.status_code == 200 and "李奶奶" in page.text
+    assert phone.get("/s/zzzzzz", follow_redirects=False).status_code == 404  # no such code
+    assert phone.get("/s/..%2Fr", follow_redirects=False).status_code == 404  # not a code at all
+    web.clock.set(link.expires_at + 1)
+    assert phone.get(f"/s/{link.code}", follow_redirects=False).status_code == 404  # expired with its link
 
 
 def test_tampered_responder_links_are_refused(web: Web) -> None:

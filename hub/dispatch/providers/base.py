@@ -3,9 +3,9 @@
 Shaped so that domestic providers fit as well as Twilio (see docs/DISPATCH.md):
 - send returns the provider's message id (Twilio `sid`, Aliyun `BizId`, Tencent `SerialNo`),
   or raises `ProviderError` with `recoverable` telling the retry stage what to do;
-- delivery receipts and replies arrive as request parameters (Twilio webhooks) or as polled or
-  pushed records (Aliyun MNS queue, Tencent callbacks) and are parsed into `StatusUpdate` and
-  `InboundReply`;
+- delivery receipts and replies arrive as request parameters (Twilio webhooks) or as pushed
+  JSON (Aliyun SmsReport/SmsUp, Tencent callbacks: `PushProvider`) and are parsed into
+  `StatusUpdate` and `InboundReply`;
 - `query_status` asks the provider directly (Twilio fetch, Aliyun QuerySendDetails).
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class DeliveryState(StrEnum):
@@ -78,16 +78,37 @@ class InboundReply:
     sid: str
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateMessage:
+    """The text as a template of the catalogue (alerts/templates.py): what domestic providers send."""
+
+    template: str  # catalogue id, e.g. "sos"
+    params: Mapping[str, str]
+    language: str = "zh"
+
+
 class SmsProvider(Protocol):
     name: str
 
-    def send(self, to: str, body: str, validity_s: int, status_callback: str | None) -> SendResult: ...
+    def send(
+        self,
+        to: str,
+        body: str,
+        validity_s: int,
+        status_callback: str | None,
+        template: TemplateMessage | None = None,
+    ) -> SendResult:
+        """Twilio and console send `body` (the template rendered here); domestic providers send
+        `template` (code and parameters) and refuse a message without one."""
+        ...
 
     def parse_status_callback(self, params: Mapping[str, str]) -> StatusUpdate: ...
 
     def parse_inbound_reply(self, params: Mapping[str, str]) -> InboundReply: ...
 
-    def query_status(self, sid: str) -> StatusUpdate: ...
+    def query_status(self, sid: str, phone: str = "", sent_at: float | None = None) -> StatusUpdate:
+        """Ask the provider (Twilio fetch, Aliyun QuerySendDetails: that one needs number and time)."""
+        ...
 
     def validate_request(self, url: str, params: Mapping[str, str], signature: str) -> bool:
         """Is this webhook request really from the provider?"""
@@ -96,3 +117,39 @@ class SmsProvider(Protocol):
     def reply_document(self, text: str | None) -> tuple[str, str]:
         """(body, media type) answering an inbound reply with `text` (None: answer nothing)."""
         ...
+
+
+@runtime_checkable
+class PushProvider(Protocol):
+    """A domestic provider's pushes (Aliyun SmsReport/SmsUp, Tencent status and reply callbacks):
+    JSON bodies, not signed; the webhook router guards them with a secret path token."""
+
+    name: str
+
+    def parse_status_push(self, body: bytes) -> list[StatusUpdate]:
+        """Receipts in a push; ValueError when it is not one."""
+        ...
+
+    def parse_reply_push(self, body: bytes) -> list[InboundReply]:
+        """Replies in a push, each with an id that is the same when the push is repeated."""
+        ...
+
+    def push_answer(self, ok: bool) -> dict[str, object]:
+        """The JSON the provider expects back: taken (ok) or not (it retries)."""
+        ...
+
+
+class NoFormWebhooks:
+    """The Twilio-style form webhooks, for providers that push JSON instead: they refuse everything."""
+
+    def parse_status_callback(self, params: Mapping[str, str]) -> StatusUpdate:
+        raise ValueError("this provider pushes receipts as JSON to its own webhook")
+
+    def parse_inbound_reply(self, params: Mapping[str, str]) -> InboundReply:
+        raise ValueError("this provider pushes replies as JSON to its own webhook")
+
+    def validate_request(self, url: str, params: Mapping[str, str], signature: str) -> bool:
+        return False
+
+    def reply_document(self, text: str | None) -> tuple[str, str]:
+        return "", "text/plain; charset=utf-8"

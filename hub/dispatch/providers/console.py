@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hub.dispatch.providers.base import DeliveryState, InboundReply, SendResult, StatusUpdate
+from hub.dispatch.providers.base import DeliveryState, InboundReply, SendResult, StatusUpdate, TemplateMessage
 from hub.logging_setup import mask_secrets
 
 log = logging.getLogger("pingan.sms.console")
@@ -29,6 +29,7 @@ class ConsoleMessage:
     to: str
     body: str
     validity_s: int
+    template: TemplateMessage | None = None
 
 
 class ConsoleProvider:
@@ -42,11 +43,18 @@ class ConsoleProvider:
         self._counter = itertools.count()
         self._lock = threading.Lock()
 
-    def send(self, to: str, body: str, validity_s: int, status_callback: str | None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        validity_s: int,
+        status_callback: str | None,
+        template: TemplateMessage | None = None,
+    ) -> SendResult:
         with self._lock:
             seed = f"{next(self._counter)}\x1f{to}\x1f{body}".encode()
             sid = "CM" + hashlib.blake2b(seed, digest_size=16).hexdigest()
-            self.messages.append(ConsoleMessage(sid, to, body, validity_s))
+            self.messages.append(ConsoleMessage(sid, to, body, validity_s, template))
         log.info("sms.console sid=%s to=%s validity_s=%d body=%s", sid, to, validity_s, mask_secrets(body))
         if self.echo:
             print(f"SMS to {to}: {body}", flush=True)
@@ -60,7 +68,7 @@ class ConsoleProvider:
             params.get("From", ""), params.get("To", ""), params.get("Body", ""), params.get("MessageSid", "")
         )
 
-    def query_status(self, sid: str) -> StatusUpdate:
+    def query_status(self, sid: str, phone: str = "", sent_at: float | None = None) -> StatusUpdate:
         return StatusUpdate(sid, DeliveryState.DELIVERED, "delivered")
 
     def validate_request(self, url: str, params: Mapping[str, str], signature: str) -> bool:

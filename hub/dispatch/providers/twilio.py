@@ -23,7 +23,14 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hub.dispatch.providers.base import DeliveryState, InboundReply, ProviderError, SendResult, StatusUpdate
+from hub.dispatch.providers.base import (
+    DeliveryState,
+    InboundReply,
+    ProviderError,
+    SendResult,
+    StatusUpdate,
+    TemplateMessage,
+)
 
 log = logging.getLogger("pingan.sms.twilio")
 
@@ -73,7 +80,14 @@ class TwilioProvider:
         self.from_number = from_number
         self._validator = RequestValidator(auth_token)
 
-    def send(self, to: str, body: str, validity_s: int, status_callback: str | None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        validity_s: int,
+        status_callback: str | None,
+        template: TemplateMessage | None = None,
+    ) -> SendResult:
         kwargs: dict[str, Any] = {
             "to": to,
             "from_": self.from_number,
@@ -106,7 +120,7 @@ class TwilioProvider:
             raise ValueError("not a Twilio inbound message: no MessageSid")  # a reply acts once per id
         return InboundReply(params["From"], params.get("To", ""), params.get("Body", ""), params.get("MessageSid", ""))
 
-    def query_status(self, sid: str) -> StatusUpdate:
+    def query_status(self, sid: str, phone: str = "", sent_at: float | None = None) -> StatusUpdate:
         try:
             message = self.client.messages(sid).fetch()
         except TwilioRestException as exc:
