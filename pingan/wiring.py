@@ -33,9 +33,9 @@ from hub.clock import Clock, SystemClock
 from hub.config import Config
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.links import responder_url, sign_responder_link
+from hub.dispatch.providers.aliyun import AliyunSmsProvider
 from hub.dispatch.providers.base import PushProvider, SmsProvider
 from hub.dispatch.providers.console import ConsoleProvider
-from hub.dispatch.providers.aliyun import AliyunSmsProvider
 from hub.dispatch.providers.tencent import TencentSmsProvider
 from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.receipts import ReceiptPoller

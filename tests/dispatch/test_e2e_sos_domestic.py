@@ -25,16 +25,16 @@ from prometheus_client import CollectorRegistry
 from dashboards.routers.push_webhooks import push_webhooks_router
 from hub.clock import SystemClock
 from hub.config import Config
-from hub.core import HubCore, Outputs
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.links import responder_url, sign_responder_link, verify_responder_link
 from hub.dispatch.providers.base import PushProvider
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
-from hub.ingest import IngestService
+from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
+from hub.rules.runtime import HubCore, Outputs
 from hub.storage import models as m
-from hub.wiring import make_provider
+from pingan.wiring import make_provider
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db, policy
 from .domestic import TOKEN, domestic
@@ -74,16 +74,16 @@ def test_sos_to_template_sms_to_pushed_reply_to_alert_ack(
             return responder_url(PUBLIC_URL, sign_responder_link(SECRET, alert_id, phone, expires))
 
         dispatcher = Dispatcher(policy(), link_builder=links, short_links=PUBLIC_URL)
-        core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher))
+        connection = hub_connection(config, IngestMetrics(CollectorRegistry()), clock)
+        core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection))
         core.load()
-        ingest = IngestService(config, db.sessions, IngestMetrics(CollectorRegistry()), clock, on_batch=core.on_batch)
-        core.outputs.publisher = ingest.publisher
+        ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
         provider = make_provider(config)  # the configuration's provider, through its SDK
         assert provider.name == provider_name and isinstance(provider, PushProvider)
-        sender = OutboxSender(db.sessions, provider, dispatcher, clock, SenderSettings(owner="e2e", idle_wait_s=0.05))
+        sender = OutboxSender(db.sessions, provider, core, clock, SenderSettings(owner="e2e", idle_wait_s=0.05))
         app = FastAPI()
         app.include_router(
-            push_webhooks_router(provider, SmsReplies(db.sessions, core, dispatcher, clock.now), TOKEN, clock.now)
+            push_webhooks_router(provider, SmsReplies(db.sessions, core, core, clock.now), TOKEN, clock.now)
         )
 
         device, commands = home_unit

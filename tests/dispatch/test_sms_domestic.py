@@ -22,13 +22,14 @@ from dashboards.routers.webhooks import TokenBucket
 from hub.clock import VirtualClock
 from hub.config import Config
 from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.feedback import OutboxOnly
 from hub.dispatch.links import responder_url, sign_responder_link
 from hub.dispatch.receipts import ReceiptPoller
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.storage import models as m
 from hub.storage.db import make_engine, reset_schema
-from hub.wiring import build_hub, make_provider
+from pingan.wiring import build_hub, make_provider
 
 from .conftest import DEFAULT_ESCALATION, PHONES, T0, Db, TableAlertCommands, make_alert, policy, store_and_dispatch
 from .domestic import FAULT_CODES, TOKEN, Domestic, domestic
@@ -43,13 +44,14 @@ class Hub:
     sms: Domestic
     client: TestClient
     commands: TableAlertCommands
+    dispatcher: Dispatcher
     replies: SmsReplies
     sender: OutboxSender
     clock: VirtualClock
 
     def open_sos(self, code: str = "A7K2", suffix: str = "1") -> str:
         alert = make_alert(at=self.clock.now(), code=code, suffix=suffix)
-        store_and_dispatch(self.db, self.sender.dispatcher, [AlertOpened(alert, Reason.SOS_PRESSED)], self.clock.now())
+        store_and_dispatch(self.db, self.dispatcher, [AlertOpened(alert, Reason.SOS_PRESSED)], self.clock.now())
         self.drain()
         return alert.id
 
@@ -74,13 +76,15 @@ def hub(request: pytest.FixtureRequest, db: Db) -> Iterator[Hub]:
 
     dispatcher = Dispatcher(policy(), link_builder=links, short_links=PUBLIC_URL)
     commands = TableAlertCommands(db.sessions, dispatcher, clock)
-    replies = SmsReplies(db.sessions, commands, dispatcher, clock.now)
+    replies = SmsReplies(db.sessions, commands, OutboxOnly(db.sessions, dispatcher, clock), clock.now)
     with domestic(request.param) as sms:
         app = FastAPI()
         app.include_router(push_webhooks_router(sms.provider, replies, TOKEN, clock.now, TokenBucket(capacity=5)))
-        sender = OutboxSender(db.sessions, sms.provider, dispatcher, clock, SenderSettings(owner="s"))
+        sender = OutboxSender(
+            db.sessions, sms.provider, OutboxOnly(db.sessions, dispatcher, clock), clock, SenderSettings(owner="s")
+        )
         with TestClient(app) as client:
-            yield Hub(db, sms, client, commands, replies, sender, clock)
+            yield Hub(db, sms, client, commands, dispatcher, replies, sender, clock)
 
 
 def test_an_sos_is_texted_as_the_template_code_with_its_parameters(hub: Hub) -> None:
@@ -107,7 +111,7 @@ def test_an_sos_is_texted_as_the_template_code_with_its_parameters(hub: Hub) -> 
 def test_provider_faults_are_retried_later(hub: Hub, fault: str) -> None:
     hub.sms.fail_next(fault)
     hub.sms.fail_next(fault)
-    store_and_dispatch(hub.db, hub.sender.dispatcher, [AlertOpened(make_alert(), Reason.SOS_PRESSED)], T0)
+    store_and_dispatch(hub.db, hub.dispatcher, [AlertOpened(make_alert(), Reason.SOS_PRESSED)], T0)
     assert hub.sender.run_once() == 2
     rows = hub.db.notifications()
     assert {(r.state, r.attempts) for r in rows} == {("queued", 1)}
@@ -123,7 +127,7 @@ def test_provider_faults_are_retried_later(hub: Hub, fault: str) -> None:
 
 def test_a_refused_number_fails_for_good(hub: Hub) -> None:
     hub.sms.fail_next("bad_number")
-    store_and_dispatch(hub.db, hub.sender.dispatcher, [AlertOpened(make_alert(), Reason.SOS_PRESSED)], T0)
+    store_and_dispatch(hub.db, hub.dispatcher, [AlertOpened(make_alert(), Reason.SOS_PRESSED)], T0)
     hub.sender.run_once()
     states = sorted(r.state for r in hub.db.notifications() if r.step == 0)
     assert states == ["failed", "sent"]
@@ -208,9 +212,10 @@ def test_a_receipt_that_overtakes_the_send_is_retried_by_the_provider(hub: Hub) 
 def test_query_send_details_covers_a_receipt_that_never_came(db: Db) -> None:
     clock = VirtualClock(T0)
     dispatcher = Dispatcher(policy())
-    replies = SmsReplies(db.sessions, TableAlertCommands(db.sessions, dispatcher, clock), dispatcher, clock.now)
+    feedback = OutboxOnly(db.sessions, dispatcher, clock)
+    replies = SmsReplies(db.sessions, TableAlertCommands(db.sessions, dispatcher, clock), feedback, clock.now)
     with domestic("aliyun") as sms:
-        sender = OutboxSender(db.sessions, sms.provider, dispatcher, clock, SenderSettings(owner="s"))
+        sender = OutboxSender(db.sessions, sms.provider, feedback, clock, SenderSettings(owner="s"))
         store_and_dispatch(db, dispatcher, [AlertOpened(make_alert(), Reason.SOS_PRESSED)], T0)
         sender.run_once()
         poller = ReceiptPoller(db.sessions, sms.provider, replies.handle_status, clock.now, after_s=600)
@@ -298,7 +303,7 @@ def test_a_reply_that_could_not_be_applied_is_answered_5xx_and_acts_on_the_provi
 
 def test_a_text_whose_template_has_no_code_waits_in_the_outbox(hub: Hub) -> None:
     del hub.sms.provider.templates["sos"]  # not approved yet
-    store_and_dispatch(hub.db, hub.sender.dispatcher, [AlertOpened(make_alert(), Reason.SOS_PRESSED)], T0)
+    store_and_dispatch(hub.db, hub.dispatcher, [AlertOpened(make_alert(), Reason.SOS_PRESSED)], T0)
     hub.sender.run_once()
     rows = hub.db.notifications()
     assert {(r.state, r.error_code) for r in rows} == {("queued", "no_template_code")}
