@@ -101,8 +101,8 @@ def test_fault_truth_lines_are_context_not_incidents_to_find(tmp_path: Path, con
     from hub.rules.replay import FAULT
 
     recording = tmp_path / "faults.jsonl"
-    recording.write_text(
-        '{"t": 1764140400.0, "truth": {"kind": "%s", "fault": "wifi_outage", "resident": "r-0001"}}\n'
-        '{"t": 1764140460.0, "truth": {"kind": "sos", "resident": "r-0001"}}\n' % FAULT, encoding="utf-8")
+    lines = [{"t": 1764140400.0, "truth": {"kind": FAULT, "fault": "wifi_outage", "resident": "r-0001"}},
+             {"t": 1764140460.0, "truth": {"kind": "sos", "resident": "r-0001"}}]
+    recording.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     truths = run_offline(recording, RegistrySnapshot({}, {}), config).truths
     assert [t.kind for t in truths] == ["sos"]
