@@ -1,0 +1,86 @@
+"""The voice port: a text-to-speech call that says an alert, and what became of the call.
+
+The fallback channel of a critical step (docs/DISPATCH.md): when nobody acknowledged a text in
+`voice.after`, the same people are called. A call is a template of the catalogue
+(alerts/templates.py) like a text: domestic providers get the approved TTS template code and its
+parameters (Aliyun Dyvms `SingleCallByTts`/`IvrCall`, Tencent VMS `SendTtsVoice`); the console
+provider speaks it into the log. Call results (answered, not answered, busy, failed, a key pressed)
+come back as pushes or a status query and feed escalation like SMS receipts do: key "1" is an
+acknowledgement by that number, like the SMS reply "1".
+
+Implementations: `console` (here), `aliyun` and `tencent` (their own modules).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+from uuid import uuid4
+
+from hub.dispatch.providers.base import ProviderError, TemplateMessage
+
+log = logging.getLogger("pingan.voice")
+
+
+class CallState(StrEnum):
+    PLACED = "placed"  # the provider accepted the call request
+    ANSWERED = "answered"  # the callee picked up and heard the message
+    NOT_ANSWERED = "not_answered"  # rang out, or was rejected
+    BUSY = "busy"
+    FAILED = "failed"  # could not be placed (bad number, no balance, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    call_id: str  # the provider's id (Aliyun CallId, Tencent CallId)
+    state: CallState
+    provider_status: str  # the provider's own word, kept for the log
+    key_pressed: str | None = None  # a DTMF key the callee pressed ("1": acknowledge)
+    push_id: str | None = None  # identifies a repeated push (the same when the provider retries)
+
+
+class VoiceProvider(Protocol):
+    name: str
+
+    def call(self, to: str, message: TemplateMessage, reference: str) -> str:
+        """Place a TTS call to an E.164 number; returns the provider's call id.
+        `reference` is ours (the outbox row), echoed back where the provider supports it.
+        Raises `ProviderError` (recoverable or not) like an SMS send."""
+        ...
+
+    def parse_call_push(self, body: bytes) -> list[CallResult]:
+        """Call results (and key presses) in a pushed body; ValueError when it is not one."""
+        ...
+
+    def push_answer(self, ok: bool) -> dict[str, object]:
+        """The JSON the provider expects back from the push webhook."""
+        ...
+
+    def query_call(self, call_id: str) -> CallResult:
+        """Ask the provider for a call no push came for."""
+        ...
+
+
+class ConsoleVoice:
+    """Says the call in the log (demo and tests): every call is placed, nothing more happens
+    until a test feeds a result through `parse_call_push`."""
+
+    name = "console"
+
+    def call(self, to: str, message: TemplateMessage, reference: str) -> str:
+        if not to:
+            raise ProviderError(False, "no_number", "no number to call")
+        call_id = f"VC{uuid4().hex[:16]}"
+        log.warning("VOICE CALL to %s: %s %s (%s)", to, message.template, dict(message.params), call_id)
+        return call_id
+
+    def parse_call_push(self, body: bytes) -> list[CallResult]:
+        raise ValueError("the console voice provider takes no pushes")
+
+    def push_answer(self, ok: bool) -> dict[str, object]:
+        return {"ok": ok}
+
+    def query_call(self, call_id: str) -> CallResult:
+        return CallResult(call_id, CallState.PLACED, "console")
