@@ -10,7 +10,9 @@ refuses to start without a key.
 
 Demo time runs `--speed` times faster than the wall clock (default 60: an hour a minute), for
 the simulator and the hub alike, so a 6-hour silence is judged after 6 minutes; incidents are
-injected every few demo hours, so something happens every minute or two.
+injected every few demo hours, so something happens every minute or two. Simulated responders
+(pingan/demo_responders.py) answer some texts — acknowledge, arrive, resolve — and leave others
+unanswered, so both an alert's whole life and escalation show (`--no-responders`: nobody answers).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from devices.kinds import DeviceKind
 from hub.access import add_user
 from hub.clock import ScaledClock, SystemClock
 from hub.config import Config
+from hub.dispatch.providers.console import ConsoleProvider
 from hub.embedded_broker import EmbeddedBroker
 from hub.logging_setup import configure_logging
 from hub.registry.file import load_registry_file
@@ -40,6 +43,7 @@ from hub.registry.importer import import_document
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions, upgrade
 from pingan.commands.context import load
+from pingan.demo_responders import DemoResponders
 from pingan.wiring import build_hub
 from simulators.community import build_community, registry_yaml
 from simulators.engine import LOCAL_TZ, SimConfig, Simulation, Truth, local_midnight, payload_bytes
@@ -63,6 +67,7 @@ def demo_command(
     data_dir: Annotated[Path, typer.Option(help="folder for the demo database")] = Path("demo-data"),
     days: Annotated[float, typer.Option(help="demo days to simulate")] = 7.0,
     seed: Annotated[int, typer.Option(help="random seed of the community")] = 7,
+    responders: Annotated[bool, typer.Option(help="simulated responders answer some texts (acknowledge, arrive, resolve)")] = True,
 ) -> None:
     """Run the demo: embedded broker, SQLite, a simulated community, console SMS, the board."""
 
@@ -76,7 +81,7 @@ def demo_command(
         broker = embedded.url
     config = demo_config(load(ctx), data_dir, broker, embedded is not None, port)
     try:
-        run_demo(config, residents, speed, days, seed)
+        run_demo(config, residents, speed, days, seed, responders)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -97,7 +102,7 @@ def demo_config(base: Config, data_dir: Path, broker_url: str, embedded: bool, p
     return base.model_copy(update={"mqtt": mqtt, "http": http, "database": database, "sms": sms})
 
 
-def run_demo(config: Config, residents: int, speed: float, days: float, seed: int) -> None:
+def run_demo(config: Config, residents: int, speed: float, days: float, seed: int, responders: bool = True) -> None:
 
 
     simulation = demo_simulation(residents, days, seed, SystemClock().now())
@@ -108,6 +113,9 @@ def run_demo(config: Config, residents: int, speed: float, days: float, seed: in
     stop = threading.Event()
     publisher = threading.Thread(target=_publish, args=(simulation, config.mqtt.url, speed, stop), daemon=True)
     publisher.start()
+    if responders and isinstance(hub.provider, ConsoleProvider) and hub.replies is not None:
+        answering = DemoResponders(hub.provider, hub.replies.handle_reply, clock.now)
+        threading.Thread(target=answering.run, args=(stop,), name="demo-responders", daemon=True).start()
     typer.echo(
         f"\n  Ping'an Hub demo: http://127.0.0.1:{config.http.port}  login {DEMO_USER} / {DEMO_PASSWORD}\n"
         f"  {residents} residents, demo time ×{speed:g}; SMS are printed here and shown on the board. Ctrl-C stops.\n"

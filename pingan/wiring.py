@@ -90,6 +90,7 @@ class Hub:
     _metrics: MetricsListener | None = None  # /metrics on http.metrics_port
     receipts: ReceiptPoller | None = None  # receipts that never came (Aliyun QuerySendDetails)
     _receipts_thread: threading.Thread | None = None
+    replies: SmsReplies | None = None  # SMS replies, as the webhooks apply them (the demo's responders too)
 
     def start(self) -> None:
         self.core.load()
@@ -184,7 +185,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     # Only Aliyun answers a status query by message id (QuerySendDetails); Twilio pushes reliably.
     receipts = ReceiptPoller(writer, provider, replies.handle_status, clock.now) if config.sms.provider == "aliyun" else None
     return Hub(config, (db, writer_db), sessions, clock, core, ingest, sender, provider, bus, app,
-               metrics_registry=metrics_registry, receipts=receipts)
+               metrics_registry=metrics_registry, receipts=receipts, replies=replies)
 
 
 def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, outputs: Outputs) -> HubCore | PartitionedCore:

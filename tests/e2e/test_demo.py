@@ -23,14 +23,24 @@ def _get(url: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def _alerts(db: Path) -> list[tuple[str, str]]:
+def _rows(db: Path, sql: str) -> list[tuple[str, ...]]:
     if not db.exists():
         return []
     with sqlite3.connect(db) as conn:
         try:
-            return conn.execute("SELECT kind, code FROM alerts").fetchall()
+            return conn.execute(sql).fetchall()
         except sqlite3.OperationalError:  # not migrated yet
             return []
+
+
+def _alerts(db: Path) -> list[tuple[str, ...]]:
+    return _rows(db, "SELECT kind, code FROM alerts")
+
+
+def _taken_by_sms(db: Path) -> list[tuple[str, ...]]:
+    """Alerts a (simulated) responder acknowledged by an SMS reply."""
+    return _rows(db, "SELECT a.code, a.acknowledged_by FROM alerts a JOIN audit u ON u.alert_id = a.id "
+                     "WHERE u.action = 'sms_reply' AND u.channel = 'sms' AND a.acknowledged_at IS NOT NULL")
 
 
 @pytest.mark.timeout(180)
@@ -45,7 +55,7 @@ def test_demo_serves_the_board_and_raises_an_alert(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 120
-        alerts: list[tuple[str, str]] = []
+        alerts: list[tuple[str, ...]] = []
         login = None
         while time.monotonic() < deadline and not alerts:
             assert demo.poll() is None, (tmp_path / "demo.log").read_text()[-3000:]
@@ -56,6 +66,10 @@ def test_demo_serves_the_board_and_raises_an_alert(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert login is not None and login[0] == 200 and "<form" in login[1]
         assert alerts, "no alert within two minutes"
+        db = empty / "demo-data" / "pingan.db"
+        while time.monotonic() < deadline + 30 and not _taken_by_sms(db):
+            time.sleep(0.5)
+        assert _taken_by_sms(db), "no simulated responder acknowledged an alert by SMS"
         console = (tmp_path / "demo.log").read_text()
         assert "demo / pingan-demo" in console
         # the console is for alerts and SMS: no broker state-machine chatter, no deprecation notes
