@@ -42,7 +42,7 @@ from hub.dispatch.receipts import ReceiptPoller
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxBell, OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
-from hub.metrics import IngestMetrics, WebhookMetrics
+from hub.metrics import IngestMetrics, OperationsMetrics, WebhookMetrics
 from hub.operations.retention import RetentionJobs
 from hub.rules.partitions import PartitionedCore
 from hub.rules.runtime import HubCore, Outputs
@@ -142,17 +142,20 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     secret = config.http.secret_key.get_secret_value()
     bus = EventBus()
     provider = provider or make_provider(config)
+    metrics_registry = CollectorRegistry()
+    operations = OperationsMetrics(metrics_registry, provider.name)
     dispatcher = Dispatcher(
         EscalationPolicy(config.escalation, config.volunteers),
         link_builder=lambda alert_id, phone, expires_at: responder_url(
             config.http.public_url, sign_responder_link(secret, alert_id, phone, expires_at)
         ),
         short_links=config.http.public_url,
+        on_step=operations.on_step,
     )
-    metrics_registry = CollectorRegistry()
     connection = hub_connection(config, IngestMetrics(metrics_registry), clock)
     bell = OutboxBell()
-    core = make_core(config, writer, clock, Outputs(dispatcher=dispatcher, publisher=connection, bus=bus, outbox=bell))
+    core = make_core(config, writer, clock, Outputs(dispatcher=dispatcher, publisher=connection, bus=bus, outbox=bell,
+                                                      metrics=operations))
     sender = OutboxSender(
         writer, provider, core, clock,
         SenderSettings(owner=f"{config.mqtt.client_id}-{os.getpid()}", max_attempts=config.sms.max_attempts,

@@ -95,13 +95,19 @@ class StepOutcome:
 
 class Dispatcher:
     def __init__(
-        self, policy: EscalationPolicy, link_builder: LinkBuilder | None = None, short_links: str | None = None
+        self,
+        policy: EscalationPolicy,
+        link_builder: LinkBuilder | None = None,
+        short_links: str | None = None,
+        on_step: Callable[[str], None] | None = None,
     ) -> None:
         """`short_links`: the hub's public URL; texts then carry `{short_links}/s/{code}`, which
-        redirects to the signed link (`short_links` table), instead of the signed link itself."""
+        redirects to the signed link (`short_links` table), instead of the signed link itself.
+        `on_step`: told the reason of every escalation step taken (the metrics)."""
         self.policy = policy
         self.link_builder = link_builder
         self.short_links = short_links
+        self.on_step = on_step
 
     # --- the engine's actions -------------------------------------------------------------
 
@@ -335,6 +341,8 @@ class Dispatcher:
             ",".join(skipped) or "-",
             plan.next_at,
         )
+        if self.on_step is not None:
+            self.on_step(plan.reason.value)
         return StepOutcome(row.id, plan.step_index, plan.reason.value, queued, held, skipped)
 
     def _queue_alert(

@@ -65,6 +65,7 @@ from hub.config import Config
 from hub.dispatch.feedback import Feedback, SendOutcome
 from hub.dispatch.providers.base import DeliveryState, StatusUpdate
 from hub.ingest.batch import AfterCommit
+from hub.metrics import OperationsMetrics
 from hub.ports import AlertNotFound, AlertView, InvalidTransition
 from hub.registry.snapshot import load_snapshot
 from hub.storage import models as m
@@ -197,6 +198,10 @@ class WholeCommunity:
         return None
 
 
+#: Outbox states a message passes through on its way: counted only once it settles somewhere.
+UNSETTLED = (DeliveryState.QUEUED.value, DeliveryState.SENDING.value)
+
+
 @dataclass
 class Outputs:
     """Where the core's decisions go besides the database (all optional)."""
@@ -205,6 +210,7 @@ class Outputs:
     publisher: Publisher | None = None
     bus: LiveBus | None = None
     outbox: Waker | None = None  # the outbox sender, woken when a commit queued messages
+    metrics: OperationsMetrics | None = None  # alerts, messages, scheduler lag (hub/metrics.py)
 
 
 class HubCore:
@@ -443,16 +449,28 @@ class HubCore:
     def run_scheduler(self, stop: threading.Event, max_wait_s: float = 1.0) -> None:
         """Tick when the engine's next deadline falls due, and at least every `max_wait_s`
         (escalation steps and the outbox live in the database, swept on each tick)."""
+        due = self._next_deadline()
         while not stop.is_set():
+            self._observe_lag(due)
             try:
                 self.tick()
             except Exception:
                 log.exception("tick failed; retrying")
             with self.lock:
-                due = self.engine.next_deadline() if self.engine is not None else None
+                due = self._next_deadline()
                 wait = max_wait_s if due is None else min(max_wait_s, max(0.0, due - self.clock.now()))
                 if wait > 0 and not stop.is_set():
                     self.wake.wait(wait)
+
+    def _next_deadline(self) -> float | None:
+        with self.lock:
+            return self.engine.next_deadline() if self.engine is not None else None
+
+    def _observe_lag(self, due: float | None) -> None:
+        """How late this tick fires the deadline it was waiting for (a busy or suspended hub)."""
+        now = self.clock.now()
+        if due is not None and due <= now and self.outputs.metrics is not None:
+            self.outputs.metrics.scheduler_lag.observe(now - due)
 
     # --- operators and responders (hub.ports.AlertCommands, AbsenceCommands) ----------------
 
@@ -534,8 +552,11 @@ class HubCore:
 
     def _after_feedback(self, row: m.Notification) -> list[AfterCommit]:
         """The board shows the message's new state; a failure may have queued someone else's text."""
-        bus, outbox, alert_id = self.outputs.bus, self.outputs.outbox, row.alert_id
+        bus, outbox, alert_id, metrics = self.outputs.bus, self.outputs.outbox, row.alert_id, self.outputs.metrics
         after: list[AfterCommit] = []
+        if metrics is not None and row.state not in UNSETTLED:
+            state, channel = row.state, getattr(row, "channel", "sms")
+            after.append(lambda: metrics.on_message(state, channel))
         if bus is not None and alert_id is not None:
             after.append(lambda: bus.publish("alert", {"id": alert_id}))
         if outbox is not None and row.state in (DeliveryState.FAILED.value, DeliveryState.UNDELIVERED.value):
@@ -595,7 +616,9 @@ class HubCore:
 
     def _after_commit(self, actions: list[Action]) -> list[AfterCommit]:
         after: list[AfterCommit] = []
-        bus, publisher, outbox = self.outputs.bus, self.outputs.publisher, self.outputs.outbox
+        bus, publisher, outbox, metrics = self.outputs.bus, self.outputs.publisher, self.outputs.outbox, self.outputs.metrics
+        if metrics is not None:
+            after.append(lambda: metrics.on_actions(actions))
         if outbox is not None and any(not isinstance(a, PersonStateChanged | DeviceStateChanged) for a in actions):
             after.append(outbox.wake)
         for action in actions:

@@ -32,7 +32,7 @@ from hub.dispatch.providers.twilio import TwilioProvider
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
-from hub.metrics import IngestMetrics
+from hub.metrics import IngestMetrics, OperationsMetrics
 from hub.rules.runtime import HubCore, Outputs
 from hub.storage.models import ShortLink
 
@@ -69,9 +69,11 @@ def test_sos_to_sms_to_reply_to_alert_ack(
     def links(alert_id: str, phone: str, expires: float) -> str:
         return responder_url(PUBLIC_URL, sign_responder_link(SECRET, alert_id, phone, expires))
 
-    dispatcher = Dispatcher(policy(), link_builder=links, short_links=PUBLIC_URL)
-    connection = hub_connection(config, IngestMetrics(CollectorRegistry()), clock)
-    core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection))
+    registry = CollectorRegistry()
+    operations = OperationsMetrics(registry, "twilio")
+    dispatcher = Dispatcher(policy(), link_builder=links, short_links=PUBLIC_URL, on_step=operations.on_step)
+    connection = hub_connection(config, IngestMetrics(registry), clock)
+    core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection, metrics=operations))
     core.load()
     ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
     provider = TwilioProvider(twilio_server.account_sid, twilio_server.auth_token, HUB_NUMBER, twilio_server.base_url)
@@ -133,6 +135,21 @@ def test_sos_to_sms_to_reply_to_alert_ack(
         assert row.first_notified_at is not None and row.first_notified_at >= row.opened_at
         ack = json.loads(commands.get(timeout=30))
         assert ack == {"cmd": "alert_ack", "alert": code}
+        _assert_operations_metrics(registry)
     finally:
         sender.stop()
         ingest.stop()
+
+
+def _assert_operations_metrics(registry: CollectorRegistry) -> None:
+    """/metrics tells the story: one SOS opened, its first step, two texts sent, acknowledged by SMS."""
+
+    def value(name: str, **labels: str) -> float:
+        return registry.get_sample_value(name, labels) or 0.0
+
+    assert value("pingan_alerts_opened_total", kind="sos", severity="critical") == 1
+    assert value("pingan_escalation_steps_total", reason="alert_opened") == 1
+    wait_for("both texts counted", lambda: value("pingan_messages_total", provider="twilio", channel="sms", state="sent") == 2)
+    assert value("pingan_alerts_acknowledged_total", kind="sos", channel="sms") == 1
+    assert value("pingan_alert_time_to_ack_seconds_count", severity="critical") == 1
+    assert value("pingan_alert_time_to_ack_seconds_bucket", severity="critical", le="120.0") == 1
