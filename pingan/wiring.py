@@ -23,6 +23,7 @@ from alerts.escalation import EscalationPolicy
 from alerts.templates import CATALOGUE
 from dashboards.app import MapSettings, WebServices, create_app
 from dashboards.live import EventBus
+from dashboards.live_bridge import PgLiveBus, libpq_url
 from dashboards.responder_links import signed_link_verifier
 from dashboards.routers.devices import devices_router
 from dashboards.routers.ops import ops_router
@@ -94,6 +95,8 @@ class Hub:
 
     def start(self) -> None:
         self.core.load()
+        if isinstance(self.bus, PgLiveBus):
+            self.bus.start()
         self.ingest.start()
         self._stop.clear()
         self._scheduler = threading.Thread(target=self.core.run_scheduler, args=(self._stop,), name="scheduler", daemon=True)
@@ -119,6 +122,8 @@ class Hub:
         if self._receipts_thread is not None:
             self._receipts_thread.join(10)
         self.sender.stop()
+        if isinstance(self.bus, PgLiveBus):
+            self.bus.stop()
         if self._jobs is not None:
             self._jobs.stop()
         if self._metrics is not None:
@@ -140,7 +145,8 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`); see docs/SECURITY.md"
         )
     secret = config.http.secret_key.get_secret_value()
-    bus = EventBus()
+    # Several hubs on PostgreSQL share their boards' live events (LISTEN/NOTIFY); SQLite is one hub.
+    bus = PgLiveBus(libpq_url(config.database.url)) if config.database.url.startswith("postgresql") else EventBus()
     provider = provider or make_provider(config)
     metrics_registry = CollectorRegistry()
     operations = OperationsMetrics(metrics_registry, provider.name)
