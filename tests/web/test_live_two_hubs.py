@@ -9,14 +9,14 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from web.conftest import make_config
-from web.seed import NOW, Feeder, import_registry
 
 from dashboards.live import SESSION_EVENT, LiveEvent
 from dashboards.live_bridge import PgLiveBus
 from hub.clock import VirtualClock
 from hub.dispatch.providers.console import ConsoleProvider
 from pingan.wiring import Hub, build_hub
+from web.conftest import make_config
+from web.seed import NOW, Feeder, import_registry
 
 
 @pytest.fixture
