@@ -47,6 +47,9 @@ class Recipient:
 @dataclass(frozen=True)
 class Directory:
     responders: tuple[Responder, ...]
+    # Operators on duty now (the roster's shifts covering this moment). Empty: nobody is rostered
+    # now, so every available operator is told — an SOS never goes to an empty room.
+    on_duty: frozenset[str] = frozenset()
 
     def by_phone(self, phone: str) -> Responder | None:
         return next((r for r in self.responders if r.phone == phone), None)
@@ -62,6 +65,8 @@ class Directory:
             for r in self.responders
             if r.role is role and r.available and (role not in GRID_ROLES or resident.grid in r.grids)
         ]
+        if role is Role.OPERATOR and self.on_duty:
+            chosen = [r for r in chosen if r.id in self.on_duty] or chosen  # the rostered ones, if available
         return [_recipient(r) for r in sorted(chosen, key=lambda r: r.id)]
 
 

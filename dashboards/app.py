@@ -26,7 +26,7 @@ from dashboards.auth import LoginRequired
 from dashboards.limits import BodySizeLimit
 from dashboards.live import EventBus
 from dashboards.render import Renderer
-from dashboards.routers import access, api, board, docs, family, reports, responder
+from dashboards.routers import access, api, board, docs, family, reports, responder, shifts
 from hub.clock import Clock, SystemClock
 from hub.config import Config
 from hub.ports import AbsenceCommands, AlertCommands
@@ -125,6 +125,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(family.router(services, renderer))
     app.include_router(responder.router(services, renderer))
     app.include_router(api.router(services))
+    app.include_router(shifts.router(services, renderer))
     app.include_router(docs.router(app, services))
     for extra in services.extra_routers:
         app.include_router(extra)

@@ -242,6 +242,12 @@ def recent_audit(session: Session, limit: int = 200) -> list[AuditRow]:
     return [_audit_row(a) for a in session.scalars(select(Audit).order_by(Audit.id.desc()).limit(limit))]
 
 
+def audit_between(session: Session, start: float, end: float, limit: int = 500) -> list[AuditRow]:
+    """What was done from `start` to `end`, newest first (the handover page)."""
+    query = select(Audit).where(Audit.at.between(start, end)).order_by(Audit.at.desc(), Audit.id.desc()).limit(limit)
+    return [_audit_row(a) for a in session.scalars(query)]
+
+
 # --- residents and devices ------------------------------------------------------------------
 
 

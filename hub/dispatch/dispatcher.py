@@ -232,7 +232,7 @@ class Dispatcher:
         told = self._told_phones(session, row.id)
         substitute = None
         if resident is not None and note.role:
-            substitute = replacement_for(Role(note.role), self.policy, self._directory(session), resident, told)
+            substitute = replacement_for(Role(note.role), self.policy, self._directory(session, now), resident, told)
         if substitute is not None and resident is not None:
             valid_until = note.valid_until if note.valid_until is not None else now
             self._queue_alert(session, row, resident, substitute, note.step, now, valid_until, "replacement")
@@ -282,7 +282,7 @@ class Dispatcher:
             log.error("dispatch.no_resident alert=%s resident=%s: nobody can be told", row.id, row.resident_id)
             row.next_escalation_at = None
             return []
-        directory = self._directory(session)
+        directory = self._directory(session, now)
         alert = _alert_of(row)
         outcomes: list[StepOutcome] = []
         told = set(already_told)
@@ -454,8 +454,8 @@ class Dispatcher:
     def _resident(self, session: Session, resident_id: str | None) -> core.Resident | None:
         return load_resident(session, resident_id) if resident_id else None
 
-    def _directory(self, session: Session) -> Directory:
-        return load_directory(session)
+    def _directory(self, session: Session, now: float) -> Directory:
+        return load_directory(session, now)
 
     def _told_phones(self, session: Session, alert_id: str) -> set[str]:
         return set(
@@ -566,7 +566,7 @@ def _audit(session: Session, now: float, row: m.Alert, action: str, detail: dict
     )
 
 
-def load_directory(session: Session) -> Directory:
+def load_directory(session: Session, now: float | None = None) -> Directory:
     responders = []
     for r in session.scalars(select(m.Responder).order_by(m.Responder.id)):
         home = core.Point(r.home_lat, r.home_lon) if r.home_lat is not None and r.home_lon is not None else None
@@ -587,7 +587,13 @@ def load_directory(session: Session) -> Directory:
                 r.language or "zh",
             )
         )
-    return Directory(tuple(responders))
+    return Directory(tuple(responders), on_duty(session, now) if now is not None else frozenset())
+
+
+def on_duty(session: Session, at: float) -> frozenset[str]:
+    """Responders whose shift covers `at` (the operators' roster, table `shifts`)."""
+    rows = session.scalars(select(m.Shift.responder_id).where(m.Shift.starts_at <= at, m.Shift.ends_at > at))
+    return frozenset(rows)
 
 
 def load_resident(session: Session, resident_id: str) -> core.Resident | None:

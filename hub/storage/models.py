@@ -81,6 +81,19 @@ class Responder(Base):
     grids: Mapped[list[Grid]] = relationship(secondary="responder_grids", lazy="selectin")
 
 
+class Shift(Base):
+    """The operators' on-duty roster: the `operator` escalation role texts those on duty."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (Index("ix_shifts_window", "starts_at", "ends_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    responder_id: Mapped[str] = mapped_column(ForeignKey("responders.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[float] = mapped_column(Float)
+    ends_at: Mapped[float] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class Resident(Base):
     __tablename__ = "residents"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
