@@ -250,7 +250,8 @@ class HubCore:
     def load(self) -> None:
         """Build the engine from the registry and its saved state, then catch up on later events."""
         with self._decision() as session:
-            self._load_isolating(session)
+            if not self._just_loaded:  # a first decision builds the engine already
+                self._load_isolating(session)
 
     def _load_isolating(self, session: Session) -> None:
         """`_load`, again without each event that raises on the way (each try isolates one more)."""
