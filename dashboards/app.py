@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,11 +23,12 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
-from dashboards.auth import LoginRequired
+from dashboards.auth import LoginRequired, Principal
 from dashboards.limits import BodySizeLimit
 from dashboards.live import EventBus
 from dashboards.render import Renderer
 from dashboards.routers import access, api, board, docs, family, reports, responder, shifts
+from dashboards.scope import scoped_session
 from hub.clock import Clock, SystemClock
 from hub.config import Config
 from hub.ports import AbsenceCommands, AlertCommands
@@ -88,6 +90,10 @@ class WebServices:
     map: MapSettings = field(default_factory=MapSettings)
     display_timezone: str = "Asia/Shanghai"
     extra_routers: tuple[APIRouter, ...] = ()
+
+    def read(self, user: Principal) -> AbstractContextManager[Session]:
+        """A session that sees only what `user` may see: their communities and grids (dashboards/scope.py)."""
+        return scoped_session(self.sessions, user.grids)
 
 
 def create_app(services: WebServices) -> FastAPI:

@@ -32,6 +32,7 @@ from fastapi import HTTPException, Request
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboards.scope import grids_of
 from hub import access
 from hub.clock import Clock
 from hub.storage.models import LoginFailure
@@ -57,6 +58,7 @@ class Principal:
     name: str
     role: Role
     via: str  # "session" or "token"
+    grids: frozenset[str] | None = None  # the grids this user may see; None: all (dashboards/scope.py)
 
 
 class LoginRequired(Exception):
@@ -76,14 +78,16 @@ def check_password(session: Session, name: str, password: str) -> Principal | No
         return None
     session.commit()  # verify_password may have upgraded the hash's parameters
     role = Role.parse(user.role)
-    return Principal(user.name, role, "session") if role else None
+    return Principal(user.name, role, "session", grids_of(session, user.scope)) if role else None
 
 
 def check_token(session: Session, token: str) -> Principal | None:
     """The API token's holder if `token` is known and not revoked."""
     found = access.authenticate_token(session, token)
     role = Role.parse(found[1]) if found else None
-    return Principal(found[0], role, "token") if found and role else None
+    if not (found and role):
+        return None
+    return Principal(found[0], role, "token", grids_of(session, access.token_scope(session, token)))
 
 
 SESSION_KEY = "sid"  # the cookie's key for the session id
@@ -112,7 +116,7 @@ class BoardSessions:
         with self.sessions.begin() as session:
             user = access.session_user(session, token, self.clock.now(), self.idle_s, self.lifetime_s)
             role = Role.parse(user.role) if user else None
-            return Principal(user.name, role, "session") if user and role else None
+            return Principal(user.name, role, "session", grids_of(session, user.scope)) if user and role else None
 
     def login(self, request: Request, name: str) -> None:
         """A fresh cookie session (new CSRF token: no fixation) naming a new server-side session."""

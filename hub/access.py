@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hub.storage.models import ApiToken, Audit, User, WebSession
+from hub.storage.models import ApiToken, Audit, Community, Grid, User, WebSession
 
 Role = Literal["admin", "operator", "viewer"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -129,6 +129,32 @@ def set_role(session: Session, name: str, role: str, now: float, actor: str, cha
     return user
 
 
+def set_scope(session: Session, name: str, scope: list[str] | None, now: float, actor: str, channel: str = "cli") -> User:
+    """Limit NAME to these communities or grids (None: all); their sessions end, so the new
+    boundary holds at once."""
+    user = _user(session, name)
+    user.scope = check_scope(session, scope)
+    ended = end_user_sessions(session, name, now, "set_scope")
+    _audit(session, now, actor, "user.set_scope", name, channel, scope=",".join(scope) if scope else "all",
+           sessions_ended=str(ended))
+    return user
+
+
+def check_scope(session: Session, scope: list[str] | None) -> list[str] | None:
+    """A scope's ids must each be a community or a grid: a typo would quietly hide everything."""
+    if scope is None:
+        return None
+    ids = sorted({s.strip() for s in scope if s.strip()})
+    if not ids:
+        raise AccessError("a scope names at least one community or grid (or is 'all')")
+    known = set(session.scalars(select(Grid.id).where(Grid.id.in_(ids))))
+    known |= set(session.scalars(select(Community.id).where(Community.id.in_(ids))))
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise AccessError(f"no community or grid {', '.join(unknown)}")
+    return ids
+
+
 def reset_password(session: Session, name: str, password: str, now: float, actor: str, channel: str = "cli") -> User:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccessError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
@@ -205,13 +231,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str, role: str, now: float) -> str:
-    """A new bearer token for `name`; the caller shows it once, only its hash is stored."""
+def create_token(session: Session, name: str, role: str, now: float, scope: list[str] | None = None) -> str:
+    """A new bearer token for `name` (limited to `scope`'s communities or grids, if given); the
+    caller shows it once, only its hash is stored."""
     check_role(role)
     if not name.strip():
         raise AccessError("a token needs a name (who or what uses it)")
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, role=role, token_hash=token_hash(token), created_at=now))
+    session.add(ApiToken(name=name, role=role, token_hash=token_hash(token), created_at=now,
+                         scope=check_scope(session, scope)))
     session.flush()
     return token
 
@@ -224,6 +252,11 @@ def authenticate_token(session: Session, token: str) -> tuple[str, str] | None:
     if row is None or row.revoked_at is not None:
         return None
     return row.name, row.role
+
+
+def token_scope(session: Session, token: str) -> list[str] | None:
+    """The communities and grids a token is limited to (None: all)."""
+    return session.scalar(select(ApiToken.scope).where(ApiToken.token_hash == token_hash(token)))
 
 
 def revoke_tokens(session: Session, name: str, now: float) -> int:

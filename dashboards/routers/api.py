@@ -174,13 +174,13 @@ def router(services: WebServices) -> APIRouter:
         limit: int = Query(500, ge=1, le=5000),
         user: Principal = viewer,
     ) -> list[AlertOut]:
-        with services.sessions() as session:
+        with services.read(user) as session:
             rows = queries.list_alerts(session, state, kind, resident, since, limit)
         return [AlertOut.of(a) for a in rows]
 
     @r.get("/alerts/{alert_id}", response_model=AlertDetailOut, responses=NOT_FOUND)
     def get_alert(alert_id: AlertId, user: Principal = viewer) -> AlertDetailOut:
-        with services.sessions() as session:
+        with services.read(user) as session:
             d = queries.alert_detail(session, alert_id)
         if d is None:
             raise HTTPException(404, "no such alert")
@@ -197,19 +197,19 @@ def router(services: WebServices) -> APIRouter:
 
     @r.post("/alerts/{alert_id}/ack", response_model=AlertOut, responses={**NOT_FOUND, **CONFLICT})
     def acknowledge(alert_id: AlertId, user: Principal = operator) -> AlertOut:
-        return _run(services, alert_id, lambda: services.alert_commands.acknowledge(alert_id, user.name, CHANNEL))
+        return _run(services, alert_id, lambda: services.alert_commands.acknowledge(alert_id, user.name, CHANNEL), user)
 
     @r.post("/alerts/{alert_id}/on-site", response_model=AlertOut, responses={**NOT_FOUND, **CONFLICT})
     def on_site(alert_id: AlertId, user: Principal = operator) -> AlertOut:
-        return _run(services, alert_id, lambda: services.alert_commands.on_site(alert_id, user.name, CHANNEL))
+        return _run(services, alert_id, lambda: services.alert_commands.on_site(alert_id, user.name, CHANNEL), user)
 
     @r.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses={**NOT_FOUND, **CONFLICT})
     def resolve(alert_id: AlertId, body: ResolveIn, user: Principal = operator) -> AlertOut:
-        return _run(services, alert_id, lambda: services.alert_commands.resolve(alert_id, body.outcome, user.name, CHANNEL))
+        return _run(services, alert_id, lambda: services.alert_commands.resolve(alert_id, body.outcome, user.name, CHANNEL), user)
 
     @r.get("/residents/{resident_id}/status", response_model=ResidentStatusOut, responses=NOT_FOUND)
     def resident_status(resident_id: ResidentId, user: Principal = viewer) -> ResidentStatusOut:
-        with services.sessions() as session:
+        with services.read(user) as session:
             s = queries.resident_status(session, resident_id, services.clock.now())
         if s is None:
             raise HTTPException(404, "no such resident")
@@ -234,13 +234,13 @@ def router(services: WebServices) -> APIRouter:
         include_past: bool = Query(False, description="also absences whose return is past"),
         user: Principal = viewer,
     ) -> list[AbsenceOut]:
-        with services.sessions() as session:
+        with services.read(user) as session:
             rows = queries.absences_of(session, resident, include_past, services.clock.now())
         return [AbsenceOut.of(a) for a in rows]
 
     @r.get("/absences/{absence_id}", response_model=AbsenceOut, responses=NOT_FOUND)
     def get_absence(absence_id: AbsenceId, user: Principal = viewer) -> AbsenceOut:
-        with services.sessions() as session:
+        with services.read(user) as session:
             row = queries.absence(session, absence_id)
         if row is None:
             raise HTTPException(404, "no such absence")
@@ -248,18 +248,18 @@ def router(services: WebServices) -> APIRouter:
 
     @r.post("/absences", response_model=AbsenceOut, status_code=201, responses=NOT_FOUND)
     def add_absence(body: AbsenceIn, user: Principal = operator) -> AbsenceOut:
-        with services.sessions() as session:
+        with services.read(user) as session:
             if queries.resident_status(session, body.resident, services.clock.now()) is None:
                 raise HTTPException(404, "no such resident")
         absence_id = services.absence_commands.add_absence(body.resident, body.start_at, body.until_at, body.note, user.name)
-        with services.sessions() as session:
+        with services.read(user) as session:
             row = queries.absence(session, absence_id)
         assert row is not None
         return AbsenceOut.of(row)
 
     @r.delete("/absences/{absence_id}", status_code=204, responses=NOT_FOUND)
     def remove_absence(absence_id: AbsenceId, user: Principal = operator) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             if queries.absence(session, absence_id) is None:
                 raise HTTPException(404, "no such absence")
         services.absence_commands.remove_absence(absence_id, user.name)
@@ -268,14 +268,17 @@ def router(services: WebServices) -> APIRouter:
     return r
 
 
-def _run(services: WebServices, alert_id: str, command: object) -> AlertOut:
+def _run(services: WebServices, alert_id: str, command: object, user: Principal) -> AlertOut:
+    with services.read(user) as session:
+        if queries.alert_row(session, alert_id) is None:
+            raise HTTPException(404, "no such alert")  # not there, or not in the caller's grids
     try:
         view = command()  # type: ignore[operator]
     except AlertNotFound:
         raise HTTPException(404, "no such alert") from None
     except InvalidTransition as exc:
         raise HTTPException(409, str(exc)) from None
-    with services.sessions() as session:
+    with services.read(user) as session:
         row = queries.alert_row(session, view.id)
     if row is None:
         raise HTTPException(404, "no such alert")

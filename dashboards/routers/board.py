@@ -23,6 +23,7 @@ from dashboards.family_links import UnknownResident, create_family_link, links_o
 from dashboards.live import SESSION_EVENT, LiveEvent
 from dashboards.render import Renderer
 from dashboards.routers.access import safe_next
+from dashboards.scope import LiveScope
 from dashboards.svg import day_hour_grid, line_chart
 from hub.gcj02 import wgs84_to_gcj02
 from hub.ports import AlertNotFound, AlertView, InvalidTransition
@@ -47,9 +48,9 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     Operator = Annotated[Principal, Depends(operator)]
     Admin = Annotated[Principal, Depends(admin)]
 
-    def board_context() -> dict[str, Any]:
+    def board_context(user: Principal) -> dict[str, Any]:
         now = services.clock.now()
-        with services.sessions() as session:
+        with services.read(user) as session:
             alerts = queries.list_alerts(session, state="active")
             notifications = queries.notifications_of(session, [a.id for a in alerts])
             residents = queries.resident_statuses(session, now)
@@ -67,20 +68,21 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.get("/")
     def board(request: Request, user: Viewer) -> Response:
-        return renderer.page(request, "board.html", board_context(), user)
+        return renderer.page(request, "board.html", board_context(user), user)
 
     @r.get("/partials/alerts")
     def alerts_partial(request: Request, user: Viewer) -> Response:
-        return renderer.page(request, "_alerts.html", board_context(), user)
+        return renderer.page(request, "_alerts.html", board_context(user), user)
 
     @r.get("/partials/residents")
     def residents_partial(request: Request, user: Viewer) -> Response:
-        return renderer.page(request, "_residents.html", board_context(), user)
+        return renderer.page(request, "_residents.html", board_context(user), user)
 
     @r.get("/live")
     async def live(request: Request, user: Viewer) -> Response:
         token = str(request.session.get(SESSION_KEY, ""))
         recheck_s = services.config.http.live_recheck_s
+        limited = LiveScope(services.sessions, user.grids) if user.grids is not None else None
 
         async def still_logged_in() -> bool:
             return await run_in_threadpool(logins.principal_of, token) is not None
@@ -100,6 +102,8 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
                             yield {"event": "ended", "data": "{}"}
                             return
                         continue
+                    if limited is not None and not await run_in_threadpool(limited.allows, event.kind, event.data):
+                        continue  # about a resident outside the user's grids
                     yield {"event": event.kind, "data": json.dumps(event.data, default=str)}
 
         return EventSourceResponse(stream(), ping=15)
@@ -108,13 +112,16 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.get("/alerts/{alert_id}")
     def alert_page(request: Request, alert_id: str, user: Viewer) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             detail = queries.alert_detail(session, alert_id)
         if detail is None:
             raise HTTPException(404, "no such alert")
         return renderer.page(request, "alert.html", {"d": detail, "outcomes": queries.OPERATOR_OUTCOMES}, user)
 
     def act(request: Request, alert_id: str, command: Callable[[], AlertView], what: str, user: Principal, back: str) -> Response:
+        with services.read(user) as session:
+            if queries.alert_row(session, alert_id) is None:
+                raise HTTPException(404, "no such alert")  # not there, or not in the user's grids
         try:
             view = command()
             request.session["flash"] = f"{view.code}: {what}"
@@ -149,7 +156,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     @r.get("/residents/{resident_id}")
     def resident_page(request: Request, resident_id: str, user: Viewer) -> Response:
         now = services.clock.now()
-        with services.sessions() as session:
+        with services.read(user) as session:
             status = queries.resident_status(session, resident_id, now)
             if status is None:
                 raise HTTPException(404, "no such resident")
@@ -181,7 +188,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         start_at, until_at = _parse_local(renderer, start), _parse_local(renderer, until)
         if until_at <= start_at:
             raise HTTPException(422, "the expected return must be after the start")
-        with services.sessions() as session:
+        with services.read(user) as session:
             if queries.resident_status(session, resident_id, services.clock.now()) is None:
                 raise HTTPException(404, "no such resident")
         services.absence_commands.add_absence(resident_id, start_at, until_at, note.replace("\x00", ""), user.name)
@@ -190,7 +197,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.post("/absences/{absence_id}/delete", dependencies=write)
     def remove_absence(request: Request, absence_id: int, user: Operator) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             row = queries.absence(session, absence_id)
         if row is None:
             raise HTTPException(404, "no such absence")
@@ -206,7 +213,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         label: Annotated[str, Form(max_length=200)] = "",
         days: Annotated[int, Form(ge=0, le=3650)] = 0,
     ) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             try:
                 _link, token = create_family_link(
                     session, resident_id, services.clock.now(), user.name, label.replace("\x00", ""), days * 86400 or None
@@ -219,7 +226,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.post("/family-links/{link_id}/revoke", dependencies=write)
     def revoke_link(request: Request, link_id: int, user: Operator) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             link = revoke_family_link(session, link_id, services.clock.now(), user.name)
         if link is None:
             raise HTTPException(404, "no such link")
@@ -231,7 +238,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     @r.get("/devices/{device_id}")
     def device_page(request: Request, device_id: str, user: Viewer) -> Response:
         now = services.clock.now()
-        with services.sessions() as session:
+        with services.read(user) as session:
             device = queries.device_row(session, device_id)
             if device is None:
                 raise HTTPException(404, "no such device")
@@ -258,7 +265,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.get("/map/data.json")
     def map_data(user: Viewer) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             data = queries.map_features(session, services.clock.now())
         if services.map.tile_crs == "gcj02":
             data = _to_gcj02(data)
@@ -266,7 +273,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.get("/audit")
     def audit_page(request: Request, user: Admin) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             rows = queries.recent_audit(session)
         return renderer.page(request, "audit.html", {"rows": rows}, user)
 

@@ -47,7 +47,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         month: Annotated[str | None, Query(max_length=7)] = None,
         grid: Annotated[str | None, Query(max_length=64)] = None,
     ) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             report = month_report(session, month_or_current(month), services.display_timezone, grid or None)
         t_minutes = 60.0
         charts = {
@@ -77,7 +77,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         grid: Annotated[str | None, Query(max_length=64)] = None,
     ) -> Response:
         month = month_or_current(month)
-        with services.sessions() as session:
+        with services.read(user) as session:
             report = month_report(session, month, services.display_timezone, grid or None)
         name = f"pingan-report-{month}-{grid or 'all'}.csv"
         return Response(

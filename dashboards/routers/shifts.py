@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
@@ -23,12 +23,14 @@ from alerts.config import Role as EscalationRole
 from dashboards import queries
 from dashboards.auth import Principal, Role, api_user, check_csrf, page_user
 from dashboards.render import Renderer
+from dashboards.routers.api import ERRORS, NOT_FOUND
 from hub.ports import AlertView
 from hub.storage import models as m
 
 if TYPE_CHECKING:
     from dashboards.app import WebServices
 
+ShiftId = Annotated[int, Path(ge=1, le=2**62, description="shift id")]
 MAX_SHIFT_S = 24 * 3600  # a shift longer than a day is a typing mistake
 DEFAULT_HANDOVER_S = 12 * 3600  # the window when no shift is chosen and none is on now
 
@@ -150,7 +152,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     @r.get("/shifts", include_in_schema=False)
     def shifts_page(request: Request, user: Viewer) -> Response:
         now = services.clock.now()
-        with services.sessions() as session:
+        with services.read(user) as session:
             shifts = list_shifts(session, now - 86400, now + 14 * 86400)
             operators = session.scalars(select(m.Responder).where(m.Responder.role == EscalationRole.OPERATOR.value)
                                         .order_by(m.Responder.id)).all()
@@ -170,7 +172,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         return RedirectResponse("/shifts", status_code=303)
 
     @r.post("/shifts/{shift_id}/remove", include_in_schema=False, dependencies=[Depends(check_csrf)])
-    def remove_shift_form(request: Request, shift_id: int, user: Operator) -> Response:
+    def remove_shift_form(request: Request, shift_id: ShiftId, user: Operator) -> Response:
         try:
             with services.sessions.begin() as session:
                 remove_shift(session, shift_id, user.name, services.clock.now())
@@ -180,8 +182,8 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         return RedirectResponse("/shifts", status_code=303)
 
     @r.get("/handover", include_in_schema=False)
-    def handover_page(request: Request, user: Viewer, shift: Annotated[int | None, Query(ge=1)] = None) -> Response:
-        with services.sessions() as session:
+    def handover_page(request: Request, user: Viewer, shift: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Response:
+        with services.read(user) as session:
             try:
                 start, end = handover_window(session, shift, services.clock.now())
             except LookupError:
@@ -191,15 +193,15 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     # --- API --------------------------------------------------------------------------------
 
-    @r.get("/api/shifts", response_model=list[ShiftOut], tags=["shifts"])
+    @r.get("/api/shifts", response_model=list[ShiftOut], tags=["shifts"], responses=ERRORS)
     def api_shifts(since: Annotated[float | None, Query(description="epoch seconds; default now − 1 day")] = None,
                    until: Annotated[float | None, Query(description="epoch seconds; default now + 14 days")] = None,
                    user: Principal = api_viewer) -> list[ShiftOut]:
         now = services.clock.now()
-        with services.sessions() as session:
+        with services.read(user) as session:
             return list_shifts(session, now - 86400 if since is None else since, now + 14 * 86400 if until is None else until)
 
-    @r.post("/api/shifts", response_model=ShiftOut, status_code=201, tags=["shifts"])
+    @r.post("/api/shifts", response_model=ShiftOut, status_code=201, tags=["shifts"], responses=ERRORS)
     def api_add_shift(body: ShiftIn, user: Principal = api_operator) -> ShiftOut:
         try:
             with services.sessions.begin() as session:
@@ -211,8 +213,8 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         except RosterError as exc:
             raise HTTPException(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None
 
-    @r.delete("/api/shifts/{shift_id}", status_code=204, tags=["shifts"])
-    def api_remove_shift(shift_id: int, user: Principal = api_operator) -> Response:
+    @r.delete("/api/shifts/{shift_id}", status_code=204, tags=["shifts"], responses={**ERRORS, **NOT_FOUND})
+    def api_remove_shift(shift_id: ShiftId, user: Principal = api_operator) -> Response:
         try:
             with services.sessions.begin() as session:
                 remove_shift(session, shift_id, user.name, services.clock.now(), "api")
@@ -220,9 +222,9 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
             raise HTTPException(404, "no such shift") from None
         return Response(status_code=204)
 
-    @r.get("/api/handover", response_model=HandoverOut, tags=["shifts"])
-    def api_handover(shift: Annotated[int | None, Query(ge=1)] = None, user: Principal = api_viewer) -> HandoverOut:
-        with services.sessions() as session:
+    @r.get("/api/handover", response_model=HandoverOut, tags=["shifts"], responses={**ERRORS, **NOT_FOUND})
+    def api_handover(shift: Annotated[int | None, Query(ge=1, le=2**62)] = None, user: Principal = api_viewer) -> HandoverOut:
+        with services.read(user) as session:
             try:
                 start, end = handover_window(session, shift, services.clock.now())
             except LookupError:

@@ -413,6 +413,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Float)
     disabled_at: Mapped[float | None] = mapped_column(Float)  # a disabled user cannot log in
+    # Communities and grids (ids) this user may see; null: all (dashboards/scope.py).
+    scope: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class WebSession(Base):
@@ -447,6 +449,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[float] = mapped_column(Float)
     revoked_at: Mapped[float | None] = mapped_column(Float)
+    scope: Mapped[list[str] | None] = mapped_column(JSON)  # as users.scope
 
 
 class FamilyToken(Base):

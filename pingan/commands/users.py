@@ -60,11 +60,18 @@ def users_add(ctx: typer.Context, name: str, role: RoleOption = "operator") -> N
     typer.echo(f"user {name} added with role {role}")
 
 
+ScopeOption = Annotated[str | None, typer.Option("--scope", help="limit to these communities or grids (comma separated ids)")]
+
+
+def _scope(value: str | None) -> list[str] | None:
+    return None if value is None or value.strip().lower() == "all" else value.split(",")
+
+
 @tokens_app.command("create")
-def tokens_create(ctx: typer.Context, name: str, role: RoleOption = "viewer") -> None:
+def tokens_create(ctx: typer.Context, name: str, role: RoleOption = "viewer", scope: ScopeOption = None) -> None:
     """Create a bearer token; it is printed once, as the last line, and only its hash is kept."""
     _check_role_or_exit(role)
-    token = _run(ctx, lambda session, now: create_token(session, name, role, now))
+    token = _run(ctx, lambda session, now: create_token(session, name, role, now, _scope(scope)))
     typer.echo(f"token for {name} with role {role} (shown only now; send it as 'Authorization: Bearer <token>'):")
     typer.echo(token)
 
@@ -121,6 +128,14 @@ def users_set_role(ctx: typer.Context, name: str, role: str, actor: ActorOption 
     """Give NAME another role (admin, operator, viewer); their sessions end."""
     _run(ctx, lambda session, now: access.set_role(session, name, role, now, _actor(actor)))
     typer.echo(f"user {name} now has role {role}; their sessions are ended")
+
+
+@users_app.command("set-scope")
+def users_set_scope(ctx: typer.Context, name: str, scope: Annotated[str, typer.Argument(help="comma separated community or grid ids, or 'all'")],
+                    actor: ActorOption = None) -> None:
+    """Limit NAME to some communities or grids (they then see only those residents); their sessions end."""
+    _run(ctx, lambda session, now: access.set_scope(session, name, _scope(scope), now, _actor(actor)))
+    typer.echo(f"user {name} now sees {scope}; their sessions are ended")
 
 
 @users_app.command("reset-password")
