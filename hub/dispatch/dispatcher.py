@@ -181,7 +181,8 @@ class Dispatcher:
             # Calls not placed yet are moot: somebody is going.
             self._cancel(session, row.id, (DeliveryState.QUEUED,), "acknowledged", channel=CHANNEL_VOICE)
         if action.reason is Reason.ACKNOWLEDGED:
-            by = next((t.by for t in reversed(alert.transitions) if t.state is AlertState.ACKNOWLEDGED), "")
+            acker = next((t.by for t in reversed(alert.transitions) if t.state is AlertState.ACKNOWLEDGED), None)
+            by = acker or row.acknowledged_by or ""
             self._post_card(session, row, CardEvent.ACKNOWLEDGED, now, by=by)
         if action.reason is Reason.RETURNED_TO_ZONE:
             self._tell_told(session, row, now, PURPOSE_UPDATE, "returned_to_zone")
