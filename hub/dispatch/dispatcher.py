@@ -440,7 +440,8 @@ class Dispatcher:
         if pending is not None:
             return
         # The call says what the text says, without the link (templates as in the SMS catalogue).
-        text = alert_message(_alert_of(row), resident, lang_of(recipient.language), None)
+        said = alert_message(_alert_of(row), resident, lang_of(recipient.language), None)
+        text = Rendered(said.template, {k: v for k, v in said.params.items() if k != "link"}, said.body, said.lang)
         note = _notification(row.id, PURPOSE_ALERT, step, recipient, text, now, max(valid_until, due_at + VOICE_GRACE_S), reason)
         note.channel, note.next_attempt_at = CHANNEL_VOICE, due_at
         session.add(note)
@@ -474,7 +475,7 @@ class Dispatcher:
         link = f"{self.channels.board_url}/alerts/{row.id}"
         card = group_card(event, _alert_of(row), resident, lang_of(route.language), link, by)
         for robot in route.robots:
-            target = Recipient(resident.grid or "", f"{robot}:{resident.grid}", "", Role.OPERATOR, route.language)
+            target = Recipient(resident.grid or "", resident.grid or "", "", Role.OPERATOR, route.language)
             text = Rendered(f"card_{event.value}", {"title": card.title}, card.markdown, route.language)
             note = _notification(row.id, PURPOSE_CARD, row.escalation_step, target, text, now, now + CARD_VALIDITY_S, event.value)
             note.channel, note.role = CHANNEL_GROUP, robot
