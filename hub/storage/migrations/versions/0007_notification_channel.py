@@ -1,7 +1,7 @@
 """Channels (issue 17): every outbox row says its channel, sms | voice | group
 
 Revision ID: channels_a
-Revises: c17a
+Revises: shft
 Create Date: 2026-12-06 02:50:00
 
 Existing rows are texts: the column defaults to 'sms'. If another revision lands first,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'channels_a'
-down_revision: str | None = 'c17a'
+down_revision: str | None = 'shft'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
