@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from alerts.actions import AlertOpened, Reason
 from alerts.config import AlertChannel, EscalationConfig, EscalationStep, VolunteersConfig
 from alerts.escalation import ChannelPlan, EscalationPolicy, channel_plan, plan_step, voice_too_late
-from alerts.actions import AlertOpened, Reason
 from hub.clock import VirtualClock
 from hub.config import Config, ConfigError, load_config
 from hub.dispatch.calls import CallResults

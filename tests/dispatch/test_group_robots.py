@@ -26,6 +26,7 @@ from hub.dispatch.providers.base import ProviderError
 from hub.dispatch.providers.console import ConsoleProvider
 from hub.dispatch.providers.groups import DINGTALK, WECOM, GroupRobots, Robot, dingtalk_sign, robots_from_config
 from hub.dispatch.sender import OutboxSender, SenderSettings
+from hub.logging_setup import mask_secrets
 
 from .conftest import DEFAULT_ESCALATION, T0, Db, TableAlertCommands, make_alert, policy, store_and_dispatch
 from .test_dispatch_policy import RESIDENT
@@ -172,3 +173,11 @@ def test_no_group_no_card(db: Db, clock: VirtualClock) -> None:
     store_and_dispatch(db, dispatcher, [AlertOpened(alert, Reason.SOS_PRESSED)], T0)
     assert db.notifications(alert_id=alert.id, channel="group") == []
     assert len(db.notifications(alert_id=alert.id, channel="sms")) == 2
+
+
+def test_robot_keys_never_reach_the_log(server: GroupRobotsServer) -> None:
+    """httpx logs each request's URL at INFO: the hub's log filter masks the key and the signature."""
+    line = f"HTTP Request: POST {server.wecom_url('wkey')} / {server.dingtalk_url('dtoken')}&timestamp=1&sign=a%2Bb"
+    masked = mask_secrets(line)
+    assert "wkey" not in masked and "dtoken" not in masked and "a%2Bb" not in masked
+    assert "key=***" in masked and "access_token=***" in masked and "sign=***" in masked
