@@ -14,7 +14,6 @@ from hub.storage.models import Base
 from hub.storage.partitioning import DAY_S, day_of, gps_name, is_partition_table, rest_name
 
 HEAD = "channels_a"
-HEAD = "channels_a"
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:
