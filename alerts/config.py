@@ -72,10 +72,49 @@ class Role(StrEnum):
     OPERATOR = "operator"
 
 
+class AlertChannel(StrEnum):
+    """How a step reaches people: a text, a text-to-speech call, a card in the grid's staff group."""
+
+    SMS = "sms"
+    VOICE = "voice"
+    GROUP = "group"
+
+
+#: What a step without `channels` uses: today's behaviour (texts, and a card where the grid has a group).
+DEFAULT_CHANNELS = (AlertChannel.SMS, AlertChannel.GROUP)
+
+
 class EscalationStep(Strict):
     notify: list[Role] = Field(min_length=1, description="roles told at this step")
     wait: Duration | None = Field(None, description="how long to wait for an acknowledgement before the next step")
     digest: Literal["daily"] | None = Field(None, description="collect into a digest instead of sending at once")
+    channels: list[AlertChannel] | None = Field(
+        None, description="sms, voice (a call to the same people after voice_after without an acknowledgement), "
+        "group (a card in the grid's staff group); null: [sms, group]",
+    )
+    voice_after: Duration | None = Field(None, description="when the voice call follows the step's start; null: voice.after")
+
+    @model_validator(mode="after")
+    def _channels(self) -> EscalationStep:
+        chosen = self.channels or []
+        if self.channels is not None and not chosen:
+            raise ValueError("channels: name at least one of sms, voice, group")
+        if len(set(chosen)) != len(chosen):
+            raise ValueError("channels: each channel once")
+        if self.digest is not None and set(chosen) - {AlertChannel.SMS}:
+            raise ValueError("channels: a digest step collects texts; only sms")
+        if self.voice_after is not None and AlertChannel.VOICE not in chosen:
+            raise ValueError("voice_after: the step has no voice channel")
+        if self.channels is not None and chosen == [AlertChannel.GROUP]:
+            raise ValueError("channels: a group card alone tells nobody in person; add sms or voice")
+        return self
+
+    @property
+    def channel_set(self) -> frozenset[AlertChannel]:
+        """The step's channels: today's behaviour when none are named (digest steps: texts only)."""
+        if self.channels is not None:
+            return frozenset(self.channels)
+        return frozenset({AlertChannel.SMS}) if self.digest is not None else frozenset(DEFAULT_CHANNELS)
 
 
 class EscalationConfig(Strict):

@@ -3,7 +3,8 @@
 Owns the pure policy: `plan_step` resolves a step's roles to recipients through the
 `Directory`, `next_step_index` says where escalation goes after a wait, a backup request or
 an abandoned acknowledgement, `replacement_for` finds the next responder of a role when a
-message fails for good, and `ack_command_for` builds the home unit's `alert_ack` command.
+message fails for good, `channel_plan` says which channels a step uses and when (texts and the
+group card at once, a voice call after `voice.after` without an acknowledgement), and `ack_command_for` builds the home unit's `alert_ack` command.
 Every plan carries a named `StepReason`, so "why did this SMS go out?" is answerable from the
 outbox row. No I/O, no clock: `now` is an argument. Executing plans (outbox rows, alert
 columns) is hub/dispatch/dispatcher.py's job.
@@ -19,7 +20,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from alerts.actions import Alert, Severity
-from alerts.config import EscalationConfig, EscalationStep, Role, VolunteersConfig
+from alerts.config import AlertChannel, EscalationConfig, EscalationStep, Role, VolunteersConfig
 from alerts.directory import Directory, Recipient
 from alerts.registry import RegistrySnapshot, Resident
 from devices.kinds import DeviceKind
@@ -67,6 +68,41 @@ class StepPlan:
     validity: timedelta = LAST_STEP_VALIDITY  # how long a message of this step may wait to be delivered
     skipped: tuple[SkippedRole, ...] = ()
     has_next: bool = False  # a later step exists
+    channels: ChannelPlan | None = None  # None: texts only (a plan made without channel settings)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPlan:
+    """Which channels a step uses for its recipients, and when."""
+
+    sms: bool  # a text to each recipient now
+    voice_at: float | None  # a call to each recipient then, unless the alert was acknowledged; None: no call
+    group: bool  # a card in the resident's grid group now (once per alert)
+
+
+def channel_plan(step: EscalationStep, now: float, voice_after: timedelta | None) -> ChannelPlan:
+    """The step's channels at `now`. `voice_after`: the configured `voice.after`, None when no voice
+    provider is configured (the step's voice channel is then left out). A step's own `voice_after`
+    wins; a voice-only step calls at once."""
+    chosen = step.channel_set
+    sms = AlertChannel.SMS in chosen
+    voice_at = None
+    if AlertChannel.VOICE in chosen and voice_after is not None and step.digest is None:
+        delay = step.voice_after if step.voice_after is not None else (voice_after if sms else timedelta(0))
+        voice_at = now + delay.total_seconds()
+    if not sms and voice_at is None:
+        sms = True  # a voice-only step without a voice provider texts instead of telling nobody
+    return ChannelPlan(sms, voice_at, AlertChannel.GROUP in chosen and step.digest is None)
+
+
+def voice_too_late(step: EscalationStep, voice_after: timedelta) -> bool:
+    """A call due when the step's wait is over would come after the next step started: a configuration error."""
+    chosen = step.channel_set
+    if AlertChannel.VOICE not in chosen or step.wait is None:
+        return False
+    default = voice_after if AlertChannel.SMS in chosen else timedelta(0)
+    delay = step.voice_after if step.voice_after is not None else default
+    return delay >= step.wait
 
 
 @dataclass(frozen=True)
@@ -90,6 +126,7 @@ def plan_step(
     now: float,
     reason: StepReason = StepReason.ALERT_OPENED,
     already_told: Collection[str] = (),
+    voice_after: timedelta | None = None,
 ) -> StepPlan:
     """Who step `step_index` of the alert's severity tells, and when the next step is due.
 
@@ -116,7 +153,10 @@ def plan_step(
     digest = step.digest is not None
     validity = _validity(wait, digest)
     next_at = None if wait is None or digest else now + wait.total_seconds()
-    return StepPlan(step_index, tuple(recipients), wait, reason, digest, next_at, validity, tuple(skipped), has_next)
+    channels = channel_plan(step, now, voice_after)
+    return StepPlan(
+        step_index, tuple(recipients), wait, reason, digest, next_at, validity, tuple(skipped), has_next, channels
+    )
 
 
 def _skip_reason(role: Role, had_candidates: bool) -> SkipReason:

@@ -80,6 +80,7 @@ class NotificationRow:
     sent_at: float | None
     delivered_at: float | None
     error: str | None
+    channel: str = "sms"  # sms | voice | group: every attempt on every channel is a row
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ def notifications_of(session: Session, alert_ids: list[str]) -> dict[str, list[N
                 sent_at=n.sent_at,
                 delivered_at=n.delivered_at,
                 error=n.error or n.error_code,
+                channel=n.channel or "sms",
             )
         )
     return found

@@ -21,6 +21,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from alerts.config import (
@@ -31,6 +32,7 @@ from alerts.config import (
     VolunteersConfig,
 )
 from alerts.durations import Duration
+from alerts.escalation import voice_too_late
 from alerts.templates import CATALOGUE
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -195,6 +197,45 @@ class ScaleConfig(Strict):
     )
 
 
+class VoiceConfig(Strict):
+    provider: Literal["console"] | None = Field(
+        None, description="text-to-speech calls of the voice fallback; null: no calls (the steps' voice channel is left out)"
+    )
+    after: Duration = Field(timedelta(minutes=3), description="a step with the voice channel calls its people this long after its texts, unless acknowledged")
+
+
+def _robot_url(v: str) -> str:
+    if not v.startswith(("https://", "http://")):
+        raise ValueError("must be the robot's webhook URL (https://...)")
+    return v
+
+
+class DingTalkRobot(Strict):
+    url: str = Field(description="the custom robot's webhook URL (https://oapi.dingtalk.com/robot/send?access_token=...)")
+    secret: SecretStr | None = Field(None, description="the robot's signing secret (SEC...): timestamp + sign on every post")
+
+    _check_url = field_validator("url")(_robot_url)
+
+
+class GroupConfig(Strict):
+    """One grid's staff group: a WeCom group robot, a DingTalk custom robot, or both."""
+
+    wecom: str | None = Field(None, description="WeCom group robot webhook URL (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)")
+    dingtalk: DingTalkRobot | None = Field(None, description="DingTalk custom robot")
+    language: Literal["zh", "en"] = Field("zh", description="language of the cards")
+
+    @field_validator("wecom")
+    @classmethod
+    def _wecom(cls, v: str | None) -> str | None:
+        return None if v is None else _robot_url(v)
+
+    @model_validator(mode="after")
+    def _some_robot(self) -> GroupConfig:
+        if self.wecom is None and self.dingtalk is None:
+            raise ValueError("name a wecom or a dingtalk robot")
+        return self
+
+
 class Config(Strict):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -203,10 +244,26 @@ class Config(Strict):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     escalation: EscalationConfig
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    groups: dict[str, GroupConfig] = Field(default_factory=dict, description="per grid id: its staff group's robots")
     volunteers: VolunteersConfig = Field(default_factory=VolunteersConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     scale: ScaleConfig = Field(default_factory=ScaleConfig)
+
+    @model_validator(mode="after")
+    def _voice_before_next_step(self) -> Config:
+        """A call due after its step's wait would ring once the next step's people were told."""
+        if self.voice.provider is None:
+            return self
+        for severity in ("critical", "high", "low"):
+            for index, step in enumerate(getattr(self.escalation, severity)):
+                if voice_too_late(step, self.voice.after):
+                    raise ValueError(
+                        f"escalation.{severity}.{index}: the voice call (voice.after or voice_after) must come "
+                        f"before the step's wait is over"
+                    )
+        return self
 
 
 class ConfigError(Exception):

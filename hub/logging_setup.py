@@ -31,6 +31,8 @@ _RESPONDER_LINK = re.compile(r"/r/[\w.\-]+")
 # Its short form in an SMS (`/s/Ab3xK9`, hub/dispatch/links.py) leads to it while it is valid.
 _SHORT_LINK = re.compile(r"/s/[A-Za-z0-9]+")
 # The Aliyun and Tencent push webhooks carry `sms.webhook_token` in their path (access logs).
+#: a group robot's webhook URL holds its key (WeCom `key`, DingTalk `access_token`) and DingTalk's `sign`
+_ROBOT_KEY = re.compile(r"([?&](?:key|access_token|sign)=)[^&\s\"'>]+")
 _PUSH_TOKEN = re.compile(r"(/webhooks/(?:aliyun|tencent)/sms-[a-z]+/)[^\s/?\"']+")
 
 
@@ -41,9 +43,10 @@ def mask_phones(text: str) -> str:
 
 
 def mask_secrets(text: str) -> str:
-    """Phone numbers masked (see `mask_phones`); responder-link tokens, long or short, and the
-    push webhooks' path token replaced by `***`."""
+    """Phone numbers masked (see `mask_phones`); responder-link tokens, long or short, the
+    push webhooks' path token and group robots' keys and signatures replaced by `***`."""
     text = _PUSH_TOKEN.sub(r"\1***", _SHORT_LINK.sub("/s/***", _RESPONDER_LINK.sub("/r/***", text)))
+    text = _ROBOT_KEY.sub(r"\1***", text)
     return mask_phones(text)
 
 
@@ -68,7 +71,7 @@ class PhoneMaskFilter(logging.Filter):
 
 #: Libraries whose INFO lines are their own state machines (connection made, packet sent,
 #: migration plugin loaded, job added): an operator needs their warnings, not their chatter.
-CHATTY_LIBRARIES = ("amqtt", "transitions", "gmqtt", "alembic", "apscheduler")
+CHATTY_LIBRARIES = ("amqtt", "transitions", "gmqtt", "alembic", "apscheduler", "httpx", "httpcore")
 
 
 def configure_logging(level: int = logging.INFO) -> None:

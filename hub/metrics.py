@@ -117,7 +117,9 @@ class OperationsMetrics:
             self.time_to_ack.labels(alert.severity.value).observe(max(0.0, alert.acknowledged_at - alert.opened_at))
 
     def on_message(self, state: str, channel: str = "sms") -> None:
-        self.messages.labels(self.provider, channel, state).inc()
+        # calls and group cards do not go through the SMS provider: their channel names their sender
+        provider = self.provider if channel == "sms" else channel
+        self.messages.labels(provider, channel, state).inc()
 
     def on_step(self, reason: str) -> None:
         self.escalation_steps.labels(reason).inc()

@@ -32,13 +32,16 @@ from dashboards.routers.webhooks import webhooks_router
 from hub.access import authenticate_token
 from hub.clock import Clock, SystemClock
 from hub.config import Config
-from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.calls import CallResults
+from hub.dispatch.dispatcher import ChannelSettings, Dispatcher, GroupRoute
 from hub.dispatch.links import responder_url, sign_responder_link
 from hub.dispatch.providers.aliyun import AliyunSmsProvider
 from hub.dispatch.providers.base import PushProvider, SmsProvider
 from hub.dispatch.providers.console import ConsoleProvider
+from hub.dispatch.providers.groups import GroupRobots, robots_from_config
 from hub.dispatch.providers.tencent import TencentSmsProvider
 from hub.dispatch.providers.twilio import TwilioProvider
+from hub.dispatch.providers.voice import ConsoleVoice, VoiceProvider
 from hub.dispatch.receipts import ReceiptPoller
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxBell, OutboxSender, SenderSettings
@@ -90,6 +93,7 @@ class Hub:
     metrics_registry: CollectorRegistry | None = None
     _metrics: MetricsListener | None = None  # /metrics on http.metrics_port
     receipts: ReceiptPoller | None = None  # receipts that never came (Aliyun QuerySendDetails)
+    calls: CallResults | None = None  # call results of the voice fallback (on_call_results: the voice webhook)
     _receipts_thread: threading.Thread | None = None
     replies: SmsReplies | None = None  # SMS replies, as the webhooks apply them (the demo's responders too)
 
@@ -157,6 +161,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         ),
         short_links=config.http.public_url,
         on_step=operations.on_step,
+        channels=channel_settings(config),
     )
     connection = hub_connection(config, IngestMetrics(metrics_registry), clock)
     bell = OutboxBell()
@@ -167,6 +172,8 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         SenderSettings(owner=f"{config.mqtt.client_id}-{os.getpid()}", max_attempts=config.sms.max_attempts,
                        status_callback=config.http.public_url.rstrip("/") + "/webhooks/twilio/status"),
         bell=bell,
+        voice=make_voice_provider(config),
+        groups=GroupRobots(robots_from_config(config.groups), clock.now) if config.groups else None,
     )
     Gauge("pingan_rule_failures", "events a rule raised on, isolated and skipped since start (table rule_failures)",
           registry=metrics_registry).set_function(lambda: float(core.rule_failures))
@@ -194,7 +201,23 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     # Only Aliyun answers a status query by message id (QuerySendDetails); Twilio pushes reliably.
     receipts = ReceiptPoller(writer, provider, replies.handle_status, clock.now) if config.sms.provider == "aliyun" else None
     return Hub(config, (db, writer_db), sessions, clock, core, ingest, sender, provider, bus, app,
-               metrics_registry=metrics_registry, receipts=receipts, replies=replies)
+               metrics_registry=metrics_registry, receipts=receipts, replies=replies,
+               calls=CallResults(writer, core, core, clock.now))
+
+
+def channel_settings(config: Config) -> ChannelSettings:
+    """Calls (when a voice provider is configured) and the grids' group robots, for the dispatcher."""
+    voice_after = config.voice.after if config.voice.provider is not None else None
+    groups = {
+        grid: GroupRoute(tuple(k for k in ("wecom", "dingtalk") if getattr(group, k) is not None), group.language)
+        for grid, group in config.groups.items()
+    }
+    return ChannelSettings(voice_after, groups, config.http.public_url.rstrip("/"))
+
+
+def make_voice_provider(config: Config) -> VoiceProvider | None:
+    """The voice fallback's provider; engineer `voice`'s `build_voice_provider` adds aliyun and tencent."""
+    return ConsoleVoice() if config.voice.provider == "console" else None
 
 
 def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, outputs: Outputs) -> HubCore | PartitionedCore:

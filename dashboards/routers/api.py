@@ -82,6 +82,7 @@ class NotificationOut(BaseModel):
     sent_at: float | None
     delivered_at: float | None
     error: str | None
+    channel: str = "sms"
 
 
 class AuditOut(BaseModel):

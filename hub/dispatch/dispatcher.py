@@ -14,14 +14,21 @@ Entry points, all called inside a transaction the caller commits:
 - `request_backup(session, alert_id, now)` for an SMS `2` or a board button;
 - `on_status(session, update, now)` for delivery receipts;
 - `on_send_failed(session, row, now)` from the sender when a message failed for good.
+
+Channels (docs/DISPATCH.md "Channels"): a step's plan says which of sms, voice and group it
+uses. Texts and the group card are queued at once; a call is queued at once too, due at
+`voice_at` (the row is durable from the start, so a restart cannot lose it), and cancelled when
+the alert is acknowledged or resolved first. Cards (purpose `card`, channel `group`) are posted
+when the alert opens, is acknowledged and is resolved, once per robot of the resident's grid.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,13 +47,16 @@ from alerts.actions import (
     Reason,
     Severity,
 )
+from alerts.cards import CardEvent, group_card
 from alerts.config import Role
 from alerts.directory import Directory, Recipient, Responder, parse_role
 from alerts.escalation import (
     DONE_VALIDITY,
+    ChannelPlan,
     EscalationPolicy,
     StepPlan,
     StepReason,
+    channel_plan,
     next_digest_at,
     plan_step,
     replacement_for,
@@ -67,6 +77,14 @@ PURPOSE_DONE = "done"
 PURPOSE_UPDATE = "update"
 PURPOSE_DIGEST_ITEM = "digest_item"
 PURPOSE_DIGEST = "digest"
+PURPOSE_CARD = "card"  # a group card (channel group)
+
+CHANNEL_SMS = "sms"
+CHANNEL_VOICE = "voice"
+CHANNEL_GROUP = "group"
+#: a call whose step has no later deadline may still ring this long after it was due
+VOICE_GRACE_S = 600.0
+CARD_VALIDITY_S = 3600.0
 
 #: A step is still in play while one of its messages may reach someone.
 LIVE_STATES = (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -79,6 +97,24 @@ _RANK = {
     DeliveryState.UNDELIVERED: 3,
     DeliveryState.FAILED: 3,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRoute:
+    """A grid's staff group: its robots (`wecom`, `dingtalk`) and the cards' language."""
+
+    robots: tuple[str, ...]
+    language: str = "zh"
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """What the configuration enables beyond texts: calls (`voice.after`, None without a voice
+    provider), group robots per grid, and the board URL the cards link to."""
+
+    voice_after: timedelta | None = None
+    groups: Mapping[str, GroupRoute] = field(default_factory=dict)
+    board_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +136,17 @@ class Dispatcher:
         link_builder: LinkBuilder | None = None,
         short_links: str | None = None,
         on_step: Callable[[str], None] | None = None,
+        channels: ChannelSettings | None = None,
     ) -> None:
         """`short_links`: the hub's public URL; texts then carry `{short_links}/s/{code}`, which
         redirects to the signed link (`short_links` table), instead of the signed link itself.
-        `on_step`: told the reason of every escalation step taken (the metrics)."""
+        `on_step`: told the reason of every escalation step taken (the metrics).
+        `channels`: calls and group cards; None: texts only."""
         self.policy = policy
         self.link_builder = link_builder
         self.short_links = short_links
         self.on_step = on_step
+        self.channels = channels or ChannelSettings()
 
     # --- the engine's actions -------------------------------------------------------------
 
@@ -139,6 +178,12 @@ class Dispatcher:
                     "dispatch.stop alert=%s code=%s reason=acknowledged state=%s", alert.id, alert.code, alert.state
                 )
             row.next_escalation_at = None  # an acknowledgement stops escalation
+            # Calls not placed yet are moot: somebody is going.
+            self._cancel(session, row.id, (DeliveryState.QUEUED,), "acknowledged", channel=CHANNEL_VOICE)
+        if action.reason is Reason.ACKNOWLEDGED:
+            acker = next((t.by for t in reversed(alert.transitions) if t.state is AlertState.ACKNOWLEDGED), None)
+            by = acker or row.acknowledged_by or ""
+            self._post_card(session, row, CardEvent.ACKNOWLEDGED, now, by=by)
         if action.reason is Reason.RETURNED_TO_ZONE:
             self._tell_told(session, row, now, PURPOSE_UPDATE, "returned_to_zone")
         raised = (
@@ -159,6 +204,7 @@ class Dispatcher:
         self._cancel(session, row.id, (DeliveryState.QUEUED, DeliveryState.HELD), "alert_resolved")
         if action.notify_previous:
             self._tell_told(session, row, now, PURPOSE_DONE, f"done:{action.outcome.value}")
+        self._post_card(session, row, CardEvent.RESOLVED, now)
 
     # --- deadlines ------------------------------------------------------------------------
 
@@ -235,7 +281,9 @@ class Dispatcher:
             substitute = replacement_for(Role(note.role), self.policy, self._directory(session, now), resident, told)
         if substitute is not None and resident is not None:
             valid_until = note.valid_until if note.valid_until is not None else now
-            self._queue_alert(session, row, resident, substitute, note.step, now, valid_until, "replacement")
+            step = self.policy.steps(row.severity)[note.step]
+            channels = channel_plan(step, now, self.channels.voice_after)
+            self._queue_person(session, row, resident, substitute, note.step, now, valid_until, "replacement", channels)
             log.info("dispatch.replace alert=%s failed=%s role=%s by=%s", row.id, note.id, note.role, substitute.key)
             return [StepOutcome(row.id, note.step, "replacement", 1, 0, ())]
         live = session.scalar(
@@ -287,7 +335,7 @@ class Dispatcher:
         outcomes: list[StepOutcome] = []
         told = set(already_told)
         while True:
-            plan = plan_step(alert, index, self.policy, directory, resident, now, reason, told)
+            plan = plan_step(alert, index, self.policy, directory, resident, now, reason, told, self.channels.voice_after)
             outcomes.append(self._execute(session, row, resident, plan, now))
             if plan.recipients or not plan.has_next:
                 break
@@ -310,10 +358,12 @@ class Dispatcher:
                 self._hold_for_digest(session, row, resident, recipient, plan, now)
                 held += 1
             else:
-                self._queue_alert(
-                    session, row, resident, recipient, plan.step_index, now, valid_until, plan.reason.value
+                self._queue_person(
+                    session, row, resident, recipient, plan.step_index, now, valid_until, plan.reason.value, plan.channels
                 )
                 queued += 1
+        if plan.channels is not None and plan.channels.group and plan.recipients:
+            self._post_card(session, row, CardEvent.OPENED, now, resident=resident)
         skipped = tuple(f"{s.role.value}:{s.reason.value}" for s in plan.skipped)
         _audit(
             session,
@@ -344,6 +394,93 @@ class Dispatcher:
         if self.on_step is not None:
             self.on_step(plan.reason.value)
         return StepOutcome(row.id, plan.step_index, plan.reason.value, queued, held, skipped)
+
+    def _queue_person(
+        self,
+        session: Session,
+        row: m.Alert,
+        resident: core.Resident,
+        recipient: Recipient,
+        step: int,
+        now: float,
+        valid_until: float,
+        reason: str,
+        channels: ChannelPlan | None,
+    ) -> None:
+        """The step's messages to one person: a text now and/or a call at `voice_at`."""
+        if channels is None or channels.sms:
+            self._queue_alert(session, row, resident, recipient, step, now, valid_until, reason)
+        if channels is not None and channels.voice_at is not None:
+            self._queue_call(session, row, resident, recipient, step, channels.voice_at, now, valid_until, reason)
+
+    def _queue_call(
+        self,
+        session: Session,
+        row: m.Alert,
+        resident: core.Resident,
+        recipient: Recipient,
+        step: int,
+        due_at: float,
+        now: float,
+        valid_until: float,
+        reason: str,
+    ) -> None:
+        """A call due at `due_at`: durable now, placed by the sender then unless acknowledged first.
+        One pending call per person and alert (a repeated last step does not ring twice)."""
+        pending = session.scalar(
+            select(m.Notification.id)
+            .where(
+                m.Notification.alert_id == row.id,
+                m.Notification.phone == recipient.phone,
+                m.Notification.channel == CHANNEL_VOICE,
+                m.Notification.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value]),
+            )
+            .limit(1)
+        )
+        if pending is not None:
+            return
+        # The call says what the text says, without the link (templates as in the SMS catalogue).
+        said = alert_message(_alert_of(row), resident, lang_of(recipient.language), None)
+        text = Rendered(said.template, {k: v for k, v in said.params.items() if k != "link"}, said.body, said.lang)
+        note = _notification(row.id, PURPOSE_ALERT, step, recipient, text, now, max(valid_until, due_at + VOICE_GRACE_S), reason)
+        note.channel, note.next_attempt_at = CHANNEL_VOICE, due_at
+        session.add(note)
+
+    def _post_card(
+        self,
+        session: Session,
+        row: m.Alert,
+        event: CardEvent,
+        now: float,
+        by: str = "",
+        resident: core.Resident | None = None,
+    ) -> None:
+        """A card to each robot of the resident's grid: at the first step that uses the group channel
+        (once), then on acknowledgement and resolution of an alert whose opening was posted."""
+        posted = set(
+            session.scalars(
+                select(m.Notification.reason).where(
+                    m.Notification.alert_id == row.id, m.Notification.purpose == PURPOSE_CARD
+                )
+            )
+        )
+        if (event is CardEvent.OPENED) == (CardEvent.OPENED.value in posted):
+            return  # opened: posted already; acknowledged or resolved: the group never saw the alert
+        resident = resident or self._resident(session, row.resident_id)
+        route = self.channels.groups.get(resident.grid or "") if resident is not None else None
+        if resident is None or route is None:
+            return
+        if by:
+            by = session.scalar(select(m.Responder.name).where(m.Responder.id == by)) or by.split(":")[-1]
+        link = f"{self.channels.board_url}/alerts/{row.id}"
+        card = group_card(event, _alert_of(row), resident, lang_of(route.language), link, by)
+        for robot in route.robots:
+            target = Recipient(resident.grid or "", resident.grid or "", "", Role.OPERATOR, route.language)
+            text = Rendered(f"card_{event.value}", {"title": card.title}, card.markdown, route.language)
+            note = _notification(row.id, PURPOSE_CARD, row.escalation_step, target, text, now, now + CARD_VALIDITY_S, event.value)
+            note.channel, note.role = CHANNEL_GROUP, robot
+            session.add(note)
+        log.info("dispatch.card alert=%s code=%s event=%s robots=%s", row.id, row.code, event.value, ",".join(route.robots))
 
     def _queue_alert(
         self,
@@ -472,6 +609,7 @@ class Dispatcher:
                 select(m.Notification.phone).where(
                     m.Notification.alert_id == alert_id,
                     m.Notification.purpose == PURPOSE_ALERT,
+                    m.Notification.channel == CHANNEL_SMS,
                     m.Notification.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value]),
                 )
             )
@@ -481,12 +619,15 @@ class Dispatcher:
         purposes = set(session.scalars(select(m.Notification.purpose).where(m.Notification.alert_id == row.id)))
         return PURPOSE_ALERT not in purposes
 
-    def _cancel(self, session: Session, alert_id: str, states: tuple[DeliveryState, ...], why: str) -> None:
-        for note in session.scalars(
-            select(m.Notification).where(
-                m.Notification.alert_id == alert_id, m.Notification.state.in_([s.value for s in states])
-            )
-        ):
+    def _cancel(
+        self, session: Session, alert_id: str, states: tuple[DeliveryState, ...], why: str, channel: str | None = None
+    ) -> None:
+        query = select(m.Notification).where(
+            m.Notification.alert_id == alert_id, m.Notification.state.in_([s.value for s in states])
+        )
+        if channel is not None:
+            query = query.where(m.Notification.channel == channel)
+        for note in session.scalars(query):
             note.state = DeliveryState.CANCELLED.value
             note.error = why
             log.info("dispatch.cancel notification=%s alert=%s why=%s", note.id, alert_id, why)

@@ -20,6 +20,11 @@ Recoverable provider errors (an outage) never lose a text of an alert that is st
 provider takes it or the alert is acknowledged or resolved. Other texts are retried up to
 `max_attempts` within their validity. See docs/DISPATCH.md "A provider outage".
 
+Channels: a row's `channel` picks the way out — `sms` (the SMS provider), `voice` (the voice
+provider places a call; the call's result comes back through `CallResults`, hub/dispatch/calls.py),
+`group` (a card to a grid's robot, `GroupRobots`). Same claim, lease, retries and record for all.
+A call whose alert was acknowledged or resolved by the time it is due is cancelled, not placed.
+
 Time comes from the injected clock; the loop waits on an Event, so `stop()` and `wake()`
 act at once.
 """
@@ -39,9 +44,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.actions import AlertState
 from hub.clock import Clock
-from hub.dispatch.dispatcher import PURPOSE_ALERT
+from hub.dispatch.dispatcher import CHANNEL_GROUP, CHANNEL_SMS, CHANNEL_VOICE, PURPOSE_ALERT
 from hub.dispatch.feedback import FeedbackSink, SendOutcome
 from hub.dispatch.providers.base import DeliveryState, ProviderError, SendResult, SmsProvider, TemplateMessage
+from hub.dispatch.providers.groups import GroupRobots
+from hub.dispatch.providers.voice import VoiceProvider
 from hub.storage import models as m
 
 log = logging.getLogger("pingan.outbox")
@@ -86,6 +93,10 @@ class Claimed:
     alert_id: str | None  # set for alert texts only (purpose "alert"): the ones an open alert keeps alive
     refused: bool  # the provider refused an earlier attempt with a recoverable error
     template: TemplateMessage | None = None  # what domestic providers send (rows before templates: None)
+    channel: str = CHANNEL_SMS
+    grid: str = ""  # group cards: the grid whose robot posts it
+    robot: str = ""  # group cards: wecom | dingtalk
+    title: str = ""  # group cards: DingTalk's title
 
 
 WINDOWS_KEPT = 10_000  # commit windows kept for the benchmark: the latest, bounded
@@ -103,6 +114,7 @@ class SenderStats:
     expired: int = 0
     lost_lease: int = 0
     late: int = 0  # alert texts sent after their validity, because the provider refused them until then
+    cancelled: int = 0  # calls due after their alert was acknowledged or resolved
     #: seconds between the provider's answer and our commit, for each accepted message:
     #: the window in which a crash would send the message twice. The latest WINDOWS_KEPT only.
     record_windows_s: deque[float] = field(default_factory=_windows)
@@ -118,9 +130,13 @@ class OutboxSender:
         settings: SenderSettings | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         bell: OutboxBell | None = None,
+        voice: VoiceProvider | None = None,
+        groups: GroupRobots | None = None,
     ) -> None:
         self.sessions = sessions
         self.provider = provider
+        self.voice = voice  # calls (channel voice); None: such rows fail
+        self.groups = groups  # group robots (channel group); None: such rows fail
         self.decisions = decisions  # what an answer means is decided there (HubCore), not here
         self.clock = clock
         self.settings = settings or SenderSettings()
@@ -219,7 +235,9 @@ class OutboxSender:
                         template = TemplateMessage(row.template, dict(row.params or {}), row.language)
                     claimed.append(
                         Claimed(
-                            row.id, row.phone, row.body, row.valid_until, row.attempts + 1, alert_id, refused, template
+                            row.id, row.phone, row.body, row.valid_until, row.attempts + 1, alert_id, refused, template,
+                            row.channel or CHANNEL_SMS, row.recipient_id or "", row.role,
+                            str((row.params or {}).get("title", "")),
                         )
                     )
         return claimed
@@ -230,11 +248,11 @@ class OutboxSender:
         if late and not (item.refused and self._alert_waits(item)):
             self._record(item, DeliveryState.EXPIRED, error=("expired", "validity ran out before sending"))
             return
-        validity_s = self._validity_s(item, now)
+        if item.channel == CHANNEL_VOICE and not self._alert_waits(item):
+            self._record(item, DeliveryState.CANCELLED, error=("alert_taken", "acknowledged or resolved before the call"))
+            return
         try:
-            result = self.provider.send(
-                item.phone, item.body, validity_s, self.settings.status_callback, template=item.template
-            )
+            result = self._send(item, now)
         except ProviderError as exc:
             self._failed_attempt(item, exc)
             return
@@ -246,6 +264,21 @@ class OutboxSender:
         if late:
             self.stats.late += 1
         self._record_sent(item, result, answered)
+
+    def _send(self, item: Claimed, now: float) -> SendResult:
+        """Hand the row to its channel's provider."""
+        if item.channel == CHANNEL_VOICE:
+            if self.voice is None:
+                raise ProviderError(False, "no_voice_provider", "voice.provider is not configured")
+            message = item.template or TemplateMessage("", {}, "zh")
+            return SendResult(self.voice.call(item.phone, message, str(item.id)), True, "placed")
+        if item.channel == CHANNEL_GROUP:
+            if self.groups is None:
+                raise ProviderError(False, "no_group_robots", "no group robots configured")
+            self.groups.post(item.grid, item.robot, item.title, item.body)
+            return SendResult(f"{item.robot}-{item.id}", True, "delivered")
+        validity_s = self._validity_s(item, now)
+        return self.provider.send(item.phone, item.body, validity_s, self.settings.status_callback, template=item.template)
 
     def _validity_s(self, item: Claimed, now: float) -> int:
         """What is left of the text's validity, for the provider (Twilio ValidityPeriod, 1-36,000 s)."""
@@ -335,9 +368,12 @@ class OutboxSender:
     ) -> None:
         if not self._decide(item, state, error=error, retry_at=retry_at):
             return
-        counter = {DeliveryState.QUEUED: "retried", DeliveryState.FAILED: "failed", DeliveryState.EXPIRED: "expired"}[
-            state
-        ]
+        counter = {
+            DeliveryState.QUEUED: "retried",
+            DeliveryState.FAILED: "failed",
+            DeliveryState.EXPIRED: "expired",
+            DeliveryState.CANCELLED: "cancelled",
+        }[state]
         setattr(self.stats, counter, getattr(self.stats, counter) + 1)
         level = logging.INFO if state is DeliveryState.QUEUED else logging.WARNING
         log.log(

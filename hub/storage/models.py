@@ -332,6 +332,9 @@ class Notification(Base):
     # send (their approved wording); `body` is the same template rendered here (Twilio, console).
     template: Mapped[str | None] = mapped_column(String(32))
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # sms | voice (a text-to-speech call to `phone`) | group (a card to the robot `role` of the
+    # grid `recipient_id`; `phone` empty). docs/DISPATCH.md "Channels".
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
 
 
 class ShortLink(Base):

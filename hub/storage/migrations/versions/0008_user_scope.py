@@ -1,7 +1,7 @@
 """Users and API tokens limited to communities or grids (issue 19, boundaries)
 
 Revision ID: scop
-Revises: shft
+Revises: channels_a
 Create Date: 2026-12-06 03:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'scop'
-down_revision: str | None = 'shft'
+down_revision: str | None = 'channels_a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
