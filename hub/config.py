@@ -31,7 +31,7 @@ from alerts.config import (
     VolunteersConfig,
 )
 from alerts.durations import Duration
-from alerts.templates import CATALOGUE
+from alerts.templates import CATALOGUE, VOICE_CATALOGUE
 
 DEFAULT_CONFIG = Path("config.yaml")
 #: The working default configuration shipped inside the package: `pingan demo` runs from any folder.
@@ -43,6 +43,8 @@ SECRET_PATHS = (
     ("sms", "aliyun", "access_key_secret"),
     ("sms", "tencent", "secret_key"),
     ("sms", "webhook_token"),
+    ("voice", "aliyun", "access_key_secret"),
+    ("voice", "tencent", "secret_key"),
     ("http", "secret_key"),
     ("http", "metrics_token"),
 )
@@ -138,6 +140,58 @@ class SmsConfig(Strict):
     )
 
 
+def _voice_template_codes(v: dict[str, str | None]) -> dict[str, str | None]:
+    """Keys are ids of the voice catalogue (alerts/templates.py), or `<id>_en` for English versions."""
+    unknown = [k for k in v if k.removesuffix("_en") not in VOICE_CATALOGUE]
+    if unknown:
+        raise ValueError(f"unknown voice template ids {', '.join(unknown)}; the catalogue has {', '.join(VOICE_CATALOGUE)}")
+    return v
+
+
+def _no_voice_templates() -> dict[str, str | None]:
+    return dict.fromkeys(VOICE_CATALOGUE)
+
+
+class AliyunVoiceConfig(Strict):
+    access_key_id: str | None = Field(None, description="Aliyun AccessKey ID; null: the one of sms.aliyun")
+    access_key_secret: SecretStr | None = Field(
+        None, description="Aliyun AccessKey secret (environment or secrets file only); null: the one of sms.aliyun"
+    )
+    called_show_number: str | None = Field(None, description="the number shown to the callee: one bought in the Dyvms console (real number)")
+    endpoint: str | None = Field(None, description="Dyvms API URL, https://dyvmsapi.aliyuncs.com when null; its scheme sets the protocol (tests: a local server)")
+    templates: dict[str, str | None] = Field(
+        default_factory=_no_voice_templates,
+        description="approved TTS template code per voice template id (docs/DISPATCH.md); with voice_acknowledged set, calls are interactive (IvrCall, press 1)",
+    )
+
+    _check_templates = field_validator("templates")(_voice_template_codes)
+
+
+class TencentVoiceConfig(Strict):
+    secret_id: str | None = Field(None, description="Tencent Cloud SecretId; null: the one of sms.tencent")
+    secret_key: SecretStr | None = Field(
+        None, description="Tencent Cloud SecretKey (environment or secrets file only); null: the one of sms.tencent"
+    )
+    sdk_app_id: str | None = Field(None, description="VoiceSdkAppid of the VMS console's application")
+    region: str = Field("ap-guangzhou", description="API region")
+    endpoint: str | None = Field(None, description="VMS API URL, https://vms.tencentcloudapi.com when null; its scheme sets the protocol (tests: a local server)")
+    templates: dict[str, str | None] = Field(
+        default_factory=_no_voice_templates, description="approved TemplateId per voice template id (docs/DISPATCH.md)"
+    )
+
+    _check_templates = field_validator("templates")(_voice_template_codes)
+
+
+class VoiceConfig(Strict):
+    provider: Literal["console", "aliyun", "tencent"] | None = Field(
+        None, description="the TTS call fallback of critical steps; null: no calls, console: into the log"
+    )
+    after: Duration = Field(timedelta(minutes=3), description="call when a critical step's texts went unacknowledged this long")
+    play_times: int = Field(2, ge=1, le=3, description="how often the message is said in one call (both providers allow 1 to 3)")
+    aliyun: AliyunVoiceConfig = Field(default_factory=AliyunVoiceConfig)
+    tencent: TencentVoiceConfig = Field(default_factory=TencentVoiceConfig)
+
+
 class HttpConfig(Strict):
     host: str = Field("127.0.0.1", description="address the board and API bind to")
     port: int = Field(8000, ge=1, le=65535)
@@ -199,6 +253,7 @@ class Config(Strict):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     sms: SmsConfig = Field(default_factory=SmsConfig)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
