@@ -166,6 +166,13 @@ class AliyunVoiceConfig(Strict):
 
     _check_templates = field_validator("templates")(_voice_template_codes)
 
+    @field_validator("called_show_number", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Any:
+        if isinstance(v, int):  # YAML reads 057188880000 as an (octal) number: the digits are lost
+            raise ValueError("write the number in quotes, e.g. '057188880000'")
+        return v
+
 
 class TencentVoiceConfig(Strict):
     secret_id: str | None = Field(None, description="Tencent Cloud SecretId; null: the one of sms.tencent")
@@ -180,6 +187,11 @@ class TencentVoiceConfig(Strict):
     )
 
     _check_templates = field_validator("templates")(_voice_template_codes)
+
+    @field_validator("sdk_app_id", mode="before")
+    @classmethod
+    def _digits(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v  # an app id is digits: 1400006666 unquoted is fine
 
 
 class VoiceConfig(Strict):
