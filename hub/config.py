@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -88,12 +89,20 @@ class TwilioConfig(Strict):
     api_base_url: str | None = Field(None, description="Twilio-compatible API base URL (tests point it at a local server)")
 
 
-def _template_codes(v: dict[str, str | None]) -> dict[str, str | None]:
-    """Keys are template ids of the catalogue (alerts/templates.py), or `<id>_en` for English versions."""
-    unknown = [k for k in v if k not in CATALOGUE and not (k.endswith("_en") and k[:-3] in CATALOGUE)]
-    if unknown:
-        raise ValueError(f"unknown template ids {', '.join(unknown)}; the catalogue has {', '.join(CATALOGUE)}")
-    return v
+def _codes_for(catalogue: Mapping[str, object], what: str) -> Callable[[dict[str, str | None]], dict[str, str | None]]:
+    """A validator: keys are ids of `catalogue` (alerts/templates.py), or `<id>_en` for English versions."""
+
+    def check(v: dict[str, str | None]) -> dict[str, str | None]:
+        unknown = [k for k in v if k.removesuffix("_en") not in catalogue]
+        if unknown:
+            raise ValueError(f"unknown {what} ids {', '.join(unknown)}; the catalogue has {', '.join(catalogue)}")
+        return v
+
+    return check
+
+
+_template_codes = _codes_for(CATALOGUE, "template")
+_voice_template_codes = _codes_for(VOICE_CATALOGUE, "voice template")
 
 
 def _no_templates() -> dict[str, str | None]:
@@ -138,14 +147,6 @@ class SmsConfig(Strict):
         description="send attempts for recoverable errors, spread over the text's validity, before it fails; "
         "the texts of an alert nobody acknowledged yet are retried until the provider takes them",
     )
-
-
-def _voice_template_codes(v: dict[str, str | None]) -> dict[str, str | None]:
-    """Keys are ids of the voice catalogue (alerts/templates.py), or `<id>_en` for English versions."""
-    unknown = [k for k in v if k.removesuffix("_en") not in VOICE_CATALOGUE]
-    if unknown:
-        raise ValueError(f"unknown voice template ids {', '.join(unknown)}; the catalogue has {', '.join(VOICE_CATALOGUE)}")
-    return v
 
 
 def _no_voice_templates() -> dict[str, str | None]:

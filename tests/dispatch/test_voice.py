@@ -249,7 +249,7 @@ def test_the_factory_builds_each_provider_with_the_sms_credentials_as_fallback(t
     assert build_voice_provider(aliyun).called_show_number == "057188880000"  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="called_show_number"):
         build_voice_provider(load_config(path, {"PINGAN_VOICE__PROVIDER": "aliyun"}))
-    with pytest.raises(ConfigError, match="voice.aliyun.called_show_number: .*in quotes"):
+    with pytest.raises(ConfigError, match=r"voice\.aliyun\.called_show_number: .*in quotes"):
         load_config(path, {"PINGAN_VOICE__ALIYUN__CALLED_SHOW_NUMBER": "057123456701"})  # octal to YAML
 
 
