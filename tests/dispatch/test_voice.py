@@ -11,19 +11,26 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from alerts.actions import Alert, AlertKind, AlertState, Severity
 from alerts.registry import Point, Resident
 from alerts.templates import VOICE_CATALOGUE, aliyun_form, render, tencent_form
 from alerts.texts import Lang, voice_message
 from dashboards.routers.voice_webhooks import RecentPushes, voice_webhooks_router
+from hub.clock import VirtualClock
 from hub.config import ConfigError, load_config
+from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.feedback import OutboxOnly
 from hub.dispatch.providers.aliyun_voice import AliyunVoiceProvider
 from hub.dispatch.providers.base import ProviderError, TemplateMessage
 from hub.dispatch.providers.tencent_voice import TencentVoiceProvider
-from hub.dispatch.providers.voice import CallState, ConsoleVoice, build_voice_provider
+from hub.dispatch.providers.voice import CallResult, CallState, ConsoleVoice, build_voice_provider
+from hub.dispatch.replies import SmsReplies
 from hub.operations.production import voice_refusals
 
+from .conftest import T0, Db, TableAlertCommands, policy
 from .voice import ALIYUN_CODES, SOS, TENCENT_CODES, TOKEN, Voice, voice
 
 WANG = "+8613800000001"
@@ -185,6 +192,31 @@ def test_aliyun_progress_states_are_no_result_and_a_report_carries_its_key() -> 
         ]).encode()
         [result] = v.provider.parse_call_push(body)
     assert (result.state, result.key_pressed, result.provider_status) == (CallState.ANSWERED, "1", "200000 用户听音结束")
+
+
+def test_hubs_sharing_the_database_take_a_push_once(db: Db) -> None:
+    """With SmsReplies as the delivery log, a retry that reaches another hub acts no more."""
+    clock = VirtualClock(T0)
+    dispatcher = Dispatcher(policy())
+    replies = SmsReplies(db.sessions, TableAlertCommands(db.sessions, dispatcher, clock),
+                         OutboxOnly(db.sessions, dispatcher, clock), clock.now)
+    with voice("tencent") as v:
+        call_id = v.provider.call(WANG, SOS, "n-1")
+        taken: list[CallResult] = []
+
+        def on_results(results: list[CallResult]) -> bool:
+            taken.extend(results)
+            return True
+
+        hubs = []
+        for _ in range(2):
+            app = FastAPI()
+            app.include_router(voice_webhooks_router(v.provider, on_results, TOKEN, deliveries=replies))
+            hubs.append(TestClient(app))
+        for hub in hubs:
+            response = hub.post(v.path, content=v.push("key_1", call_id, WANG))
+            assert (response.status_code, response.json()) == (200, v.ok_answer())
+    assert [(r.call_id, r.key_pressed) for r in taken] == [(call_id, "1")]
 
 
 def test_recent_pushes_forget_the_oldest_beyond_their_size() -> None:
