@@ -156,6 +156,15 @@ def test_a_repeated_push_acts_once_and_a_later_result_of_the_call_acts(vc: Voice
     assert [(r.state, r.key_pressed) for r in vc.taken] == [(CallState.ANSWERED, "1"), (CallState.ANSWERED, None)]
 
 
+def test_results_out_of_order_each_act_once(vc: Voice) -> None:
+    """The end of the call may be pushed before the key press it contained: both reach the hub."""
+    call_id = vc.provider.call(WANG, SOS, "n-1")
+    client = vc.client()
+    for event in ("answered", "key_1", "answered", "key_1"):
+        assert client.post(vc.path, content=vc.push(event, call_id, WANG)).status_code == 200
+    assert [(r.state, r.key_pressed) for r in vc.taken] == [(CallState.ANSWERED, None), (CallState.ANSWERED, "1")]
+
+
 def test_a_push_the_hub_could_not_take_is_answered_5xx_and_its_retry_acts(vc: Voice) -> None:
     call_id = vc.provider.call(WANG, SOS, "n-1")
     client = vc.client()
