@@ -8,7 +8,9 @@ provider speaks it into the log. Call results (answered, not answered, busy, fai
 come back as pushes or a status query and feed escalation like SMS receipts do: key "1" is an
 acknowledgement by that number, like the SMS reply "1".
 
-Implementations: `console` (here), `aliyun` and `tencent` (their own modules).
+Implementations: `console` (here), `aliyun` and `tencent` (their own modules, imported by
+`build_voice_provider` only when configured). Results come in through
+dashboards/routers/voice_webhooks.py; docs/DISPATCH.md "Voice calls".
 """
 
 from __future__ import annotations
