@@ -9,6 +9,10 @@ the same template here, from this catalogue, in zh-CN or en, behind the brand `�
 for Tencent, parameters numbered in the order given here); a test keeps the two in step.
 
 The parameter order below is part of the contract: Tencent's TemplateParamSet is positional.
+
+Voice calls (the fallback of a critical step, hub/dispatch/providers/voice.py) have their own
+small catalogue, `VOICE_CATALOGUE`: text-to-speech templates filed with Aliyun Dyvms or
+Tencent VMS (config `voice.<provider>.templates.<id>`), spoken without a brand or a link.
 """
 
 from __future__ import annotations
@@ -88,14 +92,37 @@ CATALOGUE: dict[str, Template] = {
     )
 }
 
+#: Text-to-speech templates of the voice fallback: said, not read, so no link and no brand.
+VOICE_CATALOGUE: dict[str, Template] = {
+    t.id: t
+    for t in (
+        Template(
+            "voice_alert",
+            ("name", "event", "address", "code"),
+            "平安紧急通知:{name}{event},地址{address},警报码{code}。您前往处理请按1。",
+            "Ping'an emergency: {name}, {event}, at {address}, alert code {code}. Press 1 if you are going.",
+            "the voice call of an unanswered critical alert; `event` says what happened",
+            branded=False,
+        ),
+        Template(
+            "voice_acknowledged",
+            ("code",),
+            "已确认您前往,警报码{code}。谢谢。",
+            "Confirmed: you are going, alert code {code}. Thank you.",
+            "said after the callee pressed 1 (Aliyun IvrCall's answer to key 1)",
+            branded=False,
+        ),
+    )
+}
+
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def template(tid: str) -> Template:
-    try:
-        return CATALOGUE[tid]
-    except KeyError:
-        raise ValueError(f"no SMS template {tid!r}; the catalogue has {', '.join(CATALOGUE)}") from None
+    found = CATALOGUE.get(tid) or VOICE_CATALOGUE.get(tid)
+    if found is None:
+        raise ValueError(f"no template {tid!r}; the catalogue has {', '.join([*CATALOGUE, *VOICE_CATALOGUE])}")
+    return found
 
 
 def render(tid: str, params: Mapping[str, str], lang: str) -> str:

@@ -198,6 +198,13 @@ def alert_text(alert: Alert, resident: Resident, lang: Lang, link: str | None = 
     return alert_message(alert, resident, lang, link).body
 
 
+def voice_message(alert: Alert, resident: Resident, lang: Lang) -> Rendered:
+    """The voice call of an alert (template `voice_alert`): said whole, nothing shortened."""
+    params = {"name": resident.name, "event": what_happened(alert, lang), "address": resident.address or "-",
+              "code": alert.code}
+    return _message("voice_alert", params, lang)
+
+
 def done_message(alert: Alert, resident: Resident, lang: Lang) -> Rendered:
     params = {"name": _short(resident.name), "outcome": outcome_text(alert.outcome, lang), "code": alert.code}
     return _message("resolved", params, lang)

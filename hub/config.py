@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +34,7 @@ from alerts.config import (
 )
 from alerts.durations import Duration
 from alerts.escalation import voice_too_late
-from alerts.templates import CATALOGUE
+from alerts.templates import CATALOGUE, VOICE_CATALOGUE
 
 DEFAULT_CONFIG = Path("config.yaml")
 #: The working default configuration shipped inside the package: `pingan demo` runs from any folder.
@@ -45,6 +46,8 @@ SECRET_PATHS = (
     ("sms", "aliyun", "access_key_secret"),
     ("sms", "tencent", "secret_key"),
     ("sms", "webhook_token"),
+    ("voice", "aliyun", "access_key_secret"),
+    ("voice", "tencent", "secret_key"),
     ("http", "secret_key"),
     ("http", "metrics_token"),
 )
@@ -88,12 +91,20 @@ class TwilioConfig(Strict):
     api_base_url: str | None = Field(None, description="Twilio-compatible API base URL (tests point it at a local server)")
 
 
-def _template_codes(v: dict[str, str | None]) -> dict[str, str | None]:
-    """Keys are template ids of the catalogue (alerts/templates.py), or `<id>_en` for English versions."""
-    unknown = [k for k in v if k not in CATALOGUE and not (k.endswith("_en") and k[:-3] in CATALOGUE)]
-    if unknown:
-        raise ValueError(f"unknown template ids {', '.join(unknown)}; the catalogue has {', '.join(CATALOGUE)}")
-    return v
+def _codes_for(catalogue: Mapping[str, object], what: str) -> Callable[[dict[str, str | None]], dict[str, str | None]]:
+    """A validator: keys are ids of `catalogue` (alerts/templates.py), or `<id>_en` for English versions."""
+
+    def check(v: dict[str, str | None]) -> dict[str, str | None]:
+        unknown = [k for k in v if k.removesuffix("_en") not in catalogue]
+        if unknown:
+            raise ValueError(f"unknown {what} ids {', '.join(unknown)}; the catalogue has {', '.join(catalogue)}")
+        return v
+
+    return check
+
+
+_template_codes = _codes_for(CATALOGUE, "template")
+_voice_template_codes = _codes_for(VOICE_CATALOGUE, "voice template")
 
 
 def _no_templates() -> dict[str, str | None]:
@@ -138,6 +149,62 @@ class SmsConfig(Strict):
         description="send attempts for recoverable errors, spread over the text's validity, before it fails; "
         "the texts of an alert nobody acknowledged yet are retried until the provider takes them",
     )
+
+
+def _no_voice_templates() -> dict[str, str | None]:
+    return dict.fromkeys(VOICE_CATALOGUE)
+
+
+class AliyunVoiceConfig(Strict):
+    access_key_id: str | None = Field(None, description="Aliyun AccessKey ID; null: the one of sms.aliyun")
+    access_key_secret: SecretStr | None = Field(
+        None, description="Aliyun AccessKey secret (environment or secrets file only); null: the one of sms.aliyun"
+    )
+    called_show_number: str | None = Field(None, description="the number shown to the callee: one bought in the Dyvms console (real number)")
+    endpoint: str | None = Field(None, description="Dyvms API URL, https://dyvmsapi.aliyuncs.com when null; its scheme sets the protocol (tests: a local server)")
+    templates: dict[str, str | None] = Field(
+        default_factory=_no_voice_templates,
+        description="approved TTS template code per voice template id (docs/DISPATCH.md); with voice_acknowledged set, calls are interactive (IvrCall, press 1)",
+    )
+
+    _check_templates = field_validator("templates")(_voice_template_codes)
+
+    @field_validator("called_show_number", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Any:
+        if isinstance(v, int):  # YAML reads 057188880000 as an (octal) number: the digits are lost
+            raise ValueError("write the number in quotes, e.g. '057188880000'")
+        return v
+
+
+class TencentVoiceConfig(Strict):
+    secret_id: str | None = Field(None, description="Tencent Cloud SecretId; null: the one of sms.tencent")
+    secret_key: SecretStr | None = Field(
+        None, description="Tencent Cloud SecretKey (environment or secrets file only); null: the one of sms.tencent"
+    )
+    sdk_app_id: str | None = Field(None, description="VoiceSdkAppid of the VMS console's application")
+    region: str = Field("ap-guangzhou", description="API region")
+    endpoint: str | None = Field(None, description="VMS API URL, https://vms.tencentcloudapi.com when null; its scheme sets the protocol (tests: a local server)")
+    templates: dict[str, str | None] = Field(
+        default_factory=_no_voice_templates, description="approved TemplateId per voice template id (docs/DISPATCH.md)"
+    )
+
+    _check_templates = field_validator("templates")(_voice_template_codes)
+
+    @field_validator("sdk_app_id", mode="before")
+    @classmethod
+    def _digits(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v  # an app id is digits: 1400006666 unquoted is fine
+
+
+class VoiceConfig(Strict):
+    provider: Literal["console", "aliyun", "tencent"] | None = Field(
+        None, description="the TTS call fallback (steps with the voice channel); null: no calls (the voice channel is left out), console: into the log"
+    )
+    after: Duration = Field(timedelta(minutes=3), description="a step with the voice channel calls its people this long after its texts, unless acknowledged (a step's voice_after overrides)")
+    play_times: int = Field(2, ge=1, le=3, description="how often the message is said in one call (both providers allow 1 to 3)")
+    aliyun: AliyunVoiceConfig = Field(default_factory=AliyunVoiceConfig)
+    tencent: TencentVoiceConfig = Field(default_factory=TencentVoiceConfig)
 
 
 class HttpConfig(Strict):
@@ -197,13 +264,6 @@ class ScaleConfig(Strict):
     )
 
 
-class VoiceConfig(Strict):
-    provider: Literal["console"] | None = Field(
-        None, description="text-to-speech calls of the voice fallback; null: no calls (the steps' voice channel is left out)"
-    )
-    after: Duration = Field(timedelta(minutes=3), description="a step with the voice channel calls its people this long after its texts, unless acknowledged")
-
-
 def _robot_url(v: str) -> str:
     if not v.startswith(("https://", "http://")):
         raise ValueError("must be the robot's webhook URL (https://...)")
@@ -240,11 +300,11 @@ class Config(Strict):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     sms: SmsConfig = Field(default_factory=SmsConfig)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     escalation: EscalationConfig
-    voice: VoiceConfig = Field(default_factory=VoiceConfig)
     groups: dict[str, GroupConfig] = Field(default_factory=dict, description="per grid id: its staff group's robots")
     volunteers: VolunteersConfig = Field(default_factory=VolunteersConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)

@@ -28,6 +28,7 @@ from dashboards.responder_links import signed_link_verifier
 from dashboards.routers.devices import devices_router
 from dashboards.routers.ops import ops_router
 from dashboards.routers.push_webhooks import push_webhooks_router
+from dashboards.routers.voice_webhooks import voice_webhooks_router
 from dashboards.routers.webhooks import webhooks_router
 from hub.access import authenticate_token
 from hub.clock import Clock, SystemClock
@@ -41,7 +42,7 @@ from hub.dispatch.providers.console import ConsoleProvider
 from hub.dispatch.providers.groups import GroupRobots, robots_from_config
 from hub.dispatch.providers.tencent import TencentSmsProvider
 from hub.dispatch.providers.twilio import TwilioProvider
-from hub.dispatch.providers.voice import ConsoleVoice, VoiceProvider
+from hub.dispatch.providers.voice import VoiceProvider, build_voice_provider
 from hub.dispatch.receipts import ReceiptPoller
 from hub.dispatch.replies import SmsReplies
 from hub.dispatch.sender import OutboxBell, OutboxSender, SenderSettings
@@ -152,6 +153,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     # Several hubs on PostgreSQL share their boards' live events (LISTEN/NOTIFY); SQLite is one hub.
     bus = PgLiveBus(libpq_url(config.database.url)) if config.database.url.startswith("postgresql") else EventBus()
     provider = provider or make_provider(config)
+    voice = build_voice_provider(config)
     metrics_registry = CollectorRegistry()
     operations = OperationsMetrics(metrics_registry, provider.name)
     dispatcher = Dispatcher(
@@ -172,13 +174,14 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         SenderSettings(owner=f"{config.mqtt.client_id}-{os.getpid()}", max_attempts=config.sms.max_attempts,
                        status_callback=config.http.public_url.rstrip("/") + "/webhooks/twilio/status"),
         bell=bell,
-        voice=make_voice_provider(config),
+        voice=voice,
         groups=GroupRobots(robots_from_config(config.groups), clock.now) if config.groups else None,
     )
     Gauge("pingan_rule_failures", "events a rule raised on, isolated and skipped since start (table rule_failures)",
           registry=metrics_registry).set_function(lambda: float(core.rule_failures))
     ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch, partitioner=core.partitioner)
     replies = SmsReplies(writer, core, core, clock.now)
+    calls = CallResults(writer, core, core, clock.now)
     services = WebServices(
         sessions=sessions,
         config=config,
@@ -195,6 +198,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
             devices_router(sessions, authenticate_token),
             webhooks_router(provider, replies, config.http.public_url, clock.now, metrics=WebhookMetrics(metrics_registry)),
             *push_routers(config, provider, replies, clock),
+            *voice_routers(config, voice, calls, replies),
         ),
     )
     app = create_app(services)
@@ -202,7 +206,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     receipts = ReceiptPoller(writer, provider, replies.handle_status, clock.now) if config.sms.provider == "aliyun" else None
     return Hub(config, (db, writer_db), sessions, clock, core, ingest, sender, provider, bus, app,
                metrics_registry=metrics_registry, receipts=receipts, replies=replies,
-               calls=CallResults(writer, core, core, clock.now))
+               calls=calls)
 
 
 def channel_settings(config: Config) -> ChannelSettings:
@@ -215,9 +219,14 @@ def channel_settings(config: Config) -> ChannelSettings:
     return ChannelSettings(voice_after, groups, config.http.public_url.rstrip("/"))
 
 
-def make_voice_provider(config: Config) -> VoiceProvider | None:
-    """The voice fallback's provider; engineer `voice`'s `build_voice_provider` adds aliyun and tencent."""
-    return ConsoleVoice() if config.voice.provider == "console" else None
+def voice_routers(config: Config, voice: VoiceProvider | None, calls: CallResults, replies: SmsReplies) -> tuple[APIRouter, ...]:
+    """The call-result webhook of a domestic voice provider (dashboards/routers/voice_webhooks.py)."""
+    if voice is None or voice.name not in ("aliyun", "tencent"):
+        return ()
+    if config.sms.webhook_token is None:
+        log.warning("sms.webhook_token is not set: no %s call results will be taken", voice.name)
+        return ()
+    return (voice_webhooks_router(voice, calls.on_call_results, config.sms.webhook_token.get_secret_value(), replies),)
 
 
 def make_core(config: Config, sessions: sessionmaker[Session], clock: Clock, outputs: Outputs) -> HubCore | PartitionedCore:

@@ -61,7 +61,7 @@ from alerts.escalation import (
     plan_step,
     replacement_for,
 )
-from alerts.texts import Rendered, alert_message, digest_message, done_message, lang_of, returned_message
+from alerts.texts import Rendered, alert_message, digest_message, done_message, lang_of, returned_message, voice_message
 from hub.dispatch.links import new_short_code, short_url
 from hub.dispatch.providers.base import DeliveryState, StatusUpdate
 from hub.storage import models as m
@@ -439,10 +439,9 @@ class Dispatcher:
         )
         if pending is not None:
             return
-        # The call says what the text says, without the link (templates as in the SMS catalogue).
-        said = alert_message(_alert_of(row), resident, lang_of(recipient.language), None)
-        text = Rendered(said.template, {k: v for k, v in said.params.items() if k != "link"}, said.body, said.lang)
-        note = _notification(row.id, PURPOSE_ALERT, step, recipient, text, now, max(valid_until, due_at + VOICE_GRACE_S), reason)
+        # The call's own template (`voice_alert` of the voice catalogue): name, what happened, address, code.
+        said = voice_message(_alert_of(row), resident, lang_of(recipient.language))
+        note = _notification(row.id, PURPOSE_ALERT, step, recipient, said, now, max(valid_until, due_at + VOICE_GRACE_S), reason)
         note.channel, note.next_attempt_at = CHANNEL_VOICE, due_at
         session.add(note)
 

@@ -4,7 +4,8 @@
 about each of these; every problem names the key and the fix (docs/DEPLOY.md):
 the console SMS provider, a plain-http `http.public_url`, an MQTT connection in clear to
 another machine, no `http.secret_key`, SQLite beyond SQLITE_MAX_RESIDENTS residents, and the
-demo user or any user whose password is a shipped default.
+demo user or any user whose password is a shipped default; a voice provider that cannot place a
+call (console, or without its secret, caller number or app id, or `voice_alert` template).
 """
 
 from __future__ import annotations
@@ -60,6 +61,35 @@ def config_refusals(config: Config) -> list[Refusal]:
     if config.sms.provider == "twilio" and config.sms.twilio.auth_token is None:
         refusals.append(Refusal("sms.twilio.auth_token", "Twilio without its auth token cannot send",
                                 f"set {env_name(('sms', 'twilio', 'auth_token'))}"))
+    return refusals + voice_refusals(config)
+
+
+def voice_refusals(config: Config) -> list[Refusal]:
+    """A voice provider that could not place a call: no secret (its own or the SMS provider's of
+    the same cloud), no caller number or app id, no approved `voice_alert` template; or console."""
+    voice = config.voice
+    if voice.provider == "console":
+        return [Refusal("voice.provider", "console only logs calls: nobody's phone rings",
+                        "set voice.provider to aliyun or tencent (or null: no calls)")]
+    if voice.provider == "aliyun":
+        section, own, shared = "aliyun", voice.aliyun.access_key_secret, config.sms.aliyun.access_key_secret
+        secret_key, needed = "access_key_secret", {"called_show_number": voice.aliyun.called_show_number}
+        templates = voice.aliyun.templates
+    elif voice.provider == "tencent":
+        section, own, shared = "tencent", voice.tencent.secret_key, config.sms.tencent.secret_key
+        secret_key, needed = "secret_key", {"sdk_app_id": voice.tencent.sdk_app_id}
+        templates = voice.tencent.templates
+    else:
+        return []
+    refusals = []
+    if own is None and shared is None:
+        refusals.append(Refusal(f"voice.{section}.{secret_key}", f"voice calls through {section} without its secret cannot be placed",
+                                f"set {env_name(('voice', section, secret_key))} (or {env_name(('sms', section, secret_key))})"))
+    refusals += [Refusal(f"voice.{section}.{key}", f"voice.{section}.{key} is not set", f"set voice.{section}.{key}")
+                 for key, value in needed.items() if not value]
+    if not templates.get("voice_alert"):
+        refusals.append(Refusal(f"voice.{section}.templates", "no approved voice_alert template: no call can be placed",
+                                "file the voice_alert TTS template (docs/DISPATCH.md, Voice calls) and set its code"))
     return refusals
 
 

@@ -26,12 +26,12 @@ from hub.dispatch.calls import CallResults
 from hub.dispatch.dispatcher import Dispatcher
 from hub.dispatch.providers.console import ConsoleProvider
 from hub.dispatch.providers.groups import GroupRobots, robots_from_config
-from hub.dispatch.providers.voice import CallResult, CallState
+from hub.dispatch.providers.voice import CallResult, CallState, build_voice_provider
 from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.rules.runtime import HubCore, Outputs
-from pingan.wiring import channel_settings, make_voice_provider
+from pingan.wiring import channel_settings
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db
 
@@ -84,7 +84,7 @@ def test_sos_texts_card_then_call_then_key_1_acknowledges(
     ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
     sms = ConsoleProvider(echo=False)
     sender = OutboxSender(db.sessions, sms, core, clock, SenderSettings(owner="e2e"),
-                          voice=make_voice_provider(config), groups=GroupRobots(robots_from_config(config.groups), clock.now))
+                          voice=build_voice_provider(config), groups=GroupRobots(robots_from_config(config.groups), clock.now))
     calls = CallResults(db.sessions, core, core, clock.now)
     device, commands = home_unit
     ingest.start()

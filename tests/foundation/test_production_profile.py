@@ -46,6 +46,7 @@ def test_the_example_production_configuration_passes(database: dict[str, str]) -
     ({"PINGAN_MQTT__URL": "mqtt://broker.example.org:1883"}, "mqtt.url"),
     ({"PINGAN_HTTP__PUBLIC_URL": "http://pingan.example.org"}, "http.public_url"),
     ({"PINGAN_SMS__PROVIDER": "console"}, "sms.provider"),
+    ({"PINGAN_VOICE__PROVIDER": "aliyun"}, "voice.aliyun.access_key_secret"),
 ])
 def test_each_unsafe_setting_is_refused_by_name(database: dict[str, str], override: dict[str, str], key: str) -> None:
     result = pingan("--config", "deploy/config.production.yaml", "check-config", "--production",

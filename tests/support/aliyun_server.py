@@ -13,7 +13,15 @@ It can be told to misbehave per request: an error code (e.g. `isv.BUSINESS_LIMIT
 with HTTP 200 as Aliyun does), an HTTP 5xx, or a slow answer (a timeout).
 QuerySendDetails answers from `statuses` (1 waiting, 2 failed, 3 delivered).
 
-`sms_up` and `sms_report` build the JSON pushes Aliyun sends to the hub's webhooks.
+Voice calls (Dyvms, the same version 2017-05-25 and signatures): SingleCallByTts and IvrCall
+check the CalledShowNumber (a bought number, `isv.DISPLAY_NUMBER_ILLEGAL` otherwise), a mainland
+CalledNumber without `+86`, an approved TTS code with every variable in its JSON parameters
+(StartCode/StartTtsParams and each `MenuKeyMap.N.Code`/`TtsParams` for IvrCall), OutId at most
+15 bytes, PlayTimes 1-3; they answer a CallId. QueryCallDetailByCallId answers from
+`call_states` (the call's status code) with the ProdId of the API that placed it.
+
+`sms_up`, `sms_report`, `voice_report` and `voice_call_report` build the JSON pushes Aliyun sends
+to the hub's webhooks.
 """
 
 from __future__ import annotations
@@ -54,6 +62,34 @@ class SentSms:
         return self.code == "OK"
 
 
+@dataclass
+class PlacedCall:
+    call_id: str | None
+    action: str  # SingleCallByTts or IvrCall
+    called_number: str
+    show_number: str
+    tts_code: str
+    tts_param: dict[str, Any]
+    code: str
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return self.code == "OK"
+
+    def menu(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """IvrCall's MenuKeyMap: key -> (TTS code, parameters)."""
+        keys = {k.split(".")[1] for k in self.query if k.startswith("MenuKeyMap.")}
+        return {
+            self.query[f"MenuKeyMap.{n}.Key"]: (self.query.get(f"MenuKeyMap.{n}.Code", ""),
+                                               json.loads(self.query.get(f"MenuKeyMap.{n}.TtsParams") or "{}"))
+            for n in sorted(keys)
+        }
+
+
+PROD_IDS = {"SingleCallByTts": 11010000138001, "IvrCall": 11000000300005}
+
+
 def rpc_signature(params: dict[str, str], method: str, secret: str) -> str:
     """Aliyun's RPC signature, written from its documentation (not the SDK's code)."""
 
@@ -73,7 +109,13 @@ class AliyunTestServer:
         access_key_secret: str = "test-secret",
         sign_name: str = "平安",
         templates: dict[str, tuple[str, ...]] | None = None,
+        voice_templates: dict[str, tuple[str, ...]] | None = None,
+        show_numbers: tuple[str, ...] = ("057188880000",),
     ) -> None:
+        self.voice_templates = voice_templates or {}  # approved TTS code -> its variables
+        self.show_numbers = show_numbers  # bought numbers a call may show
+        self.calls: list[PlacedCall] = []
+        self.call_states: dict[str, str] = {}  # CallId -> status code for QueryCallDetailByCallId
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         self.sign_name = sign_name
@@ -144,6 +186,10 @@ class AliyunTestServer:
             return 200, self._send(query, behaviour, request_id), behaviour.delay_s
         if action == "QuerySendDetails":
             return 200, self._details(query, request_id), behaviour.delay_s
+        if action in PROD_IDS:
+            return 200, self._call(action, query, behaviour, request_id), behaviour.delay_s
+        if action == "QueryCallDetailByCallId":
+            return 200, self._call_detail(query, request_id), behaviour.delay_s
         return 404, _error(("InvalidAction.NotFound", f"Specified api is not found: {action}"), request_id), 0.0
 
     def _check_v3(
@@ -233,6 +279,59 @@ class AliyunTestServer:
             answer["BizId"] = biz_id
         return answer
 
+    def _voice_refusal(self, action: str, query: dict[str, str]) -> str | None:
+        """What Dyvms refuses in a call request, as its Code; None: accepted."""
+        if query.get("CalledShowNumber") not in self.show_numbers:
+            return "isv.DISPLAY_NUMBER_ILLEGAL"
+        if not re.fullmatch(r"1\d{10}", query.get("CalledNumber", "")):
+            return "isv.MOBILE_NUMBER_ILLEGAL"
+        if len(query.get("OutId", "").encode()) > 15 or not 1 <= int(query.get("PlayTimes", "1")) <= 3:
+            return "isv.INVALID_PARAMETERS"
+        prompts = [("TtsCode", "TtsParam")] if action == "SingleCallByTts" else [("StartCode", "StartTtsParams")]
+        prompts += [(k, k.replace(".Code", ".TtsParams")) for k in query if k.startswith("MenuKeyMap.") and k.endswith(".Code")]
+        for code_key, params_key in prompts:
+            code = query.get(code_key, "")
+            if code not in self.voice_templates:
+                return "isv.TTS_TEMPLATE_ILLEGAL"
+            try:
+                params = json.loads(query.get(params_key) or "{}")
+            except ValueError:
+                return "isv.INVALID_JSON_PARAM"
+            if any(v not in params for v in self.voice_templates[code]):
+                return "isv.TEMPLATE_MISSING_PARAMETERS"
+        return None
+
+    def _call(self, action: str, query: dict[str, str], behaviour: Behaviour, request_id: str) -> dict[str, Any]:
+        code = behaviour.code if behaviour.code != "OK" else (self._voice_refusal(action, query) or "OK")
+        prompt = ("TtsCode", "TtsParam") if action == "SingleCallByTts" else ("StartCode", "StartTtsParams")
+        try:
+            params = json.loads(query.get(prompt[1]) or "{}")
+        except ValueError:
+            params = {}
+        with self._lock:
+            call_id = f"{116000000000 + self._counter}^{104000000000 + self._counter}" if code == "OK" else None
+            self.calls.append(PlacedCall(call_id, action, query.get("CalledNumber", ""), query.get("CalledShowNumber", ""),
+                                         query.get(prompt[0], ""), params, code, query))
+            if call_id:
+                self.call_states[call_id] = "200101"  # connecting
+        answer: dict[str, Any] = {"Code": code, "Message": "OK" if code == "OK" else _MESSAGES.get(code, code),
+                                  "RequestId": request_id}
+        if call_id:
+            answer["CallId"] = call_id
+        return answer
+
+    def _call_detail(self, query: dict[str, str], request_id: str) -> dict[str, Any]:
+        call_id = query.get("CallId", "")
+        with self._lock:
+            placed = next((c for c in self.calls if c.call_id == call_id), None)
+            state = self.call_states.get(call_id)
+        if placed is None or state is None or str(PROD_IDS[placed.action]) != query.get("ProdId") or not query.get("QueryDate"):
+            return {"Code": "OK", "Message": "OK", "RequestId": request_id, "Data": None}
+        data = {"callId": call_id, "callee": placed.called_number, "caller": placed.show_number, "state": state,
+                "stateDesc": _STATE_DESC.get(state, ""), "duration": 12 if state == "200000" else 0,
+                "startDate": "2026-12-06 08:00:00", "endDate": "2026-12-06 08:00:30"}
+        return {"Code": "OK", "Message": "OK", "RequestId": request_id, "Data": json.dumps(data, ensure_ascii=False)}
+
     def _details(self, query: dict[str, str], request_id: str) -> dict[str, Any]:
         biz_id = query.get("BizId", "")
         with self._lock:
@@ -254,7 +353,10 @@ _MESSAGES = {
     "isv.MOBILE_NUMBER_ILLEGAL": "非法手机号",
     "isv.TEMPLATE_MISSING_PARAMETERS": "模板变量缺少对应参数值",
     "isv.SMS_SIGNATURE_ILLEGAL": "该账号下找不到对应签名",
+    "isv.TTS_TEMPLATE_ILLEGAL": "文本转语音模板不合法",
+    "isv.DISPLAY_NUMBER_ILLEGAL": "号显不合法",
 }
+_STATE_DESC = {"200000": "用户听音结束", "200002": "用户忙", "200003": "用户未接听", "200101": "正在接通"}
 
 
 def _error(problem: tuple[str, str], request_id: str) -> dict[str, Any]:
@@ -301,3 +403,21 @@ def sms_report(biz_id: str, phone: str, success: bool = True, err_code: str = "D
     return {"phone_number": phone, "send_time": "2026-12-06 08:00:00", "report_time": "2026-12-06 08:00:05",
             "success": success, "err_code": err_code, "err_msg": "用户接收成功" if success else "失败",
             "sms_size": "1", "biz_id": biz_id, "out_id": ""}
+
+
+def voice_report(call_id: str, status_code: str, callee: str, dtmf: str = "", out_id: str = "") -> dict[str, Any]:
+    """One VoiceReport record (the push is a JSON array of these): a finished call."""
+    answered = status_code in ("200000", "200001", "200008")
+    return {"status_code": status_code, "callee": callee, "caller": "057188880000", "call_id": call_id,
+            "ring_time": "2026-12-06 08:00:02", "originate_time": "2026-12-06 08:00:00",
+            "b_start_time": "2026-12-06 08:00:06" if answered else "", "end_time": "2026-12-06 08:00:30",
+            "duration": "24" if answered else "0", "voice_type": "voice", "status_msg": _STATE_DESC.get(status_code, ""),
+            "out_id": out_id, "dtmf": dtmf, "toll_type": "LOCAL"}
+
+
+def voice_call_report(call_id: str, status_code: str, dtmf: str = "", out_id: str = "") -> dict[str, Any]:
+    """One VoiceCallReport state (`300000` with `dtmf`: a key pressed during the call)."""
+    item = {"status_code": status_code, "status_time": "2026-12-06 08:00:10", "out_id": out_id, "call_id": call_id}
+    if dtmf:
+        item["dtmf"] = dtmf
+    return item

@@ -10,7 +10,13 @@ TemplateParamSet values as it has variables, and E.164 numbers. Answers are Tenc
 misbehave per request: a per-number Code (e.g. `LimitExceeded.PhoneNumberDailyLimit`), an API
 error, an HTTP 5xx, or a slow answer (a timeout).
 
-`status_callback` and `reply_callback` build the JSON Tencent pushes to the hub's webhooks.
+Voice calls (VMS 2020-09-02, service `vms`, the same signature): SendTtsVoice checks the
+VoiceSdkAppid (`voice_sdk_app_id`), an approved TemplateId of `voice_templates` with as many
+TemplateParamSet values as it has variables, a mainland E.164 CalledNumber and PlayTimes 1-3,
+and answers `Response.SendStatus` with a CallId and the SessionContext; faults are API errors.
+
+`status_callback`, `reply_callback`, `voice_prompt_callback`, `voice_key_callback` and
+`voice_failure_callback` build the JSON Tencent pushes to the hub's webhooks.
 """
 
 from __future__ import annotations
@@ -50,6 +56,20 @@ class SentSms:
         return self.code == "Ok"
 
 
+@dataclass
+class PlacedCall:
+    call_id: str
+    called_number: str
+    template_id: str
+    params: list[str]
+    play_times: int
+    session_context: str
+
+
+#: The APIs this server speaks: service -> version.
+VERSIONS = {"sms": "2021-01-11", "vms": "2020-09-02"}
+
+
 def tc3_signature(secret_key: str, date: str, service: str, string_to_sign: str) -> str:
     def sign(key: bytes, msg: str) -> bytes:
         return hmac.new(key, msg.encode(), hashlib.sha256).digest()
@@ -66,7 +86,12 @@ class TencentTestServer:
         sdk_app_id: str = "1400000001",
         sign_name: str = "平安",
         templates: dict[str, int] | None = None,
+        voice_sdk_app_id: str = "1400000002",
+        voice_templates: dict[str, int] | None = None,
     ) -> None:
+        self.voice_sdk_app_id = voice_sdk_app_id
+        self.voice_templates = voice_templates or {}  # approved voice TemplateId -> number of variables
+        self.calls: list[PlacedCall] = []
         self.secret_id = secret_id
         self.secret_key = secret_key
         self.sdk_app_id = sdk_app_id
@@ -123,6 +148,8 @@ class TencentTestServer:
             problem = (behaviour.error, "scripted error")
         if problem is not None:
             return 200, {"Response": {"Error": {"Code": problem[0], "Message": problem[1]}, "RequestId": request_id}}, 0.0
+        if headers.get("x-tc-action") == "SendTtsVoice":
+            return 200, self._call(json.loads(body), request_id), behaviour.delay_s
         if headers.get("x-tc-action") != "SendSms":
             return 200, {"Response": {"Error": {"Code": "InvalidAction", "Message": "no such action"},
                                       "RequestId": request_id}}, 0.0
@@ -139,7 +166,7 @@ class TencentTestServer:
         secret_id, date, service, signed, signature = match.groups()
         if secret_id != self.secret_id:
             return "AuthFailure.SecretIdNotFound", "The SecretId is not found."
-        if headers.get("x-tc-version") != "2021-01-11" or service != "sms":
+        if headers.get("x-tc-version") != VERSIONS.get(service):
             return "InvalidParameter", "version or service"
         timestamp = int(headers.get("x-tc-timestamp", "0"))
         if abs(time.time() - timestamp) > 300:
@@ -153,6 +180,29 @@ class TencentTestServer:
         if not hmac.compare_digest(tc3_signature(self.secret_key, date, service, to_sign), signature):
             return "AuthFailure.SignatureFailure", "The provided credentials could not be validated."
         return None
+
+    def _call(self, request: dict[str, Any], request_id: str) -> dict[str, Any]:
+        def error(code: str) -> dict[str, Any]:
+            return {"Response": {"Error": {"Code": code, "Message": code}, "RequestId": request_id}}
+
+        if request.get("VoiceSdkAppid") != self.voice_sdk_app_id:
+            return error("UnauthorizedOperation.VoiceSdkAppidVerifyFail")
+        template = str(request.get("TemplateId", ""))
+        params = [str(p) for p in request.get("TemplateParamSet") or []]
+        if template not in self.voice_templates:
+            return error("FailedOperation.TemplateIncorrectOrUnapproved")
+        if len(params) != self.voice_templates[template]:
+            return error("FailedOperation.InvalidParameters")
+        if not re.fullmatch(r"\+861\d{10}", str(request.get("CalledNumber", ""))):
+            return error("InvalidParameterValue.CalledNumberVerifyFail")
+        if not 1 <= int(request.get("PlayTimes") or 2) <= 3:
+            return error("FailedOperation.InvalidParameters")
+        with self._lock:
+            call_id = f"{self._counter:08d}-{len(self.calls):04d}-vms"
+            self.calls.append(PlacedCall(call_id, request["CalledNumber"], template, params,
+                                         int(request.get("PlayTimes") or 2), str(request.get("SessionContext") or "")))
+        return {"Response": {"SendStatus": {"CallId": call_id, "SessionContext": request.get("SessionContext") or ""},
+                             "RequestId": request_id}}
 
     def _send(self, request: dict[str, Any], behaviour: Behaviour, request_id: str) -> dict[str, Any]:
         if request.get("SmsSdkAppId") != self.sdk_app_id:
@@ -220,3 +270,23 @@ def status_callback(sid: str, mobile: str, success: bool = True) -> dict[str, An
 def reply_callback(mobile: str, text: str, at: int) -> dict[str, Any]:
     """Tencent's reply callback (one JSON object)."""
     return {"extend": "", "mobile": mobile, "nationcode": "86", "sign": "平安", "text": text, "time": at}
+
+
+def voice_prompt_callback(call_id: str, mobile: str, result: str) -> dict[str, Any]:
+    """The call status event: result 0 answered, 1 not answered, 2 the call failed."""
+    return {"voiceprompt_callback": {"result": result, "accept_time": "1764979211" if result == "0" else "0",
+                                     "call_from": "075583763333", "callid": call_id, "end_calltime": "1764979221",
+                                     "fee": "1" if result == "0" else "0", "mobile": mobile, "nationcode": "86",
+                                     "start_calltime": "1764979196"}}
+
+
+def voice_key_callback(call_id: str, mobile: str, keypress: str) -> dict[str, Any]:
+    """The key-press event."""
+    return {"voicekey_callback": {"call_from": "075583763333", "callid": call_id, "keypress": keypress,
+                                  "mobile": mobile, "nationcode": "86"}}
+
+
+def voice_failure_callback(call_id: str, mobile: str, code: int, reason: str) -> dict[str, Any]:
+    """The failure event (空号, 关机, 用户忙, ...)."""
+    return {"voice_failure_callback": {"call_from": "075583763333", "callid": call_id, "failure_code": code,
+                                       "failure_reason": reason, "mobile": mobile, "nationcode": "86"}}

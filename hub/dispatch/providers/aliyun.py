@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -86,21 +86,11 @@ class AliyunSmsProvider(NoFormWebhooks):
         endpoint: str | None = None,
         timeout_s: float = 15.0,
     ) -> None:
-        url = urlsplit(endpoint or DEFAULT_ENDPOINT)
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise ValueError(f"sms.aliyun.endpoint {endpoint!r} is not an http(s) URL")
-        config = open_api_models.Config(
-            access_key_id=access_key_id,
-            access_key_secret=access_key_secret,
-            endpoint=url.netloc,
-            protocol=url.scheme,
-        )
+        config = sdk_config(access_key_id, access_key_secret, endpoint or DEFAULT_ENDPOINT, "sms.aliyun.endpoint")
         self.client = Client(config)
         self.sign_name = sign_name
         self.templates = {k: v for k, v in templates.items() if v}
-        # The outbox retries (with backoff, and with the lease in mind): the SDK must not.
-        ms = int(timeout_s * 1000)
-        self.runtime = RuntimeOptions(autoretry=False, max_attempts=0, read_timeout=ms, connect_timeout=ms)
+        self.runtime = runtime_options(timeout_s)
 
     # --- sending --------------------------------------------------------------------------
 
@@ -158,24 +148,14 @@ class AliyunSmsProvider(NoFormWebhooks):
         return StatusUpdate(sid, state, f"send_status={detail.send_status}", detail.err_code or None)
 
     def _call(self, request: Any) -> Any:
-        try:
-            return request()
-        except AlibabaCloudException as exc:
-            status = int(getattr(exc, "status_code", 0) or 0)
-            code = str(getattr(exc, "code", "") or status)
-            if status >= 500 or status == 429:
-                raise ProviderError(True, code, str(exc)) from exc
-            raise _refusal(code, str(exc)) from exc
-        except Exception as exc:  # timeouts and connection errors arrive wrapped in the SDK's own exception
-            kind = "timeout" if "timed out" in str(exc).lower() else "connection"
-            raise ProviderError(True, kind, f"{type(exc).__name__}: {exc}") from exc
+        return call_sdk(request, _refusal)
 
     # --- pushes ---------------------------------------------------------------------------
 
     def parse_status_push(self, body: bytes) -> list[StatusUpdate]:
         """SmsReport: [{"biz_id", "phone_number", "success", "err_code", "report_time", ...}]."""
         updates = []
-        for item in _json_array(body, "SmsReport"):
+        for item in json_array(body, "SmsReport"):
             biz_id = str(item.get("biz_id") or "")
             if not biz_id or "success" not in item:
                 raise ValueError("an SmsReport item needs biz_id and success")
@@ -188,7 +168,7 @@ class AliyunSmsProvider(NoFormWebhooks):
     def parse_reply_push(self, body: bytes) -> list[InboundReply]:
         """SmsUp: [{"phone_number", "content", "sequence_id", "dest_code", "send_time", ...}]."""
         replies = []
-        for item in _json_array(body, "SmsUp"):
+        for item in json_array(body, "SmsUp"):
             phone = str(item.get("phone_number") or "")
             sequence = str(item.get("sequence_id") or "")
             if not phone or not sequence:
@@ -200,6 +180,38 @@ class AliyunSmsProvider(NoFormWebhooks):
         return {"code": 0, "msg": "成功"} if ok else {"code": 1, "msg": "稍后重试"}
 
 
+def sdk_config(access_key_id: str, access_key_secret: str, endpoint: str, key: str) -> open_api_models.Config:
+    """The SDK's configuration for an endpoint URL (`key` names it in the error): host and scheme."""
+    url = urlsplit(endpoint)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ValueError(f"{key} {endpoint!r} is not an http(s) URL")
+    return open_api_models.Config(
+        access_key_id=access_key_id, access_key_secret=access_key_secret, endpoint=url.netloc, protocol=url.scheme
+    )
+
+
+def runtime_options(timeout_s: float) -> RuntimeOptions:
+    # The outbox retries (with backoff, and with the lease in mind): the SDK must not.
+    ms = int(timeout_s * 1000)
+    return RuntimeOptions(autoretry=False, max_attempts=0, read_timeout=ms, connect_timeout=ms)
+
+
+def call_sdk(request: Callable[[], Any], refusal: Callable[[str, str], ProviderError]) -> Any:
+    """Run one SDK request; 5xx, 429, timeouts and connection errors are recoverable, the rest
+    goes through `refusal` (the product's own mapping of Aliyun's codes)."""
+    try:
+        return request()
+    except AlibabaCloudException as exc:
+        status = int(getattr(exc, "status_code", 0) or 0)
+        code = str(getattr(exc, "code", "") or status)
+        if status >= 500 or status == 429:
+            raise ProviderError(True, code, str(exc)) from exc
+        raise refusal(code, str(exc)) from exc
+    except Exception as exc:  # timeouts and connection errors arrive wrapped in the SDK's own exception
+        kind = "timeout" if "timed out" in str(exc).lower() else "connection"
+        raise ProviderError(True, kind, f"{type(exc).__name__}: {exc}") from exc
+
+
 def _refusal(code: str, message: str) -> ProviderError:
     if code in PERMANENT_CODES:
         return ProviderError(False, code, message)
@@ -208,7 +220,7 @@ def _refusal(code: str, message: str) -> ProviderError:
     return ProviderError(True, code, message)
 
 
-def _json_array(body: bytes, what: str) -> list[dict[str, Any]]:
+def json_array(body: bytes, what: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:

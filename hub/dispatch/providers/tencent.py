@@ -68,11 +68,8 @@ class TencentSmsProvider(NoFormWebhooks):
         region: str = "ap-guangzhou",
         timeout_s: float = 15.0,
     ) -> None:
-        url = urlsplit(endpoint or DEFAULT_ENDPOINT)
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise ValueError(f"sms.tencent.endpoint {endpoint!r} is not an http(s) URL")
-        http = HttpProfile(protocol=url.scheme, endpoint=url.netloc, reqTimeout=max(1, int(timeout_s)))
-        self.client = SmsClient(credential.Credential(secret_id, secret_key), region, ClientProfile(httpProfile=http))
+        profile = client_profile(endpoint or DEFAULT_ENDPOINT, "sms.tencent.endpoint", timeout_s)
+        self.client = SmsClient(credential.Credential(secret_id, secret_key), region, profile)
         self.sdk_app_id = sdk_app_id
         self.sign_name = sign_name
         self.templates = {k: v for k, v in templates.items() if v}
@@ -155,11 +152,25 @@ class TencentSmsProvider(NoFormWebhooks):
         return {"result": 0, "errmsg": "OK"} if ok else {"result": 1, "errmsg": "retry"}
 
 
+def client_profile(endpoint: str, key: str, timeout_s: float) -> ClientProfile:
+    """The SDK's profile for an endpoint URL (`key` names it in the error): host and scheme."""
+    url = urlsplit(endpoint)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ValueError(f"{key} {endpoint!r} is not an http(s) URL")
+    http = HttpProfile(protocol=url.scheme, endpoint=url.netloc, reqTimeout=max(1, int(timeout_s)))
+    return ClientProfile(httpProfile=http)
+
+
+def is_transient(code: str) -> bool:
+    """Throttling, Tencent's own faults and the network: try again later."""
+    return code.startswith(("LimitExceeded", "RequestLimitExceeded", "InternalError", "ServerNetworkError",
+                            "ClientNetworkError"))
+
+
 def _classify(code: str, message: str) -> ProviderError:
     if code in PERMANENT_CODES:
         return ProviderError(False, code, message)
-    if code.startswith(("LimitExceeded", "RequestLimitExceeded", "InternalError", "ServerNetworkError",
-                        "ClientNetworkError")):
+    if is_transient(code):
         return ProviderError(True, code, message)
     log.error("sms.tencent.refused code=%s: fix the configuration or the template; texts wait: %s", code, message)
     return ProviderError(True, code or "unknown", message)
