@@ -3,10 +3,19 @@
 `start()` connects and starts writing; `stop()` drains: new deliveries are left with the
 broker, what is queued is committed and acknowledged, then the connection closes without
 clearing the session.
+
+Critical first (`ingest.critical_lane`, one hub): a second persistent session,
+`<client_id>-critical`, subscribed to the event channel only, with its own queue and writer.
+It stores and rules only alarm events (sos, fall, smoke, gas) and acks everything else at once
+(the main session delivers all of it too; dedup drops whichever copy of an alarm comes second).
+After an outage the broker's queue for this session holds the events only, not the heartbeats
+and fixes, so an SOS is decided within a batch of the hub starting, whatever the backlog; the
+main writer gives way while the lane has work. The ordering guarantee is in docs/INGESTION.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -15,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import Clock
 from hub.config import Config
-from hub.ingest.batch import BatchWriter, OnBatch, Partitioner, Received, WriterSettings
-from hub.ingest.mqtt_connection import MqttConnection
+from hub.ingest.batch import BatchWriter, OnBatch, Partitioner, Received, WriterSettings, may_raise_alarm, raises_alarm
+from hub.ingest.mqtt_connection import Lane, MqttConnection
 from hub.metrics import IngestMetrics
 
 log = logging.getLogger("pingan.ingest")
@@ -29,6 +38,15 @@ def hub_connection(config: Config, metrics: IngestMetrics, clock: Clock) -> Mqtt
     inbox: queue.Queue[Received] = queue.Queue(maxsize=ing.queue_size)
     # The broker may have queue + one batch in flight to us before it must wait for acks.
     return MqttConnection(config.mqtt, inbox, metrics, clock, receive_maximum=ing.queue_size + ing.batch_size)
+
+
+CRITICAL_LANE = Lane("critical", ("event",), may_raise_alarm)
+CRITICAL_QUEUE = 1000  # alarms are few; a larger backlog of them waits in the broker
+
+
+def critical_connection(config: Config, metrics: IngestMetrics, clock: Clock) -> MqttConnection:
+    inbox: queue.Queue[Received] = queue.Queue(maxsize=CRITICAL_QUEUE)
+    return MqttConnection(config.mqtt, inbox, metrics, clock, receive_maximum=CRITICAL_QUEUE, lane=CRITICAL_LANE)
 
 
 class IngestService:
@@ -53,10 +71,21 @@ class IngestService:
             device_burst=ing.device_burst,
             device_rate_per_s=ing.device_rate_per_s,
         )
-        self.writer = BatchWriter(self.inbox, sessions, self.broker, metrics, settings, clock, on_batch, partitioner)
+        # One hub deciding in the batch transaction; partitions rule stored events in their own order.
+        self.critical: MqttConnection | None = None
+        self.critical_writer: BatchWriter | None = None
+        if ing.critical_lane and partitioner is None:
+            self.critical = critical_connection(config, metrics, clock)
+            lane_settings = dataclasses.replace(settings, batch_wait_s=0.0)  # an alarm does not wait for company
+            self.critical_writer = BatchWriter(self.critical.inbox, sessions, self.critical, metrics, lane_settings,
+                                               clock, on_batch, keep=raises_alarm)
+        self.writer = BatchWriter(self.inbox, sessions, self.broker, metrics, settings, clock, on_batch, partitioner,
+                                  give_way_to=self.critical_writer.busy if self.critical_writer else None)
         metrics.watch_queue(self.inbox.qsize)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.writer.run, args=(self._stop,), name="ingest-writer")
+        self._threads = {writer: threading.Thread(target=writer.run, args=(self._stop,), name=name)
+                         for writer, name in zip(self.writers, ("ingest-critical", "ingest-writer")[-len(self.writers):],
+                                                 strict=True)}
 
     @property
     def publisher(self) -> MqttConnection:
@@ -67,17 +96,30 @@ class IngestService:
     def connected(self) -> bool:
         return self.broker.connected
 
+    @property
+    def connections(self) -> list[MqttConnection]:
+        return [self.broker] if self.critical is None else [self.critical, self.broker]
+
+    @property
+    def writers(self) -> list[BatchWriter]:
+        return [self.writer] if self.critical_writer is None else [self.critical_writer, self.writer]
+
     def start(self) -> None:
-        self._thread.start()
-        self.broker.start()
+        for thread in self._threads.values():
+            thread.start()
+        for connection in self.connections:  # the critical lane first: its session drains first
+            connection.start()
 
     def stop(self, drain_timeout_s: float = 30.0) -> None:
-        self.broker.pause()
+        for connection in self.connections:
+            connection.pause()
         self._stop.set()
-        self._thread.join(drain_timeout_s)
-        if self._thread.is_alive():  # database down at shutdown: leave the rest unacked for redelivery
-            log.error("drain timed out; unacknowledged messages stay with the broker left=%d", self.inbox.qsize())
-            self.writer.give_up.set()
-            self._thread.join(10)
-        self.broker.stop()
+        for writer, thread in self._threads.items():
+            thread.join(drain_timeout_s)
+            if thread.is_alive():  # database down at shutdown: leave the rest unacked for redelivery
+                log.error("drain timed out; unacknowledged messages stay with the broker left=%d", writer.inbox.qsize())
+                writer.give_up.set()
+                thread.join(10)
+        for connection in self.connections:
+            connection.stop()
         log.info("ingestion stopped committed=%d", self.writer.committed)
