@@ -19,6 +19,8 @@ import dataclasses
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +44,8 @@ def hub_connection(config: Config, metrics: IngestMetrics, clock: Clock) -> Mqtt
 
 CRITICAL_LANE = Lane("critical", ("event",), may_raise_alarm)
 CRITICAL_QUEUE = 1000  # alarms are few; a larger backlog of them waits in the broker
+CRITICAL_FIRST_MAX_S = 2.0  # at start, the longest the main session waits for the critical lane
+CRITICAL_QUIET_S = 0.2  # the critical session's queue counts as delivered after this long without a message
 
 
 def critical_connection(config: Config, metrics: IngestMetrics, clock: Clock) -> MqttConnection:
@@ -58,7 +62,10 @@ class IngestService:
         clock: Clock,
         on_batch: OnBatch | None = None,
         partitioner: Partitioner | None = None,
+        give_way_to: Callable[[], bool] | None = None,
     ) -> None:
+        """`give_way_to()`: urgent work elsewhere (the outbox's claim of a fresh SOS text) that the
+        main writer waits for before its next batch, like it waits for the critical lane."""
         ing = config.ingest
         metrics = connection.metrics
         self.inbox = connection.inbox
@@ -79,8 +86,9 @@ class IngestService:
             lane_settings = dataclasses.replace(settings, batch_wait_s=0.0)  # an alarm does not wait for company
             self.critical_writer = BatchWriter(self.critical.inbox, sessions, self.critical, metrics, lane_settings,
                                                clock, on_batch, keep=raises_alarm)
+        urgent = [f for f in (self.critical_writer.busy if self.critical_writer else None, give_way_to) if f]
         self.writer = BatchWriter(self.inbox, sessions, self.broker, metrics, settings, clock, on_batch, partitioner,
-                                  give_way_to=self.critical_writer.busy if self.critical_writer else None)
+                                  give_way_to=(lambda: any(f() for f in urgent)) if urgent else None)
         metrics.watch_queue(self.inbox.qsize)
         self._stop = threading.Event()
         self._threads = {writer: threading.Thread(target=writer.run, args=(self._stop,), name=name)
@@ -107,8 +115,27 @@ class IngestService:
     def start(self) -> None:
         for thread in self._threads.values():
             thread.start()
-        for connection in self.connections:  # the critical lane first: its session drains first
-            connection.start()
+        if self.critical is not None:
+            self.critical.start()
+            self._drain_critical_first()
+        self.broker.start()
+
+    def _drain_critical_first(self) -> None:
+        """Before the main session floods the hub with its backlog: connect the critical lane and
+        let it store and rule what its session held (until CRITICAL_QUIET_S without a message),
+        at most CRITICAL_FIRST_MAX_S; later alarms pass through it while the main session drains."""
+        assert self.critical is not None and self.critical_writer is not None
+        deadline = time.monotonic() + CRITICAL_FIRST_MAX_S
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if not self.critical.connected or self.critical_writer.busy():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= CRITICAL_QUIET_S:
+                return
+            time.sleep(0.005)
+        log.warning("critical lane still busy after %.1fs; starting the main session anyway", CRITICAL_FIRST_MAX_S)
 
     def stop(self, drain_timeout_s: float = 30.0) -> None:
         for connection in self.connections:

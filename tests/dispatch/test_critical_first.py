@@ -65,9 +65,7 @@ def publish_backlog(port: int) -> int:
             body = {"ts": now - 600 + i, "seq": i + 1, "battery": 80}
             last = client.publish(f"pingan/v1/dev/bg-{d:03d}/heartbeat", json.dumps(body), qos=1)
             sent += 1
-    seq = 0
-    for _ in range(EARLIER):
-        seq += 1
+    for seq in range(1, EARLIER + 1):
         client.publish("pingan/v1/dev/cat-0001/heartbeat", json.dumps({"ts": now + seq * 0.01, "seq": seq}), qos=1)
     sos_at = now + 1
     client.publish("pingan/v1/dev/cat-0001/event", json.dumps({"ts": sos_at, "seq": EARLIER + 1, "type": "sos"}), qos=1)
