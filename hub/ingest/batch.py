@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from sqlalchemy import exc as sa_exc
@@ -441,8 +442,12 @@ def raises_alarm(msg: DeviceMessage) -> bool:
     return isinstance(p, Event) and p.type in ALARM_EVENTS and msg.seq is not None and msg.device_ts is not None
 
 
+@lru_cache(maxsize=65_536)
 def _device_of(topic: str, root: str) -> str:
-    """The device a topic names, "" for a topic that names none: those share one budget."""
+    """The device a topic names, "" for a topic that names none: those share one budget.
+
+    Cached (bounded): asked three times per message (budget, suspects, batch split), and
+    `DeviceTopic.parse` was ~12 % of the writer's time in cProfile (docs/BENCHMARKS.md)."""
     try:
         return DeviceTopic.parse(topic, root).device_id
     except TopicError:
