@@ -243,7 +243,8 @@ class MqttConnection:
 
     def _on_connect(self, client: gmqtt.Client, flags: int, rc: int, _props: Any) -> None:
         self._set_connected(True)
-        self.metrics.reconnects.inc()
+        if self.lane is None:  # the series are the main session's
+            self.metrics.reconnects.inc()
         # Subscribing again is harmless with a resumed session; retain handling 1 sends retained
         # status messages only for a subscription that did not exist yet.
         # (MQTT 3.1.1 has no retain handling: its bits are reserved, and Mosquitto drops the connection.)
@@ -262,7 +263,7 @@ class MqttConnection:
     def _set_connected(self, value: bool) -> None:
         self._generation += 1
         self._connected = value
-        if self.lane is None:  # the gauge is the main session's (readiness)
+        if self.lane is None:
             self.metrics.broker_connected.set(1 if value else 0)
 
     def _on_qos1_message(self, mid: int, payload: bytes, topic: str | bytes, _props: Any) -> None:
