@@ -301,6 +301,7 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=300.0, help="deadline for each consumer")
     parser.add_argument("--modes", default="full,ingest", help="full (pingan serve), ingest (IngestService alone)")
+    parser.add_argument("--clients", default=",".join(BARE_ROLES), help="bare subscribers to run: paho, gmqtt")
     parser.add_argument("--role", choices=["paho", "gmqtt", "ingest"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--client-id", help=argparse.SUPPRESS)
@@ -315,6 +316,9 @@ def main() -> int:
         return 0
 
     modes = args.modes.split(",")
+    bare_roles = [c for c in args.clients.split(",") if c in BARE_ROLES]
+    if not bare_roles:
+        parser.error(f"--clients: one or more of {', '.join(BARE_ROLES)}")
     workdir = Path(tempfile.mkdtemp(prefix="pingan-bench-ingest-"))
     broker, port = start_broker(workdir)
     pg_name = f"pingan_bench_{os.getpid()}"
@@ -332,7 +336,7 @@ def main() -> int:
             if "ingest" in modes:
                 ingest_configs[db] = Hub(workdir, f"ingest-{db}", port, url)
         # Register every consumer's persistent session, then publish while all are away.
-        for role in BARE_ROLES:
+        for role in bare_roles:
             run_role(role, port, f"bench-bare-{role}", 0, 30)
         for hub in hubs.values():
             hub.start()
@@ -343,7 +347,7 @@ def main() -> int:
         publish(port, args)
 
         results: dict[str, dict[str, Any]] = {}
-        for role in BARE_ROLES:
+        for role in bare_roles:
             results[f"bare-{role}"] = r = run_role(role, port, f"bench-bare-{role}", args.count, args.timeout)
             print(f"bare {role:6s}: {r['n']} messages, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s", flush=True)
         for name, hub in hubs.items():
@@ -366,12 +370,12 @@ def main() -> int:
         if pg_url:
             drop_database(pg_name)
 
-    bare = max(rate(results[f"bare-{r}"]) for r in BARE_ROLES)
+    bare = max(rate(results[f"bare-{r}"]) for r in bare_roles)
     summary = [k for k in results if k.startswith("full-")] or [k for k in results if k.startswith("ingest-")]
     hub_rate = min(rate(results[k]) for k in summary)
     rss = max(results[k]["rss_mb"] for k in summary)
     complete = all(results[k]["n"] >= args.count for k in results)
-    bare_cpu = max(cpu_rate(results[f"bare-{r}"]) for r in BARE_ROLES)
+    bare_cpu = max(cpu_rate(results[f"bare-{r}"]) for r in bare_roles)
     hub_cpu = min(cpu_rate(results[k]) for k in summary)
     print(f"per CPU-second: hub {hub_cpu:.0f} msg/cpu-s, fastest bare {bare_cpu:.0f} msg/cpu-s, "
           f"ratio {hub_cpu / bare_cpu:.2f}", flush=True)

@@ -247,6 +247,12 @@ class IngestConfig(Strict):
     device_rate_per_s: float = Field(
         10.0, gt=0, description="messages a second one device may send sustained; beyond its budget they are dropped and counted"
     )
+    critical_lane: bool = Field(
+        True,
+        description="a second persistent broker session (client id `<mqtt.client_id>-critical`) on the event channel only, "
+        "drained first: an SOS, fall, smoke or gas alarm is decided before the backlog of ordinary messages "
+        "(docs/INGESTION.md, critical first); one hub only (ignored with scale.partitions)",
+    )
 
 
 class ScaleConfig(Strict):

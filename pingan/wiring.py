@@ -102,11 +102,11 @@ class Hub:
         self.core.load()
         if isinstance(self.bus, PgLiveBus):
             self.bus.start()
+        self.sender.start()  # before ingestion: an SOS decided first thing after start is sent at once
         self.ingest.start()
         self._stop.clear()
         self._scheduler = threading.Thread(target=self.core.run_scheduler, args=(self._stop,), name="scheduler", daemon=True)
         self._scheduler.start()
-        self.sender.start()
         retention = self.config.retention
         self._jobs = RetentionJobs(self.core.sessions, self.clock, retention.gps_retention_days, records=retention)
         self._jobs.start()
@@ -179,7 +179,8 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
     )
     Gauge("pingan_rule_failures", "events a rule raised on, isolated and skipped since start (table rule_failures)",
           registry=metrics_registry).set_function(lambda: float(core.rule_failures))
-    ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch, partitioner=core.partitioner)
+    ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch, partitioner=core.partitioner,
+                           give_way_to=lambda: bell.pending)
     replies = SmsReplies(writer, core, core, clock.now)
     calls = CallResults(writer, core, core, clock.now)
     services = WebServices(

@@ -50,8 +50,9 @@ class LoadStats:
 class _Fleet:
     """Payload factory for a slice of the simulated devices."""
 
-    def __init__(self, device_ids: list[str], root: str, seed: int) -> None:
+    def __init__(self, device_ids: list[str], root: str, seed: int, events: bool = True) -> None:
         self.rng = random.Random(seed)
+        self.event_share = 0.15 if events else 0.0  # without events: heartbeats and fixes only (a backlog's bulk)
         self.ids = device_ids
         self.root = root
         self.seq = {d: self.rng.randrange(1, 1000) for d in device_ids}
@@ -63,10 +64,10 @@ class _Fleet:
         self.i += 1
         seq = self.seq[device] = (self.seq[device] + 1) % 2**32
         ts, r = round(time.time(), 3), self.rng.random()
-        if r < 0.75:
+        if r < 0.90 - self.event_share:
             payload = Heartbeat(ts, seq, 40 + seq % 60, -60 - seq % 30, "1.4.2")
             channel = "heartbeat"
-        elif r < 0.90:
+        elif r < 0.90 and self.event_share:
             payload = Event(EVENT_TYPES[seq % len(EVENT_TYPES)], ts, seq)  # type: ignore[assignment]
             channel = "event"
         else:
@@ -146,13 +147,14 @@ def run_load(
     topic_root: str = DEFAULT_ROOT,
     window: int = 2000,
     seed: int = 1,
+    events: bool = True,
 ) -> LoadStats:
     """Publish `count` messages (or fewer if `duration_s` runs out) from `devices` devices at `rate`/s."""
     ids = [f"load-{i + 1:05d}" for i in range(devices)]
     connections = max(1, min(connections, devices))
     deadline = time.perf_counter() + duration_s
     workers = [
-        _Worker(url, _Fleet(ids[k::connections], topic_root, seed + k), _share(count, connections, k),
+        _Worker(url, _Fleet(ids[k::connections], topic_root, seed + k, events), _share(count, connections, k),
                 rate / connections, deadline, window)
         for k in range(connections)
     ]
@@ -195,9 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=1, help="MQTT connections (one thread each)")
     parser.add_argument("--window", type=int, default=2000, help="QoS 1 messages awaiting PUBACK per connection")
     parser.add_argument("--topic-root", default=DEFAULT_ROOT)
+    parser.add_argument("--no-events", action="store_true", help="heartbeats and GPS fixes only (a backlog's bulk)")
     args = parser.parse_args(argv)
     stats = run_load(args.url, args.devices, args.rate, args.count, args.duration, args.connections,
-                     args.topic_root, args.window)
+                     args.topic_root, args.window, events=not args.no_events)
     json.dump(asdict(stats), sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0 if stats.acked == stats.sent else 1

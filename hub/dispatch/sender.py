@@ -78,8 +78,12 @@ class OutboxBell:
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        # Rung and not claimed yet: ingestion's main writer gives way before its next batch, so the
+        # sender's claim (SQLite: the write lock) does not queue behind a drained backlog.
+        self.pending = False
 
     def wake(self) -> None:
+        self.pending = True
         self.event.set()
 
 
@@ -143,7 +147,8 @@ class OutboxSender:
         self.stats = SenderStats()
         self._monotonic = monotonic  # durations only (the duplicate window), never decisions
         self._stop = threading.Event()
-        self._wake = (bell or OutboxBell()).event
+        self.bell = bell or OutboxBell()
+        self._wake = self.bell.event
         self._thread: threading.Thread | None = None
 
     # --- loop -----------------------------------------------------------------------------
@@ -182,6 +187,7 @@ class OutboxSender:
     def run_once(self) -> int:
         """Claim a batch and send it; returns how many rows were handled."""
         claimed = self.claim()
+        self.bell.pending = False
         for item in claimed:
             if self._stop.is_set():
                 break  # the leases make the rest available to another sender

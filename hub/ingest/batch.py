@@ -22,12 +22,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from devices import Channel, DeviceMessage, Rejection, interpret
+from alerts.rules.critical import CRITICAL_EVENTS
+from devices import Channel, DeviceMessage, Event, Rejection, interpret
 from devices.messages import MAX_QUARANTINED_BYTES
 from devices.topics import DeviceTopic, TopicError, topic_of
 from hub.clock import Clock
@@ -44,6 +46,7 @@ OnBatch = Callable[[Session, list[DeviceMessage], float], list[AfterCommit]]
 
 TRANSIENT_DB_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 MAX_BACKOFF_S = 5.0
+GIVE_WAY_MAX_S = 2.0  # the longest the main writer waits for the critical lane before a batch
 CHANNELS = frozenset(c.value for c in Channel)
 
 
@@ -122,8 +125,18 @@ class BatchWriter:
         clock: Clock,
         on_batch: OnBatch | None = None,
         partitioner: Partitioner | None = None,
+        *,
+        keep: Callable[[DeviceMessage], bool] | None = None,
+        give_way_to: Callable[[], bool] | None = None,
     ) -> None:
         self.inbox = inbox
+        # A lane's writer (the critical lane) stores only what `keep` accepts and acks the rest
+        # unstored: the main session delivers those too, and quarantines what is invalid.
+        self.keep = keep
+        # The main writer waits, up to GIVE_WAY_MAX_S a batch, while `give_way_to()` says the
+        # critical lane has work: its alarm then waits for neither the write lock nor the core.
+        self.give_way_to = give_way_to
+        self._writing = False
         self.sessions = sessions
         self.acker = acker
         self.metrics = metrics
@@ -175,9 +188,28 @@ class BatchWriter:
         return time.monotonic()  # how long a batch waits to fill: wall time, never a decision
     # --- one batch ------------------------------------------------------------------------
 
+    def busy(self) -> bool:
+        """Messages queued or a batch being written (the main writer gives way meanwhile)."""
+        return self._writing or not self.inbox.empty()
+
+    def _give_way(self) -> None:
+        if self.give_way_to is None:
+            return
+        deadline = self.clock_monotonic() + GIVE_WAY_MAX_S
+        while self.give_way_to() and self.clock_monotonic() < deadline:
+            time.sleep(0.002)
+
     def write(self, batch: Sequence[Received]) -> bool:
         """Charge the budgets, then commit what is within them and ack it; retry transient errors;
         isolate others. False only when giving up."""
+        self._give_way()
+        self._writing = True
+        try:
+            return self._write_within(batch)
+        finally:
+            self._writing = False
+
+    def _write_within(self, batch: Sequence[Received]) -> bool:
         now = self.clock.now()
         within = self._charge(batch, now)
         suspects = {d for d, until in self._suspects.items() if until > now}
@@ -280,6 +312,8 @@ class BatchWriter:
 
     def _commit(self, batch: Sequence[Received], run_hook: bool) -> None:
         messages, rejections = self.interpret_all(batch)
+        if self.keep is not None:
+            messages, rejections = [m for m in messages if self.keep(m)], []
         started = self.clock_monotonic()
         with self.sessions.begin() as session:
             messages, unknown = self._split_unknown(session, messages)
@@ -390,8 +424,30 @@ def _critical(item: Received) -> bool:
     return item.topic.endswith("/event") and any(marker in item.payload for marker in _CRITICAL_MARKERS)
 
 
+#: What the critical lane takes (docs/INGESTION.md, critical first): events that raise an alarm.
+#: Not `sos_cancel`: a cancel clears, and clearing waits for the device's messages before it.
+ALARM_EVENTS = frozenset(CRITICAL_EVENTS)
+_ALARM_MARKERS = tuple(f'"{e}"'.encode() for e in sorted(ALARM_EVENTS))  # '"sos"' is not in '"sos_cancel"'
+
+
+def may_raise_alarm(topic: str, payload: bytes) -> bool:
+    """A cheap test on the raw bytes (no parsing, network thread): could this be an alarm event?"""
+    return topic.endswith("/event") and any(marker in payload for marker in _ALARM_MARKERS)
+
+
+def raises_alarm(msg: DeviceMessage) -> bool:
+    """An alarm event that dedup can recognise when the main session delivers it again (seq and
+    ts set; without them a second copy would be ruled twice, so it is left to the main lane)."""
+    p = msg.payload
+    return isinstance(p, Event) and p.type in ALARM_EVENTS and msg.seq is not None and msg.device_ts is not None
+
+
+@lru_cache(maxsize=65_536)
 def _device_of(topic: str, root: str) -> str:
-    """The device a topic names, "" for a topic that names none: those share one budget."""
+    """The device a topic names, "" for a topic that names none: those share one budget.
+
+    Cached (bounded): asked three times per message (budget, suspects, batch split), and
+    `DeviceTopic.parse` was ~12 % of the writer's time in cProfile (docs/BENCHMARKS.md)."""
     try:
         return DeviceTopic.parse(topic, root).device_id
     except TopicError:

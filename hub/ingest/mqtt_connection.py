@@ -36,7 +36,7 @@ import random
 import ssl
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,6 +68,16 @@ def reconnect_delay_s(failures: int) -> float:
     return float(min(RECONNECT_MAX_S, RECONNECT_MIN_S * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))
 
 
+class Lane:
+    """A second session of the hub on some channels only (the critical lane: `hub.ingest.service`).
+
+    `takes(topic, payload)` picks what this lane queues; everything else it is delivered is
+    acknowledged at once without parsing, because the main session receives it too."""
+
+    def __init__(self, suffix: str, channels: Sequence[str], takes: Callable[[str, bytes], bool]) -> None:
+        self.suffix, self.channels, self.takes = suffix, tuple(channels), takes
+
+
 class _BackoffClient(gmqtt.Client):  # type: ignore[misc]
     """gmqtt retries a lost connection after a fixed delay; this doubles it per failure, with jitter."""
 
@@ -87,6 +97,7 @@ class MqttConnection:
         clock: Clock,
         *,
         receive_maximum: int = 65535,
+        lane: Lane | None = None,
     ) -> None:
         if settings.url is None:
             raise ValueError("mqtt.url is null: `pingan serve` needs a broker (the demo starts its own)")
@@ -94,7 +105,11 @@ class MqttConnection:
         self.inbox = inbox
         self.metrics = metrics
         self.clock = clock
+        self.lane = lane
+        self.client_id = settings.client_id if lane is None else f"{settings.client_id}-{lane.suffix}"
         self.filters = subscription_filters(settings.topic_root, settings.shared_group)
+        if lane is not None:
+            self.filters = [f for f in self.filters if f.endswith(tuple("/" + c for c in lane.channels))]
         self._v5 = settings.protocol == "5"
         self._generation = 0  # counts connections: a message is acknowledged on the one that brought it
         self._connected = False
@@ -119,7 +134,7 @@ class MqttConnection:
             properties = {"session_expiry_interval": int(s.session_expiry.total_seconds()),
                           "receive_maximum": self._receive_maximum}
         # clean_session=False is MQTT 5's clean_start=False: resume the session the broker kept.
-        client = _BackoffClient(s.client_id, clean_session=False, optimistic_acknowledgement=False, **properties)
+        client = _BackoffClient(self.client_id, clean_session=False, optimistic_acknowledgement=False, **properties)
         if s.username:
             client.set_auth_credentials(s.username, s.password.get_secret_value() if s.password else None)
         client.on_connect = self._on_connect
@@ -143,7 +158,7 @@ class MqttConnection:
         self._thread.start()
         self._connecting = asyncio.run_coroutine_threadsafe(self._connect_until_up(), self._loop)
         log.info("mqtt connecting host=%s port=%d client_id=%s filters=%s", self._host, self._port,
-                 self.settings.client_id, ",".join(self.filters))
+                 self.client_id, ",".join(self.filters))
 
     async def _connect_until_up(self) -> None:
         # gmqtt retries only after a first successful connect; until then the retries are ours.
@@ -228,7 +243,8 @@ class MqttConnection:
 
     def _on_connect(self, client: gmqtt.Client, flags: int, rc: int, _props: Any) -> None:
         self._set_connected(True)
-        self.metrics.reconnects.inc()
+        if self.lane is None:  # the series are the main session's
+            self.metrics.reconnects.inc()
         # Subscribing again is harmless with a resumed session; retain handling 1 sends retained
         # status messages only for a subscription that did not exist yet.
         # (MQTT 3.1.1 has no retain handling: its bits are reserved, and Mosquitto drops the connection.)
@@ -247,9 +263,14 @@ class MqttConnection:
     def _set_connected(self, value: bool) -> None:
         self._generation += 1
         self._connected = value
-        self.metrics.broker_connected.set(1 if value else 0)
+        if self.lane is None:
+            self.metrics.broker_connected.set(1 if value else 0)
 
     def _on_qos1_message(self, mid: int, payload: bytes, topic: str | bytes, _props: Any) -> None:
+        if self.lane is not None and not self.lane.takes(topic if isinstance(topic, str) else topic.decode("utf-8", "replace"), payload):
+            # Not for this lane: the main session has its own copy. Acked at once, never parsed.
+            self.client._connection.send_package(PUBACK.pack(0x40, 2, mid))
+            return
         self._enqueue(topic, payload, mid, 1)
 
     def _on_qos0_message(self, _client: gmqtt.Client, topic: str | bytes, payload: bytes, qos: int, _props: Any) -> None:

@@ -77,6 +77,9 @@ class TwilioProvider:
     ) -> None:
         http_client = BaseUrlHttpClient(api_base_url or TWILIO_API, timeout=timeout_s)
         self.client = Client(account_sid, auth_token, http_client=http_client)
+        # The SDK imports its API modules on first use (~0.5 s on a busy machine): do it now, not
+        # on the first SOS text (benchmarks/backlog.py).
+        _ = self.client.messages
         self.from_number = from_number
         self._validator = RequestValidator(auth_token)
 
