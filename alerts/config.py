@@ -53,6 +53,25 @@ class RoutineConfig(Strict):
     max_factor: float = Field(1.5, ge=1, description="and at most this multiple of it")
 
 
+class LearnedDayConfig(Strict):
+    enabled: bool = Field(False, description="learn each resident's daytime allowance from their own quiet spells at home")
+    min_days: int = Field(7, ge=1, le=365, description="days of a part of the day before its learned allowance applies")
+    window_days: int = Field(28, ge=1, le=365, description="the learned allowance looks at this many recent days")
+    margin: float = Field(1.25, ge=1, le=5, description="the allowance is this multiple of the longest daytime quiet spell in the window")
+    floor_hours: float = Field(1.5, gt=0, le=72, description="never less than this")
+    ceiling_hours: float = Field(8, gt=0, le=72, description="never more than this")
+    sleep_in_floor_hours: float = Field(1, ge=0, le=12, description="a learned night ends at least this long after the night window")
+    sleep_in_ceiling_hours: float = Field(5, ge=0, le=12, description="and at most this long after it")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> LearnedDayConfig:
+        if self.ceiling_hours < self.floor_hours:
+            raise ValueError("ceiling_hours must not be below floor_hours")
+        if self.sleep_in_ceiling_hours < self.sleep_in_floor_hours:
+            raise ValueError("sleep_in_ceiling_hours must not be below sleep_in_floor_hours")
+        return self
+
+
 class RulesConfig(Strict):
     offline_after_missed: int = Field(3, ge=1, le=100, description="missed heartbeat intervals before a device is offline")
     unwatched_hours: float = Field(1, ge=0, description="offline this long with no other activity sensor online raises severity to high")
@@ -61,6 +80,7 @@ class RulesConfig(Strict):
     low_battery: LowBatteryConfig = Field(default_factory=LowBatteryConfig)
     sos_cancel_s: float = Field(30, ge=0, le=600, description="an sos_cancel within this many seconds cancels the SOS alert")
     routine: RoutineConfig = Field(default_factory=RoutineConfig)
+    learned_day: LearnedDayConfig = Field(default_factory=LearnedDayConfig)
 
 
 class Role(StrEnum):

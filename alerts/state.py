@@ -79,6 +79,23 @@ class RoutineHistory:
 
 
 @dataclass(slots=True)
+class QuietHistory:
+    """Per local day, in minutes: the longest daytime quiet spell at home, and how long after
+    the night window's end the night's silence ended (alerts/rules/quiet.py)."""
+
+    day: int | None = None  # local day ordinal being filled
+    today: list[int] = field(default_factory=lambda: [0, 0])  # longest daytime spell, latest wake-up after the night
+    past: list[list[int]] = field(default_factory=list)  # [day, minutes per slot...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"day": self.day, "today": list(self.today), "past": [list(row) for row in self.past]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuietHistory:
+        return cls(data["day"], list(data["today"]), [list(row) for row in data["past"]])
+
+
+@dataclass(slots=True)
 class ResidentState:
     watch_start: float | None = None
     last_activity: float | None = None  # device time of the newest activity; never moves backwards
@@ -89,20 +106,26 @@ class ResidentState:
     unwatched_since: float | None = None  # no activity sensor online since
     person: PersonState | None = None
     routine: RoutineHistory | None = None  # created on first activity when the learned routine is enabled
+    quiet: QuietHistory | None = None  # created on the first daytime quiet spell when learned_day is enabled
 
     def to_dict(self) -> dict[str, Any]:
-        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "routine"}
+        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in _HISTORIES}
         data["routine"] = None if self.routine is None else self.routine.to_dict()
+        data["quiet"] = None if self.quiet is None else self.quiet.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResidentState:
-        values = {f.name: data.get(f.name) for f in fields(cls) if f.name != "routine"}
+        values = {f.name: data.get(f.name) for f in fields(cls) if f.name not in _HISTORIES}
         routine = None if data.get("routine") is None else RoutineHistory.from_dict(data["routine"])
-        state = cls(**values, routine=routine)
+        quiet = None if data.get("quiet") is None else QuietHistory.from_dict(data["quiet"])
+        state = cls(**values, routine=routine, quiet=quiet)
         if state.person is not None:
             state.person = PersonState(state.person)
         return state
+
+
+_HISTORIES = ("routine", "quiet")
 
 
 def _plain(value: Any) -> Any:

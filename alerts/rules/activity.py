@@ -14,7 +14,7 @@ from alerts.actions import Alert, AlertKind, Outcome, PersonState, Reason, Sever
 from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
 from alerts.localtime import hhmm
 from alerts.registry import Device
-from alerts.rules import routine
+from alerts.rules import inactivity, routine
 from alerts.state import RoutineHistory
 from devices.kinds import DeviceKind
 
@@ -28,6 +28,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     rs = ctx.residents[resident_id]
     newer = rs.last_activity is None or at > rs.last_activity
     if newer:
+        inactivity.note_quiet_spell(ctx, resident_id, at)
         rs.last_activity = at
     if ctx.rules.routine.enabled:
         resident = ctx.resident(resident_id)

@@ -28,7 +28,8 @@ from alerts.actions import AlertKind, Outcome, Reason, Severity
 from alerts.context import RuleContext, is_late
 from alerts.localtime import DAY_S, hhmm, in_window, local_text, parse_window, utc_offset_s
 from alerts.registry import Resident
-from alerts.rules import routine
+from alerts.rules import quiet, routine
+from alerts.state import QuietHistory
 from devices.kinds import DeviceKind
 
 MAX_STEPS = 2000
@@ -106,6 +107,49 @@ def _may_be_sleep(start: float, tz: str, window: tuple[int, int]) -> bool:
     return (window[0] - sod) % DAY_S <= BEDTIME_LEAD_S
 
 
+def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> float | None:
+    """The resident's learned daytime allowance for a silence beginning at `start`, or None
+    (not learned yet, a silence that may be sleep, or the resident's own `day_hours` set)."""
+    window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
+    if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window):
+        return None
+    return quiet.allowance(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day)
+
+
+def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> float | None:
+    """How long after the night window a night's silence beginning at `start` may last, learned
+    from how late this resident got up (None: not learned yet, or not a night)."""
+    window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
+    if not _may_be_sleep(start, resident.timezone, window):
+        return None
+    end = night_end(start, resident.timezone, window)
+    return quiet.sleep_in(ctx.residents[resident.id].quiet, resident.timezone, end, ctx.rules.learned_day)
+
+
+def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
+    """Activity at `at` ends the silence so far: keep it as a daytime quiet spell at home when it
+    began by day, the resident was not away (a confirmed departure), and silence was judged.
+    Call before last activity moves to `at`."""
+    cfg = ctx.rules.learned_day
+    resident, rs = ctx.resident(resident_id), ctx.residents[resident_id]
+    if not cfg.enabled or resident is None or rs.away_since is not None or not ctx.silence_judged(resident_id):
+        return
+    start = silence_start(ctx, resident_id, at)
+    if at <= start or ctx.absence_at(resident_id, start) is not None:
+        return
+    alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
+    if alert is not None and alert.triggered_at <= start:
+        at = min(at, alert.opened_at)  # known quiet that long; a fall would have gone on
+    if rs.quiet is None:
+        rs.quiet = QuietHistory()
+    tz, window = resident.timezone, parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
+    if _may_be_sleep(start, tz, window):
+        end = night_end(start, tz, window)
+        quiet.record_wake(rs.quiet, tz, end, at - end, cfg)
+    else:
+        quiet.record(rs.quiet, tz, start, at - start, cfg)
+
+
 def silence_start(ctx: RuleContext, resident_id: str, now: float) -> float:
     rs = ctx.residents[resident_id]
     starts = [t for t in (rs.last_activity, rs.watch_start, ctx.last_return(resident_id, now)) if t is not None]
@@ -141,7 +185,12 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     floor_s = ctx.rules.routine.min_factor * ctx.rules.inactivity.day_hours * 3600 if hour_factors is not None else 0.0
     cfg = ctx.rules.inactivity
     nap = None if cfg.nap is None else (cfg.nap, cfg.nap_hours * 3600)
-    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, cfg.sleep_in_hours * 3600, floor_s, nap)
+    learned = learned_day_s(ctx, resident, start)
+    if learned is not None:  # the resident's own quiet spells replace the prior (fixed, nap, hourly routine)
+        day_s, hour_factors, floor_s, nap = learned, None, 0.0, None
+    sleep_in_s = learned_sleep_in_s(ctx, resident, start)
+    sleep_in_s = cfg.sleep_in_hours * 3600 if sleep_in_s is None else sleep_in_s
+    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap)
     if now < due:
         return due
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
@@ -156,6 +205,10 @@ def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> s
     what = "no activity since" if rs.last_activity is not None and rs.last_activity >= start else "nothing heard since"
     day_s, night_s, night = thresholds(ctx, resident)
     seen = " (a door sensor sees departures)" if departures_seen(ctx, resident.id) and ctx.rules.inactivity.day_hours_door is not None else ""
+    learned = learned_day_s(ctx, resident, start)
+    if learned is not None:
+        day_s, seen = learned, " (learned from the resident's own quiet spells at home)"
+        return f"{what} {since}; allowed silence {day_s / 3600:.1f} h by day{seen}, {night_s / 3600:g} h at night ({night})"
     text = f"{what} {since}; allowed silence {day_s / 3600:g} h by day{seen}, {night_s / 3600:g} h at night ({night})"
     hour = int(((start + utc_offset_s(start, tz)) % DAY_S) // 3600)
     usual = "" if rs.routine is None else routine.usually_active(rs.routine, ctx.rules.routine, hour)

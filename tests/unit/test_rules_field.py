@@ -313,3 +313,89 @@ def test_day_allowance_follows_what_the_home_can_see(name: str, door: bool, last
     drv.advance_to(local(20, due_h) + 60)
     [alert] = drv.opened("inactivity")
     assert alert.opened_at == pytest.approx(local(20, due_h)), name
+
+
+# ---------------------------------------------------------------- 6. a daytime allowance learned from the resident's own days
+
+
+def own_days(days: int, quiet: tuple[float, float] | None, every_h: float = 0.5, door: bool = True,
+             learned_day: bool = True) -> Driver:
+    """`days` days up 07:00-21:00 with motion every `every_h` hours, except a quiet spell
+    (`quiet` = (from, to) local hours) each day; bed at 21:30."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "nap": "12:00-15:00", "nap_hours": 3.5},
+                        learned_day={"enabled": learned_day, "min_days": 7, "window_days": 28, "margin": 1.25,
+                                     "floor_hours": 1.5, "ceiling_hours": 8})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60)]
+    if door:
+        devices.append(Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60))
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
+    for day in range(days):
+        h = 7.0
+        while h <= 21.0:
+            if quiet is None or not quiet[0] < h < quiet[1]:
+                drv.event("cat-0001", "motion", local(1 + day, h))
+            h += every_h
+        drv.event("cat-0001", "motion", local(1 + day, 21.5))
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "learned_day", "found_by_h"),
+    [
+        ("learned: never quiet over 30 min by day → the floor, 1.5 h", True, 1.5),
+        ("fixed prior (control): 2.5 h with a door sensor", False, 2.5),
+    ],
+)
+def test_an_active_residents_fall_is_found_sooner(name: str, learned_day: bool, found_by_h: float) -> None:
+    drv = own_days(10, None, learned_day=learned_day)
+    for h in (7.0, 7.5, 8.0, 8.5, 9.0):  # then the fall
+        drv.event("cat-0001", "motion", local(11, h))
+    drv.advance_to(local(11, 14.0))
+    [alert] = drv.opened("inactivity")
+    assert alert.opened_at == pytest.approx(local(11, 9.0 + found_by_h), abs=60), name
+
+
+@pytest.mark.parametrize(
+    ("name", "learned_day", "late_alerts"),
+    [
+        ("reads 3 h every afternoon 15:00-18:00: learned after a week", True, 0),
+        ("the fixed 2.5 h (control) alerts every afternoon", False, 7),
+    ],
+)
+def test_a_residents_own_quiet_afternoon_is_learned(name: str, learned_day: bool, late_alerts: int) -> None:
+    """The first week has the prior (alerts at 17:30, cleared at 18:00); from day 8 the learned
+    allowance (the alert's 2.5 h known quiet, and any longer spell × 1.25) covers the reading."""
+    drv = own_days(14, (15.0, 18.0), learned_day=learned_day)
+    assert len([a for a in drv.opened("inactivity") if a.opened_at > local(8, 0)]) == late_alerts, name
+
+
+def test_no_door_sensor_long_outings_learned_within_the_ceiling() -> None:
+    """No door sensor: a 7 h outing without the tag every day is a quiet spell at home to the
+    hub; once learned, it stops alerting, and the allowance stays ≤ the ceiling (8 h)."""
+    drv = own_days(14, (9.0, 16.0), door=False)
+    assert [a for a in drv.opened("inactivity") if a.opened_at > local(8, 0)] == []
+    drv.event("cat-0001", "motion", local(15, 7.0))
+    drv.event("cat-0001", "motion", local(15, 8.0))  # the fall, day 15
+    drv.advance_to(local(15, 18.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(15, 0)]
+    assert alert.opened_at == pytest.approx(local(15, 16.0), abs=60)
+
+
+def test_a_door_confirmed_outing_is_not_a_quiet_spell() -> None:
+    """Out 10:00-16:00 each day through the door: not learned as quiet at home, so a fall at
+    home after a week is still found at the floor, not after 6 h."""
+    drv = own_days(0, None)
+    for day in range(10):
+        for h in [7.0 + k * 0.5 for k in range(6)]:
+            drv.event("cat-0001", "motion", local(1 + day, h))
+        drv.event("cat-0001", "motion", local(1 + day, 9.99))
+        drv.event("door-0001", "door_open", local(1 + day, 10.0))
+        drv.advance_to(local(1 + day, 15.9))
+        drv.event("door-0001", "door_open", local(1 + day, 16.0))
+        for h in [16.05 + k * 0.5 for k in range(12)]:
+            drv.event("cat-0001", "motion", local(1 + day, h))
+    for h in (7.0, 7.5, 8.0, 8.5, 9.0):  # then the fall
+        drv.event("cat-0001", "motion", local(11, h))
+    drv.advance_to(local(11, 14.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(11, 0)]
+    assert alert.opened_at == pytest.approx(local(11, 10.5), abs=60)

@@ -1,0 +1,90 @@
+"""Learned daytime allowance: how long this resident is quiet at home by day, from their own days.
+
+A fixed day allowance cannot fit everyone: real people sit still through an afternoon for
+longer than 2.5 h (the van Kasteren homes, docs/DETECTION.md), while an active resident's fall
+is found hours late under a 6 h one. So each resident's own daytime quiet spells at home are
+kept — the longest of each local day, per part of the day (morning, the 午睡 after lunch,
+afternoon and evening) — for the last `window_days` days. With `min_days` days of a part, its
+allowance is `margin` × the longest spell of the window, within [floor_hours, ceiling_hours];
+before that the population prior applies (the fixed day / door / nap allowances).
+
+What is a quiet spell at home: the gap between two activities that began by day (not a
+silence that may be sleep), while the resident was not away (a door- or tag-confirmed
+departure) and no absence was recorded. A spell that ended an inactivity alert counts as long
+as the alert's threshold: the hub knows the resident was quiet that long, not how long a fall
+would have lasted. About 100 bytes a resident.
+"""
+
+from __future__ import annotations
+
+from alerts.config import LearnedDayConfig
+from alerts.localtime import DAY_S, local_day, utc_offset_s
+from alerts.state import QuietHistory
+
+PART_STARTS_H: tuple[int, ...] = ()  # one part: splitting the day left too few spells per part (docs/DETECTION.md)
+NIGHT = len(PART_STARTS_H) + 1  # the slot that keeps how late the resident got up after the night window  # parts of the day by the spell's local start: before 12:00, 12:00-15:00 (午睡), later
+
+
+def part_of_day(at: float, tz: str) -> int:
+    hour = ((at + utc_offset_s(at, tz)) % DAY_S) / 3600
+    return sum(hour >= h for h in PART_STARTS_H)
+
+
+def record(history: QuietHistory, tz: str, start: float, seconds: float, cfg: LearnedDayConfig) -> None:
+    """Note a daytime quiet spell at home that began at `start` (local day and part of its start)."""
+    day, _ = local_day(start, tz)
+    if history.day is not None and day < history.day:
+        return  # late data for a day already folded
+    _keep(history, day, part_of_day(start, tz), seconds, cfg.ceiling_hours, cfg.window_days)
+
+
+def record_wake(history: QuietHistory, tz: str, night_end: float, seconds_late: float, cfg: LearnedDayConfig) -> None:
+    """Note how long after the night window's end a night's silence ended (0 when before it)."""
+    day, _ = local_day(night_end, tz)
+    if history.day is not None and day < history.day:
+        return
+    _keep(history, day, NIGHT, max(0.0, seconds_late), cfg.sleep_in_ceiling_hours, cfg.window_days)
+
+
+def _keep(history: QuietHistory, day: int, slot: int, seconds: float, ceiling_hours: float, window_days: int) -> None:
+    if history.day != day:
+        _fold(history, window_days)
+        history.day, history.today = day, [0] * (NIGHT + 1)
+    minutes = min(int(seconds // 60), int(ceiling_hours * 60) * 2)
+    history.today[slot] = max(history.today[slot], minutes)
+
+
+def _fold(history: QuietHistory, window_days: int) -> None:
+    if history.day is None:
+        return
+    history.past.append([history.day, *history.today])
+    del history.past[: max(0, len(history.past) - window_days)]
+
+
+def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig) -> float | None:
+    """Seconds of quiet allowed for a daytime silence beginning at `start`; None: use the prior."""
+    longest = _longest(history, tz, start, part_of_day(start, tz), cfg)
+    if longest is None:
+        return None
+    return min(cfg.ceiling_hours * 3600, max(cfg.floor_hours * 3600, cfg.margin * longest))
+
+
+def sleep_in(history: QuietHistory | None, tz: str, night_end: float, cfg: LearnedDayConfig) -> float | None:
+    """Seconds after the night window's end by which a night's silence must have ended; None: the prior."""
+    latest = _longest(history, tz, night_end, NIGHT, cfg)
+    if latest is None:
+        return None
+    return min(cfg.sleep_in_ceiling_hours * 3600, max(cfg.sleep_in_floor_hours * 3600, cfg.margin * latest))
+
+
+def _longest(history: QuietHistory | None, tz: str, at: float, slot: int, cfg: LearnedDayConfig) -> float | None:
+    """The longest value of `slot` over the window's days before `at`'s day; None before min_days."""
+    if not cfg.enabled or history is None:
+        return None
+    day, _ = local_day(at, tz)
+    days = [row for row in history.past if 0 < day - row[0] <= cfg.window_days]
+    if history.day is not None and 0 < day - history.day <= cfg.window_days:
+        days.append([history.day, *history.today])  # the day being filled is complete once it is over
+    if len(days) < cfg.min_days:
+        return None
+    return max(row[1 + slot] for row in days) * 60.0
