@@ -55,7 +55,8 @@ class RoutineConfig(Strict):
 
 class LearnedDayConfig(Strict):
     enabled: bool = Field(False, description="learn each resident's daytime allowance from their own quiet spells at home")
-    min_days: int = Field(7, ge=1, le=365, description="days of a part of the day before its learned allowance applies")
+    min_days: int = Field(3, ge=1, le=365, description="days of history before the learned allowance may widen the prior")
+    tighten_days: int = Field(14, ge=1, le=365, description="days of history before it may also be tighter than the prior")
     window_days: int = Field(28, ge=1, le=365, description="the learned allowance looks at this many recent days")
     margin: float = Field(1.25, ge=1, le=5, description="the allowance is this multiple of the longest daytime quiet spell in the window")
     floor_hours: float = Field(1.5, gt=0, le=72, description="never less than this")

@@ -107,7 +107,7 @@ def _may_be_sleep(start: float, tz: str, window: tuple[int, int]) -> bool:
     return (window[0] - sod) % DAY_S <= BEDTIME_LEAD_S
 
 
-def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> float | None:
+def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.Learned | None:
     """The resident's learned daytime allowance for a silence beginning at `start`, or None
     (not learned yet, a silence that may be sleep, or the resident's own `day_hours` set)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
@@ -116,7 +116,7 @@ def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> float |
     return quiet.allowance(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day)
 
 
-def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> float | None:
+def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.Learned | None:
     """How long after the night window a night's silence beginning at `start` may last, learned
     from how late this resident got up (None: not learned yet, or not a night)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
@@ -185,12 +185,14 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     floor_s = ctx.rules.routine.min_factor * ctx.rules.inactivity.day_hours * 3600 if hour_factors is not None else 0.0
     cfg = ctx.rules.inactivity
     nap = None if cfg.nap is None else (cfg.nap, cfg.nap_hours * 3600)
-    learned = learned_day_s(ctx, resident, start)
-    if learned is not None:  # the resident's own quiet spells replace the prior (fixed, nap, hourly routine)
-        day_s, hour_factors, floor_s, nap = learned, None, 0.0, None
-    sleep_in_s = learned_sleep_in_s(ctx, resident, start)
-    sleep_in_s = cfg.sleep_in_hours * 3600 if sleep_in_s is None else sleep_in_s
+    sleep_in_s = cfg.sleep_in_hours * 3600
+    learned_night = learned_sleep_in_s(ctx, resident, start)
+    if learned_night is not None:
+        sleep_in_s = learned_night.seconds if learned_night.settled else max(sleep_in_s, learned_night.seconds)
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap)
+    learned = learned_day_s(ctx, resident, start)
+    if learned is not None:  # the resident's own quiet spells: only wider than the prior until settled
+        due = start + learned.seconds if learned.settled else max(due, start + learned.seconds)
     if now < due:
         return due
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
@@ -206,9 +208,9 @@ def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> s
     day_s, night_s, night = thresholds(ctx, resident)
     seen = " (a door sensor sees departures)" if departures_seen(ctx, resident.id) and ctx.rules.inactivity.day_hours_door is not None else ""
     learned = learned_day_s(ctx, resident, start)
-    if learned is not None:
-        day_s, seen = learned, " (learned from the resident's own quiet spells at home)"
-        return f"{what} {since}; allowed silence {day_s / 3600:.1f} h by day{seen}, {night_s / 3600:g} h at night ({night})"
+    if learned is not None and (learned.settled or due - start <= learned.seconds + 1):
+        seen = " (learned from the resident's own quiet spells at home)"
+        return f"{what} {since}; allowed silence {learned.seconds / 3600:.1f} h by day{seen}, {night_s / 3600:g} h at night ({night})"
     text = f"{what} {since}; allowed silence {day_s / 3600:g} h by day{seen}, {night_s / 3600:g} h at night ({night})"
     hour = int(((start + utc_offset_s(start, tz)) % DAY_S) // 3600)
     usual = "" if rs.routine is None else routine.usually_active(rs.routine, ctx.rules.routine, hour)

@@ -17,6 +17,8 @@ would have lasted. About 100 bytes a resident.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from alerts.config import LearnedDayConfig
 from alerts.localtime import DAY_S, local_day, utc_offset_s
 from alerts.state import QuietHistory
@@ -61,24 +63,25 @@ def _fold(history: QuietHistory, window_days: int) -> None:
     del history.past[: max(0, len(history.past) - window_days)]
 
 
-def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig) -> float | None:
-    """Seconds of quiet allowed for a daytime silence beginning at `start`; None: use the prior."""
-    longest = _longest(history, tz, start, part_of_day(start, tz), cfg)
-    if longest is None:
-        return None
-    return min(cfg.ceiling_hours * 3600, max(cfg.floor_hours * 3600, cfg.margin * longest))
+class Learned(NamedTuple):
+    seconds: float
+    settled: bool  # enough days (tighten_days) to allow less than the prior; before, it only widens
 
 
-def sleep_in(history: QuietHistory | None, tz: str, night_end: float, cfg: LearnedDayConfig) -> float | None:
-    """Seconds after the night window's end by which a night's silence must have ended; None: the prior."""
-    latest = _longest(history, tz, night_end, NIGHT, cfg)
-    if latest is None:
-        return None
-    return min(cfg.sleep_in_ceiling_hours * 3600, max(cfg.sleep_in_floor_hours * 3600, cfg.margin * latest))
+def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig) -> Learned | None:
+    """Quiet allowed for a daytime silence beginning at `start`; None: use the prior."""
+    return _learned(history, tz, start, part_of_day(start, tz), cfg, cfg.floor_hours, cfg.ceiling_hours)
 
 
-def _longest(history: QuietHistory | None, tz: str, at: float, slot: int, cfg: LearnedDayConfig) -> float | None:
-    """The longest value of `slot` over the window's days before `at`'s day; None before min_days."""
+def sleep_in(history: QuietHistory | None, tz: str, night_end: float, cfg: LearnedDayConfig) -> Learned | None:
+    """How long after the night window's end a night's silence may last; None: use the prior."""
+    return _learned(history, tz, night_end, NIGHT, cfg, cfg.sleep_in_floor_hours, cfg.sleep_in_ceiling_hours)
+
+
+def _learned(history: QuietHistory | None, tz: str, at: float, slot: int, cfg: LearnedDayConfig,
+             floor_h: float, ceiling_h: float) -> Learned | None:
+    """margin × the longest value of `slot` over the window's days before `at`'s day, within
+    [floor_h, ceiling_h]; None before min_days."""
     if not cfg.enabled or history is None:
         return None
     day, _ = local_day(at, tz)
@@ -87,4 +90,6 @@ def _longest(history: QuietHistory | None, tz: str, at: float, slot: int, cfg: L
         days.append([history.day, *history.today])  # the day being filled is complete once it is over
     if len(days) < cfg.min_days:
         return None
-    return max(row[1 + slot] for row in days) * 60.0
+    longest = max(row[1 + slot] for row in days) * 60.0
+    seconds = min(ceiling_h * 3600, max(floor_h * 3600, cfg.margin * longest))
+    return Learned(seconds, len(days) >= cfg.tighten_days)
