@@ -1,18 +1,21 @@
-"""Learned daytime allowance: how long this resident is quiet at home by day, from their own days.
+"""Learned allowances: how long this resident is quiet at home by day, and how late they get up.
 
 A fixed day allowance cannot fit everyone: real people sit still through an afternoon for
 longer than 2.5 h (the van Kasteren homes, docs/DETECTION.md), while an active resident's fall
-is found hours late under a 6 h one. So each resident's own daytime quiet spells at home are
-kept — the longest of each local day, per part of the day (morning, the 午睡 after lunch,
-afternoon and evening) — for the last `window_days` days. With `min_days` days of a part, its
-allowance is `margin` × the longest spell of the window, within [floor_hours, ceiling_hours];
-before that the population prior applies (the fixed day / door / nap allowances).
+is found hours late under a 6 h one. So per local day the hub keeps the resident's longest
+daytime quiet spell at home and how long after the night window the night's silence ended,
+for the last `window_days` days (about 100 bytes a resident). The learned allowance is
+`margin` × the longest of the window, within a floor and a ceiling. The population prior (the
+fixed allowances) applies until `min_days`; after that the learned value may widen the prior
+(one long spell is evidence enough), and only after `tighten_days` may it be tighter (that no
+longer spell comes needs more days than a week: docs/RULES.md).
 
-What is a quiet spell at home: the gap between two activities that began by day (not a
-silence that may be sleep), while the resident was not away (a door- or tag-confirmed
-departure) and no absence was recorded. A spell that ended an inactivity alert counts as long
-as the alert's threshold: the hub knows the resident was quiet that long, not how long a fall
-would have lasted. About 100 bytes a resident.
+A quiet spell is the gap between two activities that began by day, while the resident was
+not away (a door- or tag-confirmed departure) and no absence was recorded. A spell that ended
+an inactivity alert counts as long as the alert's threshold: the hub knows the resident was
+quiet that long, not how long a fall would have lasted. One value for the whole day: split
+into morning / after lunch / later, each part's maximum rested on a third of the spells and
+was exceeded more often on the real homes.
 """
 
 from __future__ import annotations
@@ -20,24 +23,18 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from alerts.config import LearnedDayConfig
-from alerts.localtime import DAY_S, local_day, utc_offset_s
+from alerts.localtime import local_day
 from alerts.state import QuietHistory
 
-PART_STARTS_H: tuple[int, ...] = ()  # one part: splitting the day left too few spells per part (docs/DETECTION.md)
-NIGHT = len(PART_STARTS_H) + 1  # the slot that keeps how late the resident got up after the night window  # parts of the day by the spell's local start: before 12:00, 12:00-15:00 (午睡), later
-
-
-def part_of_day(at: float, tz: str) -> int:
-    hour = ((at + utc_offset_s(at, tz)) % DAY_S) / 3600
-    return sum(hour >= h for h in PART_STARTS_H)
+DAY, NIGHT = 0, 1  # slots of a day's row: the longest daytime quiet spell, the latest wake-up after the night
 
 
 def record(history: QuietHistory, tz: str, start: float, seconds: float, cfg: LearnedDayConfig) -> None:
-    """Note a daytime quiet spell at home that began at `start` (local day and part of its start)."""
+    """Note a daytime quiet spell at home that began at `start` (on the local day of its start)."""
     day, _ = local_day(start, tz)
     if history.day is not None and day < history.day:
         return  # late data for a day already folded
-    _keep(history, day, part_of_day(start, tz), seconds, cfg.ceiling_hours, cfg.window_days)
+    _keep(history, day, DAY, seconds, cfg.ceiling_hours, cfg.window_days)
 
 
 def record_wake(history: QuietHistory, tz: str, night_end: float, seconds_late: float, cfg: LearnedDayConfig) -> None:
@@ -70,7 +67,7 @@ class Learned(NamedTuple):
 
 def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig) -> Learned | None:
     """Quiet allowed for a daytime silence beginning at `start`; None: use the prior."""
-    return _learned(history, tz, start, part_of_day(start, tz), cfg, cfg.floor_hours, cfg.ceiling_hours)
+    return _learned(history, tz, start, DAY, cfg, cfg.floor_hours, cfg.ceiling_hours)
 
 
 def sleep_in(history: QuietHistory | None, tz: str, night_end: float, cfg: LearnedDayConfig) -> Learned | None:
