@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from alerts.reasons import CATALOGUE, Explanation, Param, ParamType, ReasonCode, device_words
+from dashboards.i18n import catalogue, pick_language
 
 Translate = Callable[..., str]
 DAY_S = 86400.0
@@ -56,9 +57,9 @@ class ReasonWords:
         return text
 
     def value(self, code: ReasonCode, p: Param, value: Any) -> str:
-        if value is None:
-            text = self.t(f"reason.none.{code.value}.{p.name}")
-            return self.t("reason.none") if text.startswith("reason.none.") else text
+        if value is None:  # most absent values are not in the sentence at all: no missing-key warning
+            key = f"reason.none.{code.value}.{p.name}"
+            return self.t(key) if key in catalogue(pick_language(self.lang)) else self.t("reason.none")
         if p.type is ParamType.DEVICE:
             return device_words(value["kind"], self.lang)
         if p.type is ParamType.DEVICES:
