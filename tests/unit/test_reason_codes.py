@@ -4,6 +4,7 @@ devices by kind (never by id), bad values are refused, and explanations survive 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from support.reasons import CAT, DOOR, GAS, SAMPLES, T0, TAG
@@ -136,3 +137,12 @@ def test_the_sms_names_the_device_of_the_reason_by_kind(kind: AlertKind, words_z
 def _alert(reason: Explanation, notes: tuple[Explanation, ...] = (), kind: AlertKind = AlertKind.GEOFENCE_EXIT) -> Alert:
     return Alert(id="al-1", code="A7K2", kind=kind, severity=Severity.HIGH, state=AlertState.OPEN, resident="r1",
                  device="tag-0001", zone=None, opened_at=T0, triggered_at=T0, reason=reason, notes=notes)
+
+
+def test_docs_list_every_code() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "RULES.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## Reason codes") : docs.index("## Rules")]
+    for code, params in CATALOGUE.items():
+        row = next((line for line in section.splitlines() if line.startswith(f"| `{code.value}` |")), None)
+        assert row is not None, code
+        assert all(f"`{p.name}`" in row for p in params), code
