@@ -13,7 +13,7 @@ values, never hidden.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -36,10 +36,12 @@ class Explained(Protocol):
 
 
 class ReasonWords:
-    """Words an explanation in one language and time zone; `now` decides when a time needs its date."""
+    """Words an explanation in one language and time zone; `now` decides when a time needs its
+    date; `places` (device id → the resident's word for where it is) adds the place to a device."""
 
-    def __init__(self, t: Translate, lang: str, tz: ZoneInfo | str, now: float | None = None) -> None:
-        self.t, self.lang, self.now = t, lang, now
+    def __init__(self, t: Translate, lang: str, tz: ZoneInfo | str, now: float | None = None,
+                 places: Mapping[str, str] | None = None) -> None:
+        self.t, self.lang, self.now, self.places = t, lang, now, places or {}
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
 
     def alert(self, alert: Explained) -> str:
@@ -61,11 +63,11 @@ class ReasonWords:
             key = f"reason.none.{code.value}.{p.name}"
             return self.t(key) if key in catalogue(pick_language(self.lang)) else self.t("reason.none")
         if p.type is ParamType.DEVICE:
-            return device_words(value["kind"], self.lang)
+            return self.device(value)
         if p.type is ParamType.DEVICES:
             if not value:
                 return self.t("reason.none.devices")
-            return ("、" if not self.lang.startswith("en") else ", ").join(device_words(d["kind"], self.lang) for d in value)
+            return ("、" if not self.lang.startswith("en") else ", ").join(self.device(d) for d in value)
         if p.type is ParamType.TIME:
             return self.time(value)
         if p.type is ParamType.SECONDS:
@@ -73,6 +75,9 @@ class ReasonWords:
         if p.type is ParamType.CHOICE:
             return self.t(f"reason.{p.name}.{value}")
         return str(value)
+
+    def device(self, ref: Mapping[str, str]) -> str:
+        return device_words(ref["kind"], self.lang, self.places.get(ref["id"]))
 
     def time(self, t: float) -> str:
         local = datetime.fromtimestamp(t, self.tz)
