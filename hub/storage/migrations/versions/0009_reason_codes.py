@@ -1,7 +1,7 @@
 """Reason codes (issue 15): alerts keep why they opened as a code and values; person states too
 
 Revision ID: reasons_a1
-Revises: shft
+Revises: scop
 Create Date: 2026-12-06 02:40:00
 
 Old alert rows keep their English sentence in `reason` and get no `reason_data`: they read back
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'reasons_a1'
-down_revision: str | None = 'shft'
+down_revision: str | None = 'scop'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
