@@ -10,13 +10,13 @@ import io
 
 import pytest
 from sqlalchemy import select
-from web.conftest import Web, csrf_of
-from web.seed import PASSWORD
 
 from dashboards.scope import LiveScope, grids_of
 from hub import access
 from hub.access import AccessError
 from hub.storage import models as m
+from web.conftest import Web, csrf_of
+from web.seed import PASSWORD
 
 GRID_1 = "xuanxin-g01"  # 李奶奶 r-0001, 张大爷 r-0002; grid 2 has 王奶奶 r-0003, 陈爷爷 r-0004, 孙奶奶 r-0005
 
