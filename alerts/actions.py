@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from alerts.reasons import Explanation
+
 
 class AlertKind(StrEnum):
     SOS = "sos"
@@ -127,7 +129,7 @@ class Alert:
     zone: str | None
     opened_at: float  # hub time the alert opened
     triggered_at: float  # device time of the cause (differs from opened_at for late data)
-    reason: str  # human-readable explanation shown on the board
+    reason: Explanation  # why it opened, as a code and values (alerts/reasons.py); the edges word it
     late: bool = False  # raised from buffered data, or from a deadline that fell due while the hub was down
     acknowledged_at: float | None = None
     on_site_at: float | None = None
@@ -136,6 +138,7 @@ class Alert:
     outcome: Outcome | None = None
     triggers: int = 1
     transitions: tuple[Transition, ...] = ()
+    notes: tuple[Explanation, ...] = ()  # what was learnt since it opened, and what ended it
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -160,7 +163,9 @@ class Alert:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "transitions"}
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name not in ("transitions", "reason", "notes")}
+        data["reason"] = self.reason.to_dict()
+        data["notes"] = [n.to_dict() for n in self.notes]
         data["transitions"] = [
             {"state": t.state.value, "at": t.at, "by": t.by, "channel": t.channel, "note": t.note} for t in self.transitions
         ]
@@ -175,6 +180,8 @@ class Alert:
         values["severity"] = Severity(values["severity"])
         values["state"] = AlertState(values["state"])
         values["outcome"] = None if values["outcome"] is None else Outcome(values["outcome"])
+        values["reason"] = Explanation.from_dict(values.get("reason"))  # a snapshot from before the catalogue holds a sentence
+        values["notes"] = tuple(Explanation.from_dict(n) for n in values.get("notes", ()))
         values["transitions"] = tuple(
             Transition(AlertState(t["state"]), t["at"], t["by"], t["channel"], t.get("note", "")) for t in data["transitions"]
         )
@@ -226,7 +233,7 @@ class PersonStateChanged:
     previous: PersonState | None
     reason: Reason
     at: float
-    detail: str = ""  # e.g. "away until 2026-12-03 18:00"
+    explanation: Explanation | None = None  # the reason's values, e.g. an absence's expected return
 
 
 @dataclass(frozen=True, slots=True)

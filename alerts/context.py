@@ -25,6 +25,7 @@ from alerts.actions import (
 from alerts.config import AlertsConfig, RulesConfig
 from alerts.deadlines import DeadlineHeap
 from alerts.lifecycle import RULES_CHANNEL, SYSTEM, AlertBook
+from alerts.reasons import Explanation
 from alerts.registry import Absence, Device, RegistrySnapshot, Resident
 from alerts.state import DeviceState, ResidentState
 from devices.kinds import HOME_ACTIVITY_KINDS, DeviceKind
@@ -169,14 +170,15 @@ class RuleContext:
         device: str | None,
         now: float,
         triggered_at: float,
-        text: str,
+        why: Explanation,
         reason: Reason,
         late: bool = False,
         zone: str | None = None,
+        notes: tuple[Explanation, ...] = (),
     ) -> Alert:
         action = self.book.open(
             kind=kind, severity=severity, resident=resident, device=device, zone=zone,
-            now=now, triggered_at=triggered_at, text=text, late=late, reason=reason,
+            now=now, triggered_at=triggered_at, why=why, notes=notes, late=late, reason=reason,
         )
         self.emit(action)
         if isinstance(action, AlertOpened):
@@ -184,16 +186,21 @@ class RuleContext:
         self.touched.add(resident)  # person state follows alerts
         return action.alert
 
-    def update_alert(self, alert: Alert, why: Reason, /, **changes: object) -> Alert:
+    def update_alert(self, alert: Alert, why: Reason, /, note: Explanation | None = None, **changes: object) -> Alert:
+        """Change the alert; `note` adds what was learnt to its explanation (alerts/reasons.py)."""
+        if note is not None:
+            changes["notes"] = (*alert.notes, note)
         action: AlertUpdated = self.book.change(alert, why, **changes)
         self.emit(action)
         self.touched.add(alert.resident)
         return action.alert
 
     def resolve_alert(
-        self, alert: Alert, outcome: Outcome, reason: Reason, now: float, by: str = SYSTEM, channel: str = RULES_CHANNEL
+        self, alert: Alert, outcome: Outcome, reason: Reason, now: float, by: str = SYSTEM, channel: str = RULES_CHANNEL,
+        note: Explanation | None = None,
     ) -> AlertResolved:
-        action = self.book.resolve(alert, outcome, by, channel, now, reason)
+        """Resolve; `note` says with values what ended it (the device heard, where she returned)."""
+        action = self.book.resolve(alert, outcome, by, channel, now, reason, note=note)
         self.deadlines.disarm(ack_key(alert.id))
         self.emit(action)
         self.touched.add(alert.resident)

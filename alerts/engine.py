@@ -20,6 +20,7 @@ from alerts.config import AlertsConfig, RulesConfig
 from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, device_key, resident_key
 from alerts.deadlines import DeadlineHeap
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
+from alerts.reasons import ReasonCode, explain
 from alerts.registry import RegistrySnapshot
 from alerts.rules import activity, battery, critical, geofence, inactivity, offline, person
 from alerts.state import DeviceState, ResidentState
@@ -180,7 +181,8 @@ class Engine:
         ctx.deadlines.disarm(device_key(device_id))
         for alert in ctx.book.all():
             if alert.device == device_id and alert.kind in (AlertKind.DEVICE_OFFLINE, AlertKind.LOW_BATTERY):
-                ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_REMOVED, now if now is not None else alert.opened_at)
+                ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_REMOVED, now if now is not None else alert.opened_at,
+                                  note=explain(ReasonCode.DEVICE_REMOVED))
 
     # ------------------------------------------------------------------ queries
     def next_deadline(self) -> float | None:

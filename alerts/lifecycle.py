@@ -28,6 +28,7 @@ from alerts.actions import (
     alert_key,
 )
 from alerts.codes import alert_id, short_code
+from alerts.reasons import Explanation
 
 SYSTEM = "system"
 RULES_CHANNEL = "rules"
@@ -79,8 +80,9 @@ class AlertBook:
         zone: str | None,
         now: float,
         triggered_at: float,
-        text: str,
+        why: Explanation,
         late: bool,
+        notes: tuple[Explanation, ...] = (),
         reason: Reason,
     ) -> AlertOpened | AlertUpdated:
         """Open an alert, or attach a re-trigger to the open one with the same key."""
@@ -101,7 +103,8 @@ class AlertBook:
             zone=zone,
             opened_at=now,
             triggered_at=triggered_at,
-            reason=text,
+            reason=why,
+            notes=notes,
             late=late,
             transitions=(Transition(AlertState.OPEN, now, SYSTEM, RULES_CHANNEL, reason.value),),
         )
@@ -124,10 +127,12 @@ class AlertBook:
         return self.change(alert, reason, **changes)
 
     def resolve(
-        self, alert: Alert, outcome: Outcome, by: str, channel: str, now: float, reason: Reason, notify_previous: bool = True
+        self, alert: Alert, outcome: Outcome, by: str, channel: str, now: float, reason: Reason, notify_previous: bool = True,
+        note: Explanation | None = None,
     ) -> AlertResolved:
         final = replace(
             alert,
+            notes=alert.notes if note is None else (*alert.notes, note),
             state=AlertState.RESOLVED,
             outcome=outcome,
             resolved_at=now,

@@ -99,6 +99,7 @@ class QuietHistory:
 class ResidentState:
     watch_start: float | None = None
     last_activity: float | None = None  # device time of the newest activity; never moves backwards
+    last_activity_device: str | None = None  # the device that saw it (the alert's explanation names it)
     last_home_activity: float | None = None  # newest activity seen by a home sensor (not door events)
     door_open_at: float | None = None  # pending departure: door opened, no motion seen since
     away_since: float | None = None

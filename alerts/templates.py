@@ -58,8 +58,8 @@ CATALOGUE: dict[str, Template] = {
         _alert("gas", "家中燃气报警", "gas alarm"),
         _alert("inactivity", "{hours}小时无活动", "no activity {hours}h", ("hours",)),
         _alert("geofence_exit", "离开安全区", "left safe zone"),
-        _alert("device_offline", "设备离线", "device offline"),
-        _alert("low_battery", "设备电量低", "battery low"),
+        _alert("device_offline", "{device}离线", "{device} offline", ("device",)),
+        _alert("low_battery", "{device}电量低", "{device} battery low", ("device",)),
         Template(
             "resolved",
             ("name", "outcome", "code"),

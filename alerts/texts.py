@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from alerts.actions import Alert, AlertKind, Outcome
+from alerts.reasons import device_words
 from alerts.registry import Resident
 from alerts.templates import render
 
@@ -190,8 +191,19 @@ def alert_message(alert: Alert, resident: Resident, lang: Lang, link: str | None
     if alert.kind is AlertKind.INACTIVITY:
         # Inactivity alerts open after hours of silence; under an hour still reads "1".
         params["hours"] = str(max(1, int((alert.opened_at - alert.triggered_at) // 3600)))
+    if alert.kind in (AlertKind.DEVICE_OFFLINE, AlertKind.LOW_BATTERY):
+        params["device"] = reason_device(alert, lang)
     max_segments = 2 if lang is Lang.EN and link else 1
     return _fit(KIND_TEMPLATE[alert.kind], params, lang, max_segments)
+
+
+def reason_device(alert: Alert, lang: Lang) -> str:
+    """The device the alert's reason names, in words ("平安猫"); "设备" / "device" for an alert
+    stored before reason codes (its reason is a sentence)."""
+    device = alert.reason.params.get("device")
+    if isinstance(device, dict):
+        return device_words(device["kind"], lang.value)
+    return "device" if lang is Lang.EN else "设备"
 
 
 def alert_text(alert: Alert, resident: Resident, lang: Lang, link: str | None = None) -> str:

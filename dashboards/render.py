@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from dashboards.auth import Principal, csrf_token
 from dashboards.i18n import LANGUAGES, Translate, pick_language, translator
-from dashboards.reasons import localized_reason
+from dashboards.reasons import ReasonWords
 from hub.clock import Clock
 
 LANG_COOKIE = "lang"
@@ -90,7 +90,7 @@ class Renderer:
             "ago": lambda at: t("time.ago", d=duration_text(now - at, t)) if at is not None else t("time.never"),
             "duration": lambda s: duration_text(s, t),
             "label": lambda prefix, value: _label(t, prefix, value),
-            "reason": lambda text: localized_reason(text or "", t),
+            "reason": ReasonWords(t, language, self.tz, now).alert,  # an alert's reason and notes, worded
             # Partials (names starting with "_") are fetched by scripts: they must not eat the flash.
             "flash": None if template.startswith("_") else request.session.pop("flash", None),
             **(context or {}),

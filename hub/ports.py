@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from alerts.reasons import Explanation
+
 
 class AlertNotFound(LookupError):
     pass
@@ -44,10 +46,11 @@ class AlertView:
     on_site_at: float | None
     resolved_at: float | None
     outcome: str | None
-    reason: str
+    reason: Explanation  # why it opened (alerts/reasons.py); the edges word it
     late: bool
     escalation_step: int
     handler_name: str | None = None  # who acknowledged, as people read it (responder name, not id)
+    notes: tuple[Explanation, ...] = ()  # what was learnt since, and what ended it
 
 
 class AlertCommands(Protocol):

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from alerts.actions import Alert, AlertKind, Outcome, PersonState, Reason, Severity
 from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
-from alerts.localtime import hhmm
+from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.rules import inactivity, routine
 from alerts.state import RoutineHistory
 from devices.kinds import DeviceKind
 
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
-DOOR_NOTE = "door event at"
 
 
 def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool,
@@ -29,7 +28,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     newer = rs.last_activity is None or at > rs.last_activity
     if newer:
         inactivity.note_quiet_spell(ctx, resident_id, at)
-        rs.last_activity = at
+        rs.last_activity, rs.last_activity_device = at, device.id
     if ctx.rules.routine.enabled:
         resident = ctx.resident(resident_id)
         if resident is not None:
@@ -41,10 +40,12 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
     if alert is not None and at > alert.triggered_at:
         if _door_only(ctx, resident_id, device):
-            _note_door(ctx, alert, at)
+            _note_door(ctx, alert, device, at)
             alert = None  # still open, but the silence judgement waits for it to close
         else:
-            ctx.resolve_alert(alert, Outcome.CLEARED, Reason.LATE_ACTIVITY if late else Reason.ACTIVITY_RESUMED, now)
+            reason = Reason.LATE_ACTIVITY if late else Reason.ACTIVITY_RESUMED
+            why = explain(ReasonCode(reason.value), device=device_ref(device.id, device.kind), at=at)
+            ctx.resolve_alert(alert, Outcome.CLEARED, reason, now, note=why)
     if rs.person is not PersonState.HOME_ACTIVE:
         ctx.touched.add(resident_id)
     if newer and alert is None and ctx.deadlines.get("r:" + resident_id) is None:
@@ -59,12 +60,12 @@ def _door_only(ctx: RuleContext, resident_id: str, device: Device) -> bool:
     return device.kind is DeviceKind.DOOR_SENSOR and ctx.has_motion_sensor(resident_id) and ctx.silence_judged(resident_id)
 
 
-def _note_door(ctx: RuleContext, alert: Alert, at: float) -> None:
-    if DOOR_NOTE in alert.reason:
+def _note_door(ctx: RuleContext, alert: Alert, device: Device, at: float) -> None:
+    """Noted once: the first door event after the alert opened, with no motion inside after it."""
+    if any(n.code is ReasonCode.DOOR_ONLY_ACTIVITY for n in alert.notes):
         return
-    resident = ctx.resident(alert.resident)
-    when = hhmm(at, resident.timezone) if resident else f"{at:.0f}"
-    ctx.update_alert(alert, Reason.DOOR_ONLY_ACTIVITY, reason=f"{alert.reason}; {DOOR_NOTE} {when}, no motion at home since")
+    why = explain(ReasonCode.DOOR_ONLY_ACTIVITY, device=device_ref(device.id, device.kind), at=at)
+    ctx.update_alert(alert, Reason.DOOR_ONLY_ACTIVITY, note=why)
 
 
 def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> None:
@@ -79,7 +80,7 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> N
     exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
     if exit_alert is not None and exit_alert.severity is Severity.HIGH:
         ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,
-                         reason=f"{exit_alert.reason}; motion at home since — check the tag")
+                         note=explain(ReasonCode.HOME_MOTION_WHILE_TAG_AWAY, at=at))
 
 
 def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alerts.actions import AlertKind, Outcome, Reason, Severity
 from alerts.context import RuleContext
+from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
 
 
@@ -24,9 +25,11 @@ def on_battery(ctx: RuleContext, device: Device, level: int, at: float, now: flo
         if not ds.battery_low:
             ds.battery_low = True
             ctx.open_alert(AlertKind.LOW_BATTERY, Severity.LOW, device.resident, device=device.id, now=now, triggered_at=at,
-                           text=f"{device.kind.value} {device.id} battery at {level} %", reason=Reason.BATTERY_LOW, late=late)
+                           why=explain(ReasonCode.BATTERY_LOW, device=device_ref(device.id, device.kind), level=level),
+                           reason=Reason.BATTERY_LOW, late=late)
     else:
         ds.battery_low = False
         alert = ctx.book.find(device.resident, AlertKind.LOW_BATTERY, device.id)
         if alert is not None:
-            ctx.resolve_alert(alert, Outcome.CLEARED, Reason.BATTERY_RECOVERED, now)
+            why = explain(ReasonCode.BATTERY_RECOVERED, device=device_ref(device.id, device.kind), level=level)
+            ctx.resolve_alert(alert, Outcome.CLEARED, Reason.BATTERY_RECOVERED, now, note=why)

@@ -9,28 +9,27 @@ from __future__ import annotations
 
 from alerts.actions import AlertKind, Outcome, Reason, Severity
 from alerts.context import RuleContext
+from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
 from devices import DeviceMessage
 
-CRITICAL_EVENTS: dict[str, tuple[AlertKind, Reason, str]] = {
-    "sos": (AlertKind.SOS, Reason.SOS_PRESSED, "SOS button pressed"),
-    "fall": (AlertKind.FALL, Reason.FALL_DETECTED, "fall detected"),
-    "smoke": (AlertKind.SMOKE, Reason.SMOKE_DETECTED, "smoke alarm"),
-    "gas": (AlertKind.GAS, Reason.GAS_DETECTED, "gas alarm"),
+CRITICAL_EVENTS: dict[str, tuple[AlertKind, Reason]] = {
+    "sos": (AlertKind.SOS, Reason.SOS_PRESSED),
+    "fall": (AlertKind.FALL, Reason.FALL_DETECTED),
+    "smoke": (AlertKind.SMOKE, Reason.SMOKE_DETECTED),
+    "gas": (AlertKind.GAS, Reason.GAS_DETECTED),
 }
 
 
 def raise_critical(ctx: RuleContext, device: Device, resident: str, event: str, msg: DeviceMessage, now: float) -> None:
-    kind, reason, text = CRITICAL_EVENTS[event]
+    kind, reason = CRITICAL_EVENTS[event]
     if kind is AlertKind.SOS:
         ctx.devices[device.id].last_sos_at = msg.at
-    if msg.late:
-        text = f"{text} (buffered on {device.id}, delivered {now - msg.at:.0f} s late)"
-    else:
-        text = f"{text} on {device.id}"
+    ref = device_ref(device.id, device.kind)
+    late = (explain(ReasonCode.DELIVERED_LATE, device=ref, late_s=round(now - msg.at)),) if msg.late else ()
     ctx.open_alert(
-        kind, Severity.CRITICAL, resident, device=device.id, now=now, triggered_at=msg.at, text=text,
-        reason=reason, late=msg.late,
+        kind, Severity.CRITICAL, resident, device=device.id, now=now, triggered_at=msg.at,
+        why=explain(ReasonCode(reason.value), device=ref), notes=late, reason=reason, late=msg.late,
     )
 
 
@@ -41,6 +40,9 @@ def cancel_sos(ctx: RuleContext, device: Device, resident: str, msg: DeviceMessa
         return
     pressed_at = ctx.devices[device.id].last_sos_at
     if alert.device == device.id and pressed_at is not None and 0 <= msg.at - pressed_at <= ctx.rules.sos_cancel_s:
-        ctx.resolve_alert(alert, Outcome.CANCELLED, Reason.SOS_CANCELLED, now, by=device.id, channel="device")
+        ctx.resolve_alert(alert, Outcome.CANCELLED, Reason.SOS_CANCELLED, now, by=device.id, channel="device",
+                          note=explain(ReasonCode.SOS_CANCELLED, device=device_ref(device.id, device.kind)))
     else:
-        ctx.update_alert(alert, Reason.SOS_CANCEL_TOO_LATE, reason=f"{alert.reason}; cancel from {device.id} came too late")
+        after = None if pressed_at is None else round(msg.at - pressed_at)
+        ctx.update_alert(alert, Reason.SOS_CANCEL_TOO_LATE,
+                         note=explain(ReasonCode.SOS_CANCEL_TOO_LATE, device=device_ref(device.id, device.kind), after_s=after))

@@ -37,6 +37,7 @@ from alerts.actions import AlertKind, AlertState, Outcome, Reason, Severity
 from alerts.context import HOME_MOTION_WINDOW_S, HOME_RADIUS_M, RuleContext
 from alerts.geo import depth_m, distance_m
 from alerts.localtime import in_window, parse_window, seconds_of_day
+from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device, Resident, Zone
 from alerts.rules import activity
 from alerts.state import DeviceState
@@ -196,13 +197,13 @@ def _exit(ctx: RuleContext, device: Device, resident: Resident, ds: DeviceState,
         return  # one open exit per resident; further outside fixes are just the trail
     assert isinstance(msg.payload, Gps)
     home_motion = _motion_at_home_contradicts(ctx, resident, msg.payload, msg.at)
-    text = f"tag {device.id} {out_m:.0f} m outside the safe zones"
-    if ds.last_zone:
-        text += f" (last inside {ds.last_zone})"
-    if home_motion:
-        text += "; but motion at home just now — check the tag"
+    why = explain(ReasonCode.LEFT_SAFE_ZONES, device=device_ref(device.id, device.kind), outside_m=round(out_m),
+                  accuracy_m=round(msg.payload.acc or 0.0), fixes=ds.outside_fixes, zone=ds.last_zone)
+    last_motion = ctx.residents[resident.id].last_home_activity
+    check = (explain(ReasonCode.HOME_MOTION_WHILE_TAG_AWAY, at=last_motion),) if home_motion and last_motion is not None else ()
     ctx.open_alert(AlertKind.GEOFENCE_EXIT, Severity.LOW if home_motion else Severity.HIGH, resident.id, device=device.id,
-                   zone=ds.last_zone, now=now, triggered_at=msg.at, text=text, reason=Reason.LEFT_SAFE_ZONES, late=msg.late)
+                   zone=ds.last_zone, now=now, triggered_at=msg.at, why=why, notes=check, reason=Reason.LEFT_SAFE_ZONES,
+                   late=msg.late)
 
 
 def _motion_at_home_contradicts(ctx: RuleContext, resident: Resident, fix: Gps, at: float) -> bool:
@@ -238,15 +239,17 @@ def _back_inside(ctx: RuleContext, resident: Resident, ds: DeviceState, fix: Gps
         return
     home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon) + (fix.acc or 0.0) <= HOME_RADIUS_M
     if home or at - ds.return_since >= RETURN_CONFIRM_S:
-        _returned(ctx, resident, ds, "home" if home else zone, now)
+        _returned(ctx, resident, ds, None if home else zone, now)
 
 
-def _returned(ctx: RuleContext, resident: Resident, ds: DeviceState, zone: str, now: float) -> None:
+def _returned(ctx: RuleContext, resident: Resident, ds: DeviceState, zone: str | None, now: float) -> None:
+    """Back inside `zone` (None: home)."""
     ds.return_since = None
     alert = ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT)
     if alert is None:
         return
+    why = explain(ReasonCode.RETURNED_TO_ZONE, zone=zone)
     if alert.state is AlertState.OPEN:
-        ctx.resolve_alert(alert, Outcome.RETURNED, Reason.RETURNED_TO_ZONE, now)
+        ctx.resolve_alert(alert, Outcome.RETURNED, Reason.RETURNED_TO_ZONE, now, note=why)
     else:
-        ctx.update_alert(alert, Reason.RETURNED_TO_ZONE, reason=f"{alert.reason}; back inside {zone}")
+        ctx.update_alert(alert, Reason.RETURNED_TO_ZONE, note=why)

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from alerts.actions import AlertKind, Outcome, Reason, Severity
 from alerts.context import RuleContext, is_late
-from alerts.localtime import DAY_S, hhmm, in_window, local_text, parse_window, utc_offset_s
+from alerts.localtime import DAY_S, in_window, parse_window, utc_offset_s
+from alerts.reasons import Explanation, ReasonCode, device_ref
+from alerts.reasons import explain as reason
 from alerts.registry import Resident
-from alerts.rules import quiet, routine
+from alerts.rules import activity, quiet, routine
 from alerts.state import QuietHistory
 from devices.kinds import DeviceKind
 
@@ -166,7 +168,8 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     absence = ctx.absence_at(resident_id, now)
     if absence is not None:
         if open_alert is not None:
-            ctx.resolve_alert(open_alert, Outcome.CLEARED, Reason.ABSENCE_RECORDED, now)
+            ctx.resolve_alert(open_alert, Outcome.CLEARED, Reason.ABSENCE_RECORDED, now,
+                              note=reason(ReasonCode.ABSENCE_RECORDED, until=absence.until))
         return absence.until
     if open_alert is not None or not ctx.silence_judged(resident_id):
         return None
@@ -174,9 +177,9 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         due = rs.away_since + ctx.rules.inactivity.away_max_hours * 3600
         if now < due:
             return due
-        text = f"away since {local_text(rs.away_since, resident.timezone)}, no sign of return for {ctx.rules.inactivity.away_max_hours:g} h"
+        why = reason(ReasonCode.AWAY_TOO_LONG, since=rs.away_since, by=rs.away_by or "door", limit_s=due - rs.away_since)
         ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=rs.away_since,
-                       text=text, reason=Reason.AWAY_TOO_LONG, late=is_late(due, now))
+                       why=why, reason=Reason.AWAY_TOO_LONG, late=is_late(due, now))
         return None
     start = silence_start(ctx, resident_id, now)
     day_s, night_s, night = thresholds(ctx, resident)
@@ -196,22 +199,44 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     if now < due:
         return due
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
-                   text=explain(ctx, resident, start, due), reason=Reason.SILENCE_EXCEEDED, late=is_late(due, now))
+                   why=explain(ctx, resident, start, due), reason=Reason.SILENCE_EXCEEDED, late=is_late(due, now))
     return None
 
 
-def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> str:
+def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> Explanation:
+    """The silence as data: since when, the last activity and what saw it, the sensors it was
+    judged on, the silence allowed and why that much (fixed: which allowance; learned: the
+    hour the resident is usually active in)."""
     rs = ctx.residents[resident.id]
-    tz = resident.timezone
-    since = hhmm(start, tz) if due - start < DAY_S else local_text(start, tz)
-    what = "no activity since" if rs.last_activity is not None and rs.last_activity >= start else "nothing heard since"
-    day_s, night_s, night = thresholds(ctx, resident)
-    seen = " (a door sensor sees departures)" if departures_seen(ctx, resident.id) and ctx.rules.inactivity.day_hours_door is not None else ""
+    last = ctx.device(rs.last_activity_device) if rs.last_activity_device else None
+    judged_on = [device_ref(d.id, d.kind) for d in ctx.devices_of(resident.id) if activity.is_activity_device(d) and ctx.online(d)]
+    basis, usual = _basis(ctx, resident, start, due)
+    history_days = rs.routine.days if usual is not None and rs.routine is not None else None
+    return reason(
+        ReasonCode.SILENCE_EXCEEDED, since=start, last_activity=rs.last_activity,
+        last_device=None if last is None else device_ref(last.id, last.kind), devices=judged_on,
+        threshold_s=round(due - start), basis=basis, usual_hour=None if usual is None else usual[0],
+        usual_days=None if usual is None else usual[1], history_days=history_days,
+    )
+
+
+def _basis(ctx: RuleContext, resident: Resident, start: float, due: float) -> tuple[str, tuple[int, int] | None]:
+    """Which allowance set the due time (alerts/reasons.py SILENCE_BASES), and for a learned one
+    the (hour, days) the resident is usually active in next."""
+    rs, cfg, tz = ctx.residents[resident.id], ctx.rules.inactivity, resident.timezone
+    day_s, _, night = thresholds(ctx, resident)
+    if _may_be_sleep(start, tz, parse_window(night)):
+        return "night", None
     learned = learned_day_s(ctx, resident, start)
     if learned is not None and (learned.settled or due - start <= learned.seconds + 1):
-        seen = " (learned from the resident's own quiet spells at home)"
-        return f"{what} {since}; allowed silence {learned.seconds / 3600:.1f} h by day{seen}, {night_s / 3600:g} h at night ({night})"
-    text = f"{what} {since}; allowed silence {day_s / 3600:g} h by day{seen}, {night_s / 3600:g} h at night ({night})"
-    hour = int(((start + utc_offset_s(start, tz)) % DAY_S) // 3600)
-    usual = "" if rs.routine is None else routine.usually_active(rs.routine, ctx.rules.routine, hour)
-    return f"{what} {since}; {usual}" if usual else text
+        return "learned_day", None
+    if cfg.nap is not None and due - start > day_s and abs(due - start - cfg.nap_hours * 3600) < 1:
+        return "nap", None
+    if rs.routine is not None and routine.factors(rs.routine, ctx.rules.routine) is not None:
+        hour = int(((start + utc_offset_s(start, tz)) % DAY_S) // 3600)
+        return "learned", routine.usual_hour(rs.routine, ctx.rules.routine, hour)
+    if resident.inactivity.day_hours is not None:
+        return "resident", None
+    if cfg.day_hours_door is not None and departures_seen(ctx, resident.id):
+        return "day_door", None
+    return "day", None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from alerts.actions import AlertKind, DeviceHealth, DeviceStateChanged, Outcome, Reason, Severity
 from alerts.context import REJOIN_GRACE_S, WATCH_KINDS, RuleContext, device_key, is_late
+from alerts.reasons import Explanation, ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.state import DeviceState
 
@@ -40,7 +41,8 @@ def _back_online(ctx: RuleContext, device: Device, ds: DeviceState, now: float) 
         return
     alert = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE, device.id)
     if alert is not None:
-        ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_HEARD, now)
+        ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_HEARD, now,
+                          note=explain(ReasonCode.DEVICE_HEARD, device=device_ref(device.id, device.kind)))
     if was_offline and device.kind in WATCH_KINDS:
         rs = ctx.residents[device.resident]
         if ctx.covered(device.resident):
@@ -85,11 +87,16 @@ def go_offline(ctx: RuleContext, device: Device, ds: DeviceState, now: float, si
 def _open(ctx: RuleContext, device: Device, ds: DeviceState, now: float, reason: Reason, late: bool) -> None:
     assert device.resident is not None
     since = ds.offline_since if ds.offline_since is not None else now
-    how = "Last Will received" if reason is Reason.LAST_WILL else f"no message for {ctx.rules.offline_after_missed} heartbeat intervals"
-    text = f"{device.kind.value} {device.id} offline: {how}"
     severity = Severity.HIGH if unwatched_too_long(ctx, device.resident, now) and device.kind in WATCH_KINDS else Severity.LOW
     ctx.open_alert(AlertKind.DEVICE_OFFLINE, severity, device.resident, device=device.id, now=now, triggered_at=since,
-                   text=text, reason=reason, late=late)
+                   why=_why_offline(ctx, device, ds, reason), reason=reason, late=late)
+
+
+def _why_offline(ctx: RuleContext, device: Device, ds: DeviceState, reason: Reason) -> Explanation:
+    ref = device_ref(device.id, device.kind)
+    if reason is Reason.LAST_WILL:
+        return explain(ReasonCode.LAST_WILL, device=ref, last_seen=ds.last_heard)
+    return explain(ReasonCode.HEARTBEATS_MISSED, device=ref, missed=ctx.rules.offline_after_missed, last_seen=ds.last_heard)
 
 
 def _alert_after_absence(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> float | None:
@@ -119,5 +126,5 @@ def check_unwatched(ctx: RuleContext, resident_id: str, now: float) -> float | N
         device = ctx.device(alert.device) if alert.device else None
         if alert.kind is AlertKind.DEVICE_OFFLINE and alert.severity is Severity.LOW and device and device.kind in WATCH_KINDS:
             ctx.update_alert(alert, Reason.UNWATCHED, severity=Severity.HIGH,
-                             reason=f"{alert.reason}; no other working sensor for {ctx.rules.unwatched_hours:g} h")
+                             note=explain(ReasonCode.UNWATCHED, for_s=ctx.rules.unwatched_hours * 3600))
     return None

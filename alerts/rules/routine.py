@@ -59,13 +59,14 @@ def _factor(share: float, cfg: RoutineConfig) -> float:
     return 1.0 + (cfg.max_factor - 1.0) * (REGULAR_SHARE - share) / REGULAR_SHARE
 
 
-def usually_active(history: RoutineHistory, cfg: RoutineConfig, from_hour: int) -> str:
-    """'usually active between 08:00 and 09:00 (12 of 14 days)' for the first usual hour after from_hour."""
+def usual_hour(history: RoutineHistory, cfg: RoutineConfig, from_hour: int) -> tuple[int, int] | None:
+    """The first hour after from_hour the resident is usually active in, and on how many days
+    ("usually active by 09:00, 12 of 14 days"); None without enough history or such an hour."""
     if factors(history, cfg) is None:
-        return ""
+        return None
     for step in range(1, 25):
         hour = (from_hour + step) % 24
         count = history.active_days[hour]
         if count >= USUAL_SHARE * history.days:
-            return f"usually active between {hour:02d}:00 and {(hour + 1) % 24:02d}:00 ({count} of {history.days} days)"
-    return ""
+            return hour, count
+    return None

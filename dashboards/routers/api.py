@@ -6,13 +6,16 @@ ports with channel `api` and the token's name as the actor.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from alerts.reasons import Explanation
 from dashboards import queries
 from dashboards.auth import Principal, Role, api_user
+from dashboards.i18n import pick_language, translator
+from dashboards.reasons import ReasonWords
 from hub.ports import AlertNotFound, AlertView, InvalidTransition
 
 if TYPE_CHECKING:
@@ -38,6 +41,18 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": Problem, "descri
 CONFLICT: dict[int | str, dict[str, object]] = {409: {"model": Problem, "description": "not allowed in the alert's state"}}
 
 
+class ReasonOut(BaseModel):
+    """Why, as data: a code of docs/RULES.md "Reason codes" and its values (devices as
+    {id, kind}, times as epoch seconds, durations in seconds)."""
+
+    code: str
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, why: Explanation) -> ReasonOut:
+        return cls(code=why.code.value, params=dict(why.params))
+
+
 class AlertOut(BaseModel):
     id: str
     code: str
@@ -51,14 +66,17 @@ class AlertOut(BaseModel):
     on_site_at: float | None
     resolved_at: float | None
     outcome: str | None
-    reason: str
+    reason: ReasonOut = Field(description="why it opened")
+    notes: list[ReasonOut] = Field(description="what was learnt since, and what ended it")
+    reason_text: str = Field(description="the reason and notes worded in the requested language (`lang`, else Accept-Language)")
 
     @classmethod
-    def of(cls, a: AlertView) -> AlertOut:
+    def of(cls, a: AlertView, words: ReasonWords) -> AlertOut:
         return cls(
             id=a.id, code=a.code, kind=a.kind, severity=a.severity, state=a.state, resident=a.resident,
             device=a.device, opened_at=a.opened_at, acknowledged_at=a.acknowledged_at, on_site_at=a.on_site_at,
-            resolved_at=a.resolved_at, outcome=a.outcome, reason=a.reason,
+            resolved_at=a.resolved_at, outcome=a.outcome, reason=ReasonOut.of(a.reason),
+            notes=[ReasonOut.of(n) for n in a.notes], reason_text=words.alert(a),
         )  # fmt: skip
 
 
@@ -164,6 +182,15 @@ def router(services: WebServices) -> APIRouter:
     viewer = Depends(api_user(services.sessions, Role.VIEWER))
     operator = Depends(api_user(services.sessions, Role.OPERATOR))
 
+    def reason_words(
+        lang: str | None = Query(None, pattern=r"^[A-Za-z-]{2,16}$", description="language of `reason_text`: zh-CN (default) or en"),
+        accept_language: str | None = Header(None),
+    ) -> ReasonWords:
+        language = pick_language(lang or accept_language)
+        return ReasonWords(translator(language), language, services.display_timezone, services.clock.now())
+
+    words_dep = Depends(reason_words)
+
     @r.get("/alerts", response_model=list[AlertOut])
     def list_alerts(
         state: Literal["open", "acknowledged", "on_site", "resolved", "active"] | None = Query(
@@ -174,19 +201,20 @@ def router(services: WebServices) -> APIRouter:
         since: float | None = Query(None, allow_inf_nan=False, ge=0, le=1e11, description="opened at or after, epoch seconds"),
         limit: int = Query(500, ge=1, le=5000),
         user: Principal = viewer,
+        words: ReasonWords = words_dep,
     ) -> list[AlertOut]:
         with services.read(user) as session:
             rows = queries.list_alerts(session, state, kind, resident, since, limit)
-        return [AlertOut.of(a) for a in rows]
+        return [AlertOut.of(a, words) for a in rows]
 
     @r.get("/alerts/{alert_id}", response_model=AlertDetailOut, responses=NOT_FOUND)
-    def get_alert(alert_id: AlertId, user: Principal = viewer) -> AlertDetailOut:
+    def get_alert(alert_id: AlertId, user: Principal = viewer, words: ReasonWords = words_dep) -> AlertDetailOut:
         with services.read(user) as session:
             d = queries.alert_detail(session, alert_id)
         if d is None:
             raise HTTPException(404, "no such alert")
         return AlertDetailOut(
-            **AlertOut.of(d.alert).model_dump(),
+            **AlertOut.of(d.alert, words).model_dump(),
             escalation_step=d.alert.escalation_step,
             acknowledged_by=d.alert.acknowledged_by,
             transitions=[TransitionOut(**t.__dict__) for t in d.transitions],
@@ -197,19 +225,20 @@ def router(services: WebServices) -> APIRouter:
         )
 
     @r.post("/alerts/{alert_id}/ack", response_model=AlertOut, responses={**NOT_FOUND, **CONFLICT})
-    def acknowledge(alert_id: AlertId, user: Principal = operator) -> AlertOut:
-        return _run(services, alert_id, lambda: services.alert_commands.acknowledge(alert_id, user.name, CHANNEL), user)
+    def acknowledge(alert_id: AlertId, user: Principal = operator, words: ReasonWords = words_dep) -> AlertOut:
+        return _run(services, alert_id, words, lambda: services.alert_commands.acknowledge(alert_id, user.name, CHANNEL), user)
 
     @r.post("/alerts/{alert_id}/on-site", response_model=AlertOut, responses={**NOT_FOUND, **CONFLICT})
-    def on_site(alert_id: AlertId, user: Principal = operator) -> AlertOut:
-        return _run(services, alert_id, lambda: services.alert_commands.on_site(alert_id, user.name, CHANNEL), user)
+    def on_site(alert_id: AlertId, user: Principal = operator, words: ReasonWords = words_dep) -> AlertOut:
+        return _run(services, alert_id, words, lambda: services.alert_commands.on_site(alert_id, user.name, CHANNEL), user)
 
     @r.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses={**NOT_FOUND, **CONFLICT})
-    def resolve(alert_id: AlertId, body: ResolveIn, user: Principal = operator) -> AlertOut:
-        return _run(services, alert_id, lambda: services.alert_commands.resolve(alert_id, body.outcome, user.name, CHANNEL), user)
+    def resolve(alert_id: AlertId, body: ResolveIn, user: Principal = operator, words: ReasonWords = words_dep) -> AlertOut:
+        return _run(services, alert_id, words,
+                    lambda: services.alert_commands.resolve(alert_id, body.outcome, user.name, CHANNEL), user)
 
     @r.get("/residents/{resident_id}/status", response_model=ResidentStatusOut, responses=NOT_FOUND)
-    def resident_status(resident_id: ResidentId, user: Principal = viewer) -> ResidentStatusOut:
+    def resident_status(resident_id: ResidentId, user: Principal = viewer, words: ReasonWords = words_dep) -> ResidentStatusOut:
         with services.read(user) as session:
             s = queries.resident_status(session, resident_id, services.clock.now())
         if s is None:
@@ -225,7 +254,7 @@ def router(services: WebServices) -> APIRouter:
                 DeviceOut(id=d.id, kind=d.kind, health=d.health, online=d.online, last_seen_at=d.last_seen_at, battery=d.battery)
                 for d in s.devices
             ],
-            open_alerts=[AlertOut.of(a) for a in s.open_alerts],
+            open_alerts=[AlertOut.of(a, words) for a in s.open_alerts],
             absence=AbsenceOut.of(s.absence) if s.absence else None,
         )
 
@@ -269,7 +298,7 @@ def router(services: WebServices) -> APIRouter:
     return r
 
 
-def _run(services: WebServices, alert_id: str, command: object, user: Principal) -> AlertOut:
+def _run(services: WebServices, alert_id: str, words: ReasonWords, command: object, user: Principal) -> AlertOut:
     with services.read(user) as session:
         if queries.alert_row(session, alert_id) is None:
             raise HTTPException(404, "no such alert")  # not there, or not in the caller's grids
@@ -283,4 +312,4 @@ def _run(services: WebServices, alert_id: str, command: object, user: Principal)
         row = queries.alert_row(session, view.id)
     if row is None:
         raise HTTPException(404, "no such alert")
-    return AlertOut.of(row)
+    return AlertOut.of(row, words)

@@ -65,6 +65,7 @@ from alerts.texts import Rendered, alert_message, digest_message, done_message, 
 from hub.dispatch.links import new_short_code, short_url
 from hub.dispatch.providers.base import DeliveryState, StatusUpdate
 from hub.storage import models as m
+from hub.storage.alert_store import stored_notes, stored_reason
 
 log = logging.getLogger("pingan.dispatch")
 
@@ -687,7 +688,8 @@ def _alert_of(row: m.Alert) -> Alert:
         zone=row.zone,
         opened_at=row.opened_at,
         triggered_at=row.triggered_at if row.triggered_at is not None else row.opened_at,
-        reason=row.reason,
+        reason=stored_reason(row),
+        notes=stored_notes(row),
         outcome=Outcome(row.outcome) if row.outcome else None,
     )
 

@@ -150,7 +150,7 @@ def erase_resident(sessions: sessionmaker[Session], resident_id: str, now: float
                 m.Notification.recipient_id.startswith(f"family:{resident_id}:", autoescape=True)).values(
                 recipient_id=None)),
             "alerts": _delete(session, update(m.Alert).where(m.Alert.id.in_(alert_ids)).values(
-                resident_id=alias, reason="", zone=None, device_id=None)),
+                resident_id=alias, reason="", reason_data=None, zone=None, device_id=None)),
             "transitions": _delete(session, update(m.AlertTransition).where(
                 m.AlertTransition.alert_id.in_(alert_ids)).values(note="")),
             "audit": _delete(session, update(m.Audit).where(_concerns(resident_id, alert_ids)).values(

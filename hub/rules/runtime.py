@@ -725,14 +725,15 @@ def _save_persons(session: Session, actions: list[PersonStateChanged]) -> None:
         return
     latest = {a.resident: a for a in actions}
     rows = [
-        {"resident_id": a.resident, "state": a.state.value, "reason": a.reason.value, "detail": a.detail, "since_at": a.at}
+        {"resident_id": a.resident, "state": a.state.value, "reason": a.reason.value, "detail": "",
+         "reason_params": None if a.explanation is None else dict(a.explanation.params), "since_at": a.at}
         for _, a in sorted(latest.items())  # sorted: a stable lock order across concurrent hubs
     ]
     table: Table = m.ResidentStatus.__table__  # type: ignore[assignment]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.resident_id], set_={c: stmt.excluded[c] for c in ("state", "reason", "detail", "since_at")}
+        index_elements=[table.c.resident_id], set_={c: stmt.excluded[c] for c in ("state", "reason", "detail", "reason_params", "since_at")}
     )
     session.execute(stmt, rows)
 

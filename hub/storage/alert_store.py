@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.actions import Action, Alert, AlertAckExpired, AlertOpened, AlertResolved, AlertState, AlertUpdated
+from alerts.reasons import Explanation
 from hub.ports import AlertView
 from hub.storage import models
 
@@ -37,7 +38,8 @@ def save_alert(session: Session, alert: Alert) -> models.Alert:
         "state": alert.state.value,
         "device_id": alert.device,
         "zone": alert.zone,
-        "reason": alert.reason,
+        "reason": alert.reason.code.value,
+        "reason_data": reason_data(alert.reason, alert.notes),
         "late": alert.late,
         "opened_at": alert.opened_at,
         "acknowledged_at": alert.acknowledged_at,
@@ -90,7 +92,23 @@ def alert_view(alert: models.Alert, resident: models.Resident | None, acker: tup
         on_site_at=alert.on_site_at,
         resolved_at=alert.resolved_at,
         outcome=alert.outcome,
-        reason=alert.reason,
+        reason=stored_reason(alert),
+        notes=stored_notes(alert),
         late=alert.late,
         escalation_step=alert.escalation_step,
     )
+
+
+def reason_data(reason: Explanation, notes: tuple[Explanation, ...]) -> dict[str, object]:
+    return {"reason": reason.to_dict(), "notes": [n.to_dict() for n in notes]}
+
+
+def stored_reason(row: models.Alert) -> Explanation:
+    """The row's explanation; a row from before reason codes holds only a sentence: `legacy_text`."""
+    data = row.reason_data
+    return Explanation.from_dict(data["reason"] if data else row.reason)
+
+
+def stored_notes(row: models.Alert) -> tuple[Explanation, ...]:
+    data = row.reason_data
+    return tuple(Explanation.from_dict(n) for n in data.get("notes", ())) if data else ()

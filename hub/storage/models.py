@@ -241,7 +241,8 @@ class ResidentStatus(Base):
     resident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))  # home_active, home_quiet, away, unknown, alert
     reason: Mapped[str] = mapped_column(String(32), default="")
-    detail: Mapped[str] = mapped_column(String(200), default="")  # e.g. "away until 2026-12-03 18:00"
+    detail: Mapped[str] = mapped_column(String(200), default="")  # unused since reason codes; kept for old rows
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the reason's values (alerts/reasons.py)
     since_at: Mapped[float] = mapped_column(Float)
 
 
@@ -272,7 +273,11 @@ class Alert(Base):
     resident_id: Mapped[str | None] = mapped_column(String(64), index=True)
     device_id: Mapped[str | None] = mapped_column(String(64))
     zone: Mapped[str | None] = mapped_column(String(200))
+    # Why, as data (alerts/reasons.py): {"reason": {code, params}, "notes": [...]}. `reason` holds
+    # the code; rows from before the catalogue hold an English sentence there and no data
+    # (read back as the code `legacy_text`).
     reason: Mapped[str] = mapped_column(Text, default="")
+    reason_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_at: Mapped[float] = mapped_column(Float)
     first_notified_at: Mapped[float | None] = mapped_column(Float)

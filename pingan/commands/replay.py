@@ -11,6 +11,8 @@ import typer
 
 from alerts.actions import Alert
 from alerts.registry import RegistrySnapshot
+from dashboards.i18n import translator
+from dashboards.reasons import ReasonWords
 from hub.config import Config, ConfigError, config_path, load_config
 from hub.registry.file import RegistryError, load_registry_file, to_snapshot
 from hub.rules.backtest import compare, text_lines
@@ -49,13 +51,17 @@ def replay_command(
             typer.echo(line)
         return
     for alert in result.alerts:
-        typer.echo(alert_text(alert))
+        typer.echo(alert_text(alert, snapshot))
     typer.echo(json.dumps(result.summary, ensure_ascii=False, sort_keys=True, indent=2))
 
 
-def alert_text(alert: Alert) -> str:
+def alert_text(alert: Alert, snapshot: RegistrySnapshot | None = None) -> str:
+    """One line per alert; its reason worded in English, times in the resident's time zone (UTC if unknown)."""
     resolved = f"{alert.outcome.value} after {alert.resolved_at - alert.opened_at:.0f} s" if alert.outcome and alert.resolved_at else "open"
-    return f"{alert.opened_at:.0f} {alert.code} {alert.severity.value:8} {alert.kind.value:14} {alert.resident} {alert.device or '-'}  {resolved}  {alert.reason}"
+    resident = snapshot.residents.get(alert.resident) if snapshot else None
+    words = ReasonWords(translator("en"), "en", resident.timezone if resident else "UTC", alert.opened_at)
+    return (f"{alert.opened_at:.0f} {alert.code} {alert.severity.value:8} {alert.kind.value:14} {alert.resident} "
+            f"{alert.device or '-'}  {resolved}  {words.alert(alert)}")
 
 
 def _config(path: Path | None) -> Config:

@@ -8,12 +8,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
+from alerts.reasons import legacy
 from hub.storage import models as m
+from hub.storage.alert_store import stored_notes, stored_reason
 from hub.storage.db import create_schema, drop_schema, make_engine, make_sessions, upgrade
 from hub.storage.models import Base
 from hub.storage.partitioning import DAY_S, day_of, gps_name, is_partition_table, rest_name
 
-HEAD = "scop"
+HEAD = "reasons_a1"
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:
@@ -152,4 +154,23 @@ def test_upgrade_from_0001_keeps_every_row(db_url: str) -> None:
         session.flush()
         assert fresh.id > max(r.id for r in stored)
         assert fresh.day == int(now // DAY_S)
+    engine.dispose()
+
+
+def test_upgrade_keeps_an_old_alert_sentence_readable(db_url: str) -> None:
+    """Rows written before reason codes hold an English sentence: after reasons_a1 they read as `legacy_text`."""
+    engine = make_engine(db_url)
+    drop_schema(engine)
+    upgrade(db_url, "c17a")
+    sentence = "tag tag-0001 420 m outside the safe zones (last inside 小区周边)"
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO alerts (id, code, kind, severity, state, resident_id, reason, late, opened_at, escalation_step) "
+            "VALUES ('al-old', 'B3K9', 'geofence_exit', 'high', 'open', 'r-0001', :reason, false, 1764124800, 0)"
+        ), {"reason": sentence})
+    upgrade(db_url)
+    with make_sessions(engine)() as session:
+        row = session.get(m.Alert, "al-old")
+        assert row is not None and row.reason_data is None
+        assert stored_reason(row) == legacy(sentence) and stored_notes(row) == ()
     engine.dispose()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support.reasons import OPENING
 from support.twilio_server import TwilioTestServer
 
 from alerts.actions import (
@@ -149,7 +150,7 @@ def make_alert(
         zone=None,
         opened_at=at,
         triggered_at=at,
-        reason="test",
+        reason=OPENING[kind],
         transitions=(Transition(AlertState.OPEN, at, "system", "rules", "test"),),
     )
 

@@ -4,6 +4,7 @@ replies parse the way people type them on a phone."""
 from __future__ import annotations
 
 import pytest
+from support.reasons import OPENING
 
 from alerts.actions import Alert, AlertKind, AlertState, Outcome, Severity
 from alerts.registry import Point, Resident
@@ -39,7 +40,7 @@ def alert(kind: AlertKind, silence_h: float = 12) -> Alert:
         zone="小区周边",
         opened_at=1e9 + silence_h * 3600,
         triggered_at=1e9,
-        reason="",
+        reason=OPENING[kind],
         outcome=Outcome.CLEARED,
     )
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from support.reasons import OPENING
 
 from alerts.actions import Alert, AlertKind, AlertState, Outcome, Severity
 from alerts.registry import Point, Resident
@@ -59,7 +60,7 @@ def alert(kind: AlertKind, silence_h: float = 168) -> Alert:
         zone=None,
         opened_at=1e9 + silence_h * 3600,
         triggered_at=1e9,
-        reason="",
+        reason=OPENING[kind],
         outcome=Outcome.HOSPITAL,
     )
 

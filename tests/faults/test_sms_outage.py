@@ -23,6 +23,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support.reasons import OPENING
 from support.twilio_server import Behaviour, TwilioTestServer
 
 from alerts.actions import Alert, AlertKind, AlertOpened, AlertState, Reason, Severity, Transition
@@ -67,7 +68,7 @@ def hub_config() -> Config:
 def open_alert(sessions: sessionmaker[Session], dispatcher: Dispatcher, spec: tuple[Any, ...], now: float) -> None:
     alert_id, kind, severity, resident, device, _ = spec
     alert = Alert(id=alert_id, code=alert_id[-4:].upper(), kind=kind, severity=severity, state=AlertState.OPEN,
-                  resident=resident, device=device, zone=None, opened_at=now, triggered_at=now, reason="fault suite",
+                  resident=resident, device=device, zone=None, opened_at=now, triggered_at=now, reason=OPENING[kind],
                   transitions=(Transition(AlertState.OPEN, now, "system", "rules", "fault suite"),))
     with sessions.begin() as session:
         save_alert(session, alert)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from alerts.reasons import ReasonCode
+from alerts.registry import RegistrySnapshot
 from hub.config import Config, load_config
 from hub.registry.file import load_registry_file, to_snapshot
 from hub.rules.replay import ReplayResult, answers, run_offline
@@ -60,3 +62,28 @@ def test_wandering_is_raised_high(config: Config, tmp_path: Path) -> None:
     (exit_alert,) = result.alerts
     assert exit_alert.severity.value == "high"
     assert exit_alert.outcome is not None and exit_alert.outcome.value == "returned"
+
+
+def test_a_fall_is_explained_by_the_silence_and_the_sensors_it_was_judged_on(config: Config, tmp_path: Path) -> None:
+    """姚国华 falls at 11:20: the inactivity alert carries when he was last active and on which
+    device, the sensors the silence was judged on and the silence allowed — the same on every run."""
+    result = simulate_and_replay("fall", config, tmp_path)
+    (alert,) = [a for a in result.alerts if a.kind.value == "inactivity"]
+    (truth,) = result.truths
+    why = alert.reason
+    assert why.code is ReasonCode.SILENCE_EXCEEDED
+    p = why.params
+    own = {d.id: d.kind.value for d in registry_of(tmp_path / "fall.jsonl.registry.yaml").devices_of("r-0002")}
+    assert p["last_activity"] == p["since"] == alert.triggered_at and truth.t - 3600 <= p["last_activity"] <= truth.t
+    assert own[p["last_device"]["id"]] == p["last_device"]["kind"] != "gps_tag"  # seen at home before the fall
+    assert {d["id"] for d in p["devices"]} == {i for i, kind in own.items() if kind not in ("smoke_alarm", "gas_alarm")}
+    door_hours = config.rules.inactivity.day_hours_door  # his door sensor sees departures: the shorter day allowance
+    assert door_hours is not None and (p["threshold_s"], p["basis"]) == (door_hours * 3600, "day_door")
+    assert alert.opened_at - p["since"] == pytest.approx(p["threshold_s"], abs=120)
+    (tmp_path / "again").mkdir()
+    again = simulate_and_replay("fall", config, tmp_path / "again")
+    assert [(a.reason, a.notes) for a in again.alerts] == [(a.reason, a.notes) for a in result.alerts]
+
+
+def registry_of(path: Path) -> RegistrySnapshot:
+    return to_snapshot(load_registry_file(path))

@@ -11,6 +11,7 @@ import pytest
 from rules_kit import Absence, Device, Driver, registry, resident
 
 from alerts.actions import AlertResolved, Outcome, PersonState, PersonStateChanged, Reason
+from alerts.reasons import ReasonCode, explain
 from devices import DeviceKind
 
 QUIET_HB = 86400 * 30  # heartbeat interval long enough that offline never interferes
@@ -47,7 +48,12 @@ def test_silence_due_in_local_time(tz: str, last_motion: tuple[int, int, int], d
     [alert] = drv.opened("inactivity")
     assert alert.opened_at == pytest.approx(expected)
     assert alert.triggered_at == start
-    assert "no activity since" in alert.reason
+    why = alert.reason  # the silence as data: since when, what saw it last, on what it was judged, how long allowed
+    assert why.code is ReasonCode.SILENCE_EXCEEDED
+    assert (why.params["since"], why.params["last_activity"], why.params["last_device"]["id"]) == (start, start, "cat-0001")
+    assert [d["id"] for d in why.params["devices"]] == ["cat-0001"]
+    assert why.params["threshold_s"] == round(expected - start)
+    assert why.params["basis"] == ("day" if last_motion[1] == 10 else "night")
 
 
 def test_any_activity_resolves_as_cleared() -> None:
@@ -131,7 +137,7 @@ def test_absence_entered_mid_silence_pauses_judgement() -> None:
     drv.advance_to(until - 60)
     assert drv.opened("inactivity") == []
     away = [a for a in drv.of_type(PersonStateChanged) if a.state is PersonState.AWAY]
-    assert away and away[-1].detail.startswith("away until")
+    assert away and away[-1].explanation == explain(ReasonCode.ABSENCE, until=until)
     drv.advance_to(until + 6 * 3600 + 60)  # silence counted from the expected return
     assert len(drv.opened("inactivity")) == 1
 

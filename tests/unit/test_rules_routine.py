@@ -41,7 +41,9 @@ def test_learned_silence_tightens_in_usually_active_hours(days: int, enabled: bo
     assert len(alerts) == 1
     assert alerts[0].opened_at - last == pytest.approx(due_hours * 3600, abs=60)
     if due_hours == 3.0:
-        assert alerts[0].reason.startswith("no activity since 07:40; usually active between 08:00 and 09:00")
+        why = alerts[0].reason.params  # learned: usually active in the 08:00 hour, on every one of the days
+        assert (why["basis"], why["usual_hour"], why["usual_days"], why["history_days"]) == ("learned", 8, days, days)
+        assert why["last_activity"] == last and why["threshold_s"] == round(alerts[0].opened_at - last)
 
 
 def test_factors_stay_in_bounds() -> None:

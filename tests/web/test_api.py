@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from hub.storage.models import Audit
+from hub.storage.models import Alert, Audit
 
 from .conftest import Web
 
 ALERT_FIELDS = {"id", "code", "kind", "severity", "state", "resident", "device", "opened_at", "acknowledged_at",
-                "resolved_at", "outcome", "reason"}  # fmt: skip
+                "resolved_at", "outcome", "reason", "notes", "reason_text"}  # fmt: skip
 
 
 def test_alert_list_filters_and_order(web: Web) -> None:
@@ -95,3 +96,40 @@ def test_docs_work_offline(web: Web) -> None:
     schema = c.get("/openapi.json").json()
     assert "/api/alerts/{alert_id}/resolve" in schema["paths"]
     assert not any(p.startswith(("/f/", "/r/", "/login")) for p in schema["paths"])
+
+
+
+def test_an_alert_explains_itself_as_data_worded_in_the_requested_language(web: Web) -> None:
+    c, h, inactivity = web.client(), web.bearer("viewer"), web.seeded.acked_alert
+    zh = c.get(f"/api/alerts/{inactivity}", headers=h).json()
+    params = zh["reason"]["params"]
+    assert zh["reason"]["code"] == "silence_exceeded"
+    assert params["last_device"] == {"id": "cat-0003", "kind": "pingan_cat"} and params["devices"] == [params["last_device"]]
+    assert (params["threshold_s"], params["basis"]) == (6 * 3600, "day")
+    assert zh["opened_at"] - params["last_activity"] == pytest.approx(6 * 3600, abs=120)  # 王奶奶 still since 07:20
+    assert zh["reason_text"] == "07:20起无活动（最后由平安猫检测到）；允许静默6小时，白天固定阈值；依据：平安猫"
+    en = c.get(f"/api/alerts/{inactivity}?lang=en", headers=h).json()
+    assert en["reason"] == zh["reason"]
+    assert en["reason_text"] == (
+        "no activity since 07:20 (last seen by the Ping'an Cat); 6 h of silence allowed, fixed day threshold; judged on Ping'an Cat")
+    assert c.get(f"/api/alerts/{inactivity}", headers={**h, "Accept-Language": "en-US,en;q=0.9"}).json()["reason_text"] == en["reason_text"]
+    assert c.get("/api/alerts?kind=inactivity&lang=en", headers=h).json()[0]["reason_text"] == en["reason_text"]
+    assert "cat-0003" not in zh["reason_text"] + en["reason_text"]  # devices by kind, never by id
+    assert c.get(f"/api/alerts/{inactivity}?lang=x", headers=h).status_code == 422
+    page = web.login("viewer").get(f"/alerts/{inactivity}").text
+    assert zh["reason_text"] in page  # the board words the same data
+
+
+def test_a_row_from_before_reason_codes_reads_as_its_sentence(web: Web) -> None:
+    sentence = "no activity since 07:20; allowed silence 6 h by day, 12 h at night (21:00-07:00)"
+    alert_id = web.seeded.acked_alert
+    with web.sessions.begin() as session:  # as migration reasons_a1 leaves an old row: the sentence, no data
+        row = session.get(Alert, alert_id)
+        assert row is not None
+        row.reason, row.reason_data = sentence, None
+    c, h = web.client(), web.bearer("viewer")
+    for lang in ("zh-CN", "en"):
+        got = c.get(f"/api/alerts/{alert_id}?lang={lang}", headers=h).json()
+        assert got["reason"] == {"code": "legacy_text", "params": {"text": sentence}}
+        assert got["reason_text"] == sentence
+    assert sentence in web.login("viewer").get(f"/alerts/{alert_id}").text
