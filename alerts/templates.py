@@ -60,6 +60,7 @@ CATALOGUE: dict[str, Template] = {
         _alert("geofence_exit", "离开安全区", "left safe zone"),
         _alert("device_offline", "设备离线", "device offline"),
         _alert("low_battery", "设备电量低", "battery low"),
+        _alert("manual", "被报告需帮助", "reported needing help"),
         Template(
             "resolved",
             ("name", "outcome", "code"),

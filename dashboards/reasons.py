@@ -31,10 +31,14 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
-def localized_reason(reason: str, t: Translate) -> str:
+def localized_reason(reason: str, t: Translate, device_name: Callable[[str], str] | None = None) -> str:
+    """`device_name` turns a device id into words (`devices.labels.device_label`)."""
     for pattern, key in PATTERNS:
         match = pattern.match(reason.strip())
         if match:
-            text = t(key, **match.groupdict())
+            values = match.groupdict()
+            if device_name is not None and "device" in values:
+                values["device"] = device_name(values["device"])
+            text = t(key, **values)
             return reason if text == key else text
     return reason

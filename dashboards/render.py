@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from dashboards.auth import Principal, csrf_token
 from dashboards.i18n import LANGUAGES, Translate, pick_language, translator
 from dashboards.reasons import localized_reason
+from devices.labels import device_label
 from hub.clock import Clock
 
 LANG_COOKIE = "lang"
@@ -52,6 +53,12 @@ def _label(t: Callable[..., str], prefix: str, value: object) -> str:
     key = f"{prefix}.{value}"
     text = t(key)
     return str(value) if text == key else text
+
+
+def _device_words(values: dict[str, Any], device_id: str, language: str) -> str:
+    """A device by kind and place when the page's `device_kinds` ({id: kind}) knows it, else its id."""
+    kind = (values.get("device_kinds") or {}).get(device_id)
+    return device_label(kind, None, language) if kind else device_id
 
 
 class Renderer:
@@ -90,7 +97,8 @@ class Renderer:
             "ago": lambda at: t("time.ago", d=duration_text(now - at, t)) if at is not None else t("time.never"),
             "duration": lambda s: duration_text(s, t),
             "label": lambda prefix, value: _label(t, prefix, value),
-            "reason": lambda text: localized_reason(text or "", t),
+            "reason": lambda text: localized_reason(text or "", t, lambda d: _device_words(values, d, language)),
+            "device_label": lambda kind, place=None: device_label(kind, place, language),
             # Partials (names starting with "_") are fetched by scripts: they must not eat the flash.
             "flash": None if template.startswith("_") else request.session.pop("flash", None),
             **(context or {}),

@@ -16,6 +16,10 @@ class AlertNotFound(LookupError):
     pass
 
 
+class ResidentNotFound(LookupError):
+    pass
+
+
 class InvalidTransition(ValueError):
     """The alert is not in a state that allows this (e.g. resolving a resolved alert)."""
 
@@ -59,6 +63,10 @@ class AlertCommands(Protocol):
 
     def request_backup(self, alert_id: str, actor: str, channel: str) -> AlertView:
         """Escalate to the next step now (SMS reply `2`)."""
+        ...
+
+    def open_manual(self, resident_id: str, severity: str, note: str, actor: str, channel: str) -> AlertView:
+        """Record an alert by hand (kind `manual`); ResidentNotFound for an unknown resident."""
         ...
 
 
