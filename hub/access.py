@@ -283,7 +283,7 @@ def create_user_token(session: Session, name: str, now: float, actor: str, chann
     user = _user(session, name)
     if user.disabled_at is not None:
         raise AccessError(f"user {name!r} is disabled")
-    token = create_token(session, name, user.role, now)
+    token = create_token(session, name, user.role, now, scope=user.scope)
     _audit(session, now, actor, "user.token_create", name, channel)
     return token
 
@@ -306,8 +306,13 @@ def live_token_counts(session: Session) -> dict[str, int]:
 
 
 def token_scope(session: Session, token: str) -> list[str] | None:
-    """The communities and grids a token is limited to (None: all)."""
-    return session.scalar(select(ApiToken.scope).where(ApiToken.token_hash == token_hash(token)))
+    """The communities and grids a token is limited to (None: all). A user's token is limited as
+    its user is now, when the user is limited (a later `set-scope` holds for their tokens too)."""
+    row = session.execute(select(ApiToken.name, ApiToken.scope).where(ApiToken.token_hash == token_hash(token))).first()
+    if row is None:
+        return None
+    owner = find_user(session, row.name)
+    return owner.scope if owner is not None and owner.scope is not None else row.scope
 
 
 def revoke_tokens(session: Session, name: str, now: float) -> int:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
 
 from dashboards import queries
 from dashboards.auth import Principal, Role, api_user, check_csrf, page_user
@@ -24,6 +25,7 @@ from dashboards.render import Renderer
 from dashboards.routers.api import CONFLICT, ERRORS, ID_PATTERN, NOT_FOUND, AlertId, AlertOut
 from hub import teamwork
 from hub.ports import AlertNotFound, AlertView, InvalidTransition, ResidentNotFound
+from hub.storage import models as m
 
 if TYPE_CHECKING:
     from dashboards.app import WebServices
@@ -90,18 +92,32 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     def refreshed(alert_id: str) -> None:
         services.events.publish("alert", {"id": alert_id})
 
+    # A user limited to some grids (dashboards/scope.py) acts only on what they can see: other
+    # alerts are 404 as if they were not there, other residents "no resident".
+    def visible_alert(user: Principal, alert_id: str) -> None:
+        with services.read(user) as session:
+            if queries.alert_row(session, alert_id) is None:
+                raise HTTPException(404, "no such alert")
+
+    def visible_resident(user: Principal, resident_id: str) -> bool:
+        with services.read(user) as session:
+            return session.scalar(select(m.Resident.id).where(m.Resident.id == resident_id)) is not None
+
     # --- core operations, shared by the API and the board ----------------------------------
 
-    def open_manual(body: ManualAlertIn, actor: str, channel: str) -> AlertView:
+    def open_manual(body: ManualAlertIn, user: Principal, channel: str) -> AlertView:
+        if not visible_resident(user, body.resident):
+            raise field_error("resident", f"no resident {body.resident!r}")
         try:
-            return commands.open_manual(body.resident, body.severity, body.note, actor, channel)
+            return commands.open_manual(body.resident, body.severity, body.note, user.name, channel)
         except ResidentNotFound:
             raise field_error("resident", f"no resident {body.resident!r}") from None
 
-    def add_note(alert_id: str, text: str, actor: str, channel: str) -> teamwork.Note:
+    def add_note(alert_id: str, text: str, user: Principal, channel: str) -> teamwork.Note:
+        visible_alert(user, alert_id)
         try:
             with services.sessions.begin() as session:
-                note = teamwork.add_note(session, alert_id, text, actor, channel, services.clock.now())
+                note = teamwork.add_note(session, alert_id, text, user.name, channel, services.clock.now())
         except teamwork.TeamworkError as exc:
             raise field_error(exc.field, str(exc)) from None
         except LookupError:
@@ -109,10 +125,11 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         refreshed(alert_id)
         return note
 
-    def assign(alert_id: str, responder: str, actor: str, channel: str) -> teamwork.Assignment:
+    def assign(alert_id: str, responder: str, user: Principal, channel: str) -> teamwork.Assignment:
+        visible_alert(user, alert_id)
         try:
             with services.sessions.begin() as session:
-                done = teamwork.assign(session, alert_id, responder, actor, channel, services.clock.now())
+                done = teamwork.assign(session, alert_id, responder, user.name, channel, services.clock.now())
         except teamwork.TeamworkError as exc:
             if exc.field == "alert":
                 raise HTTPException(409, str(exc)) from None
@@ -122,7 +139,9 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         refreshed(alert_id)
         return done
 
-    def backup(alert_id: str, actor: str, channel: str) -> AlertView:
+    def backup(alert_id: str, user: Principal, channel: str) -> AlertView:
+        visible_alert(user, alert_id)
+        actor = user.name
         try:
             view = commands.request_backup(alert_id, actor, channel)
         except AlertNotFound:
@@ -143,11 +162,11 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.post("/api/alerts", response_model=AlertOut, status_code=201, tags=["api"], responses=ERRORS)
     def record_alert(body: ManualAlertIn, user: Principal = operator_api) -> AlertOut:
-        return alert_out(open_manual(body, user.name, "api"))
+        return alert_out(open_manual(body, user, "api"))
 
     @r.get("/api/alerts/{alert_id}/notes", response_model=list[NoteOut], tags=["api"], responses={**ERRORS, **NOT_FOUND})
     def list_notes(alert_id: AlertId, user: Principal = viewer_api) -> list[NoteOut]:
-        with services.sessions() as session:
+        with services.read(user) as session:
             if queries.alert_row(session, alert_id) is None:
                 raise HTTPException(404, "no such alert")
             return [NoteOut(**n.__dict__) for n in teamwork.notes_of(session, alert_id)]
@@ -155,18 +174,18 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     @r.post("/api/alerts/{alert_id}/notes", response_model=NoteOut, status_code=201, tags=["api"],
             responses={**ERRORS, **NOT_FOUND})  # fmt: skip
     def post_note(alert_id: AlertId, body: NoteIn, user: Principal = operator_api) -> NoteOut:
-        return NoteOut(**add_note(alert_id, body.text, user.name, "api").__dict__)
+        return NoteOut(**add_note(alert_id, body.text, user, "api").__dict__)
 
     @r.post("/api/alerts/{alert_id}/assign", response_model=AssignmentOut, tags=["api"],
             responses={**ERRORS, **NOT_FOUND, **CONFLICT})  # fmt: skip
     def post_assign(alert_id: AlertId, body: AssignIn, user: Principal = operator_api) -> AssignmentOut:
-        a = assign(alert_id, body.responder, user.name, "api")
+        a = assign(alert_id, body.responder, user, "api")
         return AssignmentOut(alert=alert_id, responder=a.responder, name=a.name, at=a.at, by=a.by)
 
     @r.post("/api/alerts/{alert_id}/backup", response_model=AlertOut, tags=["api"], responses={**ERRORS, **NOT_FOUND, **CONFLICT})
     def post_backup(alert_id: AlertId, user: Principal = operator_api) -> AlertOut:
         """Escalate to the next step now, as an SMS reply "2" does."""
-        return alert_out(backup(alert_id, user.name, "api"))
+        return alert_out(backup(alert_id, user, "api"))
 
     # --- board forms ----------------------------------------------------------------------
 
@@ -191,7 +210,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     ) -> Response:
         try:
             body = ManualAlertIn(resident=resident, note=note, severity=severity)
-            view = open_manual(body, user.name, "board")
+            view = open_manual(body, user, "board")
         except (HTTPException, ValueError) as exc:
             request.session["flash"] = "! " + _message(getattr(exc, "detail", str(exc)))
             return RedirectResponse("/", status_code=303)
@@ -200,15 +219,15 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
 
     @r.post("/alerts/{alert_id}/notes", include_in_schema=False, dependencies=write)
     def note_form(request: Request, alert_id: str, user: Operator, text: Annotated[str, Form(max_length=teamwork.MAX_NOTE)]) -> Response:
-        return on_board(request, alert_id, lambda: add_note(alert_id, text, user.name, "board"), "note added")
+        return on_board(request, alert_id, lambda: add_note(alert_id, text, user, "board"), "note added")
 
     @r.post("/alerts/{alert_id}/assign", include_in_schema=False, dependencies=write)
     def assign_form(request: Request, alert_id: str, user: Operator, responder: Annotated[str, Form(max_length=64)]) -> Response:
-        return on_board(request, alert_id, lambda: assign(alert_id, responder, user.name, "board"), "assigned")
+        return on_board(request, alert_id, lambda: assign(alert_id, responder, user, "board"), "assigned")
 
     @r.post("/alerts/{alert_id}/backup", include_in_schema=False, dependencies=write)
     def backup_form(request: Request, alert_id: str, user: Operator) -> Response:
-        return on_board(request, alert_id, lambda: backup(alert_id, user.name, "board"), "backup requested")
+        return on_board(request, alert_id, lambda: backup(alert_id, user, "board"), "backup requested")
 
     return r
 

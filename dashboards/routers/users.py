@@ -39,6 +39,7 @@ class UserOut(BaseModel):
     disabled: bool
     created_at: float
     tokens: int = Field(description="API tokens of this user that are not revoked")
+    scope: list[str] | None = Field(None, description="communities or grids the user is limited to (`pingan users set-scope`); null: all")
 
 
 class UserIn(BaseModel):
@@ -75,7 +76,8 @@ def user_out(session: Session, name: str) -> UserOut:
     if user is None:
         raise HTTPException(404, f"no user {name!r}")
     tokens = access.live_token_counts(session).get(name, 0)
-    return UserOut(name=user.name, role=user.role, disabled=user.disabled_at is not None, created_at=user.created_at, tokens=tokens)
+    return UserOut(name=user.name, role=user.role, disabled=user.disabled_at is not None, created_at=user.created_at,
+                   tokens=tokens, scope=user.scope)
 
 
 def apply_patch(session: Session, name: str, patch: UserPatch, now: float, actor: str, channel: str) -> None:

@@ -100,3 +100,25 @@ def _step(web: Web, alert_id: str) -> int:
         row = session.get(Alert, alert_id)
         assert row is not None
         return row.escalation_step
+
+
+def test_a_grid_limited_user_handles_only_their_grids_alerts(web: Web) -> None:
+    from hub import access
+
+    api, admin = web.client(), web.bearer("admin")
+    api.post("/api/users", json={"name": "g1", "role": "operator", "password": "long enough pw"}, headers=admin)
+    with web.sessions.begin() as session:
+        access.set_scope(session, "g1", ["xuanxin-g01"], web.clock.now(), "test")
+    # The user's own token is limited as the user is (made after or before the scope was set).
+    g1 = {"Authorization": f"Bearer {api.post('/api/users/g1/tokens', headers=admin).json()['token']}"}
+    other = web.seeded.acked_alert  # r-0003, grid 2
+    assert api.post(f"/api/alerts/{other}/notes", json={"text": "x"}, headers=g1).status_code == 404
+    assert api.get(f"/api/alerts/{other}/notes", headers=g1).status_code == 404
+    assert api.post(f"/api/alerts/{other}/assign", json={"responder": "wang"}, headers=g1).status_code == 404
+    assert api.post(f"/api/alerts/{other}/backup", headers=g1).status_code == 404
+    refused = api.post("/api/alerts", json={"resident": "r-0003", "kind": "manual", "note": "x"}, headers=g1)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "resident"]
+    mine = web.seeded.open_alert  # r-0001, grid 1
+    assert api.post(f"/api/alerts/{mine}/notes", json={"text": "在路上"}, headers=g1).status_code == 201
+    assert api.post("/api/alerts", json={"resident": "r-0002", "kind": "manual", "note": "x"}, headers=g1).status_code == 201
+    assert _audit(web, other) == [a for a in _audit(web, other) if a[1] != "g1"]  # nothing written on the other grid's alert

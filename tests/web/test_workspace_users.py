@@ -23,7 +23,7 @@ def test_admin_manages_users_and_tokens_through_the_api(web: Web) -> None:
 
     made = api.post("/api/users", json={"name": "xiaoli", "role": "operator", "password": "long enough pw"}, headers=admin)
     assert made.status_code == 201, made.text
-    assert made.json() == {"name": "xiaoli", "role": "operator", "disabled": False, "created_at": web.clock.now(), "tokens": 0}
+    assert made.json() == {"name": "xiaoli", "role": "operator", "disabled": False, "created_at": web.clock.now(), "tokens": 0, "scope": None}
     again = api.post("/api/users", json={"name": "xiaoli", "role": "operator", "password": "long enough pw"}, headers=admin)
     assert again.status_code == 409
     short = api.post("/api/users", json={"name": "x2", "role": "operator", "password": "short"}, headers=admin)
