@@ -22,6 +22,7 @@ class AlertKind(StrEnum):
     DEVICE_OFFLINE = "device_offline"
     GEOFENCE_EXIT = "geofence_exit"
     LOW_BATTERY = "low_battery"
+    MANUAL = "manual"  # recorded by an operator: a neighbour phoned in
 
 
 class Severity(StrEnum):
@@ -104,6 +105,7 @@ class Reason(StrEnum):
     DOOR_ONLY_ACTIVITY = "door_only_activity"  # a door event while an inactivity alert is open and no motion followed
     ALERT_OPEN = "alert_open"
     ALERT_CLOSED = "alert_closed"
+    MANUAL_REPORT = "manual_report"  # an operator recorded the alert by hand
 
 
 @dataclass(frozen=True, slots=True)

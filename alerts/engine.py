@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason
+from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason, Severity
 from alerts.config import AlertsConfig, RulesConfig
 from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, device_key, resident_key
 from alerts.deadlines import DeadlineHeap
@@ -29,7 +29,11 @@ from devices import DeviceMessage, Event, Gps, Heartbeat, Status
 SNAPSHOT_VERSION = 1
 TICK_GUARD_S = 1.0  # a handler asking to be woken at or before `now` is woken this much later
 
-__all__ = ["Engine", "UnknownAlert"]
+__all__ = ["Engine", "UnknownAlert", "UnknownResident"]
+
+
+class UnknownResident(LookupError):
+    """No resident with this id in the engine's registry."""
 
 
 class Engine:
@@ -150,6 +154,16 @@ class Engine:
         ctx, now = self._begin(now)
         alert = ctx.book.get(alert_id)
         ctx.resolve_alert(alert, Outcome(outcome), Reason.RESOLVED_BY_RESPONDER, now, by, channel)
+        return self._finish(now)
+
+    def open_manual(self, resident_id: str, severity: Severity, note: str, by: str, channel: str, now: float) -> list[Action]:
+        """An alert recorded by hand (a neighbour phoned in): kind `manual`, the note as its
+        reason, escalated like any other. A second one while the first is open is a re-trigger."""
+        if self._ctx.resident(resident_id) is None:
+            raise UnknownResident(resident_id)
+        ctx, now = self._begin(now)
+        ctx.open_alert(AlertKind.MANUAL, severity, resident_id, device=None, now=now, triggered_at=now,
+                       why=explain(ReasonCode.MANUAL_REPORT, by=by, note=note or "—"), reason=Reason.MANUAL_REPORT)
         return self._finish(now)
 
     def mark_notified(self, alert_id: str, now: float) -> None:

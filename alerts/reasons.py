@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from devices.kinds import DeviceKind
+from devices.labels import device_label
 
 
 class ParamType(StrEnum):
@@ -61,6 +62,7 @@ class ReasonCode(StrEnum):
     LAST_WILL = "last_will"
     LEFT_SAFE_ZONES = "left_safe_zones"
     BATTERY_LOW = "battery_low"
+    MANUAL_REPORT = "manual_report"  # recorded by hand: a neighbour phoned in
     # a note added to an open alert
     DELIVERED_LATE = "delivered_late"
     HOME_MOTION_WHILE_TAG_AWAY = "home_motion_while_tag_away"
@@ -144,6 +146,7 @@ CATALOGUE: dict[ReasonCode, tuple[Param, ...]] = {
     ReasonCode.NO_MOTION_SENSOR: (Param("devices", T.DEVICES),),  # the home's motion sensors, all offline
     ReasonCode.ALERT_OPEN: (),
     ReasonCode.ALERT_CLOSED: (),
+    ReasonCode.MANUAL_REPORT: (Param("by", T.TEXT), Param("note", T.TEXT)),
     ReasonCode.LEGACY_TEXT: (Param("text", T.TEXT),),
 }
 
@@ -232,24 +235,8 @@ def _is_device(value: Any) -> bool:
 
 # --- device words: how people name a device -------------------------------------------------
 
-_DEVICE_WORDS: dict[DeviceKind, tuple[str, str]] = {
-    DeviceKind.PINGAN_CAT: ("平安猫", "Ping'an Cat"),
-    DeviceKind.DOOR_SENSOR: ("门磁", "door sensor"),
-    DeviceKind.GPS_TAG: ("定位器", "GPS tag"),
-    DeviceKind.SMOKE_ALARM: ("烟感", "smoke alarm"),
-    DeviceKind.GAS_ALARM: ("燃气报警器", "gas alarm"),
-    DeviceKind.WATER_METER: ("水表", "water meter"),
-}
-
-
 def device_words(kind: DeviceKind | str, lang: str, place: str | None = None) -> str:
     """A device as residents and responders say it: by kind ("平安猫", "door sensor"), with the
-    resident's word for where it is when the registry has one ("卧室的平安猫", "door sensor
-    (front door)"); never the id. `lang` is "zh…" or "en…"."""
-    try:
-        zh, en = _DEVICE_WORDS[DeviceKind(kind)]
-    except ValueError:
-        zh = en = str(kind)
-    if lang.lower().startswith("en"):
-        return f"{en} ({place})" if place else en
-    return f"{place}的{zh}" if place else zh
+    resident's word for where it is when the registry has one ("前门门磁", "door sensor (front
+    door)"); never the id. One table for every edge: devices/labels.py."""
+    return device_label(str(kind), place, lang)

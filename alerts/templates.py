@@ -60,6 +60,7 @@ CATALOGUE: dict[str, Template] = {
         _alert("geofence_exit", "离开安全区", "left safe zone"),
         _alert("device_offline", "{device}离线", "{device} offline", ("device",)),
         _alert("low_battery", "{device}电量低", "{device} battery low", ("device",)),
+        _alert("manual", "被报告需帮助", "reported needing help"),
         Template(
             "resolved",
             ("name", "outcome", "code"),

@@ -74,6 +74,7 @@ _KIND_ZH = {
     AlertKind.DEVICE_OFFLINE: "设备离线",
     AlertKind.GEOFENCE_EXIT: "离开安全区",
     AlertKind.LOW_BATTERY: "设备电量低",
+    AlertKind.MANUAL: "被报告需帮助",
 }
 _KIND_EN = {
     AlertKind.SOS: "SOS pressed",
@@ -83,6 +84,7 @@ _KIND_EN = {
     AlertKind.DEVICE_OFFLINE: "device offline",
     AlertKind.GEOFENCE_EXIT: "left safe zone",
     AlertKind.LOW_BATTERY: "battery low",
+    AlertKind.MANUAL: "reported needing help",
 }
 
 _OUTCOME_ZH = {
@@ -182,6 +184,7 @@ KIND_TEMPLATE = {
     AlertKind.GEOFENCE_EXIT: "geofence_exit",
     AlertKind.DEVICE_OFFLINE: "device_offline",
     AlertKind.LOW_BATTERY: "low_battery",
+    AlertKind.MANUAL: "manual",
 }
 
 

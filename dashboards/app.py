@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import xstatic.pkg.leaflet as leaflet
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -27,10 +27,10 @@ from dashboards.auth import LoginRequired, Principal
 from dashboards.limits import BodySizeLimit
 from dashboards.live import EventBus
 from dashboards.render import Renderer
-from dashboards.routers import access, api, board, docs, family, reports, responder, shifts
+from dashboards.routers import access, api, board, docs, family, reports, responder, shifts, teamwork, users
 from dashboards.scope import scoped_session
 from hub.clock import Clock, SystemClock
-from hub.config import Config
+from hub.config import Config, MapConfig
 from hub.ports import AbsenceCommands, AlertCommands
 
 log = logging.getLogger(__name__)
@@ -43,14 +43,18 @@ NO_TILES = "none"
 class MapSettings:
     """Base map of the board. `tile_url` "none" draws homes, zones and trails on a blank map (offline).
 
-    Set from the environment by `from_env`: PINGAN_WEB_TILE_URL (a Leaflet URL template such as
-    `https://tile.example/{z}/{x}/{y}.png`), PINGAN_WEB_TILE_CRS (`wgs84`, or `gcj02` for Chinese
-    base maps: points are then converted for display) and PINGAN_WEB_TILE_ATTRIBUTION.
+    Made from the config's `map:` section by `from_config` (osm, tianditu, amap or custom, each
+    with the coordinates its tiles use: `gcj02` converts every point for display), or, for
+    installations that set it up before that section existed, from the environment by
+    `from_env`: PINGAN_WEB_TILE_URL, PINGAN_WEB_TILE_CRS (`wgs84` or `gcj02`) and
+    PINGAN_WEB_TILE_ATTRIBUTION.
     """
 
     tile_url: str = NO_TILES
     tile_crs: str = "wgs84"
     attribution: str = ""
+    subdomains: str = "abc"  # what `{s}` in the URLs takes
+    overlay_url: str = ""  # a second tile layer drawn on top (天地图's labels)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MapSettings:
@@ -59,6 +63,41 @@ class MapSettings:
         if crs not in ("wgs84", "gcj02"):
             raise ValueError(f"PINGAN_WEB_TILE_CRS must be wgs84 or gcj02, not {crs!r}")
         return cls(env.get("PINGAN_WEB_TILE_URL", NO_TILES).strip() or NO_TILES, crs, env.get("PINGAN_WEB_TILE_ATTRIBUTION", ""))
+
+    @classmethod
+    def from_config(cls, cfg: MapConfig, environ: Mapping[str, str] | None = None) -> MapSettings:
+        """The `map:` section; with `base: none`, the older PINGAN_WEB_TILE_* variables still count."""
+        if cfg.base == "none":
+            return cls.from_env(environ)
+        if cfg.base == "custom":
+            return cls(cfg.tile_url or NO_TILES, cfg.crs, cfg.attribution)
+        if cfg.base == "tianditu":
+            # 天地图 serves CGCS2000, which agrees with WGS-84 to centimetres: no conversion.
+            return cls(_tianditu("vec", cfg.tianditu_key or ""), "wgs84", "© 天地图", "01234567", _tianditu("cva", cfg.tianditu_key or ""))
+        if cfg.base == "amap":
+            return cls(AMAP_TILES, "gcj02", "© 高德地图 AutoNavi", "1234")
+        return cls(OSM_TILES, "wgs84", "© OpenStreetMap contributors")
+
+    @property
+    def tile_hosts(self) -> list[str]:
+        """Where tiles come from, as CSP sources (a `{s}` label becomes `*`)."""
+        hosts = []
+        for url in (self.tile_url, self.overlay_url):
+            parts = urlsplit(url)
+            if url != NO_TILES and parts.scheme in ("http", "https") and parts.netloc:
+                netloc = ".".join("*" if "{s}" in label else label for label in parts.netloc.split("."))
+                hosts.append(f"{parts.scheme}://{netloc}")
+        return hosts
+
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+AMAP_TILES = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+
+
+def _tianditu(layer: str, key: str) -> str:
+    """天地图's Web Mercator WMTS layer (`vec` streets, `cva` their Chinese labels) as a Leaflet template."""
+    return (f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+            f"&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={quote(key, safe='')}")
 
 
 @dataclass(frozen=True)
@@ -132,6 +171,8 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(responder.router(services, renderer))
     app.include_router(api.router(services))
     app.include_router(shifts.router(services, renderer))
+    app.include_router(users.router(services, renderer))
+    app.include_router(teamwork.router(services, renderer))
     app.include_router(docs.router(app, services))
     for extra in services.extra_routers:
         app.include_router(extra)
@@ -157,10 +198,7 @@ def content_security_policy(map_settings: MapSettings) -> str:
     """Scripts, styles and everything else from this origin only: no inline script or style, so
     a name that slipped into the HTML as markup still could not run. Map tiles may come from
     the configured tile server (`{s}` subdomains become a wildcard)."""
-    tiles = ""
-    if map_settings.tile_url != NO_TILES:
-        parts = urlsplit(map_settings.tile_url.replace("{s}", "*"))
-        tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+    tiles = "".join(" " + host for host in map_settings.tile_hosts)
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src 'self' data:{tiles}; connect-src 'self'; font-src 'self'; "

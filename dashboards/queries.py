@@ -47,7 +47,7 @@ ALERT_STATES = ("open", "acknowledged", "on_site", "resolved")
 ACTIVE_STATES = ("open", "acknowledged", "on_site")
 OUTCOMES = ("ok", "assisted", "hospital", "false_alarm", "cleared", "returned", "cancelled")
 OPERATOR_OUTCOMES = ("ok", "assisted", "hospital", "false_alarm")
-ALERT_KINDS = ("sos", "fall", "smoke", "gas", "inactivity", "device_offline", "geofence_exit", "low_battery")
+ALERT_KINDS = ("sos", "fall", "smoke", "gas", "inactivity", "device_offline", "geofence_exit", "low_battery", "manual")
 PERSON_STATES = ("home_active", "home_quiet", "away", "unknown", "alert")
 ACTIVITY_TYPES = ("motion", "door_open", "door_close", "water_flow", "button", "sos", "sos_cancel", "fall")
 ACTIVE_WINDOW_S = 3600.0
@@ -579,3 +579,11 @@ def map_features(session: Session, now: float, trail_s: float = 86400.0) -> dict
             fix = [d.last_lat, d.last_lon] if d.last_lat is not None else (trail[-1] if trail else None)
             tags.append({"device": d.id, "resident": s.id, "fix": fix, "fix_at": d.last_fix_at, "trail": trail, "alert": bool(s.open_alerts)})
     return {"homes": homes, "zones": zones, "tags": tags}
+
+
+def device_kinds(session: Session, device_ids: list[str | None]) -> dict[str, str]:
+    """{device id: kind} of these devices (pages name devices by kind: devices.labels)."""
+    wanted = sorted({d for d in device_ids if d})
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Device.id, Device.kind).where(Device.id.in_(wanted))).tuples().all())

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from dashboards.auth import Principal, csrf_token
 from dashboards.i18n import LANGUAGES, Translate, pick_language, translator
 from dashboards.reasons import ReasonWords
+from devices.labels import device_label
 from hub.clock import Clock
 
 LANG_COOKIE = "lang"
@@ -91,6 +92,7 @@ class Renderer:
             "duration": lambda s: duration_text(s, t),
             "label": lambda prefix, value: _label(t, prefix, value),
             "reason": ReasonWords(t, language, self.tz, now).alert,  # an alert's reason and notes, worded
+            "device_label": lambda kind, place=None: device_label(kind, place, language),
             # Partials (names starting with "_") are fetched by scripts: they must not eat the flash.
             "flash": None if template.startswith("_") else request.session.pop("flash", None),
             **(context or {}),

@@ -14,18 +14,19 @@ from markupsafe import Markup
 _FONT = "font-family='sans-serif' font-size='11'"
 
 
-def bar_chart(bars: Sequence[tuple[str, float]], width: int = 480, bar_h: int = 18, unit: str = "") -> Markup:
-    """Horizontal bars, one per (label, value), labelled with their value."""
+def bar_chart(bars: Sequence[tuple[str, float | None]], width: int = 480, bar_h: int = 18, unit: str = "") -> Markup:
+    """Horizontal bars, one per (label, value), labelled with their value; a value of None (no
+    data) gets no bar and the label "—", never a misleading 0."""
     label_w, gap = 130, 6
     height = max(1, len(bars)) * (bar_h + gap) + gap
-    top = max((v for _, v in bars), default=0.0) or 1.0
+    top = max((v for _, v in bars if v is not None), default=0.0) or 1.0
     parts = [f"<svg class='chart' viewBox='0 0 {width} {height}' width='{width}' height='{height}' role='img' {_FONT}>"]
     for i, (label, value) in enumerate(bars):
         y = gap + i * (bar_h + gap)
-        w = (width - label_w - 60) * value / top
+        w = (width - label_w - 60) * (value or 0.0) / top
         parts.append(f"<text x='{label_w - 6}' y='{y + bar_h * 0.7:.1f}' text-anchor='end'>{escape(label)}</text>")
         parts.append(f"<rect x='{label_w}' y='{y}' width='{w:.1f}' height='{bar_h}' fill='#3b7dd8'/>")
-        text = f"{value:g}{unit}"
+        text = "—" if value is None else f"{value:g}{unit}"
         parts.append(f"<text x='{label_w + w + 4:.1f}' y='{y + bar_h * 0.7:.1f}'>{escape(text)}</text>")
     if not bars:
         parts.append(f"<text x='{width / 2}' y='{height / 2 + 4}' text-anchor='middle'>—</text>")

@@ -7,7 +7,10 @@ be ended. Disabling a user, changing their role, resetting their password and re
 all of their sessions, and each of these is audited (`user.*`).
 
 A bearer token is shown once, when created; only its SHA-256 is stored, so a database dump
-does not hand out API access. Tokens are revoked, not deleted, to keep the record.
+does not hand out API access. Tokens are revoked, not deleted, to keep the record. A token
+whose name is a user's name belongs to that user: it acts with at most the user's current
+role, stops at once while the user is disabled, and is revoked when the user is disabled or
+removed. Tokens with other names are machines' (`pingan tokens create NAME`).
 Roles: admin (everything, including users), operator (handles alerts, edits the registry),
 viewer (reads). The dashboards decide what each role may do; this module only says who is who.
 """
@@ -82,8 +85,15 @@ def _user(session: Session, name: str) -> User:
     return user
 
 
+def find_user(session: Session, name: str) -> User | None:
+    return session.scalar(select(User).where(User.name == name))
+
+
 def _audit(session: Session, now: float, actor: str, action: str, name: str, channel: str, **detail: str) -> None:
     session.add(Audit(at=now, actor=actor, channel=channel, action=action, detail={"user": name, **detail}))
+
+
+audit_user = _audit  # for callers that add their own user.* records (the board and API's user.add)
 
 
 def _keep_an_admin(session: Session, user: User) -> None:
@@ -107,7 +117,8 @@ def disable_user(session: Session, name: str, now: float, actor: str, channel: s
     if user.disabled_at is None:
         user.disabled_at = now
     ended = end_user_sessions(session, name, now, "disable")
-    _audit(session, now, actor, "user.disable", name, channel, sessions_ended=str(ended))
+    revoked = revoke_tokens(session, name, now)
+    _audit(session, now, actor, "user.disable", name, channel, sessions_ended=str(ended), tokens_revoked=str(revoked))
     return user
 
 
@@ -170,7 +181,9 @@ def remove_user(session: Session, name: str, now: float, actor: str, channel: st
     _keep_an_admin(session, user)
     session.delete(user)
     ended = end_user_sessions(session, name, now, "remove")
-    _audit(session, now, actor, "user.remove", name, channel, role=user.role, sessions_ended=str(ended))
+    revoked = revoke_tokens(session, name, now)
+    _audit(session, now, actor, "user.remove", name, channel, role=user.role, sessions_ended=str(ended),
+           tokens_revoked=str(revoked))
 
 
 # --- board sessions -----------------------------------------------------------------------
@@ -245,18 +258,61 @@ def create_token(session: Session, name: str, role: str, now: float, scope: list
 
 
 def authenticate_token(session: Session, token: str) -> tuple[str, str] | None:
-    """(name, role) of a valid, unrevoked token, else None."""
+    """(name, role) of a valid, unrevoked token, else None. A user's token is refused while the
+    user is disabled and acts with at most the user's current role."""
     if not token:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     if row is None or row.revoked_at is not None:
         return None
-    return row.name, row.role
+    owner = session.scalar(select(User).where(User.name == row.name))
+    if owner is None:
+        return row.name, row.role
+    if owner.disabled_at is not None:
+        return None
+    return row.name, lower_role(row.role, owner.role)
+
+
+def lower_role(a: str, b: str) -> str:
+    """The less powerful of two roles (ROLES runs from the most powerful down)."""
+    return a if ROLES.index(a) >= ROLES.index(b) else b
+
+
+def create_user_token(session: Session, name: str, now: float, actor: str, channel: str) -> str:
+    """A bearer token that belongs to user `name` (its role follows theirs); audited."""
+    user = _user(session, name)
+    if user.disabled_at is not None:
+        raise AccessError(f"user {name!r} is disabled")
+    token = create_token(session, name, user.role, now, scope=user.scope)
+    _audit(session, now, actor, "user.token_create", name, channel)
+    return token
+
+
+def revoke_user_tokens(session: Session, name: str, now: float, actor: str, channel: str) -> int:
+    """Revoke every live token of user `name`; audited."""
+    _user(session, name)
+    revoked = revoke_tokens(session, name, now)
+    _audit(session, now, actor, "user.token_revoke", name, channel, tokens_revoked=str(revoked))
+    return revoked
+
+
+def live_token_counts(session: Session) -> dict[str, int]:
+    """Unrevoked tokens per name."""
+    rows = session.execute(select(ApiToken.name).where(ApiToken.revoked_at.is_(None))).scalars()
+    counts: dict[str, int] = {}
+    for name in rows:
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def token_scope(session: Session, token: str) -> list[str] | None:
-    """The communities and grids a token is limited to (None: all)."""
-    return session.scalar(select(ApiToken.scope).where(ApiToken.token_hash == token_hash(token)))
+    """The communities and grids a token is limited to (None: all). A user's token is limited as
+    its user is now, when the user is limited (a later `set-scope` holds for their tokens too)."""
+    row = session.execute(select(ApiToken.name, ApiToken.scope).where(ApiToken.token_hash == token_hash(token))).first()
+    if row is None:
+        return None
+    owner = find_user(session, row.name)
+    return owner.scope if owner is not None and owner.scope is not None else row.scope
 
 
 def revoke_tokens(session: Session, name: str, now: float) -> int:

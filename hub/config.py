@@ -227,6 +227,28 @@ class HttpConfig(Strict):
     api_docs: Literal["login", "public"] = Field("login", description="/openapi.json and /docs: for logged-in users and API tokens, or public")
 
 
+class MapConfig(Strict):
+    """The board map's base layer (docs/WEB.md "Map"). Without one (`none`) homes, zones and
+    trails are drawn on a blank background: it works offline."""
+
+    base: Literal["none", "osm", "tianditu", "amap", "custom"] = Field(
+        "none", description="none (offline), osm (OpenStreetMap), tianditu (天地图; needs tianditu_key), "
+        "amap (AutoNavi/高德, GCJ-02: points are converted for display), or custom (tile_url and crs)",
+    )
+    tianditu_key: str | None = Field(None, description="天地图 browser key (tk); it appears in the page's tile URLs")
+    tile_url: str | None = Field(None, description="custom: a Leaflet URL template such as https://{s}.tile.example/{z}/{x}/{y}.png")
+    crs: Literal["wgs84", "gcj02"] = Field("wgs84", description="custom: the coordinates of the custom tiles")
+    attribution: str = Field("", description="custom: the tiles' attribution")
+
+    @model_validator(mode="after")
+    def _complete(self) -> MapConfig:
+        if self.base == "tianditu" and not self.tianditu_key:
+            raise ValueError("tianditu_key: 天地图 needs a key (map.tianditu_key)")
+        if self.base == "custom" and not (self.tile_url and self.tile_url.startswith(("https://", "http://"))):
+            raise ValueError("tile_url: a custom base layer needs an http(s) tile URL template (map.tile_url)")
+        return self
+
+
 class RetentionConfig(Strict):
     gps_retention_days: int = Field(90, ge=1, description="location history older than this is purged")
     quarantine_days: int = Field(30, ge=1, description="rejected device messages are deleted after this")
@@ -308,6 +330,7 @@ class Config(Strict):
     sms: SmsConfig = Field(default_factory=SmsConfig)
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    map: MapConfig = Field(default_factory=MapConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     escalation: EscalationConfig

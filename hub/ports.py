@@ -18,6 +18,10 @@ class AlertNotFound(LookupError):
     pass
 
 
+class ResidentNotFound(LookupError):
+    pass
+
+
 class InvalidTransition(ValueError):
     """The alert is not in a state that allows this (e.g. resolving a resolved alert)."""
 
@@ -62,6 +66,10 @@ class AlertCommands(Protocol):
 
     def request_backup(self, alert_id: str, actor: str, channel: str) -> AlertView:
         """Escalate to the next step now (SMS reply `2`)."""
+        ...
+
+    def open_manual(self, resident_id: str, severity: str, note: str, actor: str, channel: str) -> AlertView:
+        """Record an alert by hand (kind `manual`); ResidentNotFound for an unknown resident."""
         ...
 
 

@@ -191,7 +191,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         events=bus,
         clock=clock,
         verify_responder_link=signed_link_verifier(secret, clock, sessions),
-        map=MapSettings.from_env(),
+        map=MapSettings.from_config(config.map),
         extra_routers=(
             ops_router(Readiness(ingest, db), metrics_registry,
                        config.http.metrics_token.get_secret_value() if config.http.metrics_token else None,

@@ -23,10 +23,12 @@ from dashboards.family_links import UnknownResident, create_family_link, links_o
 from dashboards.live import SESSION_EVENT, LiveEvent
 from dashboards.render import Renderer
 from dashboards.routers.access import safe_next
+from dashboards.routers.teamwork import alert_page_context
 from dashboards.scope import LiveScope
 from dashboards.svg import day_hour_grid, line_chart
 from hub.gcj02 import wgs84_to_gcj02
 from hub.ports import AlertNotFound, AlertView, InvalidTransition
+from hub.teamwork import assignees_of
 
 if TYPE_CHECKING:
     from dashboards.app import WebServices
@@ -53,12 +55,16 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         with services.read(user) as session:
             alerts = queries.list_alerts(session, state="active")
             notifications = queries.notifications_of(session, [a.id for a in alerts])
+            assignees = assignees_of(session, [a.id for a in alerts])
+            device_kinds = queries.device_kinds(session, [a.device for a in alerts])
             residents = queries.resident_statuses(session, now)
             absences = queries.absences_of(session, now=now)
         names = {s.id: s.name for s in residents}
         return {
             "alerts": alerts,
             "notifications": notifications,
+            "assignees": assignees,
+            "device_kinds": device_kinds,
             "residents": residents,
             "absences": absences,
             "resident_names": names,
@@ -114,9 +120,11 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     def alert_page(request: Request, alert_id: str, user: Viewer) -> Response:
         with services.read(user) as session:
             detail = queries.alert_detail(session, alert_id)
+            team = alert_page_context(session, alert_id) if detail is not None else {}
+            team["device_kinds"] = queries.device_kinds(session, [detail.alert.device] if detail else [])
         if detail is None:
             raise HTTPException(404, "no such alert")
-        return renderer.page(request, "alert.html", {"d": detail, "outcomes": queries.OPERATOR_OUTCOMES}, user)
+        return renderer.page(request, "alert.html", {"d": detail, "outcomes": queries.OPERATOR_OUTCOMES, **team}, user)
 
     def act(request: Request, alert_id: str, command: Callable[[], AlertView], what: str, user: Principal, back: str) -> Response:
         with services.read(user) as session:
@@ -161,6 +169,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
             if status is None:
                 raise HTTPException(404, "no such resident")
             alerts = queries.list_alerts(session, resident=resident_id, limit=50)
+            device_kinds = queries.device_kinds(session, [a.device for a in alerts])
             events = queries.resident_events(session, resident_id, since=now - 7 * 86400, limit=100, heartbeats=False)
             activity = queries.activity_times(session, resident_id, since=now - 14 * 86400)
             absences = queries.absences_of(session, resident_id, include_past=True)
@@ -171,6 +180,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
             "events": events,
             "absences": absences,
             "links": links,
+            "device_kinds": device_kinds,
             "activity_chart": day_hour_grid(_activity_rows(renderer, activity, now, days=14)),
             "new_link": request.session.pop("new_family_link", None),
         }

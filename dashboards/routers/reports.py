@@ -9,10 +9,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from dashboards.auth import Principal, Role, page_user
-from dashboards.render import Renderer
-from dashboards.reports import month_report, report_csv
+from dashboards.i18n import Translate, translator
+from dashboards.render import Renderer, request_language
+from dashboards.reports import MonthReport, month_report, report_csv
 from dashboards.svg import bar_chart
 
 if TYPE_CHECKING:
@@ -49,26 +51,8 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     ) -> Response:
         with services.read(user) as session:
             report = month_report(session, month_or_current(month), services.display_timezone, grid or None)
-        t_minutes = 60.0
-        charts = {
-            "kinds": bar_chart([(k.kind, k.alerts) for k in report.by_kind]),
-            "outcomes": bar_chart(list(report.by_outcome.items())),
-            "false_alarms": bar_chart(
-                [(k.kind, round(100 * (k.false_alarm_share or 0.0), 1)) for k in report.by_kind], unit="%"
-            ),
-            "times": bar_chart(
-                [
-                    (label, round((d.p50 or 0.0) / t_minutes, 1))
-                    for label, d in (("ack p50", report.to_ack), ("on-site p50", report.to_on_site), ("resolve p50", report.to_resolve))
-                ]
-                + [
-                    (label, round((d.p90 or 0.0) / t_minutes, 1))
-                    for label, d in (("ack p90", report.to_ack), ("on-site p90", report.to_on_site), ("resolve p90", report.to_resolve))
-                ],
-                unit=" min",
-            ),
-        }
-        return renderer.page(request, "reports.html", {"r": report, "charts": charts}, user)
+        t = translator(request_language(request))
+        return renderer.page(request, "reports.html", {"r": report, "charts": report_charts(report, t)}, user)
 
     @r.get("/reports.csv")
     def reports_csv(
@@ -87,3 +71,24 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         )
 
     return r
+
+
+def report_charts(report: MonthReport, t: Translate) -> dict[str, Markup]:
+    """The report's bar charts, every label in the reader's language; no data is "—", not 0."""
+    def minutes(seconds: float | None) -> float | None:
+        return None if seconds is None else round(seconds / 60.0, 1)
+
+    times = (("to_ack", report.to_ack), ("to_on_site", report.to_on_site), ("to_resolve", report.to_resolve))
+    return {
+        "kinds": bar_chart([(t("kind." + k.kind), k.alerts) for k in report.by_kind]),
+        "outcomes": bar_chart([(t("outcome." + o), n) for o, n in report.by_outcome.items()]),
+        "false_alarms": bar_chart(
+            [(t("kind." + k.kind), None if k.false_alarm_share is None else round(100 * k.false_alarm_share, 1)) for k in report.by_kind],
+            unit="%",
+        ),
+        "times": bar_chart(
+            [(t("report.chart_p50", what=t("alert." + key)), minutes(d.p50)) for key, d in times]
+            + [(t("report.chart_p90", what=t("alert." + key)), minutes(d.p90)) for key, d in times],
+            unit=t("report.unit_minutes"),
+        ),
+    }

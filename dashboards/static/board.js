@@ -38,7 +38,7 @@
       if (!known.has(e.dataset.alert)) e.classList.add("fresh");
       if (open.has(e.dataset.alert)) e.querySelector("details")?.setAttribute("open", "");
     });
-    if (target === list) { syncClock(); tick(); }
+    if (target === list) { syncClock(); tick(); document.dispatchEvent(new CustomEvent("pingan:alerts")); }
   }
 
   function refreshAll() {

@@ -11,8 +11,12 @@
   }
   const el = document.getElementById("map");
   const map = L.map(el, { zoomSnap: 0.5 });
+  // The base layer (config `map.base`): its points arrive already converted to its coordinates
+  // (GCJ-02 for AutoNavi) by /map/data.json. An overlay (天地图's labels) goes on top of it.
   if (el.dataset.tiles && el.dataset.tiles !== "none") {
-    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution || "" }).addTo(map);
+    const options = { maxZoom: 18, subdomains: el.dataset.subdomains || "abc", attribution: el.dataset.attribution || "" };
+    L.tileLayer(el.dataset.tiles, options).addTo(map);
+    if (el.dataset.overlay) L.tileLayer(el.dataset.overlay, { maxZoom: 18, subdomains: options.subdomains }).addTo(map);
   }
   const red = "#c62828", blue = "#1d5fbf", green = "#2e7d32";
 

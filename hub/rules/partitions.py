@@ -461,6 +461,9 @@ class PartitionedCore:
     def request_backup(self, alert_id: str, actor: str, channel: str) -> AlertView:
         return self._core_of_alert(alert_id).request_backup(alert_id, actor, channel)
 
+    def open_manual(self, resident_id: str, severity: str, note: str, actor: str, channel: str) -> AlertView:
+        return self.cores[partition_of(resident_id, self.count)].open_manual(resident_id, severity, note, actor, channel)
+
     def add_absence(self, resident_id: str, start_at: float, until_at: float, note: str, actor: str) -> int:
         return self.cores[partition_of(resident_id, self.count)].add_absence(resident_id, start_at, until_at, note, actor)
 

@@ -54,8 +54,9 @@ from alerts.actions import (
     AlertUpdated,
     DeviceStateChanged,
     PersonStateChanged,
+    Severity,
 )
-from alerts.engine import Engine, UnknownAlert
+from alerts.engine import Engine, UnknownAlert, UnknownResident
 from alerts.escalation import ack_command_for
 from alerts.registry import RegistrySnapshot
 from devices import DeviceMessage, interpret
@@ -66,7 +67,7 @@ from hub.dispatch.feedback import Feedback, SendOutcome
 from hub.dispatch.providers.base import DeliveryState, StatusUpdate
 from hub.ingest.batch import AfterCommit
 from hub.metrics import OperationsMetrics
-from hub.ports import AlertNotFound, AlertView, InvalidTransition
+from hub.ports import AlertNotFound, AlertView, InvalidTransition, ResidentNotFound
 from hub.registry.snapshot import load_snapshot
 from hub.storage import models as m
 from hub.storage.alert_store import alert_view, save_alert
@@ -327,7 +328,7 @@ class HubCore:
             yield session
 
     def _stale_on_failure(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
-        if exc_type is not None and not issubclass(exc_type, AlertNotFound | InvalidTransition):
+        if exc_type is not None and not issubclass(exc_type, AlertNotFound | InvalidTransition | ResidentNotFound):
             self._rolled_back()
 
     def _rolled_back(self, *_args: object) -> None:
@@ -490,6 +491,23 @@ class HubCore:
                 self.outputs.dispatcher.request_backup(session, alert_id, now, actor, channel)
 
         return self._command(alert_id, lambda e, now: [], also=backup)
+
+    def open_manual(self, resident_id: str, severity: str, note: str, actor: str, channel: str) -> AlertView:
+        """An alert recorded by hand (a neighbour phoned in), escalated like any other; audited."""
+        with self._decision() as session:
+            now = self.clock.now()
+            try:
+                actions = self._engine().open_manual(resident_id, Severity(severity), note, actor, channel, now)
+            except UnknownResident:
+                raise ResidentNotFound(resident_id) from None
+            after = self._store(session, actions, now)
+            alert = next(a.alert for a in actions if isinstance(a, AlertOpened | AlertUpdated))
+            session.add(m.Audit(at=now, actor=actor, channel=channel, action="alert.manual", alert_id=alert.id,
+                                resident_id=resident_id, detail={"severity": severity, "note": note}))
+            self._save_state(session, force=True)
+            view = _view(session, alert.id)
+        _run(after)
+        return view
 
     def add_absence(self, resident_id: str, start_at: float, until_at: float, note: str, actor: str) -> int:
         if until_at <= start_at:

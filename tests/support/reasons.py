@@ -27,6 +27,7 @@ SAMPLES: dict[ReasonCode, Explanation] = {
     C.LAST_WILL: explain(C.LAST_WILL, device=CAT, last_seen=T0 - 30),
     C.LEFT_SAFE_ZONES: explain(C.LEFT_SAFE_ZONES, device=TAG, outside_m=420, accuracy_m=12, fixes=2, zone="小区周边"),
     C.BATTERY_LOW: explain(C.BATTERY_LOW, device=GAS, level=18),
+    C.MANUAL_REPORT: explain(C.MANUAL_REPORT, by="operator", note="邻居来电：敲门无人应"),
     C.DELIVERED_LATE: explain(C.DELIVERED_LATE, device=TAG, late_s=1260),
     C.HOME_MOTION_WHILE_TAG_AWAY: explain(C.HOME_MOTION_WHILE_TAG_AWAY, at=T0 - 300),
     C.DOOR_ONLY_ACTIVITY: explain(C.DOOR_ONLY_ACTIVITY, device=DOOR, at=T0 + 1200),
@@ -63,4 +64,5 @@ OPENING: dict[AlertKind, Explanation] = {
     AlertKind.DEVICE_OFFLINE: SAMPLES[C.HEARTBEATS_MISSED],
     AlertKind.GEOFENCE_EXIT: SAMPLES[C.LEFT_SAFE_ZONES],
     AlertKind.LOW_BATTERY: SAMPLES[C.BATTERY_LOW],
+    AlertKind.MANUAL: SAMPLES[C.MANUAL_REPORT],
 }

@@ -80,11 +80,11 @@ def test_a_time_more_than_a_day_away_carries_its_date() -> None:
 
 def test_device_words_name_the_kind_and_the_residents_place() -> None:
     assert device_words("pingan_cat", "zh") == "平安猫" and device_words("pingan_cat", "en") == "Ping'an Cat"
-    assert device_words("door_sensor", "zh-CN", "前门") == "前门的门磁"
+    assert device_words("door_sensor", "zh-CN", "前门") == "前门门磁"
     assert device_words("door_sensor", "en", "front door") == "door sensor (front door)"
     door_only = SAMPLES[ReasonCode.DOOR_ONLY_ACTIVITY]
     placed = ReasonWords(translator("zh-CN"), "zh-CN", TZ, T0, places={"door-0001": "前门"})
-    assert placed.text(door_only) == "10:20前门的门磁有动静，此后家中无活动"
+    assert placed.text(door_only) == "10:20前门门磁有动静，此后家中无活动"
 
 
 @pytest.mark.parametrize(

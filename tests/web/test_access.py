@@ -29,6 +29,14 @@ PAGES = [
     ("POST", "/residents/r-0002/absences", {"start": "2026-11-27T08:00", "until": "2026-11-30T18:00", "note": "探亲"}, OPERATOR),
     ("POST", "/absences/1/delete", {}, OPERATOR),
     ("POST", "/residents/r-0002/family-links", {"label": "女儿", "days": "30"}, OPERATOR),
+    # issue 19: users (admins), handling an alert as a team (operators)
+    ("GET", "/users", None, ADMIN),
+    ("POST", "/users/operator", {"action": "new_token"}, ADMIN),
+    ("POST", "/users", {"name": "matrix", "role": "viewer", "password": "long enough pw"}, ADMIN),
+    ("POST", "/alerts", {"resident": "r-0004", "note": "邻居来电"}, OPERATOR),
+    ("POST", "/alerts/{ina}/notes", {"text": "备注"}, OPERATOR),
+    ("POST", "/alerts/{ina}/assign", {"responder": "wang"}, OPERATOR),
+    ("POST", "/alerts/{ina}/backup", {}, OPERATOR),
 ]
 
 API = [
@@ -42,6 +50,17 @@ API = [
     ("POST", "/api/alerts/{bat}/resolve", {"outcome": "ok"}, OPERATOR),
     ("POST", "/api/absences", {"resident": "r-0002", "start_at": 1795700000, "until_at": 1795800000, "note": "x"}, OPERATOR),
     ("DELETE", "/api/absences/1", None, OPERATOR),
+    # issue 19: users and tokens (admins), handling an alert as a team (operators)
+    ("GET", "/api/users", None, ADMIN),
+    ("POST", "/api/users", {"name": "matrix", "role": "viewer", "password": "long enough pw"}, ADMIN),
+    ("PATCH", "/api/users/matrix", {"role": "operator"}, ADMIN),
+    ("POST", "/api/users/matrix/tokens", None, ADMIN),
+    ("DELETE", "/api/users/matrix/tokens", None, ADMIN),
+    ("POST", "/api/alerts", {"resident": "r-0004", "kind": "manual", "note": "邻居来电"}, OPERATOR),
+    ("GET", "/api/alerts/{ina}/notes", None, VIEWER),
+    ("POST", "/api/alerts/{ina}/notes", {"text": "备注"}, OPERATOR),
+    ("POST", "/api/alerts/{ina}/assign", {"responder": "wang"}, OPERATOR),
+    ("POST", "/api/alerts/{ina}/backup", None, OPERATOR),
 ]
 
 
