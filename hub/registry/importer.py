@@ -75,15 +75,15 @@ def import_document(
         tick()
     session.flush()
     for responder in doc.responders:
-        report.add("responders", _upsert_responder(session, responder))
+        report.add("responders", upsert_responder(session, responder))
         tick()
     session.flush()
     for resident in doc.residents:
-        report.add("residents", _upsert_resident(session, resident))
+        report.add("residents", upsert_resident(session, resident))
         tick()
     session.flush()
     for device in doc.devices:
-        report.add("devices", _upsert_device(session, device))
+        report.add("devices", upsert_device(session, device))
         tick()
     session.flush()
     return report
@@ -116,7 +116,7 @@ def _upsert_grid(session: Session, g: GridEntry) -> Outcome:
     return _upsert(session, m.Grid, g.id, {"community_id": g.community, "name": g.name})[1]
 
 
-def _upsert_responder(session: Session, r: ResponderEntry) -> Outcome:
+def upsert_responder(session: Session, r: ResponderEntry) -> Outcome:
     values = {
         "name": r.name,
         "phone": r.phone,
@@ -134,7 +134,7 @@ def _upsert_responder(session: Session, r: ResponderEntry) -> Outcome:
     return outcome
 
 
-def _upsert_resident(session: Session, r: ResidentEntry) -> Outcome:
+def upsert_resident(session: Session, r: ResidentEntry) -> Outcome:
     inactivity = r.inactivity.model_dump(exclude_none=True) if r.inactivity else None
     values = {
         "name": r.name,
@@ -144,6 +144,7 @@ def _upsert_resident(session: Session, r: ResidentEntry) -> Outcome:
         "home_lon": r.home.lon,
         "share_location": r.share_location,
         "inactivity": inactivity or None,
+        "retired_at": None,  # importing a retired resident brings it back
     }
     row, outcome = _upsert(session, m.Resident, r.id, values)
     if r.contacts is not None and _contact_values(row.contacts) != _wanted_contacts(r):
@@ -195,6 +196,6 @@ def _zone_values(rows: list[m.Zone]) -> list[dict[str, Any]]:
     ]
 
 
-def _upsert_device(session: Session, d: DeviceEntry) -> Outcome:
-    values = {"kind": d.kind.value, "resident_id": d.resident, "heartbeat_s": d.heartbeat_s}
+def upsert_device(session: Session, d: DeviceEntry) -> Outcome:
+    values = {"kind": d.kind.value, "resident_id": d.resident, "heartbeat_s": d.heartbeat_s, "retired_at": None}
     return _upsert(session, m.Device, d.id, values)[1]
