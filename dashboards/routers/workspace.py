@@ -84,7 +84,7 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
                 done.devices |= _as_device_fields(lambda: ws.create_device(session, device, user.name, CHANNEL, now())).devices
             return done
 
-        done, errors = change(edit)
+        _, errors = change(edit)
         if errors:
             return residents_page(request, user, "", "", 1, values, errors)
         request.session["flash"] = _t(request, "ws.created", id=entry["id"])

@@ -554,9 +554,15 @@ class HubCore:
         now = self.clock.now()
         after = self._store(session, actions, now)
         self._save_state(session, force=any(isinstance(a, ALERT_ACTIONS) for a in actions))
-        if self.outputs.bus is not None:
-            bus = self.outputs.bus
-            after += [lambda r=r: bus.publish("resident", {"resident": r}) for r in sorted(resident_ids)]
+        bus = self.outputs.bus
+        if bus is not None and resident_ids:
+            changed = sorted(resident_ids)
+
+            def publish() -> None:
+                for resident_id in changed:
+                    bus.publish("resident", {"resident": resident_id})
+
+            after.append(publish)
         return after
 
     def reload_registry(self) -> None:
