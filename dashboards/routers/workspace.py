@@ -45,10 +45,12 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
     write = [Depends(check_csrf)]
     now = services.clock.now
 
-    def change(edit: Callable[[Any], ws.RegistryEdit]) -> tuple[ws.RegistryEdit | None, list[dict[str, Any]]]:
-        """Run an edit; its problems as the API's field errors (empty when it went through)."""
+    def change(user: Principal, edit: Callable[[Any], ws.RegistryEdit], **where: Any) -> tuple[ws.RegistryEdit | None, list[dict[str, Any]]]:
+        """Run an edit inside the user's grids; its problems as the API's field errors (empty when it went through)."""
         try:
-            return registry.change_registry(edit), []
+            return registry.change_registry(ws.within(user.grids, edit, **where)), []
+        except ws.OutOfScope as exc:
+            raise HTTPException(403, str(exc)) from None
         except RegistryError as exc:
             return None, ws.field_errors(exc)
         except ws.NotFound as exc:
@@ -58,7 +60,7 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
 
     def residents_page(request: Request, user: Principal, q: str, grid: str, page: int,
                        form: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             found = wq.search_residents(session, q, grid, page)
             grids = wq.grids(session)
             phones = {row.id: ", ".join(c.phone for c in row.contacts) for row in found.residents}
@@ -84,14 +86,14 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
                 done.devices |= _as_device_fields(lambda: ws.create_device(session, device, user.name, CHANNEL, now())).devices
             return done
 
-        _, errors = change(edit)
+        _, errors = change(user, edit)
         if errors:
             return residents_page(request, user, "", "", 1, values, errors)
         request.session["flash"] = _t(request, "ws.created", id=entry["id"])
         return RedirectResponse(f"/residents/{entry['id']}/edit", status_code=303)
 
     def edit_page(request: Request, user: Principal, resident_id: str, errors: list[dict[str, Any]] | None = None) -> Response:
-        with services.sessions() as session:
+        with services.read(user) as session:
             row = wq.live_resident(session, resident_id)
             if row is None:
                 raise HTTPException(404, "no such resident")
@@ -118,7 +120,7 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
         patch["zones"] = zones
         if problems:
             return edit_page(request, user, resident_id, ws.field_errors(RegistryError(problems)))
-        _, errors = change(lambda s: ws.update_resident(s, resident_id, patch, user.name, CHANNEL, now()))
+        _, errors = change(user, lambda s: ws.update_resident(s, resident_id, patch, user.name, CHANNEL, now()), resident=resident_id)
         if errors:
             return edit_page(request, user, resident_id, errors)
         request.session["flash"] = _t(request, "ws.saved")
@@ -126,7 +128,7 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
 
     @r.post("/residents/{resident_id}/retire", dependencies=write)
     def retire_resident(request: Request, resident_id: str, user: Operator) -> Response:
-        _, errors = change(lambda s: ws.retire_resident(s, resident_id, user.name, CHANNEL, now()))
+        _, errors = change(user, lambda s: ws.retire_resident(s, resident_id, user.name, CHANNEL, now()), resident=resident_id)
         if errors:
             return edit_page(request, user, resident_id, errors)
         request.session["flash"] = _t(request, "ws.retired", id=resident_id)
@@ -138,21 +140,21 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
         device: dict[str, Any] = {"id": str(form.get("id", "")).strip(), "kind": str(form.get("kind", "")), "resident": resident_id}
         if str(form.get("heartbeat_s", "")).strip():
             device["heartbeat_s"] = str(form.get("heartbeat_s")).strip()
-        _, errors = change(lambda s: ws.create_device(s, device, user.name, CHANNEL, now()))
+        _, errors = change(user, lambda s: ws.create_device(s, device, user.name, CHANNEL, now()), resident=resident_id)
         return _after(request, user, resident_id, errors, "ws.device_added", edit_page)
 
     @r.post("/devices/{device_id}/replace", dependencies=write)
     async def replace_device(request: Request, device_id: str, user: Operator) -> Response:
         form = await request.form()
-        resident_id = _resident_of(services, device_id)
+        resident_id = _resident_of(services, user, device_id)
         new_id = str(form.get("new_id", "")).strip()
-        _, errors = change(lambda s: ws.replace_device(s, device_id, new_id, user.name, CHANNEL, now()))
+        _, errors = change(user, lambda s: ws.replace_device(s, device_id, new_id, user.name, CHANNEL, now()), device=device_id)
         return _after(request, user, resident_id, errors, "ws.device_replaced", edit_page)
 
     @r.post("/devices/{device_id}/retire", dependencies=write)
     def retire_device(request: Request, device_id: str, user: Operator) -> Response:
-        resident_id = _resident_of(services, device_id)
-        _, errors = change(lambda s: ws.retire_device(s, device_id, user.name, CHANNEL, now()))
+        resident_id = _resident_of(services, user, device_id)
+        _, errors = change(user, lambda s: ws.retire_device(s, device_id, user.name, CHANNEL, now()), device=device_id)
         return _after(request, user, resident_id, errors, "ws.device_retired", edit_page)
 
     # --- responders ---------------------------------------------------------------------------
@@ -178,9 +180,9 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
         entry = _responder_from_form(values)
         if editing:
             entry.pop("id", None)
-            _, errors = change(lambda s: ws.update_responder(s, editing, entry, user.name, CHANNEL, now()))
+            _, errors = change(user, lambda s: ws.update_responder(s, editing, entry, user.name, CHANNEL, now()), registry_wide=True)
         else:
-            _, errors = change(lambda s: ws.create_responder(s, entry, user.name, CHANNEL, now()))
+            _, errors = change(user, lambda s: ws.create_responder(s, entry, user.name, CHANNEL, now()), registry_wide=True)
         if errors:
             return responders_page(request, user, editing, values, errors)
         request.session["flash"] = _t(request, "ws.saved")
@@ -188,7 +190,7 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
 
     @r.post("/responders/{responder_id}/remove", dependencies=write)
     def remove_responder(request: Request, responder_id: str, user: Operator) -> Response:
-        change(lambda s: ws.remove_responder(s, responder_id, user.name, CHANNEL, now()))
+        change(user, lambda s: ws.remove_responder(s, responder_id, user.name, CHANNEL, now()), registry_wide=True)
         request.session["flash"] = _t(request, "ws.removed", id=responder_id)
         return RedirectResponse("/responders", status_code=303)
 
@@ -207,7 +209,7 @@ def router(services: "WebServices", registry: RegistryCommands, renderer: Render
             for name, data in files.items():
                 (FilePath(folder) / name).write_bytes(data)
             if commit:
-                done, errors = change(lambda s: ws.import_upload(s, FilePath(folder), user.name, CHANNEL, now()))
+                done, errors = change(user, lambda s: ws.import_upload(s, FilePath(folder), user.name, CHANNEL, now()), registry_wide=True)
                 problems = [_problem_line(e, folder) for e in errors]
                 if not problems and done is not None:
                     request.session["flash"] = "; ".join(done.result.lines())
@@ -298,8 +300,8 @@ def _after(request: Request, user: Principal, resident_id: str, errors: list[dic
     return RedirectResponse(f"/residents/{resident_id}/edit", status_code=303)
 
 
-def _resident_of(services: "WebServices", device_id: str) -> str:
-    with services.sessions() as session:
+def _resident_of(services: "WebServices", user: Principal, device_id: str) -> str:
+    with services.read(user) as session:
         row = session.get(m.Device, device_id)
         if row is None or row.retired_at is not None or row.resident_id is None:
             raise HTTPException(404, "no such device")

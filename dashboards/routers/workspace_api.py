@@ -106,9 +106,12 @@ def router(services: "WebServices", registry: RegistryCommands) -> APIRouter:
     operator = Depends(api_or_session_user(services, Role.OPERATOR))
     now = services.clock.now
 
-    def run(edit: Callable[..., ws.RegistryEdit], *args: Any) -> ws.RegistryEdit:
+    def run(user: Principal, edit: Callable[..., ws.RegistryEdit], *args: Any, **where: Any) -> ws.RegistryEdit:
+        """The edit in the hub core's transaction, inside the user's grids (`where`: what it names)."""
         try:
-            return registry.change_registry(lambda session: edit(session, *args))
+            return registry.change_registry(ws.within(user.grids, lambda session: edit(session, *args), **where))
+        except ws.OutOfScope as exc:
+            raise HTTPException(403, str(exc)) from None
         except RegistryError as exc:
             raise _Invalid(ws.field_errors(exc)) from None
         except ws.NotFound as exc:
@@ -126,29 +129,29 @@ def router(services: "WebServices", registry: RegistryCommands) -> APIRouter:
         per_page: int = Query(wq.PER_PAGE, ge=1, le=wq.PER_PAGE_MAX),
         user: Principal = viewer,
     ) -> ResidentPage:
-        with services.sessions() as session:
+        with services.read(user) as session:
             found = wq.search_residents(session, q, grid, page, per_page)
             items = [ResidentEntry.model_validate(ws.resident_entry(row)) for row in found.residents]
         return ResidentPage(items=items, total=found.total, page=found.page, per_page=found.per_page)
 
     @r.post("/residents", status_code=201, response_model=ResidentEntry, responses=INVALID, openapi_extra=body_of(ResidentEntry))
     def create_resident(body: Annotated[dict[str, Any], Body()], user: Principal = operator) -> Any:
-        done = run(ws.create_resident, body, user.name, CHANNEL, now())
-        return _resident(services, done.result)
+        done = run(user, ws.create_resident, body, user.name, CHANNEL, now())
+        return _resident(services, user, done.result)
 
     @r.get("/residents/{resident_id}", response_model=ResidentEntry, responses=NOT_FOUND)
     def get_resident(resident_id: ResidentId, user: Principal = viewer) -> Any:
-        return _resident(services, resident_id)
+        return _resident(services, user, resident_id)
 
     @r.patch("/residents/{resident_id}", response_model=ResidentEntry, responses={**NOT_FOUND, **INVALID},
              openapi_extra=body_of(ResidentEntry, partial=True))
     def update_resident(resident_id: ResidentId, body: Annotated[dict[str, Any], Body()], user: Principal = operator) -> Any:
-        run(ws.update_resident, resident_id, body, user.name, CHANNEL, now())
-        return _resident(services, resident_id)
+        run(user, ws.update_resident, resident_id, body, user.name, CHANNEL, now(), resident=resident_id)
+        return _resident(services, user, resident_id)
 
     @r.delete("/residents/{resident_id}", status_code=204, responses={**NOT_FOUND, **CONFLICT})
     def retire_resident(resident_id: ResidentId, user: Principal = operator) -> Response:
-        run(ws.retire_resident, resident_id, user.name, CHANNEL, now())
+        run(user, ws.retire_resident, resident_id, user.name, CHANNEL, now(), resident=resident_id)
         return Response(status_code=204)
 
     # --- devices ------------------------------------------------------------------------------
@@ -160,32 +163,32 @@ def router(services: "WebServices", registry: RegistryCommands) -> APIRouter:
         per_page: int = Query(wq.PER_PAGE, ge=1, le=wq.PER_PAGE_MAX),
         user: Principal = viewer,
     ) -> DevicePage:
-        with services.sessions() as session:
+        with services.read(user) as session:
             rows, total = wq.list_devices(session, resident, page, per_page)
             items = [DeviceEntry.model_validate(ws.device_entry(d)) for d in rows]
         return DevicePage(items=items, total=total)
 
     @r.post("/devices", status_code=201, response_model=DeviceEntry, responses=INVALID, openapi_extra=body_of(DeviceEntry))
     def create_device(body: Annotated[dict[str, Any], Body()], user: Principal = operator) -> Any:
-        done = run(ws.create_device, body, user.name, CHANNEL, now())
-        return _device(services, done.result)
+        done = run(user, ws.create_device, body, user.name, CHANNEL, now())
+        return _device(services, user, done.result)
 
     @r.patch("/devices/{device_id}", response_model=DeviceEntry, responses={**NOT_FOUND, **INVALID},
              openapi_extra=body_of(DeviceEntry, partial=True))
     def update_device(device_id: DeviceId, body: Annotated[dict[str, Any], Body()], user: Principal = operator) -> Any:
-        run(ws.update_device, device_id, body, user.name, CHANNEL, now())
-        return _device(services, device_id)
+        run(user, ws.update_device, device_id, body, user.name, CHANNEL, now(), device=device_id)
+        return _device(services, user, device_id)
 
     @r.delete("/devices/{device_id}", status_code=204, responses=NOT_FOUND)
     def retire_device(device_id: DeviceId, user: Principal = operator) -> Response:
-        run(ws.retire_device, device_id, user.name, CHANNEL, now())
+        run(user, ws.retire_device, device_id, user.name, CHANNEL, now(), device=device_id)
         return Response(status_code=204)
 
     @r.post("/devices/{device_id}/replace", response_model=DeviceEntry, responses={**NOT_FOUND, **INVALID})
     def replace_device(device_id: DeviceId, body: ReplaceIn, user: Principal = operator) -> Any:
         """The new device takes over (kind, resident, heartbeat); the old one is retired, its history kept."""
-        done = run(ws.replace_device, device_id, body.new_id, user.name, CHANNEL, now())
-        return _device(services, done.result)
+        done = run(user, ws.replace_device, device_id, body.new_id, user.name, CHANNEL, now(), device=device_id)
+        return _device(services, user, done.result)
 
     # --- responders ---------------------------------------------------------------------------
 
@@ -196,7 +199,7 @@ def router(services: "WebServices", registry: RegistryCommands) -> APIRouter:
 
     @r.post("/responders", status_code=201, response_model=ResponderEntry, responses=INVALID, openapi_extra=body_of(ResponderEntry))
     def create_responder(body: Annotated[dict[str, Any], Body()], user: Principal = operator) -> Any:
-        done = run(ws.create_responder, body, user.name, CHANNEL, now())
+        done = run(user, ws.create_responder, body, user.name, CHANNEL, now(), registry_wide=True)
         return _responder(services, done.result)
 
     @r.get("/responders/{responder_id}", response_model=ResponderEntry, responses=NOT_FOUND)
@@ -206,12 +209,12 @@ def router(services: "WebServices", registry: RegistryCommands) -> APIRouter:
     @r.patch("/responders/{responder_id}", response_model=ResponderEntry, responses={**NOT_FOUND, **INVALID},
              openapi_extra=body_of(ResponderEntry, partial=True))
     def update_responder(responder_id: ResponderId, body: Annotated[dict[str, Any], Body()], user: Principal = operator) -> Any:
-        run(ws.update_responder, responder_id, body, user.name, CHANNEL, now())
+        run(user, ws.update_responder, responder_id, body, user.name, CHANNEL, now(), registry_wide=True)
         return _responder(services, responder_id)
 
     @r.delete("/responders/{responder_id}", status_code=204, responses=NOT_FOUND)
     def remove_responder(responder_id: ResponderId, user: Principal = operator) -> Response:
-        run(ws.remove_responder, responder_id, user.name, CHANNEL, now())
+        run(user, ws.remove_responder, responder_id, user.name, CHANNEL, now(), registry_wide=True)
         return Response(status_code=204)
 
     return r
@@ -222,16 +225,16 @@ class _Invalid(HTTPException):
         super().__init__(422, detail)
 
 
-def _resident(services: "WebServices", resident_id: str) -> ResidentEntry:
-    with services.sessions() as session:
+def _resident(services: "WebServices", user: Principal, resident_id: str) -> ResidentEntry:
+    with services.read(user) as session:
         row = wq.live_resident(session, resident_id)
         if row is None:
             raise HTTPException(404, f"no resident {resident_id!r}")
         return ResidentEntry.model_validate(ws.resident_entry(row))
 
 
-def _device(services: "WebServices", device_id: str) -> DeviceEntry:
-    with services.sessions() as session:
+def _device(services: "WebServices", user: Principal, device_id: str) -> DeviceEntry:
+    with services.read(user) as session:
         row = session.get(m.Device, device_id)
         if row is None or row.retired_at is not None:
             raise HTTPException(404, f"no device {device_id!r}")

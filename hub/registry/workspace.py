@@ -14,7 +14,7 @@ from the database; notifications keep the phone they were sent to).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,3 +285,41 @@ def import_upload(session: Session, folder: Path, actor: str, channel: str, now:
     counts = {section: dict(counter) for section, counter in report.counts.items() if counter}
     _audit(session, now, actor, channel, "registry.import", None, {"files": sorted(p.name for p in folder.glob("*.csv")), "counts": counts})
     return RegistryEdit(residents={r.id for r in doc.residents}, devices={d.id for d in doc.devices}, result=report)
+
+
+# --- boundaries -------------------------------------------------------------------------------
+
+
+class OutOfScope(Exception):
+    """A user limited to some grids (dashboards/scope.py) asked to change something outside them."""
+
+
+def within(grids: frozenset[str] | None, edit: Callable[[Session], RegistryEdit], *, resident: str | None = None,
+           device: str | None = None, registry_wide: bool = False) -> Callable[[Session], RegistryEdit]:
+    """`edit`, allowed only inside `grids` (None: everywhere): the resident or device it names
+    must be in them before, and every resident it touched after. Responders and uploads span
+    grids (`registry_wide`): only for users without a limit."""
+    if grids is None:
+        return edit
+
+    def guarded(session: Session) -> RegistryEdit:
+        if registry_wide:
+            raise OutOfScope("needs a user without a community or grid limit")
+        named = session.get(m.Device, device) if device else None
+        for resident_id in filter(None, (resident, named.resident_id if named else None)):
+            _check_grid(session, resident_id, grids)
+        done = edit(session)
+        session.flush()
+        touched = set(done.residents)
+        touched |= {row.resident_id for d in done.devices if (row := session.get(m.Device, d)) and row.resident_id}
+        for resident_id in sorted(touched):
+            _check_grid(session, resident_id, grids)
+        return done
+
+    return guarded
+
+
+def _check_grid(session: Session, resident_id: str, grids: frozenset[str]) -> None:
+    row = session.get(m.Resident, resident_id)
+    if row is not None and row.grid_id not in grids:
+        raise OutOfScope(f"resident {resident_id!r} is outside your communities and grids")

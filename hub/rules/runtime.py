@@ -83,7 +83,7 @@ STATE_SAVE_INTERVAL_S = 2.0
 STATE_SAVE_COST_FACTOR = 10.0
 REGISTRY_RELOAD_S = 30.0
 # Raised before the engine is touched: the engine is still right, no rebuild needed.
-REFUSALS = (AlertNotFound, InvalidTransition, RegistryError, workspace.NotFound, workspace.Conflict)
+REFUSALS = (AlertNotFound, InvalidTransition, RegistryError, workspace.NotFound, workspace.Conflict, workspace.OutOfScope)
 
 
 class PoisonEvent(Exception):
