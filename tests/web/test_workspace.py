@@ -267,3 +267,35 @@ def _form_fields(html: str, form_id: str) -> dict[str, str]:
     for name, value in re.findall(r'<input name="([^"]+)" value="([^"]*)"[^>]*>', body):
         fields[name] = value
     return {k: v.replace("&#39;", "'").replace("&amp;", "&") for k, v in fields.items()}
+
+
+def test_a_grid_limited_operator_edits_only_inside_its_grids(web: Web) -> None:
+    from hub import access
+
+    from .seed import PASSWORD
+
+    now = web.clock.now()
+    with web.sessions.begin() as session:
+        access.add_user(session, "g1op", "operator", PASSWORD, now)
+        access.set_scope(session, "g1op", ["xuanxin-g01"], now, "test")
+    board = web.client()
+    csrf = csrf_of(board.get("/login").text)
+    board.post("/login", data={"username": "g1op", "password": PASSWORD, "csrf": csrf, "next": "/"})
+    csrf = csrf_of(board.get("/residents").text)
+    head = {"X-CSRF-Token": csrf}
+
+    listed = board.get("/api/residents").json()
+    assert listed["total"] == 2 and {r["id"] for r in listed["items"]} == {"r-0001", "r-0002"}
+    assert board.get("/api/residents/r-0003").status_code == 404  # another grid's resident does not exist for it
+    assert board.patch("/api/residents/r-0003", json={"address": "x"}, headers=head).status_code == 403
+    assert board.post("/api/devices/cat-0003/replace", json={"new_id": "cat-0303"}, headers=head).status_code == 403
+    assert board.post("/api/residents", json={**NEW, "grid": "xuanxin-g02"}, headers=head).status_code == 403
+    assert board.patch("/api/residents/r-0002", json={"grid": "xuanxin-g02"}, headers=head).status_code == 403  # nor move one out
+    assert board.post("/api/responders", json={"id": "x", "name": "x", "phone": "+8613800000009", "role": "volunteer"},
+                      headers=head).status_code == 403
+    assert board.post("/api/residents", json=NEW, headers=head).status_code == 201
+    assert "周奶奶" in board.get("/residents").text and "王奶奶" not in board.get("/residents").text
+    with web.sessions() as s:
+        assert s.get(Resident, "r-0003").address == "宣信街20号2单元101"  # type: ignore[union-attr]
+        assert s.get(Resident, "r-0002").grid_id == "xuanxin-g01"  # type: ignore[union-attr]
+        assert s.get(Device, "cat-0303") is None
