@@ -1,7 +1,7 @@
 """Workspace benchmark (not a test): the registry at a city's size (issues 18 item 5, 19).
 
     .venv/bin/python benchmarks/workspace.py [--residents 100000] [--db sqlite,postgresql]
-                                             [--requests 200] [--baseline 3000]
+                                             [--requests 200] [--baseline 3000] [--fill import|direct]
 
 For each database (SQLite in a temp dir; PostgreSQL in a scratch database on 127.0.0.1):
 
@@ -155,14 +155,44 @@ def web_timings(url: str, residents: int, requests: int) -> dict[str, float]:
     return out
 
 
-def run(db: str, url: str, path: Path, residents: int, requests: int, baseline: int, small: Path) -> None:
-    old = timed_import(url, small, previous_import)
-    new = timed_import(url, small, importer.import_document)
-    print(f"  import of {baseline:,} residents: previous {old:.1f} s, now {new:.1f} s ({old / new:.1f}x)", flush=True)
-    import_s = timed_import(url, path, importer.import_document)
-    print(f"  import of {residents:,} residents with {2 * residents:,} devices: {import_s:.1f} s", flush=True)
-    web = web_timings(url, residents, requests)
-    print(f"workspace: db={db} residents={residents} import_s={import_s:.1f} import_speedup={old / new:.1f} "
+def fill_directly(url: str, residents: int) -> None:
+    """The same registry written with bulk INSERTs (seconds, not minutes): for timing the list
+    and search alone (`--fill direct`); the import is timed by the default `--fill import`."""
+    from sqlalchemy import insert
+
+    from hub.storage import models as m
+
+    engine = make_engine(url)
+    reset_schema(engine)
+    with sessionmaker(engine).begin() as session:
+        session.execute(insert(m.Community), [{"id": "c1", "name": "宣信社区", "timezone": "Asia/Shanghai"}])
+        session.execute(insert(m.Grid), [{"id": f"g{g:03d}", "community_id": "c1", "name": f"第{g}网格"} for g in range(GRIDS)])
+        for start in range(0, residents, 10_000):
+            span = range(start, min(residents, start + 10_000))
+            session.execute(insert(m.Resident), [{"id": f"r-{i:07d}", "name": f"居民{i:07d}", "grid_id": f"g{i % GRIDS:03d}",
+                                                  "address": f"宣信街{i}号", "home_lat": 45.75, "home_lon": 126.64,
+                                                  "share_location": False} for i in span])
+            session.execute(insert(m.Contact), [{"resident_id": f"r-{i:07d}", "position": 0, "name": f"家人{i}",
+                                                 "phone": f"+86139{i:08d}", "language": "zh"} for i in span])
+            session.execute(insert(m.Device), [{"id": f"{kind}-{i:07d}", "kind": name, "resident_id": f"r-{i:07d}", "heartbeat_s": 300}
+                                               for i in span for kind, name in (("cat", "pingan_cat"), ("tag", "gps_tag"))])
+    engine.dispose()
+
+
+def run(db: str, url: str, path: Path, args: argparse.Namespace, small: Path) -> None:
+    residents = args.residents
+    import_s, speedup = float("nan"), float("nan")
+    if args.fill == "import":
+        old = timed_import(url, small, previous_import)
+        new = timed_import(url, small, importer.import_document)
+        speedup = old / new
+        print(f"  import of {args.baseline:,} residents: previous {old:.1f} s, now {new:.1f} s ({speedup:.1f}x)", flush=True)
+        import_s = timed_import(url, path, importer.import_document)
+        print(f"  import of {residents:,} residents with {2 * residents:,} devices: {import_s:.1f} s", flush=True)
+    else:
+        fill_directly(url, residents)
+    web = web_timings(url, residents, args.requests) if args.requests else {"list": float("nan"), "search": float("nan"), "page": float("nan")}
+    print(f"workspace: db={db} residents={residents} import_s={import_s:.1f} import_speedup={speedup:.1f} "
           f"list_p95_ms={web['list']:.1f} search_p95_ms={web['search']:.1f} page_p95_ms={web['page']:.1f}", flush=True)
 
 
@@ -172,18 +202,21 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--baseline", type=int, default=3000)
+    parser.add_argument("--fill", choices=("import", "direct"), default="import",
+                        help="build the registry by importing it (timed) or with bulk INSERTs (list/search only)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pingan-workspace-") as tmp:
         path, small = Path(tmp) / "registry.yaml", Path(tmp) / "small.yaml"
-        write_registry(path, args.residents)
-        write_registry(small, args.baseline)
+        if args.fill == "import":
+            write_registry(path, args.residents)
+            write_registry(small, args.baseline)
         for db in args.db.split(","):
             print(f"{db}:", flush=True)
             if db == "sqlite":
-                run(db, f"sqlite:///{tmp}/workspace.db", path, args.residents, args.requests, args.baseline, small)
+                run(db, f"sqlite:///{tmp}/workspace.db", path, args, small)
             else:
-                with scratch_database("pingan_bench_workspace") as url:
-                    run(db, url, path, args.residents, args.requests, args.baseline, small)
+                with scratch_database(f"pingan_bench_workspace_{args.fill}") as url:
+                    run(db, url, path, args, small)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ benchmarks/workspace.py for the p95 at that size on SQLite and PostgreSQL).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def resident_filter(q: str = "", grid: str = "") -> list[ColumnElement[bool]]:
+def resident_filter(q: str = "", grid: str = "", dialect: str = "sqlite") -> list[ColumnElement[bool]]:
     """Live residents whose id, name, address or a contact's phone contains `q` (any case)."""
     conditions: list[ColumnElement[bool]] = [m.Resident.retired_at.is_(None)]
     if grid:
@@ -43,24 +44,32 @@ def resident_filter(q: str = "", grid: str = "") -> list[ColumnElement[bool]]:
     text = q.strip()
     if text:
         like = _like(text)
-        phones = select(m.Contact.resident_id).where(m.Contact.phone.like(like, escape="\\"))
-        conditions.append(or_(
-            m.Resident.id.ilike(like, escape="\\"),
-            m.Resident.name.ilike(like, escape="\\"),
-            m.Resident.address.ilike(like, escape="\\"),
-            m.Resident.id.in_(phones),
-        ))
+        # SQLite's LIKE ignores ASCII case by itself and is ~8x faster than lower() LIKE lower()
+        # (what ilike renders there); Chinese has no case. PostgreSQL needs ILIKE.
+        def contains(column: Any) -> ColumnElement[bool]:
+            return column.ilike(like, escape="\\") if dialect == "postgresql" else column.like(like, escape="\\")
+
+        matches = [contains(m.Resident.id), contains(m.Resident.name), contains(m.Resident.address)]
+        if any(ch.isdigit() for ch in text):  # phones are digits: skip the contacts' scan for a name
+            matches.append(m.Resident.id.in_(select(m.Contact.resident_id).where(m.Contact.phone.like(like, escape="\\"))))
+        conditions.append(or_(*matches))
     return conditions
 
 
 def search_residents(session: Session, q: str = "", grid: str = "", page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of residents by id. A search scans once for the matching ids (their count is
+    the total) and loads only the page's rows; the plain list counts and seeks by the index."""
     per_page = max(1, min(per_page, PER_PAGE_MAX))
     page = max(1, page)
-    conditions = resident_filter(q, grid)
-    total = session.scalar(select(func.count()).select_from(m.Resident).where(*conditions)) or 0
-    rows = session.scalars(
-        select(m.Resident).where(*conditions).order_by(m.Resident.id).offset((page - 1) * per_page).limit(per_page)
-    ).all()
+    conditions = resident_filter(q, grid, session.get_bind().dialect.name)
+    start = (page - 1) * per_page
+    if q.strip():
+        ids = list(session.scalars(select(m.Resident.id).where(*conditions).order_by(m.Resident.id)))
+        total, wanted = len(ids), ids[start:start + per_page]
+        rows = session.scalars(select(m.Resident).where(m.Resident.id.in_(wanted)).order_by(m.Resident.id)).all() if wanted else []
+    else:
+        total = session.scalar(select(func.count()).select_from(m.Resident).where(*conditions)) or 0
+        rows = session.scalars(select(m.Resident).where(*conditions).order_by(m.Resident.id).offset(start).limit(per_page)).all()
     return Page(list(rows), total, page, per_page)
 
 
