@@ -1,7 +1,7 @@
 """Workspace (issue 19): residents and devices can be retired (kept for their history)
 
-Revision ID: wsa_0009
-Revises: scop
+Revision ID: wsa_0010
+Revises: reasons_a1
 Create Date: 2026-12-06 02:40:00
 
 A retired resident or device leaves the rules (not in the engine's registry snapshot) and the
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = 'wsa_0009'
-down_revision: str | None = 'scop'
+revision: str = 'wsa_0010'
+down_revision: str | None = 'reasons_a1'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
