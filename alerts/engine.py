@@ -13,6 +13,7 @@ No I/O, no clock reads, no randomness: the same inputs give the same actions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason, Severity
@@ -21,7 +22,7 @@ from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, d
 from alerts.deadlines import DeadlineHeap
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.reasons import ReasonCode, explain
-from alerts.registry import RegistrySnapshot
+from alerts.registry import Device, RegistrySnapshot, Resident
 from alerts.rules import activity, battery, critical, geofence, inactivity, offline, person
 from alerts.state import DeviceState, ResidentState
 from devices import DeviceMessage, Event, Gps, Heartbeat, Status
@@ -188,6 +189,42 @@ class Engine:
                 ctx.deadlines.arm(resident_key(resident_id), now)
             return self.tick(now)
         return []
+
+    def update_registry_entries(
+        self, residents: Mapping[str, Resident | None], devices: Mapping[str, Device | None]
+    ) -> list[Action]:
+        """Adopt a change to a few residents and devices (None: retired) without rebuilding the
+        whole index — the workspace's edits, where `set_registry` costs O(city) per change."""
+        ctx = self._ctx
+        snapshot, devices_of = ctx.index.snapshot, ctx.index.devices_of
+        affected: set[str] = set()
+        for resident_id, resident in residents.items():
+            affected.add(resident_id)
+            if resident is None:
+                snapshot.residents.pop(resident_id, None)
+            else:
+                snapshot.residents[resident_id] = resident
+                if resident_id not in ctx.residents:
+                    self._unarmed.add("@" + resident_id)
+        for device_id, device in devices.items():
+            old = snapshot.devices.pop(device_id, None)
+            if old is not None and old.resident is not None:
+                affected.add(old.resident)
+                devices_of[old.resident] = tuple(d for d in devices_of.get(old.resident, ()) if d.id != device_id)
+            if device is None:
+                self._forget_device(device_id, ctx.now)
+                continue
+            snapshot.devices[device_id] = device
+            if device_id not in ctx.devices:
+                self._unarmed.add(device_id)
+            if device.resident is not None:
+                affected.add(device.resident)
+                devices_of[device.resident] = tuple(sorted((*devices_of.get(device.resident, ()), device), key=lambda d: d.id))
+        if ctx.now is None:
+            return []
+        for resident_id in sorted(r for r in affected if r in ctx.residents):
+            ctx.deadlines.arm(resident_key(resident_id), ctx.now)
+        return self.tick(ctx.now)
 
     def _forget_device(self, device_id: str, now: float | None) -> None:
         ctx = self._ctx

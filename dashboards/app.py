@@ -27,11 +27,24 @@ from dashboards.auth import LoginRequired, Principal
 from dashboards.limits import BodySizeLimit
 from dashboards.live import EventBus
 from dashboards.render import Renderer
-from dashboards.routers import access, api, board, docs, family, reports, responder, shifts, teamwork, users
+from dashboards.routers import (
+    access,
+    api,
+    board,
+    docs,
+    family,
+    reports,
+    responder,
+    shifts,
+    teamwork,
+    users,
+    workspace,
+    workspace_api,
+)
 from dashboards.scope import scoped_session
 from hub.clock import Clock, SystemClock
 from hub.config import Config, MapConfig
-from hub.ports import AbsenceCommands, AlertCommands
+from hub.ports import AbsenceCommands, AlertCommands, RegistryCommands
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +142,7 @@ class WebServices:
     map: MapSettings = field(default_factory=MapSettings)
     display_timezone: str = "Asia/Shanghai"
     extra_routers: tuple[APIRouter, ...] = ()
+    registry_commands: RegistryCommands | None = None  # the workspace (residents, devices, responders)
 
     def read(self, user: Principal) -> AbstractContextManager[Session]:
         """A session that sees only what `user` may see: their communities and grids (dashboards/scope.py)."""
@@ -173,6 +187,9 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(shifts.router(services, renderer))
     app.include_router(users.router(services, renderer))
     app.include_router(teamwork.router(services, renderer))
+    if services.registry_commands is not None:
+        app.include_router(workspace_api.router(services, services.registry_commands))
+        app.include_router(workspace.router(services, services.registry_commands, renderer))
     app.include_router(docs.router(app, services))
     for extra in services.extra_routers:
         app.include_router(extra)

@@ -20,7 +20,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_BODY = 1024 * 1024  # 1 MiB: any board form or API request
 WEBHOOK_MAX_BODY = 64 * 1024  # the SMS provider's callbacks
-LIMITS: tuple[tuple[str, int], ...] = (("/webhooks/", WEBHOOK_MAX_BODY),)
+UPLOAD_MAX_BODY = 64 * 1024 * 1024  # the workspace's CSV upload: 100,000 residents with contacts and devices
+LIMITS: tuple[tuple[str, int], ...] = (("/webhooks/", WEBHOOK_MAX_BODY), ("/workspace/import", UPLOAD_MAX_BODY))
 
 
 def limit_for(path: str) -> int:

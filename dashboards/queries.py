@@ -316,7 +316,7 @@ class ResidentStatus:
 
 
 def _device_rows(session: Session, resident_ids: list[str] | None = None) -> list[DeviceHealthRow]:
-    query = select(Device, DeviceState).outerjoin(DeviceState, DeviceState.device_id == Device.id)
+    query = select(Device, DeviceState).outerjoin(DeviceState, DeviceState.device_id == Device.id).where(Device.retired_at.is_(None))
     if resident_ids is not None:
         query = query.where(Device.resident_id.in_(resident_ids))
     rows = []
@@ -399,6 +399,8 @@ def resident_statuses(session: Session, now: float, resident_ids: list[str] | No
     query = select(Resident, Grid).join(Grid, Grid.id == Resident.grid_id).order_by(Resident.id)
     if resident_ids is not None:
         query = query.where(Resident.id.in_(resident_ids))
+    else:  # the board's list: residents in service; a retired one's own page still opens (its history)
+        query = query.where(Resident.retired_at.is_(None))
     pairs = list(session.execute(query))
     ids = [r.id for r, _ in pairs]
     devices = _device_rows(session, ids)
@@ -552,7 +554,7 @@ def map_features(session: Session, now: float, trail_s: float = 86400.0) -> dict
         }
         for s in statuses
     ]
-    residents = {r.id: r for r in session.scalars(select(Resident))}
+    residents = {r.id: r for r in session.scalars(select(Resident).where(Resident.retired_at.is_(None)))}
     zones = []
     for resident in residents.values():
         for z in resident.zones:

@@ -8,8 +8,14 @@ Every method records who did it (`actor`) and through which `channel`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hub.registry.workspace import RegistryEdit
 
 from alerts.reasons import Explanation
 
@@ -77,3 +83,10 @@ class AbsenceCommands(Protocol):
     def add_absence(self, resident_id: str, start_at: float, until_at: float, note: str, actor: str) -> int: ...
 
     def remove_absence(self, absence_id: int, actor: str) -> None: ...
+
+
+class RegistryCommands(Protocol):
+    def change_registry(self, edit: Callable[[Session], RegistryEdit]) -> RegistryEdit:
+        """Run a workspace edit (hub/registry/workspace.py) in one transaction and make it live in
+        the engine (only the residents and devices it touched are reloaded)."""
+        ...

@@ -188,6 +188,7 @@ def build_hub(config: Config, *, clock: Clock | None = None, provider: SmsProvid
         config=config,
         alert_commands=core,
         absence_commands=core,
+        registry_commands=core,
         events=bus,
         clock=clock,
         verify_responder_link=signed_link_verifier(secret, clock, sessions),

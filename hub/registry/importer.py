@@ -9,7 +9,7 @@ All-or-nothing: the caller runs `import_document` inside one transaction.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,30 +63,40 @@ def known_ids(session: Session) -> KnownIds:
 def import_document(
     session: Session, doc: RegistryDocument, on_entry: Callable[[], None] | None = None
 ) -> ImportReport:
-    """Upsert every entry in dependency order; the caller commits (or rolls back) once."""
+    """Upsert every entry in dependency order; the caller commits (or rolls back) once.
+
+    The stored rows an import may change are read up front, 500 ids per query, and autoflush is
+    off: one `session.get` per entry, each flushing a growing session, took 186 s for 100,000
+    residents with two devices each (issue 18); see docs/BENCHMARKS.md for the time now."""
     report = ImportReport()
     tick = on_entry or (lambda: None)
-    for community in doc.communities:
-        report.add("communities", _upsert_community(session, community))
-        tick()
-    session.flush()
-    for grid in doc.grids:
-        report.add("grids", _upsert_grid(session, grid))
-        tick()
-    session.flush()
-    for responder in doc.responders:
-        report.add("responders", _upsert_responder(session, responder))
-        tick()
-    session.flush()
-    for resident in doc.residents:
-        report.add("residents", _upsert_resident(session, resident))
-        tick()
-    session.flush()
-    for device in doc.devices:
-        report.add("devices", _upsert_device(session, device))
-        tick()
-    session.flush()
+    sections: list[tuple[str, type[Any], Sequence[Any], Callable[..., Outcome]]] = [
+        ("communities", m.Community, doc.communities, _upsert_community),
+        ("grids", m.Grid, doc.grids, _upsert_grid),
+        ("responders", m.Responder, doc.responders, upsert_responder),
+        ("residents", m.Resident, doc.residents, upsert_resident),
+        ("devices", m.Device, doc.devices, upsert_device),
+    ]
+    with session.no_autoflush:
+        for section, model, entries, upsert in sections:
+            stored = stored_rows(session, model, [e.id for e in entries])
+            for entry in entries:
+                report.add(section, upsert(session, entry, stored))
+                tick()
+            session.flush()
     return report
+
+
+PREFETCH_CHUNK = 500
+
+
+def stored_rows(session: Session, model: type[Any], ids: Sequence[str]) -> dict[str, Any]:
+    """The rows of `model` with these ids, by id (one query per `PREFETCH_CHUNK` ids)."""
+    rows: dict[str, Any] = {}
+    for start in range(0, len(ids), PREFETCH_CHUNK):
+        chunk = ids[start:start + PREFETCH_CHUNK]
+        rows.update((row.id, row) for row in session.scalars(select(model).where(model.id.in_(chunk))))
+    return rows
 
 
 def _apply(row: Any, values: dict[str, Any]) -> bool:
@@ -99,24 +109,29 @@ def _apply(row: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-def _upsert(session: Session, model: type[Any], key: str, values: dict[str, Any]) -> tuple[Any, Outcome]:
-    row = session.get(model, key)
+def _upsert(
+    session: Session, model: type[Any], key: str, values: dict[str, Any], stored: dict[str, Any] | None = None
+) -> tuple[Any, Outcome]:
+    """Create or update one row; `stored` (from `stored_rows`) saves the lookup, None looks it up."""
+    row = session.get(model, key) if stored is None else stored.get(key)
     if row is None:
         row = model(id=key, **values)
         session.add(row)
+        if stored is not None:
+            stored[key] = row  # a duplicate id later in the same list updates this one
         return row, "created"
     return row, "updated" if _apply(row, values) else "unchanged"
 
 
-def _upsert_community(session: Session, c: CommunityEntry) -> Outcome:
-    return _upsert(session, m.Community, c.id, {"name": c.name, "timezone": c.timezone})[1]
+def _upsert_community(session: Session, c: CommunityEntry, stored: dict[str, Any] | None = None) -> Outcome:
+    return _upsert(session, m.Community, c.id, {"name": c.name, "timezone": c.timezone}, stored)[1]
 
 
-def _upsert_grid(session: Session, g: GridEntry) -> Outcome:
-    return _upsert(session, m.Grid, g.id, {"community_id": g.community, "name": g.name})[1]
+def _upsert_grid(session: Session, g: GridEntry, stored: dict[str, Any] | None = None) -> Outcome:
+    return _upsert(session, m.Grid, g.id, {"community_id": g.community, "name": g.name}, stored)[1]
 
 
-def _upsert_responder(session: Session, r: ResponderEntry) -> Outcome:
+def upsert_responder(session: Session, r: ResponderEntry, stored: dict[str, Any] | None = None) -> Outcome:
     values = {
         "name": r.name,
         "phone": r.phone,
@@ -126,7 +141,7 @@ def _upsert_responder(session: Session, r: ResponderEntry) -> Outcome:
         "home_lon": r.home.lon if r.home else None,
         "available": r.available,
     }
-    row, outcome = _upsert(session, m.Responder, r.id, values)
+    row, outcome = _upsert(session, m.Responder, r.id, values, stored)
     wanted = r.grids if r.grids is not None else ([] if outcome == "created" else None)
     if wanted is not None and {g.id for g in row.grids} != set(wanted):
         row.grids = [session.get_one(m.Grid, grid_id) for grid_id in sorted(set(wanted))]
@@ -134,7 +149,7 @@ def _upsert_responder(session: Session, r: ResponderEntry) -> Outcome:
     return outcome
 
 
-def _upsert_resident(session: Session, r: ResidentEntry) -> Outcome:
+def upsert_resident(session: Session, r: ResidentEntry, stored: dict[str, Any] | None = None) -> Outcome:
     inactivity = r.inactivity.model_dump(exclude_none=True) if r.inactivity else None
     values = {
         "name": r.name,
@@ -144,8 +159,9 @@ def _upsert_resident(session: Session, r: ResidentEntry) -> Outcome:
         "home_lon": r.home.lon,
         "share_location": r.share_location,
         "inactivity": inactivity or None,
+        "retired_at": None,  # importing a retired resident brings it back
     }
-    row, outcome = _upsert(session, m.Resident, r.id, values)
+    row, outcome = _upsert(session, m.Resident, r.id, values, stored)
     if r.contacts is not None and _contact_values(row.contacts) != _wanted_contacts(r):
         row.contacts = [m.Contact(position=i, **values) for i, values in enumerate(_wanted_contacts(r))]
         outcome = "created" if outcome == "created" else "updated"
@@ -195,6 +211,6 @@ def _zone_values(rows: list[m.Zone]) -> list[dict[str, Any]]:
     ]
 
 
-def _upsert_device(session: Session, d: DeviceEntry) -> Outcome:
-    values = {"kind": d.kind.value, "resident_id": d.resident, "heartbeat_s": d.heartbeat_s}
-    return _upsert(session, m.Device, d.id, values)[1]
+def upsert_device(session: Session, d: DeviceEntry, stored: dict[str, Any] | None = None) -> Outcome:
+    values = {"kind": d.kind.value, "resident_id": d.resident, "heartbeat_s": d.heartbeat_s, "retired_at": None}
+    return _upsert(session, m.Device, d.id, values, stored)[1]

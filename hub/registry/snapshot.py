@@ -6,6 +6,8 @@ community of their grid), devices, and the absences still running at `now`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,11 +22,11 @@ def load_snapshot(session: Session, now: float) -> core.RegistrySnapshot:
     )
     residents = {
         r.id: _resident(r, timezone_of_grid.get(r.grid_id, "Asia/Shanghai"))
-        for r in session.scalars(select(m.Resident).order_by(m.Resident.id))
+        for r in session.scalars(select(m.Resident).where(m.Resident.retired_at.is_(None)).order_by(m.Resident.id))
     }
     devices = {
         d.id: core.Device(d.id, DeviceKind(d.kind), d.resident_id, d.heartbeat_s)
-        for d in session.scalars(select(m.Device).order_by(m.Device.id))
+        for d in session.scalars(select(m.Device).where(m.Device.retired_at.is_(None)).order_by(m.Device.id))
     }
     absences = tuple(
         core.Absence(a.resident_id, a.start_at, a.until_at, a.note)
@@ -33,6 +35,29 @@ def load_snapshot(session: Session, now: float) -> core.RegistrySnapshot:
         )
     )
     return core.RegistrySnapshot(residents=residents, devices=devices, absences=absences)
+
+
+def load_entries(
+    session: Session, resident_ids: Iterable[str], device_ids: Iterable[str]
+) -> tuple[dict[str, core.Resident | None], dict[str, core.Device | None]]:
+    """Only these residents and devices as the core sees them (None: retired or gone), for
+    `Engine.update_registry_entries` — one change must not reload a city's registry."""
+    residents: dict[str, core.Resident | None] = {}
+    for resident_id in sorted(set(resident_ids)):
+        row = session.get(m.Resident, resident_id)
+        residents[resident_id] = None if row is None or row.retired_at is not None else _resident(row, _timezone(session, row.grid_id))
+    devices: dict[str, core.Device | None] = {}
+    for device_id in sorted(set(device_ids)):
+        d = session.get(m.Device, device_id)
+        devices[device_id] = None if d is None or d.retired_at is not None else core.Device(
+            d.id, DeviceKind(d.kind), d.resident_id, d.heartbeat_s
+        )
+    return residents, devices
+
+
+def _timezone(session: Session, grid_id: str) -> str:
+    query = select(m.Community.timezone).join(m.Grid, m.Grid.community_id == m.Community.id).where(m.Grid.id == grid_id)
+    return session.scalar(query) or "Asia/Shanghai"
 
 
 def _resident(r: m.Resident, timezone: str) -> core.Resident:

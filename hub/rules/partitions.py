@@ -45,6 +45,7 @@ from hub.dispatch.feedback import SendOutcome
 from hub.dispatch.providers.base import StatusUpdate
 from hub.ingest.batch import AfterCommit
 from hub.ports import AlertNotFound, AlertView
+from hub.registry.workspace import RegistryEdit
 from hub.rules.runtime import HubCore, Outputs
 from hub.storage import models as m
 
@@ -474,6 +475,17 @@ class PartitionedCore:
                 raise LookupError(f"no absence {absence_id}")
             resident_id = row.resident_id
         self.cores[partition_of(resident_id, self.count)].remove_absence(absence_id, actor)
+
+    def change_registry(self, edit: Callable[[Session], RegistryEdit]) -> RegistryEdit:
+        """A workspace edit in its own transaction, then each partition this hub runs adopts the
+        residents and devices it touched (others read the registry when taken over, or at their
+        periodic reload)."""
+        with self.sessions.begin() as session:
+            result = edit(session)
+        self.map.forget()
+        for p in self.owned:
+            self.cores[p].adopt_registry_entries(result.residents, result.devices)
+        return result
 
     def reload_registry(self) -> None:
         """Adopt registry changes in the partitions this hub runs (others load it when taken over)."""

@@ -68,7 +68,10 @@ from hub.dispatch.providers.base import DeliveryState, StatusUpdate
 from hub.ingest.batch import AfterCommit
 from hub.metrics import OperationsMetrics
 from hub.ports import AlertNotFound, AlertView, InvalidTransition, ResidentNotFound
-from hub.registry.snapshot import load_snapshot
+from hub.registry import workspace
+from hub.registry.file import RegistryError
+from hub.registry.snapshot import load_entries, load_snapshot
+from hub.registry.workspace import RegistryEdit
 from hub.storage import models as m
 from hub.storage.alert_store import alert_view, save_alert
 
@@ -80,6 +83,9 @@ STATE_SAVE_INTERVAL_S = 2.0
 # a full snapshot of 10,000 residents and devices is ~6 MB of JSON, 0.4-1 s (benchmarks/ingest.py).
 STATE_SAVE_COST_FACTOR = 10.0
 REGISTRY_RELOAD_S = 30.0
+# Raised before the engine is touched: the engine is still right, no rebuild needed.
+REFUSALS = (AlertNotFound, InvalidTransition, ResidentNotFound, RegistryError, workspace.NotFound, workspace.Conflict,
+            workspace.OutOfScope)
 
 
 class PoisonEvent(Exception):
@@ -328,7 +334,7 @@ class HubCore:
             yield session
 
     def _stale_on_failure(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
-        if exc_type is not None and not issubclass(exc_type, AlertNotFound | InvalidTransition | ResidentNotFound):
+        if exc_type is not None and not issubclass(exc_type, REFUSALS):
             self._rolled_back()
 
     def _rolled_back(self, *_args: object) -> None:
@@ -533,6 +539,50 @@ class HubCore:
             session.flush()
             after = self._registry_changed(session)
         _run(after)
+
+    def change_registry(self, edit: Callable[[Session], RegistryEdit]) -> RegistryEdit:
+        """A workspace edit (hub/registry/workspace.py) in one decision: the edit's writes, then
+        only the residents and devices it touched reloaded into the engine (`registry_entries_changed`).
+        Raises what the edit raises; nothing is written then."""
+        with self._decision() as session:
+            result = edit(session)
+            session.flush()
+            after = self.registry_entries_changed(session, result.residents, result.devices)
+        _run(after)
+        return result
+
+    def adopt_registry_entries(self, resident_ids: set[str], device_ids: set[str]) -> None:
+        """Adopt an edit committed elsewhere (a partitioned hub's workspace) for these ids only."""
+        with self._decision() as session:
+            after = self.registry_entries_changed(session, resident_ids, device_ids)
+        _run(after)
+
+    def registry_entries_changed(self, session: Session, resident_ids: set[str], device_ids: set[str]) -> list[AfterCommit]:
+        """Adopt changes to a few residents and devices without reloading the whole registry
+        (`Engine.update_registry_entries`); the periodic full reload still picks up imports made
+        by other processes. Entries outside this engine's scope (another partition's) are left out."""
+        if not resident_ids and not device_ids:
+            return []
+        residents, devices = load_entries(session, resident_ids, device_ids)
+        kept = self.scope.restrict(RegistrySnapshot(
+            {k: v for k, v in residents.items() if v is not None}, {k: v for k, v in devices.items() if v is not None}
+        ))
+        actions = self._engine().update_registry_entries(
+            {k: kept.residents.get(k) for k in residents}, {k: kept.devices.get(k) for k in devices}
+        )
+        now = self.clock.now()
+        after = self._store(session, actions, now)
+        self._save_state(session, force=any(isinstance(a, ALERT_ACTIONS) for a in actions))
+        bus = self.outputs.bus
+        if bus is not None and resident_ids:
+            changed = sorted(resident_ids)
+
+            def publish() -> None:
+                for resident_id in changed:
+                    bus.publish("resident", {"resident": resident_id})
+
+            after.append(publish)
+        return after
 
     def reload_registry(self) -> None:
         """Adopt registry changes made elsewhere (an import, the board)."""

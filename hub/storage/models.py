@@ -108,6 +108,7 @@ class Resident(Base):
         cascade="all, delete-orphan", order_by="Contact.position", lazy="selectin"
     )
     zones: Mapped[list[Zone]] = relationship(cascade="all, delete-orphan", order_by="Zone.position", lazy="selectin")
+    retired_at: Mapped[float | None] = mapped_column(Float)  # left the service; kept for its history
 
 
 class Contact(Base):
@@ -141,6 +142,7 @@ class Device(Base):
     kind: Mapped[str] = mapped_column(String(32))
     resident_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), index=True)
     heartbeat_s: Mapped[int] = mapped_column(Integer, default=300)
+    retired_at: Mapped[float | None] = mapped_column(Float)  # replaced or removed; kept for its history
 
 
 class Absence(Base):

@@ -37,6 +37,14 @@ PAGES = [
     ("POST", "/alerts/{ina}/notes", {"text": "备注"}, OPERATOR),
     ("POST", "/alerts/{ina}/assign", {"responder": "wang"}, OPERATOR),
     ("POST", "/alerts/{ina}/backup", {}, OPERATOR),
+    # the workspace (issue 19): each write repeats the same values, so every role may send it again
+    ("GET", "/residents", None, VIEWER),
+    ("GET", "/residents/r-0001/edit", None, VIEWER),
+    ("GET", "/responders", None, VIEWER),
+    ("GET", "/workspace/import", None, OPERATOR),
+    ("POST", "/residents/r-0005/edit", {"name": "孙奶奶", "grid": "xuanxin-g02", "home_lat": "45.748", "home_lon": "126.641"}, OPERATOR),
+    ("POST", "/responders", {"editing": "wang", "name": "王网格员", "phone": "+8613800000001", "role": "grid_worker",
+                             "grids": "xuanxin-g01", "available": "on"}, OPERATOR),
 ]
 
 API = [
@@ -61,6 +69,14 @@ API = [
     ("POST", "/api/alerts/{ina}/notes", {"text": "备注"}, OPERATOR),
     ("POST", "/api/alerts/{ina}/assign", {"responder": "wang"}, OPERATOR),
     ("POST", "/api/alerts/{ina}/backup", None, OPERATOR),
+    ("GET", "/api/residents?q=r-0001", None, VIEWER),
+    ("GET", "/api/residents/r-0001", None, VIEWER),
+    ("GET", "/api/devices?resident=r-0001", None, VIEWER),
+    ("GET", "/api/responders", None, VIEWER),
+    ("GET", "/api/responders/wang", None, VIEWER),
+    ("PATCH", "/api/residents/r-0005", {"address": "宣信街5号1单元201"}, OPERATOR),
+    ("PATCH", "/api/devices/cat-0004", {"heartbeat_s": 3600}, OPERATOR),
+    ("PATCH", "/api/responders/wang", {"available": True}, OPERATOR),
 ]
 
 
