@@ -56,6 +56,17 @@ class DeviceState:
             state.health = DeviceHealth(state.health)
         return state
 
+    def to_compact(self) -> dict[str, Any]:
+        """Only the fields away from their defaults: a heartbeat-only device is ~4 of 30."""
+        return {name: _plain(value) for name, default in _DEVICE_DEFAULTS if (value := getattr(self, name)) != default}
+
+    @classmethod
+    def from_compact(cls, data: dict[str, Any]) -> DeviceState:
+        state = cls(**data)
+        if state.health is not None:
+            state.health = DeviceHealth(state.health)
+        return state
+
 
 @dataclass(slots=True)
 class RoutineHistory:
@@ -124,6 +135,26 @@ class ResidentState:
         if state.person is not None:
             state.person = PersonState(state.person)
         return state
+
+    def to_compact(self) -> dict[str, Any]:
+        """The fields that are set (every default is None)."""
+        data = {name: _plain(value) for name in _RESIDENT_FIELDS if (value := getattr(self, name)) is not None}
+        if self.routine is not None:
+            data["routine"] = self.routine.to_dict()
+        return data
+
+    @classmethod
+    def from_compact(cls, data: dict[str, Any]) -> ResidentState:
+        state = cls(**data)
+        if state.person is not None:
+            state.person = PersonState(state.person)
+        if state.routine is not None:
+            state.routine = RoutineHistory.from_dict(state.routine)  # type: ignore[arg-type]
+        return state
+
+
+_DEVICE_DEFAULTS = tuple((f.name, f.default) for f in fields(DeviceState))
+_RESIDENT_FIELDS = tuple(f.name for f in fields(ResidentState) if f.name != "routine")
 
 
 _HISTORIES = ("routine", "quiet")
