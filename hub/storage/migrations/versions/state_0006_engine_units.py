@@ -1,7 +1,7 @@
 """Engine state per unit (issue 18): `engine_units` replaces the full snapshot in `engine_state`
 
 Revision ID: state_0006
-Revises: c17a
+Revises: reasons_a1
 Create Date: 2026-12-06 02:40:00
 
 The old snapshot rows (`engine_state` keys `engine`, `engine:<p>`) are upgraded by the hub on
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'state_0006'
-down_revision: str | None = 'c17a'
+down_revision: str | None = 'reasons_a1'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
