@@ -17,6 +17,7 @@ No I/O, no clock reads, no randomness: the same inputs give the same actions.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import Any
 
@@ -303,37 +304,45 @@ class Engine:
 
     def restore_units(self, meta: dict[str, Any], units: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Rebuild the whole state from `meta_state()` and every stored `unit_state()`.
-        Rows the registry has moved on from (a device now of another resident, a resident
-        retired) are marked dirty, so the next save rewrites them."""
+        Rows the registry has moved on from (a device now of another resident or retired, a
+        resident retired) are marked dirty, so the next save rewrites them. One flat loop with
+        the collector paused: a million units are millions of small objects."""
         if meta.get("version") != UNIT_VERSION:
             raise ValueError(f"engine state version {meta.get('version')!r} is not {UNIT_VERSION}")
         ctx = self._ctx
         registry = ctx.index.snapshot
         ctx.now, ctx.counters = meta["now"], dict(meta["counters"])
-        ctx.devices, ctx.residents, ctx.book, ctx.deadlines = {}, {}, AlertBook(), DeadlineHeap()
-        self._dirty = set()
+        ctx.book, ctx.deadlines = AlertBook(), DeadlineHeap()
+        ctx.devices, ctx.residents = devices, residents = {}, {}
+        self._dirty = dirty = set()
         alerts: list[Alert] = []
         wanted: dict[str, float] = {}
-        for unit, data in units:
-            self._restore_unit(unit, data, registry, alerts)
-            wanted.update(data.get("t", ()))
+        known_devices, known_residents = registry.devices, registry.residents
+        device_state, resident_state = DeviceState.from_compact, ResidentState.from_compact
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            for unit, data in units:
+                if (rs := data.get("r")) is not None:
+                    if unit in known_residents:
+                        residents[unit] = resident_state(rs)
+                    else:
+                        dirty.add(unit)
+                for device_id, state in data["d"].items():
+                    device = known_devices.get(device_id)
+                    if device is not None:
+                        devices[device_id] = device_state(state)
+                    if device is None or (device.resident or DEVICE_UNIT + device_id) != unit:
+                        dirty |= {unit, self.unit_of(device_id)}
+                wanted.update(data["t"])
+                if "a" in data:
+                    alerts += [Alert.from_dict(a) for a in data["a"]]
+        finally:
+            if paused:
+                gc.enable()
         ctx.book.restore(alerts)
         ctx.deadlines.restore(wanted)
-        self._unarmed = (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
-
-    def _restore_unit(self, unit: str, data: dict[str, Any], registry: RegistrySnapshot, alerts: list[Alert]) -> None:
-        ctx = self._ctx
-        if "r" in data:
-            if unit in registry.residents:
-                ctx.residents[unit] = ResidentState.from_compact(data["r"])
-            else:
-                self._dirty.add(unit)
-        for device_id, state in data["d"].items():
-            if device_id in registry.devices:
-                ctx.devices[device_id] = DeviceState.from_compact(state)
-            if self.unit_of(device_id) != unit:
-                self._dirty |= {unit, self.unit_of(device_id)}
-        alerts += [Alert.from_dict(a) for a in data.get("a", ())]
+        self._unarmed = (set(known_devices) - set(devices)) | {"@" + r for r in set(known_residents) - set(residents)}
 
     def _mark_key(self, kind: str, ident: str) -> None:
         """Mark the unit a deadline key belongs to."""
@@ -362,9 +371,13 @@ class Engine:
         ctx = self._ctx
         for name in sorted(self._unarmed):
             if name.startswith("@"):
-                self._dirty.add(name[1:])
-                ctx.residents[name[1:]] = ResidentState(watch_start=now)
-                ctx.deadlines.arm(resident_key(name[1:]), now)
+                resident = ctx.resident(name[1:])
+                if resident is None:
+                    continue
+                rid = resident.id  # the registry's own string, not a copy per structure (memory)
+                self._dirty.add(rid)
+                ctx.residents[rid] = ResidentState(watch_start=now)
+                ctx.deadlines.arm(resident_key(rid), now)
             else:
                 device = ctx.device(name)
                 if device is None:
