@@ -222,13 +222,14 @@ class ResidentState:
     def from_compact(cls, data: dict[str, Any]) -> ResidentState:
         state = cls(**data)
         if state.person is not None:
-            state.person = PersonState(state.person)
+            state.person = _PERSON[state.person]
         if state.routine is not None:
             state.routine = RoutineHistory.from_dict(state.routine)  # type: ignore[arg-type]
         return state
 
 
 _HEALTH = {h.value: h for h in DeviceHealth}
+_PERSON = {p.value: p for p in PersonState}
 _RESIDENT_FIELDS = tuple(f.name for f in fields(ResidentState) if f.name != "routine")
 
 
