@@ -283,7 +283,7 @@ class Engine:
         else:
             resident, device_ids = unit, [d.id for d in ctx.devices_of(unit)]
         registry = ctx.index.snapshot
-        rs = ctx.residents.get(resident) if resident in registry.residents else None  # type: ignore[operator]
+        rs = ctx.residents.get(resident) if resident in registry.residents else None
         devices = {d: ctx.devices[d].to_compact() for d in device_ids if d in ctx.devices and d in registry.devices}
         alerts = ctx.book.of_resident(resident) if resident is not None else []
         if rs is None and not devices and not alerts:

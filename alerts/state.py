@@ -49,9 +49,9 @@ class DeviceState:
     through to a `TagState` made on the first write that is not a default (memory: ~100 bytes
     instead of ~270 per device; benchmarks/rules.py)."""
 
-    __slots__ = ("battery", "battery_low", "health", "last_heard", "last_sos_at", "offline_since", "tag", "watch_start")
-
-    if TYPE_CHECKING:  # the TagState fields, as properties set up below the class
+    if not TYPE_CHECKING:  # hidden from mypy, which would refuse the TagState fields below
+        __slots__ = ("battery", "battery_low", "health", "last_heard", "last_sos_at", "offline_since", "tag", "watch_start")
+    else:  # the TagState fields, properties set up below the class
         fix_lat: float | None
         fix_lon: float | None
         fix_at: float | None
@@ -102,7 +102,8 @@ class DeviceState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeviceState:
-        state = cls(**{name: data.get(name, default) for name, default in _DEVICE_DEFAULTS})
+        values: dict[str, Any] = {name: data.get(name, default) for name, default in _DEVICE_DEFAULTS}
+        state = cls(**values)
         if state.health is not None:
             state.health = DeviceHealth(state.health)
         return state

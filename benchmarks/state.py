@@ -38,18 +38,18 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import scratch_database  # noqa: E402
-from rules import T0, registry  # noqa: E402
+from harness import scratch_database
+from rules import T0, registry
 
-from alerts.actions import ALERT_ACTIONS  # noqa: E402
-from alerts.config import AlertsConfig, RulesConfig  # noqa: E402
-from alerts.engine import Engine  # noqa: E402
-from alerts.registry import RegistrySnapshot  # noqa: E402
-from devices import DeviceMessage, interpret  # noqa: E402
-from hub.storage import models as m  # noqa: E402
-from hub.storage.alert_store import save_alert  # noqa: E402
-from hub.storage.db import create_schema, make_engine, make_sessions  # noqa: E402
-from hub.storage.engine_units import META, read_meta, read_units, write_units  # noqa: E402
+from alerts.actions import ALERT_ACTIONS
+from alerts.config import AlertsConfig, RulesConfig
+from alerts.engine import Engine
+from alerts.registry import RegistrySnapshot
+from devices import DeviceMessage, interpret
+from hub.storage import models as m
+from hub.storage.alert_store import save_alert
+from hub.storage.db import create_schema, make_engine, make_sessions
+from hub.storage.engine_units import META, read_meta, read_units, write_units
 
 SCOPE = "engine"
 WRITE_CHUNK = 20_000  # units per INSERT batch when writing the whole engine at first

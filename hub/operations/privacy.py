@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.context import device_key, resident_key
 from alerts.engine import DEVICE_UNIT
 from hub.rules.runtime import ENGINE_STATE_KEY
-from hub.storage.engine_units import forget_units
 from hub.storage import models as m
+from hub.storage.engine_units import forget_units
 
 ERASED_BODY = "[erased]"
 
