@@ -217,6 +217,8 @@ class ResidentState:
         data = {name: _plain(value) for name in _RESIDENT_FIELDS if (value := getattr(self, name)) is not None}
         if self.routine is not None:
             data["routine"] = self.routine.to_dict()
+        if self.quiet is not None:
+            data["quiet"] = self.quiet.to_dict()
         return data
 
     @classmethod
@@ -226,15 +228,15 @@ class ResidentState:
             state.person = _PERSON[state.person]
         if state.routine is not None:
             state.routine = RoutineHistory.from_dict(state.routine)  # type: ignore[arg-type]
+        if state.quiet is not None:
+            state.quiet = QuietHistory.from_dict(state.quiet)  # type: ignore[arg-type]
         return state
 
 
 _HEALTH = {h.value: h for h in DeviceHealth}
 _PERSON = {p.value: p for p in PersonState}
-_RESIDENT_FIELDS = tuple(f.name for f in fields(ResidentState) if f.name != "routine")
-
-
 _HISTORIES = ("routine", "quiet")
+_RESIDENT_FIELDS = tuple(f.name for f in fields(ResidentState) if f.name not in _HISTORIES)
 
 
 def _plain(value: Any) -> Any:
