@@ -64,6 +64,11 @@ class DeadlineHeap:
                 return at, key
         return None
 
+    def restore(self, wanted: dict[str, float]) -> None:
+        """Replace every deadline at once (a restart: one heapify, not a push per key)."""
+        self._wanted = dict(wanted)
+        self._compact()
+
     def items(self) -> list[tuple[str, float]]:
         return sorted(self._wanted.items())
 

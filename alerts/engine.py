@@ -3,8 +3,12 @@
 `Engine` is the only entry point of the pure core for the hub: `handle(msg, now)` applies one
 message, `tick(now)` fires every deadline ≤ now in (deadline, id) order, `next_deadline()`
 says when to tick next, the operator/responder operations move alerts along their lifecycle,
-and `snapshot()`/`restore()` carry the whole state as JSON-able data across a restart
-(deadlines that fell due meanwhile fire at the first tick, their actions marked late).
+and the state is carried across a restart per *unit* — one resident with their devices, or
+one device of nobody (`device:<id>`, the partition key of hub/rules/partitions.py): every step
+marks the units it touched (`take_dirty()`), `unit_state(unit)` gives one unit's JSON-able
+state, `restore_units()` rebuilds the engine from them. `snapshot()`/`restore()` still carry
+the whole state at once (tests, and the upgrade of a hub that saved full snapshots). Deadlines
+that fell due meanwhile fire at the first tick, their actions marked late.
 No I/O, no clock reads, no randomness: the same inputs give the same actions.
 
 `next_deadline()` may be earlier than the next real decision: deadlines are lazy lower bounds
@@ -13,7 +17,8 @@ No I/O, no clock reads, no randomness: the same inputs give the same actions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason, Severity
@@ -28,6 +33,8 @@ from alerts.state import DeviceState, ResidentState
 from devices import DeviceMessage, Event, Gps, Heartbeat, Status
 
 SNAPSHOT_VERSION = 1
+UNIT_VERSION = 1  # of `unit_state` / `meta_state`
+DEVICE_UNIT = "device:"  # the unit of a device of nobody (hub/rules/partitions.py rules_key)
 TICK_GUARD_S = 1.0  # a handler asking to be woken at or before `now` is woken this much later
 
 __all__ = ["Engine", "UnknownAlert", "UnknownResident"]
@@ -41,6 +48,7 @@ class Engine:
     def __init__(self, registry: RegistrySnapshot, rules: RulesConfig, alerts_cfg: AlertsConfig) -> None:
         self._ctx = RuleContext(RegistryIndex.build(registry), rules, alerts_cfg)
         self._unarmed: set[str] = set(registry.devices) | {"@" + r for r in registry.residents}
+        self._dirty: set[str] = set()  # units changed since the last take_dirty()
 
     # ------------------------------------------------------------------ inputs
     def handle(self, msg: DeviceMessage, now: float) -> list[Action]:
@@ -50,6 +58,7 @@ class Engine:
             ctx.count("unknown_device")
             return self._finish(now)
         ds = ctx.devices[device.id]
+        self._dirty.add(device.resident or DEVICE_UNIT + device.id)
         if msg.late:
             ctx.count("late_messages")
         payload = msg.payload
@@ -102,6 +111,7 @@ class Engine:
     def _fire(self, key: str, now: float) -> float | None:
         ctx = self._ctx
         kind, ident = key[0], key[2:]
+        self._mark_key(kind, ident)
         if kind == "d":
             device = ctx.device(ident)
             return offline.evaluate(ctx, device, now) if device is not None and ident in ctx.devices else None
@@ -138,6 +148,7 @@ class Engine:
     def acknowledge(self, alert_id: str, by: str, channel: str, now: float) -> list[Action]:
         ctx, now = self._begin(now)
         alert = ctx.book.get(alert_id)
+        self._dirty.add(alert.resident)
         if alert.state is AlertState.OPEN:
             ctx.emit(ctx.book.move(alert, AlertState.ACKNOWLEDGED, by, channel, now, Reason.ACKNOWLEDGED))
             ctx.deadlines.arm(ack_key(alert_id), now + ctx.alerts_cfg.ack_expiry.total_seconds())
@@ -146,6 +157,7 @@ class Engine:
     def on_site(self, alert_id: str, by: str, channel: str, now: float) -> list[Action]:
         ctx, now = self._begin(now)
         alert = ctx.book.get(alert_id)
+        self._dirty.add(alert.resident)
         if alert.state in (AlertState.OPEN, AlertState.ACKNOWLEDGED):
             ctx.emit(ctx.book.move(alert, AlertState.ON_SITE, by, channel, now, Reason.ON_SITE))
             ctx.deadlines.disarm(ack_key(alert_id))
@@ -154,6 +166,7 @@ class Engine:
     def resolve(self, alert_id: str, outcome: Outcome | str, by: str, channel: str, now: float) -> list[Action]:
         ctx, now = self._begin(now)
         alert = ctx.book.get(alert_id)
+        self._dirty.add(alert.resident)
         ctx.resolve_alert(alert, Outcome(outcome), Reason.RESOLVED_BY_RESPONDER, now, by, channel)
         return self._finish(now)
 
@@ -171,6 +184,7 @@ class Engine:
         """Record the first message sent for an alert (service level: time to first message)."""
         alert = self._ctx.book.get(alert_id)
         if alert.first_notified_at is None:
+            self._dirty.add(alert.resident)
             self._ctx.book.change(alert, Reason.NOTIFIED, first_notified_at=now)
 
     def set_registry(self, registry: RegistrySnapshot) -> list[Action]:
@@ -179,6 +193,7 @@ class Engine:
         old = ctx.index.snapshot
         ctx.index = RegistryIndex.build(registry)
         now = ctx.now
+        self._dirty |= _changed_units(old, registry)
         for device_id in sorted(set(old.devices) - set(registry.devices)):
             self._forget_device(device_id, now)
         self._unarmed |= (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
@@ -220,6 +235,8 @@ class Engine:
             if device.resident is not None:
                 affected.add(device.resident)
                 devices_of[device.resident] = tuple(sorted((*devices_of.get(device.resident, ()), device), key=lambda d: d.id))
+        # Their stored state is rewritten (or deleted) at the next save: residents, and devices of nobody.
+        self._dirty |= affected | {DEVICE_UNIT + device_id for device_id in devices}
         if ctx.now is None:
             return []
         for resident_id in sorted(r for r in affected if r in ctx.residents):
@@ -232,6 +249,7 @@ class Engine:
         ctx.deadlines.disarm(device_key(device_id))
         for alert in ctx.book.all():
             if alert.device == device_id and alert.kind in (AlertKind.DEVICE_OFFLINE, AlertKind.LOW_BATTERY):
+                self._dirty.add(alert.resident)
                 ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_REMOVED, now if now is not None else alert.opened_at,
                                   note=explain(ReasonCode.DEVICE_REMOVED))
 
@@ -289,6 +307,104 @@ class Engine:
         ctx.counters = dict(data["counters"])
         self._unarmed = (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
 
+    # ------------------------------------------------------------------ persistence per unit
+    def unit_of(self, device_id: str) -> str:
+        """The unit a device's state is kept in: its resident's, or its own when it has none."""
+        device = self._ctx.device(device_id)
+        return device.resident if device is not None and device.resident else DEVICE_UNIT + device_id
+
+    def take_dirty(self) -> set[str]:
+        """The units changed since the last call (the caller saves them, or rebuilds the engine)."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def mark_dirty(self, units: Iterable[str]) -> None:
+        self._dirty.update(units)
+
+    def mark_all_dirty(self) -> None:
+        """Every unit the engine holds state for (an upgrade from a full snapshot)."""
+        ctx = self._ctx
+        self._dirty |= set(ctx.residents) | {self.unit_of(d) for d in ctx.devices} | {a.resident for a in ctx.book.all()}
+
+    def unit_state(self, unit: str) -> dict[str, Any] | None:
+        """One unit's state as compact JSON-able data (default fields left out), or None when
+        the engine holds nothing for it (a resident retired: the stored row can go)."""
+        ctx = self._ctx
+        if unit.startswith(DEVICE_UNIT):
+            resident, device_ids = None, [unit[len(DEVICE_UNIT):]]
+        else:
+            resident, device_ids = unit, [d.id for d in ctx.devices_of(unit)]
+        registry = ctx.index.snapshot
+        rs = ctx.residents.get(resident) if resident in registry.residents else None
+        devices = {d: ctx.devices[d].to_compact() for d in device_ids if d in ctx.devices and d in registry.devices}
+        alerts = ctx.book.of_resident(resident) if resident is not None else []
+        if rs is None and not devices and not alerts:
+            return None
+        keys = [device_key(d) for d in devices] + [ack_key(a.id) for a in alerts]
+        keys += [resident_key(resident)] if resident is not None else []
+        deadlines = {k: at for k in keys if (at := ctx.deadlines.get(k)) is not None}
+        data: dict[str, Any] = {"d": devices, "t": deadlines}
+        if rs is not None:
+            data["r"] = rs.to_compact()
+        if alerts:
+            data["a"] = [a.to_dict() for a in alerts]
+        return data
+
+    def meta_state(self) -> dict[str, Any]:
+        """What is not per unit: the engine's time and its counters (small)."""
+        return {"version": UNIT_VERSION, "now": self._ctx.now, "counters": dict(sorted(self._ctx.counters.items()))}
+
+    def restore_units(self, meta: dict[str, Any], units: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Rebuild the whole state from `meta_state()` and every stored `unit_state()`.
+        Rows the registry has moved on from (a device now of another resident or retired, a
+        resident retired) are marked dirty, so the next save rewrites them. One flat loop with
+        the collector paused: a million units are millions of small objects."""
+        if meta.get("version") != UNIT_VERSION:
+            raise ValueError(f"engine state version {meta.get('version')!r} is not {UNIT_VERSION}")
+        ctx = self._ctx
+        registry = ctx.index.snapshot
+        ctx.now, ctx.counters = meta["now"], dict(meta["counters"])
+        ctx.book, ctx.deadlines = AlertBook(), DeadlineHeap()
+        ctx.devices, ctx.residents = devices, residents = {}, {}
+        self._dirty = dirty = set()
+        alerts: list[Alert] = []
+        wanted: dict[str, float] = {}
+        known_devices, known_residents = registry.devices, registry.residents
+        device_state, resident_state = DeviceState.from_compact, ResidentState.from_compact
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            for unit, data in units:
+                if (rs := data.get("r")) is not None:
+                    if unit in known_residents:
+                        residents[unit] = resident_state(rs)
+                    else:
+                        dirty.add(unit)
+                for device_id, state in data["d"].items():
+                    device = known_devices.get(device_id)
+                    if device is not None:
+                        devices[device_id] = device_state(state)
+                    if device is None or (device.resident or DEVICE_UNIT + device_id) != unit:
+                        dirty |= {unit, self.unit_of(device_id)}
+                wanted.update(data["t"])
+                if "a" in data:
+                    alerts += [Alert.from_dict(a) for a in data["a"]]
+        finally:
+            if paused:
+                gc.enable()
+        ctx.book.restore(alerts)
+        ctx.deadlines.restore(wanted)
+        self._unarmed = (set(known_devices) - set(devices)) | {"@" + r for r in set(known_residents) - set(residents)}
+
+    def _mark_key(self, kind: str, ident: str) -> None:
+        """Mark the unit a deadline key belongs to."""
+        if kind == "d":
+            self._dirty.add(self.unit_of(ident))
+        elif kind == "r":
+            self._dirty.add(ident)
+        elif kind == "a" and (alert := self._ctx.book.find_id(ident)) is not None:
+            self._dirty.add(alert.resident)
+
     # ------------------------------------------------------------------ plumbing
     def _begin(self, now: float) -> tuple[RuleContext, float]:
         """Start a step at `now`, or at the latest time already seen if `now` is behind it (a
@@ -307,12 +423,18 @@ class Engine:
         ctx = self._ctx
         for name in sorted(self._unarmed):
             if name.startswith("@"):
-                ctx.residents[name[1:]] = ResidentState(watch_start=now)
-                ctx.deadlines.arm(resident_key(name[1:]), now)
+                resident = ctx.resident(name[1:])
+                if resident is None:
+                    continue
+                rid = resident.id  # the registry's own string, not a copy per structure (memory)
+                self._dirty.add(rid)
+                ctx.residents[rid] = ResidentState(watch_start=now)
+                ctx.deadlines.arm(resident_key(rid), now)
             else:
                 device = ctx.device(name)
                 if device is None:
                     continue
+                self._dirty.add(device.resident or DEVICE_UNIT + name)
                 ctx.devices[name] = DeviceState(watch_start=now)
                 ctx.deadlines.arm(device_key(name), now + offline.period_s(ctx, device))
         self._unarmed.clear()
@@ -322,6 +444,7 @@ class Engine:
         if not ctx.touched:
             out, ctx.out = ctx.out, []
             return out
+        self._dirty |= ctx.touched
         for resident_id in sorted(ctx.touched):
             if resident_id in ctx.residents:
                 changes_at = person.refresh(ctx, resident_id, now)
@@ -330,3 +453,18 @@ class Engine:
         ctx.touched.clear()
         out, ctx.out = ctx.out, []
         return out
+
+
+def _changed_units(old: RegistrySnapshot, new: RegistrySnapshot) -> set[str]:
+    """The units whose stored rows a registry change makes stale: residents added or retired,
+    and both the old and the new unit of every device added, retired or changed."""
+    units = set(old.residents) ^ set(new.residents)
+    for device_id in set(old.devices) | set(new.devices):
+        before, after = old.devices.get(device_id), new.devices.get(device_id)
+        if before != after:
+            units |= {_unit(d) for d in (before, after) if d is not None}
+    return units
+
+
+def _unit(device: Device) -> str:
+    return device.resident or DEVICE_UNIT + device.id

@@ -56,6 +56,9 @@ class AlertBook:
         except KeyError:
             raise UnknownAlert(alert_id_) from None
 
+    def find_id(self, alert_id_: str) -> Alert | None:
+        return self._alerts.get(alert_id_)
+
     def find(self, resident: str, kind: AlertKind, device: str | None = None) -> Alert | None:
         discriminator = device if kind in PER_DEVICE_KINDS else None
         found = self._by_key.get(alert_key(resident, kind, discriminator))

@@ -36,8 +36,10 @@ from sqlalchemy import String, cast, delete, inspect, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.context import device_key, resident_key
+from alerts.engine import DEVICE_UNIT
 from hub.rules.runtime import ENGINE_STATE_KEY
 from hub.storage import models as m
+from hub.storage.engine_units import forget_units
 
 ERASED_BODY = "[erased]"
 
@@ -197,7 +199,9 @@ def _delete(session: Session, statement: Any) -> int:
 
 
 def _forget_in_engine_state(session: Session, resident_id: str, device_ids: list[str]) -> None:
-    """Drop the resident and their devices from the engine's saved state (restore would skip them anyway)."""
+    """Drop the resident and their devices from the engine's saved state (restore would skip them anyway):
+    their unit rows in every engine scope, and a full snapshot not upgraded yet."""
+    forget_units(session, [resident_id, *(DEVICE_UNIT + d for d in device_ids)])
     row = session.get(m.EngineState, ENGINE_STATE_KEY)
     if row is None or "engine" not in row.data:
         return

@@ -7,10 +7,12 @@ the `AlertCommands`/`AbsenceCommands` methods. Each path stores the engine's act
 transitions, audit, person state), lets the dispatcher queue SMS in the same transaction,
 and after the commit publishes live updates and `alert_ack` commands.
 
-The engine's state is saved with every transaction that changes an alert, and otherwise at
-most every `STATE_SAVE_INTERVAL_S` (or 10x the save's own cost when that is longer), with the
-id of the newest event it has seen. On start the
-saved state is restored and the events stored after it are fed again (see `load`), so a
+The engine's state is kept per unit (a resident with their devices, or a device of nobody) in
+`engine_units` (hub/storage/engine_units.py): a save writes only the units changed since the
+previous save, so its cost follows the decision, not the size of the community. It is saved
+with every transaction that changes an alert, and otherwise at most every
+`STATE_SAVE_INTERVAL_S`, with the id of the newest event it has seen. On start the
+saved units are read back in one query and the events stored after it are fed again (see `load`), so a
 crash loses no decision. If a transaction fails, the engine is rebuilt from the database
 (see `_decision`).
 
@@ -23,7 +25,7 @@ decision that met it is rolled back and made again without it (ingestion writes 
 What a HubCore rules is composed in as its `scope` (`RulesScope`): the whole community
 (`WholeCommunity`, the default, one hub) or one partition of the residents (scale-out,
 hub/rules/partitions.py `PartitionSlot`). A partition's engine sees only that partition's registry,
-its state is saved under `engine:<p>` with every decision, every decision first locks the
+its units are saved under the scope `engine:<p>` with every decision, every decision first locks the
 partition's lease row and reloads the engine when the saved state is newer than the one in
 memory (another hub decided meanwhile), and events reach it through `consume`, not `on_batch`.
 """
@@ -74,13 +76,14 @@ from hub.registry.snapshot import load_entries, load_snapshot
 from hub.registry.workspace import RegistryEdit
 from hub.storage import models as m
 from hub.storage.alert_store import alert_view, save_alert
+from hub.storage.engine_units import META, read_meta, read_units, write_units
 
 log = logging.getLogger("pingan.core")
 
 ENGINE_STATE_KEY = "engine"
 STATE_SAVE_INTERVAL_S = 2.0
-# Unforced saves are also spaced by 10x their own cost, so they take at most ~10 % of the time:
-# a full snapshot of 10,000 residents and devices is ~6 MB of JSON, 0.4-1 s (benchmarks/ingest.py).
+# Unforced saves are also spaced by 10x their own cost, so they take at most ~10 % of the time
+# (a save writes the units changed since the previous one: after a quiet spell, many).
 STATE_SAVE_COST_FACTOR = 10.0
 REGISTRY_RELOAD_S = 30.0
 # Raised before the engine is touched: the engine is still right, no rebuild needed.
@@ -243,7 +246,8 @@ class HubCore:
         self.engine: Engine | None = None
         self.registry = RegistrySnapshot({}, {})
         self._saved_at = float("-inf")
-        self._save_cost_s = 0.0  # wall time of the last state save (snapshot + JSON)
+        self._save_cost_s = 0.0  # wall time of the last state save (the changed units)
+        self.saved_bytes = 0  # JSON bytes the last state save wrote (benchmarks/state.py)
         self._registry_loaded_at = float("-inf")
         self._stale = False
         self._poison: set[str] = set()  # message_key of isolated events: never fed to the engine
@@ -271,6 +275,7 @@ class HubCore:
                 continue  # nothing of the failed load was written: the engine is built afresh
 
     def _load(self, session: Session) -> None:
+        started = time.perf_counter()
         now = self.clock.now()
         self._after_load = []
         self._poison |= set(session.scalars(select(m.RuleFailure.key)))
@@ -278,12 +283,21 @@ class HubCore:
         self.engine = Engine(self.registry, self.config.rules, self.config.alerts)
         self._registry_loaded_at = now
         self._stale = False
-        saved = session.get(m.EngineState, self._state_key)
+        saved = read_meta(session, self._state_key)
         if saved is not None:
-            self.engine.restore(saved.data["engine"])
-        replayed = self._catch_up(session, saved.data if saved is not None else {})
-        log.info("core loaded state=%s open_alerts=%d events_replayed=%d", self._state_key,
-                 len(self.engine.open_alerts()), replayed)
+            self.engine.restore_units(saved, read_units(session, self._state_key))
+        snapshot = session.get(m.EngineState, self._state_key) if saved is None else None
+        if snapshot is not None:  # a hub that saved full snapshots: upgraded once, below
+            self.engine.restore(snapshot.data["engine"])
+            self.engine.mark_all_dirty()
+            saved = snapshot.data
+        replayed = self._catch_up(session, saved or {})
+        if snapshot is not None:
+            self._save_state(session, force=True)
+            session.delete(snapshot)
+            log.info("engine state upgraded from a full snapshot to units state=%s", self._state_key)
+        log.info("core loaded state=%s open_alerts=%d events_replayed=%d load_s=%.2f", self._state_key,
+                 len(self.engine.open_alerts()), replayed, time.perf_counter() - started)
 
     def _load_registry(self, session: Session, now: float) -> RegistrySnapshot:
         return self.scope.restrict(load_snapshot(session, now))
@@ -329,8 +343,8 @@ class HubCore:
             self._record_poison(session)
             self._just_loaded = self._stale or self.engine is None or version != self._state_version
             if self._just_loaded:
+                self._state_version = version  # before the load: a save on the way bumps it
                 self._load_isolating(session)
-                self._state_version = version
             yield session
 
     def _stale_on_failure(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
@@ -355,9 +369,7 @@ class HubCore:
             if self._just_loaded:
                 after, self._after_load = self._after_load + after, []
             # At once only when an alert changed; person/device state changes alone (live-board
-            # updates) wait for the interval: a full snapshot of 10,000 residents costs ~0.4 s,
-            # and forcing it on every batch that had any board update capped ingestion near
-            # 2,500 msg/s (benchmarks/ingest.py).
+            # updates) wait for the interval, so a device heard many times is written once.
             self._save_state(session, force=any(isinstance(a, ALERT_ACTIONS) for a in actions))
             self.wake.notify_all()
         return after
@@ -443,9 +455,7 @@ class HubCore:
             after += self._store(session, actions, now)
             if sweep and self.outputs.dispatcher is not None:
                 self.outputs.dispatcher.sweep(session, now)
-            # Like on_batch: at once only for alert changes. Person/device state changes come out of
-            # most ticks with 10,000 residents, and a forced full snapshot (~0.7 s) on each held
-            # the SQLite write lock and the core lock, stalling ingestion most of the time.
+            # Like on_batch: at once only for alert changes.
             self._save_state(session, force=any(isinstance(a, ALERT_ACTIONS) for a in actions))
         _run(after)
         return actions
@@ -721,8 +731,10 @@ class HubCore:
         if not force and now - self._saved_at < max(STATE_SAVE_INTERVAL_S, STATE_SAVE_COST_FACTOR * self._save_cost_s):
             return
         started = time.perf_counter()  # the save's CPU cost, not decision time: only spaces the saves
-        data: dict[str, Any] = {"engine": self._engine().snapshot(), **self.scope.state_extras(session)}
-        _write_state(session, self._state_key, data, now)
+        engine = self._engine()
+        changed: dict[str, dict[str, Any] | None] = {unit: engine.unit_state(unit) for unit in engine.take_dirty()}
+        changed[META] = {**engine.meta_state(), **self.scope.state_extras(session)}
+        self.saved_bytes = write_units(session, self._state_key, changed)
         self._state_version = self.scope.saved(session)
         self._saved_at = now
         self._save_cost_s = time.perf_counter() - started
@@ -804,15 +816,6 @@ def _save_persons(session: Session, actions: list[PersonStateChanged]) -> None:
         index_elements=[table.c.resident_id], set_={c: stmt.excluded[c] for c in ("state", "reason", "detail", "reason_params", "since_at")}
     )
     session.execute(stmt, rows)
-
-
-def _write_state(session: Session, key: str, data: dict[str, Any], now: float) -> None:
-    """Upsert the engine_state row without loading it: `session.get` decoded the previous
-    snapshot (6 MB of JSON with 10,000 devices, ~0.2 s) only to overwrite it."""
-    table: Table = m.EngineState.__table__  # type: ignore[assignment]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values(key=key, data=data, updated_at=now)
-    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.key], set_={"data": data, "updated_at": now}))
 
 
 def _live_event(action: Action) -> tuple[str, dict[str, Any]]:

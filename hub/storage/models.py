@@ -390,6 +390,21 @@ class EngineState(Base):
     updated_at: Mapped[float] = mapped_column(Float)
 
 
+class EngineUnit(Base):
+    """The rules engine's state, one row per unit of one engine (hub/rules/runtime.py).
+
+    `scope` is the engine (`engine`, or `engine:<p>` for a partition); `unit` a resident id
+    (their state, their devices', their open alerts and deadlines) or `device:<id>` for a
+    device of nobody, and `@meta` for the engine's time and counters. A decision rewrites only
+    the units it changed, in its own transaction; start-up reads the scope's rows in one go.
+    `data` is compact JSON text (default fields left out), written and read as is."""
+
+    __tablename__ = "engine_units"
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+
+
 class PartitionLease(Base):
     """Scale-out: which hub runs the rules of one partition of residents, until when.
 

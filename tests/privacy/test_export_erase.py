@@ -88,6 +88,8 @@ def _seed(sessions: sessionmaker[Session]) -> str:
                 "devices": {"tag-0001": {"last_lat": 45.7513}, "cat-0002": {}},
                 "deadlines": [["r:" + SUBJECT, NOW + 3600], ["d:tag-0001", NOW + 900], ["d:cat-0002", NOW + 900]],
             }, "last_event_id": 4}),
+            m.EngineUnit(scope="engine:3", unit=SUBJECT, data='{"r": {"last_activity": 1}, "d": {"tag-0001": {}}, "t": {}}'),
+            m.EngineUnit(scope="engine:1", unit="r-0002", data='{"d": {"cat-0002": {}}, "t": {}}'),
         ])
     with sessions() as s:
         link, token = create_family_link(s, SUBJECT, NOW - 500, "operator", "儿子")
@@ -169,6 +171,7 @@ def test_erase_leaves_no_trace_but_keeps_anonymised_alerts(db: tuple[Engine, ses
         state = s.get(m.EngineState, ENGINE_STATE_KEY).data["engine"]
         assert list(state["residents"]) == ["r-0002"] and list(state["devices"]) == ["cat-0002"]
         assert state["deadlines"] == [["d:cat-0002", NOW + 900]]
+        assert s.execute(select(m.EngineUnit.scope, m.EngineUnit.unit)).all() == [("engine:1", "r-0002")]  # per-unit state too
         erased = s.scalars(select(m.Audit).where(m.Audit.action == "resident.erase")).one()
         assert (erased.actor, erased.resident_id, erased.detail["events"]) == ("cli:test", alias, 3)
         assert {a.resident_id for a in s.scalars(select(m.Audit).where(m.Audit.action == "alert.ack"))} == {alias}

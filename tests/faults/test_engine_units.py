@@ -1,0 +1,101 @@
+"""Engine state per unit in the database (issue 18): a decision writes the units it changed in its
+own transaction, a restarted hub continues with exactly the engine that stopped, and a database
+holding an old full snapshot is upgraded to units once on start. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import delete, func, select
+from web.conftest import make_config
+from web.seed import NOW, Feeder, import_registry
+
+from hub.clock import VirtualClock
+from hub.rules.runtime import ENGINE_STATE_KEY
+from hub.storage import models as m
+from hub.storage.engine_units import META
+from pingan.wiring import Hub, build_hub
+
+START = NOW - 3600
+
+
+def _hub(db_url: str, at: float = START) -> Hub:
+    from hub.dispatch.providers.console import ConsoleProvider
+
+    return build_hub(make_config(db_url), clock=VirtualClock(at), provider=ConsoleProvider(echo=False))
+
+
+@pytest.fixture
+def hub(db_url: str) -> Iterator[Hub]:
+    hub = _hub(db_url)
+    import_registry(hub.sessions)
+    hub.core.load()
+    yield hub
+    for engine in hub.engines:
+        engine.dispose()
+
+
+def _rows(hub: Hub) -> dict[str, str]:
+    with hub.sessions() as s:
+        return dict(s.execute(select(m.EngineUnit.unit, m.EngineUnit.data).where(m.EngineUnit.scope == ENGINE_STATE_KEY)).all())
+
+
+def _restarted(hub: Hub, db_url: str) -> Hub:
+    fresh = _hub(db_url, hub.clock.now())
+    fresh.core.load()
+    return fresh
+
+
+def snap(hub: Hub) -> str:
+    assert hub.core.engine is not None
+    return json.dumps(hub.core.engine.snapshot(), sort_keys=True)
+
+
+def test_an_sos_writes_only_its_residents_unit_with_the_alert(hub: Hub) -> None:
+    feed = Feeder(hub)
+    feed.deliver(START + 60, [feed.message(START + 60, d, "heartbeat", battery=90) for d in ("cat-0001", "cat-0002", "cat-0003")])
+    before = _rows(hub)
+    assert "r-0001" in before and META in before
+    feed.deliver(START + 90, [feed.message(START + 90, "cat-0002", "event", type="sos")], tick=False)
+    after = _rows(hub)
+    changed = {unit for unit in after if after[unit] != before.get(unit)}
+    assert changed == {"r-0002", META}
+    assert json.loads(after["r-0002"])["a"][0]["kind"] == "sos"
+    assert 0 < hub.core.saved_bytes < 3000  # one resident's row, not the community
+
+
+def test_a_restarted_hub_continues_with_the_same_engine(hub: Hub, db_url: str) -> None:
+    feed = Feeder(hub)
+    feed.deliver(START + 60, [feed.message(START + 60, "cat-0001", "event", type="sos"),
+                              feed.message(START + 61, "cat-0002", "heartbeat", battery=10)])
+    with hub.sessions() as s:
+        code = s.scalars(select(m.Alert.id).where(m.Alert.kind == "sos")).one()
+    hub.core.acknowledge(code, "wang", "web")  # every alert change is saved at once
+    restarted = _restarted(hub, db_url)
+    assert snap(restarted) == snap(hub)
+    for h in (hub, restarted):  # the same deadlines fire the same way after the restart
+        h.clock.set(START + 4 * 3600)
+        h.core.tick()
+    assert snap(restarted) == snap(hub)
+    for engine in restarted.engines:
+        engine.dispose()
+
+
+def test_an_old_full_snapshot_is_upgraded_once(hub: Hub, db_url: str) -> None:
+    feed = Feeder(hub)
+    feed.deliver(START + 60, [feed.message(START + 60, "cat-0003", "event", type="sos")])
+    assert hub.core.engine is not None
+    old = {"engine": hub.core.engine.snapshot(), "last_event_id": 10**9}
+    with hub.sessions.begin() as s:  # the database as a hub before issue 18 left it
+        s.execute(delete(m.EngineUnit))
+        s.add(m.EngineState(key=ENGINE_STATE_KEY, data=old, updated_at=START))
+    restarted = _restarted(hub, db_url)
+    assert snap(restarted) == snap(hub)
+    with hub.sessions() as s:
+        assert s.get(m.EngineState, ENGINE_STATE_KEY) is None
+        units = s.scalar(select(func.count()).select_from(m.EngineUnit).where(m.EngineUnit.scope == ENGINE_STATE_KEY))
+    assert units == len(_rows(hub)) and "r-0003" in _rows(hub)
+    for engine in restarted.engines:
+        engine.dispose()
