@@ -31,6 +31,7 @@ from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.rules.runtime import HubCore, Outputs
+from hub.storage.db import make_engine, make_sessions
 from pingan.wiring import channel_settings
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db
@@ -79,13 +80,14 @@ def test_sos_texts_card_then_call_then_key_1_acknowledges(
     })
     dispatcher = Dispatcher(EscalationPolicy(config.escalation, config.volunteers), channels=channel_settings(config))
     connection = hub_connection(config, IngestMetrics(CollectorRegistry()), clock)
-    core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection))
+    writer = make_sessions(make_engine(db.url, writer=True))  # as pingan.wiring: BEGIN IMMEDIATE on SQLite
+    core = HubCore(config, writer, clock, Outputs(dispatcher=dispatcher, publisher=connection))
     core.load()
-    ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
+    ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch)
     sms = ConsoleProvider(echo=False)
-    sender = OutboxSender(db.sessions, sms, core, clock, SenderSettings(owner="e2e"),
+    sender = OutboxSender(writer, sms, core, clock, SenderSettings(owner="e2e"),
                           voice=build_voice_provider(config), groups=GroupRobots(robots_from_config(config.groups), clock.now))
-    calls = CallResults(db.sessions, core, core, clock.now)
+    calls = CallResults(writer, core, core, clock.now)
     device, commands = home_unit
     ingest.start()
     try:

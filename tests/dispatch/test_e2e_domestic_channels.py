@@ -34,6 +34,7 @@ from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.rules.runtime import HubCore, Outputs
+from hub.storage.db import make_engine, make_sessions
 from pingan.wiring import channel_settings, make_provider
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db
@@ -79,17 +80,18 @@ def test_sos_texts_and_cards_then_the_unanswered_step_rings_and_key_1_acknowledg
         })
         dispatcher = Dispatcher(EscalationPolicy(config.escalation, config.volunteers), channels=channel_settings(config))
         connection = hub_connection(config, IngestMetrics(CollectorRegistry()), clock)
-        core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection))
+        writer = make_sessions(make_engine(db.url, writer=True))  # as pingan.wiring: BEGIN IMMEDIATE on SQLite
+        core = HubCore(config, writer, clock, Outputs(dispatcher=dispatcher, publisher=connection))
         core.load()
-        ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
+        ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch)
         phone_voice = build_voice_provider(config)
         assert phone_voice is not None and phone_voice.name == name
-        sender = OutboxSender(db.sessions, make_provider(config), core, clock, SenderSettings(owner="story"),
+        sender = OutboxSender(writer, make_provider(config), core, clock, SenderSettings(owner="story"),
                               voice=phone_voice, groups=GroupRobots(robots_from_config(config.groups), clock.now))
         app = FastAPI()
-        results = CallResults(db.sessions, core, core, clock.now)
+        results = CallResults(writer, core, core, clock.now)
         app.include_router(voice_webhooks_router(phone_voice, results.on_call_results, TOKEN,
-                                                 SmsReplies(db.sessions, core, core, clock.now)))
+                                                 SmsReplies(writer, core, core, clock.now)))
         device, commands = home_unit
         ingest.start()
         try:

@@ -276,7 +276,7 @@ def test_the_hub_serves_the_push_webhooks_of_the_configured_provider_and_names_m
         sms_section[name]["templates"] = {k: sms_section[name]["templates"][k] for k in product_keys}
         with caplog.at_level(logging.WARNING, logger="pingan.hub"):
             assert make_provider(Config.model_validate(raw)).name == name
-        assert "smoke, gas, returned, digest" in caplog.text
+        assert "smoke, gas, manual, returned, digest" in caplog.text
     with pytest.raises(ValueError, match="unknown template ids soss"):
         Config.model_validate({**raw, "sms": {"provider": name, name: {"templates": {"soss": "1"}}}})
 
