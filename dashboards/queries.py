@@ -448,6 +448,13 @@ def resident_statuses(session: Session, now: float, resident_ids: list[str] | No
     return statuses
 
 
+def resident_names(session: Session, ids: list[str]) -> dict[str, str]:
+    """Names of these residents (the board's absences list), by id."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(Resident.id, Resident.name).where(Resident.id.in_(set(ids)))).tuples().all())
+
+
 def resident_status(session: Session, resident_id: str, now: float) -> ResidentStatus | None:
     found = resident_statuses(session, now, [resident_id])
     return found[0] if found else None

@@ -101,3 +101,38 @@ def responders(session: Session) -> list[m.Responder]:
 
 def grids(session: Session) -> list[m.Grid]:
     return list(session.scalars(select(m.Grid).order_by(m.Grid.id)))
+
+
+#: The board's order: who needs someone first (an open alert, then no working sensor), then the rest.
+PROBLEM_STATES = ("alert", "unknown")
+BOARD_STATES = ("alert", "unknown", "away", "home_active", "home_quiet")
+
+
+def board_page(session: Session, q: str = "", grid: str = "", state: str = "", page: int = 1,
+               per_page: int = PER_PAGE) -> tuple[list[str], int]:
+    """The ids of one page of the board's residents list, problems first, and how many match.
+
+    Problems are few (residents with an open alert, or whose person state the engine found
+    `unknown`): they are read whole and come first; the rest follow by id, paged in the database.
+    `state` filters on the person state the engine last decided (`resident_status`), `alert` on
+    an open alert."""
+    per_page = max(1, min(per_page, PER_PAGE_MAX))
+    start = (max(1, page) - 1) * per_page
+    conditions = resident_filter(q, grid, session.get_bind().dialect.name)
+    alerting = select(m.Alert.resident_id).where(m.Alert.state != "resolved", m.Alert.resident_id.is_not(None))
+    unknown = select(m.ResidentStatus.resident_id).where(m.ResidentStatus.state == "unknown")
+    if state == "alert":
+        conditions.append(m.Resident.id.in_(alerting))
+    elif state:
+        conditions.append(m.Resident.id.in_(select(m.ResidentStatus.resident_id).where(m.ResidentStatus.state == state)))
+        conditions.append(m.Resident.id.not_in(alerting))
+    by_id = select(m.Resident.id).where(*conditions).order_by(m.Resident.id)
+    first = list(session.scalars(by_id.where(m.Resident.id.in_(alerting))))
+    first += list(session.scalars(by_id.where(m.Resident.id.in_(unknown), m.Resident.id.not_in(alerting))))
+    total = session.scalar(select(func.count()).select_from(m.Resident).where(*conditions)) or 0
+    wanted = first[start:start + per_page]
+    if len(wanted) < per_page:  # the rest of the page from the others, by id
+        rest = by_id.where(m.Resident.id.not_in(first)) if first else by_id
+        offset = max(0, start - len(first))
+        wanted += list(session.scalars(rest.offset(offset).limit(per_page - len(wanted))))
+    return wanted, total

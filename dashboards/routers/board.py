@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from dashboards import queries
+from dashboards import workspace_queries as wq
 from dashboards.auth import SESSION_KEY, BoardSessions, Principal, Role, check_csrf, page_user
 from dashboards.family_links import UnknownResident, create_family_link, links_of, revoke_family_link
 from dashboards.live import SESSION_EVENT, LiveEvent
@@ -39,6 +40,19 @@ CHANNEL = "board"
 ID = r"^[\w.:-]{1,64}$"
 
 
+class BoardView:
+    """The board's residents list: search (name, address, id, phone), grid, person state, page."""
+
+    def __init__(
+        self,
+        q: Annotated[str, Query(max_length=100)] = "",
+        grid: Annotated[str, Query(max_length=64)] = "",
+        state: Annotated[str, Query(pattern=r"^(|alert|unknown|away|home_active|home_quiet)$")] = "",
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    ) -> None:
+        self.q, self.grid, self.state, self.page = q, grid, state, page
+
+
 def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     r = APIRouter(include_in_schema=False)
     logins = BoardSessions.of(services)
@@ -50,22 +64,29 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     Operator = Annotated[Principal, Depends(operator)]
     Admin = Annotated[Principal, Depends(admin)]
 
-    def board_context(user: Principal) -> dict[str, Any]:
+    def board_context(user: Principal, view: "BoardView") -> dict[str, Any]:
         now = services.clock.now()
         with services.read(user) as session:
             alerts = queries.list_alerts(session, state="active")
             notifications = queries.notifications_of(session, [a.id for a in alerts])
             assignees = assignees_of(session, [a.id for a in alerts])
             device_kinds = queries.device_kinds(session, [a.device for a in alerts])
-            residents = queries.resident_statuses(session, now)
+            ids, total = wq.board_page(session, view.q, view.grid, view.state, view.page)
+            residents = sorted(queries.resident_statuses(session, now, ids), key=lambda s: ids.index(s.id))
             absences = queries.absences_of(session, now=now)
-        names = {s.id: s.name for s in residents}
+            names = queries.resident_names(session, [ab.resident for ab in absences])
+            grids = wq.grids(session)
         return {
             "alerts": alerts,
             "notifications": notifications,
             "assignees": assignees,
             "device_kinds": device_kinds,
             "residents": residents,
+            "residents_total": total,
+            "view": view,
+            "pages": max(1, -(-total // wq.PER_PAGE)),
+            "grids": grids,
+            "states": wq.BOARD_STATES,
             "absences": absences,
             "resident_names": names,
             "outcomes": queries.OPERATOR_OUTCOMES,
@@ -73,16 +94,16 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
         }
 
     @r.get("/")
-    def board(request: Request, user: Viewer) -> Response:
-        return renderer.page(request, "board.html", board_context(user), user)
+    def board(request: Request, user: Viewer, view: Annotated[BoardView, Depends()]) -> Response:
+        return renderer.page(request, "board.html", board_context(user, view), user)
 
     @r.get("/partials/alerts")
     def alerts_partial(request: Request, user: Viewer) -> Response:
-        return renderer.page(request, "_alerts.html", board_context(user), user)
+        return renderer.page(request, "_alerts.html", board_context(user, BoardView()), user)
 
     @r.get("/partials/residents")
-    def residents_partial(request: Request, user: Viewer) -> Response:
-        return renderer.page(request, "_residents.html", board_context(user), user)
+    def residents_partial(request: Request, user: Viewer, view: Annotated[BoardView, Depends()]) -> Response:
+        return renderer.page(request, "_residents.html", board_context(user, view), user)
 
     @r.get("/live")
     async def live(request: Request, user: Viewer) -> Response:

@@ -41,9 +41,25 @@
     if (target === list) { syncClock(); tick(); document.dispatchEvent(new CustomEvent("pingan:alerts")); }
   }
 
+  // Live events come in bursts (a batch of a city's messages changes many residents at once):
+  // they are coalesced, so the lists reload at most once per BATCH_MS, and never twice at a time.
+  const BATCH_MS = 500;
+  let pending = null, running = false, again = false;
+
+  async function refreshNow() {
+    pending = null;
+    if (running) { again = true; return; }
+    running = true;
+    try {
+      await Promise.all([reload(list, "/partials/alerts"), reload(residents, "/partials/residents" + window.location.search)]);
+    } finally {
+      running = false;
+      if (again) { again = false; refreshAll(); }
+    }
+  }
+
   function refreshAll() {
-    reload(list, "/partials/alerts");
-    reload(residents, "/partials/residents");
+    if (pending === null) pending = setTimeout(refreshNow, BATCH_MS);
   }
 
   function connect() {
