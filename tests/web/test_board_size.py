@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from web.conftest import Web
 
 from hub.storage import models as m
+from web.conftest import Web
 
 EXTRA = 120
 

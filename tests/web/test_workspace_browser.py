@@ -1,6 +1,7 @@
 """Issue 19 items 5 and 2 in Debian's Chromium: a new critical alert arriving on the live board plays the
 alarm sound, shows a browser notification and marks the tab title until it is acknowledged;
-muting is per session and visible; an admin disabling a user ends their open board. The alerts come from device messages through ingestion and
+muting is per session and visible; an admin disabling a user ends their open board; a
+grid-limited operator never sees another grid's resident. The alerts come from device messages through ingestion and
 the real core (tests/web/test_browser.py has the server and browser fixtures)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from hub.storage.models import Alert
 
-from .seed import Feeder
+from .seed import PASSWORD, Feeder
 from .test_browser import LiveServer, browser, login, server  # noqa: F401  (fixtures)
 
 MARK = re.compile(r"^【1 条紧急】")
@@ -100,3 +101,32 @@ def test_an_admin_disables_a_user_whose_open_board_loses_its_session(server: Liv
     expect(board.locator("input[name=username]")).to_be_visible()
     board.goto(server.url + "/")
     assert "/login" in board.url
+
+
+def test_a_grid_limited_operator_never_sees_another_grids_resident(server: LiveServer, browser) -> None:  # noqa: F811
+    """In Chromium: limited to grid 1, the operator's board, search and map show grid 1 only; a
+    live alert of grid 2 never reaches the open board; a direct link to grid 2 is not found."""
+    from playwright.sync_api import expect
+
+    from hub import access
+
+    web = server.web
+    with web.sessions.begin() as session:
+        access.add_user(session, "g1", "operator", PASSWORD, web.clock.now())
+        access.set_scope(session, "g1", ["xuanxin-g01"], web.clock.now(), "test")
+    page = browser.new_page()
+    login(page, server, "g1")
+    expect(page.locator("#resident-list")).to_contain_text("李奶奶")
+    expect(page.locator("#resident-list")).not_to_contain_text("王奶奶")  # grid 2
+    page.fill("#resident-filter input[name=q]", "王奶奶")
+    page.locator("#resident-filter button").click()
+    expect(page.locator("#resident-count")).to_have_attribute("data-total", "0")
+    page.goto(server.url + "/")
+    expect(page.locator("#live-status.on")).to_be_visible()
+    other = _critical(server, "cat-0004", "fall")  # 陈爷爷, grid 2
+    mine = _critical(server, "cat-0002", "fall")  # 张大爷, grid 1: published after the other one
+    expect(page.locator(f'article[data-alert="{mine}"]')).to_be_visible()
+    expect(page.locator(f'article[data-alert="{other}"]')).to_have_count(0)
+    assert "陈爷爷" not in page.content()
+    assert page.goto(server.url + "/residents/r-0004").status == 404
+    assert page.goto(server.url + f"/alerts/{other}").status == 404

@@ -83,7 +83,7 @@ def test_an_operator_adds_a_resident_in_the_browser_and_sees_its_sos(served: Ser
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
+            page = browser.new_context(permissions=["notifications"]).new_page()
             page.goto(served.url + "/login")
             page.fill("input[name=username]", USER)
             page.fill("input[name=password]", PASSWORD)
@@ -103,10 +103,28 @@ def test_an_operator_adds_a_resident_in_the_browser_and_sees_its_sos(served: Ser
 
             page.goto(served.url + "/")
             expect(page.locator("#live-status.on")).to_be_visible()
+            page.locator("#alarm-mute").click()  # the operator touches the board once: the page may play sound
+            page.locator("#alarm-mute").click()
             page.evaluate("window.__noReload = true")
             press_sos(broker.url, "cat-0100")
             card = page.locator("article.alert.sev-critical", has_text="周奶奶")
             expect(card).to_be_visible(timeout=30_000)
             assert page.evaluate("window.__noReload") is True  # over SSE: no restart, no reload
+            expect(page.locator("#alarm")).to_have_attribute("data-plays", "1")  # the SOS rang
+            assert page.evaluate("document.getElementById('alarm-sound').played.length") >= 1
+
+            # The team handles it on the alert's page: a note, an assignment, then resolved.
+            card.locator("a[href^='/alerts/']").first.click()
+            page.locator("#note-form textarea[name=text]").fill("已电话联系周明，王网格员前往")
+            page.locator("#note-form button").click()
+            expect(page.locator("#notes")).to_contain_text("已电话联系周明")
+            page.locator("#assign-form select[name=responder]").select_option(index=0)
+            page.locator("#assign-form button").click()
+            expect(page.locator("#assignee strong")).to_be_visible()
+            resolve = page.locator("form[action$='/resolve']")
+            resolve.locator("select[name=outcome]").select_option("ok")
+            resolve.locator("button").click()
+            expect(page.locator("body")).to_contain_text("平安无事")
+            expect(page.locator("form[action$='/resolve']")).to_have_count(0)  # resolved: no more actions
         finally:
             browser.close()
