@@ -34,6 +34,7 @@ from hub.dispatch.sender import OutboxSender, SenderSettings
 from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics, OperationsMetrics
 from hub.rules.runtime import HubCore, Outputs
+from hub.storage.db import make_engine, make_sessions
 from hub.storage.models import ShortLink
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db, policy
@@ -73,12 +74,13 @@ def test_sos_to_sms_to_reply_to_alert_ack(
     operations = OperationsMetrics(registry, "twilio")
     dispatcher = Dispatcher(policy(), link_builder=links, short_links=PUBLIC_URL, on_step=operations.on_step)
     connection = hub_connection(config, IngestMetrics(registry), clock)
-    core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection, metrics=operations))
+    writer = make_sessions(make_engine(db.url, writer=True))  # as pingan.wiring: BEGIN IMMEDIATE on SQLite
+    core = HubCore(config, writer, clock, Outputs(dispatcher=dispatcher, publisher=connection, metrics=operations))
     core.load()
-    ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
+    ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch)
     provider = TwilioProvider(twilio_server.account_sid, twilio_server.auth_token, HUB_NUMBER, twilio_server.base_url)
     sender = OutboxSender(
-        db.sessions,
+        writer,
         provider,
         core,
         clock,
@@ -86,7 +88,7 @@ def test_sos_to_sms_to_reply_to_alert_ack(
     )
     app = FastAPI()
     app.include_router(
-        webhooks_router(provider, SmsReplies(db.sessions, core, core, clock.now), PUBLIC_URL, clock.now)
+        webhooks_router(provider, SmsReplies(writer, core, core, clock.now), PUBLIC_URL, clock.now)
     )
 
     device, commands = home_unit

@@ -34,6 +34,7 @@ from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.rules.runtime import HubCore, Outputs
 from hub.storage import models as m
+from hub.storage.db import make_engine, make_sessions
 from pingan.wiring import make_provider
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db, policy
@@ -75,15 +76,16 @@ def test_sos_to_template_sms_to_pushed_reply_to_alert_ack(
 
         dispatcher = Dispatcher(policy(), link_builder=links, short_links=PUBLIC_URL)
         connection = hub_connection(config, IngestMetrics(CollectorRegistry()), clock)
-        core = HubCore(config, db.sessions, clock, Outputs(dispatcher=dispatcher, publisher=connection))
+        writer = make_sessions(make_engine(db.url, writer=True))  # as pingan.wiring: BEGIN IMMEDIATE on SQLite
+        core = HubCore(config, writer, clock, Outputs(dispatcher=dispatcher, publisher=connection))
         core.load()
-        ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
+        ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch)
         provider = make_provider(config)  # the configuration's provider, through its SDK
         assert provider.name == provider_name and isinstance(provider, PushProvider)
-        sender = OutboxSender(db.sessions, provider, core, clock, SenderSettings(owner="e2e", idle_wait_s=0.05))
+        sender = OutboxSender(writer, provider, core, clock, SenderSettings(owner="e2e", idle_wait_s=0.05))
         app = FastAPI()
         app.include_router(
-            push_webhooks_router(provider, SmsReplies(db.sessions, core, core, clock.now), TOKEN, clock.now)
+            push_webhooks_router(provider, SmsReplies(writer, core, core, clock.now), TOKEN, clock.now)
         )
 
         device, commands = home_unit
