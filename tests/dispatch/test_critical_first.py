@@ -23,6 +23,7 @@ from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.rules.runtime import HubCore, Outputs
 from hub.storage import models as m
+from hub.storage.db import make_engine, make_sessions
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db, policy
 
@@ -44,9 +45,10 @@ def wait_for(what: str, check: Callable[[], object], timeout_s: float = 120.0) -
 def start_hub(config: Config, db: Db) -> IngestService:
     clock = SystemClock()
     connection = hub_connection(config, IngestMetrics(CollectorRegistry()), clock)
-    core = HubCore(config, db.sessions, clock, Outputs(dispatcher=Dispatcher(policy()), publisher=connection))
+    writer = make_sessions(make_engine(db.url, writer=True))  # as pingan.wiring: BEGIN IMMEDIATE on SQLite
+    core = HubCore(config, writer, clock, Outputs(dispatcher=Dispatcher(policy()), publisher=connection))
     core.load()
-    ingest = IngestService(config, db.sessions, connection, clock, on_batch=core.on_batch)
+    ingest = IngestService(config, writer, connection, clock, on_batch=core.on_batch)
     ingest.start()
     return ingest
 
