@@ -3,12 +3,20 @@ simulated worlds, next to a fixed-threshold baseline scored on the same files.
 
     .venv/bin/python benchmarks/detection.py [--profiles field,gps,devices,nights,sparse,ours]
         [--seeds 1,2] [--residents 60] [--days 14] [--workdir DIR] [--details]
+    .venv/bin/python benchmarks/detection.py --profiles rooms,irregular,pets,falls,long
+
+The default profiles are the first round's; the harsher ones (`rooms`, `irregular`, `pets`,
+`falls`, `long`) are selected by name. A profile with its own length (`long`: 28 days) runs
+that long whatever `--days` says.
 
 For every profile and seed:
 1. Simulates the world into DIR (default: a temp dir; a recording of the same name is reused).
    `field`, `gps`, `devices`, `nights`, `sparse` are `simulators.field` profiles (field devices:
    still-tag scatter and multipath, dead home units, Wi-Fi outages, drifting clocks, replaced
    units, homes without a door sensor or tag, sleep-ins, naps, night falls, visitors, ...);
+   `rooms`, `irregular`, `pets`, `falls`, `long` the harsher ones (one home unit that sees part
+   of the home, night owls and irregular nights, 3 h naps, bedridden spells, pets, door sensors
+   that miss openings, falls at any hour and right after coming home, 28 days);
    `ours` is the ordinary `pingan simulate` community with random incidents.
 2. Replays it offline (`hub.rules.replay.run_offline`, what `pingan replay --offline FILE --config C`
    runs) with the shipped configuration, hub/default_config.yaml (twice: the alerts must be the same) and with the fixed-threshold
@@ -51,6 +59,7 @@ BASELINE = ROOT / "benchmarks" / "detection" / "baseline.yaml"
 KINDS = ("inactivity", "geofence_exit", "sos", "sos_cancelled", "device_offline", "low_battery")
 ALERT_KINDS = ("inactivity", "geofence_exit", "sos", "device_offline", "low_battery")
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
+FIRST_ROUND = ("field", "gps", "devices", "nights", "sparse")  # the default set; the harsher profiles by name
 MOVING_SPEED_MS = 0.5  # as alerts/rules/geofence.py: a fix at this speed is movement
 
 
@@ -141,7 +150,14 @@ def last_movements(recording: Path, device_resident: dict[str, str]) -> dict[tup
     return out
 
 
+def profile_days(profile: str, days: float) -> float:
+    """The profile's own length if it has one (`long`), else `--days`."""
+    own = PROFILES[profile].days if profile in PROFILES else None
+    return own or days
+
+
 def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int) -> tuple[Path, Path]:
+    days = profile_days(profile, days)
     recording = workdir / f"{profile}-{residents}r-{days:g}d-s{seed}.jsonl"
     registry = recording.with_name(recording.name + ".registry.yaml")
     if recording.exists() and registry.exists():
@@ -199,13 +215,16 @@ def run_one(profile: str, seed: int, args: argparse.Namespace, workdir: Path, co
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profiles", default=",".join([*PROFILES, "ours"]))
+    parser.add_argument("--profiles", default=",".join([*FIRST_ROUND, "ours"]))
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--residents", type=int, default=60)
     parser.add_argument("--days", type=float, default=14)
     parser.add_argument("--workdir", type=Path, default=None, help="where the recordings go (default: a temp dir)")
     parser.add_argument("--details", action="store_true", help="list missed incidents and false alerts")
     args = parser.parse_args()
+    unknown = [p for p in args.profiles.split(",") if p not in PROFILES and p != "ours"]
+    if unknown:
+        parser.error(f"--profiles: unknown {', '.join(unknown)} (known: {', '.join([*PROFILES, 'ours'])})")
     configs = {"config": load_config(ROOT / "hub" / "default_config.yaml", environ={}), "baseline": load_config(BASELINE, environ={})}
     began = time.perf_counter()
     totals: dict[str, list[Score]] = {"config": [], "baseline": []}

@@ -27,6 +27,22 @@ People
   resident is out — a child checking the flat), falls by day and at night on the way to the
   bathroom (`night_falls`), found 10–14 h later.
 
+Harsher homes and habits (issue 15, second round; each has a `fault` truth line per home):
+- **One home unit, not a PIR in every room** (`coverage`): the unit sees only the share of the
+  resident's movements made in its field of view (a bedroom, a bathroom out of sight).
+- **A pet** (`pets`) sets the PIR off at random, day and night, also while the resident is out
+  or lies on the floor.
+- **A door sensor that misses openings** (`door_miss`): a weak magnet or a door left ajar; the
+  passage (open and close) is lost, each one with a `door_missed` truth line.
+- **Night owls** (`owls`: to bed 1.5–3.5 h late every night, up later) and **irregular nights**
+  (`irregular`: on 40 % of nights up 2–6 h past bedtime, often past midnight, up later next day);
+  naps of up to `nap_minutes` (3 h and more).
+- **Bedridden part of the day** (`bedridden`): 3–6 h a day lying in bed awake, one small
+  movement the unit sees every 20–90 min.
+- **Falls at any hour** (`fall_hours`), **right after coming home** (`after_return`: 4–15 min
+  after the door closes, the tag still in the pocket), and from a given day on
+  (`falls_from_day`: a 28-day world whose falls come after the learned routine settled).
+
 Truth lines: every incident as in `simulators.incidents` (inactivity, geofence_exit, sos, ...),
 plus `device_offline` for every device a Wi-Fi outage silences for longer than
 `offline_after_missed` (3) heartbeat intervals; faults that should raise nothing get a line of
@@ -50,12 +66,14 @@ from simulators.engine import Message as SimMessage
 from simulators.engine import SimConfig, Simulation, Truth, _DeviceState
 from simulators.geo import LatLon, offset, polar
 from simulators.incidents import Incident
-from simulators.routines import DAY, HOUR, MIN, NAP, OUT, Record, ResidentSim, Seg
+from simulators.routines import DAY, HOUR, MIN, NAP, OUT, SLEEP, Record, ResidentSim, Seg
 
 OFFLINE_AFTER_MISSED = 3  # config.yaml rules.offline_after_missed: a silence this many heartbeats long is an outage the hub must report
 WIFI_KINDS = frozenset({DeviceKind.PINGAN_CAT, DeviceKind.DOOR_SENSOR, DeviceKind.WATER_METER, DeviceKind.SMOKE_ALARM})
 LONG_OUT = "long_out"
 VISIT = "visit"
+IN_BED = "in_bed"  # a bedridden spell: awake in bed, barely moving
+IRREGULAR_LATE = 0.4  # an irregular sleeper stays up late on this share of nights
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,19 @@ class Profile:
     wanderings: float = 0.06  # share of homes with a tag whose resident wanders off
     sos: float = 0.06
     sos_cancelled: float = 0.06
+    nap_minutes: tuple[float, float] = (90.0, 150.0)  # how long a long nap lasts
+    coverage: tuple[float, float] = (1.0, 1.0)  # per home: share of movements the one home unit sees
+    pets: float = 0.0  # share of homes with a pet that sets the PIR off ...
+    pet_per_hour: tuple[float, float] = (0.3, 2.0)  # ... this often (per home)
+    door_miss: float = 0.0  # share of homes whose door sensor misses passages ...
+    door_miss_rate: tuple[float, float] = (0.05, 0.3)  # ... this share of them (per home)
+    owls: float = 0.0  # share of residents who go to bed 1.5-3.5 h late every night
+    irregular: float = 0.0  # share of residents whose nights start 2-6 h late on some days
+    bedridden: float = 0.0  # share of residents in bed (awake, barely moving) 3-6 h a day
+    fall_hours: tuple[float, float] = (8.0, 20.0)  # local hours of the falls that are not night falls
+    after_return: float = 0.0  # share of day falls that happen 4-15 min after coming home
+    falls_from_day: int = 0  # falls happen on this day of the run or later
+    days: float | None = None  # the profile's own length (benchmarks/detection.py uses it over --days)
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
@@ -97,7 +128,55 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             sleep_in=0.3, quiet_nights=0.5, long_nap=0.5, night_falls=0.5, falls=0.35),
     Profile("sparse", "homes without a door sensor or a tag, long outings without the tag, many visitors",
             tag_share=0.5, door_share=0.6, takes_tag=(0.2, 0.7), long_outing=0.2, visitor=0.3, empty_visit=0.03),
+    Profile("rooms", "one home unit in one room: it sees 30-70 % of the resident's movements, not a PIR in every room",
+            door_share=0.9, coverage=(0.3, 0.7), falls=0.35),
+    Profile("irregular", "night owls, irregular nights past midnight, 2.5-3.3 h naps, residents bedridden part of the day",
+            owls=0.25, irregular=0.25, long_nap=0.5, nap_minutes=(150.0, 200.0), bedridden=0.15, falls=0.35,
+            fall_hours=(6.0, 23.5)),
+    Profile("pets", "pets setting the PIR off day and night, door sensors that miss openings",
+            pets=0.4, door_miss=0.3, falls=0.35),
+    Profile("falls", "falls at any hour, often right after coming home with the tag still on the person",
+            tag_share=1.0, takes_tag=(0.7, 1.0), falls=0.6, night_falls=0.2, fall_hours=(0.0, 24.0), after_return=0.4),
+    Profile("long", "the field mix over 28 days, falls only from day 14 on: the learned routine's settled regime",
+            door_share=0.9, dead_cat=0.04, outages_per_week=0.3, clock_off_s=60, drift_s=5, replaced=0.05,
+            falls=0.35, falls_from_day=14, days=28),
 )}
+
+
+@dataclass(frozen=True)
+class HomeTraits:
+    """What one home and its resident are like beyond the profile's rates (drawn per home)."""
+
+    coverage: float = 1.0
+    pet_per_hour: float = 0.0
+    door_miss: float = 0.0
+    owl_hours: float = 0.0
+    irregular: bool = False
+    bedridden: bool = False
+
+    def faults(self) -> dict[str, str]:
+        """The `fault` truth lines this home gets at the start: {fault: value}."""
+        out = {"partial_coverage": f"{self.coverage:.2f}" if self.coverage < 1 else "",
+               "pet": f"{self.pet_per_hour:.2f}/h" if self.pet_per_hour else "",
+               "door_misses": f"{self.door_miss:.2f}" if self.door_miss else "",
+               "night_owl": f"{self.owl_hours:.1f} h" if self.owl_hours else "",
+               "irregular_sleep": "yes" if self.irregular else "", "bedridden": "yes" if self.bedridden else ""}
+        return {k: v for k, v in out.items() if v}
+
+
+def draw_traits(profile: Profile, residents: list[str], seed: int) -> dict[str, HomeTraits]:
+    """Per-home traits from their own random stream: the earlier profiles' worlds stay as they were."""
+    p, rng = profile, random.Random(f"field-traits:{profile.name}:{seed}")
+    out = {}
+    for rid in residents:
+        out[rid] = HomeTraits(
+            coverage=rng.uniform(*p.coverage),
+            pet_per_hour=rng.uniform(*p.pet_per_hour) if rng.random() < p.pets else 0.0,
+            door_miss=rng.uniform(*p.door_miss_rate) if rng.random() < p.door_miss else 0.0,
+            owl_hours=rng.uniform(1.5, 3.5) if rng.random() < p.owls else 0.0,
+            irregular=rng.random() < p.irregular,
+            bedridden=rng.random() < p.bedridden)
+    return out
 
 
 # ---------------------------------------------------------------- community
@@ -126,22 +205,32 @@ class FieldResidentSim(ResidentSim):
     """A resident of the field world: looser habits, a tag that scatters while it lies still."""
 
     profile: Profile = PROFILES["field"]
+    homes: dict[str, HomeTraits] = {}  # noqa: RUF012 - set per simulation on its own subclass
+    after_return: frozenset[tuple[str, float]] = frozenset()  # (resident, incident at) of falls after coming home
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.frng = random.Random(f"field:{self.profile.name}:{self.r.id}:{self.midnight0}")
+        # the harsher traits draw from their own stream, so the earlier profiles stay as they were
+        self.xrng = random.Random(f"field-x:{self.profile.name}:{self.r.id}:{self.midnight0}")
+        self.traits = self.homes.get(self.r.id, HomeTraits())
         self.usual = self.r.habits
         self.tag_away: list[tuple[float, float]] = []  # when the tag is out of the flat
         self._took = False
         self._jumped = False
+        self._late_h = 0.0  # how late the resident went to bed last night (hours past the usual)
+        self._awake_past_midnight = 0.0  # seconds of last night's waking spent after midnight
+        self._door_missing = False
 
     def day(self, d: int) -> list[Record]:
         p, rng = self.profile, self.frng
         wake = self.usual.wake_h + (rng.uniform(1.0, 2.5) if rng.random() < p.sleep_in else 0.0)
+        wake += self._late_h * self.xrng.uniform(0.6, 1.0) if self._late_h else 0.0  # a late night, a late morning
         visits = 0.0 if rng.random() < p.quiet_nights else self.usual.night_visits
         self.h = replace(self.usual, wake_h=wake, night_visits=visits)
         out = super().day(d)
         self._still_tag(self.midnight0 + d * DAY)
+        self._pet(self.midnight0 + d * DAY)
         return out
 
     # planning ---------------------------------------------------------------
@@ -150,8 +239,13 @@ class FieldResidentSim(ResidentSim):
         blocks = []
         for b in super()._fixed_blocks(ds, wake):
             if b.kind == NAP and rng.random() < p.long_nap:
-                b = Seg(b.start, b.start + rng.uniform(90, 150) * MIN, NAP)
+                b = Seg(b.start, b.start + rng.uniform(*p.nap_minutes) * MIN, NAP)
             blocks.append(b)
+        if self.traits.bedridden:
+            start = ds + self.xrng.uniform(9.0, 14.0) * HOUR
+            end = start + self.xrng.uniform(3, 6) * HOUR
+            blocks = [b for b in blocks if b.end <= start or b.start >= end]
+            blocks.append(Seg(start, end, IN_BED))
         if rng.random() < p.long_outing:
             start = ds + rng.uniform(8.5, 13.0) * HOUR
             end = start + rng.uniform(3, 7) * HOUR
@@ -164,7 +258,40 @@ class FieldResidentSim(ResidentSim):
                 blocks.append(Seg(start, start + rng.uniform(20, 90) * MIN, VISIT))
         return blocks
 
+    def _plan(self, ds: float) -> list[Seg]:
+        return self._late_night(super()._plan(ds), ds)
+
+    def _late_night(self, segs: list[Seg], ds: float) -> list[Seg]:
+        """A night owl or an irregular sleeper: awake past the usual bedtime, often past midnight."""
+        if self._awake_past_midnight and segs and segs[0].kind == SLEEP and segs[0].start == ds:
+            first = segs[0]
+            up_until = min(ds + self._awake_past_midnight, first.end - 30 * MIN)
+            if up_until > ds:
+                segs = [*self._home_blocks(ds, up_until), Seg(up_until, first.end, SLEEP), *segs[1:]]
+        self._awake_past_midnight, self._late_h = 0.0, self._lateness()
+        last = segs[-1] if segs else None
+        if last is None or last.kind != SLEEP or last.end != ds + DAY or last.start <= ds:
+            self._late_h = 0.0  # no bedtime at home tonight (away overnight): nothing to shift
+        if not self._late_h or last is None:
+            return segs
+        bed = last.start + self._late_h * HOUR
+        if bed < ds + DAY:
+            return [*segs[:-1], *self._home_blocks(last.start, bed), Seg(bed, ds + DAY, SLEEP)]
+        self._awake_past_midnight = bed - (ds + DAY)
+        return [*segs[:-1], *self._home_blocks(last.start, ds + DAY)]
+
+    def _lateness(self) -> float:
+        """Hours past the usual bedtime tonight."""
+        t, rng = self.traits, self.xrng
+        late = max(0.0, t.owl_hours + rng.gauss(0, 0.3)) if t.owl_hours else 0.0
+        if t.irregular and rng.random() < IRREGULAR_LATE:
+            late = max(late, rng.uniform(2, 6))
+        return late
+
     def _render(self, seg: Seg) -> None:
+        if seg.kind == IN_BED:
+            self._in_bed(seg)
+            return
         if seg.kind == LONG_OUT:
             self._leave_home(seg.start)
             self._return_home(seg.end)
@@ -177,6 +304,39 @@ class FieldResidentSim(ResidentSim):
         if seg.kind == OUT and self.frng.random() < self.profile.empty_visit:
             self._empty_visit(seg)
         super()._render(seg)
+
+    def _in_bed(self, seg: Seg) -> None:
+        """Awake in bed: a small movement the unit sees now and then."""
+        self._motion(seg.start + self.xrng.uniform(0, 120))
+        t = seg.start + self.xrng.uniform(20, 90) * MIN
+        while t < seg.end:
+            self._motion(t)
+            t += self.xrng.uniform(20, 90) * MIN
+        self._motion(seg.end + self.xrng.uniform(0, 120))  # up again
+
+    def _motion(self, t: float) -> None:
+        """A movement of the resident: the one home unit sees it only in its own field of view."""
+        if self.traits.coverage >= 1.0 or self.xrng.random() < self.traits.coverage:
+            super()._motion(t)
+
+    def _emit(self, t: float, device: str | None, channel: str, data: object) -> None:
+        """A door sensor with a weak magnet misses some passages (the opening and its closing)."""
+        if device is not None and device == self.door and self.traits.door_miss:
+            if data == "door_open":
+                self._door_missing = self.xrng.random() < self.traits.door_miss
+                if self._door_missing:
+                    self._truth(t, "fault", fault="door_missed")
+            if self._door_missing:
+                return
+        super()._emit(t, device, channel, data)
+
+    def _pet(self, ds: float) -> None:
+        """A pet sets the PIR off at random, day and night, whether or not the resident can move."""
+        rate = self.traits.pet_per_hour
+        t = ds + (self.xrng.expovariate(rate / HOUR) if rate else DAY)
+        while t < ds + DAY:
+            self.out.append((t, self.cat, "event", "motion"))
+            t += MIN + self.xrng.expovariate(rate / HOUR)
 
     def _visit(self, seg: Seg) -> None:
         """A visitor: the door, then people moving about until they leave."""
@@ -197,6 +357,10 @@ class FieldResidentSim(ResidentSim):
         self._truth(t, "fault", fault="visitor_while_out")
 
     def _cut(self, segs: list[Seg], inc: Incident, t: float, ds: float) -> list[Seg]:
+        if (self.r.id, inc.at) in self.after_return:  # the fall comes minutes after the return from an outing
+            back = next((s.end for s in segs if s.kind in (OUT, LONG_OUT) and s.end > t and s.end < ds + DAY - HOUR), None)
+            if back is not None:
+                t = back + self.xrng.uniform(4, 15) * MIN  # after the return's door and motions (≤ 200 s)
         out = super()._cut(segs, inc, t, ds)
         if inc.kind == "fall" and any(s.kind == "fallen" and s.start >= ds for s in out):
             fall = next(s for s in out if s.kind == "fallen")
@@ -281,10 +445,15 @@ class FieldSimulation(Simulation):
         self.profile = profile
         community = field_community(profile, residents, seed)
         config = SimConfig(residents=residents, days=days, seed=seed, start=start, random_incidents=False)
-        self.resident_sim = type("ProfileResident", (FieldResidentSim,), {"profile": profile})
+        traits = draw_traits(profile, [r.id for r in community.residents], seed)
+        self.resident_sim = type("ProfileResident", (FieldResidentSim,), {"profile": profile, "homes": traits})
         super().__init__(config, community)
         self.config.incidents = []  # drawn below, after the clock is known
         self.incidents = self._field_incidents()
+        self.resident_sim.after_return = self._after_return()  # type: ignore[attr-defined]
+        for rid, home in traits.items():
+            self.truths += [(self.start, None, "truth", {"kind": "fault", "fault": fault, "resident": rid, "value": value})
+                            for fault, value in home.faults().items()]
         self._arm_device_incidents()
         self.faults = self._faults()
 
@@ -296,8 +465,8 @@ class FieldSimulation(Simulation):
         for r in self.community.residents:
             kinds = {d.kind for d in r.devices}
             if rng.random() < p.falls:
-                day = rng.randint(0, last_day)
-                hour = rng.uniform(1.0, 4.5) if rng.random() < p.night_falls else rng.uniform(8.0, 20.0)
+                day = rng.randint(min(p.falls_from_day, last_day), last_day)
+                hour = rng.uniform(1.0, 4.5) if rng.random() < p.night_falls else rng.uniform(*p.fall_hours)
                 out.append(Incident("fall", r.id, day * DAY + hour * HOUR, rng.uniform(10, 14) * HOUR))
             if DeviceKind.GPS_TAG in kinds and rng.random() < p.wanderings:
                 out.append(Incident("wandering", r.id, rng.randint(0, last_day) * DAY + rng.uniform(9, 17) * HOUR))
@@ -309,6 +478,12 @@ class FieldSimulation(Simulation):
             if dies and not any(i.resident == r.id for i in out):  # a fall or a press on a dead unit is nobody's to see
                 out.append(Incident("dead_device", r.id, rng.uniform(1, days - 1) * DAY, device="pingan_cat"))
         return out
+
+    def _after_return(self) -> frozenset[tuple[str, float]]:
+        """The day falls (06:00-22:00) that come minutes after the resident's return from an outing."""
+        rng = random.Random(f"field-after-return:{self.profile.name}:{self.config.seed}")
+        return frozenset((i.resident, i.at) for i in self.incidents
+                         if i.kind == "fall" and 6 <= (i.at % DAY) / HOUR < 22 and rng.random() < self.profile.after_return)
 
     def _faults(self) -> dict[str, _Faults]:
         p, rng = self.profile, random.Random(f"field-faults:{self.profile.name}:{self.config.seed}")
@@ -428,4 +603,4 @@ def _poisson(rng: random.Random, mean: float) -> int:
         n += 1
 
 
-__all__ = ["PROFILES", "FieldSimulation", "LatLon", "Profile", "field_community"]
+__all__ = ["PROFILES", "FieldSimulation", "HomeTraits", "LatLon", "Profile", "draw_traits", "field_community"]
