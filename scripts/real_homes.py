@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/real_homes.py casas    DATA --home aruba     --out /tmp/aruba.jsonl
     .venv/bin/python scripts/real_homes.py kasteren DATA --home kasteren-a --door 12 --out /tmp/ka.jsonl
+    .venv/bin/python scripts/real_homes.py ordonez  DATA --home ordonez-a --out /tmp/oa.jsonl
     .venv/bin/pingan replay --offline /tmp/aruba.jsonl --json | tail -1
 
 Writes OUT (the recording) and OUT.registry.yaml (one community, one resident, her home unit
@@ -23,7 +24,16 @@ Input formats
   resident, so both edges count as home-unit motion (a PIR's END is only the end of motion
   and is dropped: `--pir ID,...`). Where the door switch behaves like a latch (active for
   hours, overnight and through each absence: house C), `--door-latch` makes each edge one
-  passage (door_open, door_close 5 s later).
+  passage (door_open, door_close 5 s later). The MIT "Activity Recognition in the Home Setting"
+  homes (Tapia 2003; houses D and E of the same collection) come in this layout too.
+- `ordonez`: the UCI "ADLs Recognition Using Binary Sensors" homes (Ordóñez, houses A and B:
+  one person living alone each), one activation a line, whitespace separated:
+  `2011-11-28 02:27:59  2011-11-28 10:18:11  Bed  Pressure  Bedroom` (start, end, location,
+  type, place). `Maindoor` is the front door (open at start, close at end). A PIR active from
+  start to end saw movement all along: a home unit would report it every debounce interval,
+  so it becomes motion every 60 s through the interval. Magnetic switches, pressure mats and
+  electric appliances are a movement at both edges; a flush only at its start (the end is the
+  cistern refilling).
 
 How a device would have sent it
 - Motion goes through the home unit's 60 s debounce (firmware_stubs/pingan_cat_micropython:
@@ -138,6 +148,35 @@ def read_kasteren(lines: Iterable[str], door: set[str], pir: set[str], name: str
                 yield Reading(end, sensor, "motion")
 
 
+ORDONEZ_DOOR = "Maindoor"
+
+
+def read_ordonez(lines: Iterable[str], name: str = "<ordonez>") -> Iterator[Reading]:
+    for number, line in enumerate(lines, start=1):
+        parts = line.split()
+        if not parts or not parts[0][:1].isdigit():
+            continue  # header, rule or blank
+        where = f"{name}:{number}"
+        if len(parts) < 6:
+            raise InputError(f"{where}: expected START END LOCATION TYPE [PLACE], got {line.strip()!r}")
+        start, end = _local(f"{parts[0]} {parts[1]}", where), _local(f"{parts[2]} {parts[3]}", where)
+        sensor, kind = parts[4], parts[5].lower()
+        if end < start:
+            raise InputError(f"{where}: the end {end} is before the start {start}")
+        if sensor == ORDONEZ_DOOR:
+            yield Reading(start, sensor, "door_open")
+            yield Reading(end, sensor, "door_close")
+        elif kind == "pir":  # movement seen all along: one motion per debounce interval
+            at = start
+            while at <= end:
+                yield Reading(at, sensor, "motion")
+                at += timedelta(seconds=MOTION_DEBOUNCE_S)
+        else:
+            yield Reading(start, sensor, "motion")
+            if kind != "flush":
+                yield Reading(end, sensor, "motion")
+
+
 # --- the devices -------------------------------------------------------------------------
 
 
@@ -240,7 +279,7 @@ def _ids(text: str) -> set[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("format", choices=("casas", "kasteren"))
+    ap.add_argument("format", choices=("casas", "kasteren", "ordonez"))
     ap.add_argument("data", type=Path, help="the source data file")
     ap.add_argument("--home", required=True, help="short name of the home: ids become r-HOME, cat-HOME, door-HOME")
     ap.add_argument("--out", type=Path, required=True, help="recording to write (.jsonl or .jsonl.gz)")
@@ -256,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         with args.data.open(encoding="utf-8", errors="replace") as fh:
             if args.format == "casas":
                 readings = list(read_casas(fh, str(args.data)))
+            elif args.format == "ordonez":
+                readings = list(read_ordonez(fh, str(args.data)))
             else:
                 readings = list(read_kasteren(fh, _ids(args.door), _ids(args.pir), str(args.data), args.door_latch))
         start = date.fromisoformat(args.start)
