@@ -209,7 +209,7 @@ class FieldResidentSim(ResidentSim):
     """A resident of the field world: looser habits, a tag that scatters while it lies still."""
 
     profile: Profile = PROFILES["field"]
-    homes: dict[str, HomeTraits] = {}  # noqa: RUF012 - set per simulation on its own subclass
+    homes: dict[str, HomeTraits] = {}  # set per simulation on its own subclass
     after_return: frozenset[tuple[str, float]] = frozenset()  # (resident, incident at) of falls after coming home
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -126,3 +126,40 @@ def test_kasteren_door_latch_edges_are_passages(tmp_path: Path) -> None:
         ("Mon 2026-10-05 09:40:00", "door-h1", "door_open"), ("Mon 2026-10-05 09:40:05", "door-h1", "door_close"),
         ("Mon 2026-10-05 10:10:00", "door-h1", "door_open"), ("Mon 2026-10-05 10:10:05", "door-h1", "door_close"),
     ]
+
+
+# The Ordóñez layout: START END LOCATION TYPE PLACE, tabs and stray spaces between columns.
+ORDONEZ = """\
+Start time          \tEnd time            \tLocation\tType\t\tPlace
+--------------------\t--------------------\t--------\t--------\t-----
+2011-11-28 02:27:59\t\t2011-11-28 10:18:11\t\tBed\t\t\tPressure\tBedroom
+2011-11-28 10:21:44\t\t2011-11-28 10:24:00\t\tBasin\t\tPIR\t\t\tBathroom
+2011-11-28 10:30:02 \t2011-11-28 10:30:36\t\tToilet\t\tFlush\t\tBathroom
+2011-11-28 13:09:31\t\t2011-11-28 13:09:35\t\tMaindoor\tMagnetic\tEntrance
+"""
+
+
+def test_ordonez_door_pir_through_its_interval_flush_at_its_start(tmp_path: Path) -> None:
+    messages, out = convert(tmp_path, "ordonez", ORDONEZ)
+    assert events(messages) == [
+        ("Mon 2026-10-05 02:27:59", "cat-h1", "motion"),  # the bed mat pressed ...
+        ("Mon 2026-10-05 10:18:11", "cat-h1", "motion"),  # ... and released
+        ("Mon 2026-10-05 10:21:44", "cat-h1", "motion"),  # the PIR saw movement from 10:21:44 to 10:24:00:
+        ("Mon 2026-10-05 10:22:44", "cat-h1", "motion"),  # one motion a debounce interval
+        ("Mon 2026-10-05 10:23:44", "cat-h1", "motion"),
+        ("Mon 2026-10-05 10:30:02", "cat-h1", "motion"),  # the flush; its end (the cistern) is no movement
+        ("Mon 2026-10-05 13:09:31", "door-h1", "door_open"),
+        ("Mon 2026-10-05 13:09:35", "door-h1", "door_close"),
+    ]
+    registry = load_registry_file(out.with_name(out.name + ".registry.yaml"))
+    result = run_offline(out, to_snapshot(registry), load_config(ROOT / "config.yaml", environ={}))
+    assert (result.summary["messages"], result.summary["rejected"]) == (len(messages), 0)
+
+
+@pytest.mark.parametrize("bad", ["2011-11-28 02:27:59 2011-11-28 10:18:11 Bed\n",
+                                 "2011-11-28 10:00:00 2011-11-28 09:00:00 Bed Pressure Bedroom\n"])
+def test_ordonez_bad_lines_name_file_and_line(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "bad.txt"
+    data.write_text("Start time\tEnd time\tLocation\tType\tPlace\n" + bad, encoding="utf-8")
+    assert real_homes.main(["ordonez", str(data), "--home", "h1", "--out", str(tmp_path / "x.jsonl")]) == 2
+    assert f"{data}:2:" in capsys.readouterr().err
