@@ -125,16 +125,21 @@ def test_night_owls_are_up_past_midnight(tmp_path: Path) -> None:
     assert faults(owls)["night_owl"] == 12
 
 
-def test_a_bedridden_spell_is_hours_of_rare_movements(tmp_path: Path) -> None:
-    rows = world(replace(PROFILES["field"], bedridden=1.0, visitor=0.0), tmp_path / "b.jsonl", residents=6)
-    assert faults(rows)["bedridden"] == 6
+def daytime_gaps(rows: list[Row], low_min: float, high_min: float) -> int:
+    """How many daytime (09-20 h) gaps between a home unit's motions last low..high minutes."""
     by_home: dict[str, list[float]] = {}
     for t, d, _ in events(rows, "motion"):
         by_home.setdefault(d, []).append(t)
-    assert len(by_home) == 6
-    for times in by_home.values():
-        daytime_gaps = [b - a for a, b in pairwise(times) if 9 <= local_hour(a) < 20]
-        assert max(daytime_gaps) > 40 * 60  # a spell in bed: movements 20-90 min apart
+    return sum(1 for times in by_home.values() for a, b in pairwise(times)
+               if 9 <= local_hour(a) < 20 and low_min * 60 <= b - a <= high_min * 60)
+
+
+def test_a_bedridden_spell_is_hours_of_rare_movements(tmp_path: Path) -> None:
+    usual = world(PROFILES["field"], tmp_path / "a.jsonl", residents=6)
+    in_bed = world(replace(PROFILES["field"], bedridden=1.0), tmp_path / "b.jsonl", residents=6)
+    assert faults(in_bed)["bedridden"] == 6
+    # 3-6 h a day of movements 20-90 min apart: about 3 such gaps a home and day more
+    assert daytime_gaps(in_bed, 20, 90) > daytime_gaps(usual, 20, 90) + 6 * 5
 
 
 def test_the_long_profile_runs_28_days_and_its_falls_come_after_day_14(tmp_path: Path) -> None:
