@@ -34,6 +34,10 @@ Input formats
   so it becomes motion every 60 s through the interval. Magnetic switches, pressure mats and
   electric appliances are a movement at both edges; a flush only at its start (the end is the
   cistern refilling).
+- `hourly`: hourly motion counts of one home (a CSV with `timestamp` and `movement`, as the
+  UCI "Single Elder Home Monitoring: Gas and Position" home is kept in aggregated form): n
+  motions spread evenly over the hour. A home whose data hold no door event gets no door
+  sensor (registry and heartbeats).
 
 How a device would have sent it
 - Motion goes through the home unit's 60 s debounce (firmware_stubs/pingan_cat_micropython:
@@ -54,6 +58,7 @@ told from a sensor-network outage (last event anything else) when reading the al
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -177,6 +182,26 @@ def read_ordonez(lines: Iterable[str], name: str = "<ordonez>") -> Iterator[Read
                 yield Reading(end, sensor, "motion")
 
 
+def read_hourly(lines: Iterable[str], name: str = "<hourly>", column: str = "movement") -> Iterator[Reading]:
+    """Hourly motion counts (CSV with `timestamp` and a count column): n motions spread evenly
+    over the hour, at most one a debounce interval. When in the hour they came is not in the
+    data: the even spread is the shortest silence the counts allow."""
+    rows = csv.reader(lines)
+    header = next(rows, [])
+    if "timestamp" not in header or column not in header:
+        raise InputError(f"{name}:1: expected a CSV header with 'timestamp' and {column!r}, got {header!r}")
+    at_col, count_col = header.index("timestamp"), header.index(column)
+    for number, row in enumerate(rows, start=2):
+        where = f"{name}:{number}"
+        try:
+            hour = datetime.fromisoformat(row[at_col]).replace(tzinfo=None)  # the wall clock as written
+            count = min(int(float(row[count_col])), int(3600 // MOTION_DEBOUNCE_S))
+        except (IndexError, ValueError) as exc:
+            raise InputError(f"{where}: cannot read the time or the count ({exc})") from None
+        for k in range(max(count, 0)):
+            yield Reading(hour + timedelta(seconds=(k + 0.5) * 3600 / count), column, "motion")
+
+
 # --- the devices -------------------------------------------------------------------------
 
 
@@ -196,6 +221,11 @@ class _Device:
     def payload(self, ts: float, **fields: object) -> str:
         self.seq += 1
         return json.dumps({"ts": round(ts, 3), "seq": self.seq, **fields}, separators=(",", ":"))
+
+
+def has_door(readings: list[Reading]) -> bool:
+    """A home whose data hold no front-door event had no door sensor (the hourly homes)."""
+    return any(r.kind != "motion" for r in readings)
 
 
 def device_messages(readings: list[Reading], home: str, tz: ZoneInfo, start: date) -> Iterator[tuple[float, str, str]]:
@@ -221,7 +251,8 @@ def device_messages(readings: list[Reading], home: str, tz: ZoneInfo, start: dat
         else:
             events.append((t, door, r.kind))
     first, last = events[0][0], events[-1][0]
-    beats = [(first + k * d.heartbeat_s + phase, d, "") for d, phase in ((cat, 7.0), (door, 11.0))
+    devices = ((cat, 7.0), (door, 11.0)) if has_door(readings) else ((cat, 7.0),)
+    beats = [(first + k * d.heartbeat_s + phase, d, "") for d, phase in devices
              for k in range(int((last - first) // d.heartbeat_s) + 1)]
     # heartbeat before an event at the same instant; stable order otherwise
     for t, dev, kind in sorted(events + beats, key=lambda x: (x[0], x[2] != "", x[1].id)):
@@ -231,7 +262,8 @@ def device_messages(readings: list[Reading], home: str, tz: ZoneInfo, start: dat
             yield t, TOPIC.format(device=dev.id, channel="heartbeat"), dev.payload(t, battery=90, rssi=-60, fw=dev.fw)
 
 
-def registry_yaml(home: str, timezone: str, source: str) -> str:
+def registry_yaml(home: str, timezone: str, source: str, door: bool = True) -> str:
+    door_line = f"\n  - {{id: door-{home}, kind: door_sensor, resident: r-{home}, heartbeat_s: {DOOR_HEARTBEAT_S}}}" if door else ""
     return f"""\
 # Registry for the real recording {home} ({source}), written by scripts/real_homes.py.
 communities: [{{id: real, name: Real homes, timezone: {timezone}}}]
@@ -245,8 +277,7 @@ residents:
     address: {home}
     home: {{lat: 45.7512, lon: 126.6421}}
 devices:
-  - {{id: cat-{home}, kind: pingan_cat, resident: r-{home}, heartbeat_s: {CAT_HEARTBEAT_S}}}
-  - {{id: door-{home}, kind: door_sensor, resident: r-{home}, heartbeat_s: {DOOR_HEARTBEAT_S}}}
+  - {{id: cat-{home}, kind: pingan_cat, resident: r-{home}, heartbeat_s: {CAT_HEARTBEAT_S}}}{door_line}
 """
 
 
@@ -269,7 +300,7 @@ def convert(readings: list[Reading], home: str, out: Path, timezone: str, start:
         for t, topic, payload in device_messages(readings, home, tz, start):
             writer.message(t, topic, payload.encode("utf-8"))
         count = writer.count
-    out.with_name(out.name + ".registry.yaml").write_text(registry_yaml(home, timezone, source), encoding="utf-8")
+    out.with_name(out.name + ".registry.yaml").write_text(registry_yaml(home, timezone, source, has_door(readings)), encoding="utf-8")
     return count
 
 
@@ -279,7 +310,7 @@ def _ids(text: str) -> set[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("format", choices=("casas", "kasteren", "ordonez"))
+    ap.add_argument("format", choices=("casas", "kasteren", "ordonez", "hourly"))
     ap.add_argument("data", type=Path, help="the source data file")
     ap.add_argument("--home", required=True, help="short name of the home: ids become r-HOME, cat-HOME, door-HOME")
     ap.add_argument("--out", type=Path, required=True, help="recording to write (.jsonl or .jsonl.gz)")
@@ -297,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
                 readings = list(read_casas(fh, str(args.data)))
             elif args.format == "ordonez":
                 readings = list(read_ordonez(fh, str(args.data)))
+            elif args.format == "hourly":
+                readings = list(read_hourly(fh, str(args.data)))
             else:
                 readings = list(read_kasteren(fh, _ids(args.door), _ids(args.pir), str(args.data), args.door_latch))
         start = date.fromisoformat(args.start)

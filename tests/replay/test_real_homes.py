@@ -163,3 +163,33 @@ def test_ordonez_bad_lines_name_file_and_line(tmp_path: Path, bad: str, capsys: 
     data.write_text("Start time\tEnd time\tLocation\tType\tPlace\n" + bad, encoding="utf-8")
     assert real_homes.main(["ordonez", str(data), "--home", "h1", "--out", str(tmp_path / "x.jsonl")]) == 2
     assert f"{data}:2:" in capsys.readouterr().err
+
+
+HOURLY = """\
+timestamp,co2,movement,hour
+2019-11-06 10:00:00+00:00,117.0,3.0,10
+2019-11-06 11:00:00+00:00,80.8,0.0,11
+2019-11-06 12:00:00+00:00,84.7,1.0,12
+"""
+
+
+def test_hourly_counts_spread_over_their_hour_and_no_door_sensor(tmp_path: Path) -> None:
+    messages, out = convert(tmp_path, "hourly", HOURLY)
+    assert events(messages) == [  # Wednesday 2019-11-06 -> the first Wednesday on or after 2026-10-05
+        ("Wed 2026-10-07 10:10:00", "cat-h1", "motion"),
+        ("Wed 2026-10-07 10:30:00", "cat-h1", "motion"),
+        ("Wed 2026-10-07 10:50:00", "cat-h1", "motion"),
+        ("Wed 2026-10-07 12:30:00", "cat-h1", "motion"),
+    ]
+    assert not [m for m in messages if "/door-h1/" in m[1]]  # no door event in the data: no door sensor
+    registry = load_registry_file(out.with_name(out.name + ".registry.yaml"))
+    assert [d.id for d in registry.devices] == ["cat-h1"]
+    result = run_offline(out, to_snapshot(registry), load_config(ROOT / "config.yaml", environ={}))
+    assert (result.summary["messages"], result.summary["rejected"]) == (len(messages), 0)
+
+
+def test_hourly_bad_count_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text("timestamp,movement\n2019-11-06 10:00:00,3\n2019-11-06 11:00:00,many\n", encoding="utf-8")
+    assert real_homes.main(["hourly", str(data), "--home", "h1", "--out", str(tmp_path / "x.jsonl")]) == 2
+    assert f"{data}:3:" in capsys.readouterr().err
