@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason, Severity
@@ -27,7 +28,7 @@ from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, d
 from alerts.deadlines import DeadlineHeap
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.reasons import ReasonCode, explain
-from alerts.registry import Device, RegistrySnapshot, Resident
+from alerts.registry import Absence, Device, RegistrySnapshot, Resident
 from alerts.rules import activity, battery, critical, geofence, inactivity, offline, person
 from alerts.state import DeviceState, ResidentState
 from devices import DeviceMessage, Event, Gps, Heartbeat, Status
@@ -206,13 +207,17 @@ class Engine:
         return []
 
     def update_registry_entries(
-        self, residents: Mapping[str, Resident | None], devices: Mapping[str, Device | None]
+        self, residents: Mapping[str, Resident | None], devices: Mapping[str, Device | None],
+        absences: Mapping[str, tuple[Absence, ...]] | None = None,
     ) -> list[Action]:
-        """Adopt a change to a few residents and devices (None: retired) without rebuilding the
-        whole index — the workspace's edits, where `set_registry` costs O(city) per change."""
+        """Adopt a change to a few residents and devices (None: retired), and the whole list of
+        absences of the residents in `absences`, without rebuilding the index — the workspace's
+        edits and the registry's change log, where `set_registry` costs O(city) per change."""
         ctx = self._ctx
         snapshot, devices_of = ctx.index.snapshot, ctx.index.devices_of
-        affected: set[str] = set()
+        affected: set[str] = set(absences or ())
+        if absences:
+            self._replace_absences(absences)
         for resident_id, resident in residents.items():
             affected.add(resident_id)
             if resident is None:
@@ -242,6 +247,16 @@ class Engine:
         for resident_id in sorted(r for r in affected if r in ctx.residents):
             ctx.deadlines.arm(resident_key(resident_id), ctx.now)
         return self.tick(ctx.now)
+
+    def _replace_absences(self, absences: Mapping[str, tuple[Absence, ...]]) -> None:
+        index = self._ctx.index
+        for resident_id, theirs in absences.items():
+            if theirs:
+                index.absences_of[resident_id] = theirs
+            else:
+                index.absences_of.pop(resident_id, None)
+        kept = tuple(a for a in index.snapshot.absences if a.resident not in absences)
+        index.snapshot = replace(index.snapshot, absences=kept + tuple(a for theirs in absences.values() for a in theirs))
 
     def _forget_device(self, device_id: str, now: float | None) -> None:
         ctx = self._ctx

@@ -20,7 +20,7 @@ statistics (alerts by kind and outcome, time to acknowledge, false-alarm shares)
 - kept: the devices themselves (equipment of the service centre), unlinked from the resident.
 An erase is refused while the resident has an alert that is not resolved (resolve it first:
 the running hub still acts on it). It is one transaction and is audited (`resident.erase`,
-under the pseudonym). A running hub adopts the change at its next registry reload (≤ 30 s);
+under the pseudonym). A running hub adopts the change from the registry's change log within 5 s;
 its in-memory state of the resident (times, no names) is dropped at its next restart.
 """
 
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.context import device_key, resident_key
 from alerts.engine import DEVICE_UNIT
+from hub.registry.changes import forget_resident
 from hub.rules.runtime import ENGINE_STATE_KEY
 from hub.storage import models as m
 from hub.storage.engine_units import forget_units
@@ -162,6 +163,7 @@ def erase_resident(sessions: sessionmaker[Session], resident_id: str, now: float
         counts.update(_erase_contact_traces(session, resident_id, phones, alias))
         _forget_in_engine_state(session, resident_id, device_ids)
         session.delete(resident)  # contacts and zones go with it
+        forget_resident(session, resident_id)  # running hubs forget them too
         session.add(m.Audit(at=now, actor=actor, channel="cli", action="resident.erase", resident_id=alias,
                             detail={"pseudonym": alias, **counts}))
     return {"pseudonym": alias, **counts}

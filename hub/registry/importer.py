@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.registry.changes import record_change
 from hub.registry.file import (
     SECTIONS,
     CommunityEntry,
@@ -77,13 +78,19 @@ def import_document(
         ("residents", m.Resident, doc.residents, upsert_resident),
         ("devices", m.Device, doc.devices, upsert_device),
     ]
+    changed: dict[str, list[str]] = {section: [] for section, *_ in sections}
     with session.no_autoflush:
         for section, model, entries, upsert in sections:
             stored = stored_rows(session, model, [e.id for e in entries])
             for entry in entries:
-                report.add(section, upsert(session, entry, stored))
+                outcome = upsert(session, entry, stored)
+                report.add(section, outcome)
+                if outcome != "unchanged":
+                    changed[section].append(entry.id)
                 tick()
             session.flush()
+    # A community's time zone or a grid's community reaches every resident in it: reload all.
+    record_change(session, changed["residents"], changed["devices"], full=bool(changed["communities"] or changed["grids"]))
     return report
 
 

@@ -7,6 +7,8 @@ community of their grid), devices, and the absences still running at `now`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import groupby
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,20 +30,21 @@ def load_snapshot(session: Session, now: float) -> core.RegistrySnapshot:
         d.id: core.Device(d.id, DeviceKind(d.kind), d.resident_id, d.heartbeat_s)
         for d in session.scalars(select(m.Device).where(m.Device.retired_at.is_(None)).order_by(m.Device.id))
     }
-    absences = tuple(
-        core.Absence(a.resident_id, a.start_at, a.until_at, a.note)
-        for a in session.scalars(
-            select(m.Absence).where(m.Absence.until_at > now).order_by(m.Absence.resident_id, m.Absence.start_at, m.Absence.id)
-        )
-    )
-    return core.RegistrySnapshot(residents=residents, devices=devices, absences=absences)
+    return core.RegistrySnapshot(residents=residents, devices=devices, absences=_running_absences(session, now))
 
 
-def load_entries(
-    session: Session, resident_ids: Iterable[str], device_ids: Iterable[str]
-) -> tuple[dict[str, core.Resident | None], dict[str, core.Device | None]]:
-    """Only these residents and devices as the core sees them (None: retired or gone), for
-    `Engine.update_registry_entries` — one change must not reload a city's registry."""
+@dataclass
+class Entries:
+    """Some residents and devices as the core sees them (None: retired or gone), with the
+    residents' absences still running — for `Engine.update_registry_entries`."""
+
+    residents: dict[str, core.Resident | None]
+    devices: dict[str, core.Device | None]
+    absences: dict[str, tuple[core.Absence, ...]]
+
+
+def load_entries(session: Session, resident_ids: Iterable[str], device_ids: Iterable[str], now: float) -> Entries:
+    """Only these residents and devices — one change must not reload a city's registry."""
     residents: dict[str, core.Resident | None] = {}
     for resident_id in sorted(set(resident_ids)):
         row = session.get(m.Resident, resident_id)
@@ -52,7 +55,21 @@ def load_entries(
         devices[device_id] = None if d is None or d.retired_at is not None else core.Device(
             d.id, DeviceKind(d.kind), d.resident_id, d.heartbeat_s
         )
-    return residents, devices
+    absences: dict[str, tuple[core.Absence, ...]] = {resident_id: () for resident_id in residents}
+    for resident_id, group in groupby(_running_absences(session, now, residents), key=lambda a: a.resident):
+        absences[resident_id] = tuple(group)
+    return Entries(residents, devices, absences)
+
+
+def _running_absences(session: Session, now: float, resident_ids: Iterable[str] | None = None) -> tuple[core.Absence, ...]:
+    """Absences not yet over at `now` (of these residents, or everyone's), in a stable order."""
+    query = select(m.Absence).where(m.Absence.until_at > now)
+    if resident_ids is not None:
+        query = query.where(m.Absence.resident_id.in_(list(resident_ids)))
+    return tuple(
+        core.Absence(a.resident_id, a.start_at, a.until_at, a.note)
+        for a in session.scalars(query.order_by(m.Absence.resident_id, m.Absence.start_at, m.Absence.id))
+    )
 
 
 def _timezone(session: Session, grid_id: str) -> str:

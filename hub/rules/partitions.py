@@ -478,8 +478,7 @@ class PartitionedCore:
 
     def change_registry(self, edit: Callable[[Session], RegistryEdit]) -> RegistryEdit:
         """A workspace edit in its own transaction, then each partition this hub runs adopts the
-        residents and devices it touched (others read the registry when taken over, or at their
-        periodic reload)."""
+        residents and devices it touched (other hubs adopt them from the registry's change log)."""
         with self.sessions.begin() as session:
             result = edit(session)
         self.map.forget()

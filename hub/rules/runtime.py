@@ -71,6 +71,7 @@ from hub.ingest.batch import AfterCommit
 from hub.metrics import OperationsMetrics
 from hub.ports import AlertNotFound, AlertView, InvalidTransition, ResidentNotFound
 from hub.registry import workspace
+from hub.registry.changes import changes_since, latest_change, record_change
 from hub.registry.file import RegistryError
 from hub.registry.snapshot import load_entries, load_snapshot
 from hub.registry.workspace import RegistryEdit
@@ -85,7 +86,7 @@ STATE_SAVE_INTERVAL_S = 2.0
 # Unforced saves are also spaced by 10x their own cost, so they take at most ~10 % of the time
 # (a save writes the units changed since the previous one: after a quiet spell, many).
 STATE_SAVE_COST_FACTOR = 10.0
-REGISTRY_RELOAD_S = 30.0
+REGISTRY_POLL_S = 5.0  # how soon an import made by another process reaches the engine
 # Raised before the engine is touched: the engine is still right, no rebuild needed.
 REFUSALS = (AlertNotFound, InvalidTransition, ResidentNotFound, RegistryError, workspace.NotFound, workspace.Conflict,
             workspace.OutOfScope)
@@ -248,7 +249,8 @@ class HubCore:
         self._saved_at = float("-inf")
         self._save_cost_s = 0.0  # wall time of the last state save (the changed units)
         self.saved_bytes = 0  # JSON bytes the last state save wrote (benchmarks/state.py)
-        self._registry_loaded_at = float("-inf")
+        self._registry_polled_at = float("-inf")
+        self._adopted_change = 0  # the newest registry change (hub/registry/changes.py) in the engine
         self._stale = False
         self._poison: set[str] = set()  # message_key of isolated events: never fed to the engine
         self._unrecorded: list[tuple[DeviceMessage, str]] = []  # isolated, not in rule_failures yet
@@ -279,9 +281,10 @@ class HubCore:
         now = self.clock.now()
         self._after_load = []
         self._poison |= set(session.scalars(select(m.RuleFailure.key)))
+        self._adopted_change = latest_change(session)  # before the read: a later change is adopted again
         self.registry = self._load_registry(session, now)
         self.engine = Engine(self.registry, self.config.rules, self.config.alerts)
-        self._registry_loaded_at = now
+        self._registry_polled_at = now
         self._stale = False
         saved = read_meta(session, self._state_key)
         if saved is not None:
@@ -450,7 +453,7 @@ class HubCore:
         """Fire due deadlines and (with `sweep`) due escalation steps; one transaction."""
         with self._decision() as session:
             now = self.clock.now()
-            after = self._maybe_reload_registry(session, now)
+            after = self._adopt_registry_changes(session, now)
             actions = self._engine().tick(self.rules_now())
             after += self._store(session, actions, now)
             if sweep and self.outputs.dispatcher is not None:
@@ -535,7 +538,8 @@ class HubCore:
             session.add(row)
             session.flush()
             _audit(session, self.clock.now(), actor, "absence.add", resident_id, {"absence": row.id, "until": until_at})
-            after = self._registry_changed(session)
+            record_change(session, [resident_id])
+            after = self.registry_entries_changed(session, {resident_id}, set())
         _run(after)
         return row.id
 
@@ -546,8 +550,8 @@ class HubCore:
                 raise LookupError(f"no absence {absence_id}")
             _audit(session, self.clock.now(), actor, "absence.remove", row.resident_id, {"absence": absence_id})
             session.delete(row)
-            session.flush()
-            after = self._registry_changed(session)
+            record_change(session, [row.resident_id])
+            after = self.registry_entries_changed(session, {row.resident_id}, set())
         _run(after)
 
     def change_registry(self, edit: Callable[[Session], RegistryEdit]) -> RegistryEdit:
@@ -556,7 +560,7 @@ class HubCore:
         Raises what the edit raises; nothing is written then."""
         with self._decision() as session:
             result = edit(session)
-            session.flush()
+            record_change(session, result.residents, result.devices)
             after = self.registry_entries_changed(session, result.residents, result.devices)
         _run(after)
         return result
@@ -568,19 +572,21 @@ class HubCore:
         _run(after)
 
     def registry_entries_changed(self, session: Session, resident_ids: set[str], device_ids: set[str]) -> list[AfterCommit]:
-        """Adopt changes to a few residents and devices without reloading the whole registry
-        (`Engine.update_registry_entries`); the periodic full reload still picks up imports made
-        by other processes. Entries outside this engine's scope (another partition's) are left out."""
+        """Adopt changes to a few residents and devices (and those residents' absences) without
+        reloading the whole registry (`Engine.update_registry_entries`). Entries outside this
+        engine's scope (another partition's) are left out."""
         if not resident_ids and not device_ids:
             return []
-        residents, devices = load_entries(session, resident_ids, device_ids)
+        now = self.clock.now()
+        entries = load_entries(session, resident_ids, device_ids, now)
         kept = self.scope.restrict(RegistrySnapshot(
-            {k: v for k, v in residents.items() if v is not None}, {k: v for k, v in devices.items() if v is not None}
+            {k: v for k, v in entries.residents.items() if v is not None},
+            {k: v for k, v in entries.devices.items() if v is not None},
         ))
         actions = self._engine().update_registry_entries(
-            {k: kept.residents.get(k) for k in residents}, {k: kept.devices.get(k) for k in devices}
+            {k: kept.residents.get(k) for k in entries.residents}, {k: kept.devices.get(k) for k in entries.devices},
+            {k: entries.absences[k] if k in kept.residents else () for k in entries.residents},
         )
-        now = self.clock.now()
         after = self._store(session, actions, now)
         self._save_state(session, force=any(isinstance(a, ALERT_ACTIONS) for a in actions))
         bus = self.outputs.bus
@@ -713,17 +719,25 @@ class HubCore:
 
     def _registry_changed(self, session: Session) -> list[AfterCommit]:
         now = self.clock.now()
+        self._adopted_change = latest_change(session)
         self.registry = self._load_registry(session, now)
         actions = self._engine().set_registry(self.registry)
-        self._registry_loaded_at = now
         after = self._store(session, actions, now)
         self._save_state(session, force=True)
         return after
 
-    def _maybe_reload_registry(self, session: Session, now: float) -> list[AfterCommit]:
-        if now - self._registry_loaded_at < REGISTRY_RELOAD_S:
+    def _adopt_registry_changes(self, session: Session, now: float) -> list[AfterCommit]:
+        """Adopt what other processes (an import, another hub's workspace) changed since the last
+        change this engine adopted: those entries only, the whole registry only when one change
+        asks for it (hub/registry/changes.py)."""
+        if now - self._registry_polled_at < REGISTRY_POLL_S:
             return []
-        return self._registry_changed(session)
+        self._registry_polled_at = now
+        pending = changes_since(session, self._adopted_change)
+        if pending.full:
+            return self._registry_changed(session)
+        self._adopted_change = pending.last
+        return self.registry_entries_changed(session, pending.residents, pending.devices)
 
     def _save_state(self, session: Session, force: bool = False) -> None:
         now = self.clock.now()

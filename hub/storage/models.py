@@ -405,6 +405,18 @@ class EngineUnit(Base):
     data: Mapped[str] = mapped_column(Text)
 
 
+class RegistryChange(Base):
+    """One write to the registry: the residents and devices it changed (`full`: too many to
+    list, or communities and grids — reload everything). Every hub tails this log and adopts
+    just these entries (hub/registry/changes.py), so one edit never reloads a city."""
+
+    __tablename__ = "registry_changes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    residents: Mapped[list[str]] = mapped_column(JSON)
+    devices: Mapped[list[str]] = mapped_column(JSON)
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class PartitionLease(Base):
     """Scale-out: which hub runs the rules of one partition of residents, until when.
 

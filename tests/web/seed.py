@@ -39,7 +39,7 @@ from hub.dispatch.providers.base import ProviderError, SendResult
 from hub.dispatch.providers.console import ConsoleProvider
 from hub.ingest.batch import Received
 from hub.registry.file import load_registry_file
-from hub.registry.importer import import_document
+from hub.registry.importer import import_document, known_ids
 from hub.storage.models import Absence, Alert, User
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -156,12 +156,11 @@ def local(day: int, hour: float, now: float = NOW) -> float:
 
 
 def import_registry(sessions: sessionmaker[Session], text: str = REGISTRY) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    """As `pingan import` does: a file may name communities, grids and residents stored before."""
+    with tempfile.TemporaryDirectory() as tmp, sessions.begin() as session:
         path = Path(tmp) / "registry.yaml"
         path.write_text(text, encoding="utf-8")
-        document = load_registry_file(path)
-    with sessions.begin() as session:
-        import_document(session, document)
+        import_document(session, load_registry_file(path, known_ids(session)))
 
 
 def seed(hub: Any, now: float = NOW) -> Seeded:
