@@ -1,5 +1,9 @@
 """`pingan serve`: migrate, then run the whole hub (ingestion, rules, dispatch, board, API) until SIGTERM.
 
+Critical first: the hub (engine, outbox sender, critical lane, ingestion) starts before the web
+framework is imported and the board's app built, so an SOS waiting in the broker is texted
+without waiting for them (docs/INGESTION.md, "Start-up"). Then uvicorn serves the app.
+
 uvicorn owns the signals: on SIGTERM or SIGINT it stops serving and runs the lifespan
 shutdown, where ingestion drains its queue, commits, acknowledges and disconnects without
 clearing the broker session, and the scheduler and outbox sender stop; the process exits 0.
@@ -13,15 +17,17 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-
-import uvicorn
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from hub.config import Config
 from hub.logging_setup import configure_logging
 from hub.operations.production import config_notes, production_report
 from hub.storage.db import upgrade
 from pingan.wiring import Hub, build_hub
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 log = logging.getLogger("pingan.serve")
 
@@ -37,26 +43,11 @@ def warn_unless_production_ready(config: Config, config_file: Path) -> None:
                     banner, "\n".join(problems), banner)
 
 
-class HubServer(uvicorn.Server):
-    """uvicorn re-raises SIGTERM after its graceful shutdown, so the process would die by the
-    signal (exit -15). The hub has drained and committed by then: a clean stop exits 0."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
 def with_lifespan(hub: Hub) -> FastAPI:
-    """The hub's app, starting the hub with the server and stopping it (draining) with it."""
+    """The hub's app (built now), stopping the started hub (draining) with the server."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        hub.start()
         try:
             yield
         finally:
@@ -82,8 +73,32 @@ def serve(config: Config, config_file: Path, *, run_upgrade: bool = True) -> int
     configure_logging()  # hub.logging_setup: masks phone numbers in every record
     if run_upgrade:
         upgrade(config.database.url)
-    warn_unless_production_ready(config, config_file)
-    app = with_lifespan(build_hub(config))
-    server = HubServer(uvicorn.Config(app, host=config.http.host, port=config.http.port, log_config=None, lifespan="on"))
-    server.run()
+    hub = build_hub(config)
+    hub.start()  # before the web app: see the module's docstring
+    try:
+        warn_unless_production_ready(config, config_file)
+        server = hub_server(hub, config)
+        server.run()
+    finally:
+        hub.stop()  # done already by the server's shutdown, unless the server never ran
     return 0 if server.started else 1
+
+
+def hub_server(hub: Hub, config: Config) -> uvicorn.Server:
+    import uvicorn
+
+    class HubServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM after its graceful shutdown, so the process would die by the
+        signal (exit -15). The hub has drained and committed by then: a clean stop exits 0."""
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    app = with_lifespan(hub)
+    return HubServer(uvicorn.Config(app, host=config.http.host, port=config.http.port, log_config=None, lifespan="on"))

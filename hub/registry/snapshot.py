@@ -2,35 +2,65 @@
 
 Read-only: residents with their contacts, zones (already WGS-84) and time zone (from the
 community of their grid), devices, and the absences still running at `now`.
+
+`load_snapshot` reads each table in one query of plain rows (no ORM objects: at a city's size
+the ORM's identity map and relationship loading were most of the hub's start-up) and groups
+contacts and zones by resident in Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from alerts import registry as core
 from devices.kinds import DeviceKind
 from hub.storage import models as m
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+_RESIDENT_COLUMNS = (m.Resident.id, m.Resident.name, m.Resident.grid_id, m.Resident.home_lat, m.Resident.home_lon,
+                     m.Resident.address, m.Resident.inactivity, m.Resident.share_location)
+
 
 def load_snapshot(session: Session, now: float) -> core.RegistrySnapshot:
+    conn = session.connection()  # Core rows, unpacked as tuples: the ORM's result layer is not needed here
     timezone_of_grid = dict(
-        session.execute(select(m.Grid.id, m.Community.timezone).join(m.Community, m.Grid.community_id == m.Community.id)).tuples().all()
+        conn.execute(select(m.Grid.id, m.Community.timezone).join(m.Community, m.Grid.community_id == m.Community.id)).tuples().all()
     )
-    residents = {
-        r.id: _resident(r, timezone_of_grid.get(r.grid_id, "Asia/Shanghai"))
-        for r in session.scalars(select(m.Resident).where(m.Resident.retired_at.is_(None)).order_by(m.Resident.id))
-    }
-    devices = {
-        d.id: core.Device(d.id, DeviceKind(d.kind), d.resident_id, d.heartbeat_s)
-        for d in session.scalars(select(m.Device).where(m.Device.retired_at.is_(None)).order_by(m.Device.id))
-    }
+    live = m.Resident.retired_at.is_(None)
+    contacts: defaultdict[str, list[core.Contact]] = defaultdict(list)
+    for resident_id, name, phone, relation, language in conn.execute(_of_live(
+            m.Contact, (m.Contact.name, m.Contact.phone, m.Contact.relation, m.Contact.language), live)).tuples():
+        contacts[resident_id].append(core.Contact(name, phone, relation, language))
+    zones: defaultdict[str, list[core.Zone]] = defaultdict(list)
+    for resident_id, *zone in conn.execute(_of_live(
+            m.Zone, (m.Zone.name, m.Zone.center_lat, m.Zone.center_lon, m.Zone.radius_m, m.Zone.polygon, m.Zone.hours),
+            live)).tuples():
+        zones[resident_id].append(_zone(*zone))
+    residents = {}
+    for rid, name, grid, lat, lon, address, inactivity, share in conn.execute(
+            select(*_RESIDENT_COLUMNS).where(live).order_by(m.Resident.id)).tuples():
+        residents[rid] = core.Resident(rid, name, grid, timezone_of_grid.get(grid, DEFAULT_TIMEZONE), core.Point(lat, lon),
+                                       address, tuple(zones.get(rid, ())), tuple(contacts.get(rid, ())),
+                                       _override(inactivity), share)
+    device_rows = conn.execute(
+        select(m.Device.id, m.Device.kind, m.Device.resident_id, m.Device.heartbeat_s)
+        .where(m.Device.retired_at.is_(None)).order_by(m.Device.id)
+    ).tuples()
+    devices = {d_id: core.Device(d_id, DeviceKind(kind), resident, heartbeat_s) for d_id, kind, resident, heartbeat_s in device_rows}
     return core.RegistrySnapshot(residents=residents, devices=devices, absences=_running_absences(session, now))
+
+
+def _of_live(model: type[m.Contact] | type[m.Zone], columns: Sequence[Any], live: Any) -> Select[Any]:
+    """A live resident's contacts or zones with their resident's id first, in `position` order."""
+    return (select(model.resident_id, *columns).join(m.Resident, m.Resident.id == model.resident_id).where(live)
+            .order_by(model.resident_id, model.position, model.id))
 
 
 @dataclass
@@ -74,29 +104,27 @@ def _running_absences(session: Session, now: float, resident_ids: Iterable[str] 
 
 def _timezone(session: Session, grid_id: str) -> str:
     query = select(m.Community.timezone).join(m.Grid, m.Grid.community_id == m.Community.id).where(m.Grid.id == grid_id)
-    return session.scalar(query) or "Asia/Shanghai"
+    return session.scalar(query) or DEFAULT_TIMEZONE
 
 
 def _resident(r: m.Resident, timezone: str) -> core.Resident:
-    inactivity = r.inactivity or {}
-    return core.Resident(
-        id=r.id,
-        name=r.name,
-        grid=r.grid_id,
-        timezone=timezone,
-        home=core.Point(r.home_lat, r.home_lon),
-        address=r.address,
-        zones=tuple(_zone(z) for z in r.zones),
-        contacts=tuple(core.Contact(c.name, c.phone, c.relation, c.language) for c in r.contacts),
-        inactivity=core.InactivityOverride(
-            inactivity.get("day_hours"), inactivity.get("night_hours"), inactivity.get("night")
-        ),
-        share_location=r.share_location,
-    )
+    contacts = tuple(core.Contact(c.name, c.phone, c.relation, c.language) for c in r.contacts)
+    zones = tuple(_zone(z.name, z.center_lat, z.center_lon, z.radius_m, z.polygon, z.hours) for z in r.zones)
+    return core.Resident(r.id, r.name, r.grid_id, timezone, core.Point(r.home_lat, r.home_lon), r.address, zones, contacts,
+                         _override(r.inactivity), r.share_location)
 
 
-def _zone(z: m.Zone) -> core.Zone:
-    if z.center_lat is not None and z.center_lon is not None:
-        return core.Zone(z.name, center=core.Point(z.center_lat, z.center_lon), radius_m=z.radius_m, hours=z.hours)
-    polygon = tuple(core.Point(float(lat), float(lon)) for lat, lon in z.polygon or ())
-    return core.Zone(z.name, polygon=polygon, hours=z.hours)
+_NO_OVERRIDE = core.InactivityOverride()  # immutable: shared by every resident without an override
+
+
+def _override(inactivity: dict[str, Any] | None) -> core.InactivityOverride:
+    if not inactivity:
+        return _NO_OVERRIDE
+    return core.InactivityOverride(inactivity.get("day_hours"), inactivity.get("night_hours"), inactivity.get("night"))
+
+
+def _zone(name: str, center_lat: float | None, center_lon: float | None, radius_m: float | None,
+          polygon: list[Any] | None, hours: str | None) -> core.Zone:
+    if center_lat is not None and center_lon is not None:
+        return core.Zone(name, center=core.Point(center_lat, center_lon), radius_m=radius_m, hours=hours)
+    return core.Zone(name, polygon=tuple(core.Point(float(lat), float(lon)) for lat, lon in polygon or ()), hours=hours)

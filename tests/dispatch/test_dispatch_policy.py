@@ -164,3 +164,18 @@ def test_responder_links_verify_only_untampered_and_unexpired() -> None:
     assert verify_responder_link("secret", token.replace("8613800000001", "8613800000002"), T0) is None
     assert verify_responder_link("secret", token[:-1] + ("A" if token[-1] != "A" else "B"), T0) is None
     assert verify_responder_link("secret", "garbage", T0) is None
+
+
+def test_great_circle_distance_is_geopys() -> None:
+    """alerts.directory's own formula (geopy's import is too slow for start-up) gives geopy's
+    distances: across a street, a city, a country, the antimeridian and near a pole."""
+    from geopy.distance import great_circle
+
+    from alerts.directory import great_circle_m
+
+    pairs = [((45.7512, 126.6421), (45.7513, 126.6422)), ((45.7512, 126.6421), (45.80, 126.53)),
+             ((45.75, 126.64), (22.54, 114.06)), ((10.0, 179.9), (-10.0, -179.9)), ((89.9, 0.0), (89.9, 180.0)),
+             ((0.0, 0.0), (0.0, 0.0))]
+    for a, b in pairs:
+        expected = great_circle(a, b).meters
+        assert abs(great_circle_m(Point(*a), Point(*b)) - expected) <= 1e-6 * max(expected, 1.0), (a, b)
