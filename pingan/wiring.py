@@ -14,9 +14,8 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from wsgiref.simple_server import WSGIServer
-
 from typing import TYPE_CHECKING
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from sqlalchemy import Engine, text
