@@ -125,6 +125,11 @@ class Hub:
             return
         self._running = False
         self.ingest.stop()
+        if isinstance(self.core, HubCore):  # partitions save with every decision already
+            try:
+                self.core.save_state()
+            except Exception:  # the database is gone: the next start feeds the stored events again
+                log.exception("engine state not saved at stop")
         self._stop.set()
         with self.core.lock:
             self.core.wake.notify_all()

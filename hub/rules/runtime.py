@@ -266,6 +266,14 @@ class HubCore:
             if not self._just_loaded:  # a first decision builds the engine already
                 self._load_isolating(session)
 
+    def save_state(self) -> None:
+        """Save what changed since the last save now (a clean stop, after ingestion drained):
+        the next start restores it and has no stored events to feed again."""
+        if self.engine is None or self._stale:
+            return  # nothing loaded, or a rebuild pending: the next start catches up from the database
+        with self._decision() as session:
+            self._save_state(session, force=True)
+
     def _load_isolating(self, session: Session) -> None:
         """`_load`, again without each event that raises on the way (each try isolates one more)."""
         while True:
