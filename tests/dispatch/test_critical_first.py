@@ -19,11 +19,13 @@ from prometheus_client import CollectorRegistry
 from hub.clock import SystemClock
 from hub.config import Config
 from hub.dispatch.dispatcher import Dispatcher
+from hub.dispatch.providers.console import ConsoleProvider
 from hub.ingest import IngestService, hub_connection
 from hub.metrics import IngestMetrics
 from hub.rules.runtime import HubCore, Outputs
 from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions
+from pingan.wiring import build_hub
 
 from .conftest import DEFAULT_ESCALATION, PHONES, Db, policy
 
@@ -124,5 +126,40 @@ def test_sos_behind_a_backlog_is_decided_first_and_the_device_order_is_kept(db: 
         assert sos_rows == 1  # the main session's copy was a duplicate
         texts = sorted(n.phone for n in db.notifications(alert_id=alert.id, purpose="alert"))
         assert texts == sorted([PHONES["wang"], PHONES["son"]])  # one text each: the alarm was ruled once
+    finally:
+        hub.stop()
+
+
+def test_the_whole_hub_texts_an_sos_behind_a_backlog_before_its_web_app_is_built(db: Db, broker: Any) -> None:
+    """`pingan serve` starts the hub (engine, outbox, critical lane, ingestion) first and builds the
+    board's web app after it: the SOS's texts reach the provider from a hub whose web app does not
+    exist yet, ahead of the backlog; the app is built on first use and answers then."""
+    from fastapi.testclient import TestClient
+
+    config = Config.model_validate({
+        "mqtt": {"url": broker.url, "client_id": "pingan-hub-start-order"},
+        "database": {"url": db.url},
+        "escalation": DEFAULT_ESCALATION,
+        "http": {"secret_key": "start-order-test-secret"},
+    })
+    with db.sessions.begin() as s:
+        s.add_all([m.Device(id=f"bg-{d:03d}", kind="pingan_cat", resident_id=None, heartbeat_s=300)
+                   for d in range(BACKGROUND_DEVICES)])
+    first = start_hub(config, db)  # registers both persistent sessions with the broker
+    wait_for("both sessions connected", lambda: first.connected and first.critical is not None and first.critical.connected)
+    first.stop()
+    total = publish_backlog(broker.port)
+
+    provider = ConsoleProvider(echo=False)
+    hub = build_hub(config, provider=provider)
+    hub.start()
+    try:
+        wait_for("the SOS texts at the provider", lambda: len(provider.messages) >= 2)
+        assert "app" not in vars(hub), "the web app was built before the hub took its SOS"
+        with db.sessions() as s:
+            stored_then = s.scalar(sa.select(sa.func.count()).select_from(m.Event)) or 0
+        assert stored_then < total / 2, f"the SOS waited for the backlog: {stored_then} of {total} stored first"
+        assert sorted(msg.to for msg in list(provider.messages)[:2]) == sorted([PHONES["wang"], PHONES["son"]])
+        assert TestClient(hub.app).get("/healthz").status_code == 200  # built now, on first use
     finally:
         hub.stop()
