@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -121,6 +120,8 @@ def run_demo(config: Config, residents: int, speed: float, days: float, seed: in
         f"  {residents} residents, demo time ×{speed:g}; SMS are printed here and shown on the board. Ctrl-C stops.\n"
     )
     try:
+        import uvicorn  # here: `pingan serve` imports it only after the hub started (pingan/serve.py)
+
         uvicorn.run(hub.app, host=config.http.host, port=config.http.port, log_level="warning")
     finally:
         stop.set()

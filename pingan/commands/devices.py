@@ -10,8 +10,6 @@ import typer
 from sqlalchemy import select
 
 from hub.clock import SystemClock
-from hub.operations import certs
-from hub.operations.provision import DEFAULT_HUB_USER, provision, provision_tls, write_credentials_csv
 from hub.storage.db import make_engine, make_sessions
 from hub.storage.models import Device
 from pingan.commands.context import load
@@ -31,6 +29,10 @@ def provision_command(
         "--client-certs", help="with --tls-host: also a client certificate per device and for the hub (mutual TLS)")] = False,
 ) -> None:
     """Write per-device MQTT credentials (CSV for the device maker) and Mosquitto's passwd and acl files."""
+    # Here, not at the top: the cryptography package is not imported by every `pingan` command (`serve`).
+    from hub.operations import certs
+    from hub.operations.provision import DEFAULT_HUB_USER, provision, provision_tls, write_credentials_csv
+
     cfg = load(ctx)
     if client_certs and not tls_hosts:
         typer.echo("error: --client-certs needs --tls-host (the CA and the broker's certificate come first)", err=True)
