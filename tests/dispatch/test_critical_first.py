@@ -85,21 +85,26 @@ def publish_backlog(port: int) -> int:
     return sent + EARLIER + 2 + LATER
 
 
-def test_sos_behind_a_backlog_is_decided_first_and_the_device_order_is_kept(db: Db, broker: Any) -> None:
+def backlog_while_down(db: Db, broker: Any, **settings: object) -> tuple[Config, int]:
+    """The hub's configuration; its two sessions registered by a first start, then the backlog
+    published while it is down. Returns the configuration and the messages published."""
     config = Config.model_validate({
         "mqtt": {"url": broker.url, "client_id": "pingan-hub-critical-first"},
         "database": {"url": db.url},
         "escalation": DEFAULT_ESCALATION,
+        **settings,
     })
     with db.sessions.begin() as s:
         s.add_all([m.Device(id=f"bg-{d:03d}", kind="pingan_cat", resident_id=None, heartbeat_s=300)
                    for d in range(BACKGROUND_DEVICES)])
-
     first = start_hub(config, db)  # registers both persistent sessions with the broker
     wait_for("both sessions connected", lambda: first.connected and first.critical is not None and first.critical.connected)
     first.stop()
+    return config, publish_backlog(broker.port)
 
-    total = publish_backlog(broker.port)
+
+def test_sos_behind_a_backlog_is_decided_first_and_the_device_order_is_kept(db: Db, broker: Any) -> None:
+    config, total = backlog_while_down(db, broker)
 
     def stored() -> int:
         with db.sessions() as s:
@@ -136,19 +141,7 @@ def test_the_whole_hub_texts_an_sos_behind_a_backlog_before_its_web_app_is_built
     exist yet, ahead of the backlog; the app is built on first use and answers then."""
     from fastapi.testclient import TestClient
 
-    config = Config.model_validate({
-        "mqtt": {"url": broker.url, "client_id": "pingan-hub-start-order"},
-        "database": {"url": db.url},
-        "escalation": DEFAULT_ESCALATION,
-        "http": {"secret_key": "start-order-test-secret"},
-    })
-    with db.sessions.begin() as s:
-        s.add_all([m.Device(id=f"bg-{d:03d}", kind="pingan_cat", resident_id=None, heartbeat_s=300)
-                   for d in range(BACKGROUND_DEVICES)])
-    first = start_hub(config, db)  # registers both persistent sessions with the broker
-    wait_for("both sessions connected", lambda: first.connected and first.critical is not None and first.critical.connected)
-    first.stop()
-    total = publish_backlog(broker.port)
+    config, total = backlog_while_down(db, broker, http={"secret_key": "start-order-test-secret"})
 
     provider = ConsoleProvider(echo=False)
     hub = build_hub(config, provider=provider)
