@@ -59,6 +59,7 @@ class LearnedDayConfig(Strict):
     tighten_days: int = Field(14, ge=1, le=365, description="days of history before it may also be tighter than the prior")
     window_days: int = Field(28, ge=1, le=365, description="the learned allowance looks at this many recent days")
     margin: float = Field(1.25, ge=1, le=5, description="the allowance is this multiple of the longest daytime quiet spell in the window")
+    spread_hours: int = Field(12, ge=0, le=12, description="a silence beginning in hour h is judged on the quiet spells seen in hours h ± this (12: the whole day)")
     floor_hours: float = Field(1.5, gt=0, le=72, description="never less than this")
     ceiling_hours: float = Field(8, gt=0, le=72, description="never more than this")
     sleep_in_floor_hours: float = Field(1, ge=0, le=12, description="a learned night ends at least this long after the night window")

@@ -171,7 +171,7 @@ class QuietHistory:
     the night window's end the night's silence ended (alerts/rules/quiet.py)."""
 
     day: int | None = None  # local day ordinal being filled
-    today: list[int] = field(default_factory=lambda: [0, 0])  # longest daytime spell, latest wake-up after the night
+    today: list[int] = field(default_factory=lambda: [0] * 26)  # longest daytime spell, latest wake-up after the night, per hour (quiet.py)
     past: list[list[int]] = field(default_factory=list)  # [day, minutes per slot...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +191,8 @@ class ResidentState:
     door_open_at: float | None = None  # pending departure: door opened, no motion seen since
     away_since: float | None = None
     away_by: str | None = None  # "door" or "tag"
+    last_door_at: float | None = None  # newest door event (hub time when live): a return through the door
+    stray_motion_at: float | None = None  # home motion during a door-confirmed absence, not yet a return
     unwatched_since: float | None = None  # no activity sensor online since
     person: PersonState | None = None
     routine: RoutineHistory | None = None  # created on first activity when the learned routine is enabled

@@ -3,9 +3,12 @@
 Activity is any event other than `tamper` and the critical ones, plus GPS movement of the
 resident's tag. Activity time is device time (`msg.at`) and never moves last-activity
 backwards, so a flush of buffered events fills exactly the silence it covers. A `door_open`
-not followed by home motion within DEPARTURE_CONFIRM_S is a departure (`away`); home motion
-(PIR, water) after it, or the tag coming home, ends it. Activity resolves an open inactivity
-alert, except a door event alone in a home whose motion sensor is online (`_door_only`).
+not followed by home motion within DEPARTURE_CONFIRM_S is a departure (`away`); the tag coming
+home ends it, and so does home motion (PIR, water) that shows a return (`_returned`): after a
+door event, or sustained for RETURN_SUSTAIN_S — one stray event (a couch mat settling twice
+while the resident was out for ten hours, docs/DETECTION.md "Real recordings") is not a person
+at home. Activity resolves an open inactivity alert, except a door event alone in a home whose
+motion sensor is online (`_door_only`) and stray motion during an absence gone on too long.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from alerts.state import RoutineHistory
 from devices.kinds import DeviceKind
 
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
+#: Home motion this long after the first motion of a door-confirmed absence is a return even
+#: with no door event (one lost on the radio): a person who came home moves about for longer.
+RETURN_SUSTAIN_S = 600.0
+#: Door events this soon after a departure's opening are that passage (the door closing behind).
+DOOR_PASSAGE_S = 120.0
 
 
 def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool,
@@ -35,9 +43,15 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             if rs.routine is None:
                 rs.routine = RoutineHistory()
             routine.record(rs.routine, resident.timezone, at)
-    if device.kind in HOME_MOTION_KINDS:
-        _home_motion(ctx, resident_id, at if seen is None else seen, now)
+    stray = False
+    if device.kind is DeviceKind.DOOR_SENSOR:
+        door_at = at if seen is None else seen
+        rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
+    elif device.kind in HOME_MOTION_KINDS:
+        stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now)
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
+    if stray and alert is not None and alert.triggered_at == rs.away_since:
+        alert = None  # away too long: stray motion is no return, and clearing would re-open it at once
     if alert is not None and at > alert.triggered_at:
         if _door_only(ctx, resident_id, device):
             _note_door(ctx, alert, device, at)
@@ -68,19 +82,38 @@ def _note_door(ctx: RuleContext, alert: Alert, device: Device, at: float) -> Non
     ctx.update_alert(alert, Reason.DOOR_ONLY_ACTIVITY, note=why)
 
 
-def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> None:
+def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> bool:
+    """Note home motion; False when it is stray motion during an absence (not a return)."""
     rs = ctx.residents[resident_id]
     if rs.last_home_activity is None or at > rs.last_home_activity:
         rs.last_home_activity = at
     if rs.door_open_at is not None and at >= rs.door_open_at:
         rs.door_open_at = None  # still at home after opening the door
     if rs.away_since is not None and at > rs.away_since:
-        rs.away_since = rs.away_by = None  # came home
+        if not _returned(ctx, resident_id, at):
+            return False
+        rs.away_since = rs.away_by = rs.stray_motion_at = None  # came home
         ctx.touched.add(resident_id)
     exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
     if exit_alert is not None and exit_alert.severity is Severity.HIGH:
         ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,
                          note=explain(ReasonCode.HOME_MOTION_WHILE_TAG_AWAY, at=at))
+    return True
+
+
+def _returned(ctx: RuleContext, resident_id: str, at: float) -> bool:
+    """Home motion at `at` during an absence: a return? Always, unless the door confirmed the
+    departure and a door sensor is online to see the way back in; then it takes a door event
+    since the departure, or motion sustained RETURN_SUSTAIN_S since the first during the absence."""
+    rs = ctx.residents[resident_id]
+    assert rs.away_since is not None
+    if rs.away_by != "door" or not inactivity.departures_seen(ctx, resident_id):
+        return True
+    if rs.last_door_at is not None and rs.last_door_at > rs.away_since + DOOR_PASSAGE_S:
+        return True
+    if rs.stray_motion_at is None or rs.stray_motion_at < rs.away_since:
+        rs.stray_motion_at = at
+    return at - rs.stray_motion_at >= RETURN_SUSTAIN_S
 
 
 def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:

@@ -13,9 +13,16 @@ longer spell comes needs more days than a week: docs/RULES.md).
 A quiet spell is the gap between two activities that began by day, while the resident was
 not away (a door- or tag-confirmed departure) and no absence was recorded. A spell that ended
 an inactivity alert counts as long as the alert's threshold: the hub knows the resident was
-quiet that long, not how long a fall would have lasted. One value for the whole day: split
-into morning / after lunch / later, each part's maximum rested on a third of the spells and
-was exceeded more often on the real homes.
+quiet that long, not how long a fall would have lasted.
+
+Per hour of the day, not one value for the whole day: a resident who naps 2.5 h after lunch
+is allowed a long afternoon, not a long morning (PRODUCT.md: "the allowed silence for each
+hour of the day may be tightened or widened from the resident's own history"). Each day keeps,
+for every local hour a quiet spell went through, how much of the spell was still ahead from
+that hour (a spell 13:10-16:10 gives hour 13 3 h, hour 14 2 h 10, ...). A silence beginning
+in hour h is allowed `margin` × the longest of those in hours h ± `spread_hours` over the
+window's days: people do not start a nap at the same minute every day. `spread_hours` 12 is
+one value for the whole day (the longest spell), as before.
 """
 
 from __future__ import annotations
@@ -23,10 +30,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from alerts.config import LearnedDayConfig
-from alerts.localtime import local_day
+from alerts.localtime import local_day, seconds_of_day
 from alerts.state import QuietHistory
 
 DAY, NIGHT = 0, 1  # slots of a day's row: the longest daytime quiet spell, the latest wake-up after the night
+HOURS = 2  # slots HOURS + h, h = 0..23: the longest quiet at home still ahead from local hour h
+SLOTS = HOURS + 24
 
 
 def record(history: QuietHistory, tz: str, start: float, seconds: float, cfg: LearnedDayConfig) -> None:
@@ -35,6 +44,11 @@ def record(history: QuietHistory, tz: str, start: float, seconds: float, cfg: Le
     if history.day is not None and day < history.day:
         return  # late data for a day already folded
     _keep(history, day, DAY, seconds, cfg.ceiling_hours, cfg.window_days)
+    t, end = start, start + seconds
+    while t < end and local_day(t, tz)[0] == day:
+        sod = seconds_of_day(t, tz)
+        _keep(history, day, HOURS + int(sod // 3600), end - t, cfg.ceiling_hours, cfg.window_days)
+        t += 3600 - sod % 3600
 
 
 def record_wake(history: QuietHistory, tz: str, night_end: float, seconds_late: float, cfg: LearnedDayConfig) -> None:
@@ -48,7 +62,9 @@ def record_wake(history: QuietHistory, tz: str, night_end: float, seconds_late: 
 def _keep(history: QuietHistory, day: int, slot: int, seconds: float, ceiling_hours: float, window_days: int) -> None:
     if history.day != day:
         _fold(history, window_days)
-        history.day, history.today = day, [0] * (NIGHT + 1)
+        history.day, history.today = day, [0] * SLOTS
+    if len(history.today) < SLOTS:  # a day begun before per-hour slots: its longest spell for every hour
+        history.today += [history.today[DAY]] * (SLOTS - len(history.today))
     minutes = min(int(seconds // 60), int(ceiling_hours * 60) * 2)
     history.today[slot] = max(history.today[slot], minutes)
 
@@ -66,27 +82,43 @@ class Learned(NamedTuple):
 
 
 def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig) -> Learned | None:
-    """Quiet allowed for a daytime silence beginning at `start`; None: use the prior."""
-    return _learned(history, tz, start, DAY, cfg, cfg.floor_hours, cfg.ceiling_hours)
+    """Quiet allowed for a daytime silence beginning at `start`: margin × the longest spell seen
+    in the hours around it; None: use the prior."""
+    days = _days(history, tz, start, cfg)
+    if days is None:
+        return None
+    hour = int(seconds_of_day(start, tz) // 3600)
+    slots = [HOURS + (hour + k) % 24 for k in range(-cfg.spread_hours, cfg.spread_hours + 1)]
+    longest = max(_slot(row, slot) for row in days for slot in slots) * 60.0
+    return _bounded(longest, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)
 
 
 def sleep_in(history: QuietHistory | None, tz: str, night_end: float, cfg: LearnedDayConfig) -> Learned | None:
     """How long after the night window's end a night's silence may last; None: use the prior."""
-    return _learned(history, tz, night_end, NIGHT, cfg, cfg.sleep_in_floor_hours, cfg.sleep_in_ceiling_hours)
+    days = _days(history, tz, night_end, cfg)
+    if days is None:
+        return None
+    latest = max(_slot(row, NIGHT) for row in days) * 60.0
+    return _bounded(latest, cfg.sleep_in_floor_hours, cfg.sleep_in_ceiling_hours, len(days), cfg)
 
 
-def _learned(history: QuietHistory | None, tz: str, at: float, slot: int, cfg: LearnedDayConfig,
-             floor_h: float, ceiling_h: float) -> Learned | None:
-    """margin × the longest value of `slot` over the window's days before `at`'s day, within
-    [floor_h, ceiling_h]; None before min_days."""
+def _slot(row: list[int], slot: int) -> int:
+    """A day row's value (minutes); rows kept before the per-hour slots give their longest spell."""
+    return row[1 + slot] if 1 + slot < len(row) else row[1 + DAY]
+
+
+def _days(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig) -> list[list[int]] | None:
+    """The window's day rows before `at`'s day; None before min_days (or learning off)."""
     if not cfg.enabled or history is None:
         return None
     day, _ = local_day(at, tz)
     days = [row for row in history.past if 0 < day - row[0] <= cfg.window_days]
     if history.day is not None and 0 < day - history.day <= cfg.window_days:
         days.append([history.day, *history.today])  # the day being filled is complete once it is over
-    if len(days) < cfg.min_days:
-        return None
-    longest = max(row[1 + slot] for row in days) * 60.0
-    seconds = min(ceiling_h * 3600, max(floor_h * 3600, cfg.margin * longest))
-    return Learned(seconds, len(days) >= cfg.tighten_days)
+    return days if len(days) >= cfg.min_days else None
+
+
+def _bounded(seconds: float, floor_h: float, ceiling_h: float, days: int, cfg: LearnedDayConfig) -> Learned:
+    """margin × `seconds`, within [floor_h, ceiling_h]."""
+    allowed = min(ceiling_h * 3600, max(floor_h * 3600, cfg.margin * seconds))
+    return Learned(allowed, days >= cfg.tighten_days)

@@ -320,12 +320,13 @@ def test_day_allowance_follows_what_the_home_can_see(name: str, door: bool, last
 
 
 def own_days(days: int, quiet: tuple[float, float] | None, every_h: float = 0.5, door: bool = True,
-             learned_day: bool = True) -> Driver:
+             learned_day: bool = True, spread_hours: int = 1) -> Driver:
     """`days` days up 07:00-21:00 with motion every `every_h` hours, except a quiet spell
     (`quiet` = (from, to) local hours) each day; bed at 21:30."""
     rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "nap": "12:00-15:00", "nap_hours": 3.5},
                         learned_day={"enabled": learned_day, "min_days": 3, "tighten_days": 14, "window_days": 28, "margin": 1.25,
-                                     "floor_hours": 1.5, "ceiling_hours": 8, "sleep_in_floor_hours": 1})
+                                     "floor_hours": 1.5, "ceiling_hours": 8, "sleep_in_floor_hours": 1,
+                                     "spread_hours": spread_hours})
     devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60)]
     if door:
         devices.append(Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60))
@@ -371,6 +372,25 @@ def test_a_residents_own_quiet_afternoon_is_learned(name: str, learned_day: bool
     assert len([a for a in drv.opened("inactivity") if a.opened_at > local(4, 0)]) == late_alerts, name
 
 
+@pytest.mark.parametrize(
+    ("name", "spread_hours", "found_by_h"),
+    [
+        ("per hour: the afternoon's 3 h widens the afternoon, the morning keeps the prior 2.5 h", 1, 2.5),
+        ("one value for the whole day (control): the afternoon's 3 h × 1.25 also in the morning", 12, 3.75),
+    ],
+)
+def test_a_long_afternoon_does_not_widen_the_morning(name: str, spread_hours: int, found_by_h: float) -> None:
+    """Quiet 15:00-18:00 every day for 10 days, then a fall at 09:00: the morning's allowance
+    comes from the mornings, and the afternoons stay learned (no alert after day 4)."""
+    drv = own_days(10, (15.0, 18.0), spread_hours=spread_hours)
+    assert [a for a in drv.opened("inactivity") if a.opened_at > local(4, 0)] == []
+    for h in (7.0, 7.5, 8.0, 8.5, 9.0):  # then the fall
+        drv.event("cat-0001", "motion", local(11, h))
+    drv.advance_to(local(11, 14.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(11, 0)]
+    assert alert.opened_at == pytest.approx(local(11, 9.0 + found_by_h), abs=60), name
+
+
 def test_no_door_sensor_long_outings_learned_within_the_ceiling() -> None:
     """No door sensor: a 7 h outing without the tag every day is a quiet spell at home to the
     hub; once learned, it stops alerting, and the allowance stays ≤ the ceiling (8 h)."""
@@ -401,6 +421,33 @@ def test_a_door_confirmed_outing_is_not_a_quiet_spell() -> None:
     drv.advance_to(local(15, 14.0))
     [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(15, 0)]
     assert alert.opened_at == pytest.approx(local(15, 10.5), abs=60)
+
+
+@pytest.mark.parametrize(
+    ("name", "events", "alerts_at_h"),
+    [
+        ("a couch mat twice while out (kasteren-c): still away; the return through the door ends it",
+         [("cat", 8.42), ("cat", 8.45), ("door", 16.72), *[("cat", 16.75 + k * 0.5) for k in range(7)]], []),
+        ("home through the door, then a fall: found at the day allowance", [("door", 10.0), ("cat", 10.02)], [12.52]),
+        ("the door event lost on the radio: motion sustained 12 min is a return, then a fall",
+         [("cat", 10.0), ("cat", 10.1), ("cat", 10.2)], [12.7]),
+    ],
+)
+def test_a_return_needs_more_than_one_stray_event(name: str, events: list[tuple[str, float]], alerts_at_h: list[float]) -> None:
+    """Out through the door at 07:00 (day 6), then home events: the departure stands until a
+    door event or sustained motion shows the resident came home."""
+    drv = own_days(5, None)
+    drv.event("cat-0001", "motion", local(6, 6.9))
+    drv.event("door-0001", "door_open", local(6, 7.0))
+    for device, h in events:
+        drv.advance_to(local(6, h))
+        if device == "door":
+            drv.event("door-0001", "door_open", local(6, h))
+        else:
+            drv.event("cat-0001", "motion", local(6, h))
+    drv.advance_to(local(6, 20.5))
+    opened = [a.opened_at for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]
+    assert opened == pytest.approx([local(6, h) for h in alerts_at_h], abs=60), name
 
 
 def test_the_learned_history_survives_a_restart() -> None:
