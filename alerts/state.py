@@ -192,7 +192,8 @@ class ResidentState:
     away_since: float | None = None
     away_by: str | None = None  # "door" or "tag"
     last_door_at: float | None = None  # newest door event (hub time when live): a return through the door
-    stray_motion_at: float | None = None  # home motion during a door-confirmed absence, not yet a return
+    stray_motion_at: float | None = None  # first home motion of a burst during a door-confirmed absence
+    stray_motions: int | None = None  # home motion events in that burst (a return at RETURN_MOTIONS)
     unwatched_since: float | None = None  # no activity sensor online since
     person: PersonState | None = None
     routine: RoutineHistory | None = None  # created on first activity when the learned routine is enabled

@@ -5,7 +5,7 @@ resident's tag. Activity time is device time (`msg.at`) and never moves last-act
 backwards, so a flush of buffered events fills exactly the silence it covers. A `door_open`
 not followed by home motion within DEPARTURE_CONFIRM_S is a departure (`away`); the tag coming
 home ends it, and so does home motion (PIR, water) that shows a return (`_returned`): after a
-door event, or sustained for RETURN_SUSTAIN_S — one stray event (a couch mat settling twice
+door event, or several within minutes (`RETURN_MOTIONS`) — one stray event (a couch mat settling twice
 while the resident was out for ten hours, docs/DETECTION.md "Real recordings") is not a person
 at home. Activity resolves an open inactivity alert, except a door event alone in a home whose
 motion sensor is online (`_door_only`) and stray motion during an absence gone on too long.
@@ -22,9 +22,11 @@ from alerts.state import RoutineHistory
 from devices.kinds import DeviceKind
 
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
-#: Home motion this long after the first motion of a door-confirmed absence is a return even
-#: with no door event (one lost on the radio): a person who came home moves about for longer.
-RETURN_SUSTAIN_S = 600.0
+#: RETURN_MOTIONS home motion events within RETURN_WINDOW_S are a return even with no door event
+#: (one lost on the radio): a person who came home moves about; a pet (0.3-2 motions an hour) or
+#: a mat settling does not, and a second stray event 10 min after the first is no more evidence.
+RETURN_MOTIONS = 3
+RETURN_WINDOW_S = 600.0
 #: Door events this soon after a departure's opening are that passage (the door closing behind).
 DOOR_PASSAGE_S = 120.0
 
@@ -92,7 +94,7 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> b
     if rs.away_since is not None and at > rs.away_since:
         if not _returned(ctx, resident_id, at):
             return False
-        rs.away_since = rs.away_by = rs.stray_motion_at = None  # came home
+        rs.away_since = rs.away_by = rs.stray_motion_at = rs.stray_motions = None  # came home
         ctx.touched.add(resident_id)
     exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
     if exit_alert is not None and exit_alert.severity is Severity.HIGH:
@@ -104,16 +106,17 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> b
 def _returned(ctx: RuleContext, resident_id: str, at: float) -> bool:
     """Home motion at `at` during an absence: a return? Always, unless the door confirmed the
     departure and a door sensor is online to see the way back in; then it takes a door event
-    since the departure, or motion sustained RETURN_SUSTAIN_S since the first during the absence."""
+    since the departure, or RETURN_MOTIONS motion events within RETURN_WINDOW_S."""
     rs = ctx.residents[resident_id]
     assert rs.away_since is not None
     if rs.away_by != "door" or not inactivity.departures_seen(ctx, resident_id):
         return True
     if rs.last_door_at is not None and rs.last_door_at > rs.away_since + DOOR_PASSAGE_S:
         return True
-    if rs.stray_motion_at is None or rs.stray_motion_at < rs.away_since:
-        rs.stray_motion_at = at
-    return at - rs.stray_motion_at >= RETURN_SUSTAIN_S
+    if rs.stray_motion_at is None or rs.stray_motion_at < rs.away_since or at - rs.stray_motion_at > RETURN_WINDOW_S:
+        rs.stray_motion_at, rs.stray_motions = at, 0  # a new burst
+    rs.stray_motions = (rs.stray_motions or 0) + 1
+    return rs.stray_motions >= RETURN_MOTIONS
 
 
 def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:

@@ -429,13 +429,15 @@ def test_a_door_confirmed_outing_is_not_a_quiet_spell() -> None:
         ("a couch mat twice while out (kasteren-c): still away; the return through the door ends it",
          [("cat", 8.42), ("cat", 8.45), ("door", 16.72), *[("cat", 16.75 + k * 0.5) for k in range(7)]], []),
         ("home through the door, then a fall: found at the day allowance", [("door", 10.0), ("cat", 10.02)], [12.52]),
-        ("the door event lost on the radio: motion sustained 12 min is a return, then a fall",
-         [("cat", 10.0), ("cat", 10.1), ("cat", 10.2)], [12.7]),
+        ("a pet while out (motions at 08:00, 08:30, 12:12): still away; the return through the door ends it",
+         [("cat", 8.0), ("cat", 8.5), ("cat", 12.2), ("door", 16.72), *[("cat", 16.75 + k * 0.5) for k in range(7)]], []),
+        ("the door event lost on the radio: three motions within 6 min are a return, then a fall",
+         [("cat", 10.0), ("cat", 10.05), ("cat", 10.1)], [12.6]),
     ],
 )
 def test_a_return_needs_more_than_one_stray_event(name: str, events: list[tuple[str, float]], alerts_at_h: list[float]) -> None:
     """Out through the door at 07:00 (day 6), then home events: the departure stands until a
-    door event or sustained motion shows the resident came home."""
+    door event or a burst of motion shows the resident came home."""
     drv = own_days(5, None)
     drv.event("cat-0001", "motion", local(6, 6.9))
     drv.event("door-0001", "door_open", local(6, 7.0))
