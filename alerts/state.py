@@ -171,7 +171,7 @@ class QuietHistory:
     the night window's end the night's silence ended (alerts/rules/quiet.py)."""
 
     day: int | None = None  # local day ordinal being filled
-    today: list[int] = field(default_factory=lambda: [0] * 26)  # longest daytime spell, latest wake-up after the night, per hour (quiet.py)
+    today: list[int] = field(default_factory=lambda: [0, 0])  # longest daytime spell, latest wake-up after the night[, per hour] (quiet.py)
     past: list[list[int]] = field(default_factory=list)  # [day, minutes per slot...]
 
     def to_dict(self) -> dict[str, Any]:
