@@ -44,7 +44,7 @@ def replay_command(
     result = run_offline(file, snapshot, _config(path_a))
     if compare is not None:
         b = run_offline(file, snapshot, _config(compare))
-        _print_comparison(result, b, str(config_path(path_a)), str(compare), json_out, len(snapshot.residents))
+        _print_comparison(result, b, str(config_path(path_a)), str(compare), json_out, snapshot)
         return
     if json_out:
         for line in result.json_lines():
@@ -85,11 +85,15 @@ def _registry_snapshot(file: Path, registry: Path | None) -> RegistrySnapshot:
         raise typer.Exit(2) from None
 
 
-def _print_comparison(a: ReplayResult, b: ReplayResult, name_a: str, name_b: str, json_out: bool, homes: int) -> None:
+def _print_comparison(a: ReplayResult, b: ReplayResult, name_a: str, name_b: str, json_out: bool,
+                      snapshot: RegistrySnapshot) -> None:
     comparison = compare(a, b)
     if json_out:
         for obj in comparison.json_lines():
             typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=True))
         return
-    for line in text_lines(comparison, name_a, name_b, alert_text, homes):
+    def describe(alert: Alert) -> str:  # times in the resident's time zone, as without --compare
+        return alert_text(alert, snapshot)
+
+    for line in text_lines(comparison, name_a, name_b, describe, len(snapshot.residents)):
         typer.echo(line)

@@ -109,6 +109,7 @@ def test_compare_on_the_command_line_from_another_folder(files: dict[str, Path],
     assert text.exit_code == 0, text.output
     assert "only under B (1):" in text.output and "[false]" in text.output
     assert "opened -2.00 h" in text.output
+    assert "no activity since 10:00" in text.output  # the nap's last movement, in the resident's time zone
     assert "false alerts per home-week" in text.output and "alerts per home-week (0.1" in text.output
     lines = [json.loads(x) for x in CliRunner().invoke(app, [*args, "--json"]).output.splitlines()]
     assert [x.get("only") for x in lines[:-2]] == ["B"]
