@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import queue
+import random
 import shutil
 import socket
 import subprocess
@@ -30,10 +31,36 @@ def require(condition: bool, what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+# Ports for the servers the tests start (brokers, hubs, PostgreSQL, Caddy) come from below the
+# kernel's ephemeral range (32768-60999), so no client socket of any process can take one between
+# free_port() and the server's bind; each pytest-xdist worker has a slice of its own, so two
+# workers never hand out the same port. A random start keeps two runs on one machine apart.
+PORTS_FIRST, PORTS_END = 20_000, 32_000
+
+
+def _worker_ports() -> range:
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    size = (PORTS_END - PORTS_FIRST) // max(workers, 1)
+    return range(PORTS_FIRST + index * size, PORTS_FIRST + (index + 1) * size)
+
+
+_PORTS = _worker_ports()
+_next_port = _PORTS.start + random.randrange(len(_PORTS))
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, from this worker's slice; handed out again only once the slice wraps."""
+    global _next_port
+    for _ in range(len(_PORTS)):
+        port, _next_port = _next_port, _PORTS.start + (_next_port + 1 - _PORTS.start) % len(_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # in use (by another run, or a server still closing)
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_PORTS}")
 
 
 def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
@@ -130,14 +157,69 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
+class PgSchemaCopies:
+    """Gives the session's PostgreSQL database afresh as a copy (CREATE DATABASE ... TEMPLATE) of a
+    database where `reset_schema` built the current schema once: a few times faster than
+    rebuilding the schema for every test. One template per UTC day, as `reset_schema` makes the
+    events partitions of the day it runs."""
+
+    def __init__(self, database_url: str) -> None:
+        import sqlalchemy as sa
+
+        self.database = database_url.rsplit("/", 1)[1]
+        self.admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.templates: dict[int, str] = {}
+
+    def fresh(self) -> None:
+        from hub.clock import SystemClock
+
+        template = self._template(int(SystemClock().now() // 86400))
+        self._sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)',
+                  f'CREATE DATABASE "{self.database}" TEMPLATE "{template}"')
+
+    def _template(self, day: int) -> str:
+        if day not in self.templates:
+            from hub.storage.db import make_engine, reset_schema
+
+            name = f"{self.database}_schema_{day}"
+            self._sql(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+            engine = make_engine(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+            reset_schema(engine)  # events partitioned as `pingan db upgrade` makes it
+            engine.dispose()
+            self.templates[day] = name
+        return self.templates[day]
+
+    def _sql(self, *statements: str) -> None:
+        import sqlalchemy as sa
+
+        with self.admin.connect() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
+
+    def close(self) -> None:
+        self._sql(*(f'DROP DATABASE IF EXISTS "{name}"' for name in self.templates.values()))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema_copies(pg_database: str) -> Iterator[PgSchemaCopies]:
+    copies = PgSchemaCopies(pg_database)
+    yield copies
+    copies.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database with the current schema, on SQLite and on PostgreSQL."""
+    if request.param == "postgresql":
+        request.getfixturevalue("pg_schema_copies").fresh()
+        yield request.getfixturevalue("pg_database")
+        return
     from hub.storage.db import make_engine, reset_schema
 
-    url = f"sqlite:///{tmp_path}/pingan.db" if request.param == "sqlite" else request.getfixturevalue("pg_database")
+    url = f"sqlite:///{tmp_path}/pingan.db"
     engine = make_engine(url)
-    reset_schema(engine)  # on PostgreSQL, events partitioned as `pingan db upgrade` makes it
+    reset_schema(engine)
     engine.dispose()
     yield url
 
