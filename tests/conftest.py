@@ -1,6 +1,9 @@
 """Shared fixtures: real Mosquitto brokers on free ports, real databases.
 
-Under CI=true a missing service fails the test instead of skipping it.
+Under CI=true a missing service fails the test instead of skipping it. The suite runs on
+pytest-xdist workers (pyproject.toml): whatever a test starts or creates must be its own — ports
+from free_port() (a slice per worker), files under tmp_path, PostgreSQL databases named after
+the worker's pid — never a fixed port, a shared file or the Mosquitto on :1883.
 """
 
 from __future__ import annotations
