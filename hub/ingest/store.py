@@ -108,7 +108,7 @@ def pg_array_literals(names: Sequence[str], types: Sequence[str], rows: Sequence
     PostgreSQL); one string per column is a single text parameter, built with str.join."""
     out: dict[str, str] = {}
     for name, pg_type, column in zip(names, types, zip(*rows, strict=True), strict=True):
-        if pg_type in ("varchar", "text"):
+        if pg_type in ("varchar", "text", "json"):
             items = ["NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in column]
         elif pg_type == "boolean":
             items = ["NULL" if v is None else "t" if v else "f" for v in column]
@@ -199,25 +199,32 @@ class StateDelta:
     late_count: int = 0
 
     def add(self, msg: DeviceMessage) -> None:
-        p = msg.payload
-        self.last_seen_at = _newest(self.last_seen_at, msg.received_at)
-        self.skew_count += msg.skewed
-        self.late_count += msg.late
-        if msg.seq is not None and (self.seq_at is None or msg.at >= self.seq_at):
-            self.last_seq, self.seq_at = msg.seq, msg.at
-        if isinstance(p, Event) and p.type not in NOT_ACTIVITY:
-            self.last_activity_at = _newest(self.last_activity_at, msg.at)
-        if isinstance(p, Status) and (self.status_at is None or msg.received_at >= self.status_at):
-            self.online, self.status_at = p.state == "online", msg.received_at
-        if isinstance(p, Gps) and (self.last_fix_at is None or msg.at >= self.last_fix_at):
-            self.last_lat, self.last_lon, self.last_acc, self.last_fix_at = p.lat, p.lon, p.acc, msg.at
+        # Hot path (every stored message): exact type tests and locals; `seq` is read once.
+        p, kind, at = msg.payload, type(msg.payload), msg.at
+        if self.last_seen_at is None or msg.received_at > self.last_seen_at:
+            self.last_seen_at = msg.received_at
+        if msg.skewed:
+            self.skew_count += 1
+        if msg.late:
+            self.late_count += 1
+        seq = getattr(p, "seq", None)
+        if seq is not None and (self.seq_at is None or at >= self.seq_at):
+            self.last_seq, self.seq_at = seq, at
+        if kind is Event:
+            if p.type not in NOT_ACTIVITY:  # type: ignore[union-attr]
+                self.last_activity_at = _newest(self.last_activity_at, at)
+        elif kind is Status:
+            if self.status_at is None or msg.received_at >= self.status_at:
+                self.online, self.status_at = p.state == "online", msg.received_at  # type: ignore[union-attr]
+        elif kind is Gps and (self.last_fix_at is None or at >= self.last_fix_at):
+            self.last_lat, self.last_lon, self.last_acc, self.last_fix_at = p.lat, p.lon, p.acc, at  # type: ignore[union-attr]
         # Buffered (late) messages describe the past: they must not overwrite current battery or firmware.
-        if isinstance(p, Heartbeat | Gps) and not msg.late and (self.health_at is None or msg.at >= self.health_at):
-            self.health_at = msg.at
-            self.battery = p.battery if p.battery is not None else self.battery
-            if isinstance(p, Heartbeat):
-                self.rssi = p.rssi if p.rssi is not None else self.rssi
-                self.fw = p.fw if p.fw is not None else self.fw
+        if (kind is Heartbeat or kind is Gps) and not msg.late and (self.health_at is None or at >= self.health_at):
+            self.health_at = at
+            self.battery = p.battery if p.battery is not None else self.battery  # type: ignore[union-attr]
+            if kind is Heartbeat:
+                self.rssi = p.rssi if p.rssi is not None else self.rssi  # type: ignore[union-attr]
+                self.fw = p.fw if p.fw is not None else self.fw  # type: ignore[union-attr]
 
     def values(self) -> tuple[Any, ...]:
         """The row in STATE_COLUMNS order."""
@@ -273,43 +280,59 @@ STATE_MERGE = ", ".join([
     *_when_newer(("last_lat", "last_lon", "last_acc", "last_fix_at"), "last_fix_at"),
     *(f"{c} = COALESCE({_OLD}.{c}, 0) + {_NEW}.{c}" for c in ("skew_count", "late_count")),
 ])
-SQLITE_UPSERT_STATE = (
-    f"INSERT INTO device_state ({', '.join(STATE_COLUMNS)}) VALUES ({', '.join('?' * len(STATE_COLUMNS))}) "
-    f"ON CONFLICT (device_id) DO UPDATE SET {STATE_MERGE}"
-)
-PG_UPSERT_STATE = text(
-    f"INSERT INTO device_state ({', '.join(STATE_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(STATE_COLUMNS, PG_STATE_TYPES, strict=True))
-    + f") ON CONFLICT (device_id) DO UPDATE SET {STATE_MERGE}"
-)
 
 
-def upsert_state(session: Session, deltas: Sequence[StateDelta]) -> None:
-    """Merge each delta into device_state (see STATE_MERGE); one statement per batch.
+def driver_upsert(table: str, columns: Sequence[str], pg_types: Sequence[str], merge: str) -> tuple[str, TextClause]:
+    """An `INSERT ... ON CONFLICT (first column) DO UPDATE SET merge` for `upsert_rows`: SQLite's
+    prepared form and PostgreSQL's over `unnest(column arrays)`."""
+    names, key = ", ".join(columns), columns[0]
+    sqlite_sql = (f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) "
+                  f"ON CONFLICT ({key}) DO UPDATE SET {merge}")
+    pg_sql = text(
+        f"INSERT INTO {table} ({names}) SELECT * FROM unnest("
+        + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, pg_types, strict=True))
+        + f") ON CONFLICT ({key}) DO UPDATE SET {merge}"
+    )
+    return sqlite_sql, pg_sql
 
-    PostgreSQL gets column arrays through unnest (psycopg dumps each value in Python otherwise);
-    SQLite gets the driver's executemany. Deltas are one per device, so no row is hit twice."""
-    if not deltas:
+
+def upsert_rows(session: Session, statement: tuple[str, TextClause], columns: Sequence[str],
+                pg_types: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run a `driver_upsert` statement for `rows` (tuples in `columns` order, one per key), in
+    the session's transaction, past SQLAlchemy's per-row parameter processing: PostgreSQL gets
+    one array literal per column (psycopg dumps each value in Python otherwise), SQLite the
+    driver's executemany."""
+    if not rows:
         return
-    rows = [d.values() for d in deltas]
+    sqlite_sql, pg_sql = statement
     if session.get_bind().dialect.name == "postgresql":
-        columns = pg_array_literals(STATE_COLUMNS, PG_STATE_TYPES, rows)
-        session.execute(PG_UPSERT_STATE, columns)
+        session.execute(pg_sql, pg_array_literals(columns, pg_types, rows))
         return
     cursor = _driver_cursor(session)
     try:
-        cursor.executemany(SQLITE_UPSERT_STATE, rows)
+        cursor.executemany(sqlite_sql, rows)
     finally:
         cursor.close()
+
+
+UPSERT_STATE = driver_upsert("device_state", STATE_COLUMNS, PG_STATE_TYPES, STATE_MERGE)
+
+
+def upsert_state(session: Session, deltas: Sequence[StateDelta]) -> None:
+    """Merge each delta into device_state (see STATE_MERGE); one statement per batch. Deltas are
+    one per device, so no row is hit twice."""
+    upsert_rows(session, UPSERT_STATE, STATE_COLUMNS, PG_STATE_TYPES, [d.values() for d in deltas])
 
 
 __all__ = [
     "DedupKey",
     "StateDelta",
     "dedup_key",
+    "driver_upsert",
     "fold_state",
     "insert_events",
     "insert_quarantine",
     "known_devices",
+    "upsert_rows",
     "upsert_state",
 ]

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import threading
 import time
@@ -67,6 +68,7 @@ from hub.clock import Clock
 from hub.config import Config
 from hub.dispatch.feedback import Feedback, SendOutcome
 from hub.dispatch.providers.base import DeliveryState, StatusUpdate
+from hub.ingest import store
 from hub.ingest.batch import AfterCommit
 from hub.metrics import OperationsMetrics
 from hub.ports import AlertNotFound, AlertView, InvalidTransition, ResidentNotFound
@@ -818,26 +820,27 @@ def _view(session: Session, alert_id: str) -> AlertView:
     return alert_view(row, session.get(m.Resident, row.resident_id) if row.resident_id else None)
 
 
+PERSON_COLUMNS = ("resident_id", "state", "reason", "detail", "reason_params", "since_at")
+PG_PERSON_TYPES = ("varchar", "varchar", "varchar", "varchar", "json", "float8")
+UPSERT_PERSONS = store.driver_upsert("resident_status", PERSON_COLUMNS, PG_PERSON_TYPES,
+                                     ", ".join(f"{c} = excluded.{c}" for c in PERSON_COLUMNS[1:]))
+
+
 def _save_persons(session: Session, actions: list[PersonStateChanged]) -> None:
     """One upsert for the residents whose fused state changed, the last change of each winning.
 
     A `session.get` + ORM flush per change cost ~1 ms: when 10,000 residents' states change in
-    a burst (a restart, the morning) that was most of each ingestion batch."""
-    if not actions:
-        return
+    a burst (a restart, the morning) that was most of each ingestion batch. Rows go to the
+    driver as tuples (`store.upsert_rows`), like device state: SQLAlchemy's per-row parameter
+    processing of the ON CONFLICT insert was most of what remained (docs/BENCHMARKS.md).
+    `reason_params` is JSON text, `null` for none, as the JSON column stored it."""
     latest = {a.resident: a for a in actions}
     rows = [
-        {"resident_id": a.resident, "state": a.state.value, "reason": a.reason.value, "detail": "",
-         "reason_params": None if a.explanation is None else dict(a.explanation.params), "since_at": a.at}
+        (a.resident, a.state.value, a.reason.value, "",
+         json.dumps(None if a.explanation is None else dict(a.explanation.params)), a.at)
         for _, a in sorted(latest.items())  # sorted: a stable lock order across concurrent hubs
     ]
-    table: Table = m.ResidentStatus.__table__  # type: ignore[assignment]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.resident_id], set_={c: stmt.excluded[c] for c in ("state", "reason", "detail", "reason_params", "since_at")}
-    )
-    session.execute(stmt, rows)
+    store.upsert_rows(session, UPSERT_PERSONS, PERSON_COLUMNS, PG_PERSON_TYPES, rows)
 
 
 def _live_event(action: Action) -> tuple[str, dict[str, Any]]:
