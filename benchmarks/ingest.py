@@ -242,8 +242,7 @@ class Hub:
     def cpu_s(self) -> float:
         """User + system CPU seconds of the hub process so far."""
         assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         assert self.proc is not None
@@ -282,6 +281,24 @@ def measure_hub(hub: Hub, count: int, timeout_s: float) -> dict[str, Any]:
     engine.dispose()
     return {"n": n, "first": first, "last": done_at, "rss_mb": rss, "quarantined": quarantined,
             "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BrokerCpu:
+    """The broker's CPU per message delivered while one consumer drains: with the consumer's own,
+    what the machine's cores must give per message (docs/BENCHMARKS.md, the CPU budget)."""
+
+    def __init__(self, broker: subprocess.Popen[bytes]) -> None:
+        self.pid = broker.pid
+        self.start = cpu_seconds(self.pid)
+
+    def us_per_msg(self, n: int) -> float:
+        return (cpu_seconds(self.pid) - self.start) * 1e6 / max(n, 1)
 
 
 def rate(result: dict[str, Any]) -> float:
@@ -348,14 +365,17 @@ def main() -> int:
 
         results: dict[str, dict[str, Any]] = {}
         for role in bare_roles:
+            broker_cpu = BrokerCpu(broker)
             results[f"bare-{role}"] = r = run_role(role, port, f"bench-bare-{role}", args.count, args.timeout)
-            print(f"bare {role:6s}: {r['n']} messages, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s", flush=True)
+            print(f"bare {role:6s}: {r['n']} messages, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
+                  f"broker {broker_cpu.us_per_msg(r['n']):.1f} us/msg", flush=True)
         for name, hub in hubs.items():
             clear_events(hub.db_url)
+            broker_cpu = BrokerCpu(broker)
             results[f"full-{name}"] = r = measure_hub(hub, args.count, args.timeout)
             print(f"full hub   {name:17s}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
                   f"peak rss {r['rss_mb']:.0f} MB, "
-                  f"quarantined {r['quarantined']}", flush=True)
+                  f"quarantined {r['quarantined']}, broker {broker_cpu.us_per_msg(r['n']):.1f} us/msg", flush=True)
         for name, config in ingest_configs.items():
             clear_events(config.db_url)
             results[f"ingest-{name}"] = r = run_role("ingest", port, str(config.config), args.count, args.timeout)
