@@ -280,15 +280,8 @@ class MqttConnection:
         size = len(payload)
         if size > self.settings.max_payload_bytes:
             payload = payload[:MAX_QUARANTINED_BYTES]  # never parsed; keep only what quarantine stores
-        item = Received(
-            topic=topic if isinstance(topic, str) else topic.decode("utf-8", "replace"),
-            payload=bytes(payload),
-            size=size,
-            mid=mid,
-            qos=qos,
-            received_at=self.clock.now(),
-            generation=self._generation,
-        )
+        item = Received(topic if isinstance(topic, str) else topic.decode("utf-8", "replace"), bytes(payload), size,
+                        mid, qos, self.clock.now(), self._generation)
         while self._accepting:
             try:
                 self.inbox.put(item, timeout=0.5)
