@@ -1,0 +1,110 @@
+"""The batch writer alone: messages per CPU-second of `BatchWriter.write`, with and without the rules.
+
+    .venv/bin/python benchmarks/ingest_writer.py [--count 30000] [--db sqlite|postgresql] [--profile tottime]
+
+No broker and no network thread: load-generator messages (simulators/load.py, 10,000 devices,
+one resident each, as benchmarks/ingest.py registers them) are built in memory and written in
+batches of 1,000 by the writer, with `HubCore.on_batch` as the hook and without it, after a
+warm-up of 10,000 messages. CPU time of this process only (PostgreSQL's server work is not in
+it). `--profile KEY` prints the cProfile of the measured writes sorted by KEY (CPU timer), the
+way docs/BENCHMARKS.md's profiles were taken. Last line:
+
+    ingest_writer: db=D hook_msg_per_cpu_s=N bare_writer_msg_per_cpu_s=N
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import queue
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import yaml  # noqa: E402
+from harness import create_database, drop_database  # noqa: E402
+from ingest import make_database  # noqa: E402
+from prometheus_client import CollectorRegistry  # noqa: E402
+
+from hub.clock import SystemClock  # noqa: E402
+from hub.config import Config  # noqa: E402
+from hub.ingest.batch import BatchWriter, Received, WriterSettings  # noqa: E402
+from hub.metrics import IngestMetrics  # noqa: E402
+from hub.rules.runtime import HubCore  # noqa: E402
+from hub.storage.db import make_engine, make_sessions  # noqa: E402
+from simulators.load import _Fleet  # noqa: E402
+
+DEVICES = 10_000
+BATCH = 1_000
+
+
+class NoAcks:
+    def ack(self, _received: Received) -> None: ...
+
+    def ack_all(self, _batch: object) -> None: ...
+
+
+def batches(fleet: _Fleet, count: int) -> list[list[Received]]:
+    out = []
+    for _ in range(count // BATCH):
+        now = time.time()
+        out.append([Received(t, p, len(p), i, 1, now, 1) for i, (t, p, _c) in enumerate(fleet.next() for _ in range(BATCH))])
+    return out
+
+
+def writer_rate(url: str, hook: bool, count: int, profile: str | None) -> float:
+    make_database(url, DEVICES)
+    data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
+    data["database"] = {"url": url}
+    config = Config.model_validate(data)
+    engine = make_engine(url, writer=True)
+    sessions, clock = make_sessions(engine), SystemClock()
+    core = HubCore(config, sessions, clock) if hook else None
+    if core is not None:
+        core.load()
+    writer = BatchWriter(queue.Queue(), sessions, NoAcks(), IngestMetrics(CollectorRegistry()), WriterSettings(), clock,
+                         core.on_batch if core else None)
+    fleet = _Fleet([f"load-{i + 1:05d}" for i in range(DEVICES)], "pingan/v1", seed=1)
+    for batch in batches(fleet, 10_000):
+        writer.write(batch)
+    measured = batches(fleet, count)
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    started = time.process_time()
+    if profiler:
+        profiler.enable()
+    for batch in measured:
+        writer.write(batch)
+    if profiler:
+        profiler.disable()
+    cpu = time.process_time() - started
+    engine.dispose()
+    if profiler:
+        pstats.Stats(profiler).sort_stats(profile).print_stats(30)
+    return count / cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=30_000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--profile", metavar="SORT_KEY", help="print a cProfile sorted by this key (tottime, cumulative)")
+    args = parser.parse_args()
+    pg_name = f"pingan_bench_writer_{int(time.time())}"
+    url = create_database(pg_name) if args.db == "postgresql" else f"sqlite:///{tempfile.mkdtemp()}/writer.db"
+    try:
+        hooked = writer_rate(url, True, args.count, args.profile)
+        bare = writer_rate(url, False, args.count, None)
+    finally:
+        if args.db == "postgresql":
+            drop_database(pg_name)
+    print(f"ingest_writer: db={args.db} hook_msg_per_cpu_s={hooked:.0f} bare_writer_msg_per_cpu_s={bare:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
