@@ -832,7 +832,7 @@ def _save_persons(session: Session, actions: list[PersonStateChanged]) -> None:
     A `session.get` + ORM flush per change cost ~1 ms: when 10,000 residents' states change in
     a burst (a restart, the morning) that was most of each ingestion batch. Rows go to the
     driver as tuples (`store.upsert_rows`), like device state: SQLAlchemy's per-row parameter
-    processing of the ON CONFLICT insert was most of what remained (docs/BENCHMARKS.md).
+    processing was 70–85 % of that upsert's CPU (docs/BENCHMARKS.md, issue 18 item 3).
     `reason_params` is JSON text, `null` for none, as the JSON column stored it."""
     latest = {a.resident: a for a in actions}
     rows = [
