@@ -61,6 +61,7 @@ def test_the_scheduler_reports_how_late_it_fired_a_deadline(db_url: str) -> None
 def test_every_grafana_panel_asks_for_series_and_labels_the_hub_exposes(db_url: str) -> None:
     hub = build_hub(make_config(db_url), clock=VirtualClock(START), provider=ConsoleProvider(echo=False))
     assert hub.metrics_registry is not None
+    assert hub.app is not None  # a running hub serves the web app, which adds the webhook series (built after the hub starts)
     # Each series name -> its label names (prometheus_client keeps them on the collector; series
     # with labels have no sample before their first increment, so collect() cannot tell).
     labels: dict[str, set[str]] = {}
