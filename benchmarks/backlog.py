@@ -24,12 +24,14 @@ running). `--no-critical-lane` runs the hub without the critical lane, for compa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,6 +90,27 @@ def publish_backlog(port: int, count: int, devices: int, events: bool) -> str:
     return f"{stats['acked']} of {stats['sent']} acknowledged at {stats['rate']:.0f} msg/s, {stats['by_channel']}"
 
 
+@contextlib.contextmanager
+def private_world(db: str, name: str) -> Iterator[tuple[Path, int, str, list[Hub]]]:
+    """A work dir, a private Mosquitto and a database (SQLite there, or PostgreSQL `name`); the hubs
+    the caller appends are killed if still running, the broker ended and the database dropped."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    broker, port = start_broker(workdir)
+    url = pg_database(name) if db == "postgresql" else f"sqlite:///{workdir}/bench.db"
+    if url is None:
+        raise SystemExit(1)
+    hubs: list[Hub] = []
+    try:
+        yield workdir, port, url, hubs
+    finally:
+        for hub in hubs:
+            hub.kill()
+        broker.terminate()
+        broker.wait(10)
+        if db == "postgresql":
+            drop_database(name)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=500_000)
@@ -98,64 +121,49 @@ def main() -> int:
     parser.add_argument("--events", action="store_true", help="the backlog also holds ordinary events (15 %%)")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="pingan-bench-backlog-"))
-    broker, port = start_broker(workdir)
-    pg_name = f"pingan_bench_backlog_{os.getpid()}"
-    url = pg_database(pg_name) if args.db == "postgresql" else f"sqlite:///{workdir}/bench.db"
-    if url is None:
-        return 1
-    hub: Hub | None = None
-    try:
-        with TwilioTestServer() as server:
-            make_database(url, args.devices)
-            add_responders(url)
-            hub = Hub(workdir, "backlog", port, url)
-            configure(hub, server, critical_lane=not args.no_critical_lane)
-            hub.start()  # once, so the broker keeps the hub's sessions while it is down
-            wait_for(hub.ready, 120, f"hub ready (log {hub.log})")
-            time.sleep(1.0)  # both sessions' SUBSCRIBEs handled (the critical one connects alongside)
-            hub.stop()
+    with private_world(args.db, f"pingan_bench_backlog_{os.getpid()}") as (workdir, port, url, hubs), TwilioTestServer() as server:
+        make_database(url, args.devices)
+        add_responders(url)
+        hub = Hub(workdir, "backlog", port, url)
+        hubs.append(hub)
+        configure(hub, server, critical_lane=not args.no_critical_lane)
+        hub.start()  # once, so the broker keeps the hub's sessions while it is down
+        wait_for(hub.ready, 120, f"hub ready (log {hub.log})")
+        time.sleep(1.0)  # both sessions' SUBSCRIBEs handled (the critical one connects alongside)
+        hub.stop()
 
-            published = publish_backlog(port, args.count, args.devices, args.events)
-            print(f"published: {published}, then 1 SOS", flush=True)
+        published = publish_backlog(port, args.count, args.devices, args.events)
+        print(f"published: {published}, then 1 SOS", flush=True)
 
-            from hub.storage.db import make_engine
+        from hub.storage.db import make_engine
 
-            engine = make_engine(url)
+        engine = make_engine(url)
 
-            def stored() -> int:
-                with engine.connect() as conn:
-                    return int(conn.execute(sa.text("SELECT count(*) FROM events")).scalar() or 0)
-
-            started = time.monotonic()
-            started_wall = time.time()
-            hub.start()
-            wait_for(server.accepted, args.timeout, "the SOS text at the provider")
-            sms_at = server.accepted()[0].received_mono
-            sos_cpu_s = hub.cpu_s()  # the hub's own work until then, whatever the machine's load
-            sos_ms = (sms_at - started) * 1000
-            print(f"SOS text at the provider {sos_ms:.0f} ms after the hub process started "
-                  f"({sos_cpu_s:.2f} s of the hub's CPU by then); events stored by then: {stored()}", flush=True)
-            deadline = time.monotonic() + args.timeout
-            while (n := stored()) < args.count + 1 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            drained = time.monotonic() - started
+        def stored() -> int:
             with engine.connect() as conn:
-                first = float(conn.execute(sa.text("SELECT min(received_at) FROM events")).scalar() or started_wall)
-            print(f"ingestion running {first - started_wall:.2f} s after the start; SOS text "
-                  f"{sos_ms - (first - started_wall) * 1000:.0f} ms after the first stored event; "
-                  f"backlog stored in {drained:.1f} s ({n} events, {n / max(drained, 1e-9):.0f} msg/s with start-up)",
-                  flush=True)
-            engine.dispose()
-            hub.stop()
-            hub = None
-    finally:
-        if hub is not None:
-            hub.kill()
-        broker.terminate()
-        broker.wait(10)
-        if args.db == "postgresql":
-            drop_database(pg_name)
+                return int(conn.execute(sa.text("SELECT count(*) FROM events")).scalar() or 0)
+
+        started = time.monotonic()
+        started_wall = time.time()
+        hub.start()
+        wait_for(server.accepted, args.timeout, "the SOS text at the provider")
+        sms_at = server.accepted()[0].received_mono
+        sos_cpu_s = hub.cpu_s()  # the hub's own work until then, whatever the machine's load
+        sos_ms = (sms_at - started) * 1000
+        print(f"SOS text at the provider {sos_ms:.0f} ms after the hub process started "
+              f"({sos_cpu_s:.2f} s of the hub's CPU by then); events stored by then: {stored()}", flush=True)
+        deadline = time.monotonic() + args.timeout
+        while (n := stored()) < args.count + 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        drained = time.monotonic() - started
+        with engine.connect() as conn:
+            first = float(conn.execute(sa.text("SELECT min(received_at) FROM events")).scalar() or started_wall)
+        print(f"ingestion running {first - started_wall:.2f} s after the start; SOS text "
+              f"{sos_ms - (first - started_wall) * 1000:.0f} ms after the first stored event; "
+              f"backlog stored in {drained:.1f} s ({n} events, {n / max(drained, 1e-9):.0f} msg/s with start-up)",
+              flush=True)
+        engine.dispose()
+        hub.stop()
     complete = n >= args.count + 1
     if not complete:
         print("INCOMPLETE: the backlog was not stored before the deadline", flush=True)

@@ -25,7 +25,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,9 +34,9 @@ sys.path.append(str(REPO / "tests"))  # support.twilio_server; after benchmarks/
 
 import paho.mqtt.client as mqtt  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from backlog import add_responders, configure  # noqa: E402
-from harness import drop_database, wait_for  # noqa: E402
-from ingest import Hub, make_database, pg_database, start_broker  # noqa: E402
+from backlog import add_responders, configure, private_world  # noqa: E402
+from harness import wait_for  # noqa: E402
+from ingest import Hub, make_database  # noqa: E402
 from support.twilio_server import TwilioTestServer  # noqa: E402
 
 
@@ -58,7 +57,7 @@ def hear_every_device(port: int, devices: int, url: str, timeout_s: float) -> No
 
 def time_sos(port: int, server: TwilioTestServer, devices: int, count: int, timeout_s: float) -> list[float]:
     """Milliseconds from each SOS's PUBLISH to the provider's first request after it."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-sos")
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sos-publisher")  # not bench-sos: the hub's own client id
     client.connect("127.0.0.1", port)
     client.loop_start()
     latencies = []
@@ -79,34 +78,20 @@ def time_sos(port: int, server: TwilioTestServer, devices: int, count: int, time
 
 
 def run_size(devices: int, args: argparse.Namespace) -> dict[str, float]:
-    workdir = Path(tempfile.mkdtemp(prefix="pingan-bench-sos-"))
-    broker, port = start_broker(workdir)
-    pg_name = f"pingan_bench_sos_{os.getpid()}_{devices}"
-    url = pg_database(pg_name) if args.db == "postgresql" else f"sqlite:///{workdir}/bench.db"
-    if url is None:
-        raise SystemExit(1)
-    hub: Hub | None = None
-    try:
-        with TwilioTestServer() as server:
-            make_database(url, devices)
-            add_responders(url)
-            hub = Hub(workdir, "sos", port, url)
-            configure(hub, server, critical_lane=True)
-            started = time.monotonic()
-            hub.start()
-            wait_for(hub.ready, args.timeout, f"hub ready (log {hub.log})")
-            ready_s = time.monotonic() - started
-            hear_every_device(port, devices, url, args.timeout)
-            latencies = time_sos(port, server, devices, args.sos, args.timeout)
-            hub.stop()
-            hub = None
-    finally:
-        if hub is not None:
-            hub.kill()
-        broker.terminate()
-        broker.wait(10)
-        if args.db == "postgresql":
-            drop_database(pg_name)
+    name = f"pingan_bench_sos_{os.getpid()}_{devices}"
+    with private_world(args.db, name) as (workdir, port, url, hubs), TwilioTestServer() as server:
+        make_database(url, devices)
+        add_responders(url)
+        hub = Hub(workdir, "sos", port, url)
+        hubs.append(hub)
+        configure(hub, server, critical_lane=True)
+        started = time.monotonic()
+        hub.start()
+        wait_for(hub.ready, args.timeout, f"hub ready (log {hub.log})")
+        ready_s = time.monotonic() - started
+        hear_every_device(port, devices, url, args.timeout)
+        latencies = time_sos(port, server, devices, args.sos, args.timeout)
+        hub.stop()
     return {"p50": statistics.median(latencies), "max": max(latencies), "ready_s": ready_s}
 
 
