@@ -64,6 +64,11 @@ class LearnedDayConfig(Strict):
     ceiling_hours: float = Field(8, gt=0, le=72, description="never more than this")
     sleep_in_floor_hours: float = Field(1, ge=0, le=12, description="a learned night ends at least this long after the night window")
     sleep_in_ceiling_hours: float = Field(5, ge=0, le=12, description="and at most this long after it")
+    own_night: bool = Field(False, description="judge a night by the resident's learned bedtime and night length, not the night window's clock hours")
+    bedtime_quantile: float = Field(0.25, ge=0, le=1, description="the usual bedtime: this quantile of the nights' bedtimes (low: an early night is still a night)")
+    night_quantile: float = Field(0.9, ge=0, le=1, description="the usual night: this quantile of the nights' lengths and wake-ups (high: a sleep-in is covered)")
+    night_margin: float = Field(1.25, ge=1, le=3, description="a night may last this multiple of the usual night length")
+    night_floor_hours: float = Field(8, gt=0, le=24, description="a learned night is allowed at least this long")
 
     @model_validator(mode="after")
     def _bounds(self) -> LearnedDayConfig:

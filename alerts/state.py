@@ -173,13 +173,16 @@ class QuietHistory:
     day: int | None = None  # local day ordinal being filled
     today: list[int] = field(default_factory=lambda: [0, 0])  # longest daytime spell, latest wake-up after the night[, per hour] (quiet.py)
     past: list[list[int]] = field(default_factory=list)  # [day, minutes per slot...]
+    nights: list[list[int]] = field(default_factory=list)  # [day, bedtime, wake-up] in minutes after noon (quiet.py)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"day": self.day, "today": list(self.today), "past": [list(row) for row in self.past]}
+        return {"day": self.day, "today": list(self.today), "past": [list(row) for row in self.past],
+                "nights": [list(row) for row in self.nights]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuietHistory:
-        return cls(data["day"], list(data["today"]), [list(row) for row in data["past"]])
+        nights = [list(row) for row in data.get("nights", [])]  # state saved before nights were kept has none
+        return cls(data["day"], list(data["today"]), [list(row) for row in data["past"]], nights)
 
 
 @dataclass(slots=True)

@@ -58,7 +58,8 @@ def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
 
 
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,
-             sleep_in_s: float = 3 * 3600.0, floor_s: float = 0.0, nap: tuple[str, float] | None = None) -> float:
+             sleep_in_s: float = 3 * 3600.0, floor_s: float = 0.0, nap: tuple[str, float] | None = None,
+             own: quiet.Night | None = None) -> float:
     """When a silence that began at `start` has spent its budget.
 
     A silence that may be sleep is allowed `night_s`, but ends at the latest `sleep_in_s` after
@@ -67,14 +68,25 @@ def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, ho
     who went back to bed after a bathroom visit at 03:00 and is still silent at 10:00 is not
     asleep any more. The learned routine does not shape the night — neither tighter (the
     learned night of a resident who gets up most nights was too short for the nights they
-    slept through) nor wider. By day the learned routine never allows less than `floor_s`."""
+    slept through) nor wider. By day the learned routine never allows less than `floor_s`.
+
+    With the resident's own night learned (`own`), the night is theirs: a silence beginning
+    BEDTIME_LEAD_S before their usual bedtime may be sleep, and it is allowed their night from
+    when it began, ending at the latest `sleep_in_s` after their usual wake-up."""
     window = parse_window(night)
-    if not _may_be_sleep(start, tz, window):
+    if not _may_be_sleep(start, tz, window, own):
         due = max(_day_walk(start, tz, day_s, hour_factors), start + min(floor_s, day_s))
         if nap is not None and in_window((start + utc_offset_s(start, tz)) % DAY_S, parse_window(nap[0])):
             due = max(due, start + nap[1])  # an afternoon nap (午睡) fits
         return due
+    if own is not None:
+        return min(start + own.length_s, usual_wake(start, tz, own) + sleep_in_s)
     return min(start + night_s, night_end(start, tz, window) + sleep_in_s)
+
+
+def usual_wake(start: float, tz: str, own: quiet.Night) -> float:
+    """The resident's usual (late) wake-up after the evening a silence began in."""
+    return start + (own.wake_min - quiet.after_noon_min(start, tz)) * 60
 
 
 def night_end(start: float, tz: str, window: tuple[int, int]) -> float:
@@ -101,9 +113,13 @@ def _day_walk(start: float, tz: str, day_s: float, hour_factors: list[float] | N
     return t
 
 
-def _may_be_sleep(start: float, tz: str, window: tuple[int, int]) -> bool:
-    """A silence beginning in the night window, or at most BEDTIME_LEAD_S before it opens."""
+def _may_be_sleep(start: float, tz: str, window: tuple[int, int], own: quiet.Night | None = None) -> bool:
+    """A silence beginning in the night window, or at most BEDTIME_LEAD_S before it opens; with
+    the resident's own night, from BEDTIME_LEAD_S before the usual bedtime to the window's end."""
     sod = (start + utc_offset_s(start, tz)) % DAY_S
+    if own is not None:
+        until = ((window[1] - quiet.NOON_S) % DAY_S) / 60
+        return own.bedtime_min - BEDTIME_LEAD_S / 60 <= quiet.after_noon_min(start, tz) < until
     if in_window(sod, window):
         return True
     return (window[0] - sod) % DAY_S <= BEDTIME_LEAD_S
@@ -113,7 +129,7 @@ def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.L
     """The resident's learned daytime allowance for a silence beginning at `start`, or None
     (not learned yet, a silence that may be sleep, or the resident's own `day_hours` set)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window):
+    if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window, own_night(ctx, resident, start)):
         return None
     return quiet.allowance(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day)
 
@@ -122,10 +138,16 @@ def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> qu
     """How long after the night window a night's silence beginning at `start` may last, learned
     from how late this resident got up (None: not learned yet, or not a night)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if not _may_be_sleep(start, resident.timezone, window):
+    if own_night(ctx, resident, start) is not None or not _may_be_sleep(start, resident.timezone, window):
         return None
     end = night_end(start, resident.timezone, window)
     return quiet.sleep_in(ctx.residents[resident.id].quiet, resident.timezone, end, ctx.rules.learned_day)
+
+
+def own_night(ctx: RuleContext, resident: Resident, start: float) -> quiet.Night | None:
+    """The resident's own night learned from their history (rules.learned_day.own_night), or None."""
+    night_s = (resident.inactivity.night_hours or ctx.rules.inactivity.night_hours) * 3600
+    return quiet.own_night(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day, night_s)
 
 
 def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
@@ -145,7 +167,9 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
     if rs.quiet is None:
         rs.quiet = QuietHistory()
     tz, window = resident.timezone, parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if _may_be_sleep(start, tz, window):
+    if cfg.own_night:
+        quiet.record_night(rs.quiet, tz, start, at - start, cfg)
+    if _may_be_sleep(start, tz, window, own_night(ctx, resident, start)):
         end = night_end(start, tz, window)
         quiet.record_wake(rs.quiet, tz, end, at - end, cfg)
     else:
@@ -192,7 +216,8 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     learned_night = learned_sleep_in_s(ctx, resident, start)
     if learned_night is not None:
         sleep_in_s = learned_night.seconds if learned_night.settled else max(sleep_in_s, learned_night.seconds)
-    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap)
+    own = own_night(ctx, resident, start)
+    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own)
     learned = learned_day_s(ctx, resident, start)
     if learned is not None:  # the resident's own quiet spells: only wider than the prior until settled
         due = start + learned.seconds if learned.settled else max(due, start + learned.seconds)
@@ -225,7 +250,7 @@ def _basis(ctx: RuleContext, resident: Resident, start: float, due: float) -> tu
     the (hour, days) the resident is usually active in next."""
     rs, cfg, tz = ctx.residents[resident.id], ctx.rules.inactivity, resident.timezone
     day_s, _, night = thresholds(ctx, resident)
-    if _may_be_sleep(start, tz, parse_window(night)):
+    if _may_be_sleep(start, tz, parse_window(night), own_night(ctx, resident, start)):
         return "night", None
     learned = learned_day_s(ctx, resident, start)
     if learned is not None and (learned.settled or due - start <= learned.seconds + 1):

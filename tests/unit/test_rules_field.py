@@ -500,3 +500,56 @@ def test_an_early_risers_night_fall_is_found_sooner(name: str, learned_day: bool
     drv.advance_to(local(15, 12.0))
     [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(15, 0)]
     assert alert.opened_at == pytest.approx(local(15, found_at_h), abs=60), name
+
+
+# ---------------------------------------------------------------- 7. nights anchored to the resident (learned_day.own_night)
+
+
+def sleeper(days: int, bed_h: list[float], wake_h: list[float], own_night: bool) -> Driver:
+    """Day d (1-based): up at wake_h[d-1], motion every half hour, last motion at bed_h[d-1]
+    (local hours of day d; past 24 is after midnight). A door sensor: day allowance 2.5 h."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
+                        learned_day={"enabled": True, "own_night": own_night})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, wake_h[0] - 0.1))
+    for day in range(days):
+        h = wake_h[day]
+        while h < bed_h[day]:
+            drv.event("cat-0001", "motion", local(1 + day, h))
+            h += 0.5
+        drv.event("cat-0001", "motion", local(1 + day, bed_h[day]))
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "own_night", "alerts_after_day_5"),
+    [
+        ("bed 01:20-03:20, up 10:10-11:30, a sleep-in to 12:40 on day 12: her own night covers it", True, 0),
+        ("the window's night (control): 07:00 + the learned sleep-in, at most 5 h → 12:00", False, 1),
+    ],
+)
+def test_a_late_sleepers_night_is_her_own(name: str, own_night: bool, alerts_after_day_5: int) -> None:
+    """ordonez-a: bed 01:20-03:20, up 10:07-12:37; alerts at 10:00 and at the 12:00 ceiling."""
+    beds = [25.33, 26.0, 27.33, 25.5, 26.5, 25.8, 27.0, 26.2, 25.4, 26.8, 25.9, 27.2, 26.1, 25.6]
+    wakes = [10.17, 10.5, 11.5, 10.3, 11.0, 10.6, 11.3, 10.8, 10.2, 11.2, 10.9, 11.4, 12.67, 10.7]
+    drv = sleeper(14, beds, wakes, own_night)
+    drv.advance_to(local(15, 2.0))
+    assert len([a for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]) == alerts_after_day_5, name
+
+
+@pytest.mark.parametrize(
+    ("name", "own_night", "found_at_h"),
+    [
+        ("usually in bed by 23:00-23:40: a silence from 21:00 is judged at the day rate (2.5 h)", True, 23.5),
+        ("the window's night (control): 21:00 is in 21:00-07:00, the night's allowance → 09:00", False, 33.0),
+    ],
+)
+def test_an_evening_fall_before_her_usual_bedtime(name: str, own_night: bool, found_at_h: float) -> None:
+    """Bed 23:00-23:40 and up 06:30-07:00 for 10 days; on day 11 the last motion is at 21:00."""
+    beds = [23.0, 23.3, 23.6, 23.1, 23.5, 23.2, 23.4, 23.0, 23.6, 23.3, 21.0]
+    wakes = [6.5, 6.8, 7.0, 6.6, 6.9, 6.5, 6.7, 7.0, 6.6, 6.8, 6.7]
+    drv = sleeper(11, beds, wakes, own_night)
+    drv.advance_to(local(12, 12.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(11, 12.0)]
+    assert alert.opened_at == pytest.approx(local(11, found_at_h), abs=60), name
