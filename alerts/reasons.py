@@ -96,7 +96,7 @@ T = ParamType
 _DEVICE = Param("device", T.DEVICE)
 #: Why the allowed silence was what it was: fixed thresholds (by day, by day with a door sensor
 #: seeing departures, the resident's own override, a nap window, the night allowance) or learned.
-SILENCE_BASES = ("day", "day_door", "resident", "nap", "night", "learned", "learned_day")
+SILENCE_BASES = ("day", "day_door", "resident", "nap", "night", "learned", "learned_day", "own_night")
 
 CATALOGUE: dict[ReasonCode, tuple[Param, ...]] = {
     ReasonCode.SOS_PRESSED: (_DEVICE,),
@@ -113,6 +113,8 @@ CATALOGUE: dict[ReasonCode, tuple[Param, ...]] = {
         Param("usual_hour", T.COUNT, optional=True),  # learned: the first hour she is usually active in
         Param("usual_days", T.COUNT, optional=True),  # … on this many days
         Param("history_days", T.COUNT, optional=True),  # … of this many
+        Param("usual_bed", T.TIME, optional=True),  # own_night: her usual bedtime that evening
+        Param("usual_wake", T.TIME, optional=True),  # … and her usual (late) wake-up after it
     ),
     ReasonCode.AWAY_TOO_LONG: (
         Param("since", T.TIME), Param("by", T.CHOICE, choices=("door", "tag")), Param("limit_s", T.SECONDS),

@@ -89,6 +89,11 @@ def usual_wake(start: float, tz: str, own: quiet.Night) -> float:
     return start + (own.wake_min - quiet.after_noon_min(start, tz)) * 60
 
 
+def usual_bedtime(start: float, tz: str, own: quiet.Night) -> float:
+    """The resident's usual (early) bedtime on the evening a silence began in."""
+    return start + (own.bedtime_min - quiet.after_noon_min(start, tz)) * 60
+
+
 def night_end(start: float, tz: str, window: tuple[int, int]) -> float:
     """The end of the night window `start` lies in (or, just before it opens, of the coming one)."""
     sod = (start + utc_offset_s(start, tz)) % DAY_S
@@ -237,11 +242,14 @@ def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> E
     judged_on = [device_ref(d.id, d.kind) for d in ctx.devices_of(resident.id) if activity.is_activity_device(d) and ctx.online(d)]
     basis, usual = _basis(ctx, resident, start, due)
     history_days = rs.routine.days if usual is not None and rs.routine is not None else None
+    own = own_night(ctx, resident, start) if basis == "own_night" else None
     return reason(
         ReasonCode.SILENCE_EXCEEDED, since=start, last_activity=rs.last_activity,
         last_device=None if last is None else device_ref(last.id, last.kind), devices=judged_on,
         threshold_s=round(due - start), basis=basis, usual_hour=None if usual is None else usual[0],
         usual_days=None if usual is None else usual[1], history_days=history_days,
+        usual_bed=None if own is None else round(usual_bedtime(start, resident.timezone, own)),
+        usual_wake=None if own is None else round(usual_wake(start, resident.timezone, own)),
     )
 
 
@@ -250,8 +258,9 @@ def _basis(ctx: RuleContext, resident: Resident, start: float, due: float) -> tu
     the (hour, days) the resident is usually active in next."""
     rs, cfg, tz = ctx.residents[resident.id], ctx.rules.inactivity, resident.timezone
     day_s, _, night = thresholds(ctx, resident)
-    if _may_be_sleep(start, tz, parse_window(night), own_night(ctx, resident, start)):
-        return "night", None
+    own = own_night(ctx, resident, start)
+    if _may_be_sleep(start, tz, parse_window(night), own):
+        return ("night" if own is None else "own_night"), None
     learned = learned_day_s(ctx, resident, start)
     if learned is not None and (learned.settled or due - start <= learned.seconds + 1):
         return "learned_day", None

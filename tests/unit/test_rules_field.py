@@ -553,3 +553,16 @@ def test_an_evening_fall_before_her_usual_bedtime(name: str, own_night: bool, fo
     drv.advance_to(local(12, 12.0))
     [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(11, 12.0)]
     assert alert.opened_at == pytest.approx(local(11, found_at_h), abs=60), name
+
+
+def test_her_own_night_explains_itself() -> None:
+    """The alert says the night was hers: usually in bed by ..., up by ... (the board and SMS words)."""
+    beds = [23.0, 23.3, 23.6, 23.1, 23.5, 23.2, 23.4, 23.0, 23.6, 23.3, 23.0]
+    wakes = [6.5, 6.8, 7.0, 6.6, 6.9, 6.5, 6.7, 7.0, 6.6, 6.8, 6.7]
+    drv = sleeper(11, beds, wakes, own_night=True)
+    drv.advance_to(local(12, 12.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(11, 12.0)]
+    why = alert.reason.params
+    assert why["basis"] == "own_night"
+    assert (why["usual_bed"], why["usual_wake"]) == (pytest.approx(local(11, 23.1), abs=60), pytest.approx(local(12, 7.0), abs=60))
+    assert alert.opened_at == pytest.approx(local(12, 8.75), abs=60)  # 23:00 + 1.25 × her 7.8 h night (90th percentile)
