@@ -566,3 +566,16 @@ def test_her_own_night_explains_itself() -> None:
     assert why["basis"] == "own_night"
     assert (why["usual_bed"], why["usual_wake"]) == (pytest.approx(local(11, 23.1), abs=60), pytest.approx(local(12, 7.0), abs=60))
     assert alert.opened_at == pytest.approx(local(12, 8.75), abs=60)  # 23:00 + 1.25 × her 7.8 h night (90th percentile)
+
+
+def test_her_learned_nights_survive_a_restart() -> None:
+    beds = [23.0, 23.3, 23.6, 23.1, 23.5]
+    wakes = [6.5, 6.8, 7.0, 6.6, 6.9]
+    drv = sleeper(5, beds, wakes, own_night=True)
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
+    assert before is not None and after is not None and before.quiet is not None
+    assert [row[1:] for row in before.quiet.nights] == [[660, 1128], [678, 1140], [696, 1116], [666, 1134]]  # 23:00-06:48, ... (minutes after noon)
+    assert after.quiet == before.quiet
