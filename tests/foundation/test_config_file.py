@@ -33,6 +33,11 @@ def check_config(path: Path, env: dict[str, str] | None = None) -> tuple[int, st
     return result.exit_code, result.output
 
 
+def test_the_checkouts_config_is_the_packaged_default() -> None:
+    """./config.yaml links to hub/default_config.yaml: a copy drifts (it happened once)."""
+    assert (ROOT / "config.yaml").resolve() == (ROOT / "hub" / "default_config.yaml").resolve()
+
+
 def test_shipped_config_passes_check_config() -> None:
     # A real process, from the project root, as an operator would run it.
     result = subprocess.run([sys.executable, "-m", "pingan", "check-config"], cwd=ROOT, capture_output=True, text=True)
