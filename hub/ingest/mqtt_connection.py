@@ -136,7 +136,10 @@ class MqttConnection:
         # clean_session=False is MQTT 5's clean_start=False: resume the session the broker kept.
         client = _BackoffClient(self.client_id, clean_session=False, optimistic_acknowledgement=False, **properties)
         if s.username:
-            client.set_auth_credentials(s.username, s.password.get_secret_value() if s.password else None)
+            # A lane logs in as a user of its own: a broker that names sessions after their user
+            # (deploy/mosquitto.conf) would otherwise give both sessions one id, each cutting the other off.
+            username = s.username if self.lane is None else f"{s.username}-{self.lane.suffix}"
+            client.set_auth_credentials(username, s.password.get_secret_value() if s.password else None)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_qos0_message

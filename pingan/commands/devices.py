@@ -27,11 +27,13 @@ def provision_command(
         "--tls-host", help="host name or IP the broker is reached at (repeat): makes tls/ca.* once and tls/broker.*")] = None,
     client_certs: Annotated[bool, typer.Option(
         "--client-certs", help="with --tls-host: also a client certificate per device and for the hub (mutual TLS)")] = False,
+    hub_users: Annotated[list[str] | None, typer.Option(
+        "--hub-user", help="broker user of a hub (repeat for several hubs; default mqtt.username or pingan-hub)")] = None,
 ) -> None:
     """Write per-device MQTT credentials (CSV for the device maker) and Mosquitto's passwd and acl files."""
     # Here, not at the top: the cryptography package is not imported by every `pingan` command (`serve`).
     from hub.operations import certs
-    from hub.operations.provision import DEFAULT_HUB_USER, provision, provision_tls, write_credentials_csv
+    from hub.operations.provision import DEFAULT_HUB_USER, hub_logins, provision, provision_tls, write_credentials_csv
 
     cfg = load(ctx)
     if client_certs and not tls_hosts:
@@ -46,8 +48,8 @@ def provision_command(
     with make_sessions(engine)() as session:
         devices = {d.id: d.kind for d in session.scalars(select(Device).order_by(Device.id))}
     engine.dispose()
-    hub_user = cfg.mqtt.username or DEFAULT_HUB_USER
-    result = provision(devices, out, hub_user, cfg.mqtt.topic_root, rotate)
+    hubs = hub_users or [cfg.mqtt.username or DEFAULT_HUB_USER]
+    result = provision(devices, out, hubs, cfg.mqtt.topic_root, rotate)
     stamp = datetime.fromtimestamp(SystemClock().now(), UTC).strftime("%Y%m%dT%H%M%SZ")
     csv_path = out / f"device-credentials-{stamp}.csv"
     if result.created:
@@ -62,11 +64,11 @@ def provision_command(
     if result.created:
         typer.echo(f"credentials for the device maker: {csv_path} (mode 0600; passwords are not stored in clear)")
     if result.hub_password is not None:
-        typer.echo(f"hub user {hub_user!r}: password in {out / 'secrets' / 'PINGAN_MQTT__PASSWORD'}"
+        typer.echo(f"hub users {', '.join(hub_logins(hubs))}: password in {out / 'secrets' / 'PINGAN_MQTT__PASSWORD'}"
                    " (use PINGAN_SECRETS_DIR or PINGAN_MQTT__PASSWORD; set mqtt.username)")
     typer.echo(f"broker files: {out / 'passwd'} {out / 'acl'}")
     if tls_hosts:
-        users = [hub_user, *sorted(devices)] if client_certs else None
+        users = [*hubs, *sorted(devices)] if client_certs else None
         try:
             tls = provision_tls(out, tls_hosts, users, certs.utc(SystemClock().now()), rotate)
         except certs.CertError as exc:  # e.g. ca.crt kept but ca.key lost

@@ -57,7 +57,7 @@ def test_one_device_cannot_publish_as_another(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     creds = {row["device_id"]: row["password"] for row in csv.DictReader(next(files.glob("device-credentials-*.csv")).open())}
     assert sorted(creds) == ["cat-0001", "cat-0002"]
-    assert sorted(read_passwd(files / "passwd")) == ["cat-0001", "cat-0002", "pingan-hub"]
+    assert sorted(read_passwd(files / "passwd")) == ["cat-0001", "cat-0002", "pingan-hub", "pingan-hub-critical"]
 
     broker = Broker(port, shipped_mosquitto_conf(tmp_path, files, free_port(), port))  # plain loopback port
     broker.start()
@@ -90,6 +90,7 @@ def test_one_device_cannot_publish_as_another(tmp_path: Path) -> None:
         wait_until(lambda: bool(subacks), 10, "SUBACK")
         cat2, _ = connect(port, "cat-0002", creds["cat-0002"])
         cat2.publish("pingan/v1/dev/cat-0001/cmd", b'{"cmd": "config", "heartbeat_s": 60}', qos=1).wait_for_publish(10)
+        assert hub.stop() == 0  # logging in as the hub's user takes the hub's session (the broker names it after the user)
         hub_user, ok = connect(port, "pingan-hub", (files / "secrets" / "PINGAN_MQTT__PASSWORD").read_text().strip())
         assert not ok.is_failure
         for target in ("cat-0002", "cat-0001"):
@@ -100,7 +101,6 @@ def test_one_device_cannot_publish_as_another(tmp_path: Path) -> None:
         for c in (cat1, cat2, hub_user):
             c.disconnect()
             c.loop_stop()
-        assert hub.stop() == 0
     finally:
         hub.cleanup()
         broker.stop()
@@ -110,13 +110,71 @@ def test_one_device_cannot_publish_as_another(tmp_path: Path) -> None:
 def test_provisioning_again_keeps_or_rotates_passwords(tmp_path: Path, rotate: bool) -> None:
     from hub.operations.provision import provision
 
-    first = provision({"cat-0001": "pingan_cat"}, tmp_path, "pingan-hub", "pingan/v1")
+    first = provision({"cat-0001": "pingan_cat"}, tmp_path, ["pingan-hub"], "pingan/v1")
     assert set(first.created) == {"cat-0001"} and first.hub_password
     before = read_passwd(tmp_path / "passwd")
-    second = provision({"cat-0001": "pingan_cat", "tag-0001": "gps_tag"}, tmp_path, "pingan-hub", "pingan/v1", rotate)
+    second = provision({"cat-0001": "pingan_cat", "tag-0001": "gps_tag"}, tmp_path, ["pingan-hub"], "pingan/v1", rotate)
     after = read_passwd(tmp_path / "passwd")
     assert set(second.created) == ({"cat-0001", "tag-0001"} if rotate else {"tag-0001"})
     assert (after["cat-0001"] == before["cat-0001"]) is not rotate
-    third = provision({"tag-0001": "gps_tag"}, tmp_path, "pingan-hub", "pingan/v1")
+    third = provision({"tag-0001": "gps_tag"}, tmp_path, ["pingan-hub"], "pingan/v1")
     assert third.removed == ["cat-0001"] and "cat-0001" not in read_passwd(tmp_path / "passwd")
     assert "user cat-0001" not in (tmp_path / "acl").read_text()
+
+
+def test_a_device_cannot_take_over_the_hubs_sessions(tmp_path: Path) -> None:
+    """Mosquitto lets a client that logs in take over any client id and cuts its holder off; the
+    shipped conf names each session after its user, so a device's credentials cannot cut the hub off."""
+    db_url = f"sqlite:///{tmp_path}/pingan.db"
+    engine = make_engine(db_url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    seed_devices(db_url, ["cat-0001"])
+    port, files = free_port(), tmp_path / "broker-files"
+    config = write_config(tmp_path / "hub.yaml", f"mqtt://127.0.0.1:{port}", db_url, free_port(), username="pingan-hub")
+    out = provision(config, files, "--tls-host", "127.0.0.1")
+    assert out.returncode == 0, out.stderr
+    password = next(csv.DictReader(next(files.glob("device-credentials-*.csv")).open()))["password"]
+    broker = Broker(port, shipped_mosquitto_conf(tmp_path, files, free_port(), port))
+    broker.start()
+    log = tmp_path / "hub.log"
+    hub = HubProcess(config, int(yaml.safe_load(config.read_text())["http"]["port"]), log,
+                     env={"PINGAN_SECRETS_DIR": str(files / "secrets")})
+    try:
+        hub.start()
+        hub.wait_ready()
+        wait_until(lambda: log.read_text().count("mqtt connected") == 2, 30, "both sessions of the hub connected")
+        intruders = []
+        client_id = yaml.safe_load(config.read_text())["mqtt"]["client_id"]
+        for n, hub_session in enumerate((client_id, f"{client_id}-critical"), start=1):
+            intruder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=hub_session, protocol=mqtt.MQTTv5)
+            intruder.username_pw_set("cat-0001", password)
+            intruder.connect("127.0.0.1", port)
+            intruder.loop_start()
+            intruders.append(intruder)
+            intruder.publish(*heartbeat("cat-0001", n, time.time()), qos=1).wait_for_publish(10)
+            wait_until(lambda n=n: scalar(db_url, "SELECT count(*) FROM events WHERE device_id = 'cat-0001'") == n, 30,
+                       f"heartbeat {n} stored")
+        assert "mqtt disconnected" not in log.read_text()  # neither of the hub's sessions was cut off
+        for intruder in intruders:
+            intruder.disconnect()
+            intruder.loop_stop()
+        assert hub.stop() == 0
+    finally:
+        hub.cleanup()
+        broker.stop()
+
+
+def test_each_hub_and_its_critical_lane_are_users_sharing_the_hubs_password(tmp_path: Path) -> None:
+    from hub.operations.provision import provision
+
+    first = provision({"cat-0001": "pingan_cat"}, tmp_path, ["pingan-hub"], "pingan/v1")
+    passwd = read_passwd(tmp_path / "passwd")
+    assert first.hub_password and passwd["pingan-hub"] == passwd["pingan-hub-critical"]
+    acl = (tmp_path / "acl").read_text()
+    assert "user pingan-hub-critical\ntopic read pingan/v1/dev/+/event\n" in acl
+    # a second hub joins: it gets the same password, so there is nothing new to hand out
+    second = provision({"cat-0001": "pingan_cat"}, tmp_path, ["pingan-hub", "pingan-hub-8002"], "pingan/v1")
+    after = read_passwd(tmp_path / "passwd")
+    assert second.hub_password is None and not second.removed and after["cat-0001"] == passwd["cat-0001"]
+    assert {after[u] for u in ("pingan-hub", "pingan-hub-8002", "pingan-hub-8002-critical")} == {passwd["pingan-hub"]}
