@@ -79,6 +79,15 @@ class LearnedDayConfig(Strict):
         return self
 
 
+class PetsConfig(Strict):
+    enabled: bool = Field(False, description="learn per home the lone motions of the deep night (a pet) and count only bouts as the resident's")
+    min_nights: int = Field(3, ge=1, le=60, description="nights watched before the background is judged")
+    window_nights: int = Field(7, ge=1, le=60, description="the background is learned from this many recent nights")
+    night_share: float = Field(0.5, ge=0, le=1, description="lone motions on at least this share of the nights: night after night")
+    min_rate: float = Field(0.25, gt=0, le=10, description="a background of at least this many lone motions an hour of the deep night")
+    false_bouts: float = Field(0.1, gt=0, le=1, description="bouts the background alone may make in a day allowance")
+
+
 class RulesConfig(Strict):
     offline_after_missed: int = Field(3, ge=1, le=100, description="missed heartbeat intervals before a device is offline")
     unwatched_hours: float = Field(1, ge=0, description="offline this long with no other activity sensor online raises severity to high")
@@ -88,6 +97,7 @@ class RulesConfig(Strict):
     sos_cancel_s: float = Field(30, ge=0, le=600, description="an sos_cancel within this many seconds cancels the SOS alert")
     routine: RoutineConfig = Field(default_factory=RoutineConfig)
     learned_day: LearnedDayConfig = Field(default_factory=LearnedDayConfig)
+    pets: PetsConfig = Field(default_factory=PetsConfig)
 
 
 class Role(StrEnum):

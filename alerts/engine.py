@@ -94,7 +94,7 @@ class Engine:
             seen = now if abs(now - msg.at) <= CLOCK_SLACK_S else msg.at
             if event == "door_open":
                 activity.note_door_open(ctx, resident_id, seen)
-            activity.note_activity(ctx, resident_id, device, msg.at, now, msg.late, seen)
+            activity.note_activity(ctx, resident_id, device, msg.at, now, msg.late, seen, event)
         elif event == "tamper":
             ctx.count("tamper_events")
         else:

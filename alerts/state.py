@@ -186,6 +186,23 @@ class QuietHistory:
 
 
 @dataclass(slots=True)
+class MotionBackground:
+    """Home motion a pet may explain (alerts/rules/pets.py): the latest motion times (device
+    time) and, per local night, the lone motions of its deep night."""
+
+    recent: list[float] = field(default_factory=list)
+    first_day: int | None = None  # local day of the first motion seen
+    nights: list[list[int]] = field(default_factory=list)  # [day, lone motions 01:00-05:00]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MotionBackground:
+        return cls(list(data["recent"]), data["first_day"], [list(row) for row in data["nights"]])
+
+
+@dataclass(slots=True)
 class ResidentState:
     watch_start: float | None = None
     last_activity: float | None = None  # device time of the newest activity; never moves backwards
@@ -201,11 +218,13 @@ class ResidentState:
     person: PersonState | None = None
     routine: RoutineHistory | None = None  # created on first activity when the learned routine is enabled
     quiet: QuietHistory | None = None  # created on the first daytime quiet spell when learned_day is enabled
+    background: MotionBackground | None = None  # created on the first home motion when rules.pets is enabled
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in _HISTORIES}
         data["routine"] = None if self.routine is None else self.routine.to_dict()
         data["quiet"] = None if self.quiet is None else self.quiet.to_dict()
+        data["background"] = None if self.background is None else self.background.to_dict()
         return data
 
     @classmethod
@@ -213,7 +232,8 @@ class ResidentState:
         values = {f.name: data.get(f.name) for f in fields(cls) if f.name not in _HISTORIES}
         routine = None if data.get("routine") is None else RoutineHistory.from_dict(data["routine"])
         quiet = None if data.get("quiet") is None else QuietHistory.from_dict(data["quiet"])
-        state = cls(**values, routine=routine, quiet=quiet)
+        background = None if data.get("background") is None else MotionBackground.from_dict(data["background"])
+        state = cls(**values, routine=routine, quiet=quiet, background=background)
         if state.person is not None:
             state.person = PersonState(state.person)
         return state
@@ -225,6 +245,8 @@ class ResidentState:
             data["routine"] = self.routine.to_dict()
         if self.quiet is not None:
             data["quiet"] = self.quiet.to_dict()
+        if self.background is not None:
+            data["background"] = self.background.to_dict()
         return data
 
     @classmethod
@@ -236,12 +258,14 @@ class ResidentState:
             state.routine = RoutineHistory.from_dict(state.routine)  # type: ignore[arg-type]
         if state.quiet is not None:
             state.quiet = QuietHistory.from_dict(state.quiet)  # type: ignore[arg-type]
+        if state.background is not None:
+            state.background = MotionBackground.from_dict(state.background)  # type: ignore[arg-type]
         return state
 
 
 _HEALTH = {h.value: h for h in DeviceHealth}
 _PERSON = {p.value: p for p in PersonState}
-_HISTORIES = ("routine", "quiet")
+_HISTORIES = ("routine", "quiet", "background")
 _RESIDENT_FIELDS = tuple(f.name for f in fields(ResidentState) if f.name not in _HISTORIES)
 
 

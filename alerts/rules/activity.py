@@ -17,8 +17,8 @@ from alerts.actions import Alert, AlertKind, Outcome, PersonState, Reason, Sever
 from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
 from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
-from alerts.rules import inactivity, routine
-from alerts.state import RoutineHistory
+from alerts.rules import inactivity, pets, routine
+from alerts.state import MotionBackground, RoutineHistory
 from devices.kinds import DeviceKind
 
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
@@ -32,14 +32,16 @@ DOOR_PASSAGE_S = 120.0
 
 
 def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool,
-                  seen: float | None = None) -> None:
-    """Activity at device time `at`; `seen` orders it against door events (hub time when live)."""
+                  seen: float | None = None, event: str = "") -> None:
+    """Activity at device time `at`; `seen` orders it against door events (hub time when live).
+    Home motion a pet may explain is the resident's only in a bout (rules.pets, `_residents`)."""
     rs = ctx.residents[resident_id]
-    newer = rs.last_activity is None or at > rs.last_activity
+    residents = event != "motion" or _residents(ctx, resident_id, device, at)
+    newer = residents and (rs.last_activity is None or at > rs.last_activity)
     if newer:
         inactivity.note_quiet_spell(ctx, resident_id, at)
         rs.last_activity, rs.last_activity_device = at, device.id
-    if ctx.rules.routine.enabled:
+    if ctx.rules.routine.enabled and residents:
         resident = ctx.resident(resident_id)
         if resident is not None:
             if rs.routine is None:
@@ -54,6 +56,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
     if stray and alert is not None and alert.triggered_at == rs.away_since:
         alert = None  # away too long: stray motion is no return, and clearing would re-open it at once
+    if not residents:
+        alert = None  # a pet's motion does not end the silence
     if alert is not None and at > alert.triggered_at:
         if _door_only(ctx, resident_id, device):
             _note_door(ctx, alert, device, at)
@@ -66,6 +70,19 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         ctx.touched.add(resident_id)
     if newer and alert is None and ctx.deadlines.get("r:" + resident_id) is None:
         ctx.arm_resident(resident_id, now)
+
+
+def _residents(ctx: RuleContext, resident_id: str, device: Device, at: float) -> bool:
+    """Motion on the home unit: the resident's, or one a pet's background explains (alerts/rules/pets.py)?"""
+    cfg, resident = ctx.rules.pets, ctx.resident(resident_id)
+    if not cfg.enabled or device.kind is not DeviceKind.PINGAN_CAT or resident is None:
+        return True
+    rs = ctx.residents[resident_id]
+    if rs.background is None:
+        rs.background = MotionBackground()
+    pets.note_motion(rs.background, resident.timezone, at, cfg)
+    day_s = inactivity.thresholds(ctx, resident)[0]
+    return pets.in_bout(rs.background, at, pets.bout_sizes(rs.background, resident.timezone, at, day_s, cfg))
 
 
 def _door_only(ctx: RuleContext, resident_id: str, device: Device) -> bool:

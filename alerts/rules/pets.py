@@ -1,0 +1,99 @@
+"""A pet's motion is not the resident's (rules.pets; docs/RULES.md "Pets").
+
+A pet sets a home unit's PIR off at random times, day and night, alone and briefly — also
+while the resident is out or lies on the floor, so every stray motion ended the silence and a
+fall was never found. A person awake at home moves in bouts (several detections within
+minutes: walking room to room, cooking) and sleeps at night. So per home the hub learns the
+background of *lone* motions (no other within LONE_S either side) in the deep night
+(DEEP_NIGHT, local), when the resident sleeps: a home with a pet shows them night after night,
+one without does not. In a home with such a background, home motion counts as the resident's
+activity only as part of a bout — k motions within 10 min, or more within 30 or 60 min
+(BOUT_WINDOWS_S: a person pottering about moves less densely but for longer) — each k the
+smallest for which the background alone makes such a bout in a day allowance rarely (< `false_bouts`). Every
+motion still counts for the device's health, departures and returns (alerts/rules/activity.py).
+A home without that background behaves exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+
+from alerts.config import PetsConfig
+from alerts.localtime import local_day, seconds_of_day
+from alerts.state import MotionBackground
+
+LONE_S = 600.0  # a lone motion: no other within 10 min either side
+BOUT_WINDOWS_S = (600.0, 1800.0, 3600.0)  # a bout: k motions within 10 min, or more within 30 or 60 min
+DEEP_NIGHT = (3600.0, 5 * 3600.0)  # 01:00-05:00 local: the resident sleeps (a getting-up is a bout)
+DEEP_NIGHT_H = (DEEP_NIGHT[1] - DEEP_NIGHT[0]) / 3600
+MAX_BOUT = 32  # the most motions kept for the bout test (and the largest k)
+
+
+def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> None:
+    """Keep home motion at device time `at`: the recent times (bout test) and, once the motion
+    before it turns out lone, a lone motion of the deep night."""
+    recent = bg.recent
+    if recent and at - recent[-1] > LONE_S and (len(recent) < 2 or recent[-1] - recent[-2] > LONE_S):
+        _note_lone(bg, tz, recent[-1], cfg)
+    recent.append(at)
+    recent.sort()  # a buffered flush may come late
+    newest = recent[-1]
+    del recent[: max(len(recent) - MAX_BOUT, sum(1 for t in recent if t <= newest - BOUT_WINDOWS_S[-1]) - 1)]
+    if bg.first_day is None:
+        bg.first_day = local_day(at, tz)[0]
+
+
+def _note_lone(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> None:
+    if not DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
+        return
+    day = local_day(at, tz)[0]
+    if bg.nights and bg.nights[-1][0] == day:
+        bg.nights[-1][1] += 1
+    else:
+        bg.nights.append([day, 1])
+        del bg.nights[: max(0, len(bg.nights) - cfg.window_nights)]
+
+
+def bout_sizes(bg: MotionBackground, tz: str, at: float, day_s: float, cfg: PetsConfig) -> tuple[int, ...]:
+    """Per window of BOUT_WINDOWS_S, the motions that make a bout the resident's in this home at
+    `at`; () when every motion is (no background learned)."""
+    rate = background_rate(bg, tz, at, cfg)
+    return () if rate is None or rate < cfg.min_rate else tuple(_size(rate, w, day_s, cfg) for w in BOUT_WINDOWS_S)
+
+
+def background_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> float | None:
+    """Lone motions an hour of the deep night over the window's nights before `at`'s day, when
+    they came night after night (on at least `night_share` of the nights); None before
+    `min_nights` nights."""
+    if bg.first_day is None:
+        return None
+    today = local_day(at, tz)[0]
+    observed = min(cfg.window_nights, today - bg.first_day - 1)  # the first day's night was not watched whole
+    if observed < cfg.min_nights:
+        return None
+    rows = [count for day, count in bg.nights if today - observed <= day < today]
+    if len(rows) < cfg.night_share * observed:
+        return 0.0
+    return sum(rows) / (observed * DEEP_NIGHT_H)
+
+
+def _size(rate: float, window_s: float, day_s: float, cfg: PetsConfig) -> int:
+    """The smallest k ≥ 2 for which a background of `rate` motions an hour (at random times)
+    makes k motions within `window_s` fewer than `false_bouts` times in `day_s`:
+    day_s × rate × P(at least k − 1 more in the window before a motion)."""
+    per_window = rate * window_s / 3600
+    for k in range(2, MAX_BOUT):
+        if day_s / 3600 * rate * _at_least(k - 1, per_window) < cfg.false_bouts:
+            return k
+    return MAX_BOUT
+
+
+def _at_least(n: int, mean: float) -> float:
+    """P(Poisson(mean) ≥ n)."""
+    return 1.0 - sum(math.exp(-mean) * mean**i / math.factorial(i) for i in range(n))
+
+
+def in_bout(bg: MotionBackground, at: float, sizes: tuple[int, ...]) -> bool:
+    """Motion at `at` is part of a bout: in some window of BOUT_WINDOWS_S up to it (it among
+    them) as many motions as `sizes` asks; always when `sizes` is ()."""
+    return not sizes or any(sum(1 for t in bg.recent if at - w < t <= at) >= k for w, k in zip(BOUT_WINDOWS_S, sizes, strict=True))
