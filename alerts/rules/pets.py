@@ -37,8 +37,8 @@ def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> No
         _note_lone(bg, tz, recent[-1], cfg)
     recent.append(at)
     recent.sort()  # a buffered flush may come late
-    newest = recent[-1]
-    del recent[: max(len(recent) - MAX_BOUT, sum(1 for t in recent if t <= newest - BOUT_WINDOWS_S[-1]) - 1)]
+    stale = sum(1 for t in recent if t <= recent[-1] - BOUT_WINDOWS_S[-1])  # the last of them closes a lone motion
+    del recent[: max(0, len(recent) - MAX_BOUT, stale - 1)]
     if bg.first_day is None:
         bg.first_day = local_day(at, tz)[0]
 
@@ -94,6 +94,12 @@ def _at_least(n: int, mean: float) -> float:
 
 
 def in_bout(bg: MotionBackground, at: float, sizes: tuple[int, ...]) -> bool:
-    """Motion at `at` is part of a bout: in some window of BOUT_WINDOWS_S up to it (it among
-    them) as many motions as `sizes` asks; always when `sizes` is ()."""
-    return not sizes or any(sum(1 for t in bg.recent if at - w < t <= at) >= k for w, k in zip(BOUT_WINDOWS_S, sizes, strict=True))
+    """Motion at `at` is part of a bout: another within LONE_S before it, and in some window of
+    BOUT_WINDOWS_S up to it (it among them) as many motions as `sizes` asks — a lone motion
+    after a bout is not its tail. Always when `sizes` is ()."""
+    if not sizes:
+        return True
+    before = [t for t in bg.recent if t <= at]
+    if len(before) < 2 or at - before[-2] > LONE_S:
+        return False
+    return any(sum(1 for t in before if t > at - w) >= k for w, k in zip(BOUT_WINDOWS_S, sizes, strict=True))

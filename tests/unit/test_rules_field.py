@@ -579,3 +579,82 @@ def test_her_learned_nights_survive_a_restart() -> None:
     assert before is not None and after is not None and before.quiet is not None
     assert [row[1:] for row in before.quiet.nights] == [[660, 1128], [678, 1140], [696, 1116], [666, 1134]]  # 23:00-06:48, ... (minutes after noon)
     assert after.quiet == before.quiet
+
+
+# ---------------------------------------------------------------- 8. a pet's motion hides a fall (rules.pets)
+
+PET_EVERY_H = 37 / 60  # a pet: a lone motion every 37 min, day and night (1.6 an hour)
+
+
+def pet_home(days: int, pets: bool, pet: bool = True, fall_day: int | None = None) -> Driver:
+    """`days` days of a resident up 07:00-21:30 who moves in bouts (5 motions 2 min apart every
+    half hour) and sleeps 22:00-07:00, and — with `pet` — a pet's lone motions all along; on
+    `fall_day` the resident's last bout is at 09:00 and only the pet moves after it."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5}, pets={"enabled": pets})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
+    times: set[float] = set()
+    for day in range(1, days + 1):
+        last_bout = 9.0 if day == fall_day else 21.5
+        times |= {local(day, 7.0 + k / 2) + 120 * j for k in range(int((last_bout - 7.0) * 2) + 1) for j in range(5)}
+    if pet:
+        h = 0.2
+        while h < days * 24:
+            times.add(local(1, 0) + h * H)
+            h += PET_EVERY_H
+    for t in sorted(t for t in times if t > drv.now):
+        drv.event("cat-0001", "motion", t)
+    drv.advance_to(local(days + 1, 0))
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "pets", "pet", "found_at_h"),
+    [
+        ("a pet's lone motions every 37 min, rules.pets learns them: found at the day allowance", True, True, 9.0 + 2.5 + 8 / 60),
+        ("the same home without rules.pets (control): the pet's motion ends every silence", False, True, None),
+    ],
+)
+def test_a_pets_motion_does_not_hide_a_fall(name: str, pets: bool, pet: bool, found_at_h: float | None) -> None:
+    """Five days to learn the background of the deep night, then a fall at 09:00 on day 6."""
+    drv = pet_home(6, pets, pet, fall_day=6)
+    opened = [a for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]
+    if found_at_h is None:
+        assert opened == [], name
+        return
+    [alert] = opened
+    assert alert.opened_at == pytest.approx(local(6, found_at_h), abs=60), name
+    assert alert in drv.open_alerts("inactivity")  # the pet's motion after it did not clear it
+
+
+@pytest.mark.parametrize(
+    ("name", "pets", "pet"),
+    [
+        ("a pet home, rules.pets on: the resident's bouts are the resident's", True, True),
+        ("a home without a pet, rules.pets on: as before", True, False),
+        ("a home without a pet, rules.pets off (control)", False, False),
+    ],
+)
+def test_ordinary_days_raise_nothing(name: str, pets: bool, pet: bool) -> None:
+    drv = pet_home(10, pets, pet)
+    assert drv.opened("inactivity") == [], name
+
+
+def test_a_home_without_a_pet_learns_no_background() -> None:
+    """Nights without lone motions (a getting-up is a bout): every motion stays the resident's."""
+    drv = pet_home(6, pets=True, pet=False)
+    rs = drv.engine.resident_state("r-0001")
+    assert rs is not None and rs.background is not None and rs.background.nights == []
+    drv.event("cat-0001", "motion", local(7, 9.0))  # one lone motion by day still ends the silence
+    assert rs.last_activity == local(7, 9.0)
+
+
+def test_the_learned_background_survives_a_restart() -> None:
+    drv = pet_home(5, pets=True)
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
+    assert before is not None and after is not None and after.background == before.background
+    assert after.background is not None and len(after.background.nights) == 4  # days 2-5: watched from 06:54 on day 1
