@@ -18,7 +18,7 @@ from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
 from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.rules import inactivity, pets, routine
-from alerts.state import MotionBackground, RoutineHistory
+from alerts.state import MotionBackground, ResidentState, RoutineHistory
 from devices.kinds import DeviceKind
 
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
@@ -36,7 +36,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     """Activity at device time `at`; `seen` orders it against door events (hub time when live).
     Home motion a pet may explain is the resident's only in a bout (rules.pets, `_residents`)."""
     rs = ctx.residents[resident_id]
-    residents = event != "motion" or _residents(ctx, resident_id, device, at)
+    sizes = _bout_sizes(ctx, resident_id, device, at) if event == "motion" else ()
+    residents = not sizes or pets.in_bout(_background(rs), at, sizes)
     newer = residents and (rs.last_activity is None or at > rs.last_activity)
     if newer:
         inactivity.note_quiet_spell(ctx, resident_id, at)
@@ -52,7 +53,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
     elif device.kind in HOME_MOTION_KINDS:
-        stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now)
+        stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes)
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
     if stray and alert is not None and alert.triggered_at == rs.away_since:
         alert = None  # away too long: stray motion is no return, and clearing would re-open it at once
@@ -72,17 +73,22 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         ctx.arm_resident(resident_id, now)
 
 
-def _residents(ctx: RuleContext, resident_id: str, device: Device, at: float) -> bool:
-    """Motion on the home unit: the resident's, or one a pet's background explains (alerts/rules/pets.py)?"""
+def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -> tuple[int, ...]:
+    """Motion on the home unit (rules.pets): note it, and say what bout makes motion the
+    resident's in this home — () when any motion is (no pet's background; alerts/rules/pets.py)."""
     cfg, resident = ctx.rules.pets, ctx.resident(resident_id)
     if not cfg.enabled or device.kind is not DeviceKind.PINGAN_CAT or resident is None:
-        return True
-    rs = ctx.residents[resident_id]
+        return ()
+    background = _background(ctx.residents[resident_id])
+    pets.note_motion(background, resident.timezone, at, cfg)
+    day_s = inactivity.thresholds(ctx, resident)[0]
+    return pets.bout_sizes(background, resident.timezone, at, day_s, cfg)
+
+
+def _background(rs: ResidentState) -> MotionBackground:
     if rs.background is None:
         rs.background = MotionBackground()
-    pets.note_motion(rs.background, resident.timezone, at, cfg)
-    day_s = inactivity.thresholds(ctx, resident)[0]
-    return pets.in_bout(rs.background, at, pets.bout_sizes(rs.background, resident.timezone, at, day_s, cfg))
+    return rs.background
 
 
 def _door_only(ctx: RuleContext, resident_id: str, device: Device) -> bool:
@@ -101,12 +107,14 @@ def _note_door(ctx: RuleContext, alert: Alert, device: Device, at: float) -> Non
     ctx.update_alert(alert, Reason.DOOR_ONLY_ACTIVITY, note=why)
 
 
-def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float) -> bool:
-    """Note home motion; False when it is stray motion during an absence (not a return)."""
+def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, sizes: tuple[int, ...] = ()) -> bool:
+    """Note home motion; False when it is stray motion during an absence (not a return).
+    In a pet's home (`sizes`) only a bout since the door opened shows the resident stayed in."""
     rs = ctx.residents[resident_id]
     if rs.last_home_activity is None or at > rs.last_home_activity:
         rs.last_home_activity = at
-    if rs.door_open_at is not None and at >= rs.door_open_at:
+    stayed = not sizes or (rs.door_open_at is not None and pets.in_bout(_background(rs), at, sizes, since=rs.door_open_at))
+    if rs.door_open_at is not None and at >= rs.door_open_at and stayed:
         rs.door_open_at = None  # still at home after opening the door
     if rs.away_since is not None and at > rs.away_since:
         if not _returned(ctx, resident_id, at):

@@ -93,13 +93,13 @@ def _at_least(n: int, mean: float) -> float:
     return 1.0 - sum(math.exp(-mean) * mean**i / math.factorial(i) for i in range(n))
 
 
-def in_bout(bg: MotionBackground, at: float, sizes: tuple[int, ...]) -> bool:
+def in_bout(bg: MotionBackground, at: float, sizes: tuple[int, ...], since: float | None = None) -> bool:
     """Motion at `at` is part of a bout: another within LONE_S before it, and in some window of
     BOUT_WINDOWS_S up to it (it among them) as many motions as `sizes` asks — a lone motion
-    after a bout is not its tail. Always when `sizes` is ()."""
+    after a bout is not its tail. Only motions from `since` on count. Always when `sizes` is ()."""
     if not sizes:
         return True
-    before = [t for t in bg.recent if t <= at]
+    before = [t for t in bg.recent if t <= at and (since is None or t >= since)]
     if len(before) < 2 or at - before[-2] > LONE_S:
         return False
     return any(sum(1 for t in before if t > at - w) >= k for w, k in zip(BOUT_WINDOWS_S, sizes, strict=True))
