@@ -191,7 +191,7 @@ class MotionBackground:
     time) and, per local night, the lone motions of its deep night."""
 
     recent: list[float] = field(default_factory=list)
-    first_day: int | None = None  # local day of the first motion seen
+    first_day: int | None = None  # local day of the first deep night watched whole (after the first motion)
     nights: list[list[int]] = field(default_factory=list)  # [day, lone motions 01:00-05:00]
 
     def to_dict(self) -> dict[str, Any]:

@@ -39,8 +39,8 @@ def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> No
     recent.sort()  # a buffered flush may come late
     stale = sum(1 for t in recent if t <= recent[-1] - BOUT_WINDOWS_S[-1])  # the last of them closes a lone motion
     del recent[: max(0, len(recent) - MAX_BOUT, stale - 1)]
-    if bg.first_day is None:
-        bg.first_day = local_day(at, tz)[0]
+    if bg.first_day is None:  # the first deep night watched whole
+        bg.first_day = local_day(at, tz)[0] + (seconds_of_day(at, tz) > DEEP_NIGHT[0])
 
 
 def _note_lone(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> None:
@@ -68,7 +68,7 @@ def background_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -
     if bg.first_day is None:
         return None
     today = local_day(at, tz)[0]
-    observed = min(cfg.window_nights, today - bg.first_day - 1)  # the first day's night was not watched whole
+    observed = min(cfg.window_nights, today - bg.first_day)
     if observed < cfg.min_nights:
         return None
     rows = [count for day, count in bg.nights if today - observed <= day < today]
