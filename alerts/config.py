@@ -84,7 +84,7 @@ class PetsConfig(Strict):
     min_nights: int = Field(3, ge=1, le=60, description="nights watched before the background is judged")
     window_nights: int = Field(7, ge=1, le=60, description="the background is learned from this many recent nights")
     night_share: float = Field(0.5, ge=0, le=1, description="lone motions on at least this share of the nights: night after night")
-    min_rate: float = Field(0.25, gt=0, le=10, description="a background of at least this many lone motions an hour of the deep night")
+    min_rate: float = Field(0.5, gt=0, le=10, description="a background of at least this many lone motions an hour of the deep night (two a night)")
     false_bouts: float = Field(0.1, gt=0, le=1, description="bouts the background alone may make in a day allowance")
 
 

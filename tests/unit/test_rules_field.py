@@ -586,10 +586,11 @@ def test_her_learned_nights_survive_a_restart() -> None:
 PET_EVERY_H = 37 / 60  # a pet: a lone motion every 37 min, day and night (1.6 an hour)
 
 
-def pet_home(days: int, pets: bool, pet: bool = True, fall_day: int | None = None) -> Driver:
+def pet_home(days: int, pets: bool, pet: bool = True, fall_day: int | None = None, stirs: bool = False) -> Driver:
     """`days` days of a resident up 07:00-21:30 who moves in bouts (5 motions 2 min apart every
-    half hour) and sleeps 22:00-07:00, and — with `pet` — a pet's lone motions all along; on
-    `fall_day` the resident's last bout is at 09:00 and only the pet moves after it."""
+    half hour) and sleeps 22:00-07:00 (with `stirs`: one motion at 03:00), and — with `pet` — a
+    pet's lone motions all along; on `fall_day` the resident's last bout is at 09:00 and only the
+    pet moves after it."""
     rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5}, pets={"enabled": pets})
     devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
                Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
@@ -598,6 +599,8 @@ def pet_home(days: int, pets: bool, pet: bool = True, fall_day: int | None = Non
     for day in range(1, days + 1):
         last_bout = 9.0 if day == fall_day else 21.5
         times |= {local(day, 7.0 + k / 2) + 120 * j for k in range(int((last_bout - 7.0) * 2) + 1) for j in range(5)}
+        if stirs:
+            times.add(local(day, 3.0))
     if pet:
         h = 0.2
         while h < days * 24:
@@ -641,13 +644,19 @@ def test_ordinary_days_raise_nothing(name: str, pets: bool, pet: bool) -> None:
     assert drv.opened("inactivity") == [], name
 
 
-def test_a_home_without_a_pet_learns_no_background() -> None:
-    """Nights without lone motions (a getting-up is a bout): every motion stays the resident's."""
-    drv = pet_home(6, pets=True, pet=False)
+@pytest.mark.parametrize(
+    ("name", "stirs", "lone_nights"),
+    [
+        ("nights without lone motions (a getting-up is a bout)", False, 0),
+        ("a resident who stirs once a night: one lone motion, below two a night", True, 5),
+    ],
+)
+def test_a_home_without_a_pet_keeps_every_motion(name: str, stirs: bool, lone_nights: int) -> None:
+    drv = pet_home(6, pets=True, pet=False, stirs=stirs)
     rs = drv.engine.resident_state("r-0001")
-    assert rs is not None and rs.background is not None and rs.background.nights == []
+    assert rs is not None and rs.background is not None and len(rs.background.nights) == lone_nights, name
     drv.event("cat-0001", "motion", local(7, 9.0))  # one lone motion by day still ends the silence
-    assert rs.last_activity == local(7, 9.0)
+    assert rs.last_activity == local(7, 9.0), name
 
 
 def test_the_learned_background_survives_a_restart() -> None:
