@@ -34,7 +34,7 @@ DOOR_PASSAGE_S = 120.0
 def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool,
                   seen: float | None = None, event: str = "") -> None:
     """Activity at device time `at`; `seen` orders it against door events (hub time when live).
-    Home motion a pet may explain is the resident's only in a bout (rules.pets, `_residents`)."""
+    Home motion a pet may explain is the resident's only in a bout (rules.pets, `_bout_sizes`)."""
     rs = ctx.residents[resident_id]
     sizes = _bout_sizes(ctx, resident_id, device, at) if event == "motion" else ()
     residents = not sizes or pets.in_bout(_background(rs), at, sizes)

@@ -9,9 +9,10 @@ background of *lone* motions (no other within LONE_S either side) in the deep ni
 one without does not. In a home with such a background, home motion counts as the resident's
 activity only as part of a bout — k motions within 10 min, or more within 30 or 60 min
 (BOUT_WINDOWS_S: a person pottering about moves less densely but for longer) — each k the
-smallest for which the background alone makes such a bout in a day allowance rarely (< `false_bouts`). Every
-motion still counts for the device's health, departures and returns (alerts/rules/activity.py).
-A home without that background behaves exactly as before.
+smallest for which the background alone makes such a bout in a day allowance rarely
+(< `false_bouts`). Every motion still counts for the device's health, last home activity and
+returns (alerts/rules/activity.py); a departure is cancelled only by a bout since the door
+opened. A home without that background behaves exactly as before.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> No
         _note_lone(bg, tz, recent[-1], cfg)
     recent.append(at)
     recent.sort()  # a buffered flush may come late
-    stale = sum(1 for t in recent if t <= recent[-1] - BOUT_WINDOWS_S[-1])  # the last of them closes a lone motion
+    stale = sum(1 for t in recent if t <= recent[-1] - BOUT_WINDOWS_S[-1])  # keep the newest: the lone test looks one back
     del recent[: max(0, len(recent) - MAX_BOUT, stale - 1)]
     if bg.first_day is None:  # the first deep night watched whole
         bg.first_day = local_day(at, tz)[0] + (seconds_of_day(at, tz) > DEEP_NIGHT[0])
