@@ -27,6 +27,7 @@ class InactivityConfig(Strict):
     nap: str | None = Field("12:00-15:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local window in which an afternoon nap begins (null: none)")
     nap_hours: float = Field(3.5, gt=0, le=24, description="a silence beginning in the nap window is allowed at least this long")
     sleep_in_hours: float = Field(3, ge=0, le=12, description="a silence that may be sleep ends at the latest this long after the night window closes")
+    night_at_least_day: bool = Field(False, description="a silence beginning in the night window's last hour is allowed at least the day allowance (up at dawn)")
 
 
 class GeofenceConfig(Strict):
@@ -69,6 +70,8 @@ class LearnedDayConfig(Strict):
     night_quantile: float = Field(0.9, ge=0, le=1, description="the usual night: this quantile of the nights' lengths and wake-ups (high: a sleep-in is covered)")
     night_margin: float = Field(1.25, ge=1, le=3, description="a night may last this multiple of the usual night length")
     night_floor_hours: float = Field(8, gt=0, le=24, description="a learned night is allowed at least this long")
+    own_bedtime: bool = Field(False, description="a night may begin from her earliest bedtime of the window's nights, not from the night window's opening")
+    bedtime_nights: int = Field(7, ge=1, le=365, description="nights of evidence before her earliest bedtime is used")
 
     @model_validator(mode="after")
     def _bounds(self) -> LearnedDayConfig:

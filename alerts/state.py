@@ -174,15 +174,17 @@ class QuietHistory:
     today: list[int] = field(default_factory=lambda: [0, 0])  # longest daytime spell, latest wake-up after the night[, per hour] (quiet.py)
     past: list[list[int]] = field(default_factory=list)  # [day, minutes per slot...]
     nights: list[list[int]] = field(default_factory=list)  # [day, bedtime, wake-up] in minutes after noon (quiet.py)
+    beds: list[list[int]] = field(default_factory=list)  # [day, bedtime] in minutes after noon (quiet.record_bedtime)
 
     def to_dict(self) -> dict[str, Any]:
         return {"day": self.day, "today": list(self.today), "past": [list(row) for row in self.past],
-                "nights": [list(row) for row in self.nights]}
+                "nights": [list(row) for row in self.nights], "beds": [list(row) for row in self.beds]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuietHistory:
         nights = [list(row) for row in data.get("nights", [])]  # state saved before nights were kept has none
-        return cls(data["day"], list(data["today"]), [list(row) for row in data["past"]], nights)
+        beds = [list(row) for row in data.get("beds", [])]
+        return cls(data["day"], list(data["today"]), [list(row) for row in data["past"]], nights, beds)
 
 
 @dataclass(slots=True)

@@ -59,7 +59,7 @@ def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
 
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,
              sleep_in_s: float = 3 * 3600.0, floor_s: float = 0.0, nap: tuple[str, float] | None = None,
-             own: quiet.Night | None = None) -> float:
+             own: quiet.Night | None = None, bedtime_min: float | None = None, night_at_least_day: bool = False) -> float:
     """When a silence that began at `start` has spent its budget.
 
     A silence that may be sleep is allowed `night_s`, but ends at the latest `sleep_in_s` after
@@ -72,16 +72,27 @@ def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, ho
 
     With the resident's own night learned (`own`), the night is theirs: a silence beginning
     BEDTIME_LEAD_S before their usual bedtime may be sleep, and it is allowed their night from
-    when it began, ending at the latest `sleep_in_s` after their usual wake-up."""
+    when it began, ending at the latest `sleep_in_s` after their usual wake-up. With her earliest
+    bedtime learned (`bedtime_min`, minutes after noon), a night may begin BEDTIME_LEAD_S before
+    it instead of before the window's opening. With `night_at_least_day`, a silence beginning in
+    the night window's last BEDTIME_LEAD_S is allowed at least the day allowance: a resident up
+    at dawn and quiet again is awake, not owed only the rest of the night."""
     window = parse_window(night)
-    if not _may_be_sleep(start, tz, window, own):
+    if not _may_be_sleep(start, tz, window, own.bedtime_min if own is not None else bedtime_min):
         due = max(_day_walk(start, tz, day_s, hour_factors), start + min(floor_s, day_s))
         if nap is not None and in_window((start + utc_offset_s(start, tz)) % DAY_S, parse_window(nap[0])):
             due = max(due, start + nap[1])  # an afternoon nap (午睡) fits
         return due
     if own is not None:
         return min(start + own.length_s, usual_wake(start, tz, own) + sleep_in_s)
-    return min(start + night_s, night_end(start, tz, window) + sleep_in_s)
+    due = min(start + night_s, night_end(start, tz, window) + sleep_in_s)
+    return max(due, start + day_s) if night_at_least_day and _at_dawn(start, tz, window) else due
+
+
+def _at_dawn(start: float, tz: str, window: tuple[int, int]) -> bool:
+    """A silence beginning in the night window's last BEDTIME_LEAD_S (06:00-07:00 with 21:00-07:00)."""
+    sod = (start + utc_offset_s(start, tz)) % DAY_S
+    return in_window(sod, window) and (window[1] - sod) % DAY_S <= BEDTIME_LEAD_S
 
 
 def usual_wake(start: float, tz: str, own: quiet.Night) -> float:
@@ -118,13 +129,13 @@ def _day_walk(start: float, tz: str, day_s: float, hour_factors: list[float] | N
     return t
 
 
-def _may_be_sleep(start: float, tz: str, window: tuple[int, int], own: quiet.Night | None = None) -> bool:
+def _may_be_sleep(start: float, tz: str, window: tuple[int, int], bedtime_min: float | None = None) -> bool:
     """A silence beginning in the night window, or at most BEDTIME_LEAD_S before it opens; with
-    the resident's own night, from BEDTIME_LEAD_S before the usual bedtime to the window's end."""
+    the resident's own bedtime (minutes after noon), from BEDTIME_LEAD_S before it to the window's end."""
     sod = (start + utc_offset_s(start, tz)) % DAY_S
-    if own is not None:
+    if bedtime_min is not None:
         until = ((window[1] - quiet.NOON_S) % DAY_S) / 60
-        return own.bedtime_min - BEDTIME_LEAD_S / 60 <= quiet.after_noon_min(start, tz) < until
+        return bedtime_min - BEDTIME_LEAD_S / 60 <= quiet.after_noon_min(start, tz) < until
     if in_window(sod, window):
         return True
     return (window[0] - sod) % DAY_S <= BEDTIME_LEAD_S
@@ -134,7 +145,7 @@ def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.L
     """The resident's learned daytime allowance for a silence beginning at `start`, or None
     (not learned yet, a silence that may be sleep, or the resident's own `day_hours` set)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window, own_night(ctx, resident, start)):
+    if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window, bedtime_of(ctx, resident, start)):
         return None
     return quiet.allowance(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day)
 
@@ -143,7 +154,7 @@ def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> qu
     """How long after the night window a night's silence beginning at `start` may last, learned
     from how late this resident got up (None: not learned yet, or not a night)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if own_night(ctx, resident, start) is not None or not _may_be_sleep(start, resident.timezone, window):
+    if own_night(ctx, resident, start) is not None or not _may_be_sleep(start, resident.timezone, window, bedtime_of(ctx, resident, start)):
         return None
     end = night_end(start, resident.timezone, window)
     return quiet.sleep_in(ctx.residents[resident.id].quiet, resident.timezone, end, ctx.rules.learned_day)
@@ -153,6 +164,15 @@ def own_night(ctx: RuleContext, resident: Resident, start: float) -> quiet.Night
     """The resident's own night learned from their history (rules.learned_day.own_night), or None."""
     night_s = (resident.inactivity.night_hours or ctx.rules.inactivity.night_hours) * 3600
     return quiet.own_night(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day, night_s)
+
+
+def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | None:
+    """Where a night may begin for a silence beginning at `start` (minutes after noon): her own
+    night's usual bedtime, else her earliest bedtime (learned_day.own_bedtime); None: the window."""
+    own = own_night(ctx, resident, start)
+    if own is not None:
+        return own.bedtime_min
+    return quiet.earliest_bedtime(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day)
 
 
 def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
@@ -174,7 +194,9 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
     tz, window = resident.timezone, parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
     if cfg.own_night:
         quiet.record_night(rs.quiet, tz, start, at - start, cfg)
-    if _may_be_sleep(start, tz, window, own_night(ctx, resident, start)):
+    if cfg.own_bedtime:
+        quiet.record_bedtime(rs.quiet, tz, start, at - start, cfg)
+    if _may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start)):
         end = night_end(start, tz, window)
         quiet.record_wake(rs.quiet, tz, end, at - end, cfg)
     else:
@@ -222,7 +244,8 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     if learned_night is not None:
         sleep_in_s = learned_night.seconds if learned_night.settled else max(sleep_in_s, learned_night.seconds)
     own = own_night(ctx, resident, start)
-    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own)
+    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
+                   bedtime_of(ctx, resident, start), cfg.night_at_least_day)
     learned = learned_day_s(ctx, resident, start)
     if learned is not None:  # the resident's own quiet spells: only wider than the prior until settled
         due = start + learned.seconds if learned.settled else max(due, start + learned.seconds)
@@ -259,7 +282,7 @@ def _basis(ctx: RuleContext, resident: Resident, start: float, due: float) -> tu
     rs, cfg, tz = ctx.residents[resident.id], ctx.rules.inactivity, resident.timezone
     day_s, _, night = thresholds(ctx, resident)
     own = own_night(ctx, resident, start)
-    if _may_be_sleep(start, tz, parse_window(night), own):
+    if _may_be_sleep(start, tz, parse_window(night), bedtime_of(ctx, resident, start)):
         return ("night" if own is None else "own_night"), None
     learned = learned_day_s(ctx, resident, start)
     if learned is not None and (learned.settled or due - start <= learned.seconds + 1):

@@ -186,3 +186,35 @@ def _quantile(values: list[int], q: float) -> float:
     """The q-quantile by the nearest rank (robust: one odd night does not move it)."""
     ordered = sorted(values)
     return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
+
+# Her earliest bedtime (rules.learned_day.own_bedtime, docs/RULES.md "Her earliest bedtime").
+SMALL_HOURS_MIN = 12 * 60  # midnight, minutes after noon: a night's sleep goes on past it, an evening's sitting does not
+
+
+def record_bedtime(history: QuietHistory, tz: str, start: float, seconds: float, cfg: LearnedDayConfig) -> None:
+    """Note when the evening's sleep began: the start of a silence of at least NIGHT_MIN_S that
+    began 18:00-05:00 and went on past midnight. An evening in the armchair (18:52-22:11) is not a
+    bedtime; after a bathroom visit before midnight the later silence counts, a later bedtime
+    than hers — the earliest over the nights is still hers."""
+    bed = after_noon_min(start, tz)
+    if seconds < NIGHT_MIN_S or not BEDTIMES_MIN[0] <= bed < BEDTIMES_MIN[1] or bed + seconds / 60 < SMALL_HOURS_MIN:
+        return
+    evening, _ = local_day(start - NOON_S, tz)
+    if history.beds and history.beds[-1][0] == evening:
+        history.beds[-1][1] = min(history.beds[-1][1], int(bed))
+        return
+    history.beds.append([evening, int(bed)])
+    del history.beds[: max(0, len(history.beds) - cfg.window_days)]
+
+
+def earliest_bedtime(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig) -> float | None:
+    """Her earliest bedtime (minutes after noon) over the window's nights before `at`
+    (rules.learned_day.own_bedtime), or None: fewer than `bedtime_nights` nights, or off.
+    The earliest, not a quantile: an early night she has had is a night, and only a silence
+    that begins before every bedtime she has shown is not (docs/RULES.md "Her earliest bedtime")."""
+    if not cfg.enabled or not cfg.own_bedtime or history is None:
+        return None
+    evening, _ = local_day(at - NOON_S, tz)
+    rows = [row for row in history.beds if 0 < evening - row[0] <= cfg.window_days]
+    return float(min(row[1] for row in rows)) if len(rows) >= cfg.bedtime_nights else None

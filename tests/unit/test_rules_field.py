@@ -505,11 +505,12 @@ def test_an_early_risers_night_fall_is_found_sooner(name: str, learned_day: bool
 # ---------------------------------------------------------------- 7. nights anchored to the resident (learned_day.own_night)
 
 
-def sleeper(days: int, bed_h: list[float], wake_h: list[float], own_night: bool) -> Driver:
+def sleeper(days: int, bed_h: list[float], wake_h: list[float], own_night: bool,
+            inactivity: dict[str, object] | None = None, **learned_day: object) -> Driver:
     """Day d (1-based): up at wake_h[d-1], motion every half hour, last motion at bed_h[d-1]
     (local hours of day d; past 24 is after midnight). A door sensor: day allowance 2.5 h."""
-    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
-                        learned_day={"enabled": True, "own_night": own_night})
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, **(inactivity or {})},
+                        learned_day={"enabled": True, "own_night": own_night, **learned_day})
     devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
                Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
     drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, wake_h[0] - 0.1))
@@ -667,3 +668,84 @@ def test_the_learned_background_survives_a_restart() -> None:
     before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
     assert before is not None and after is not None and after.background == before.background
     assert after.background is not None and len(after.background.nights) == 4  # days 2-5: watched from 06:54 on day 1
+
+
+# ---------------------------------------------------------------- 9. evening falls and early nights (session 6)
+
+
+@pytest.mark.parametrize(
+    ("name", "own_bedtime", "found_at_h"),
+    [
+        ("in bed 22:30-23:40 on 10 nights: a silence from 21:00, before her earliest bedtime - 1 h, is not a night (2.5 h)", True, 23.5),
+        ("the window's night (control): 21:00 opens the window, the fall is found at 09:00", False, 33.0),
+    ],
+)
+def test_a_silence_before_every_bedtime_she_has_shown_is_not_a_night(name: str, own_bedtime: bool, found_at_h: float) -> None:
+    """An evening fall at 21:00 of a resident who has never gone to bed before 22:30."""
+    beds = [23.0, 22.5, 23.6, 23.1, 23.5, 22.8, 23.4, 23.0, 23.6, 23.3, 21.0]
+    wakes = [6.5, 6.8, 7.0, 6.6, 6.9, 6.5, 6.7, 7.0, 6.6, 6.8, 6.7]
+    drv = sleeper(11, beds, wakes, own_night=False, own_bedtime=own_bedtime)
+    drv.advance_to(local(12, 12.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(11, 12.0)]
+    assert alert.opened_at == pytest.approx(local(11, found_at_h), abs=60), name
+
+
+@pytest.mark.parametrize(
+    ("name", "own_bedtime", "alerts_that_night"),
+    [
+        ("in bed by 19:30-20:00 on 3 of 10 nights: 19:40 is an early night of hers", True, 0),
+        ("the window's rule (control): 19:40 is over 1 h before 21:00, judged by day all night", False, 1),
+    ],
+)
+def test_an_early_night_she_has_had_before_is_a_night(name: str, own_bedtime: bool, alerts_that_night: int) -> None:
+    """mit-d: bathroom at 19:43, next sign 06:07 — an alert at 00:43 under the day's allowance."""
+    beds = [22.0, 19.5, 21.0, 22.5, 19.8, 22.2, 21.5, 22.0, 20.0, 22.3, 19.67, 22.0]
+    wakes = [6.5, 6.8, 6.4, 6.6, 6.9, 6.5, 6.7, 6.3, 6.6, 6.8, 6.7, 6.1]
+    drv = sleeper(12, beds, wakes, own_night=False, own_bedtime=own_bedtime)
+    assert len([a for a in drv.opened("inactivity") if local(11, 12.0) < a.opened_at < local(12, 12.0)]) == alerts_that_night, name
+
+
+@pytest.mark.parametrize(
+    ("name", "night_at_least_day", "alerts_that_morning"),
+    [
+        ("up at 06:00, quiet from 06:58 to 09:00: awake, allowed at least the day's 2.5 h (to 09:28)", True, 0),
+        ("the night's rest (control): up by 07:00 on 15 days, the settled night ends at 08:00", False, 1),
+    ],
+)
+def test_a_silence_begun_at_dawn_gets_at_least_the_days_allowance(name: str, night_at_least_day: bool, alerts_that_morning: int) -> None:
+    """The hourly elder home: movement until 06:58, then none; an alert at 08:00 after 1 h allowed."""
+    drv = sleeper(16, [22.0] * 15 + [6.97], [6.5] * 15 + [6.0], own_night=False, inactivity={"night_at_least_day": night_at_least_day})
+    drv.event("cat-0001", "motion", local(16, 9.0))
+    assert len([a for a in drv.opened("inactivity") if local(16, 6.0) < a.opened_at < local(16, 12.0)]) == alerts_that_morning, name
+
+
+def test_an_evening_in_the_armchair_is_not_a_bedtime() -> None:
+    """Quiet in the armchair 18:30-21:00 and in bed 23:00-06:30 on 10 days; on day 11 silent
+    from 21:00. The armchair's 2.5 h ended before midnight: not a bedtime, so her earliest
+    bedtime is 23:00 and 21:00 is judged by day (margin × the armchair's 2.5 h = 3.1 h), not as
+    a night from 18:30 (found at 09:00)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5}, learned_day={"enabled": True, "own_bedtime": True})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.4))
+    for day in range(1, 12):
+        h = 6.5
+        while h <= (23.0 if day < 11 else 21.0):
+            if not 18.5 < h < 21.0:
+                drv.event("cat-0001", "motion", local(day, h))
+            h += 0.5
+    drv.advance_to(local(12, 12.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(11, 12.0)]
+    assert alert.opened_at == pytest.approx(local(11, 21.0 + 1.25 * 2.5), abs=60)
+    assert alert.reason.params["basis"] == "learned_day"
+
+
+def test_her_bedtimes_survive_a_restart() -> None:
+    drv = sleeper(4, [23.0, 22.5, 23.6, 23.1], [6.5, 6.8, 7.0, 6.6], own_night=False, own_bedtime=True)
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
+    assert before is not None and after is not None and before.quiet is not None
+    assert [row[1] for row in before.quiet.beds] == [660, 630, 696]  # 23:00, 22:30, 23:36 (minutes after noon)
+    assert after.quiet == before.quiet
