@@ -48,7 +48,7 @@ from devices import subscription_filters
 from devices.messages import MAX_QUARANTINED_BYTES
 from hub.clock import Clock
 from hub.config import MqttConfig
-from hub.ingest.batch import Received
+from hub.ingest.batch import InboxLike, Received
 from hub.metrics import IngestMetrics
 
 log = logging.getLogger("pingan.mqtt")
@@ -92,7 +92,7 @@ class MqttConnection:
     def __init__(
         self,
         settings: MqttConfig,
-        inbox: queue.Queue[Received],
+        inbox: InboxLike,
         metrics: IngestMetrics,
         clock: Clock,
         *,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import Clock
 from hub.config import Config
-from hub.ingest.batch import BatchWriter, OnBatch, Partitioner, Received, WriterSettings, may_raise_alarm, raises_alarm
+from hub.ingest.batch import (
+    BatchWriter,
+    Inbox,
+    OnBatch,
+    Partitioner,
+    WriterSettings,
+    may_raise_alarm,
+    raises_alarm,
+)
 from hub.ingest.mqtt_connection import Lane, MqttConnection
 from hub.metrics import IngestMetrics
 
@@ -37,7 +44,7 @@ def hub_connection(config: Config, metrics: IngestMetrics, clock: Clock) -> Mqtt
     """The hub's broker connection with its bounded inbox. Built first: the core publishes
     commands through it, and ingestion then feeds the core from it."""
     ing = config.ingest
-    inbox: queue.Queue[Received] = queue.Queue(maxsize=ing.queue_size)
+    inbox = Inbox(ing.queue_size)
     # The broker may have queue + one batch in flight to us before it must wait for acks.
     return MqttConnection(config.mqtt, inbox, metrics, clock, receive_maximum=ing.queue_size + ing.batch_size)
 
@@ -49,7 +56,7 @@ CRITICAL_QUIET_S = 0.2  # the critical session's queue counts as delivered after
 
 
 def critical_connection(config: Config, metrics: IngestMetrics, clock: Clock) -> MqttConnection:
-    inbox: queue.Queue[Received] = queue.Queue(maxsize=CRITICAL_QUEUE)
+    inbox = Inbox(CRITICAL_QUEUE)
     return MqttConnection(config.mqtt, inbox, metrics, clock, receive_maximum=CRITICAL_QUEUE, lane=CRITICAL_LANE)
 
 

@@ -176,7 +176,7 @@ def known_devices(session: Session, ids: Iterable[str] | None = None) -> set[str
     return set(session.scalars(stmt))
 
 
-@dataclass
+@dataclass(slots=True)
 class StateDelta:
     """What one batch teaches about one device, folded before a single upsert."""
 
