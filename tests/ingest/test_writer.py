@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import queue
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +21,7 @@ from devices import DeviceMessage
 from devices.examples import INVALID
 from hub.clock import VirtualClock
 from hub.ingest import AfterCommit, BatchWriter, Received, WriterSettings
+from hub.ingest.batch import Inbox
 from hub.metrics import IngestMetrics
 from hub.storage.db import make_engine, make_sessions
 from ingest.helpers import heartbeat, motion, rows, scalar, seed_devices
@@ -106,6 +109,46 @@ def test_ack_happens_only_after_commit(db_url: str) -> None:
     s = Setup(db_url, acker=RecordingAcker(committed))
     s.write(*(motion("cat-0001", i, NOW) for i in range(20)))
     assert len(s.acker.acked) == 20
+
+
+def test_run_prepares_the_next_batch_during_the_transaction_and_keeps_arrival_order(db_url: str) -> None:
+    """`run`'s two stages: the next batch is taken and interpreted while the one before is in its
+    transaction; batches still commit, reach the hook and are acked one after the other, in the
+    order the broker delivered them, each ack after its commit; a stop drains the queue."""
+    seed_devices(db_url, ["cat-0001", "cat-0002"])
+
+    def committed(received: Received) -> None:
+        seq = json.loads(received.payload)["seq"]
+        assert scalar(db_url, "SELECT count(*) FROM events WHERE seq = :s", s=seq) == 1, "acked before commit"
+
+    inbox = Inbox(1000)
+    ruled: list[int] = []
+    taken_during_first: list[int] = []
+
+    def on_batch(_session: Session, messages: list[DeviceMessage], _now: float) -> list[AfterCommit]:
+        if not ruled:  # the first batch's transaction: the second stage must not wait for it
+            deadline = time.monotonic() + 30
+            while writer._taken < 2 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            taken_during_first.append(writer._taken)
+        ruled.extend(m.seq or 0 for m in messages)
+        return []
+
+    acker = RecordingAcker(committed)
+    writer = BatchWriter(inbox, make_sessions(make_engine(db_url)), acker, IngestMetrics(CollectorRegistry()),
+                         WriterSettings(batch_size=50, batch_wait_s=0.0), VirtualClock(NOW), on_batch)
+    sent = []
+    for i in range(300):
+        topic, payload = motion(f"cat-000{1 + i % 2}", i, NOW)
+        sent.append(Received(topic, payload, len(payload), i + 1, 1, NOW, 1))
+        inbox.put(sent[-1])
+    stop = threading.Event()
+    stop.set()  # run drains what is queued, then returns
+    writer.run(stop)
+    assert taken_during_first[0] >= 2, "the next batch waited for the transaction"
+    assert ruled == list(range(300))
+    assert [r.mid for r in acker.acked] == [r.mid for r in sent]
+    assert scalar(db_url, "SELECT count(*) FROM events") == 300
 
 
 def test_transient_database_error_is_retried_and_nothing_is_acked_before_success(setup: Setup) -> None:
