@@ -1,6 +1,6 @@
 """Ingestion throughput: the hub against bare MQTT subscribers that only count, in the same run.
 
-    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest]
+    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest] [--profile]
 
 A private Mosquitto (127.0.0.1, free port) holds a persistent QoS 1 session for each consumer:
 a bare paho subscriber, a bare gmqtt subscriber, and for each database (SQLite; PostgreSQL when
@@ -20,6 +20,9 @@ The last line is the summary:
 
 where hub_rate is the full hub (`pingan serve`) on the slower of the two databases, bare_rate the faster bare subscriber
 and rss_mb the full hub's peak resident memory. Everything stops by itself (every wait has a deadline).
+
+`--profile` runs the full hub under benchmarks/hub_profile.py and prints, after each hub, the
+CPU of each of its threads and of each step of the ingestion path in µs per message.
 """
 
 from __future__ import annotations
@@ -206,7 +209,7 @@ def pg_database(name: str) -> str | None:
 
 
 class Hub:
-    def __init__(self, workdir: Path, name: str, port: int, db_url: str) -> None:
+    def __init__(self, workdir: Path, name: str, port: int, db_url: str, profile: bool = False) -> None:
         data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
         data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h"})
         data["database"] = {"url": db_url}
@@ -216,13 +219,17 @@ class Hub:
         self.http = f"http://127.0.0.1:{data['http']['port']}"
         self.log = workdir / f"{name}.log"
         self.db_url = db_url
+        self.profile = workdir / f"{name}-profile.json" if profile else None
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "pingan", "--config", str(self.config), "serve",
-                                          "--no-upgrade"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                         env={"PINGAN_HTTP__SECRET_KEY": "benchmark-only-secret-key", **os.environ})
+            program = ["-m", "pingan"] if self.profile is None else [str(REPO / "benchmarks" / "hub_profile.py")]
+            env = {"PINGAN_HTTP__SECRET_KEY": "benchmark-only-secret-key", **os.environ}
+            if self.profile is not None:
+                env["PINGAN_HUB_PROFILE"] = str(self.profile)
+            self.proc = subprocess.Popen([sys.executable, *program, "--config", str(self.config), "serve",
+                                          "--no-upgrade"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def ready(self) -> bool:
         import httpx
@@ -319,6 +326,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="deadline for each consumer")
     parser.add_argument("--modes", default="full,ingest", help="full (pingan serve), ingest (IngestService alone)")
     parser.add_argument("--clients", default=",".join(BARE_ROLES), help="bare subscribers to run: paho, gmqtt")
+    parser.add_argument("--profile", action="store_true", help="CPU per step of the full hub's path (hub_profile.py)")
     parser.add_argument("--role", choices=["paho", "gmqtt", "ingest"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--client-id", help=argparse.SUPPRESS)
@@ -349,7 +357,7 @@ def main() -> int:
         for db, url in dbs.items():
             make_database(url, args.devices)
             if "full" in modes:
-                hubs[db] = Hub(workdir, f"full-{db}", port, url)
+                hubs[db] = Hub(workdir, f"full-{db}", port, url, args.profile)
             if "ingest" in modes:
                 ingest_configs[db] = Hub(workdir, f"ingest-{db}", port, url)
         # Register every consumer's persistent session, then publish while all are away.
@@ -376,6 +384,10 @@ def main() -> int:
             print(f"full hub   {name:17s}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
                   f"peak rss {r['rss_mb']:.0f} MB, "
                   f"quarantined {r['quarantined']}, broker {broker_cpu.us_per_msg(r['n']):.1f} us/msg", flush=True)
+            if hub.profile is not None:
+                from hub_profile import report
+
+                print(report(hub.profile, r["n"]), flush=True)
         for name, config in ingest_configs.items():
             clear_events(config.db_url)
             results[f"ingest-{name}"] = r = run_role("ingest", port, str(config.config), args.count, args.timeout)
