@@ -1,6 +1,6 @@
 """The batch writer alone: messages per CPU-second of `BatchWriter.write`, with and without the rules.
 
-    .venv/bin/python benchmarks/ingest_writer.py [--count 30000] [--db sqlite|postgresql] [--profile tottime]
+    .venv/bin/python benchmarks/ingest_writer.py [--count 30000] [--db sqlite|postgresql] [--profile tottime] [--stages]
 
 No broker and no network thread: load-generator messages (simulators/load.py, 10,000 devices,
 one resident each, as benchmarks/ingest.py registers them) are built in memory and written in
@@ -10,6 +10,13 @@ it). `--profile KEY` prints the cProfile of the measured writes sorted by KEY (C
 way docs/BENCHMARKS.md's profiles were taken. Last line:
 
     ingest_writer: db=D hook_msg_per_cpu_s=N bare_writer_msg_per_cpu_s=N
+
+`--stages` instead times the writer's loop with the rules hook, from a queue that holds all the
+messages: `BatchWriter.run` (two stages: the next batch prepared while one is in its transaction)
+against the one-thread loop (take a batch, write it), alternately, three rounds each, wall and
+process CPU. Last line:
+
+    ingest_writer: db=D stages_msg_per_s=N one_thread_msg_per_s=N
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ import argparse
 import cProfile
 import pstats
 import queue
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,7 +42,7 @@ from prometheus_client import CollectorRegistry  # noqa: E402
 
 from hub.clock import SystemClock  # noqa: E402
 from hub.config import Config  # noqa: E402
-from hub.ingest.batch import BatchWriter, Received, WriterSettings  # noqa: E402
+from hub.ingest.batch import BatchWriter, Inbox, Received, WriterSettings  # noqa: E402
 from hub.metrics import IngestMetrics  # noqa: E402
 from hub.rules.runtime import HubCore  # noqa: E402
 from hub.storage.db import make_engine, make_sessions  # noqa: E402
@@ -88,15 +97,62 @@ def writer_rate(url: str, hook: bool, count: int, profile: str | None) -> float:
     return count / cpu
 
 
+def stages_rates(url: str, count: int, rounds: int = 3) -> tuple[list[float], list[float]]:
+    """Messages per second (wall) of `BatchWriter.run` and of the one-thread loop, alternately."""
+    make_database(url, DEVICES)
+    data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
+    data["database"] = {"url": url}
+    config = Config.model_validate(data)
+    engine = make_engine(url, writer=True)
+    sessions, clock = make_sessions(engine), SystemClock()
+    core = HubCore(config, sessions, clock)
+    core.load()
+    fleet = _Fleet([f"load-{i + 1:05d}" for i in range(DEVICES)], "pingan/v1", seed=1)
+    warm = BatchWriter(queue.Queue(), sessions, NoAcks(), IngestMetrics(CollectorRegistry()), WriterSettings(), clock,
+                       core.on_batch)
+    for batch in batches(fleet, 10_000):
+        warm.write(batch)
+    two: list[float] = []
+    one: list[float] = []
+    for _ in range(rounds):
+        for two_stages in (True, False):
+            inbox = Inbox(count + 1)
+            for batch in batches(fleet, count):
+                for item in batch:
+                    inbox.put(item)
+            writer = BatchWriter(inbox, sessions, NoAcks(), IngestMetrics(CollectorRegistry()),
+                                 WriterSettings(batch_wait_s=0.0), clock, core.on_batch)
+            stop = threading.Event()
+            stop.set()  # drain what is queued, then return
+            started, cpu = time.perf_counter(), time.process_time()
+            if two_stages:
+                writer.run(stop)
+            else:
+                while batch := writer.take_batch():
+                    writer.write(batch)
+            wall = time.perf_counter() - started
+            print(f"{'two stages' if two_stages else 'one thread'}: {count / wall:.0f} msg/s, "
+                  f"{count / (time.process_time() - cpu):.0f} msg/cpu-s", flush=True)
+            (two if two_stages else one).append(count / wall)
+    engine.dispose()
+    return two, one
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=30_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--stages", action="store_true", help="time BatchWriter.run against the one-thread loop")
     parser.add_argument("--profile", metavar="SORT_KEY", help="print a cProfile sorted by this key (tottime, cumulative)")
     args = parser.parse_args()
     pg_name = f"pingan_bench_writer_{int(time.time())}"
     url = create_database(pg_name) if args.db == "postgresql" else f"sqlite:///{tempfile.mkdtemp()}/writer.db"
     try:
+        if args.stages:
+            two, one = stages_rates(url, args.count)
+            print(f"ingest_writer: db={args.db} stages_msg_per_s={statistics.median(two):.0f} "
+                  f"one_thread_msg_per_s={statistics.median(one):.0f}")
+            return 0
         hooked = writer_rate(url, True, args.count, args.profile)
         bare = writer_rate(url, False, args.count, None)
     finally:
