@@ -187,9 +187,6 @@ def make_database(url: str, devices: int) -> None:
 
     engine = make_engine(url)
     Base.metadata.drop_all(engine)
-    if engine.dialect.name == "postgresql":  # the residents' search indexes (hub/storage/db.py create_schema)
-        with engine.begin() as conn:
-            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
         # One resident per device, so the rules engine has a person to judge for every message.
