@@ -23,7 +23,7 @@ from alerts.actions import (
     Severity,
 )
 from alerts.config import AlertsConfig, RulesConfig
-from alerts.deadlines import DeadlineHeap
+from alerts.deadlines import ACK, RESIDENT, Deadlines
 from alerts.lifecycle import RULES_CHANNEL, SYSTEM, AlertBook
 from alerts.reasons import Explanation
 from alerts.registry import Absence, Device, RegistrySnapshot, Resident
@@ -55,6 +55,7 @@ HOME_MOTION_KINDS = frozenset({DeviceKind.PINGAN_CAT, DeviceKind.WATER_METER})
 MOTION_SENSING_KINDS = frozenset({DeviceKind.PINGAN_CAT})
 
 
+# The saved form of a deadline's key ("kind:id", alerts/deadlines.py).
 def resident_key(resident: str) -> str:
     return "r:" + resident
 
@@ -95,7 +96,7 @@ class RuleContext:
         self.devices: dict[str, DeviceState] = {}
         self.residents: dict[str, ResidentState] = {}
         self.book = AlertBook()
-        self.deadlines = DeadlineHeap()
+        self.deadlines = Deadlines()
         self.counters: dict[str, int] = {}
         self.out: list[Action] = []
         self.now: float | None = None
@@ -159,7 +160,7 @@ class RuleContext:
         self.out.append(action)
 
     def arm_resident(self, resident_id: str, at: float) -> None:
-        self.deadlines.arm_earlier(resident_key(resident_id), at)
+        self.deadlines.arm_earlier(RESIDENT, resident_id, at)
 
     def open_alert(
         self,
@@ -201,7 +202,7 @@ class RuleContext:
     ) -> AlertResolved:
         """Resolve; `note` says with values what ended it (the device heard, where she returned)."""
         action = self.book.resolve(alert, outcome, by, channel, now, reason, note=note)
-        self.deadlines.disarm(ack_key(alert.id))
+        self.deadlines.disarm(ACK, alert.id)
         self.emit(action)
         self.touched.add(alert.resident)
         return action

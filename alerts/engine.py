@@ -25,7 +25,7 @@ from typing import Any
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason, Severity
 from alerts.config import AlertsConfig, RulesConfig
 from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, device_key, resident_key
-from alerts.deadlines import DeadlineHeap
+from alerts.deadlines import ACK, DEVICE, RESIDENT, Deadlines
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.reasons import ReasonCode, explain
 from alerts.registry import Absence, Device, RegistrySnapshot, Resident
@@ -103,22 +103,21 @@ class Engine:
     def tick(self, now: float) -> list[Action]:
         ctx, now = self._begin(now)
         while (due := ctx.deadlines.pop_due(now)) is not None:
-            _at, key = due
-            wake = self._fire(key, now)
+            _at, kind, ident = due
+            wake = self._fire(kind, ident, now)
             if wake is not None:
-                ctx.deadlines.arm_earlier(key, wake if wake > now else now + TICK_GUARD_S)
+                ctx.deadlines.arm_earlier(kind, ident, wake if wake > now else now + TICK_GUARD_S)
         return self._finish(now)
 
-    def _fire(self, key: str, now: float) -> float | None:
+    def _fire(self, kind: str, ident: str, now: float) -> float | None:
         ctx = self._ctx
-        kind, ident = key[0], key[2:]
         self._mark_key(kind, ident)
-        if kind == "d":
+        if kind == DEVICE:
             device = ctx.device(ident)
             return offline.evaluate(ctx, device, now) if device is not None and ident in ctx.devices else None
-        if kind == "r":
+        if kind == RESIDENT:
             return self._evaluate_resident(ident, now) if ident in ctx.residents and ctx.resident(ident) else None
-        if kind == "a":
+        if kind == ACK:
             self._ack_expired(ident, now)
         return None
 
@@ -152,7 +151,7 @@ class Engine:
         self._dirty.add(alert.resident)
         if alert.state is AlertState.OPEN:
             ctx.emit(ctx.book.move(alert, AlertState.ACKNOWLEDGED, by, channel, now, Reason.ACKNOWLEDGED))
-            ctx.deadlines.arm(ack_key(alert_id), now + ctx.alerts_cfg.ack_expiry.total_seconds())
+            ctx.deadlines.arm(ACK, alert_id, now + ctx.alerts_cfg.ack_expiry.total_seconds())
         return self._finish(now)
 
     def on_site(self, alert_id: str, by: str, channel: str, now: float) -> list[Action]:
@@ -161,7 +160,7 @@ class Engine:
         self._dirty.add(alert.resident)
         if alert.state in (AlertState.OPEN, AlertState.ACKNOWLEDGED):
             ctx.emit(ctx.book.move(alert, AlertState.ON_SITE, by, channel, now, Reason.ON_SITE))
-            ctx.deadlines.disarm(ack_key(alert_id))
+            ctx.deadlines.disarm(ACK, alert_id)
         return self._finish(now)
 
     def resolve(self, alert_id: str, outcome: Outcome | str, by: str, channel: str, now: float) -> list[Action]:
@@ -202,7 +201,7 @@ class Engine:
             changed = {a.resident for a in set(old.absences) ^ set(registry.absences)}
             changed |= {d.resident for d in registry.devices.values() if old.devices.get(d.id) != d and d.resident}
             for resident_id in sorted(changed & set(ctx.residents)):
-                ctx.deadlines.arm(resident_key(resident_id), now)
+                ctx.deadlines.arm(RESIDENT, resident_id, now)
             return self.tick(now)
         return []
 
@@ -245,7 +244,7 @@ class Engine:
         if ctx.now is None:
             return []
         for resident_id in sorted(r for r in affected if r in ctx.residents):
-            ctx.deadlines.arm(resident_key(resident_id), ctx.now)
+            ctx.deadlines.arm(RESIDENT, resident_id, ctx.now)
         return self.tick(ctx.now)
 
     def _replace_absences(self, absences: Mapping[str, tuple[Absence, ...]]) -> None:
@@ -261,7 +260,7 @@ class Engine:
     def _forget_device(self, device_id: str, now: float | None) -> None:
         ctx = self._ctx
         ctx.devices.pop(device_id, None)
-        ctx.deadlines.disarm(device_key(device_id))
+        ctx.deadlines.disarm(DEVICE, device_id)
         for alert in ctx.book.all():
             if alert.device == device_id and alert.kind in (AlertKind.DEVICE_OFFLINE, AlertKind.LOW_BATTERY):
                 self._dirty.add(alert.resident)
@@ -316,9 +315,8 @@ class Engine:
         ctx.residents = {k: ResidentState.from_dict(v) for k, v in data["residents"].items() if k in registry.residents}
         ctx.book = AlertBook()  # the snapshot replaces whatever this engine held, never merges into it
         ctx.book.restore([Alert.from_dict(a) for a in data["alerts"]])
-        ctx.deadlines = DeadlineHeap()
-        for key, at in data["deadlines"]:
-            ctx.deadlines.arm(key, at)
+        ctx.deadlines = Deadlines()
+        ctx.deadlines.restore({key: at for key, at in data["deadlines"]})
         ctx.counters = dict(data["counters"])
         self._unarmed = (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
 
@@ -355,9 +353,9 @@ class Engine:
         alerts = ctx.book.of_resident(resident) if resident is not None else []
         if rs is None and not devices and not alerts:
             return None
-        keys = [device_key(d) for d in devices] + [ack_key(a.id) for a in alerts]
-        keys += [resident_key(resident)] if resident is not None else []
-        deadlines = {k: at for k in keys if (at := ctx.deadlines.get(k)) is not None}
+        keys = [(DEVICE, d, device_key(d)) for d in devices] + [(ACK, a.id, ack_key(a.id)) for a in alerts]
+        keys += [(RESIDENT, resident, resident_key(resident))] if resident is not None else []
+        deadlines = {key: at for kind, ident, key in keys if (at := ctx.deadlines.get(kind, ident)) is not None}
         data: dict[str, Any] = {"d": devices, "t": deadlines}
         if rs is not None:
             data["r"] = rs.to_compact()
@@ -379,7 +377,7 @@ class Engine:
         ctx = self._ctx
         registry = ctx.index.snapshot
         ctx.now, ctx.counters = meta["now"], dict(meta["counters"])
-        ctx.book, ctx.deadlines = AlertBook(), DeadlineHeap()
+        ctx.book, ctx.deadlines = AlertBook(), Deadlines()
         ctx.devices, ctx.residents = devices, residents = {}, {}
         self._dirty = dirty = set()
         alerts: list[Alert] = []
@@ -413,11 +411,11 @@ class Engine:
 
     def _mark_key(self, kind: str, ident: str) -> None:
         """Mark the unit a deadline key belongs to."""
-        if kind == "d":
+        if kind == DEVICE:
             self._dirty.add(self.unit_of(ident))
-        elif kind == "r":
+        elif kind == RESIDENT:
             self._dirty.add(ident)
-        elif kind == "a" and (alert := self._ctx.book.find_id(ident)) is not None:
+        elif kind == ACK and (alert := self._ctx.book.find_id(ident)) is not None:
             self._dirty.add(alert.resident)
 
     # ------------------------------------------------------------------ plumbing
@@ -444,14 +442,14 @@ class Engine:
                 rid = resident.id  # the registry's own string, not a copy per structure (memory)
                 self._dirty.add(rid)
                 ctx.residents[rid] = ResidentState(watch_start=now)
-                ctx.deadlines.arm(resident_key(rid), now)
+                ctx.deadlines.arm(RESIDENT, rid, now)
             else:
                 device = ctx.device(name)
                 if device is None:
                     continue
                 self._dirty.add(device.resident or DEVICE_UNIT + name)
                 ctx.devices[name] = DeviceState(watch_start=now)
-                ctx.deadlines.arm(device_key(name), now + offline.period_s(ctx, device))
+                ctx.deadlines.arm(DEVICE, name, now + offline.period_s(ctx, device))
         self._unarmed.clear()
 
     def _finish(self, now: float) -> list[Action]:

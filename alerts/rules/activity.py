@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from alerts.actions import Alert, AlertKind, Outcome, PersonState, Reason, Severity
 from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
+from alerts.deadlines import RESIDENT
 from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.rules import inactivity, pets, routine
@@ -69,7 +70,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             ctx.resolve_alert(alert, Outcome.CLEARED, reason, now, note=why)
     if rs.person is not PersonState.HOME_ACTIVE:
         ctx.touched.add(resident_id)
-    if newer and alert is None and ctx.deadlines.get("r:" + resident_id) is None:
+    if newer and alert is None and not ctx.deadlines.has(RESIDENT, resident_id):
         ctx.arm_resident(resident_id, now)
 
 

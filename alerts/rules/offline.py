@@ -14,7 +14,8 @@ bound, and when it fires the true deadline is recomputed and re-armed if it is s
 from __future__ import annotations
 
 from alerts.actions import AlertKind, DeviceHealth, DeviceStateChanged, Outcome, Reason, Severity
-from alerts.context import REJOIN_GRACE_S, WATCH_KINDS, RuleContext, device_key, is_late
+from alerts.context import REJOIN_GRACE_S, WATCH_KINDS, RuleContext, is_late
+from alerts.deadlines import DEVICE
 from alerts.reasons import Explanation, ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.state import DeviceState
@@ -29,8 +30,8 @@ def heard(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None
         ds.last_heard = now
     if ds.health is not DeviceHealth.ONLINE:
         _back_online(ctx, device, ds, now)
-    if device_key(device.id) not in ctx.deadlines:
-        ctx.deadlines.arm(device_key(device.id), now + period_s(ctx, device))
+    if not ctx.deadlines.has(DEVICE, device.id):
+        ctx.deadlines.arm(DEVICE, device.id, now + period_s(ctx, device))
 
 
 def _back_online(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:

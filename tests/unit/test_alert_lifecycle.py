@@ -11,7 +11,7 @@ from rules_kit import T0, Device, Driver, registry, resident
 from alerts.actions import AlertAckExpired, AlertResolved, AlertState, Outcome, Reason
 from alerts.codes import CODE_ALPHABET, alert_id, short_code
 from alerts.config import AlertsConfig, RulesConfig
-from alerts.deadlines import DeadlineHeap
+from alerts.deadlines import ACK, DEVICE, RESIDENT, Deadlines
 from alerts.engine import Engine, UnknownAlert
 from devices import DeviceKind
 
@@ -113,16 +113,42 @@ def test_removed_device_clears_its_alerts() -> None:
     assert drv.open_alerts() == [] and reg is not drv.engine._ctx.index.snapshot
 
 
-def test_deadline_heap_order_and_lazy_invalidation() -> None:
-    heap = DeadlineHeap()
-    heap.arm("b", 10)
-    heap.arm("a", 10)
-    heap.arm("c", 5)
-    heap.arm("c", 20)  # re-armed later: the old entry is skipped
-    heap.arm_earlier("b", 15)  # not earlier: ignored
-    heap.disarm("zz")
-    assert heap.peek() == 10
-    assert [heap.pop_due(100), heap.pop_due(100), heap.pop_due(100), heap.pop_due(100)] == [(10, "a"), (10, "b"), (20, "c"), None]
+def test_deadlines_order_and_lazy_invalidation() -> None:
+    deadlines = Deadlines()
+    deadlines.arm(DEVICE, "b", 10)
+    deadlines.arm(DEVICE, "a", 10.5)
+    deadlines.arm(RESIDENT, "a", 10)
+    deadlines.arm(ACK, "z", 10)
+    deadlines.arm(DEVICE, "c", 5)
+    deadlines.arm(DEVICE, "c", 20)  # re-armed later: the old entry is skipped
+    deadlines.arm_earlier(DEVICE, "b", 15)  # not earlier: ignored
+    deadlines.disarm(DEVICE, "zz")
+    assert deadlines.peek() == 10
+    deadlines.arm(DEVICE, "d", 9.5)  # earlier than the second already loaded
+    popped = [deadlines.pop_due(100) for _ in range(7)]
+    # by time, then kind (acks, devices, residents), then id: the same order on every run
+    assert popped == [(9.5, DEVICE, "d"), (10, ACK, "z"), (10, DEVICE, "b"), (10, RESIDENT, "a"), (10.5, DEVICE, "a"),
+                      (20, DEVICE, "c"), None]
+
+
+def test_deadlines_many_rearms_compact_and_keep_the_latest() -> None:
+    deadlines = Deadlines()
+    for n in range(5000):  # stale bucket entries pile up and are compacted away
+        deadlines.arm(DEVICE, f"dev-{n % 10}", 1000 + n)
+    deadlines.disarm(DEVICE, "dev-0")
+    assert len(deadlines) == 9
+    assert deadlines.items()[0] == ("d:dev-1", 5991)
+    fired = [deadlines.pop_due(10_000) for _ in range(10)]
+    assert fired == [(5990 + n, DEVICE, f"dev-{n}") for n in range(1, 10)] + [None]
+
+
+def test_deadlines_restore_from_saved_keys() -> None:
+    deadlines = Deadlines()
+    deadlines.restore({"r:r-1": 30.0, "d:cat-1": 20.0, "a:al-1": 30.0})
+    assert deadlines.items() == [("a:al-1", 30.0), ("d:cat-1", 20.0), ("r:r-1", 30.0)]
+    assert deadlines.get(DEVICE, "cat-1") == 20.0 and deadlines.has(ACK, "al-1") and not deadlines.has(DEVICE, "r-1")
+    assert [deadlines.pop_due(25), deadlines.pop_due(25)] == [(20.0, DEVICE, "cat-1"), None]
+    assert [deadlines.pop_due(30), deadlines.pop_due(30)] == [(30.0, ACK, "al-1"), (30.0, RESIDENT, "r-1")]
 
 
 def test_codes_are_deterministic_and_readable() -> None:
