@@ -1,7 +1,7 @@
 """The state the rules share while the engine handles one message or one deadline.
 
 `RuleContext` bundles the registry index, the settings, per-device and per-resident state,
-the alert book, the deadline heap and the list of actions being produced. Rule modules are
+the alert book, the deadlines and the list of actions being produced. Rule modules are
 functions over it; it offers the few shared helpers (open/resolve an alert, arm a deadline,
 look up an absence) so the rules stay small.
 """

@@ -1,7 +1,7 @@
 """The rules engine: device messages and clock ticks in, Actions out.
 
 `Engine` is the only entry point of the pure core for the hub: `handle(msg, now)` applies one
-message, `tick(now)` fires every deadline ≤ now in (deadline, id) order, `next_deadline()`
+message, `tick(now)` fires every deadline ≤ now in (deadline, kind, id) order, `next_deadline()`
 says when to tick next, the operator/responder operations move alerts along their lifecycle,
 and the state is carried across a restart per *unit* — one resident with their devices, or
 one device of nobody (`device:<id>`, the partition key of hub/rules/partitions.py): every step
@@ -12,7 +12,7 @@ that fell due meanwhile fire at the first tick, their actions marked late.
 No I/O, no clock reads, no randomness: the same inputs give the same actions.
 
 `next_deadline()` may be earlier than the next real decision: deadlines are lazy lower bounds
-(a heartbeat does not touch the heap), so a tick can find nothing to do.
+(a heartbeat does not touch them), so a tick can find nothing to do.
 """
 
 from __future__ import annotations
