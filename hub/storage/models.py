@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -22,7 +21,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
     text,
     true,
 )
@@ -94,11 +92,6 @@ class Shift(Base):
     ends_at: Mapped[float] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[float] = mapped_column(Float, default=0.0)
-
-
-# Every `create_all` on PostgreSQL (tests, benchmarks, `create_schema`) needs the extension
-# before the trigram indexes below; `pingan db upgrade` creates it in migration trgm_0013.
-event.listen(Base.metadata, "before_create", DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
 
 
 def trigram_index(table: str, column: str) -> Index:
