@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, func, or_, select, union
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.storage import models as m
@@ -49,12 +49,10 @@ def resident_filter(q: str = "", grid: str = "", dialect: str = "sqlite") -> lis
         def contains(column: Any) -> ColumnElement[bool]:
             return column.ilike(like, escape="\\") if dialect == "postgresql" else column.like(like, escape="\\")
 
-        matching: Select[tuple[str]] | CompoundSelect = select(m.Resident.id).where(
-            or_(contains(m.Resident.id), contains(m.Resident.name), contains(m.Resident.address)))
+        matches = [contains(m.Resident.id), contains(m.Resident.name), contains(m.Resident.address)]
         if any(ch.isdigit() for ch in text):  # phones are digits: skip the contacts' scan for a name
-            # a UNION, not one more OR: PostgreSQL then reads each side through its trigram indexes
-            matching = union(matching, select(m.Contact.resident_id).where(m.Contact.phone.like(like, escape="\\")))
-        conditions.append(m.Resident.id.in_(matching))
+            matches.append(m.Resident.id.in_(select(m.Contact.resident_id).where(m.Contact.phone.like(like, escape="\\"))))
+        conditions.append(or_(*matches))
     return conditions
 
 

@@ -12,8 +12,7 @@
 -- a `host ... scram-sha-256` line in its pg_hba.conf, and the password in database.url.
 --
 -- The role owns its database and the public schema in it, so `pingan db upgrade` can create
--- and alter tables, indexes and the daily partitions of `events`, and the trusted extension
--- pg_trgm (the residents search's indexes, shipped with PostgreSQL); it is not a superuser and
+-- and alter tables, indexes and the daily partitions of `events`; it is not a superuser and
 -- cannot create roles or other databases. Nobody else may connect.
 
 \if :{?role}

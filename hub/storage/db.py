@@ -75,9 +75,6 @@ def prepare_partitions(engine: Engine, now: float | None = None) -> list[str]:
 def create_schema(engine: Engine, now: float | None = None) -> None:
     """The schema `pingan db upgrade` builds, without Alembic (tests, benchmarks): the models'
     tables, and on PostgreSQL `events` in its partitioned layout with today's partitions."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))  # the search's indexes (models.trigram_index)
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
         partitioning.convert_events(conn, SystemClock().now() if now is None else now)

@@ -94,13 +94,6 @@ class Shift(Base):
     created_at: Mapped[float] = mapped_column(Float, default=0.0)
 
 
-def trigram_index(table: str, column: str) -> Index:
-    """A PostgreSQL GIN index of `column`'s trigrams (extension pg_trgm): `ILIKE '%text%'` without
-    a scan of the table. Not on SQLite, which has no trigram index."""
-    index = Index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
-    return index.ddl_if(dialect="postgresql")
-
-
 class Resident(Base):
     __tablename__ = "residents"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -117,13 +110,9 @@ class Resident(Base):
     zones: Mapped[list[Zone]] = relationship(cascade="all, delete-orphan", order_by="Zone.position", lazy="selectin")
     retired_at: Mapped[float | None] = mapped_column(Float)  # left the service; kept for its history
 
-    # The workspace's search (`ILIKE '%…%'`) by trigram indexes on PostgreSQL (a scan on SQLite).
-    __table_args__ = tuple(trigram_index("residents", column) for column in ("id", "name", "address"))
-
 
 class Contact(Base):
     __tablename__ = "contacts"
-    __table_args__ = (trigram_index("contacts", "phone"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,7 +15,7 @@ from hub.storage.db import create_schema, drop_schema, make_engine, make_session
 from hub.storage.models import Base
 from hub.storage.partitioning import DAY_S, day_of, gps_name, is_partition_table, rest_name
 
-HEAD = "trgm_0013"
+HEAD = "regchg_0012"
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:
@@ -23,12 +23,8 @@ def _include_name(name: str | None, type_: str, _parents: object) -> bool:
 
 
 def _diff(engine: Engine) -> list[object]:
-    def include_object(obj: object, name: str | None, type_: str, *_: object) -> bool:
-        # the search's trigram indexes exist on PostgreSQL only (models.trigram_index)
-        return not (type_ == "index" and (name or "").endswith("_trgm") and engine.dialect.name != "postgresql")
-
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"include_name": _include_name, "include_object": include_object})
+        context = MigrationContext.configure(conn, opts={"include_name": _include_name})
         return list(compare_metadata(context, Base.metadata))
 
 
