@@ -32,6 +32,9 @@ import threading
 import time
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -66,16 +69,21 @@ def batches(fleet: _Fleet, count: int) -> list[list[Received]]:
     return out
 
 
-def writer_rate(url: str, hook: bool, count: int, profile: str | None) -> float:
+def fresh_hub(url: str) -> tuple[Engine, sessionmaker[Session], SystemClock, HubCore]:
+    """A new benchmark database and the packaged config's rules core on it (loaded)."""
     make_database(url, DEVICES)
     data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
     data["database"] = {"url": url}
-    config = Config.model_validate(data)
     engine = make_engine(url, writer=True)
     sessions, clock = make_sessions(engine), SystemClock()
-    core = HubCore(config, sessions, clock) if hook else None
-    if core is not None:
-        core.load()
+    core = HubCore(Config.model_validate(data), sessions, clock)
+    core.load()
+    return engine, sessions, clock, core
+
+
+def writer_rate(url: str, hook: bool, count: int, profile: str | None) -> float:
+    engine, sessions, clock, hub_core = fresh_hub(url)
+    core = hub_core if hook else None
     writer = BatchWriter(queue.Queue(), sessions, NoAcks(), IngestMetrics(CollectorRegistry()), WriterSettings(), clock,
                          core.on_batch if core else None)
     fleet = _Fleet([f"load-{i + 1:05d}" for i in range(DEVICES)], "pingan/v1", seed=1)
@@ -99,14 +107,7 @@ def writer_rate(url: str, hook: bool, count: int, profile: str | None) -> float:
 
 def stages_rates(url: str, count: int, rounds: int = 3) -> tuple[list[float], list[float]]:
     """Messages per second (wall) of `BatchWriter.run` and of the one-thread loop, alternately."""
-    make_database(url, DEVICES)
-    data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
-    data["database"] = {"url": url}
-    config = Config.model_validate(data)
-    engine = make_engine(url, writer=True)
-    sessions, clock = make_sessions(engine), SystemClock()
-    core = HubCore(config, sessions, clock)
-    core.load()
+    engine, sessions, clock, core = fresh_hub(url)
     fleet = _Fleet([f"load-{i + 1:05d}" for i in range(DEVICES)], "pingan/v1", seed=1)
     warm = BatchWriter(queue.Queue(), sessions, NoAcks(), IngestMetrics(CollectorRegistry()), WriterSettings(), clock,
                        core.on_batch)
