@@ -89,6 +89,9 @@ class PetsConfig(Strict):
     night_share: float = Field(0.5, ge=0, le=1, description="lone motions on at least this share of the nights: night after night")
     min_rate: float = Field(0.5, gt=0, le=10, description="a background of at least this many lone motions an hour of the deep night (two a night)")
     false_bouts: float = Field(0.1, gt=0, le=1, description="bouts the background alone may make in a day allowance")
+    away_absences: int = Field(2, ge=0, le=10, description="absences (door-confirmed, ended by a return through the door) with home motion before a home is a pet's; 0: the deep night alone (session 6)")
+    min_away_rate: float = Field(0.25, ge=0, le=10, description="motion while away of at least this many an hour (one in 4 h) is a pet's")
+    window_absences: int = Field(10, ge=1, le=60, description="the motion while away is learned from this many recent absences")
 
 
 class RulesConfig(Strict):

@@ -195,13 +195,17 @@ class MotionBackground:
     recent: list[float] = field(default_factory=list)
     first_day: int | None = None  # local day of the first deep night watched whole (after the first motion)
     nights: list[list[int]] = field(default_factory=list)  # [day, lone motions 01:00-05:00]
+    away: list[float] = field(default_factory=list)  # home-unit motion during the current door-confirmed absence
+    absences: list[list[float]] = field(default_factory=list)  # recent absences: [motions, seconds, 1 through the door / 0 not]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights]}
+        return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights],
+                "away": list(self.away), "absences": [list(row) for row in self.absences]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MotionBackground:
-        return cls(list(data["recent"]), data["first_day"], [list(row) for row in data["nights"]])
+        return cls(list(data["recent"]), data["first_day"], [list(row) for row in data["nights"]],
+                   list(data.get("away", [])), [list(row) for row in data.get("absences", [])])
 
 
 @dataclass(slots=True)

@@ -54,7 +54,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
     elif device.kind in HOME_MOTION_KINDS:
-        stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes)
+        watch = ctx.rules.pets.enabled and device.kind is DeviceKind.PINGAN_CAT
+        stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes, watch)
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
     if stray and alert is not None and alert.triggered_at == rs.away_since:
         alert = None  # away too long: stray motion is no return, and clearing would re-open it at once
@@ -108,9 +109,11 @@ def _note_door(ctx: RuleContext, alert: Alert, device: Device, at: float) -> Non
     ctx.update_alert(alert, Reason.DOOR_ONLY_ACTIVITY, note=why)
 
 
-def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, sizes: tuple[int, ...] = ()) -> bool:
+def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, sizes: tuple[int, ...] = (),
+                 watch: bool = False) -> bool:
     """Note home motion; False when it is stray motion during an absence (not a return).
-    In a pet's home (`sizes`) only a bout since the door opened shows the resident stayed in."""
+    In a pet's home (`sizes`) only a bout since the door opened shows the resident stayed in.
+    `watch`: home-unit motion that rules.pets notes while the resident is out (a pet's evidence)."""
     rs = ctx.residents[resident_id]
     if rs.last_home_activity is None or at > rs.last_home_activity:
         rs.last_home_activity = at
@@ -119,7 +122,10 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, size
         rs.door_open_at = None  # still at home after opening the door
     if rs.away_since is not None and at > rs.away_since:
         if not _returned(ctx, resident_id, at):
+            if watch:
+                pets.note_away(_background(rs), at)
             return False
+        _end_absence(ctx, rs, at)
         rs.away_since = rs.away_by = rs.stray_motion_at = rs.stray_motions = None  # came home
         ctx.touched.add(resident_id)
     exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
@@ -127,6 +133,20 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, size
         ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,
                          note=explain(ReasonCode.HOME_MOTION_WHILE_TAG_AWAY, at=at))
     return True
+
+
+def _end_absence(ctx: RuleContext, rs: ResidentState, at: float) -> None:
+    """rules.pets: the absence ends with home motion at `at`; a return through the door (a door
+    event since the departure's passage, this motion within DEPARTURE_CONFIRM_S of it) keeps the
+    motion seen while away (alerts/rules/pets.py `end_absence`)."""
+    if not ctx.rules.pets.enabled or rs.away_since is None:
+        return
+    if rs.away_by != "door":
+        _background(rs).away.clear()  # a tag-confirmed absence ends at any home motion: nothing to learn
+        return
+    door = rs.last_door_at
+    through_door = door is not None and door > rs.away_since + DOOR_PASSAGE_S and at - door <= DEPARTURE_CONFIRM_S
+    pets.end_absence(_background(rs), rs.away_since, door if through_door else None, ctx.rules.pets)
 
 
 def _returned(ctx: RuleContext, resident_id: str, at: float) -> bool:
@@ -173,6 +193,8 @@ def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> N
     if out and rs.away_since is None:
         rs.away_since, rs.away_by = at, "tag"
     elif not out and rs.away_since is not None:
+        if rs.background is not None and rs.away_by == "door":  # the door saw her leave, the tag her come back
+            pets.end_absence(rs.background, rs.away_since, at, ctx.rules.pets)
         rs.away_since = rs.away_by = None
         rs.door_open_at = None
     ctx.touched.add(resident_id)

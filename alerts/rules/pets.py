@@ -28,6 +28,12 @@ BOUT_WINDOWS_S = (600.0, 1800.0, 3600.0)  # a bout: k motions within 10 min, or 
 DEEP_NIGHT = (3600.0, 5 * 3600.0)  # 01:00-05:00 local: the resident sleeps (a getting-up is a bout)
 DEEP_NIGHT_H = (DEEP_NIGHT[1] - DEEP_NIGHT[0]) / 3600
 MAX_BOUT = 32  # the most motions kept for the bout test (and the largest k)
+MAX_AWAY = 64  # the most motions kept for one absence
+PASSAGE_S = 120.0  # motion this soon before the door's return may be the resident's (clocks differ)
+#: An "absence" longer than this is more likely a return the door sensor missed (another door, a
+#: missed passage: kasteren-b's sparse motion through 13-97 h "absences") than an outing; not learned from.
+MAX_ABSENCE_S = 12 * 3600.0
+MIN_SEEN_RETURNS = 0.75  # the share of absences that must end through the door for their motion to tell
 
 
 def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> None:
@@ -57,9 +63,58 @@ def _note_lone(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> Non
 
 def bout_sizes(bg: MotionBackground, tz: str, at: float, day_s: float, cfg: PetsConfig) -> tuple[int, ...]:
     """Per window of BOUT_WINDOWS_S, the motions that make a bout the resident's in this home at
-    `at`; () when every motion is (no background learned)."""
-    rate = background_rate(bg, tz, at, cfg)
-    return () if rate is None or rate < cfg.min_rate else tuple(_size(rate, w, day_s, cfg) for w in BOUT_WINDOWS_S)
+    `at`; () when every motion is (no pet known here)."""
+    rate = pet_rate(bg, tz, at, cfg)
+    return () if rate is None else tuple(_size(rate, w, day_s, cfg) for w in BOUT_WINDOWS_S)
+
+
+def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> float | None:
+    """The pet's motions an hour at `at`, None where no pet is known. With `away_absences`, a pet
+    is known from motion while the resident was out (`away_motion`): in that many absences, or in
+    one together with the deep night's lone motions (at least `min_rate`); its rate is the higher
+    of the two. Without (0), from the deep night alone (session 6)."""
+    night = background_rate(bg, tz, at, cfg)
+    lone_nights = night is not None and night >= cfg.min_rate
+    if cfg.away_absences == 0:
+        return night if lone_nights else None
+    away = away_motion(bg, cfg)
+    if away is None or away[0] < (1 if lone_nights else cfg.away_absences):
+        return None
+    return max(away[1], night or 0.0)
+
+
+def note_away(bg: MotionBackground, at: float) -> None:
+    """Home-unit motion at `at` while the door says the resident is out (not a return, yet)."""
+    bg.away.append(at)
+    del bg.away[: max(0, len(bg.away) - MAX_AWAY)]
+
+
+def end_absence(bg: MotionBackground, since: float, back_at: float | None, cfg: PetsConfig) -> None:
+    """A door-confirmed absence from `since` ended. Only a seen return at `back_at` (through the
+    door, or the tag coming home) proves the resident was out until then, so only then are its
+    motions kept (those before the return's passage: nobody at home but a pet could make them);
+    an absence that ended with motion alone (a return the door sensor missed) is kept as such,
+    without its motions: the resident may have been home unseen."""
+    if back_at is None:
+        bg.absences.append([0, 0.0, 0])
+    elif since < back_at <= since + MAX_ABSENCE_S:
+        moved = sum(1 for t in bg.away if since < t < back_at - PASSAGE_S)
+        bg.absences.append([moved, back_at - since, 1])
+    del bg.absences[: max(0, len(bg.absences) - cfg.window_absences)]
+    bg.away.clear()
+
+
+def away_motion(bg: MotionBackground, cfg: PetsConfig) -> tuple[int, float] | None:
+    """(absences that showed motion, home motions an hour while the resident was out) over the
+    recent absences; None where no absence showed motion, or its rate is below `min_away_rate`
+    (sparser motion hides few silences), or the door missed many returns (MIN_SEEN_RETURNS:
+    there a resident back home unseen and moving seldom looks like a pet — kasteren-b)."""
+    seen = [row for row in bg.absences if row[2]]
+    moved = sum(1 for row in seen if row[0] > 0)
+    if not moved or len(seen) < MIN_SEEN_RETURNS * len(bg.absences):
+        return None
+    rate = sum(row[0] for row in seen) / max(sum(row[1] for row in seen) / 3600, 1.0)
+    return (moved, rate) if rate >= cfg.min_away_rate else None
 
 
 def background_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> float | None:

@@ -15,6 +15,8 @@ from rules_kit import HOME, T0, Device, Driver, Zone, registry, resident, with_z
 
 from alerts.actions import AlertUpdated, Reason
 from alerts.config import RoutineConfig, RulesConfig
+from alerts.rules import pets
+from alerts.state import MotionBackground
 from devices import DeviceKind
 
 M_PER_DEG = 111_195.0
@@ -592,7 +594,7 @@ def pet_home(days: int, pets: bool, pet: bool = True, fall_day: int | None = Non
     half hour) and sleeps 22:00-07:00 (with `stirs`: one motion at 03:00), and — with `pet` — a
     pet's lone motions all along; on `fall_day` the resident's last bout is at 09:00 and only the
     pet moves after it."""
-    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5}, pets={"enabled": pets})
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5}, pets={"enabled": pets, "away_absences": 0})  # the deep night alone
     devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
                Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
     drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
@@ -668,6 +670,103 @@ def test_the_learned_background_survives_a_restart() -> None:
     before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
     assert before is not None and after is not None and after.background == before.background
     assert after.background is not None and len(after.background.nights) == 4  # days 2-5: watched from 06:54 on day 1
+
+
+# ---------------------------------------------------------------- 8b. a pet moves while the resident is out (session 7)
+
+
+def outing_home(days: int, away_absences: int, pet_every_h: float | None = PET_EVERY_H, fall_day: int | None = None,
+                unseen: tuple[int, ...] = (), outings: tuple[int, ...] | None = None) -> Driver:
+    """`pet_home`'s resident, out 13:00-15:00 every day (or on the days in `outings`) through the door (back through it at
+    15:00, or on the days in `unseen` unseen, the door sensor missing her); a pet's lone motion
+    every `pet_every_h` h except in the 12 min after she leaves (she is seen to go); on `fall_day`
+    the last bout is at 09:00."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
+                        pets={"enabled": True, "away_absences": away_absences})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
+    events: dict[float, tuple[str, str]] = {}
+    for day in range(1, days + 1):
+        last_bout = 9.0 if day == fall_day else 21.5
+        for k in range(int((last_bout - 7.0) * 2) + 1):
+            if not 13.0 <= 7.0 + k / 2 < 15.0:
+                events.update({local(day, 7.0 + k / 2) + 120 * j: ("cat-0001", "motion") for j in range(5)})
+        if day != fall_day and (outings is None or day in outings):
+            events[local(day, 13.0)] = ("door-0001", "door_open")
+            if day not in unseen:
+                events[local(day, 15.0)] = ("door-0001", "door_open")
+            events.update({local(day, 15.0) + 30 + 60 * j: ("cat-0001", "motion") for j in range(5)})
+    h = 0.2
+    while pet_every_h is not None and h < days * 24:
+        t = local(1, 0) + h * H
+        if not any(0 <= t - local(day, 13.0) < 720 for day in range(1, days + 1)):
+            events.setdefault(t, ("cat-0001", "motion"))
+        h += pet_every_h
+    for t in sorted(t for t in events if t > drv.now):
+        drv.event(*events[t], t)
+    drv.advance_to(local(days + 1, 0))
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "away_absences", "found"),
+    [
+        ("the pet moved while she was out on days 1 and 2: a pet's home before any night is learned", 2, True),
+        ("the deep night alone (session 6, control): three nights to learn, the fall is hidden", 0, False),
+    ],
+)
+def test_a_pet_seen_while_she_is_out_finds_an_early_fall(name: str, away_absences: int, found: bool) -> None:
+    """A fall at 09:00 on day 3, before three nights are watched whole."""
+    drv = outing_home(3, away_absences, fall_day=3)
+    opened = [a for a in drv.opened("inactivity") if a.opened_at > local(3, 0)]
+    assert len(opened) == (1 if found else 0), name
+    if found:
+        assert local(3, 11.0) < opened[0].opened_at < local(3, 13.0), name  # the day allowance after 09:08
+
+
+@pytest.mark.parametrize(
+    ("name", "pet_every_h", "unseen", "pet"),
+    [
+        ("motion while she is out, back through the door: a pet", PET_EVERY_H, (), True),
+        ("one return of five unseen: still a pet", PET_EVERY_H, (3,), True),
+        ("no motion while she is out: no pet", None, (), False),
+        ("one motion an outing (every 4.5 h): sparser than min_away_rate, no pet", 4.5, (), False),
+        ("every return unseen (the door sensor misses them): she may have been home, nothing learned", PET_EVERY_H, (1, 2, 3, 4, 5), False),
+        ("two returns of five unseen: a door that misses this often proves no absence (kasteren-b)", PET_EVERY_H, (2, 4), False),
+    ],
+)
+def test_motion_while_away_makes_a_pets_home(name: str, pet_every_h: float | None, unseen: tuple[int, ...], pet: bool) -> None:
+    drv = outing_home(5, 2, pet_every_h, unseen=unseen)
+    rs = drv.engine.resident_state("r-0001")
+    assert rs is not None and rs.background is not None
+    assert (pets.pet_rate(rs.background, TZ, drv.now, drv.engine._ctx.rules.pets) is not None) == pet, name
+
+
+@pytest.mark.parametrize(
+    ("name", "outings", "pet"),
+    [
+        ("one outing with the pet's motion, and its lone motions night after night: a pet", (5,), True),
+        ("the lone nights without an outing: no pet (they alone took real homes for a pet's)", (), False),
+    ],
+)
+def test_one_outing_and_the_lone_nights_make_a_pets_home(name: str, outings: tuple[int, ...], pet: bool) -> None:
+    drv = outing_home(6, 2, outings=outings)
+    rs = drv.engine.resident_state("r-0001")
+    assert rs is not None and rs.background is not None
+    assert (pets.pet_rate(rs.background, TZ, drv.now, drv.engine._ctx.rules.pets) is not None) == pet, name
+
+
+def test_motion_while_away_survives_a_restart_and_old_snapshots_load() -> None:
+    drv = outing_home(3, 2)
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
+    assert before is not None and after is not None and after.background == before.background
+    assert after.background is not None and [row[2] for row in after.background.absences] == [1, 1, 1]
+    old = {"recent": [1.0], "first_day": 3, "nights": [[3, 2]]}  # a session-6 snapshot: no absences yet
+    assert MotionBackground.from_dict(old) == MotionBackground([1.0], 3, [[3, 2]])
 
 
 # ---------------------------------------------------------------- 9. evening falls and early nights (session 6)
