@@ -28,6 +28,8 @@ class InactivityConfig(Strict):
     nap_hours: float = Field(3.5, gt=0, le=24, description="a silence beginning in the nap window is allowed at least this long")
     sleep_in_hours: float = Field(3, ge=0, le=12, description="a silence that may be sleep ends at the latest this long after the night window closes")
     night_at_least_day: bool = Field(False, description="a silence beginning in the night window's last hour is allowed at least the day allowance (up at dawn)")
+    outing_window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="without a door sensor, a silence beginning in this local window may be an outing without the tag (null: none)")
+    outing_hours: float = Field(8, gt=0, le=24, description="such a silence is allowed at least this long until the resident's own days are learned")
 
 
 class GeofenceConfig(Strict):
@@ -58,6 +60,8 @@ class LearnedDayConfig(Strict):
     enabled: bool = Field(False, description="learn each resident's daytime allowance from their own quiet spells at home")
     min_days: int = Field(3, ge=1, le=365, description="days of history before the learned allowance may widen the prior")
     tighten_days: int = Field(14, ge=1, le=365, description="days of history before it may also be tighter than the prior")
+    shrink_days: float = Field(0, ge=0, le=365, description="before tighten_days a tighter learned day moves the prior towards it by n/(n + this) after n days (0: not at all)")
+    shrink_needs_door: bool = Field(True, description="shrink_days only where a door sensor sees departures (elsewhere quiet spells include outings without the tag)")
     window_days: int = Field(28, ge=1, le=365, description="the learned allowance looks at this many recent days")
     margin: float = Field(1.25, ge=1, le=5, description="the allowance is this multiple of the longest daytime quiet spell in the window")
     spread_hours: int = Field(12, ge=0, le=12, description="a silence beginning in hour h is judged on the quiet spells seen in hours h ± this (12: the whole day)")

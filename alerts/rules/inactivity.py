@@ -150,6 +150,27 @@ def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.L
     return quiet.allowance(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day)
 
 
+def shrink_days(ctx: RuleContext, resident: Resident) -> float:
+    """learned_day.shrink_days, or 0 where it needs a door sensor and none sees departures: there
+    quiet spells at home include outings without the tag, and a week without a long one says little."""
+    cfg = ctx.rules.learned_day
+    return 0.0 if cfg.shrink_needs_door and not departures_seen(ctx, resident.id) else cfg.shrink_days
+
+
+def outing_prior_s(ctx: RuleContext, resident: Resident, start: float) -> float:
+    """The first days' allowance of a silence beginning in the outing window (inactivity.outing_window)
+    where no door sensor sees departures: an outing without the tag is a silence at home to the
+    hub, and until the resident's own days are learned nothing says how long hers last. 0: none."""
+    cfg = ctx.rules.inactivity
+    if cfg.outing_window is None or resident.inactivity.day_hours is not None or departures_seen(ctx, resident.id):
+        return 0.0
+    tz, night = resident.timezone, parse_window(resident.inactivity.night or cfg.night)
+    if _may_be_sleep(start, tz, night, bedtime_of(ctx, resident, start)):
+        return 0.0
+    sod = (start + utc_offset_s(start, tz)) % DAY_S
+    return cfg.outing_hours * 3600 if in_window(sod, parse_window(cfg.outing_window)) else 0.0
+
+
 def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.Learned | None:
     """How long after the night window a night's silence beginning at `start` may last, learned
     from how late this resident got up (None: not learned yet, or not a night)."""
@@ -247,8 +268,10 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
                    bedtime_of(ctx, resident, start), cfg.night_at_least_day)
     learned = learned_day_s(ctx, resident, start)
-    if learned is not None:  # the resident's own quiet spells: only wider than the prior until settled
-        due = start + learned.seconds if learned.settled else max(due, start + learned.seconds)
+    if learned is not None:  # the resident's own quiet spells: wider at once, tighter by the days of evidence
+        due = start + quiet.blend(due - start, learned, shrink_days(ctx, resident))
+    else:
+        due = max(due, start + outing_prior_s(ctx, resident, start))
     if now < due:
         return due
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
@@ -285,7 +308,8 @@ def _basis(ctx: RuleContext, resident: Resident, start: float, due: float) -> tu
     if _may_be_sleep(start, tz, parse_window(night), bedtime_of(ctx, resident, start)):
         return ("night" if own is None else "own_night"), None
     learned = learned_day_s(ctx, resident, start)
-    if learned is not None and (learned.settled or due - start <= learned.seconds + 1):
+    shrunk = learned is not None and shrink_days(ctx, resident) > 0 and learned.seconds < due - start
+    if learned is not None and (learned.settled or due - start <= learned.seconds + 1 or shrunk):
         return "learned_day", None
     if cfg.nap is not None and due - start > day_s and abs(due - start - cfg.nap_hours * 3600) < 1:
         return "nap", None

@@ -88,6 +88,19 @@ def _fold(history: QuietHistory, window_days: int) -> None:
 class Learned(NamedTuple):
     seconds: float
     settled: bool  # enough days (tighten_days) to allow less than the prior; before, it only widens
+    days: int = 0  # the days of evidence it rests on
+
+
+def blend(prior_s: float, learned: Learned, shrink_days: float) -> float:
+    """The allowance from the prior and the learned value: the learned one where it is wider
+    (one long spell shows such spells happen) or settled; a tighter one before it is settled
+    moves the prior towards it by n/(n + shrink_days) after n days (0: not at all)
+    — that no longer spell comes is only likelier with each day that did not show one."""
+    if learned.settled or learned.seconds >= prior_s:
+        return learned.seconds
+    if shrink_days <= 0:
+        return prior_s
+    return prior_s - learned.days / (learned.days + shrink_days) * (prior_s - learned.seconds)
 
 
 def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig) -> Learned | None:
@@ -130,7 +143,7 @@ def _days(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfi
 def _bounded(seconds: float, floor_h: float, ceiling_h: float, days: int, cfg: LearnedDayConfig) -> Learned:
     """margin × `seconds`, within [floor_h, ceiling_h]."""
     allowed = min(ceiling_h * 3600, max(floor_h * 3600, cfg.margin * seconds))
-    return Learned(allowed, days >= cfg.tighten_days)
+    return Learned(allowed, days >= cfg.tighten_days, days)
 
 
 # The resident's own night (rules.learned_day.own_night): when the night's long silence

@@ -322,13 +322,14 @@ def test_day_allowance_follows_what_the_home_can_see(name: str, door: bool, last
 
 
 def own_days(days: int, quiet: tuple[float, float] | None, every_h: float = 0.5, door: bool = True,
-             learned_day: bool = True, spread_hours: int = 1) -> Driver:
+             learned_day: bool = True, spread_hours: int = 1, outing_window: str | None = None, **learned: object) -> Driver:
     """`days` days up 07:00-21:00 with motion every `every_h` hours, except a quiet spell
-    (`quiet` = (from, to) local hours) each day; bed at 21:30."""
-    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "nap": "12:00-15:00", "nap_hours": 3.5},
+    (`quiet` = (from, to) local hours) each day; bed at 21:30. `learned`: more learned_day keys."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "nap": "12:00-15:00", "nap_hours": 3.5,
+                                    "outing_window": outing_window},
                         learned_day={"enabled": learned_day, "min_days": 3, "tighten_days": 14, "window_days": 28, "margin": 1.25,
                                      "floor_hours": 1.5, "ceiling_hours": 8, "sleep_in_floor_hours": 1,
-                                     "spread_hours": spread_hours})
+                                     "spread_hours": spread_hours, **learned})
     devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60)]
     if door:
         devices.append(Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60))
@@ -452,6 +453,66 @@ def test_a_return_needs_more_than_one_stray_event(name: str, events: list[tuple[
     drv.advance_to(local(6, 20.5))
     opened = [a.opened_at for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]
     assert opened == pytest.approx([local(6, h) for h in alerts_at_h], abs=60), name
+
+
+@pytest.mark.parametrize(
+    ("name", "days", "shrink_days", "found_by_h"),
+    [
+        ("7 days, shrinkage 7: half-way from the prior 2.5 h to the floor 1.5 h", 7, 7.0, 2.0),
+        ("10 days, shrinkage 7: 10/17 of the way", 10, 7.0, 2.5 - 10 / 17),
+        ("10 days, no shrinkage (control): the prior until day 14", 10, 0.0, 2.5),
+        ("14 days: settled, the floor either way", 14, 7.0, 1.5),
+    ],
+)
+def test_tightening_grows_with_the_days_of_evidence(name: str, days: int, shrink_days: float, found_by_h: float) -> None:
+    """An active resident (never quiet over 30 min by day), then a fall at 09:00: before day 14
+    the allowance moves from the prior towards her own (1.5 h) by n/(n + shrink_days)."""
+    drv = own_days(days, None, shrink_days=shrink_days)
+    for h in (7.0, 7.5, 8.0, 8.5, 9.0):  # then the fall
+        drv.event("cat-0001", "motion", local(days + 1, h))
+    drv.advance_to(local(days + 1, 14.0))
+    [alert] = drv.opened("inactivity")
+    assert alert.opened_at == pytest.approx(local(days + 1, 9.0 + found_by_h), abs=60), name
+    assert alert.reason.params["basis"] == ("learned_day" if shrink_days or days >= 14 else "day_door"), name
+
+
+@pytest.mark.parametrize(
+    ("name", "min_days", "alerts_on_days"),
+    [
+        ("learned from one day: the day-1 outing (alert at 15:00) widens day 2 to 6 h × 1.25", 1, [1]),
+        ("learned from three days (control): days 1-3 alert under the 6 h prior", 3, [1, 2, 3]),
+    ],
+)
+def test_a_long_quiet_spell_on_day_one_widens_day_two(name: str, min_days: int, alerts_on_days: list[int]) -> None:
+    """No door sensor, out without the tag 09:00-16:00 every day: a silence at home to the hub.
+    The alert of day 1 shows 6 h of quiet; from day 2 that is allowed × 1.25 (7.5 h)."""
+    drv = own_days(6, (9.0, 16.0), door=False, spread_hours=12, min_days=min_days)
+    days = sorted({int((a.opened_at - local(1, 0)) // 86400) + 1 for a in drv.opened("inactivity")})
+    assert days == alerts_on_days, name
+
+
+@pytest.mark.parametrize(
+    ("name", "outing_window", "fall_h", "found_at_h", "outing_alerts"),
+    [
+        ("an outing 09:00-16:00 begun in the outing window: 8 h on day 1; a fall at 10:00 found at 18:00",
+         "07:00-12:00", 10.0, 18.0, 0),
+        ("a fall at 13:00, outside the window: the 6 h prior", "07:00-12:00", 13.0, 19.0, 0),
+        ("no outing window (control): the outing alerts at 15:00, a fall at 10:00 found at 16:00", None, 10.0, 16.0, 1),
+    ],
+)
+def test_an_outing_hour_without_a_door_sensor(name: str, outing_window: str | None, fall_h: float, found_at_h: float,
+                                              outing_alerts: int) -> None:
+    """No door sensor, out without the tag 09:00-16:00 on day 1 (a silence at home to the hub);
+    a fall on day 1 of a second, identical home. The outing window's prior holds only until the
+    resident's own days are learned (min_days 1: day 1)."""
+    outing = own_days(1, (9.0, 16.0), door=False, spread_hours=12, min_days=1, outing_window=outing_window)
+    assert len(outing.opened("inactivity")) == outing_alerts, name
+    fall = own_days(0, None, door=False, spread_hours=12, min_days=1, outing_window=outing_window)
+    for h in [7.0 + k * 0.5 for k in range(int((fall_h - 7.0) * 2) + 1)]:
+        fall.event("cat-0001", "motion", local(1, h))
+    fall.advance_to(local(1, 23.0))
+    [alert] = fall.opened("inactivity")
+    assert alert.opened_at == pytest.approx(local(1, found_at_h), abs=60), name
 
 
 def test_the_learned_history_survives_a_restart() -> None:
