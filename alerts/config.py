@@ -29,7 +29,8 @@ class InactivityConfig(Strict):
     sleep_in_hours: float = Field(3, ge=0, le=12, description="a silence that may be sleep ends at the latest this long after the night window closes")
     night_at_least_day: bool = Field(False, description="a silence beginning in the night window's last hour is allowed at least the day allowance (up at dawn)")
     outing_window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="without a door sensor, a silence beginning in this local window may be an outing without the tag (null: none)")
-    outing_hours: float = Field(8, gt=0, le=24, description="such a silence is allowed at least this long until the resident's own days are learned")
+    outing_hours: float = Field(8, gt=0, le=24, description="such a silence is allowed at least this long in the resident's first outing_days days")
+    outing_days: int = Field(3, ge=1, le=365, description="days of the resident's own history after which the outing window no longer applies")
 
 
 class GeofenceConfig(Strict):

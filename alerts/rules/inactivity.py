@@ -160,7 +160,7 @@ def shrink_days(ctx: RuleContext, resident: Resident) -> float:
 def outing_prior_s(ctx: RuleContext, resident: Resident, start: float) -> float:
     """The first days' allowance of a silence beginning in the outing window (inactivity.outing_window)
     where no door sensor sees departures: an outing without the tag is a silence at home to the
-    hub, and until the resident's own days are learned nothing says how long hers last. 0: none."""
+    hub, and in the first `outing_days` days little says how long hers last. 0: none."""
     cfg = ctx.rules.inactivity
     if cfg.outing_window is None or resident.inactivity.day_hours is not None or departures_seen(ctx, resident.id):
         return 0.0
@@ -270,7 +270,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     learned = learned_day_s(ctx, resident, start)
     if learned is not None:  # the resident's own quiet spells: wider at once, tighter by the days of evidence
         due = start + quiet.blend(due - start, learned, shrink_days(ctx, resident))
-    else:
+    if learned is None or learned.days < cfg.outing_days:
         due = max(due, start + outing_prior_s(ctx, resident, start))
     if now < due:
         return due

@@ -503,8 +503,8 @@ def test_a_long_quiet_spell_on_day_one_widens_day_two(name: str, min_days: int, 
 def test_an_outing_hour_without_a_door_sensor(name: str, outing_window: str | None, fall_h: float, found_at_h: float,
                                               outing_alerts: int) -> None:
     """No door sensor, out without the tag 09:00-16:00 on day 1 (a silence at home to the hub);
-    a fall on day 1 of a second, identical home. The outing window's prior holds only until the
-    resident's own days are learned (min_days 1: day 1)."""
+    a fall on day 1 of a second, identical home. The outing window's prior holds for the first
+    outing_days (3) days."""
     outing = own_days(1, (9.0, 16.0), door=False, spread_hours=12, min_days=1, outing_window=outing_window)
     assert len(outing.opened("inactivity")) == outing_alerts, name
     fall = own_days(0, None, door=False, spread_hours=12, min_days=1, outing_window=outing_window)
