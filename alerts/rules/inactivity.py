@@ -80,13 +80,17 @@ def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, ho
     window = parse_window(night)
     if not _may_be_sleep(start, tz, window, own.bedtime_min if own is not None else bedtime_min):
         due = max(_day_walk(start, tz, day_s, hour_factors), start + min(floor_s, day_s))
-        if nap is not None and in_window((start + utc_offset_s(start, tz)) % DAY_S, parse_window(nap[0])):
+        if nap is not None and _in_window(start, tz, nap[0]):
             due = max(due, start + nap[1])  # an afternoon nap (午睡) fits
         return due
     if own is not None:
         return min(start + own.length_s, usual_wake(start, tz, own) + sleep_in_s)
     due = min(start + night_s, night_end(start, tz, window) + sleep_in_s)
     return max(due, start + day_s) if night_at_least_day and _at_dawn(start, tz, window) else due
+
+
+def _in_window(t: float, tz: str, window: str) -> bool:
+    return in_window((t + utc_offset_s(t, tz)) % DAY_S, parse_window(window))
 
 
 def _at_dawn(start: float, tz: str, window: tuple[int, int]) -> bool:
@@ -270,6 +274,8 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     learned = learned_day_s(ctx, resident, start)
     if learned is not None:  # the resident's own quiet spells: wider at once, tighter by the days of evidence
         due = start + quiet.blend(due - start, learned, shrink_days(ctx, resident))
+        if not learned.settled and nap is not None and _in_window(start, resident.timezone, nap[0]):
+            due = max(due, start + nap[1])  # a long nap comes some days only: a week without one says little
     if learned is None or learned.days < cfg.outing_days:
         due = max(due, start + outing_prior_s(ctx, resident, start))
     if now < due:
@@ -308,11 +314,12 @@ def _basis(ctx: RuleContext, resident: Resident, start: float, due: float) -> tu
     if _may_be_sleep(start, tz, parse_window(night), bedtime_of(ctx, resident, start)):
         return ("night" if own is None else "own_night"), None
     learned = learned_day_s(ctx, resident, start)
-    shrunk = learned is not None and shrink_days(ctx, resident) > 0 and learned.seconds < due - start
-    if learned is not None and (learned.settled or due - start <= learned.seconds + 1 or shrunk):
+    if learned is not None and (learned.settled or due - start <= learned.seconds + 1):
         return "learned_day", None
     if cfg.nap is not None and due - start > day_s and abs(due - start - cfg.nap_hours * 3600) < 1:
         return "nap", None
+    if learned is not None and shrink_days(ctx, resident) > 0 and learned.seconds < due - start:
+        return "learned_day", None  # the prior moved part of the way towards it
     if rs.routine is not None and routine.factors(rs.routine, ctx.rules.routine) is not None:
         hour = int(((start + utc_offset_s(start, tz)) % DAY_S) // 3600)
         return "learned", routine.usual_hour(rs.routine, ctx.rules.routine, hour)

@@ -456,24 +456,26 @@ def test_a_return_needs_more_than_one_stray_event(name: str, events: list[tuple[
 
 
 @pytest.mark.parametrize(
-    ("name", "days", "shrink_days", "found_by_h"),
+    ("name", "days", "shrink_days", "fall_h", "found_by_h", "basis"),
     [
-        ("7 days, shrinkage 7: half-way from the prior 2.5 h to the floor 1.5 h", 7, 7.0, 2.0),
-        ("10 days, shrinkage 7: 10/17 of the way", 10, 7.0, 2.5 - 10 / 17),
-        ("10 days, no shrinkage (control): the prior until day 14", 10, 0.0, 2.5),
-        ("14 days: settled, the floor either way", 14, 7.0, 1.5),
+        ("7 days, shrinkage 7: half-way from the prior 2.5 h to the floor 1.5 h", 7, 7.0, 9.0, 2.0, "learned_day"),
+        ("10 days, shrinkage 7: 10/17 of the way", 10, 7.0, 9.0, 2.5 - 10 / 17, "learned_day"),
+        ("10 days, no shrinkage (control): the prior until day 14", 10, 0.0, 9.0, 2.5, "day_door"),
+        ("14 days: settled, the floor either way", 14, 7.0, 9.0, 1.5, "learned_day"),
+        ("10 days, a fall at 12:30: the nap window's 3.5 h is not shrunk", 10, 7.0, 12.5, 3.5, "nap"),
     ],
 )
-def test_tightening_grows_with_the_days_of_evidence(name: str, days: int, shrink_days: float, found_by_h: float) -> None:
-    """An active resident (never quiet over 30 min by day), then a fall at 09:00: before day 14
-    the allowance moves from the prior towards her own (1.5 h) by n/(n + shrink_days)."""
+def test_tightening_grows_with_the_days_of_evidence(name: str, days: int, shrink_days: float, fall_h: float,
+                                                    found_by_h: float, basis: str) -> None:
+    """An active resident (never quiet over 30 min by day), then a fall: before day 14 the
+    allowance moves from the prior towards her own (1.5 h) by n/(n + shrink_days)."""
     drv = own_days(days, None, shrink_days=shrink_days)
-    for h in (7.0, 7.5, 8.0, 8.5, 9.0):  # then the fall
+    for h in [7.0 + k * 0.5 for k in range(int((fall_h - 7.0) * 2) + 1)]:  # then the fall
         drv.event("cat-0001", "motion", local(days + 1, h))
-    drv.advance_to(local(days + 1, 14.0))
+    drv.advance_to(local(days + 1, 18.0))
     [alert] = drv.opened("inactivity")
-    assert alert.opened_at == pytest.approx(local(days + 1, 9.0 + found_by_h), abs=60), name
-    assert alert.reason.params["basis"] == ("learned_day" if shrink_days or days >= 14 else "day_door"), name
+    assert alert.opened_at == pytest.approx(local(days + 1, fall_h + found_by_h), abs=60), name
+    assert alert.reason.params["basis"] == basis, name
 
 
 @pytest.mark.parametrize(
