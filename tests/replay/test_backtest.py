@@ -59,6 +59,7 @@ def recording() -> list[dict[str, Any]]:
 def config_file(path: Path, day_hours: int, mqtt_url: str = "mqtt://127.0.0.1:1883") -> Path:
     text = (ROOT / "config.yaml").read_text(encoding="utf-8")
     text = text.replace("day_hours: 6,", f"day_hours: {day_hours},").replace("enabled: true,", "enabled: false,")
+    text = text.replace('outing_window: "07:00-12:00"', "outing_window: null")  # the fixed day allowance alone
     text = text.replace('url: "mqtt://127.0.0.1:1883"', f'url: "{mqtt_url}"')
     assert f"day_hours: {day_hours}," in text and "enabled: false," in text and mqtt_url in text
     path.write_text(text, encoding="utf-8")
