@@ -1,0 +1,67 @@
+"""Config variants on the detection benchmark's recordings (not a test): one offline replay per
+variant and profile/seed, no baseline and no second run — to compare settings quickly.
+
+    .venv/bin/python benchmarks/detection_variants.py --profiles sparse --seeds 1,2 --workdir /tmp/det \
+        "shipped:" "three-days:RULES__LEARNED_DAY__MIN_DAYS=3,RULES__INACTIVITY__OUTING_WINDOW=null"
+
+A variant is `name:KEY=VALUE,...` with the keys of a PINGAN_ environment override (without the
+prefix) applied to hub/default_config.yaml. Rows as benchmarks/detection.py's; each false alert
+with its resident, local start (Asia/Shanghai), allowance and basis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import re
+import sys
+import zoneinfo
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import detection as d  # noqa: E402
+
+from hub.config import load_config  # noqa: E402
+from hub.registry.file import load_registry_file, to_snapshot  # noqa: E402
+from hub.rules.replay import run_offline  # noqa: E402
+
+TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
+FALSE = re.compile(r"(\w+) \w+ (r-\d+) - at \d+.*?since=(\d+).*?threshold_s=(\d+) basis=(\w+)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", default="sparse")
+    parser.add_argument("--seeds", default="1,2")
+    parser.add_argument("--workdir", type=Path, required=True, help="recordings (made there when missing)")
+    parser.add_argument("variants", nargs="+")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(d.HEADER)
+    for profile in args.profiles.split(","):
+        for seed in (int(x) for x in args.seeds.split(",")):
+            rec, reg_file = d.simulate(args.workdir, profile, 60, 14, seed)
+            reg = to_snapshot(load_registry_file(reg_file))
+            moved = d.last_movements(rec, {x.id: x.resident for x in reg.devices.values() if x.resident})
+            for variant in args.variants:
+                name, _, pairs = variant.partition(":")
+                env = {"PINGAN_" + k: v for k, v in (p.split("=", 1) for p in pairs.split(",") if p)}
+                config = load_config(ROOT / "hub" / "default_config.yaml", environ=env)
+                s = d.score(name, run_offline(rec, reg, config), len(reg.residents), moved)
+                print(d.row(profile, str(seed), name, s, ""), flush=True)
+                for line in [f"  missed: {m}" for m in s.missed_detail] + [_false(f) for f in s.false_detail]:
+                    print(line, flush=True)
+
+
+def _false(detail: str) -> str:
+    m = FALSE.search(detail)
+    if m is None:
+        return f"  false: {detail[:100]}"
+    kind, resident, since, threshold, basis = m.groups()
+    start = datetime.datetime.fromtimestamp(int(since), TZ)
+    return f"  false: {kind} {resident} {start:%m-%d %H:%M} +{int(threshold) / 3600:.1f} h {basis}"
+
+
+if __name__ == "__main__":
+    main()
