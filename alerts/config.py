@@ -30,7 +30,7 @@ class InactivityConfig(Strict):
     night_at_least_day: bool = Field(False, description="a silence beginning in the night window's last hour is allowed at least the day allowance (up at dawn)")
     outing_window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="without a door sensor, a silence beginning in this local window may be an outing without the tag (null: none)")
     outing_hours: float = Field(8, gt=0, le=24, description="such a silence is allowed at least this long in the resident's first outing_days days")
-    outing_days: int = Field(3, ge=1, le=365, description="days of the resident's own history after which the outing window no longer applies")
+    outing_days: int = Field(7, ge=1, le=365, description="days of the resident's own history after which the outing window no longer applies")
 
 
 class GeofenceConfig(Strict):

@@ -506,7 +506,7 @@ def test_an_outing_hour_without_a_door_sensor(name: str, outing_window: str | No
                                               outing_alerts: int) -> None:
     """No door sensor, out without the tag 09:00-16:00 on day 1 (a silence at home to the hub);
     a fall on day 1 of a second, identical home. The outing window's prior holds for the first
-    outing_days (3) days."""
+    outing_days (7) days."""
     outing = own_days(1, (9.0, 16.0), door=False, spread_hours=12, min_days=1, outing_window=outing_window)
     assert len(outing.opened("inactivity")) == outing_alerts, name
     fall = own_days(0, None, door=False, spread_hours=12, min_days=1, outing_window=outing_window)
@@ -515,6 +515,20 @@ def test_an_outing_hour_without_a_door_sensor(name: str, outing_window: str | No
     fall.advance_to(local(1, 23.0))
     [alert] = fall.opened("inactivity")
     assert alert.opened_at == pytest.approx(local(1, found_at_h), abs=60), name
+
+
+@pytest.mark.parametrize(("name", "days", "found_at_h"), [
+    ("6 days of history: still the outing window's 8 h", 6, 18.0),
+    ("7 days of history (outing_days): the 6 h prior of a home without a door sensor", 7, 16.0),
+])
+def test_the_outing_window_holds_for_the_first_days(name: str, days: int, found_at_h: float) -> None:
+    """No door sensor, never out: a fall at 10:00 after `days` days."""
+    drv = own_days(days, None, door=False, spread_hours=12, min_days=1, outing_window="07:00-12:00")
+    for h in [7.0 + k * 0.5 for k in range(7)]:
+        drv.event("cat-0001", "motion", local(days + 1, h))
+    drv.advance_to(local(days + 1, 20.0))
+    [alert] = drv.opened("inactivity")
+    assert alert.opened_at == pytest.approx(local(days + 1, found_at_h), abs=60), name
 
 
 def test_the_learned_history_survives_a_restart() -> None:
