@@ -31,6 +31,9 @@ class InactivityConfig(Strict):
     outing_window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="without a door sensor, a silence beginning in this local window may be an outing without the tag (null: none)")
     outing_hours: float = Field(8, gt=0, le=24, description="such a silence is allowed at least this long in the resident's first outing_days days")
     outing_days: int = Field(7, ge=1, le=365, description="days of the resident's own history after which the outing window no longer applies")
+    late_bedtime: bool = Field(False, description="a night whose going to bed (the end of a run of activity) came after midnight ends that much later than 07:00 + the sleep-in, up to the ceiling")
+    late_bedtime_run_minutes: float = Field(60, gt=0, le=720, description="activity without a pause of an hour for this long before the silence: a going to bed, not a return to bed after a bathroom visit")
+    late_bedtime_ceiling_hours: float = Field(6, ge=0, le=12, description="a late bedtime's night ends at the latest this long after the night window closes")
 
 
 class GeofenceConfig(Strict):

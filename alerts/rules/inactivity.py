@@ -31,11 +31,12 @@ from alerts.reasons import Explanation, ReasonCode, device_ref
 from alerts.reasons import explain as reason
 from alerts.registry import Resident
 from alerts.rules import activity, quiet, routine
-from alerts.state import QuietHistory
+from alerts.state import QuietHistory, ResidentState
 from devices.kinds import DeviceKind
 
 MAX_STEPS = 2000
 BEDTIME_LEAD_S = 3600.0  # a silence beginning up to 1 h before the night window may be sleep
+RUN_PAUSE_S = 3600.0  # a pause this long ends a run of activity (ResidentState.active_since)
 
 
 def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]:
@@ -59,7 +60,8 @@ def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
 
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,
              sleep_in_s: float = 3 * 3600.0, floor_s: float = 0.0, nap: tuple[str, float] | None = None,
-             own: quiet.Night | None = None, bedtime_min: float | None = None, night_at_least_day: bool = False) -> float:
+             own: quiet.Night | None = None, bedtime_min: float | None = None, night_at_least_day: bool = False,
+             late_bed: tuple[float, float] | None = None) -> float:
     """When a silence that began at `start` has spent its budget.
 
     A silence that may be sleep is allowed `night_s`, but ends at the latest `sleep_in_s` after
@@ -76,7 +78,12 @@ def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, ho
     bedtime learned (`bedtime_min`, minutes after noon), a night may begin BEDTIME_LEAD_S before
     it instead of before the window's opening. With `night_at_least_day`, a silence beginning in
     the night window's last BEDTIME_LEAD_S is allowed at least the day allowance: a resident up
-    at dawn and quiet again is awake, not owed only the rest of the night."""
+    at dawn and quiet again is awake, not owed only the rest of the night.
+
+    With `late_bed` (shift, ceiling seconds) for a night whose going to bed came `shift` after
+    midnight (late_bedtime), the night's end moves `shift` later, to at most `ceiling` after the
+    window closes: a sleep lasts about as long from a late bedtime as from midnight, and the
+    end moves with the bedtime without a jump at midnight."""
     window = parse_window(night)
     if not _may_be_sleep(start, tz, window, own.bedtime_min if own is not None else bedtime_min):
         due = max(_day_walk(start, tz, day_s, hour_factors), start + min(floor_s, day_s))
@@ -85,7 +92,10 @@ def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, ho
         return due
     if own is not None:
         return min(start + own.length_s, usual_wake(start, tz, own) + sleep_in_s)
-    due = min(start + night_s, night_end(start, tz, window) + sleep_in_s)
+    end = night_end(start, tz, window) + sleep_in_s
+    if late_bed is not None:
+        end = max(end, min(end + late_bed[0], night_end(start, tz, window) + late_bed[1]))
+    due = min(start + night_s, end)
     return max(due, start + day_s) if night_at_least_day and _at_dawn(start, tz, window) else due
 
 
@@ -97,6 +107,45 @@ def _at_dawn(start: float, tz: str, window: tuple[int, int]) -> bool:
     """A silence beginning in the night window's last BEDTIME_LEAD_S (06:00-07:00 with 21:00-07:00)."""
     sod = (start + utc_offset_s(start, tz)) % DAY_S
     return in_window(sod, window) and (window[1] - sod) % DAY_S <= BEDTIME_LEAD_S
+
+
+def note_run(ctx: RuleContext, rs: ResidentState, at: float) -> None:
+    """New activity at `at` (before last_activity moves to it): after a pause of RUN_PAUSE_S a
+    new run of activity begins, and a pause that ended a run of late_bedtime_run_minutes was a
+    going to bed (rules.inactivity.late_bedtime)."""
+    if rs.last_activity is not None and rs.active_since is not None and at - rs.last_activity < RUN_PAUSE_S:
+        return
+    if rs.last_activity is not None and rs.active_since is not None and _sustained(ctx, rs, rs.last_activity):
+        rs.went_to_bed = rs.last_activity
+    rs.active_since = at
+
+
+def _sustained(ctx: RuleContext, rs: ResidentState, end: float) -> bool:
+    """The run of activity that ended at `end` lasted late_bedtime_run_minutes: an evening, not a bathroom visit."""
+    return rs.active_since is not None and end - rs.active_since >= ctx.rules.inactivity.late_bedtime_run_minutes * 60
+
+
+def late_bedtime_shift(ctx: RuleContext, resident: Resident, start: float) -> tuple[float, float] | None:
+    """(how long after midnight she went to bed, ceiling) for a night's silence whose going to
+    bed came after midnight (rules.inactivity.late_bedtime); None otherwise.
+
+    The going to bed is the end of a run of activity of late_bedtime_run_minutes: this
+    silence's start if such a run ended it, else (a short return to bed after a bathroom visit,
+    or a fall on the way there) the going to bed before it, within night_hours. A resident who
+    went to bed at 22:30 and is silent from a visit at 02:10 keeps the window's end (10:00); one
+    who was up all evening until 02:10 gets 2 h 10 more, to 13:00 at the latest (docs/RULES.md
+    "Late bedtimes"). A fall at the end of such an evening is found that much later."""
+    cfg, rs = ctx.rules.inactivity, ctx.residents[resident.id]
+    if not cfg.late_bedtime or rs.last_activity != start:
+        return None
+    bed = start if _sustained(ctx, rs, start) else rs.went_to_bed
+    _, night_s, night = thresholds(ctx, resident)
+    if bed is None or start - bed > night_s:
+        return None
+    window = parse_window(night)
+    sod = (bed + utc_offset_s(bed, resident.timezone)) % DAY_S
+    after_midnight = window[0] > window[1] and sod < window[1]  # 00:00 to the window's end
+    return (sod, cfg.late_bedtime_ceiling_hours * 3600) if after_midnight else None
 
 
 def usual_wake(start: float, tz: str, own: quiet.Night) -> float:
@@ -270,7 +319,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         sleep_in_s = learned_night.seconds if learned_night.settled else max(sleep_in_s, learned_night.seconds)
     own = own_night(ctx, resident, start)
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
-                   bedtime_of(ctx, resident, start), cfg.night_at_least_day)
+                   bedtime_of(ctx, resident, start), cfg.night_at_least_day, late_bedtime_shift(ctx, resident, start))
     learned = learned_day_s(ctx, resident, start)
     if learned is not None:  # the resident's own quiet spells: wider at once, tighter by the days of evidence
         due = start + quiet.blend(due - start, learned, shrink_days(ctx, resident))

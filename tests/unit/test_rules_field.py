@@ -925,3 +925,90 @@ def test_her_bedtimes_survive_a_restart() -> None:
     assert before is not None and after is not None and before.quiet is not None
     assert [row[1] for row in before.quiet.beds] == [660, 630, 696]  # 23:00, 22:30, 23:36 (minutes after noon)
     assert after.quiet == before.quiet
+
+
+# ---------------------------------------------------------------- 10. late bedtimes (inactivity.late_bedtime)
+
+
+def late_nights(late_bedtime: bool, beds: list[float], wakes: list[float], visits: list[float] | None = None) -> Driver:
+    """`sleeper`'s days (day d: motion every half hour from wakes[d-1] to beds[d-1], local hours of
+    day d, past 24 after midnight), and a bathroom visit (two motions 5 minutes apart) at each
+    local hour of day 1 in `visits` (28.0: 04:00 on day 2)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "late_bedtime": late_bedtime},
+                        learned_day={"enabled": True})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, wakes[0] - 0.1))
+    moves = [local(1, h) for h in visits or []] + [local(1, h + 5 / 60) for h in visits or []]
+    for day, (wake, bed) in enumerate(zip(wakes, beds, strict=True)):
+        moves += [local(1 + day, wake + 0.5 * k) for k in range(int((bed - wake) / 0.5) + 1)] + [local(1 + day, bed)]
+    for t in sorted(moves):
+        drv.event("cat-0001", "motion", t)
+    return drv
+
+
+def morning_alerts(drv: Driver, day: int) -> list[float]:
+    """Local hours of the inactivity alerts opened 00:00-18:00 on `day`."""
+    return [round((a.opened_at - local(day, 0)) / H, 2) for a in drv.opened("inactivity") if local(day, 0) < a.opened_at < local(day, 18.0)]
+
+
+@pytest.mark.parametrize(
+    ("name", "late_bedtime", "alerts"),
+    [
+        ("up all evening, in bed at 02:00, up at 11:30: her night ends 2 h later, at 12:00", True, []),
+        ("the window's night (control): 07:00 + the 3 h sleep-in → an alert at 10:00", False, [10.0]),
+    ],
+)
+def test_a_night_owls_night_runs_from_her_bedtime(name: str, late_bedtime: bool, alerts: list[float]) -> None:
+    """ordonez-a and irregular's night owls: bed 01:20-03:20, up 10:07-12:37, alerts at 10:00."""
+    drv = late_nights(late_bedtime, [26.0, 23.0], [9.0, 11.5])
+    drv.advance_to(local(2, 18.0))
+    assert morning_alerts(drv, 2) == alerts, name
+
+
+@pytest.mark.parametrize(
+    ("name", "late_bedtime", "alerts"),
+    [
+        ("in bed at 22:30, a bathroom visit at 02:00 and silence: the going to bed was 22:30, the night ends at 10:00", True, [10.0]),
+        ("the same without the rule (control)", False, [10.0]),
+    ],
+)
+def test_a_night_fall_on_the_way_to_the_bathroom_is_found_as_before(name: str, late_bedtime: bool, alerts: list[float]) -> None:
+    """A short return to bed, or a fall, after a night visit is not a going to bed."""
+    drv = late_nights(late_bedtime, [22.5, 23.0], [7.0, 12.0], visits=[26.0])
+    drv.advance_to(local(2, 18.0))
+    assert morning_alerts(drv, 2) == alerts, name
+
+
+@pytest.mark.parametrize(
+    ("name", "late_bedtime", "alerts"),
+    [
+        ("in bed at 01:40 after an evening up, a visit at 04:00, up at 11:20: the night ends at 11:40", True, []),
+        ("the window's night (control): the alert at 10:00", False, [10.0]),
+    ],
+)
+def test_a_bathroom_visit_keeps_the_late_bedtime(name: str, late_bedtime: bool, alerts: list[float]) -> None:
+    """The silence after a visit belongs to the night the going to bed began (irregular: bed
+    01:41, a visit 06:14-06:20, up 12:02)."""
+    drv = late_nights(late_bedtime, [25.67, 23.0], [9.0, 11.33], visits=[28.0])
+    drv.advance_to(local(2, 18.0))
+    assert morning_alerts(drv, 2) == alerts, name
+
+
+def test_a_late_night_ends_at_the_ceiling() -> None:
+    """In bed at 05:00 after a night up: 10:00 + 5 h would be 15:00, the ceiling ends it at 13:00."""
+    drv = late_nights(True, [29.0, 23.0], [9.0, 20.0])
+    drv.advance_to(local(2, 18.0))
+    assert morning_alerts(drv, 2) == [13.0]
+
+
+def test_the_going_to_bed_survives_a_restart() -> None:
+    drv = late_nights(True, [26.0, 23.0], [9.0, 11.5], visits=[28.0])
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
+    assert before is not None and after is not None
+    assert before.went_to_bed == pytest.approx(local(2, 2.0))  # the visit at 04:00 was no run: still 02:00
+    assert before.active_since == pytest.approx(local(2, 11.5))
+    assert (after.went_to_bed, after.active_since) == (before.went_to_bed, before.active_since)
