@@ -80,6 +80,8 @@ class LearnedDayConfig(Strict):
     night_floor_hours: float = Field(8, gt=0, le=24, description="a learned night is allowed at least this long")
     own_bedtime: bool = Field(False, description="a night may begin from her earliest bedtime of the window's nights, not from the night window's opening")
     bedtime_nights: int = Field(7, ge=1, le=365, description="nights of evidence before her earliest bedtime is used")
+    late_mornings: bool = Field(False, description="a resident up late every morning of the window: the learned sleep-in's ceiling rises by her earliest morning's lateness")
+    late_mornings_ceiling_hours: float = Field(7, ge=0, le=12, description="and never above this many hours after the night window")
 
     @model_validator(mode="after")
     def _bounds(self) -> LearnedDayConfig:

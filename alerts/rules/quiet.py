@@ -121,7 +121,19 @@ def sleep_in(history: QuietHistory | None, tz: str, night_end: float, cfg: Learn
     if days is None:
         return None
     latest = max(_slot(row, NIGHT) for row in days) * 60.0
-    return _bounded(latest, cfg.sleep_in_floor_hours, cfg.sleep_in_ceiling_hours, len(days), cfg)
+    return _bounded(latest, cfg.sleep_in_floor_hours, _sleep_in_ceiling(days, cfg), len(days), cfg)
+
+
+def _sleep_in_ceiling(days: list[list[int]], cfg: LearnedDayConfig) -> float:
+    """Hours after the night window a learned night may end at most. With `late_mornings`, a
+    resident up late on every morning of the window (ordonez-a: never before 10:07) gets her
+    earliest morning's lateness on top (up to late_mornings_ceiling_hours): her sleep-in is
+    counted from her usual late morning, not from 07:00. One morning up by 07:00 (or a day
+    without a night recorded) keeps the ceiling where it was."""
+    if not cfg.late_mornings:
+        return cfg.sleep_in_ceiling_hours
+    earliest_h = min(_slot(row, NIGHT) for row in days) / 60
+    return max(cfg.sleep_in_ceiling_hours, min(cfg.late_mornings_ceiling_hours, cfg.sleep_in_ceiling_hours + earliest_h))
 
 
 def _slot(row: list[int], slot: int) -> int:

@@ -1012,3 +1012,31 @@ def test_the_going_to_bed_survives_a_restart() -> None:
     assert before.went_to_bed == pytest.approx(local(2, 2.0))  # the visit at 04:00 was no run: still 02:00
     assert before.active_since == pytest.approx(local(2, 11.5))
     assert (after.went_to_bed, after.active_since) == (before.went_to_bed, before.active_since)
+
+
+@pytest.mark.parametrize(
+    ("name", "late_mornings", "alerts_after_day_5"),
+    [
+        ("up 10:10-11:30 every morning, a sleep-in to 12:40 on day 13: the ceiling rises by her 3 h (to 7 h), 1.5 x 4.4 h → 13:36", True, 0),
+        ("the learned sleep-in's ceiling (control): 07:00 + 5 h → an alert at 12:00", False, 1),
+    ],
+)
+def test_a_resident_up_late_every_morning_lifts_the_sleep_in_ceiling(name: str, late_mornings: bool, alerts_after_day_5: int) -> None:
+    """ordonez-a: up 10:07-12:37 on every morning; an alert at the 12:00 ceiling."""
+    beds = [25.33, 26.0, 27.33, 25.5, 26.5, 25.8, 27.0, 26.2, 25.4, 26.8, 25.9, 27.2, 26.1, 25.6]
+    wakes = [10.17, 10.5, 11.5, 10.3, 11.0, 10.6, 11.3, 10.8, 10.2, 11.2, 10.9, 11.4, 12.67, 10.7]
+    # a 10-day window: day 1 (watched from 10:04, no night seen, counts as an early morning) is out of it by day 13
+    drv = sleeper(14, beds, wakes, own_night=False, late_mornings=late_mornings, window_days=10, margin=1.5)
+    drv.advance_to(local(15, 2.0))
+    assert len([a for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]) == alerts_after_day_5, name
+
+
+def test_one_early_morning_keeps_the_sleep_in_ceiling() -> None:
+    """The same resident, in bed at 22:00 and up at 06:50 once (day 4): not late every morning, the ceiling stays near 12:00."""
+    beds = [25.33, 26.0, 22.0, 25.5, 26.5, 25.8, 27.0, 26.2, 25.4, 26.8, 25.9, 27.2, 26.1, 25.6]
+    wakes = [10.17, 10.5, 11.5, 6.83, 11.0, 10.6, 11.3, 10.8, 10.2, 11.2, 10.9, 11.4, 12.67, 10.7]
+    drv = sleeper(14, beds, wakes, own_night=False, late_mornings=True, window_days=10, margin=1.5)
+    drv.advance_to(local(15, 2.0))
+    # that morning's first motion after 07:00 came at 07:20: the ceiling rises by 19 min, not by 3 h
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]
+    assert alert.opened_at == pytest.approx(local(13, 12.0 + 19 / 60), abs=60)
