@@ -42,7 +42,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     newer = residents and (rs.last_activity is None or at > rs.last_activity)
     if newer:
         inactivity.note_quiet_spell(ctx, resident_id, at)
-        inactivity.note_run(ctx, rs, at)
+        inactivity.note_run(ctx, resident_id, at)
         rs.last_activity, rs.last_activity_device = at, device.id
     if ctx.rules.routine.enabled and residents:
         resident = ctx.resident(resident_id)

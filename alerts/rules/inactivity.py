@@ -37,6 +37,7 @@ from devices.kinds import DeviceKind
 MAX_STEPS = 2000
 BEDTIME_LEAD_S = 3600.0  # a silence beginning up to 1 h before the night window may be sleep
 RUN_PAUSE_S = 3600.0  # a pause this long ends a run of activity (ResidentState.active_since)
+SLEEP_PAUSE_S = 2 * 3600.0  # a pause this long after a run of activity is a going to bed (quiet.NIGHT_MIN_S)
 
 
 def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]:
@@ -109,13 +110,17 @@ def _at_dawn(start: float, tz: str, window: tuple[int, int]) -> bool:
     return in_window(sod, window) and (window[1] - sod) % DAY_S <= BEDTIME_LEAD_S
 
 
-def note_run(ctx: RuleContext, rs: ResidentState, at: float) -> None:
+def note_run(ctx: RuleContext, resident_id: str, at: float) -> None:
     """New activity at `at` (before last_activity moves to it): after a pause of RUN_PAUSE_S a
-    new run of activity begins, and a pause that ended a run of late_bedtime_run_minutes was a
-    going to bed (rules.inactivity.late_bedtime)."""
+    new run of activity begins. A pause of SLEEP_PAUSE_S that ended a run of
+    late_bedtime_run_minutes was a going to bed — the night's first one counts: getting up for
+    an hour at 01:30 after a bedtime at 22:50 is a wakeful night, not a late bedtime."""
+    rs, resident = ctx.residents[resident_id], ctx.resident(resident_id)
     if rs.last_activity is not None and rs.active_since is not None and at - rs.last_activity < RUN_PAUSE_S:
         return
-    if rs.last_activity is not None and rs.active_since is not None and _sustained(ctx, rs, rs.last_activity):
+    ended_a_run = rs.last_activity is not None and _sustained(ctx, rs, rs.last_activity)
+    if ended_a_run and rs.last_activity is not None and at - rs.last_activity >= SLEEP_PAUSE_S and (
+            resident is None or tonights_bedtime(ctx, resident, rs.last_activity) is None):
         rs.went_to_bed = rs.last_activity
     rs.active_since = at
 
@@ -125,24 +130,37 @@ def _sustained(ctx: RuleContext, rs: ResidentState, end: float) -> bool:
     return rs.active_since is not None and end - rs.active_since >= ctx.rules.inactivity.late_bedtime_run_minutes * 60
 
 
+def tonights_bedtime(ctx: RuleContext, resident: Resident, start: float) -> float | None:
+    """The going to bed already seen this night, before a silence beginning at `start`: one that
+    may be sleep (in the night window or just before it) within night_hours of `start`."""
+    bed = ctx.residents[resident.id].went_to_bed
+    _, night_s, night = thresholds(ctx, resident)
+    if bed is None or not 0 < start - bed <= night_s:
+        return None
+    return bed if _may_be_sleep(bed, resident.timezone, parse_window(night)) else None
+
+
 def late_bedtime_shift(ctx: RuleContext, resident: Resident, start: float) -> tuple[float, float] | None:
     """(how long after midnight she went to bed, ceiling) for a night's silence whose going to
     bed came after midnight (rules.inactivity.late_bedtime); None otherwise.
 
-    The going to bed is the end of a run of activity of late_bedtime_run_minutes: this
-    silence's start if such a run ended it, else (a short return to bed after a bathroom visit,
-    or a fall on the way there) the going to bed before it, within night_hours. A resident who
-    went to bed at 22:30 and is silent from a visit at 02:10 keeps the window's end (10:00); one
-    who was up all evening until 02:10 gets 2 h 10 more, to 13:00 at the latest (docs/RULES.md
-    "Late bedtimes"). A fall at the end of such an evening is found that much later."""
+    The going to bed is the night's first: a pause of SLEEP_PAUSE_S after a run of activity of
+    late_bedtime_run_minutes, begun in the night window (or just before it). A silence after a
+    short return to bed (a bathroom visit, or a fall on the way there) or after an hour up in
+    the night belongs to that bedtime; only when none was seen tonight is this silence, if a
+    run of late_bedtime_run_minutes ended it, the going to bed. A resident who went to bed at
+    22:30 and is silent from a visit at 02:10 keeps the window's end (10:00); one who was up
+    all evening until 02:10 gets 2 h 10 more, to 13:00 at the latest (docs/RULES.md "Late
+    bedtimes"). A fall at the end of such an evening is found that much later."""
     cfg, rs = ctx.rules.inactivity, ctx.residents[resident.id]
     if not cfg.late_bedtime or rs.last_activity != start:
         return None
-    bed = start if _sustained(ctx, rs, start) else rs.went_to_bed
-    _, night_s, night = thresholds(ctx, resident)
-    if bed is None or start - bed > night_s:
+    bed = tonights_bedtime(ctx, resident, start)
+    if bed is None and _sustained(ctx, rs, start):
+        bed = start
+    if bed is None:
         return None
-    window = parse_window(night)
+    window = parse_window(resident.inactivity.night or cfg.night)
     sod = (bed + utc_offset_s(bed, resident.timezone)) % DAY_S
     after_midnight = window[0] > window[1] and sod < window[1]  # 00:00 to the window's end
     return (sod, cfg.late_bedtime_ceiling_hours * 3600) if after_midnight else None

@@ -983,6 +983,21 @@ def test_a_night_fall_on_the_way_to_the_bathroom_is_found_as_before(name: str, l
 @pytest.mark.parametrize(
     ("name", "late_bedtime", "alerts"),
     [
+        ("in bed at 22:50, up 01:30-03:15 and a fall: the night's going to bed was 22:50, the night ends at 10:00", True, [10.0]),
+        ("the same without the rule (control)", False, [10.0]),
+    ],
+)
+def test_an_hour_up_in_the_night_is_not_a_late_bedtime(name: str, late_bedtime: bool, alerts: list[float]) -> None:
+    """nights s1 r-0031: in bed 22:52, active 01:27-03:16 (1.8 h), a fall at 03:16; a first version
+    took 03:16 for her bedtime and found the fall at 13:00 instead of 10:00."""
+    drv = late_nights(late_bedtime, [22.83, 23.0], [7.0, 12.0], visits=[25.5 + 0.25 * k for k in range(8)])
+    drv.advance_to(local(2, 18.0))
+    assert morning_alerts(drv, 2) == alerts, name
+
+
+@pytest.mark.parametrize(
+    ("name", "late_bedtime", "alerts"),
+    [
         ("in bed at 01:40 after an evening up, a visit at 04:00, up at 11:20: the night ends at 11:40", True, []),
         ("the window's night (control): the alert at 10:00", False, [10.0]),
     ],
