@@ -37,7 +37,6 @@ from devices.kinds import DeviceKind
 MAX_STEPS = 2000
 BEDTIME_LEAD_S = 3600.0  # a silence beginning up to 1 h before the night window may be sleep
 RUN_PAUSE_S = 3600.0  # a pause this long ends a run of activity (ResidentState.active_since)
-SLEEP_PAUSE_S = 2 * 3600.0  # a pause this long after a run of activity is a going to bed (quiet.NIGHT_MIN_S)
 
 
 def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]:
@@ -112,16 +111,17 @@ def _at_dawn(start: float, tz: str, window: tuple[int, int]) -> bool:
 
 def note_run(ctx: RuleContext, resident_id: str, at: float) -> None:
     """New activity at `at` (before last_activity moves to it): after a pause of RUN_PAUSE_S a
-    new run of activity begins. A pause of SLEEP_PAUSE_S that ended a run of
-    late_bedtime_run_minutes was a going to bed — the night's first one counts: getting up for
-    an hour at 01:30 after a bedtime at 22:50 is a wakeful night, not a late bedtime."""
+    new run of activity begins. The night's first such pause that may be sleep is tonight's
+    going to bed, whatever came before it: in bed at 23:20 after a short trip, up for an hour
+    at 01:20 and silent from 02:20 is a wakeful night after a bedtime, not a late bedtime
+    (field s2 r-0052's fall at 02:21)."""
     rs, resident = ctx.residents[resident_id], ctx.resident(resident_id)
     if rs.last_activity is not None and rs.active_since is not None and at - rs.last_activity < RUN_PAUSE_S:
         return
-    ended_a_run = rs.last_activity is not None and _sustained(ctx, rs, rs.last_activity)
-    if ended_a_run and rs.last_activity is not None and at - rs.last_activity >= SLEEP_PAUSE_S and (
-            resident is None or tonights_bedtime(ctx, resident, rs.last_activity) is None):
-        rs.went_to_bed = rs.last_activity
+    if rs.last_activity is not None and resident is not None and tonights_bedtime(ctx, resident, rs.last_activity) is None:
+        window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
+        if _may_be_sleep(rs.last_activity, resident.timezone, window):
+            rs.went_to_bed = rs.last_activity
     rs.active_since = at
 
 
@@ -144,14 +144,14 @@ def late_bedtime_shift(ctx: RuleContext, resident: Resident, start: float) -> tu
     """(how long after midnight she went to bed, ceiling) for a night's silence whose going to
     bed came after midnight (rules.inactivity.late_bedtime); None otherwise.
 
-    The going to bed is the night's first: a pause of SLEEP_PAUSE_S after a run of activity of
-    late_bedtime_run_minutes, begun in the night window (or just before it). A silence after a
-    short return to bed (a bathroom visit, or a fall on the way there) or after an hour up in
-    the night belongs to that bedtime; only when none was seen tonight is this silence, if a
-    run of late_bedtime_run_minutes ended it, the going to bed. A resident who went to bed at
-    22:30 and is silent from a visit at 02:10 keeps the window's end (10:00); one who was up
-    all evening until 02:10 gets 2 h 10 more, to 13:00 at the latest (docs/RULES.md "Late
-    bedtimes"). A fall at the end of such an evening is found that much later."""
+    The going to bed is the night's first pause of RUN_PAUSE_S (in the night window or just
+    before it): a silence after a short return to bed (a bathroom visit, or a fall on the way
+    there) or after an hour up in the night belongs to it. Only when there was none tonight
+    is this silence the going to bed — if a run of late_bedtime_run_minutes ended it (an
+    evening up without an hour's pause since the night window opened). A resident who went to
+    bed at 22:30 and is silent from a visit at 02:10 keeps the window's end (10:00); one who
+    was up all evening until 02:10 gets 2 h 10 more, to 13:00 at the latest (docs/RULES.md
+    "Late bedtimes"). A fall at the end of such an evening is found that much later."""
     cfg, rs = ctx.rules.inactivity, ctx.residents[resident.id]
     if not cfg.late_bedtime or rs.last_activity != start:
         return None

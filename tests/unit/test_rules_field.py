@@ -998,6 +998,21 @@ def test_an_hour_up_in_the_night_is_not_a_late_bedtime(name: str, late_bedtime: 
 @pytest.mark.parametrize(
     ("name", "late_bedtime", "alerts"),
     [
+        ("quiet from 22:00, a short trip at 23:20, up 01:25-02:25 and a fall: tonight's bed was 22:00 → 10:00", True, [10.0]),
+        ("the same without the rule (control)", False, [10.0]),
+    ],
+)
+def test_the_nights_first_pause_is_its_bedtime(name: str, late_bedtime: bool, alerts: list[float]) -> None:
+    """field s2 r-0052: silent 23:21-01:23 after a short trip, up an hour, a fall at 02:21; a
+    second version, which took only a pause after an hour's run for a bedtime, found it at 12:25."""
+    drv = late_nights(late_bedtime, [22.0, 23.0], [7.0, 12.0], visits=[23.33] + [25.42 + 0.25 * k for k in range(5)])
+    drv.advance_to(local(2, 18.0))
+    assert morning_alerts(drv, 2) == alerts, name
+
+
+@pytest.mark.parametrize(
+    ("name", "late_bedtime", "alerts"),
+    [
         ("in bed at 01:40 after an evening up, a visit at 04:00, up at 11:20: the night ends at 11:40", True, []),
         ("the window's night (control): the alert at 10:00", False, [10.0]),
     ],
