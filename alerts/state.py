@@ -215,6 +215,7 @@ class ResidentState:
     last_activity_device: str | None = None  # the device that saw it (the alert's explanation names it)
     active_since: float | None = None  # first activity after a pause of RUN_PAUSE_S: this run of activity began
     went_to_bed: float | None = None  # start of the night's first pause of RUN_PAUSE_S that may be sleep (a going to bed)
+    bed_after_run: bool | None = None  # ... and a run of late_bedtime_run_minutes ended there (an evening up, not a trip)
     last_home_activity: float | None = None  # newest activity seen by a home sensor (not door events)
     door_open_at: float | None = None  # pending departure: door opened, no motion seen since
     away_since: float | None = None

@@ -121,7 +121,7 @@ def note_run(ctx: RuleContext, resident_id: str, at: float) -> None:
     if rs.last_activity is not None and resident is not None and tonights_bedtime(ctx, resident, rs.last_activity) is None:
         window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
         if _may_be_sleep(rs.last_activity, resident.timezone, window):
-            rs.went_to_bed = rs.last_activity
+            rs.went_to_bed, rs.bed_after_run = rs.last_activity, _sustained(ctx, rs, rs.last_activity)
     rs.active_since = at
 
 
@@ -146,7 +146,9 @@ def late_bedtime_shift(ctx: RuleContext, resident: Resident, start: float) -> tu
 
     The going to bed is the night's first pause of RUN_PAUSE_S (in the night window or just
     before it): a silence after a short return to bed (a bathroom visit, or a fall on the way
-    there) or after an hour up in the night belongs to it. Only when there was none tonight
+    there) or after an hour up in the night belongs to it, and is a going to bed only if a run
+    of late_bedtime_run_minutes ended it (not the first pause seen when watching began at
+    00:40, nights s1 r-0041). Only when there was none tonight
     is this silence the going to bed — if a run of late_bedtime_run_minutes ended it (an
     evening up without an hour's pause since the night window opened). A resident who went to
     bed at 22:30 and is silent from a visit at 02:10 keeps the window's end (10:00); one who
@@ -158,6 +160,8 @@ def late_bedtime_shift(ctx: RuleContext, resident: Resident, start: float) -> tu
     bed = tonights_bedtime(ctx, resident, start)
     if bed is None and _sustained(ctx, rs, start):
         bed = start
+    elif bed is not None and not rs.bed_after_run:
+        bed = None  # tonight's first pause ended no evening of activity (watched from 00:00, a short trip)
     if bed is None:
         return None
     window = parse_window(resident.inactivity.night or cfg.night)

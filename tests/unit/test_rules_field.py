@@ -1032,6 +1032,26 @@ def test_a_late_night_ends_at_the_ceiling() -> None:
     assert morning_alerts(drv, 2) == [13.0]
 
 
+@pytest.mark.parametrize(
+    ("name", "late_bedtime", "alerts"),
+    [
+        ("watched from 00:00, a trip at 00:40, silent to 02:57, a visit and a fall: no evening seen, the night ends at 10:00", True, [10.0]),
+        ("the same without the rule (control)", False, [10.0]),
+    ],
+)
+def test_a_night_whose_evening_was_not_seen_keeps_the_windows_end(name: str, late_bedtime: bool, alerts: list[float]) -> None:
+    """nights s1 r-0041: the world begins at 00:00; 00:40 was the first pause seen, not a going to
+    bed after an evening (a third version inherited it and found her fall at 02:57 40 min later)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "late_bedtime": late_bedtime}, learned_day={"enabled": True})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(2, 0.0))
+    for h in (0.6, 0.67, 2.9, 2.95):
+        drv.event("cat-0001", "motion", local(2, h))
+    drv.advance_to(local(2, 18.0))
+    assert morning_alerts(drv, 2) == alerts, name
+
+
 def test_the_going_to_bed_survives_a_restart() -> None:
     drv = late_nights(True, [26.0, 23.0], [9.0, 11.5], visits=[28.0])
     saved = json.loads(json.dumps(drv.engine.snapshot()))
@@ -1041,7 +1061,8 @@ def test_the_going_to_bed_survives_a_restart() -> None:
     assert before is not None and after is not None
     assert before.went_to_bed == pytest.approx(local(2, 2.0))  # the visit at 04:00 was no run: still 02:00
     assert before.active_since == pytest.approx(local(2, 11.5))
-    assert (after.went_to_bed, after.active_since) == (before.went_to_bed, before.active_since)
+    assert before.bed_after_run is True
+    assert (after.went_to_bed, after.active_since, after.bed_after_run) == (before.went_to_bed, before.active_since, before.bed_after_run)
 
 
 @pytest.mark.parametrize(
