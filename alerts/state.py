@@ -44,14 +44,32 @@ class TagState:
 _TAG_DEFAULTS = tuple((f.name, f.default) for f in fields(TagState))
 
 
+@dataclass(slots=True)
+class DeviceRare:
+    """A device's fields that stay at their defaults until something goes wrong (offline, low
+    battery, an SOS): kept only from their first set, so a healthy device carries none."""
+
+    offline_since: float | None = None
+    battery_low: bool = False  # hysteresis state: set at ≤ open_at, cleared above clear_at
+    last_sos_at: float | None = None
+
+
+_RARE_DEFAULTS = tuple((f.name, f.default) for f in fields(DeviceRare))
+
+
 class DeviceState:
     """One device's state. The fields every device has are slots; a tag's geofence fields read
-    through to a `TagState` made on the first write that is not a default (memory: ~100 bytes
-    instead of ~270 per device; benchmarks/rules.py)."""
+    through to a `TagState`, and the rarely set ones to a `DeviceRare`, each made on the first
+    write that is not a default (memory: benchmarks/rules.py). `due` is the wanted time of the
+    device's deadline (alerts/deadlines.py keeps it here, not in a table of its own; it is
+    saved with the deadlines, not with the state)."""
 
-    if not TYPE_CHECKING:  # hidden from mypy, which would refuse the TagState fields below
-        __slots__ = ("battery", "battery_low", "health", "last_heard", "last_sos_at", "offline_since", "tag", "watch_start")
-    else:  # the TagState fields, properties set up below the class
+    if not TYPE_CHECKING:  # hidden from mypy, which would refuse the side-record fields below
+        __slots__ = ("battery", "due", "health", "last_heard", "rare", "tag", "watch_start")
+    else:  # the TagState and DeviceRare fields, properties set up below the class
+        offline_since: float | None
+        battery_low: bool
+        last_sos_at: float | None
         fix_lat: float | None
         fix_lon: float | None
         fix_at: float | None
@@ -79,16 +97,14 @@ class DeviceState:
         last_heard: float | None = None,  # hub receive time of the newest message (any channel counts)
         watch_start: float | None = None,  # when the engine began expecting this device to report
         health: DeviceHealth | None = None,  # None until first judged
-        offline_since: float | None = None,
         battery: int | None = None,
-        battery_low: bool = False,  # hysteresis state: set at ≤ open_at, cleared above clear_at
-        last_sos_at: float | None = None,
-        **tag: Any,
+        **extra: Any,  # DeviceRare's and TagState's fields
     ) -> None:
-        self.last_heard, self.watch_start, self.health, self.offline_since = last_heard, watch_start, health, offline_since
-        self.battery, self.battery_low, self.last_sos_at = battery, battery_low, last_sos_at
+        self.last_heard, self.watch_start, self.health, self.battery = last_heard, watch_start, health, battery
         self.tag: TagState | None = None
-        for name, value in tag.items():
+        self.rare: DeviceRare | None = None
+        self.due: float | None = None
+        for name, value in extra.items():
             setattr(self, name, value)
 
     def __eq__(self, other: object) -> bool:
@@ -120,24 +136,29 @@ class DeviceState:
         return state
 
 
-def _tag_field(name: str, default: Any) -> property:
-    def get(self: DeviceState) -> Any:
-        tag = self.tag
-        return default if tag is None else getattr(tag, name)
+def _side_field(record: str, make: type, name: str, default: Any) -> property:
+    """A field kept in the side record in slot `record`: reads give the default while there is
+    none; the first write of another value makes it."""
+    def get(self: Any) -> Any:
+        side = getattr(self, record)
+        return default if side is None else getattr(side, name)
 
-    def put(self: DeviceState, value: Any) -> None:
-        tag = self.tag
-        if tag is None:
+    def put(self: Any, value: Any) -> None:
+        side = getattr(self, record)
+        if side is None:
             if value == default:
                 return
-            tag = self.tag = TagState()
-        setattr(tag, name, value)
+            side = make()
+            setattr(self, record, side)
+        setattr(side, name, value)
 
     return property(get, put)
 
 
 for _name, _default in _TAG_DEFAULTS:
-    setattr(DeviceState, _name, _tag_field(_name, _default))
+    setattr(DeviceState, _name, _side_field("tag", TagState, _name, _default))
+for _name, _default in _RARE_DEFAULTS:
+    setattr(DeviceState, _name, _side_field("rare", DeviceRare, _name, _default))
 
 _CORE_DEFAULTS = (("last_heard", None), ("watch_start", None), ("health", None), ("offline_since", None),
                   ("battery", None), ("battery_low", False))
@@ -209,14 +230,11 @@ class MotionBackground:
 
 
 @dataclass(slots=True)
-class ResidentState:
-    watch_start: float | None = None
-    last_activity: float | None = None  # device time of the newest activity; never moves backwards
-    last_activity_device: str | None = None  # the device that saw it (the alert's explanation names it)
-    active_since: float | None = None  # first activity after a pause of RUN_PAUSE_S: this run of activity began
-    went_to_bed: float | None = None  # start of the night's first pause of RUN_PAUSE_S that may be sleep (a going to bed)
-    bed_after_run: bool | None = None  # ... and a run of late_bedtime_run_minutes ended there (an evening up, not a trip)
-    last_home_activity: float | None = None  # newest activity seen by a home sensor (not door events)
+class Departure:
+    """A resident's fields of a departure (alerts/rules/activity.py) and of being unwatched
+    (alerts/rules/offline.py): made on the first of them set, so a resident who never left
+    home with a door sensor or a tag carries none."""
+
     door_open_at: float | None = None  # pending departure: door opened, no motion seen since
     away_since: float | None = None
     away_by: str | None = None  # "door" or "tag"
@@ -224,13 +242,75 @@ class ResidentState:
     stray_motion_at: float | None = None  # first home motion of a burst during a door-confirmed absence
     stray_motions: int | None = None  # home motion events in that burst (a return at RETURN_MOTIONS)
     unwatched_since: float | None = None  # no activity sensor online since
-    person: PersonState | None = None
+
+
+@dataclass(slots=True)
+class Learned:
+    """What the rules learn from a resident's activity: the histories, each made when its rule
+    first learns, and late_bedtime's run of activity and going to bed (None until then). Under
+    the default config an active resident has one from the first activity (routine)."""
+
+    active_since: float | None = None  # first activity after a pause of RUN_PAUSE_S: this run of activity began
+    went_to_bed: float | None = None  # start of the night's first pause of RUN_PAUSE_S that may be sleep (a going to bed)
+    bed_after_run: bool | None = None  # ... and a run of late_bedtime_run_minutes ended there (an evening up, not a trip)
     routine: RoutineHistory | None = None  # created on first activity when the learned routine is enabled
     quiet: QuietHistory | None = None  # created on the first daytime quiet spell when learned_day is enabled
     background: MotionBackground | None = None  # created on the first home motion when rules.pets is enabled
 
+
+_DEPARTURE_FIELDS = tuple(f.name for f in fields(Departure))
+_LEARNED_FIELDS = tuple(f.name for f in fields(Learned))
+
+
+class ResidentState:
+    """One resident's state. The fields every watched resident has are slots; the departure's
+    and the learned histories read through to a `Departure` and a `Learned` made on the first
+    write that is not None (memory: benchmarks/rules.py). `due` is the wanted time of the
+    resident's deadline, as for `DeviceState`."""
+
+    if not TYPE_CHECKING:  # hidden from mypy, which would refuse the side-record fields below
+        __slots__ = ("away", "due", "last_activity", "last_activity_device", "last_home_activity", "learned", "person",
+                     "watch_start")
+    else:  # the Departure and Learned fields, properties set up below the class
+        active_since: float | None
+        went_to_bed: float | None
+        bed_after_run: bool | None
+        door_open_at: float | None
+        away_since: float | None
+        away_by: str | None
+        last_door_at: float | None
+        stray_motion_at: float | None
+        stray_motions: int | None
+        unwatched_since: float | None
+        routine: RoutineHistory | None
+        quiet: QuietHistory | None
+        background: MotionBackground | None
+
+    def __init__(
+        self,
+        watch_start: float | None = None,
+        last_activity: float | None = None,  # device time of the newest activity; never moves backwards
+        last_activity_device: str | None = None,  # the device that saw it (the alert's explanation names it)
+        last_home_activity: float | None = None,  # newest activity seen by a home sensor (not door events)
+        person: PersonState | None = None,
+        **extra: Any,  # Departure's and Learned's fields
+    ) -> None:
+        self.watch_start, self.last_activity, self.last_activity_device = watch_start, last_activity, last_activity_device
+        self.last_home_activity, self.person = last_home_activity, person
+        self.away: Departure | None = None
+        self.learned: Learned | None = None
+        self.due: float | None = None
+        for name, value in extra.items():
+            setattr(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ResidentState) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"ResidentState({self.to_compact()!r})"
+
     def to_dict(self) -> dict[str, Any]:
-        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in _HISTORIES}
+        data = {name: _plain(getattr(self, name)) for name in _RESIDENT_FIELDS}
         data["routine"] = None if self.routine is None else self.routine.to_dict()
         data["quiet"] = None if self.quiet is None else self.quiet.to_dict()
         data["background"] = None if self.background is None else self.background.to_dict()
@@ -238,7 +318,7 @@ class ResidentState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResidentState:
-        values = {f.name: data.get(f.name) for f in fields(cls) if f.name not in _HISTORIES}
+        values = {name: data.get(name) for name in _RESIDENT_FIELDS}
         routine = None if data.get("routine") is None else RoutineHistory.from_dict(data["routine"])
         quiet = None if data.get("quiet") is None else QuietHistory.from_dict(data["quiet"])
         background = None if data.get("background") is None else MotionBackground.from_dict(data["background"])
@@ -272,10 +352,17 @@ class ResidentState:
         return state
 
 
+for _name in _DEPARTURE_FIELDS:
+    setattr(ResidentState, _name, _side_field("away", Departure, _name, None))
+for _name in _LEARNED_FIELDS:
+    setattr(ResidentState, _name, _side_field("learned", Learned, _name, None))
+
+# The order of the JSON forms (as when every field was a slot).
+_RESIDENT_FIELDS = ("watch_start", "last_activity", "last_activity_device", "active_since", "went_to_bed", "bed_after_run",
+                    "last_home_activity", *_DEPARTURE_FIELDS[:-1], "unwatched_since", "person")
+
 _HEALTH = {h.value: h for h in DeviceHealth}
 _PERSON = {p.value: p for p in PersonState}
-_HISTORIES = ("routine", "quiet", "background")
-_RESIDENT_FIELDS = tuple(f.name for f in fields(ResidentState) if f.name not in _HISTORIES)
 
 
 def _plain(value: Any) -> Any:

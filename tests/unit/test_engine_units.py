@@ -136,3 +136,36 @@ def test_compact_forms_round_trip_every_field() -> None:
     again = DeviceState.from_compact(json.loads(json.dumps(ds.to_compact())))
     assert again == ds and again.to_dict() == ds.to_dict() and again.battery == 0
     assert DeviceState(watch_start=T0).tag is None and DeviceState(watch_start=T0, outside_fixes=0).tag is None
+
+
+def test_slimmed_states_keep_their_saved_forms() -> None:
+    """The rarely set fields live in side records made on first write, but the JSON forms are
+    those of the flat records before (stored units read back unchanged), every field included."""
+    from alerts.actions import DeviceHealth, PersonState
+    from alerts.state import DeviceState, MotionBackground, ResidentState
+
+    resident_keys = ["watch_start", "last_activity", "last_activity_device", "active_since", "went_to_bed", "bed_after_run",
+                     "last_home_activity", "door_open_at",
+                     "away_since", "away_by", "last_door_at", "stray_motion_at", "stray_motions", "unwatched_since",
+                     "person", "routine", "quiet", "background"]
+    assert list(ResidentState().to_dict()) == resident_keys
+    assert list(DeviceState().to_dict())[:6] == ["last_heard", "watch_start", "health", "offline_since", "battery", "battery_low"]
+    assert list(DeviceState().to_dict())[-1] == "last_sos_at" and len(DeviceState().to_dict()) == 28
+    plain = ResidentState(watch_start=T0, last_activity=T0, person=PersonState.HOME_ACTIVE)
+    plain.away_since = None  # a default written: no record made
+    assert plain.away is None and plain.learned is None
+    stored = {"watch_start": T0, "door_open_at": T0 + 1, "away_since": T0 + 2, "away_by": "door", "last_door_at": T0 + 3,
+              "stray_motion_at": T0 + 4, "stray_motions": 2, "unwatched_since": T0 + 5, "person": "away",
+              "background": MotionBackground(recent=[T0], first_day=3, nights=[[3, 1]]).to_dict()}
+    rs = ResidentState.from_compact(json.loads(json.dumps(stored)))
+    assert rs.away is not None and rs.learned is not None and rs.stray_motions == 2 and rs.background is not None
+    assert rs.to_compact() == stored and ResidentState.from_dict(rs.to_dict()) == rs
+    ds = DeviceState(watch_start=T0, health=DeviceHealth.ONLINE, battery=90)
+    ds.battery_low = False
+    assert ds.rare is None and ds.tag is None
+    ds.offline_since, ds.last_sos_at, ds.battery_low = T0 + 7, T0 + 8, True
+    saved = json.loads(json.dumps(ds.to_compact()))
+    assert saved == {"watch_start": T0, "health": "online", "battery": 90, "offline_since": T0 + 7, "battery_low": True,
+                     "last_sos_at": T0 + 8}
+    again = DeviceState.from_compact(saved)
+    assert again == ds and again.rare is not None and again.tag is None and DeviceState.from_dict(ds.to_dict()) == ds
