@@ -25,7 +25,7 @@ from typing import Any
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason, Severity
 from alerts.config import AlertsConfig, RulesConfig
 from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, device_key, resident_key
-from alerts.deadlines import ACK, DEVICE, RESIDENT, Deadlines
+from alerts.deadlines import ACK, DEVICE, RESIDENT
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.reasons import ReasonCode, explain
 from alerts.registry import Absence, Device, RegistrySnapshot, Resident
@@ -213,7 +213,8 @@ class Engine:
         absences of the residents in `absences`, without rebuilding the index — the workspace's
         edits and the registry's change log, where `set_registry` costs O(city) per change."""
         ctx = self._ctx
-        snapshot, devices_of = ctx.index.snapshot, ctx.index.devices_of
+        index = ctx.index
+        snapshot = index.snapshot
         affected: set[str] = set(absences or ())
         if absences:
             self._replace_absences(absences)
@@ -229,7 +230,7 @@ class Engine:
             old = snapshot.devices.pop(device_id, None)
             if old is not None and old.resident is not None:
                 affected.add(old.resident)
-                devices_of[old.resident] = tuple(d for d in devices_of.get(old.resident, ()) if d.id != device_id)
+                index.set_devices(old.resident, tuple(d for d in index.devices_of(old.resident) if d.id != device_id))
             if device is None:
                 self._forget_device(device_id, ctx.now)
                 continue
@@ -238,7 +239,7 @@ class Engine:
                 self._unarmed.add(device_id)
             if device.resident is not None:
                 affected.add(device.resident)
-                devices_of[device.resident] = tuple(sorted((*devices_of.get(device.resident, ()), device), key=lambda d: d.id))
+                index.set_devices(device.resident, tuple(sorted((*index.devices_of(device.resident), device), key=lambda d: d.id)))
         # Their stored state is rewritten (or deleted) at the next save: residents, and devices of nobody.
         self._dirty |= affected | {DEVICE_UNIT + device_id for device_id in devices}
         if ctx.now is None:
@@ -315,7 +316,7 @@ class Engine:
         ctx.residents = {k: ResidentState.from_dict(v) for k, v in data["residents"].items() if k in registry.residents}
         ctx.book = AlertBook()  # the snapshot replaces whatever this engine held, never merges into it
         ctx.book.restore([Alert.from_dict(a) for a in data["alerts"]])
-        ctx.deadlines = Deadlines()
+        ctx.deadlines = ctx.new_deadlines()
         ctx.deadlines.restore({key: at for key, at in data["deadlines"]})
         ctx.counters = dict(data["counters"])
         self._unarmed = (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
@@ -377,8 +378,8 @@ class Engine:
         ctx = self._ctx
         registry = ctx.index.snapshot
         ctx.now, ctx.counters = meta["now"], dict(meta["counters"])
-        ctx.book, ctx.deadlines = AlertBook(), Deadlines()
         ctx.devices, ctx.residents = devices, residents = {}, {}
+        ctx.book, ctx.deadlines = AlertBook(), ctx.new_deadlines()
         self._dirty = dirty = set()
         alerts: list[Alert] = []
         wanted: dict[str, float] = {}

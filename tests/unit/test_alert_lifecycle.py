@@ -151,6 +151,39 @@ def test_deadlines_restore_from_saved_keys() -> None:
     assert [deadlines.pop_due(30), deadlines.pop_due(30)] == [(30.0, ACK, "al-1"), (30.0, RESIDENT, "r-1")]
 
 
+def test_deadlines_kept_in_the_engines_states() -> None:
+    """Devices' and residents' wanted times are the `due` slot of their state: no table entry
+    of the deadlines' own; an id with no state is not armed, a fired one is cleared."""
+    from alerts.state import DeviceState, ResidentState
+
+    devices = {"cat-1": DeviceState(), "cat-2": DeviceState()}
+    residents = {"r-1": ResidentState()}
+    deadlines = Deadlines({DEVICE: devices, RESIDENT: residents})
+    deadlines.arm(DEVICE, "cat-2", 10)
+    deadlines.arm(DEVICE, "cat-1", 10)
+    deadlines.arm(RESIDENT, "r-1", 10)
+    deadlines.arm(ACK, "al-1", 10)
+    deadlines.arm(DEVICE, "gone", 5)  # no state: nothing to judge
+    assert devices["cat-1"].due == 10 and residents["r-1"].due == 10 and not deadlines.has(DEVICE, "gone")
+    assert len(deadlines) == 4 and deadlines.items() == [("a:al-1", 10), ("d:cat-1", 10), ("d:cat-2", 10), ("r:r-1", 10)]
+    deadlines.arm(DEVICE, "cat-2", 12)  # the stale entry at 10 is skipped
+    assert [deadlines.pop_due(11) for _ in range(4)] == [(10, ACK, "al-1"), (10, DEVICE, "cat-1"), (10, RESIDENT, "r-1"), None]
+    assert devices["cat-1"].due is None and residents["r-1"].due is None and devices["cat-2"].due == 12
+    del devices["cat-2"]  # the engine forgot the device: its deadline goes with its state
+    assert deadlines.pop_due(100) is None and deadlines.peek() is None
+
+
+def test_deadlines_restore_into_states_drops_ids_without_state() -> None:
+    from alerts.state import DeviceState, ResidentState
+
+    devices, residents = {"cat-1": DeviceState()}, {"r-1": ResidentState()}
+    deadlines = Deadlines({DEVICE: devices, RESIDENT: residents})
+    deadlines.arm(DEVICE, "cat-1", 99)
+    deadlines.restore({"r:r-1": 30.0, "d:cat-9": 20.0, "a:al-1": 30.0, "r:r-9": 1.0})
+    assert deadlines.items() == [("a:al-1", 30.0), ("r:r-1", 30.0)] and devices["cat-1"].due is None
+    assert [deadlines.pop_due(30) for _ in range(3)] == [(30.0, ACK, "al-1"), (30.0, RESIDENT, "r-1"), None]
+
+
 def test_codes_are_deterministic_and_readable() -> None:
     aid = alert_id("r-0001", "sos", "", 1764124800.0)
     assert aid == alert_id("r-0001", "sos", "", 1764124800.0)

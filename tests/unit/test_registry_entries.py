@@ -16,7 +16,7 @@ def test_a_new_resident_and_device_are_ruled_at_once() -> None:
         {"r-0002": resident("r-0002")}, {"cat-0002": Device("cat-0002", DeviceKind.PINGAN_CAT, "r-0002", 300)}
     ))
     assert drv.engine._ctx.index is index  # patched, not rebuilt
-    assert [d.id for d in index.devices_of["r-0002"]] == ["cat-0002"]
+    assert [d.id for d in index.devices_of("r-0002")] == ["cat-0002"]
     drv.event("cat-0002", "sos", T0 + 30)
     assert [(a.kind, a.resident, a.device) for a in drv.opened()] == [("sos", "r-0002", "cat-0002")]
 
@@ -29,13 +29,13 @@ def test_a_device_moved_or_retired_leaves_its_old_resident() -> None:
 
     drv.record(drv.engine.update_registry_entries({}, {"cat-0001": Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0002", 300)}))
     index = drv.engine._ctx.index
-    assert [d.id for d in index.devices_of["r-0001"]] == ["tag-0001"] and [d.id for d in index.devices_of["r-0002"]] == ["cat-0001"]
+    assert [d.id for d in index.devices_of("r-0001")] == ["tag-0001"] and [d.id for d in index.devices_of("r-0002")] == ["cat-0001"]
     drv.event("cat-0001", "sos", T0 + 20)
     assert [a.resident for a in drv.opened("sos")] == ["r-0002"]
 
     drv.record(drv.engine.update_registry_entries({}, {"tag-0001": None}))  # retired
     assert drv.open_alerts("low_battery") == []  # its battery alert is cleared, as set_registry does
-    assert index.devices_of["r-0001"] == () and "tag-0001" not in index.snapshot.devices
+    assert index.devices_of("r-0001") == () and "tag-0001" not in index.snapshot.devices
     drv.event("tag-0001", "sos", T0 + 40)
     assert len(drv.opened("sos")) == 1  # the retired tag raises nothing
 
