@@ -269,7 +269,7 @@ class ResidentState:
     resident's deadline, as for `DeviceState`."""
 
     if not TYPE_CHECKING:  # hidden from mypy, which would refuse the side-record fields below
-        __slots__ = ("away", "due", "last_activity", "last_activity_device", "last_home_activity", "learned", "person",
+        __slots__ = ("departure", "due", "last_activity", "last_activity_device", "last_home_activity", "learned", "person",
                      "watch_start")
     else:  # the Departure and Learned fields, properties set up below the class
         active_since: float | None
@@ -297,7 +297,7 @@ class ResidentState:
     ) -> None:
         self.watch_start, self.last_activity, self.last_activity_device = watch_start, last_activity, last_activity_device
         self.last_home_activity, self.person = last_home_activity, person
-        self.away: Departure | None = None
+        self.departure: Departure | None = None
         self.learned: Learned | None = None
         self.due: float | None = None
         for name, value in extra.items():
@@ -353,7 +353,7 @@ class ResidentState:
 
 
 for _name in _DEPARTURE_FIELDS:
-    setattr(ResidentState, _name, _side_field("away", Departure, _name, None))
+    setattr(ResidentState, _name, _side_field("departure", Departure, _name, None))
 for _name in _LEARNED_FIELDS:
     setattr(ResidentState, _name, _side_field("learned", Learned, _name, None))
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from alerts.actions import Alert, AlertKind, Outcome, PersonState, Reason, Severity
 from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
-from alerts.deadlines import RESIDENT
 from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.rules import inactivity, pets, routine
@@ -72,7 +71,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             ctx.resolve_alert(alert, Outcome.CLEARED, reason, now, note=why)
     if rs.person is not PersonState.HOME_ACTIVE:
         ctx.touched.add(resident_id)
-    if newer and alert is None and not ctx.deadlines.has(RESIDENT, resident_id):
+    if newer and alert is None and rs.due is None:  # no deadline armed (alerts/deadlines.py)
         ctx.arm_resident(resident_id, now)
 
 
@@ -118,6 +117,19 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, size
     rs = ctx.residents[resident_id]
     if rs.last_home_activity is None or at > rs.last_home_activity:
         rs.last_home_activity = at
+    if rs.departure is not None and not _still_home_or_back(ctx, rs, resident_id, at, sizes, watch):
+        return False
+    exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
+    if exit_alert is not None and exit_alert.severity is Severity.HIGH:
+        ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,
+                         note=explain(ReasonCode.HOME_MOTION_WHILE_TAG_AWAY, at=at))
+    return True
+
+
+def _still_home_or_back(ctx: RuleContext, rs: ResidentState, resident_id: str, at: float, sizes: tuple[int, ...],
+                        watch: bool) -> bool:
+    """Home motion of a resident with departure fields (`rs.departure`): end a pending departure,
+    or an absence when it shows a return; False when it is stray motion during an absence."""
     stayed = not sizes or (rs.door_open_at is not None and pets.in_bout(_background(rs), at, sizes, since=rs.door_open_at))
     if rs.door_open_at is not None and at >= rs.door_open_at and stayed:
         rs.door_open_at = None  # still at home after opening the door
@@ -129,10 +141,6 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, size
         _end_absence(ctx, rs, at)
         rs.away_since = rs.away_by = rs.stray_motion_at = rs.stray_motions = None  # came home
         ctx.touched.add(resident_id)
-    exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
-    if exit_alert is not None and exit_alert.severity is Severity.HIGH:
-        ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,
-                         note=explain(ReasonCode.HOME_MOTION_WHILE_TAG_AWAY, at=at))
     return True
 
 

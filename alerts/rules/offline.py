@@ -30,7 +30,7 @@ def heard(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None
         ds.last_heard = now
     if ds.health is not DeviceHealth.ONLINE:
         _back_online(ctx, device, ds, now)
-    if not ctx.deadlines.has(DEVICE, device.id):
+    if ds.due is None:  # no deadline armed (its time is kept in the state: alerts/deadlines.py)
         ctx.deadlines.arm(DEVICE, device.id, now + period_s(ctx, device))
 
 

@@ -153,12 +153,12 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
     assert list(DeviceState().to_dict())[-1] == "last_sos_at" and len(DeviceState().to_dict()) == 28
     plain = ResidentState(watch_start=T0, last_activity=T0, person=PersonState.HOME_ACTIVE)
     plain.away_since = None  # a default written: no record made
-    assert plain.away is None and plain.learned is None
+    assert plain.departure is None and plain.learned is None
     stored = {"watch_start": T0, "door_open_at": T0 + 1, "away_since": T0 + 2, "away_by": "door", "last_door_at": T0 + 3,
               "stray_motion_at": T0 + 4, "stray_motions": 2, "unwatched_since": T0 + 5, "person": "away",
               "background": MotionBackground(recent=[T0], first_day=3, nights=[[3, 1]]).to_dict()}
     rs = ResidentState.from_compact(json.loads(json.dumps(stored)))
-    assert rs.away is not None and rs.learned is not None and rs.stray_motions == 2 and rs.background is not None
+    assert rs.departure is not None and rs.learned is not None and rs.stray_motions == 2 and rs.background is not None
     assert rs.to_compact() == stored and ResidentState.from_dict(rs.to_dict()) == rs
     ds = DeviceState(watch_start=T0, health=DeviceHealth.ONLINE, battery=90)
     ds.battery_low = False
