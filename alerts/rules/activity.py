@@ -46,9 +46,10 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     if ctx.rules.routine.enabled and residents:
         resident = ctx.resident(resident_id)
         if resident is not None:
-            if rs.routine is None:
-                rs.routine = RoutineHistory()
-            routine.record(rs.routine, resident.timezone, at)
+            history = rs.routine  # read once: a property over the resident's `Learned` (alerts/state.py)
+            if history is None:
+                history = rs.routine = RoutineHistory()
+            routine.record(history, resident.timezone, at)
     stray = False
     if device.kind is DeviceKind.DOOR_SENSOR:
         door_at = at if seen is None else seen
@@ -88,9 +89,10 @@ def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -
 
 
 def _background(rs: ResidentState) -> MotionBackground:
-    if rs.background is None:
-        rs.background = MotionBackground()
-    return rs.background
+    background = rs.background  # read once: a property over the resident's `Learned` (alerts/state.py)
+    if background is None:
+        background = rs.background = MotionBackground()
+    return background
 
 
 def _door_only(ctx: RuleContext, resident_id: str, device: Device) -> bool:

@@ -285,18 +285,19 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
     if alert is not None and alert.triggered_at <= start:
         at = min(at, alert.opened_at)  # known quiet that long; a fall would have gone on
-    if rs.quiet is None:
-        rs.quiet = QuietHistory()
+    history = rs.quiet  # read once: a property over the resident's `Learned` (alerts/state.py)
+    if history is None:
+        history = rs.quiet = QuietHistory()
     tz, window = resident.timezone, parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
     if cfg.own_night:
-        quiet.record_night(rs.quiet, tz, start, at - start, cfg)
+        quiet.record_night(history, tz, start, at - start, cfg)
     if cfg.own_bedtime:
-        quiet.record_bedtime(rs.quiet, tz, start, at - start, cfg)
+        quiet.record_bedtime(history, tz, start, at - start, cfg)
     if _may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start)):
         end = night_end(start, tz, window)
-        quiet.record_wake(rs.quiet, tz, end, at - end, cfg)
+        quiet.record_wake(history, tz, end, at - end, cfg)
     else:
-        quiet.record(rs.quiet, tz, start, at - start, cfg)
+        quiet.record(history, tz, start, at - start, cfg)
 
 
 def silence_start(ctx: RuleContext, resident_id: str, now: float) -> float:
