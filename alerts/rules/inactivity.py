@@ -115,9 +115,11 @@ def note_run(ctx: RuleContext, resident_id: str, at: float) -> None:
     going to bed, whatever came before it: in bed at 23:20 after a short trip, up for an hour
     at 01:20 and silent from 02:20 is a wakeful night after a bedtime, not a late bedtime
     (field s2 r-0052's fall at 02:21)."""
-    rs, resident = ctx.residents[resident_id], ctx.resident(resident_id)
-    if rs.last_activity is not None and rs.active_since is not None and at - rs.last_activity < RUN_PAUSE_S:
+    rs = ctx.residents[resident_id]
+    last, learned = rs.last_activity, rs.learned  # `learned` read as the record: this runs on every activity
+    if last is not None and learned is not None and learned.active_since is not None and at - last < RUN_PAUSE_S:
         return
+    resident = ctx.resident(resident_id)
     if rs.last_activity is not None and resident is not None and tonights_bedtime(ctx, resident, rs.last_activity) is None:
         window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
         if _may_be_sleep(rs.last_activity, resident.timezone, window):
