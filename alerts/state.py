@@ -52,6 +52,7 @@ class DeviceRare:
     offline_since: float | None = None
     battery_low: bool = False  # hysteresis state: set at ≤ open_at, cleared above clear_at
     last_sos_at: float | None = None
+    early_cancel_at: float | None = None  # an sos_cancel ruled before the SOS it cancels (alerts/rules/critical.py)
 
 
 _RARE_DEFAULTS = tuple((f.name, f.default) for f in fields(DeviceRare))
@@ -70,6 +71,7 @@ class DeviceState:
         offline_since: float | None
         battery_low: bool
         last_sos_at: float | None
+        early_cancel_at: float | None
         fix_lat: float | None
         fix_lon: float | None
         fix_at: float | None
@@ -162,7 +164,7 @@ for _name, _default in _RARE_DEFAULTS:
 
 _CORE_DEFAULTS = (("last_heard", None), ("watch_start", None), ("health", None), ("offline_since", None),
                   ("battery", None), ("battery_low", False))
-_DEVICE_DEFAULTS = (*_CORE_DEFAULTS, *_TAG_DEFAULTS, ("last_sos_at", None))  # the order of the JSON snapshot
+_DEVICE_DEFAULTS = (*_CORE_DEFAULTS, *_TAG_DEFAULTS, ("last_sos_at", None), ("early_cancel_at", None))  # the JSON order
 
 
 @dataclass(slots=True)

@@ -47,3 +47,37 @@ def test_buffered_sos_still_raises_marked_late() -> None:
     drv.event("cat-0001", "sos", at=T0 + 3600, ts=T0 + 600)
     [alert] = drv.opened("sos")
     assert alert.late and alert.triggered_at == T0 + 600 and alert.opened_at == T0 + 3600
+
+
+@pytest.mark.parametrize(
+    ("pressed", "cancelled_at", "cancelled"),
+    [(10, 15, True), (10, 40, True), (10, 41, False), (20, 15, False)],
+)
+def test_cancel_ruled_before_its_sos(pressed: float, cancelled_at: float, cancelled: bool) -> None:
+    """Out of order (two hubs, a stalled commit): the cancel is ruled first and the SOS it
+    follows by ≤ sos_cancel_s of device time is cancelled on arrival, as in press order."""
+    drv = Driver.start()
+    drv.event("cat-0001", "sos_cancel", at=T0 + 100, ts=T0 + cancelled_at)
+    drv.event("cat-0001", "sos", at=T0 + 101, ts=T0 + pressed)
+    [alert] = drv.opened("sos")
+    assert drv.final(alert).outcome is (Outcome.CANCELLED if cancelled else None)
+    assert drv.final(alert).is_open is not cancelled
+
+
+def test_cancel_ruled_before_a_repress_cancels_the_open_sos() -> None:
+    """An SOS open from a minute ago; she presses again and cancels, the cancel ruled first:
+    the re-press attaches and the cancel then applies to it, as in press order."""
+    drv = Driver.start()
+    drv.event("cat-0001", "sos", T0 + 10)
+    drv.event("cat-0001", "sos_cancel", at=T0 + 100, ts=T0 + 75)
+    drv.event("cat-0001", "sos", at=T0 + 101, ts=T0 + 70)
+    [alert] = drv.opened("sos")
+    assert drv.final(alert).outcome is Outcome.CANCELLED
+
+
+def test_an_old_cancel_does_not_cancel_a_later_sos() -> None:
+    drv = Driver.start()
+    drv.event("cat-0001", "sos_cancel", T0 + 10)
+    drv.event("cat-0001", "sos", T0 + 20)
+    [alert] = drv.opened("sos")
+    assert drv.final(alert).is_open
