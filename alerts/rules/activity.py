@@ -70,6 +70,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             reason = Reason.LATE_ACTIVITY if late else Reason.ACTIVITY_RESUMED
             why = explain(ReasonCode(reason.value), device=device_ref(device.id, device.kind), at=at)
             ctx.resolve_alert(alert, Outcome.CLEARED, reason, now, note=why)
+            alert = None  # cleared: judged again from here (an absence it began under needs its deadline)
     if rs.person is not PersonState.HOME_ACTIVE:
         ctx.touched.add(resident_id)
     if newer and alert is None and rs.due is None:  # no deadline armed (alerts/deadlines.py)

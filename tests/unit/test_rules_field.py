@@ -1091,3 +1091,29 @@ def test_one_early_morning_keeps_the_sleep_in_ceiling() -> None:
     # that morning's first motion after 07:00 came at 07:20: the ceiling rises by 19 min, not by 3 h
     [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]
     assert alert.opened_at == pytest.approx(local(13, 12.0 + 19 / 60), abs=60)
+
+
+@pytest.mark.parametrize(
+    ("name", "stray_h", "new_alerts_at_h"),
+    [
+        ("no stray motion: the silence alert stays open through the absence, none new", None, []),
+        ("a stray motion clears the silence alert but is no return: the away alert 24 h after the door",
+         25.0, [15.0 + 24]),
+    ],
+)
+def test_a_cleared_alert_re_arms_the_away_deadline(name: str, stray_h: float | None, new_alerts_at_h: list[float]) -> None:
+    """kasteren-b (session 8): a silence alert is open when she leaves by the door; one stray
+    motion in the night clears it but does not end the absence. The "away for 24 h" alert must
+    still come on time, from the deadline — not at the next motion, days later."""
+    drv = own_days(5, None)
+    drv.event("cat-0001", "motion", local(6, 6.9))
+    drv.advance_to(local(6, 14.9))
+    [silence] = drv.open_alerts("inactivity")
+    drv.event("door-0001", "door_open", local(6, 15.0))  # out, no motion after it
+    if stray_h is not None:
+        drv.advance_to(local(6, stray_h))
+        drv.event("cat-0001", "motion", local(6, stray_h))
+    drv.advance_to(local(6, 15.0 + 30))
+    opened = [a.opened_at for a in drv.opened("inactivity") if a.opened_at > local(6, 15.0)]
+    assert opened == pytest.approx([local(6, h) for h in new_alerts_at_h], abs=60), name
+    assert drv.final(silence).is_open is (stray_h is None)
