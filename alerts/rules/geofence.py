@@ -7,7 +7,8 @@ if they all fall within EXIT_CONFIRM_WINDOW_S of the first and each is where a t
 last could be (two multipath jumps hours apart, or in two directions, are not an exit).
 Any deciding fix that is not outside resets the count, so a single multipath jump or drift at
 the edge never opens one. A return starts with a fix `return_margin_m` inside a zone and is
-confirmed by a later fix within the home radius, or once the tag has stayed inside for
+confirmed by a later fix within the home radius that is not moving (walking past her home is
+not coming home), or once the tag has stayed inside for
 RETURN_CONFIRM_S (30 min) with no deciding fix outside: a stray fix (a cached position, a
 multipath jump back into the zone) or a wanderer meandering back across the zone edge for a
 while does not end the episode, so one wandering is one alert, and responders keep looking
@@ -121,9 +122,14 @@ def active_zones(resident: Resident, at: float) -> list[Zone]:
     return active
 
 
+def _moving(fix: Gps, acc: float) -> bool:
+    """The device's own (Doppler) speed says it is moving, on a fix accurate enough to trust."""
+    return fix.speed is not None and fix.speed >= MOVING_SPEED_MS and acc <= SPEED_ACC_M
+
+
 def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool) -> bool:
     """Movement the fix proves (see the module doc); updates the anchor and the pending fix."""
-    if fix.speed is not None and fix.speed >= MOVING_SPEED_MS and acc <= SPEED_ACC_M:
+    if _moving(fix, acc):
         _set_anchor(ds, fix.lat, fix.lon, acc)
         return True
     if poor:
@@ -228,7 +234,8 @@ def _motion_at_home_contradicts(ctx: RuleContext, resident: Resident, fix: Gps, 
 
 def _back_inside(ctx: RuleContext, resident: Resident, ds: DeviceState, fix: Gps, zone: str, at: float, now: float) -> None:
     """A fix `return_margin_m` inside a zone starts a return (or continues one). It is confirmed
-    by a later fix within the home radius, or once the tag has stayed inside RETURN_CONFIRM_S.
+    by a later fix within the home radius that is not moving (a wanderer walking past her home
+    is not back), or once the tag has stayed inside RETURN_CONFIRM_S.
     A single fix never confirms: a stray fix (a cached position at home, a multipath jump)
     lands inside as easily as out."""
     if ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT) is None:
@@ -237,7 +244,8 @@ def _back_inside(ctx: RuleContext, resident: Resident, ds: DeviceState, fix: Gps
     if ds.return_since is None or at < ds.return_since:
         ds.return_since = at
         return
-    home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon) + (fix.acc or 0.0) <= HOME_RADIUS_M
+    acc = fix.acc or 0.0
+    home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon) + acc <= HOME_RADIUS_M and not _moving(fix, acc)
     if home or at - ds.return_since >= RETURN_CONFIRM_S:
         _returned(ctx, resident, ds, None if home else zone, now)
 

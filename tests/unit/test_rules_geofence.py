@@ -113,3 +113,33 @@ def test_tag_outside_home_radius_means_away_and_suspends_inactivity() -> None:
     assert rs.away_since == T0 + 60  # confirmed: away since the first fix out
     drv.fix("tag-0001", *north(50), acc=20, at=T0 + 3600)
     assert rs.away_since is None
+
+
+def wander_past_home(speed_past_home: float | None, then_out: bool) -> Driver:
+    """A wanderer 900 m out walks back towards home, passes 60-90 m from it, and (then_out)
+    walks off again past the zone edge; else she goes in and the tag rests indoors."""
+    drv = run([(900, 10), (880, 10)])
+    path = [700, 500, 400, 300, 200, 120, 80, 60]
+    path += [90, 200, 300, 400, 520, 600, 700, 800] if then_out else [20, 35, 10, 25]
+    for k, m in enumerate(path):
+        walking = k < 8 or then_out
+        drv.fix("tag-0001", *north(m), acc=10, at=drv.now + 60, speed=speed_past_home if walking else 0.0)
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "speed", "then_out", "opened", "returned"),
+    [
+        ("walking past home and out again: one wandering, one alert, still open", 1.0, True, 1, 0),
+        ("walking home and resting indoors: returned", 1.0, False, 1, 1),
+        ("a tag that reports no speed: passing within the home radius confirms, as before", None, True, 2, 1),
+    ],
+)
+def test_walking_past_home_is_no_return(name: str, speed: float | None, then_out: bool, opened: int, returned: int) -> None:
+    """Three false exits on the field worlds (gps s1, devices s1 and s2, session 8): a wanderer's
+    track passed within the home radius at walking pace and out again; the pass confirmed a
+    return, so the one wandering raised two alerts. A fix within the home radius confirms a
+    return only when the tag is not moving there (speed < 0.5 m/s on a fix ≤ 30 m accurate)."""
+    drv = wander_past_home(speed, then_out)
+    assert len(drv.opened("geofence_exit")) == opened, name
+    assert len([r for r in drv.of_type(AlertResolved) if r.outcome is Outcome.RETURNED]) == returned, name
