@@ -31,7 +31,7 @@ from alerts.reasons import ReasonCode, explain
 from alerts.registry import Absence, Device, RegistrySnapshot, Resident
 from alerts.rules import activity, battery, critical, geofence, inactivity, offline, person
 from alerts.state import DeviceState, ResidentState
-from devices import DeviceMessage, Event, Gps, Heartbeat, Status
+from devices import DeviceKind, DeviceMessage, Event, Gps, Heartbeat, Status
 
 SNAPSHOT_VERSION = 1
 UNIT_VERSION = 1  # of `unit_state` / `meta_state`
@@ -94,6 +94,8 @@ class Engine:
             seen = now if abs(now - msg.at) <= CLOCK_SLACK_S else msg.at
             if event == "door_open":
                 activity.note_door_open(ctx, resident_id, seen)
+            if device.kind is not DeviceKind.GPS_TAG:  # before the activity: she is home, not a tag lent away
+                geofence.home_seen(ctx, resident_id, msg.at, now)
             activity.note_activity(ctx, resident_id, device, msg.at, now, msg.late, seen, event)
         elif event == "tamper":
             ctx.count("tamper_events")

@@ -8,7 +8,7 @@ last could be (two multipath jumps hours apart, or in two directions, are not an
 Any deciding fix that is not outside resets the count, so a single multipath jump or drift at
 the edge never opens one. A return starts with a fix `return_margin_m` inside a zone and is
 confirmed by a later fix within the home radius that is not moving (walking past her home is
-not coming home), or once the tag has stayed inside for
+not coming home) or followed by activity at home, or once the tag has stayed inside for
 RETURN_CONFIRM_S (30 min) with no deciding fix outside: a stray fix (a cached position, a
 multipath jump back into the zone) or a wanderer meandering back across the zone edge for a
 while does not end the episode, so one wandering is one alert, and responders keep looking
@@ -42,7 +42,7 @@ from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device, Resident, Zone
 from alerts.rules import activity
 from alerts.state import DeviceState
-from devices import DeviceMessage, Gps
+from devices import DeviceKind, DeviceMessage, Gps
 
 MOVING_SPEED_MS = 0.5
 SPEED_ACC_M = 30.0  # a speed reading counts only on a fix at least this accurate
@@ -56,6 +56,7 @@ EXIT_CONFIRM_WINDOW_S = 900.0  # the fixes confirming an exit all fall within th
 EXIT_TRAVEL_MS = 3.0  # and each lies within both accuracies + this speed × the gap (≤ EXIT_TRAVEL_GAP_S) of the last
 EXIT_TRAVEL_GAP_S = 120.0
 RETURN_CONFIRM_S = 1800.0  # inside this long (or back home) before a wandering counts as over
+HOME_SEEN_SLACK_S = 60.0  # home activity this long before the tag's newest fix near home still confirms (clocks)
 MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
 
 
@@ -235,7 +236,8 @@ def _motion_at_home_contradicts(ctx: RuleContext, resident: Resident, fix: Gps, 
 def _back_inside(ctx: RuleContext, resident: Resident, ds: DeviceState, fix: Gps, zone: str, at: float, now: float) -> None:
     """A fix `return_margin_m` inside a zone starts a return (or continues one). It is confirmed
     by a later fix within the home radius that is not moving (a wanderer walking past her home
-    is not back), or once the tag has stayed inside RETURN_CONFIRM_S.
+    is not back) or followed by activity at home (`home_seen`), or once the tag has stayed inside
+    RETURN_CONFIRM_S.
     A single fix never confirms: a stray fix (a cached position at home, a multipath jump)
     lands inside as easily as out."""
     if ctx.book.find(resident.id, AlertKind.GEOFENCE_EXIT) is None:
@@ -248,6 +250,25 @@ def _back_inside(ctx: RuleContext, resident: Resident, ds: DeviceState, fix: Gps
     home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon) + acc <= HOME_RADIUS_M and not _moving(fix, acc)
     if home or at - ds.return_since >= RETURN_CONFIRM_S:
         _returned(ctx, resident, ds, None if home else zone, now)
+
+
+def home_seen(ctx: RuleContext, resident_id: str, at: float, now: float) -> None:
+    """Activity at home (a door, home motion) while a return is under way and the tag's newest
+    fix is within the home radius: she is in. A tag walked home while moving may send no
+    resting fix for a long while (trackers that report only on the move)."""
+    if ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT) is None:
+        return
+    resident = ctx.resident(resident_id)
+    if resident is None:
+        return
+    for device in ctx.devices_of(resident_id):
+        ds = ctx.devices[device.id] if device.kind is DeviceKind.GPS_TAG else None
+        if ds is None or ds.return_since is None or ds.fix_at is None or ds.fix_lat is None or ds.fix_lon is None:
+            continue
+        near = distance_m(ds.fix_lat, ds.fix_lon, resident.home.lat, resident.home.lon) <= HOME_RADIUS_M
+        if near and at >= ds.fix_at - HOME_SEEN_SLACK_S:
+            _returned(ctx, resident, ds, None, now)
+            return
 
 
 def _returned(ctx: RuleContext, resident: Resident, ds: DeviceState, zone: str | None, now: float) -> None:

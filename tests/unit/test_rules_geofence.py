@@ -4,9 +4,10 @@ poor accuracy, return with margin, polygons, zone hours, home motion lowering an
 from __future__ import annotations
 
 import pytest
-from rules_kit import HOME, T0, Driver, Point, Zone, with_zones
+from rules_kit import HOME, T0, Device, Driver, Point, Zone, registry, resident, with_zones
 
 from alerts.actions import AlertResolved, AlertUpdated, Outcome, Reason, Severity
+from devices import DeviceKind
 
 M_PER_DEG = 111_195.0
 CIRCLE = Zone("小区周边", center=HOME, radius_m=500)
@@ -142,4 +143,28 @@ def test_walking_past_home_is_no_return(name: str, speed: float | None, then_out
     return only when the tag is not moving there (speed < 0.5 m/s on a fix ≤ 30 m accurate)."""
     drv = wander_past_home(speed, then_out)
     assert len(drv.opened("geofence_exit")) == opened, name
+    assert len([r for r in drv.of_type(AlertResolved) if r.outcome is Outcome.RETURNED]) == returned, name
+
+
+@pytest.mark.parametrize(
+    ("name", "home_event", "returned"),
+    [
+        ("walked home, the tag silent after; the door opens: returned", "door_open", 1),
+        ("walked home, the tag silent after; motion at home: returned", "motion", 1),
+        ("walked home, the tag silent after, nothing at home: still open", None, 0),
+    ],
+)
+def test_a_tag_walked_home_is_confirmed_by_the_home(name: str, home_event: str | None, returned: int) -> None:
+    """A tracker that reports only on the move sends no resting fix once home: the door or the
+    home unit seeing her right after the tag's last fix near home confirms the return."""
+    drv = Driver.start(registry([resident(zones=(CIRCLE,))], [
+        Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 300), Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 900),
+        Device("tag-0001", DeviceKind.GPS_TAG, "r-0001", 300)]))
+    for k, m in enumerate([900, 880, 700, 500, 400, 300, 200, 120, 60]):
+        drv.fix("tag-0001", *north(m), acc=10, at=T0 + 60 * (k + 1), speed=1.0)
+    if home_event is not None:
+        device = "door-0001" if home_event == "door_open" else "cat-0001"
+        drv.event(device, home_event, T0 + 60 * 9 + 40)
+    drv.advance_to(T0 + 3 * 3600)
+    assert len(drv.opened("geofence_exit")) == 1, name
     assert len([r for r in drv.of_type(AlertResolved) if r.outcome is Outcome.RETURNED]) == returned, name
