@@ -224,7 +224,9 @@ def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.L
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
     if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window, bedtime_of(ctx, resident, start)):
         return None
-    return quiet.allowance(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day)
+    cfg = ctx.rules.learned_day
+    habit = not cfg.habit_needs_door or departures_seen(ctx, resident.id)
+    return quiet.allowance(ctx.residents[resident.id].quiet, resident.timezone, start, cfg, habit)
 
 
 def shrink_days(ctx: RuleContext, resident: Resident) -> float:

@@ -64,7 +64,7 @@ def record_wake(history: QuietHistory, tz: str, night_end: float, seconds_late: 
 def _width(cfg: LearnedDayConfig) -> int:
     """Slots a day keeps: the hours only when the spread uses them (they cost 24 numbers a
     resident-day: 29 KB a resident over 28 days in Python lists instead of 5 KB)."""
-    return SLOTS if cfg.spread_hours < 12 else HOURS
+    return SLOTS if cfg.spread_hours < 12 or cfg.habit_band_hours > 0 else HOURS
 
 
 def _keep(history: QuietHistory, day: int, slot: int, seconds: float, cfg: LearnedDayConfig, width: int) -> None:
@@ -103,16 +103,45 @@ def blend(prior_s: float, learned: Learned, shrink_days: float) -> float:
     return prior_s - learned.days / (learned.days + shrink_days) * (prior_s - learned.seconds)
 
 
-def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig) -> Learned | None:
+def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig, habit: bool = True) -> Learned | None:
     """Quiet allowed for a daytime silence beginning at `start`: margin × the longest spell seen
-    in the hours around it; None: use the prior."""
+    in the hours around it (with `habit` and habit_band_hours, outside the hours her long
+    spells keep to); None: use the prior."""
     days = _days(history, tz, start, cfg)
     if days is None:
         return None
     hour = int(seconds_of_day(start, tz) // 3600)
-    slots = [HOURS + (hour + k) % 24 for k in range(-cfg.spread_hours, cfg.spread_hours + 1)]
-    longest = max(_slot(row, slot) for row in days for slot in slots) * 60.0
-    return _bounded(longest, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)
+    longest = _longest_near(days, hour, cfg.spread_hours)
+    if habit and cfg.habit_band_hours > 0:
+        outside = _outside_the_habit(days, hour, cfg)
+        longest = longest if outside is None else min(longest, outside)
+    return _bounded(longest * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)
+
+
+def _longest_near(days: list[list[int]], hour: int, spread: int) -> int:
+    """The longest quiet (minutes) still ahead in hours `hour` ± `spread` over the days."""
+    slots = [HOURS + (hour + k) % 24 for k in range(-spread, spread + 1)]
+    return max(_slot(row, slot) for row in days for slot in slots)
+
+
+def _outside_the_habit(days: list[list[int]], hour: int, cfg: LearnedDayConfig) -> int | None:
+    """The longest quiet (minutes) around `hour` (± habit_spread_hours) when every quiet spell
+    longer than that allows lay within one band of habit_band_hours, on habit_days days or more:
+    long spells that come at one time of day (the afternoon nap, the television serial) are a
+    habit of that time, and an hour in which she was never quiet that long is judged on its own
+    spells. None (the whole day's longest applies): a long spell at any other hour, too few days
+    to call it a habit (one long spell may come at any hour), or days kept without the hours."""
+    if any(len(row) < 1 + SLOTS for row in days):
+        return None
+    near = _longest_near(days, hour, cfg.habit_spread_hours)
+    allowed = max(cfg.floor_hours * 60, cfg.margin * near)
+    long_hours = [h for h in range(24) if any(row[1 + HOURS + h] > allowed for row in days)]
+    if not long_hours:
+        return near
+    if long_hours[-1] - long_hours[0] + 1 > cfg.habit_band_hours:
+        return None
+    long_days = sum(1 for row in days if any(row[1 + HOURS + h] > allowed for h in long_hours))
+    return near if long_days >= cfg.habit_days else None
 
 
 def sleep_in(history: QuietHistory | None, tz: str, night_end: float, cfg: LearnedDayConfig) -> Learned | None:
