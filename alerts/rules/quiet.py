@@ -130,8 +130,11 @@ def _outside_the_habit(days: list[list[int]], hour: int, cfg: LearnedDayConfig) 
     long spells that come at one time of day (the afternoon nap, the television serial) are a
     habit of that time, and an hour in which she was never quiet that long is judged on its own
     spells. None (the whole day's longest applies): a long spell at any other hour, too few days
-    to call it a habit (one long spell may come at any hour), or days kept without the hours."""
-    if any(len(row) < 1 + SLOTS for row in days):
+    to call it a habit (one long spell may come at any hour), fewer than tighten_days days (that
+    no long spell comes at an hour is evidence of absence, as for any tightening: in the first
+    two weeks a morning's return to bed had not yet been seen, `irregular` +3 false alerts), or
+    days kept without the hours."""
+    if len(days) < cfg.tighten_days or any(len(row) < 1 + SLOTS for row in days):
         return None
     near = _longest_near(days, hour, cfg.habit_spread_hours)
     allowed = max(cfg.floor_hours * 60, cfg.margin * near)
