@@ -71,6 +71,7 @@ class LearnedDayConfig(Strict):
     spread_hours: int = Field(12, ge=0, le=12, description="a silence beginning in hour h is judged on the quiet spells seen in hours h ± this (12: the whole day)")
     habit_band_hours: int = Field(0, ge=0, le=24, description="long quiet spells all within a band of this many hours, on habit_days days: other hours are judged on their own spells (0: off)")
     habit_days: int = Field(3, ge=1, le=365, description="days with such a spell before they count as a habit at that time of day")
+    habit_from_days: int = Field(14, ge=1, le=365, description="days of history before the habit applies; before tighten_days it only keeps other hours from widening (never below the prior)")
     habit_needs_door: bool = Field(True, description="the habit only where a door sensor sees departures (elsewhere quiet spells include outings without the tag, at any hour)")
     habit_spread_hours: int = Field(1, ge=0, le=11, description="outside the band, a silence beginning in hour h is judged on the spells seen in hours h ± this")
     floor_hours: float = Field(1.5, gt=0, le=72, description="never less than this")

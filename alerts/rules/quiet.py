@@ -89,6 +89,7 @@ class Learned(NamedTuple):
     seconds: float
     settled: bool  # enough days (tighten_days) to allow less than the prior; before, it only widens
     days: int = 0  # the days of evidence it rests on
+    narrowed: bool = False  # by her habit (habit_band_hours): before settled it only keeps the hour from widening
 
 
 def blend(prior_s: float, learned: Learned, shrink_days: float) -> float:
@@ -98,6 +99,8 @@ def blend(prior_s: float, learned: Learned, shrink_days: float) -> float:
     — that no longer spell comes is only likelier with each day that did not show one."""
     if learned.settled or learned.seconds >= prior_s:
         return learned.seconds
+    if learned.narrowed:
+        return prior_s  # her long spells keep to other hours: this one is not widened, nor yet tightened
     if shrink_days <= 0:
         return prior_s
     return prior_s - learned.days / (learned.days + shrink_days) * (prior_s - learned.seconds)
@@ -112,9 +115,9 @@ def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedD
         return None
     hour = int(seconds_of_day(start, tz) // 3600)
     longest = _longest_near(days, hour, cfg.spread_hours)
-    if habit and cfg.habit_band_hours > 0:
-        outside = _outside_the_habit(days, hour, cfg)
-        longest = longest if outside is None else min(longest, outside)
+    outside = _outside_the_habit(days, hour, cfg) if habit and cfg.habit_band_hours > 0 else None
+    if outside is not None and outside < longest:
+        return _bounded(outside * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)._replace(narrowed=True)
     return _bounded(longest * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)
 
 
@@ -134,7 +137,7 @@ def _outside_the_habit(days: list[list[int]], hour: int, cfg: LearnedDayConfig) 
     no long spell comes at an hour is evidence of absence, as for any tightening: in the first
     two weeks a morning's return to bed had not yet been seen, `irregular` +3 false alerts), or
     days kept without the hours."""
-    if len(days) < cfg.tighten_days or any(len(row) < 1 + SLOTS for row in days):
+    if len(days) < cfg.habit_from_days or any(len(row) < 1 + SLOTS for row in days):
         return None
     near = _longest_near(days, hour, cfg.habit_spread_hours)
     allowed = max(cfg.floor_hours * 60, cfg.margin * near)

@@ -1124,14 +1124,14 @@ def test_a_cleared_alert_re_arms_the_away_deadline(name: str, stray_h: float | N
 NAP = (13.0, 15.5)  # 2.5 h after lunch: the whole day's learned allowance is 1.25 × 2.5 h = 3.1 h
 
 
-def habit_days(quiet_by_day: list[tuple[float, float] | None], door: bool = True, band: int = 4) -> Driver:
+def habit_days(quiet_by_day: list[tuple[float, float] | None], door: bool = True, band: int = 4, from_days: int = 14) -> Driver:
     """Days up 07:00-21:00 with motion every half hour but for each day's quiet spell, then a
     fall: the last motion at 19:00 on the next day. One value for the whole day (spread 12),
     with the habit band on (`band` > 0) or off."""
     rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "nap": "12:00-15:00", "nap_hours": 3.5},
                         learned_day={"enabled": True, "min_days": 3, "tighten_days": 14, "window_days": 28, "margin": 1.25,
                                      "floor_hours": 1.5, "ceiling_hours": 8, "spread_hours": 12, "habit_band_hours": band,
-                                     "habit_days": 3, "habit_spread_hours": 1})
+                                     "habit_days": 3, "habit_spread_hours": 1, "habit_from_days": from_days, "shrink_days": 7})
     devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60)]
     if door:
         devices.append(Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60))
@@ -1155,22 +1155,24 @@ def found_after_h(drv: Driver, day: int, fall_h: float) -> float:
 
 
 @pytest.mark.parametrize(
-    ("name", "quiet_by_day", "door", "band", "fall_h", "found_after"),
+    ("name", "quiet_by_day", "door", "band", "from_days", "fall_h", "found_after"),
     [
-        ("a nap every day, 14 days: the evening is judged on the evenings → the floor", [NAP] * 14, True, 4, 19.0, 1.5),
-        ("the same, habit band off: the nap's 3.1 h all day", [NAP] * 14, True, 0, 19.0, 3.12),
-        ("the nap's own hour keeps the nap's allowance", [NAP] * 14, True, 4, 13.0, 3.12),
-        ("13 days of naps: not settled (that no long spell comes then needs 14 days), widened as before", [NAP] * 13, True, 4, 19.0, 3.12),
-        ("long spells at any hour (09:00, 13:00, 17:00): the whole day", [(9.0, 11.5), NAP, (17.0, 19.5)] * 5, True, 4, 19.0, 3.12),
-        ("one long spell in 14 days: too few for a habit, the whole day", [NAP] + [None] * 13, True, 4, 19.0, 3.12),
-        ("no door sensor: quiet spells include outings, the whole day", [NAP] * 14, False, 4, 19.0, 3.12),
+        ("a nap every day, 14 days: the evening is judged on the evenings → the floor", [NAP] * 14, True, 4, 14, 19.0, 1.5),
+        ("the same, habit band off: the nap's 3.1 h all day", [NAP] * 14, True, 0, 14, 19.0, 3.12),
+        ("the nap's own hour keeps the nap's allowance", [NAP] * 14, True, 4, 14, 13.0, 3.12),
+        ("13 days of naps: not settled (that no long spell comes then needs 14 days), widened as before", [NAP] * 13, True, 4, 14, 19.0, 3.12),
+        ("long spells at any hour (09:00, 13:00, 17:00): the whole day", [(9.0, 11.5), NAP, (17.0, 19.5)] * 5, True, 4, 14, 19.0, 3.12),
+        ("one long spell in 14 days: too few for a habit, the whole day", [NAP] + [None] * 13, True, 4, 14, 19.0, 3.12),
+        ("no door sensor: quiet spells include outings, the whole day", [NAP] * 14, False, 4, 14, 19.0, 3.12),
+        ("habit_from_days 7, 10 days of naps: the evening is not widened, nor yet tightened (the prior)", [NAP] * 10, True, 4, 7, 19.0, 2.5),
     ],
 )
 def test_long_spells_at_one_time_of_day_do_not_widen_the_others(
-        name: str, quiet_by_day: list[tuple[float, float] | None], door: bool, band: int, fall_h: float, found_after: float) -> None:
+        name: str, quiet_by_day: list[tuple[float, float] | None], door: bool, band: int, from_days: int, fall_h: float,
+        found_after: float) -> None:
     """learned_day.habit_band_hours: a resident whose long quiet spells keep to one time of day
     (the nap after lunch) is allowed them then; an hour she was never quiet that long in is
     judged on its own spells, within the floor — the evening fall of an active napper is found
     at 1.5 h instead of 3.1 h. Spells at any hour, one spell, or no door sensor: as before."""
-    drv = habit_days(quiet_by_day, door, band)
+    drv = habit_days(quiet_by_day, door, band, from_days)
     assert found_after_h(drv, len(quiet_by_day) + 1, fall_h) == pytest.approx(found_after, abs=0.02), name
