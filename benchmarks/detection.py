@@ -6,7 +6,8 @@ simulated worlds, next to a fixed-threshold baseline scored on the same files.
     .venv/bin/python benchmarks/detection.py --profiles rooms,irregular,pets,falls,long
 
 The default profiles are the first round's; the harsher ones (`rooms`, `irregular`, `pets`,
-`falls`, `long`) are selected by name. A profile with its own length (`long`: 28 days) runs
+`falls`, `long`) and `habits` (a world whose days are planned by simulators/habits.py, not by
+our routines.py: elderly people in Chinese cities) are selected by name. A profile with its own length (`long`: 28 days) runs
 that long whatever `--days` says.
 
 For every profile and seed:
@@ -54,12 +55,14 @@ from hub.rules.replay import WEEK_S, ReplayResult, match, percentile, run_offlin
 from simulators.community import registry_yaml  # noqa: E402
 from simulators.engine import SimConfig, Simulation, write_recording  # noqa: E402
 from simulators.field import PROFILES, FieldSimulation  # noqa: E402
+from simulators.habits import HABITS, HabitsSimulation  # noqa: E402
 
 BASELINE = ROOT / "benchmarks" / "detection" / "baseline.yaml"
 KINDS = ("inactivity", "geofence_exit", "sos", "sos_cancelled", "device_offline", "low_battery")
 ALERT_KINDS = ("inactivity", "geofence_exit", "sos", "device_offline", "low_battery")
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
 FIRST_ROUND = ("field", "gps", "devices", "nights", "sparse")  # the default set; the harsher profiles by name
+WORLDS = {**PROFILES, HABITS.name: HABITS}  # habits: simulators/habits.py's own day planner
 MOVING_SPEED_MS = 0.5  # as alerts/rules/geofence.py: a fix at this speed is movement
 
 
@@ -152,7 +155,7 @@ def last_movements(recording: Path, device_resident: dict[str, str]) -> dict[tup
 
 def profile_days(profile: str, days: float) -> float:
     """The profile's own length if it has one (`long`), else `--days`."""
-    own = PROFILES[profile].days if profile in PROFILES else None
+    own = WORLDS[profile].days if profile in WORLDS else None
     return own or days
 
 
@@ -164,6 +167,8 @@ def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int
         return recording, registry
     if profile == "ours":
         sim: Simulation = Simulation(SimConfig(residents=residents, days=days, seed=seed))
+    elif profile == HABITS.name:
+        sim = HabitsSimulation(residents, days, seed)
     else:
         sim = FieldSimulation(PROFILES[profile], residents, days, seed)
     registry.write_text(registry_yaml(sim.community), encoding="utf-8")
@@ -222,9 +227,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="where the recordings go (default: a temp dir)")
     parser.add_argument("--details", action="store_true", help="list missed incidents and false alerts")
     args = parser.parse_args()
-    unknown = [p for p in args.profiles.split(",") if p not in PROFILES and p != "ours"]
+    unknown = [p for p in args.profiles.split(",") if p not in WORLDS and p != "ours"]
     if unknown:
-        parser.error(f"--profiles: unknown {', '.join(unknown)} (known: {', '.join([*PROFILES, 'ours'])})")
+        parser.error(f"--profiles: unknown {', '.join(unknown)} (known: {', '.join([*WORLDS, 'ours'])})")
     configs = {"config": load_config(ROOT / "hub" / "default_config.yaml", environ={}), "baseline": load_config(BASELINE, environ={})}
     began = time.perf_counter()
     totals: dict[str, list[Score]] = {"config": [], "baseline": []}

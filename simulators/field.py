@@ -465,12 +465,14 @@ class _Faults:
 class FieldSimulation(Simulation):
     """The field world of a `Profile`: iterate for `Message`s and `Truth`s in time order."""
 
+    resident_base: type[FieldResidentSim] = FieldResidentSim  # simulators.habits plans the day its own way
+
     def __init__(self, profile: Profile, residents: int, days: float, seed: int, start: str | None = None) -> None:
         self.profile = profile
         community = field_community(profile, residents, seed)
         config = SimConfig(residents=residents, days=days, seed=seed, start=start, random_incidents=False)
         traits = draw_traits(profile, [r.id for r in community.residents], seed)
-        self.resident_sim = type("ProfileResident", (FieldResidentSim,), {"profile": profile, "homes": traits})
+        self.resident_sim = type("ProfileResident", (self.resident_base,), {"profile": profile, "homes": traits})
         super().__init__(config, community)
         self.config.incidents = []  # drawn below, after the clock is known
         self.incidents = self._field_incidents()
