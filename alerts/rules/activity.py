@@ -50,7 +50,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             if history is None:
                 history = rs.routine = RoutineHistory()
             routine.record(history, resident.timezone, at)
-    stray = False
+    stray, was_away = False, rs.away_since is not None
     if device.kind is DeviceKind.DOOR_SENSOR:
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
@@ -75,6 +75,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         ctx.touched.add(resident_id)
     if newer and alert is None and rs.due is None:  # no deadline armed (alerts/deadlines.py)
         ctx.arm_resident(resident_id, now)
+    elif was_away and rs.away_since is None:
+        ctx.arm_resident(resident_id, now)  # back home: the away deadline gives way to the silence's
 
 
 def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -> tuple[int, ...]:
@@ -209,6 +211,7 @@ def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> N
             pets.end_absence(rs.background, rs.away_since, at, ctx.rules.pets)
         rs.away_since = rs.away_by = None
         rs.door_open_at = None
+        ctx.arm_resident(resident_id, at)  # back home: the away deadline gives way to the silence's
     ctx.touched.add(resident_id)
 
 

@@ -1176,3 +1176,29 @@ def test_long_spells_at_one_time_of_day_do_not_widen_the_others(
     at 1.5 h instead of 3.1 h. Spells at any hour, one spell, or no door sensor: as before."""
     drv = habit_days(quiet_by_day, door, band, from_days)
     assert found_after_h(drv, len(quiet_by_day) + 1, fall_h) == pytest.approx(found_after, abs=0.02), name
+
+
+@pytest.mark.parametrize(
+    ("name", "sos_at_h"),
+    [
+        ("no other alert open: the person state's timer re-armed the deadline", None),
+        ("an SOS open since the morning (acknowledged, not yet resolved; in a replay never)", 9.0),
+    ],
+)
+def test_a_return_re_arms_the_silence_deadline(name: str, sos_at_h: float | None) -> None:
+    """habits s2 r-0039 (session 8): out to the neighbour's at 14:00, back at 16:00, then still.
+    The departure armed the away deadline (24 h on); the return must arm the silence's (2.5 h
+    with a door sensor) whatever else is open — an open SOS left it to the away deadline, and a
+    fall in the night two days later was judged only 24 h after her last outing."""
+    drv = own_days(5, None, learned_day=False)
+    if sos_at_h is not None:
+        drv.event("cat-0001", "sos", local(6, sos_at_h))
+    drv.event("cat-0001", "motion", local(6, 13.9))
+    drv.event("door-0001", "door_open", local(6, 14.0))  # out, no motion after it
+    drv.advance_to(local(6, 16.0))
+    drv.event("door-0001", "door_open", local(6, 16.0))
+    drv.event("door-0001", "door_close", local(6, 16.01))
+    drv.event("cat-0001", "motion", local(6, 16.02))  # back, then still
+    drv.advance_to(local(7, 12.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(6, 14.0)]
+    assert alert.opened_at == pytest.approx(local(6, 16.02 + 2.5), abs=120), name
