@@ -58,8 +58,9 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         watch = ctx.rules.pets.enabled and device.kind is DeviceKind.PINGAN_CAT
         stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes, watch)
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
-    if stray and alert is not None and alert.triggered_at == rs.away_since:
-        alert = None  # away too long: stray motion is no return, and clearing would re-open it at once
+    no_return = stray or (ctx.rules.inactivity.away_alert_until_return and rs.away_since is not None)
+    if no_return and alert is not None and alert.triggered_at == rs.away_since:
+        alert = None  # away too long: stray motion or a moving tag is no return, and clearing would re-open it at once
     if not residents:
         alert = None  # a pet's motion does not end the silence
     if alert is not None and at > alert.triggered_at:

@@ -1202,3 +1202,38 @@ def test_a_return_re_arms_the_silence_deadline(name: str, sos_at_h: float | None
     drv.advance_to(local(7, 12.0))
     [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(6, 14.0)]
     assert alert.opened_at == pytest.approx(local(6, 16.02 + 2.5), abs=120), name
+
+
+@pytest.mark.parametrize(
+    ("name", "until_return", "away_alerts"),
+    [
+        ("the alert stays open until she is back: one", True, 1),
+        ("each moving fix cleared it, the absence re-opened it: a series", False, 21),
+    ],
+)
+def test_an_away_alert_is_ended_by_her_return_only(name: str, until_return: bool, away_alerts: int) -> None:
+    """habits (session 8): two nights at a child's, the tag along. 24 h after the door the away
+    alert opens; the next afternoon she walks about with the tag (a fix a minute, 70 m apart):
+    every moving fix cleared the alert and the absence, still on, re-opened it — 4-9 alerts a
+    weekend. Only her return (door and motion at home) ends it."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24,
+                                    "away_alert_until_return": until_return})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60),
+               Device("tag-0001", DeviceKind.GPS_TAG, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
+    for k in range(16):
+        drv.event("cat-0001", "motion", local(1, 7.0 + k / 2))
+    drv.event("door-0001", "door_open", local(1, 15.0))  # to the child's, no motion after it
+    drv.advance_to(local(2, 16.0))
+    for k in range(20):  # a walk with the tag, far from home
+        drv.fix("tag-0001", *at_m(400 + 70 * k), acc=10, at=local(2, 16.0) + 60 * k, speed=1.2)
+    drv.advance_to(local(3, 17.0))
+    drv.event("door-0001", "door_open", local(3, 17.0))
+    drv.event("door-0001", "door_close", local(3, 17.01))
+    drv.event("cat-0001", "motion", local(3, 17.02))  # home
+    drv.advance_to(local(3, 17.5))
+    opened = drv.opened("inactivity")
+    assert len(opened) == away_alerts, name
+    assert opened[0].opened_at == pytest.approx(local(2, 15.0), abs=120)
+    assert not drv.open_alerts("inactivity")  # her return ended it
