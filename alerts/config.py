@@ -25,7 +25,7 @@ class InactivityConfig(Strict):
     night: str = Field("21:00-07:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local night window HH:MM-HH:MM, may cross midnight")
     away_max_hours: float = Field(24, gt=0, le=720, description="longest absence after a departure before inactivity is judged again")
     away_alert_until_return: bool = Field(False, description="an away-too-long alert is ended by her return only, not by activity while away (a moving tag): clearing it re-opened it at once")
-    nap: str | None = Field("12:00-15:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local window in which an afternoon nap begins (null: none)")
+    nap: str | None = Field("11:30-15:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local window in which an afternoon nap begins (null: none)")
     nap_hours: float = Field(3.5, gt=0, le=24, description="a silence beginning in the nap window is allowed at least this long")
     sleep_in_hours: float = Field(3, ge=0, le=12, description="a silence that may be sleep ends at the latest this long after the night window closes")
     night_at_least_day: bool = Field(False, description="a silence beginning in the night window's last hour is allowed at least the day allowance (up at dawn)")
