@@ -25,6 +25,7 @@ class InactivityConfig(Strict):
     night: str = Field("21:00-07:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local night window HH:MM-HH:MM, may cross midnight")
     away_max_hours: float = Field(24, gt=0, le=720, description="longest absence after a departure before inactivity is judged again")
     away_alert_until_return: bool = Field(False, description="an away-too-long alert is ended by her return only, not by activity while away (a moving tag): clearing it re-opened it at once")
+    away_counts_tag_movement: bool = Field(False, description="proven movement of her tag while she is away is a sign of life: away_max_hours runs from the newest such movement, not from the departure")
     nap: str | None = Field("11:30-15:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local window in which an afternoon nap begins (null: none)")
     nap_hours: float = Field(3.5, gt=0, le=24, description="a silence beginning in the nap window is allowed at least this long")
     sleep_in_hours: float = Field(3, ge=0, le=12, description="a silence that may be sleep ends at the latest this long after the night window closes")

@@ -251,6 +251,7 @@ class Departure:
     last_door_at: float | None = None  # newest door event (hub time when live): a return through the door
     stray_motion_at: float | None = None  # first home motion of a burst during a door-confirmed absence
     stray_motions: int | None = None  # home motion events in that burst (a return at RETURN_MOTIONS)
+    tag_moved_at: float | None = None  # newest proven movement of her tag while away (device time; may predate this absence)
     unwatched_since: float | None = None  # no activity sensor online since
 
 
@@ -291,6 +292,7 @@ class ResidentState:
         last_door_at: float | None
         stray_motion_at: float | None
         stray_motions: int | None
+        tag_moved_at: float | None
         unwatched_since: float | None
         routine: RoutineHistory | None
         quiet: QuietHistory | None

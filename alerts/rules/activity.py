@@ -216,5 +216,13 @@ def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> N
     ctx.touched.add(resident_id)
 
 
+def note_tag_moved(ctx: RuleContext, resident_id: str, at: float) -> None:
+    """Proven movement of her tag (alerts/rules/geofence.py `_moved`) while she is away: a sign
+    of life, from which `away_max_hours` runs (rules.inactivity.away_counts_tag_movement)."""
+    rs = ctx.residents[resident_id]
+    if rs.away_since is not None and at > rs.away_since and (rs.tag_moved_at is None or at > rs.tag_moved_at):
+        rs.tag_moved_at = at
+
+
 def is_activity_device(device: Device) -> bool:
     return device.kind is not DeviceKind.SMOKE_ALARM and device.kind is not DeviceKind.GAS_ALARM

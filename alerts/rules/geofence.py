@@ -70,6 +70,7 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     if newest:
         ds.fix_lat, ds.fix_lon, ds.fix_at = fix.lat, fix.lon, msg.at
     if newest and _moved(ds, fix, acc, msg.at, poor):
+        activity.note_tag_moved(ctx, resident.id, msg.at)
         activity.note_activity(ctx, resident.id, device, msg.at, now, msg.late)
     if poor:
         ctx.count("gps_fix_poor_accuracy")

@@ -16,7 +16,8 @@ earlier night window (registry override).
 
 Silence starts at the newest of: last activity (device time), the start of monitoring, the
 expected return of an ended absence. Not judged: during an absence, while the resident is away
-(until away_max_hours after the departure, then an `away_too_long` inactivity alert), or when
+(until away_max_hours after the departure — or after her tag's newest proven movement, with
+away_counts_tag_movement — then an `away_too_long` inactivity alert), or when
 no home activity sensor is online, or the home has a motion sensor and none is online (the
 device_offline alert speaks instead — never both; a live door sensor next to a dead motion
 sensor does not judge silence: it made one home flap 25 times in 8 days).
@@ -326,7 +327,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     if open_alert is not None or not ctx.silence_judged(resident_id):
         return None
     if rs.away_since is not None:
-        due = rs.away_since + ctx.rules.inactivity.away_max_hours * 3600
+        due = away_due(ctx, rs, rs.away_since)
         if now < due:
             return due
         why = reason(ReasonCode.AWAY_TOO_LONG, since=rs.away_since, by=rs.away_by or "door", limit_s=due - rs.away_since)
@@ -359,6 +360,17 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
                    why=explain(ctx, resident, start, due), reason=Reason.SILENCE_EXCEEDED, late=is_late(due, now))
     return None
+
+
+def away_due(ctx: RuleContext, rs: ResidentState, away_since: float) -> float:
+    """`away_max_hours` of no sign of life: from the departure, or (away_counts_tag_movement)
+    from her tag's newest proven movement since — she is alive and out, not back. A still tag
+    (left at home, or scattering indoors at her child's) proves nothing and moves nothing."""
+    cfg = ctx.rules.inactivity
+    since = away_since
+    if cfg.away_counts_tag_movement and rs.tag_moved_at is not None and rs.tag_moved_at > away_since:
+        since = rs.tag_moved_at
+    return since + cfg.away_max_hours * 3600
 
 
 def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> Explanation:

@@ -146,7 +146,8 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
 
     resident_keys = ["watch_start", "last_activity", "last_activity_device", "active_since", "went_to_bed", "bed_after_run",
                      "last_home_activity", "door_open_at",
-                     "away_since", "away_by", "last_door_at", "stray_motion_at", "stray_motions", "unwatched_since",
+                     "away_since", "away_by", "last_door_at", "stray_motion_at", "stray_motions", "tag_moved_at",
+                     "unwatched_since",
                      "person", "routine", "quiet", "background"]
     assert list(ResidentState().to_dict()) == resident_keys
     assert list(DeviceState().to_dict())[:6] == ["last_heard", "watch_start", "health", "offline_since", "battery", "battery_low"]

@@ -15,6 +15,7 @@ from rules_kit import HOME, T0, Device, Driver, Zone, registry, resident, with_z
 
 from alerts.actions import AlertUpdated, Reason
 from alerts.config import RoutineConfig, RulesConfig
+from alerts.reasons import ReasonCode
 from alerts.rules import pets
 from alerts.state import MotionBackground
 from devices import DeviceKind
@@ -1237,3 +1238,69 @@ def test_an_away_alert_is_ended_by_her_return_only(name: str, until_return: bool
     assert len(opened) == away_alerts, name
     assert opened[0].opened_at == pytest.approx(local(2, 15.0), abs=120)
     assert not drv.open_alerts("inactivity")  # her return ended it
+
+
+CHILD_M = 300.0  # her child's flat, metres north of home
+
+
+def weekend_away(tag: str, counts_movement: bool, walk_days: tuple[int, ...] = ()) -> Driver:
+    """Out through the door on day 1 at 15:00 (no motion after it), two nights at her child's,
+    back on day 3 at 17:00. `tag`: "along" (walked there and back, lying indoors at the
+    child's — scatter, a fix every 15 min — but on each of `walk_days` a 20-minute walk at
+    10:00, a fix a minute) or "home" (left at home, scattering there)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24,
+                                    "away_alert_until_return": True, "away_counts_tag_movement": counts_movement})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60),
+               Device("tag-0001", DeviceKind.GPS_TAG, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
+    for k in range(16):
+        drv.event("cat-0001", "motion", local(1, 7.0 + k / 2))
+    drv.event("door-0001", "door_open", local(1, 15.0))
+    if tag != "home":  # the walk there
+        for k in range(6):
+            drv.fix("tag-0001", *at_m(CHILD_M * k / 5), acc=10, at=local(1, 15.0) + 60 * (k + 1), speed=1.0)
+    scatter_at = 0.0 if tag == "home" else CHILD_M
+    t, scatter = local(1, 15.5), iter(indoor_scatter(seed=8, n=400))
+    while t < local(3, 16.8):
+        day = 1 + int((t - local(1, 0.0)) // (24 * H))
+        if day in walk_days and 0 <= (k := round((t - local(day, 10.0)) / 60)) <= 20:
+            drv.fix("tag-0001", *at_m(CHILD_M + 70 * min(k, 20 - k)), acc=10, at=t, speed=1.2)  # 700 m out and back
+            t += 60
+            continue
+        n, e, acc, speed = next(scatter)
+        drv.fix("tag-0001", *at_m(scatter_at + n, e), acc=acc, at=t, speed=speed)
+        t += 15 * 60
+    if tag != "home":  # the walk back
+        for k in range(6):
+            drv.fix("tag-0001", *at_m(CHILD_M * (5 - k) / 5), acc=10, at=local(3, 16.9) + 60 * k, speed=1.0)
+    drv.advance_to(local(3, 17.0))
+    drv.event("door-0001", "door_open", local(3, 17.0))
+    drv.event("door-0001", "door_close", local(3, 17.01))
+    drv.event("cat-0001", "motion", local(3, 17.02))  # home
+    drv.advance_to(local(3, 17.5))
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "tag", "counts_movement", "walk_days", "alerts_after_door_h"),
+    [
+        ("the tag along, a walk with it each day: alive, no alert", "along", True, (2, 3), []),
+        ("the same, tag movement not counted: 24 h after the tag left home (15:04)", "along", False, (2, 3), [24.07]),
+        ("one walk on day 2 at 10:00-10:20, then still: 24 h after the walk, open until her return", "along", True, (2,), [43.33]),
+        ("the tag along but lying still at the child's (scatter): 24 h after arriving there", "along", True, (), [24.1]),
+        ("the tag left at home (scattering there): 24 h after the door", "home", True, (), [24.0]),
+    ],
+)
+def test_her_tag_moving_while_away_restarts_the_away_deadline(
+        name: str, tag: str, counts_movement: bool, walk_days: tuple[int, ...], alerts_after_door_h: list[float]) -> None:
+    """issue 15, habits (session 8): `away_max_hours` (24) is a limit on no sign of life while
+    she is away. Proven movement of her tag (alerts/rules/geofence.py `_moved`) is one: with
+    rules.inactivity.away_counts_tag_movement the 24 h run from it — the absence goes on, and an
+    alert already open stays open until her return. A still tag (scatter) or one left at home
+    proves nothing: the alert 24 h after the door, as before."""
+    drv = weekend_away(tag, counts_movement, walk_days)
+    opened = drv.opened("inactivity")
+    assert [round((a.opened_at - local(1, 15.0)) / H, 2) for a in opened] == pytest.approx(alerts_after_door_h, abs=0.05), name
+    assert all(a.reason.code is ReasonCode.AWAY_TOO_LONG for a in opened), name
+    assert not drv.open_alerts("inactivity"), name  # her return ended it
