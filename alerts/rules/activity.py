@@ -145,6 +145,7 @@ def _still_home_or_back(ctx: RuleContext, rs: ResidentState, resident_id: str, a
                 pets.note_away(_background(rs), at)
             return False
         _end_absence(ctx, rs, at)
+        _learn_absence(ctx, rs, at, _through_door(rs, at))
         rs.away_since = rs.away_by = rs.stray_motion_at = rs.stray_motions = None  # came home
         ctx.touched.add(resident_id)
     return True
@@ -159,9 +160,32 @@ def _end_absence(ctx: RuleContext, rs: ResidentState, at: float) -> None:
     if rs.away_by != "door":
         _background(rs).away.clear()  # a tag-confirmed absence ends at any home motion: nothing to learn
         return
+    pets.end_absence(_background(rs), rs.away_since, rs.last_door_at if _through_door(rs, at) else None, ctx.rules.pets)
+
+
+def _through_door(rs: ResidentState, at: float) -> bool:
+    """A door-confirmed absence ends through the door: a door event since the departure's
+    passage, and the home motion at `at` within DEPARTURE_CONFIRM_S of it — her return, seen."""
     door = rs.last_door_at
-    through_door = door is not None and door > rs.away_since + DOOR_PASSAGE_S and at - door <= DEPARTURE_CONFIRM_S
-    pets.end_absence(_background(rs), rs.away_since, door if through_door else None, ctx.rules.pets)
+    return (rs.away_by == "door" and rs.away_since is not None and door is not None
+            and door > rs.away_since + DOOR_PASSAGE_S and at - door <= DEPARTURE_CONFIRM_S)
+
+
+def _learn_absence(ctx: RuleContext, rs: ResidentState, at: float, seen: bool) -> None:
+    """rules.inactivity.away_learned: a door-confirmed absence longer than away_max_hours that
+    ended with her return seen (`seen`: through the door, or her tag coming home) is one she has
+    had; keep the longest of learned_day.window_days (alerts/rules/inactivity.py `away_limit_s`).
+    A burst of motion with the door event lost proves less that she came home by herself."""
+    cfg = ctx.rules.inactivity
+    if not cfg.away_learned or rs.away_since is None or rs.away_by != "door" or not seen:
+        return
+    seconds = at - rs.away_since
+    if seconds <= cfg.away_max_hours * 3600:
+        return
+    longest, ended = rs.longest_away_s, rs.longest_away_at
+    stale = ended is None or at - ended > ctx.rules.learned_day.window_days * 86400
+    if longest is None or stale or seconds >= longest:
+        rs.longest_away_s, rs.longest_away_at = seconds, at
 
 
 def _returned(ctx: RuleContext, resident_id: str, at: float) -> bool:
@@ -210,6 +234,7 @@ def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> N
     elif not out and rs.away_since is not None:
         if rs.background is not None and rs.away_by == "door":  # the door saw her leave, the tag her come back
             pets.end_absence(rs.background, rs.away_since, at, ctx.rules.pets)
+        _learn_absence(ctx, rs, at, seen=True)  # the door saw her leave, the tag her come back
         rs.away_since = rs.away_by = None
         rs.door_open_at = None
         ctx.arm_resident(resident_id, at)  # back home: the away deadline gives way to the silence's

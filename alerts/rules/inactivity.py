@@ -370,7 +370,21 @@ def away_due(ctx: RuleContext, rs: ResidentState, away_since: float) -> float:
     since = away_since
     if cfg.away_counts_tag_movement and rs.tag_moved_at is not None and rs.tag_moved_at > away_since:
         since = rs.tag_moved_at
-    return since + cfg.away_max_hours * 3600
+    return since + away_limit_s(ctx, rs, away_since)
+
+
+def away_limit_s(ctx: RuleContext, rs: ResidentState, away_since: float) -> float:
+    """`away_max_hours`, or (away_learned) learned_day.margin × her longest absence that ended
+    with her return through the door within learned_day.window_days before this departure,
+    up to away_ceiling_hours: a weekend at her child's she has had is no alarm; the first is."""
+    cfg = ctx.rules.inactivity
+    limit_s = cfg.away_max_hours * 3600
+    longest, ended = rs.longest_away_s, rs.longest_away_at
+    if not cfg.away_learned or longest is None or ended is None:
+        return limit_s
+    if away_since - ended > ctx.rules.learned_day.window_days * 86400:
+        return limit_s  # too long ago to say what she does now
+    return max(limit_s, min(ctx.rules.learned_day.margin * longest, cfg.away_ceiling_hours * 3600))
 
 
 def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> Explanation:

@@ -1304,3 +1304,67 @@ def test_her_tag_moving_while_away_restarts_the_away_deadline(
     assert [round((a.opened_at - local(1, 15.0)) / H, 2) for a in opened] == pytest.approx(alerts_after_door_h, abs=0.05), name
     assert all(a.reason.code is ReasonCode.AWAY_TOO_LONG for a in opened), name
     assert not drv.open_alerts("inactivity"), name  # her return ended it
+
+
+# ---------------------------------------------------------------- 13. her own weekends away (session 8, habits)
+
+def lday(day: int, hour: float) -> float:
+    """`local` past the month's end (Asia/Shanghai keeps no summer time)."""
+    return local(1, hour + 24 * (day - 1))
+
+
+def trips_away(trips: list[tuple[int, float]], learned: bool, ceiling_h: float = 72) -> Driver:
+    """A home with a door sensor and no tag: up 07:00-21:00 (motion every half hour) but for
+    `trips` — (day, hours): out through the door at 15:00 that day (no motion after it), back
+    through the door after `hours` (the door, then motion inside)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24,
+                                    "away_alert_until_return": True, "away_learned": learned,
+                                    "away_ceiling_hours": ceiling_h},
+                        learned_day={"window_days": 28, "margin": 1.5})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 120),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 120)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=lday(1, 6.9))
+    away = [(lday(day, 15.0), lday(day, 15.0) + hours * H) for day, hours in trips]
+    last_day = trips[-1][0] + math.ceil(trips[-1][1] / 24) + 1
+    events = [(lday(day, 7.0 + k / 2), "cat-0001", "motion") for day in range(1, last_day + 1) for k in range(29)]
+    events = [e for e in events if not any(out - 60 <= e[0] <= back + 60 for out, back in away)]
+    for out, back in away:  # out with no motion after; back: the door, then motion inside
+        events += [(out, "door-0001", "door_open"), (back, "door-0001", "door_open"), (back + 30, "door-0001", "door_close"),
+                   (back + 60, "cat-0001", "motion")]
+    for t, device, kind in sorted(events):
+        drv.advance_to(t)
+        drv.event(device, kind, t)
+    drv.advance_to(lday(last_day, 22.0))
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "trips", "learned", "ceiling_h", "alerts_after_h"),
+    [
+        ("the first weekend (26 h) alerts at 24 h; the second (29 h, within 1.5 × 26 = 39 h) does not; "
+         "a third of 50 h alerts at 1.5 × 29 = 43.5 h", [(1, 26), (8, 29), (15, 50)], True, 72, [24, None, 43.5]),
+        ("key off: every absence alerts at 24 h", [(1, 26), (8, 29), (15, 50)], False, 72, [24, 24, 24]),
+        ("the ceiling 40 h: 1.5 × 29 = 43.5 h is capped", [(1, 26), (8, 29), (15, 50)], True, 40, [24, None, 40]),
+        ("a 20 h absence (within the 24 h) teaches nothing: the 30 h after it alerts", [(1, 20), (8, 30)], True, 72, [None, 24]),
+        ("the first weekend 35 days before (beyond window_days 28): forgotten, alerts again", [(1, 26), (36, 30)], True, 72,
+         [24, 24]),
+    ],
+)
+def test_her_own_weekends_away_widen_the_away_limit(name: str, trips: list[tuple[int, float]], learned: bool,
+                                                     ceiling_h: float, alerts_after_h: list[float | None]) -> None:
+    """issue 15, habits (session 8): rules.inactivity.away_learned. An absence she has come back
+    from through the door after more than away_max_hours (24) is one she has: the next may last
+    learned_day.margin (1.5) × her longest of learned_day.window_days, up to away_ceiling_hours.
+    The first still alerts: nothing is learned yet."""
+    drv = trips_away(trips, learned, ceiling_h)
+    opened = drv.opened("inactivity")
+    assert all(a.reason.code is ReasonCode.AWAY_TOO_LONG for a in opened), name
+    by_trip: list[float | None] = []
+    for day, _ in trips:
+        out = lday(day, 15.0)
+        mine = [a for a in opened if a.triggered_at == pytest.approx(out, abs=1)]
+        by_trip.append(round((mine[0].opened_at - out) / H, 2) if mine else None)
+        assert len(mine) <= 1, name
+    assert by_trip == pytest.approx(alerts_after_h, abs=0.05), name  # type: ignore[arg-type]
+    assert len(opened) == sum(h is not None for h in alerts_after_h), name
+    assert not drv.open_alerts("inactivity"), name  # her return ended each
