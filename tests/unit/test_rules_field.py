@@ -1368,3 +1368,13 @@ def test_her_own_weekends_away_widen_the_away_limit(name: str, trips: list[tuple
     assert by_trip == pytest.approx(alerts_after_h, abs=0.05), name  # type: ignore[arg-type]
     assert len(opened) == sum(h is not None for h in alerts_after_h), name
     assert not drv.open_alerts("inactivity"), name  # her return ended each
+
+
+def test_her_longest_absence_survives_a_restart() -> None:
+    drv = trips_away([(1, 26)], learned=True)
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    after = again.engine.resident_state("r-0001")
+    assert after is not None and after.longest_away_s == pytest.approx(26 * H, abs=90)
+    assert after.longest_away_at == pytest.approx(lday(2, 17.0), abs=90)
