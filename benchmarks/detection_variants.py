@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--profiles", default="sparse")
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--workdir", type=Path, required=True, help="recordings (made there when missing)")
+    parser.add_argument("--days", type=float, default=14, help="days a recording (a month: what residents do now and then)")
     parser.add_argument("--falls", action="store_true", help="list each found fall: day, hour, delay, allowance, basis")
     parser.add_argument("variants", nargs="+")
     args = parser.parse_args()
@@ -45,7 +46,7 @@ def main() -> None:
     print(d.HEADER)
     for profile in args.profiles.split(","):
         for seed in (int(x) for x in args.seeds.split(",")):
-            rec, reg_file = d.simulate(args.workdir, profile, 60, 14, seed)
+            rec, reg_file = d.simulate(args.workdir, profile, 60, args.days, seed)
             reg = to_snapshot(load_registry_file(reg_file))
             moved = d.last_movements(rec, {x.id: x.resident for x in reg.devices.values() if x.resident})
             for variant in args.variants:
