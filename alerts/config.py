@@ -27,7 +27,7 @@ class InactivityConfig(Strict):
     away_alert_until_return: bool = Field(False, description="an away-too-long alert is ended by her return only, not by activity while away (a moving tag): clearing it re-opened it at once")
     away_counts_tag_movement: bool = Field(False, description="proven movement of her tag while she is away is a sign of life: away_max_hours runs from the newest such movement, not from the departure")
     away_learned: bool = Field(False, description="after she has come back through the door from an absence longer than away_max_hours, she is allowed learned_day.margin × her longest such absence of learned_day.window_days, up to away_ceiling_hours")
-    away_ceiling_hours: float = Field(72, gt=0, le=720, description="the most away_learned allows")
+    away_ceiling_hours: float = Field(48, gt=0, le=720, description="the most away_learned allows")
     nap: str | None = Field("11:30-15:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="local window in which an afternoon nap begins (null: none)")
     nap_hours: float = Field(3.5, gt=0, le=24, description="a silence beginning in the nap window is allowed at least this long")
     sleep_in_hours: float = Field(3, ge=0, le=12, description="a silence that may be sleep ends at the latest this long after the night window closes")
