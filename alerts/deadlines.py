@@ -84,9 +84,6 @@ class Deadlines:
         else:
             self._last_at = at
         holder.due = at
-        self._queue(kind, ident, at)
-
-    def _queue(self, kind: str, ident: str, at: float) -> None:
         second = int(at)
         if second <= self._loaded:
             heapq.heappush(self._due, (at, kind, ident))
@@ -104,7 +101,8 @@ class Deadlines:
 
     def arm_earlier(self, kind: str, ident: str, at: float) -> None:
         """Set the deadline to `at` only if that is sooner than the current one (or none)."""
-        current = self.get(kind, ident)
+        holder = self._tables[kind].get(ident)  # `get` inlined: the engine re-arms residents this way on every deadline
+        current = None if holder is None else holder.due
         if current is None or at < current:
             self.arm(kind, ident, at)
 
@@ -146,7 +144,10 @@ class Deadlines:
                     return None
                 else:
                     heapq.heappop(due)
-                    self.disarm(kind, ident)
+                    if kind in self._owned:  # `disarm` inlined: this runs for every deadline that fires
+                        del self._tables[kind][ident]
+                    else:
+                        holder.due = None
                     return at, kind, ident
             if not self._load_next(now):
                 return None
@@ -210,5 +211,7 @@ class Deadlines:
         self._seconds, self._due, self._queued = [], [], 0
         for kind, table in self._tables.items():
             for ident, holder in table.items():
-                if holder.due is not None:
-                    self._queue(kind, ident, holder.due)
+                at = holder.due
+                if at is not None:
+                    holder.due = None  # so that `arm` queues it afresh
+                    self.arm(kind, ident, at)

@@ -18,7 +18,7 @@ from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
 from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.rules import inactivity, pets, routine
-from alerts.state import MotionBackground, ResidentState, RoutineHistory
+from alerts.state import Departure, MotionBackground, ResidentState, RoutineHistory
 from devices.kinds import DeviceKind
 
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
@@ -46,11 +46,13 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     if ctx.rules.routine.enabled and residents:
         resident = ctx.resident(resident_id)
         if resident is not None:
-            history = rs.routine  # read once: a property over the resident's `Learned` (alerts/state.py)
+            learned = rs.learned  # the histories' record, read as such: this runs on every activity (alerts/state.py)
+            history = None if learned is None else learned.routine
             if history is None:
                 history = rs.routine = RoutineHistory()
             routine.record(history, resident.timezone, at)
-    stray, was_away = False, rs.away_since is not None
+    departure = rs.departure  # the record, read as such: this runs on every activity (alerts/state.py)
+    stray, was_away = False, departure is not None and departure.away_since is not None
     if device.kind is DeviceKind.DOOR_SENSOR:
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
@@ -58,8 +60,10 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         watch = ctx.rules.pets.enabled and device.kind is DeviceKind.PINGAN_CAT
         stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes, watch)
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
-    no_return = stray or (ctx.rules.inactivity.away_alert_until_return and rs.away_since is not None)
-    if no_return and alert is not None and alert.triggered_at == rs.away_since:
+    departure = rs.departure  # again: a door event may have made it, home motion ended the absence
+    away_since = None if departure is None else departure.away_since
+    no_return = stray or (ctx.rules.inactivity.away_alert_until_return and away_since is not None)
+    if no_return and alert is not None and alert.triggered_at == away_since:
         alert = None  # away too long: stray motion or a moving tag is no return, and clearing would re-open it at once
     if not residents:
         alert = None  # a pet's motion does not end the silence
@@ -93,7 +97,8 @@ def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -
 
 
 def _background(rs: ResidentState) -> MotionBackground:
-    background = rs.background  # read once: a property over the resident's `Learned` (alerts/state.py)
+    learned = rs.learned  # the histories' record, read as such: this runs on every home-unit motion (alerts/state.py)
+    background = None if learned is None else learned.background
     if background is None:
         background = rs.background = MotionBackground()
     return background
@@ -123,7 +128,9 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, size
     rs = ctx.residents[resident_id]
     if rs.last_home_activity is None or at > rs.last_home_activity:
         rs.last_home_activity = at
-    if rs.departure is not None and not _still_home_or_back(ctx, rs, resident_id, at, sizes, watch):
+    departure = rs.departure  # with a departure pending or an absence going on, this motion may end it
+    if departure is not None and (departure.door_open_at is not None or departure.away_since is not None) \
+            and not _still_home_or_back(ctx, rs, departure, resident_id, at, sizes, watch):
         return False
     exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
     if exit_alert is not None and exit_alert.severity is Severity.HIGH:
@@ -132,21 +139,24 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, size
     return True
 
 
-def _still_home_or_back(ctx: RuleContext, rs: ResidentState, resident_id: str, at: float, sizes: tuple[int, ...],
-                        watch: bool) -> bool:
-    """Home motion of a resident with departure fields (`rs.departure`): end a pending departure,
-    or an absence when it shows a return; False when it is stray motion during an absence."""
-    stayed = not sizes or (rs.door_open_at is not None and pets.in_bout(_background(rs), at, sizes, since=rs.door_open_at))
-    if rs.door_open_at is not None and at >= rs.door_open_at and stayed:
-        rs.door_open_at = None  # still at home after opening the door
-    if rs.away_since is not None and at > rs.away_since:
+def _still_home_or_back(ctx: RuleContext, rs: ResidentState, departure: Departure, resident_id: str, at: float,
+                        sizes: tuple[int, ...], watch: bool) -> bool:
+    """Home motion of a resident with departure fields (`rs.departure`, read and set on the
+    record itself: this runs on every home motion): end a pending departure, or an absence when
+    it shows a return; False when it is stray motion during an absence."""
+    opened = departure.door_open_at
+    stayed = not sizes or (opened is not None and pets.in_bout(_background(rs), at, sizes, since=opened))
+    if opened is not None and at >= opened and stayed:
+        departure.door_open_at = None  # still at home after opening the door
+    away_since = departure.away_since
+    if away_since is not None and at > away_since:
         if not _returned(ctx, resident_id, at):
             if watch:
                 pets.note_away(_background(rs), at)
             return False
         _end_absence(ctx, rs, at)
         _learn_absence(ctx, rs, at, _through_door(rs, at))
-        rs.away_since = rs.away_by = rs.stray_motion_at = rs.stray_motions = None  # came home
+        departure.away_since = departure.away_by = departure.stray_motion_at = departure.stray_motions = None  # came home
         ctx.touched.add(resident_id)
     return True
 
@@ -216,9 +226,10 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
 def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     """Turn a pending door departure into `away` once no motion followed; return when to look again."""
     rs = ctx.residents[resident_id]
-    if rs.door_open_at is None or rs.away_since is not None:
+    departure = rs.departure  # the record, read as such: this runs at every resident deadline (alerts/state.py)
+    if departure is None or departure.door_open_at is None or departure.away_since is not None:
         return None
-    due = rs.door_open_at + DEPARTURE_CONFIRM_S
+    due = departure.door_open_at + DEPARTURE_CONFIRM_S
     if now < due:
         return due
     rs.away_since, rs.away_by, rs.door_open_at = rs.door_open_at, "door", None

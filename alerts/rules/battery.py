@@ -19,10 +19,12 @@ def on_battery(ctx: RuleContext, device: Device, level: int, at: float, now: flo
         return
     ds.battery = level
     cfg = ctx.rules.low_battery
-    if cfg.open_at < level <= cfg.clear_at or (level > cfg.clear_at and not ds.battery_low) or device.resident is None:
+    rare = ds.rare  # the flag's record, read as such: this runs on every heartbeat (alerts/state.py)
+    low = rare is not None and rare.battery_low
+    if cfg.open_at < level <= cfg.clear_at or (level > cfg.clear_at and not low) or device.resident is None:
         return
     if level <= cfg.open_at:
-        if not ds.battery_low:
+        if not low:
             ds.battery_low = True
             ctx.open_alert(AlertKind.LOW_BATTERY, Severity.LOW, device.resident, device=device.id, now=now, triggered_at=at,
                            why=explain(ReasonCode.BATTERY_LOW, device=device_ref(device.id, device.kind), level=level),

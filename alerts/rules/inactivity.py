@@ -130,13 +130,16 @@ def note_run(ctx: RuleContext, resident_id: str, at: float) -> None:
 
 def _sustained(ctx: RuleContext, rs: ResidentState, end: float) -> bool:
     """The run of activity that ended at `end` lasted late_bedtime_run_minutes: an evening, not a bathroom visit."""
-    return rs.active_since is not None and end - rs.active_since >= ctx.rules.inactivity.late_bedtime_run_minutes * 60
+    learned = rs.learned  # the record, read as such (alerts/state.py)
+    since = None if learned is None else learned.active_since
+    return since is not None and end - since >= ctx.rules.inactivity.late_bedtime_run_minutes * 60
 
 
 def tonights_bedtime(ctx: RuleContext, resident: Resident, start: float) -> float | None:
     """The going to bed already seen this night, before a silence beginning at `start`: one that
     may be sleep (in the night window or just before it) within night_hours of `start`."""
-    bed = ctx.residents[resident.id].went_to_bed
+    learned = ctx.residents[resident.id].learned  # the record, read as such (alerts/state.py)
+    bed = None if learned is None else learned.went_to_bed
     _, night_s, night = thresholds(ctx, resident)
     if bed is None or not 0 < start - bed <= night_s:
         return None
@@ -227,7 +230,7 @@ def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.L
         return None
     cfg = ctx.rules.learned_day
     habit = not cfg.habit_needs_door or departures_seen(ctx, resident.id)
-    return quiet.allowance(ctx.residents[resident.id].quiet, resident.timezone, start, cfg, habit)
+    return quiet.allowance(_quiet_history(ctx, resident.id), resident.timezone, start, cfg, habit)
 
 
 def shrink_days(ctx: RuleContext, resident: Resident) -> float:
@@ -258,22 +261,39 @@ def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> qu
     if own_night(ctx, resident, start) is not None or not _may_be_sleep(start, resident.timezone, window, bedtime_of(ctx, resident, start)):
         return None
     end = night_end(start, resident.timezone, window)
-    return quiet.sleep_in(ctx.residents[resident.id].quiet, resident.timezone, end, ctx.rules.learned_day)
+    return quiet.sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.learned_day)
 
 
-def own_night(ctx: RuleContext, resident: Resident, start: float) -> quiet.Night | None:
-    """The resident's own night learned from their history (rules.learned_day.own_night), or None."""
+def _quiet_history(ctx: RuleContext, resident_id: str) -> QuietHistory | None:
+    """The resident's quiet history, read on the `Learned` record itself (not through the
+    state's property)."""
+    learned = ctx.residents[resident_id].learned
+    return None if learned is None else learned.quiet
+
+
+def own_night(ctx: RuleContext, resident: Resident, start: float, history: QuietHistory | None = None) -> quiet.Night | None:
+    """The resident's own night learned from their history (rules.learned_day.own_night), or None.
+    `history`: the resident's quiet history when the caller has it already."""
+    if history is None:
+        learned = ctx.residents[resident.id].learned  # `_quiet_history` inlined: this runs several times a message
+        history = None if learned is None else learned.quiet
+        if history is None:
+            return None  # nothing learned (quiet.own_night says None without a history)
     night_s = (resident.inactivity.night_hours or ctx.rules.inactivity.night_hours) * 3600
-    return quiet.own_night(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day, night_s)
+    return quiet.own_night(history, resident.timezone, start, ctx.rules.learned_day, night_s)
 
 
 def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | None:
     """Where a night may begin for a silence beginning at `start` (minutes after noon): her own
     night's usual bedtime, else her earliest bedtime (learned_day.own_bedtime); None: the window."""
-    own = own_night(ctx, resident, start)
+    learned = ctx.residents[resident.id].learned  # `_quiet_history` inlined: this runs several times a message
+    history = None if learned is None else learned.quiet
+    if history is None:
+        return None  # nothing learned: neither an own night nor an earliest bedtime
+    own = own_night(ctx, resident, start, history)
     if own is not None:
         return own.bedtime_min
-    return quiet.earliest_bedtime(ctx.residents[resident.id].quiet, resident.timezone, start, ctx.rules.learned_day)
+    return quiet.earliest_bedtime(history, resident.timezone, start, ctx.rules.learned_day)
 
 
 def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
@@ -282,7 +302,9 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
     Call before last activity moves to `at`."""
     cfg = ctx.rules.learned_day
     resident, rs = ctx.resident(resident_id), ctx.residents[resident_id]
-    if not cfg.enabled or resident is None or rs.away_since is not None or not ctx.silence_judged(resident_id):
+    departure = rs.departure  # the side records read as such: this runs on every activity (alerts/state.py)
+    if not cfg.enabled or resident is None or (departure is not None and departure.away_since is not None) \
+            or not ctx.silence_judged(resident_id):
         return
     start = silence_start(ctx, resident_id, at)
     if at <= start or ctx.absence_at(resident_id, start) is not None:
@@ -290,7 +312,8 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
     if alert is not None and alert.triggered_at <= start:
         at = min(at, alert.opened_at)  # known quiet that long; a fall would have gone on
-    history = rs.quiet  # read once: a property over the resident's `Learned` (alerts/state.py)
+    learned = rs.learned
+    history = None if learned is None else learned.quiet
     if history is None:
         history = rs.quiet = QuietHistory()
     tz, window = resident.timezone, parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
@@ -326,17 +349,20 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         return absence.until
     if open_alert is not None or not ctx.silence_judged(resident_id):
         return None
-    if rs.away_since is not None:
-        due = away_due(ctx, rs, rs.away_since)
+    departure, record = rs.departure, rs.learned  # the side records read as such (alerts/state.py)
+    away_since = None if departure is None else departure.away_since
+    if away_since is not None:
+        due = away_due(ctx, rs, away_since)
         if now < due:
             return due
-        why = reason(ReasonCode.AWAY_TOO_LONG, since=rs.away_since, by=rs.away_by or "door", limit_s=due - rs.away_since)
-        ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=rs.away_since,
+        why = reason(ReasonCode.AWAY_TOO_LONG, since=away_since, by=rs.away_by or "door", limit_s=due - away_since)
+        ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=away_since,
                        why=why, reason=Reason.AWAY_TOO_LONG, late=is_late(due, now))
         return None
     start = silence_start(ctx, resident_id, now)
     day_s, night_s, night = thresholds(ctx, resident)
-    hour_factors = None if rs.routine is None else routine.factors(rs.routine, ctx.rules.routine)
+    history = None if record is None else record.routine
+    hour_factors = None if history is None else routine.factors(history, ctx.rules.routine)
     # the learned day never goes below min_factor × the day allowance of a home without a door sensor
     floor_s = ctx.rules.routine.min_factor * ctx.rules.inactivity.day_hours * 3600 if hour_factors is not None else 0.0
     cfg = ctx.rules.inactivity

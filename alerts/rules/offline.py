@@ -117,7 +117,8 @@ def unwatched_too_long(ctx: RuleContext, resident_id: str, now: float) -> bool:
 
 def check_unwatched(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     """Raise offline alerts to high once the resident has been unwatched for unwatched_hours."""
-    since = ctx.residents[resident_id].unwatched_since
+    departure = ctx.residents[resident_id].departure  # the field's record, read as such: runs at every resident deadline
+    since = None if departure is None else departure.unwatched_since
     if since is None:
         return None
     due = since + ctx.rules.unwatched_hours * 3600

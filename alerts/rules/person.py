@@ -20,8 +20,9 @@ def fuse(ctx: RuleContext, resident_id: str, now: float) -> tuple[PersonState, R
     absence = ctx.absence_at(resident_id, now)
     if absence is not None:
         return PersonState.AWAY, Reason.ABSENCE, explain(ReasonCode.ABSENCE, until=absence.until), absence.until
-    if rs.away_since is not None:
-        return PersonState.AWAY, Reason.DEPARTED if rs.away_by == "door" else Reason.TAG_LEFT_HOME, None, None
+    departure = rs.departure  # the away fields' record, read as such (alerts/state.py)
+    if departure is not None and departure.away_since is not None:
+        return PersonState.AWAY, Reason.DEPARTED if departure.away_by == "door" else Reason.TAG_LEFT_HOME, None, None
     if not ctx.watched(resident_id):
         return PersonState.UNKNOWN, Reason.NO_WORKING_SENSOR, None, None
     if not ctx.silence_judged(resident_id):

@@ -171,3 +171,27 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
                      "last_sos_at": T0 + 8}
     again = DeviceState.from_compact(saved)
     assert again == ds and again.rare is not None and again.tag is None and DeviceState.from_dict(ds.to_dict()) == ds
+
+
+def test_every_side_field_reads_its_default_until_set_and_then_its_record() -> None:
+    """The side fields' accessors are compiled per field (alerts/state.py `_side_field`): each
+    reads its record's default while there is no record, writes of the default make none, and
+    another value lands in the record under the field's own name (no field reads another's)."""
+    from dataclasses import fields
+
+    from alerts.state import Departure, DeviceRare, DeviceState, Learned, ResidentState, TagState
+
+    sides = [(DeviceState, "tag", TagState), (DeviceState, "rare", DeviceRare),
+             (ResidentState, "departure", Departure), (ResidentState, "learned", Learned)]
+    for owner, slot, record in sides:
+        for number, f in enumerate(fields(record)):
+            state = owner()
+            assert getattr(state, f.name) == f.default and getattr(state, slot) is None
+            setattr(state, f.name, f.default)
+            assert getattr(state, slot) is None, f"{slot}.{f.name}: a default write made the record"
+            value = f"value {number}"  # unlike every default, and unlike every other field's
+            setattr(state, f.name, value)
+            side = getattr(state, slot)
+            assert isinstance(side, record) and getattr(side, f.name) == value and getattr(state, f.name) == value
+            others = [g for g in fields(record) if g.name != f.name]
+            assert all(getattr(side, g.name) == g.default for g in others), f"{slot}.{f.name} wrote another field"
