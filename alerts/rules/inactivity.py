@@ -274,18 +274,24 @@ def _quiet_history(ctx: RuleContext, resident_id: str) -> QuietHistory | None:
 def own_night(ctx: RuleContext, resident: Resident, start: float, history: QuietHistory | None = None) -> quiet.Night | None:
     """The resident's own night learned from their history (rules.learned_day.own_night), or None.
     `history`: the resident's quiet history when the caller has it already."""
+    cfg = ctx.rules.learned_day
+    if not cfg.enabled or not cfg.own_night:
+        return None  # off (what quiet.own_night says then), without reading the state: this runs several times a message
     if history is None:
         learned = ctx.residents[resident.id].learned  # `_quiet_history` inlined: this runs several times a message
         history = None if learned is None else learned.quiet
         if history is None:
             return None  # nothing learned (quiet.own_night says None without a history)
     night_s = (resident.inactivity.night_hours or ctx.rules.inactivity.night_hours) * 3600
-    return quiet.own_night(history, resident.timezone, start, ctx.rules.learned_day, night_s)
+    return quiet.own_night(history, resident.timezone, start, cfg, night_s)
 
 
 def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | None:
     """Where a night may begin for a silence beginning at `start` (minutes after noon): her own
     night's usual bedtime, else her earliest bedtime (learned_day.own_bedtime); None: the window."""
+    cfg = ctx.rules.learned_day
+    if not cfg.enabled or not (cfg.own_night or cfg.own_bedtime):
+        return None  # neither is learned (quiet.own_night and quiet.earliest_bedtime say None then)
     learned = ctx.residents[resident.id].learned  # `_quiet_history` inlined: this runs several times a message
     history = None if learned is None else learned.quiet
     if history is None:
@@ -293,7 +299,7 @@ def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | No
     own = own_night(ctx, resident, start, history)
     if own is not None:
         return own.bedtime_min
-    return quiet.earliest_bedtime(history, resident.timezone, start, ctx.rules.learned_day)
+    return quiet.earliest_bedtime(history, resident.timezone, start, cfg)
 
 
 def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
