@@ -7,7 +7,7 @@ depend on the load). Run each part under callgrind, once with `--setup-only`, an
     PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p \\
         python benchmarks/rules_cost.py --read /tmp/load.jsonl --residents 200 --part whole [--setup-only]
 
-`--part whole` is `run_offline` with the hub's default config (parsing, `devices.interpret`, the
+`--part whole` is `run_offline` with the checkout's own hub/default_config.yaml (parsing, `devices.interpret`, the
 engine, ticks); `--part engine` is `engine_only` (messages parsed beforehand, `RulesConfig()`),
 `--part engine-hub` the same with the hub's default rules. `--setup-only` does everything but
 the replay (imports, config, registry, the parsed messages, the engine built), so the
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rules import generate, registry  # benchmarks/rules.py, beside this script
 
+import hub
 from alerts.config import AlertsConfig, RulesConfig
 from alerts.engine import Engine
 from devices import DeviceMessage, interpret
@@ -41,7 +42,7 @@ def main() -> None:
     if args.write:
         print(f"{generate(args.write, args.residents, args.hours)} lines")
         return
-    config = load_config(Path(__file__).parents[1] / "hub" / "default_config.yaml", environ={})
+    config = load_config(Path(hub.__file__).parent / "default_config.yaml", environ={})  # the checkout's own
     reg = registry(args.residents)
     if args.part == "whole":
         if not args.setup_only:
