@@ -17,9 +17,24 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+# The rules ask for a zone's offset several times per message; building a datetime each time was
+# their largest single cost (benchmarks/rules_cost.py). Every UTC-offset change in the tz database
+# since standard time zones (about 1900) falls on a quarter hour of UTC, so an offset holds for
+# its whole quarter hour and is cached by it.
+OFFSET_BUCKET_S = 900
+_OFFSETS: dict[tuple[str, int], float] = {}
+_OFFSETS_MAX = 4096
+
+
 def utc_offset_s(t: float, tz: str) -> float:
-    offset = datetime.fromtimestamp(t, UTC).astimezone(zone(tz)).utcoffset()
-    return 0.0 if offset is None else offset.total_seconds()
+    key = (tz, int(t // OFFSET_BUCKET_S))
+    offset = _OFFSETS.get(key)
+    if offset is None:
+        if len(_OFFSETS) >= _OFFSETS_MAX:
+            _OFFSETS.clear()
+        delta = datetime.fromtimestamp(t, UTC).astimezone(zone(tz)).utcoffset()
+        offset = _OFFSETS[key] = 0.0 if delta is None else delta.total_seconds()
+    return offset
 
 
 def seconds_of_day(t: float, tz: str) -> float:
