@@ -1205,6 +1205,19 @@ def test_a_return_re_arms_the_silence_deadline(name: str, sos_at_h: float | None
     assert alert.opened_at == pytest.approx(local(6, 16.02 + 2.5), abs=120), name
 
 
+def out_by_the_door(rules: RulesConfig) -> Driver:
+    """A home unit, a door sensor and a tag; up from 07:00 on day 1, out through the door at
+    15:00 (no motion after it)."""
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60),
+               Device("tag-0001", DeviceKind.GPS_TAG, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
+    for k in range(16):
+        drv.event("cat-0001", "motion", local(1, 7.0 + k / 2))
+    drv.event("door-0001", "door_open", local(1, 15.0))
+    return drv
+
+
 @pytest.mark.parametrize(
     ("name", "until_return", "away_alerts"),
     [
@@ -1219,13 +1232,7 @@ def test_an_away_alert_is_ended_by_her_return_only(name: str, until_return: bool
     weekend. Only her return (door and motion at home) ends it."""
     rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24,
                                     "away_alert_until_return": until_return})
-    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
-               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60),
-               Device("tag-0001", DeviceKind.GPS_TAG, "r-0001", 86400 * 60)]
-    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
-    for k in range(16):
-        drv.event("cat-0001", "motion", local(1, 7.0 + k / 2))
-    drv.event("door-0001", "door_open", local(1, 15.0))  # to the child's, no motion after it
+    drv = out_by_the_door(rules)  # to the child's
     drv.advance_to(local(2, 16.0))
     for k in range(20):  # a walk with the tag, far from home
         drv.fix("tag-0001", *at_m(400 + 70 * k), acc=10, at=local(2, 16.0) + 60 * k, speed=1.2)
@@ -1250,13 +1257,7 @@ def weekend_away(tag: str, counts_movement: bool, walk_days: tuple[int, ...] = (
     10:00, a fix a minute) or "home" (left at home, scattering there)."""
     rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24,
                                     "away_alert_until_return": True, "away_counts_tag_movement": counts_movement})
-    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
-               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60),
-               Device("tag-0001", DeviceKind.GPS_TAG, "r-0001", 86400 * 60)]
-    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
-    for k in range(16):
-        drv.event("cat-0001", "motion", local(1, 7.0 + k / 2))
-    drv.event("door-0001", "door_open", local(1, 15.0))
+    drv = out_by_the_door(rules)
     if tag != "home":  # the walk there
         for k in range(6):
             drv.fix("tag-0001", *at_m(CHILD_M * k / 5), acc=10, at=local(1, 15.0) + 60 * (k + 1), speed=1.0)
