@@ -254,6 +254,7 @@ class Departure:
     stray_motion_at: float | None = None  # first home motion of a burst during a door-confirmed absence
     stray_motions: int | None = None  # home motion events in that burst (a return at RETURN_MOTIONS)
     tag_moved_at: float | None = None  # newest proven movement of her tag while away (device time; may predate this absence)
+    tag_left_at: float | None = None  # when her tag last left the home radius (its first fix out): did it go with her?
     longest_away_s: float | None = None  # away_learned: her longest absence seen to end through the door, beyond away_max_hours
     longest_away_at: float | None = None  # ... and when it ended (it counts for learned_day.window_days)
     unwatched_since: float | None = None  # no activity sensor online since
@@ -297,6 +298,7 @@ class ResidentState:
         stray_motion_at: float | None
         stray_motions: int | None
         tag_moved_at: float | None
+        tag_left_at: float | None
         longest_away_s: float | None
         longest_away_at: float | None
         unwatched_since: float | None

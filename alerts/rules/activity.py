@@ -29,6 +29,9 @@ RETURN_MOTIONS = 3
 RETURN_WINDOW_S = 600.0
 #: Door events this soon after a departure's opening are that passage (the door closing behind).
 DOOR_PASSAGE_S = 120.0
+#: Her tag went with her when it left the home radius this soon around the door's departure
+#: (a walk of 150 m takes 2-3 min; the two devices' clocks may differ by minutes).
+TAG_ALONG_BEFORE_S, TAG_ALONG_AFTER_S = 300.0, 900.0
 
 
 def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool,
@@ -240,8 +243,12 @@ def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float |
 def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> None:
     """The tag crossed the home radius: out → away (unless home motion contradicts it), in → home."""
     rs = ctx.residents[resident_id]
+    if out:
+        rs.tag_left_at = at
     if out and rs.away_since is None:
         rs.away_since, rs.away_by = at, "tag"
+    elif not out and rs.away_since is not None and not _tag_went_along(rs):
+        rs.tag_left_at = None  # a tag left at home: its scatter crossing the radius and back is none of her return
     elif not out and rs.away_since is not None:
         if rs.background is not None and rs.away_by == "door":  # the door saw her leave, the tag her come back
             pets.end_absence(rs.background, rs.away_since, at, ctx.rules.pets)
@@ -250,6 +257,16 @@ def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> N
         rs.door_open_at = None
         ctx.arm_resident(resident_id, at)  # back home: the away deadline gives way to the silence's
     ctx.touched.add(resident_id)
+
+
+def _tag_went_along(rs: ResidentState) -> bool:
+    """Her tag left the home radius as she went out by the door (not before, not hours later: a
+    tag left at home scatters across the radius now and then): only then does its coming back
+    say that she did."""
+    if rs.away_by != "door":
+        return True
+    left, since = rs.tag_left_at, rs.away_since
+    return left is not None and since is not None and -TAG_ALONG_BEFORE_S <= left - since <= TAG_ALONG_AFTER_S
 
 
 def note_tag_moved(ctx: RuleContext, resident_id: str, at: float) -> None:

@@ -1379,3 +1379,43 @@ def test_her_longest_absence_survives_a_restart() -> None:
     after = again.engine.resident_state("r-0001")
     assert after is not None and after.longest_away_s == pytest.approx(26 * H, abs=90)
     assert after.longest_away_at == pytest.approx(lday(2, 17.0), abs=90)
+
+
+@pytest.mark.parametrize(
+    ("name", "tag_out_h", "tag_in_h", "alerts_before_return"),
+    [
+        ("tag left at home; its scatter crossed the radius the day before and came back while she is out: still away",
+         -20.0, 15.2, 0),
+        ("tag left at home, out and back while she is out: not hers, still away", 15.5, 15.7, 0),
+        ("the tag went with her (out 3 min after the door) and came home: she is back, her silence judged",
+         15.05, 15.2, 1),
+    ],
+)
+def test_a_tag_left_at_home_does_not_end_her_absence(name: str, tag_out_h: float, tag_in_h: float,
+                                                     alerts_before_return: int) -> None:
+    """gps s2 r-0034 (session 8): out by the door at 15:00 without her tag; the tag's edge back
+    into the home radius had ended the door-confirmed absence and a silence alert followed at
+    the nap allowance. Only a tag that left the radius during this absence (it went with her)
+    ends it by coming back."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60),
+               Device("tag-0001", DeviceKind.GPS_TAG, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
+    out_fix = at_m(900)
+    if tag_out_h < 0:  # two fixes out the day before (multipath), none back in since
+        drv.fix("tag-0001", *out_fix, acc=10, at=local(2, 24 + tag_out_h))
+        drv.fix("tag-0001", *out_fix, acc=10, at=local(2, 24 + tag_out_h) + 120)
+    for k in range(16):
+        drv.event("cat-0001", "motion", local(2, 7.0 + k / 2))
+    drv.event("door-0001", "door_open", local(2, 15.0))
+    drv.event("door-0001", "door_close", local(2, 15.01))
+    if tag_out_h > 0:
+        drv.advance_to(local(2, tag_out_h))
+        drv.fix("tag-0001", *out_fix, acc=10, at=local(2, tag_out_h))
+        drv.fix("tag-0001", *out_fix, acc=10, at=local(2, tag_out_h) + 120)
+    drv.advance_to(local(2, tag_in_h))
+    drv.fix("tag-0001", *at_m(20), acc=10, at=local(2, tag_in_h))
+    drv.advance_to(local(2, 20.9))
+    opened = [a for a in drv.opened("inactivity") if a.opened_at > local(2, 15.0)]
+    assert len(opened) == alerts_before_return, name
