@@ -120,6 +120,7 @@ class RulesConfig(Strict):
     geofence: GeofenceConfig = Field(default_factory=GeofenceConfig)
     low_battery: LowBatteryConfig = Field(default_factory=LowBatteryConfig)
     sos_cancel_s: float = Field(30, ge=0, le=600, description="an sos_cancel within this many seconds cancels the SOS alert")
+    clock_behind: bool = Field(True, description="judge a device whose clock runs steadily behind on corrected time, not as late (alerts/clocks.py)")
     routine: RoutineConfig = Field(default_factory=RoutineConfig)
     learned_day: LearnedDayConfig = Field(default_factory=LearnedDayConfig)
     pets: PetsConfig = Field(default_factory=PetsConfig)

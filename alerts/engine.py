@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from alerts import clocks
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason, Severity
 from alerts.config import AlertsConfig, RulesConfig
 from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, device_key, resident_key
@@ -60,6 +61,8 @@ class Engine:
             return self._finish(now)
         ds = ctx.devices[device.id]
         self._dirty.add(device.resident or DEVICE_UNIT + device.id)
+        if ctx.rules.clock_behind:
+            msg = clocks.corrected(ds, msg)
         if msg.late:
             ctx.count("late_messages")
         payload = msg.payload

@@ -55,6 +55,9 @@ class DeviceRare:
     battery_low: bool = False  # hysteresis state: set at ≤ open_at, cleared above clear_at
     last_sos_at: float | None = None
     early_cancel_at: float | None = None  # an sos_cancel ruled before the SOS it cancels (alerts/rules/critical.py)
+    clock_behind_s: float | None = None  # how far its clock runs behind (alerts/clocks.py)
+    lag_low: float | None = None  # the lowest lag of a watch for a clock behind ...
+    lag_low_at: float | None = None  # ... and the receive time it began
 
 
 _RARE_DEFAULTS = tuple((f.name, f.default) for f in fields(DeviceRare))
@@ -74,6 +77,9 @@ class DeviceState:
         battery_low: bool
         last_sos_at: float | None
         early_cancel_at: float | None
+        clock_behind_s: float | None
+        lag_low: float | None
+        lag_low_at: float | None
         fix_lat: float | None
         fix_lon: float | None
         fix_at: float | None
@@ -168,7 +174,8 @@ for _name, _default in _RARE_DEFAULTS:
 
 _CORE_DEFAULTS = (("last_heard", None), ("watch_start", None), ("health", None), ("offline_since", None),
                   ("battery", None), ("battery_low", False))
-_DEVICE_DEFAULTS = (*_CORE_DEFAULTS, *_TAG_DEFAULTS, ("last_sos_at", None), ("early_cancel_at", None))  # the JSON order
+_DEVICE_DEFAULTS = (*_CORE_DEFAULTS, *_TAG_DEFAULTS, ("last_sos_at", None), ("early_cancel_at", None),
+                    ("clock_behind_s", None), ("lag_low", None), ("lag_low_at", None))  # the JSON order
 
 
 @dataclass(slots=True)

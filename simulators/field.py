@@ -16,6 +16,9 @@ Devices
 - **A dead or unplugged home unit** next to a live door sensor: the unit stops for good.
 - **Clock drift**: each device clock is off by up to `clock_off_s` seconds at the start and
   drifts by up to `drift_s` a day more; the payload `ts` follows the device clock.
+- **A clock hours behind** (`clock_behind`: set by hand, a time zone off; `clock_behind_h`)
+  and **a clock reset** (`clock_reset`: a power cut on some day restarts it at 2000-01-01 00:00
+  UTC), on the mains/Wi-Fi devices only (a GPS tag takes its time from the satellites).
 - **A device replaced** by a new unit under the same id: a few minutes of silence, then the
   new unit starts its `seq` again at 1 and says `online`.
 - Homes **without a door sensor** (`door_share`) or **without a tag** (`tag_share`).
@@ -46,7 +49,7 @@ Harsher homes and habits (issue 15, second round; each has a `fault` truth line 
 Truth lines: every incident as in `simulators.incidents` (inactivity, geofence_exit, sos, ...),
 plus `device_offline` for every device a Wi-Fi outage silences for longer than
 `offline_after_missed` (3) heartbeat intervals; faults that should raise nothing get a line of
-kind `fault` with `fault` = `wifi_outage`, `clock_drift`, `device_replaced`, `no_door_sensor`,
+kind `fault` with `fault` = `wifi_outage`, `clock_drift`, `clock_behind`, `clock_reset`, `device_replaced`, `no_door_sensor`,
 `no_tag`, `tag_left_home` (the tag stays home on an outing). Scorers count only alert kinds as
 incidents and read `fault` lines as context.
 """
@@ -69,6 +72,7 @@ from simulators.incidents import Incident
 from simulators.routines import DAY, HOME_KINDS, HOUR, MIN, NAP, OUT, SLEEP, Record, ResidentSim, Seg
 
 OFFLINE_AFTER_MISSED = 3  # config.yaml rules.offline_after_missed: a silence this many heartbeats long is an outage the hub must report
+Y2000 = 946684800.0  # where a cheap real-time clock restarts after a power cut
 WIFI_KINDS = frozenset({DeviceKind.PINGAN_CAT, DeviceKind.DOOR_SENSOR, DeviceKind.WATER_METER, DeviceKind.SMOKE_ALARM})
 LONG_OUT = "long_out"
 VISIT = "visit"
@@ -96,6 +100,9 @@ class Profile:
     outages_per_week: float = 0.0  # Wi-Fi outages per home and week, 10 min - 4 h
     clock_off_s: float = 0.0  # device clocks start off by up to this (seconds) ...
     drift_s: float = 0.0  # ... and drift by up to this a day (a cheap RTC: 20-100 ppm, 2-9 s/day)
+    clock_behind: float = 0.0  # share of mains/Wi-Fi devices whose clock is set hours behind ...
+    clock_behind_h: tuple[float, float] = (0.25, 9.0)  # ... by this much (a time zone off: whole hours)
+    clock_reset: float = 0.0  # share of mains/Wi-Fi devices whose clock restarts at 2000-01-01 on some day
     replaced: float = 0.0  # share of homes where one device is replaced by a new unit
     falls: float = 0.25  # share of homes with a fall during the run
     night_falls: float = 0.3  # share of the falls that happen on a night bathroom visit
@@ -144,6 +151,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("long", "the field mix over 28 days, falls only from day 14 on: the learned routine's settled regime",
             door_share=0.9, dead_cat=0.04, outages_per_week=0.3, clock_off_s=60, drift_s=5, replaced=0.05,
             falls=0.35, falls_from_day=14, days=28),
+    Profile("clocks", "the field mix with device clocks hours behind or reset to 2000 by a power cut",
+            door_share=0.9, dead_cat=0.04, outages_per_week=0.3, clock_off_s=60, drift_s=5, replaced=0.05,
+            clock_behind=0.15, clock_reset=0.1, falls=0.35),
 )}
 
 
@@ -459,6 +469,8 @@ class _Faults:
     replaced_until: float | None = None
     clock0: float = 0.0  # seconds the device clock is ahead at the start
     drift: float = 0.0  # seconds a day it gains
+    behind: float = 0.0  # seconds it is set behind
+    reset_at: float | None = None  # when a power cut restarts it at 2000-01-01
     buffered: list[tuple[float, str]] | None = None
 
 
@@ -531,6 +543,8 @@ class FieldSimulation(Simulation):
                     self.truths.append((self.start, None, "truth", {"kind": "fault", "fault": "clock_drift", "resident": r.id,
                                                                      "device": d.id, "offset_s": f"{f.clock0:.0f}",
                                                                      "drift_s_per_day": f"{f.drift:.0f}"}))
+                if d.kind in WIFI_KINDS and (p.clock_behind or p.clock_reset):
+                    self._bad_clock(rng, r.id, d.id, f)
                 if d is replaced:
                     f.replaced_at = round(self.start + rng.uniform(1, self.config.days - 1) * DAY, 3)
                     f.replaced_until = round(f.replaced_at + rng.uniform(2, 6) * MIN, 3)
@@ -616,8 +630,22 @@ class FieldSimulation(Simulation):
         else:
             yield SimMessage(t, state.topics[Channel.STATUS], Status(state=str(data)), True)
 
+    def _bad_clock(self, rng: random.Random, resident: str, device: str, f: _Faults) -> None:
+        """A clock set hours behind, or reset to 2000-01-01 by a power cut on some day."""
+        p = self.profile
+        if rng.random() < p.clock_behind:
+            f.behind = rng.choice([round(rng.uniform(*p.clock_behind_h)) * HOUR, rng.uniform(*p.clock_behind_h) * HOUR])
+            self.truths.append((self.start, None, "truth", {"kind": "fault", "fault": "clock_behind", "resident": resident,
+                                                             "device": device, "behind_s": f"{f.behind:.0f}"}))
+        elif rng.random() < p.clock_reset:
+            f.reset_at = round(self.start + rng.uniform(0.5, self.config.days - 0.5) * DAY, 3)
+            self.truths.append((f.reset_at, None, "truth", {"kind": "fault", "fault": "clock_reset", "resident": resident,
+                                                             "device": device}))
+
     def _ts(self, f: _Faults, t: float) -> int:
-        return int(t + f.clock0 + f.drift * (t - self.start) / DAY)
+        if f.reset_at is not None and t >= f.reset_at:
+            return int(Y2000 + t - f.reset_at)
+        return int(t + f.clock0 - f.behind + f.drift * (t - self.start) / DAY)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

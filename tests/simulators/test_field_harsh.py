@@ -152,3 +152,25 @@ def test_the_long_profile_runs_28_days_and_its_falls_come_after_day_14(tmp_path:
     sim = FieldSimulation(PROFILES["long"], 12, 28, 2)
     falls = [i for i in sim.incidents if i.kind == "fall"]
     assert falls and min(i.at for i in falls) >= 14 * DAY
+
+
+def test_a_clock_behind_or_reset_stamps_every_message_of_its_device(tmp_path: Path) -> None:
+    """`clocks`: a device set hours behind stamps each message that far back; one reset by a
+    power cut stamps from 2000-01-01 on; a GPS tag keeps the satellites' time."""
+    rows = world(PROFILES["clocks"], tmp_path / "w.jsonl", residents=30, days=3, seed=2)
+    marked = {t["device"]: (at, t) for at, t in truths(rows, "fault") if t["fault"] in ("clock_behind", "clock_reset")}
+    assert {t["fault"] for _, t in marked.values()} == {"clock_behind", "clock_reset"}
+    assert not any(d.startswith("tag-") for d in marked)
+    for r in rows:
+        topic = str(r.get("topic", ""))
+        device = topic.split("/")[3] if topic else ""
+        ts = json.loads(str(r["payload"])).get("ts") if topic and not topic.endswith("/status") else None
+        if ts is None:
+            continue
+        lag = float(r["t"]) - ts
+        if device not in marked:
+            assert lag < 3600 * 5, (device, lag)  # right to a minute, or buffered through an outage
+        elif marked[device][1]["fault"] == "clock_behind":
+            assert lag >= float(marked[device][1]["behind_s"]) - 120, (device, lag)
+        else:
+            assert (ts < 1e9) == (float(r["t"]) >= marked[device][0]), (device, r["t"])
