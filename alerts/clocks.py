@@ -33,7 +33,7 @@ PROOF_S = 900.0  # receive time a steady lag must last: 3 heartbeats of 300 s; a
 def corrected(ds: DeviceState, msg: DeviceMessage) -> DeviceMessage:
     """`msg` on the device's corrected clock: itself while its clock is right."""
     ts = msg.device_ts
-    if ts is None or msg.skewed or (not msg.late and ds.rare is None):
+    if ts is None or msg.skewed:
         return msg
     lag = msg.received_at - ts
     offset = ds.clock_behind_s or 0.0

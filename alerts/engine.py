@@ -61,7 +61,7 @@ class Engine:
             return self._finish(now)
         ds = ctx.devices[device.id]
         self._dirty.add(device.resident or DEVICE_UNIT + device.id)
-        if ctx.rules.clock_behind:
+        if (msg.late or ds.rare is not None) and ctx.rules.clock_behind:  # a live message of a sound clock: as it is
             msg = clocks.corrected(ds, msg)
         if msg.late:
             ctx.count("late_messages")
