@@ -113,6 +113,13 @@ class PetsConfig(Strict):
     window_absences: int = Field(10, ge=1, le=60, description="the motion while away is learned from this many recent absences")
 
 
+class LeaksConfig(Strict):
+    enabled: bool = Field(False, description="a water meter that flows through the deep night (a running cistern) shows no activity of the resident")
+    night_flows: int = Field(8, ge=2, le=1000, description="flows in 01:00-05:00 that make a leaking night (people: 1-5)")
+    min_nights: int = Field(2, ge=1, le=30, description="leaking nights of the window before the meter's flows stop counting")
+    window_nights: int = Field(5, ge=1, le=30, description="the recent nights judged")
+
+
 class RulesConfig(Strict):
     offline_after_missed: int = Field(3, ge=1, le=100, description="missed heartbeat intervals before a device is offline")
     unwatched_hours: float = Field(1, ge=0, description="offline this long with no other activity sensor online raises severity to high")
@@ -124,6 +131,7 @@ class RulesConfig(Strict):
     routine: RoutineConfig = Field(default_factory=RoutineConfig)
     learned_day: LearnedDayConfig = Field(default_factory=LearnedDayConfig)
     pets: PetsConfig = Field(default_factory=PetsConfig)
+    leaks: LeaksConfig = Field(default_factory=LeaksConfig)
 
 
 class Role(StrEnum):

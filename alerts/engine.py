@@ -30,7 +30,7 @@ from alerts.deadlines import ACK, DEVICE, RESIDENT
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.reasons import ReasonCode, explain
 from alerts.registry import Absence, Device, RegistrySnapshot, Resident
-from alerts.rules import activity, battery, critical, geofence, inactivity, offline, person
+from alerts.rules import activity, battery, critical, geofence, inactivity, leaks, offline, person
 from alerts.state import DeviceState, ResidentState
 from devices import DeviceKind, DeviceMessage, Event, Gps, Heartbeat, Status
 
@@ -89,6 +89,8 @@ class Engine:
             critical.raise_critical(ctx, device, resident_id, event, msg, now)
         elif event == "sos_cancel":
             critical.cancel_sos(ctx, device, resident_id, msg, now)
+        elif event == "water_flow" and ctx.rules.leaks.enabled and self._leaking(device_id, resident_id, msg.at):
+            ctx.count("leak_flows")  # a running cistern, not her (alerts/rules/leaks.py)
         elif event in activity.ACTIVITY_EVENTS:
             # Door and home motion are put in order on the hub's clock unless the message was
             # buffered for long: two devices' clocks drift apart by minutes (a slow clock makes
@@ -104,6 +106,13 @@ class Engine:
             ctx.count("tamper_events")
         else:
             ctx.count("unknown_event_types")
+
+    def _leaking(self, device_id: str, resident_id: str, at: float) -> bool:
+        """Count a water meter's flow for its deep night; whether the meter is leaking."""
+        ctx = self._ctx
+        ds, tz, cfg = ctx.devices[device_id], ctx.index.snapshot.residents[resident_id].timezone, ctx.rules.leaks
+        leaks.note_flow(ds, tz, at, cfg)
+        return leaks.leaking(ds, tz, at, cfg)
 
     def tick(self, now: float) -> list[Action]:
         ctx, now = self._begin(now)

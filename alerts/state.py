@@ -58,6 +58,9 @@ class DeviceRare:
     clock_behind_s: float | None = None  # how far its clock runs behind (alerts/clocks.py)
     lag_low: float | None = None  # the lowest lag of a watch for a clock behind ...
     lag_low_at: float | None = None  # ... and the receive time it began
+    leak_day: int | None = None  # a water meter: the local day of the last deep night with a flow ... (alerts/rules/leaks.py)
+    leak_count: int = 0  # ... its flows so far ...
+    leak_mask: int = 0  # ... and which of the recent nights reached `night_flows` (bit 0: that night)
 
 
 _RARE_DEFAULTS = tuple((f.name, f.default) for f in fields(DeviceRare))
@@ -80,6 +83,9 @@ class DeviceState:
         clock_behind_s: float | None
         lag_low: float | None
         lag_low_at: float | None
+        leak_day: int | None
+        leak_count: int
+        leak_mask: int
         fix_lat: float | None
         fix_lon: float | None
         fix_at: float | None
@@ -175,7 +181,8 @@ for _name, _default in _RARE_DEFAULTS:
 _CORE_DEFAULTS = (("last_heard", None), ("watch_start", None), ("health", None), ("offline_since", None),
                   ("battery", None), ("battery_low", False))
 _DEVICE_DEFAULTS = (*_CORE_DEFAULTS, *_TAG_DEFAULTS, ("last_sos_at", None), ("early_cancel_at", None),
-                    ("clock_behind_s", None), ("lag_low", None), ("lag_low_at", None))  # the JSON order
+                    ("clock_behind_s", None), ("lag_low", None), ("lag_low_at", None),
+                    ("leak_day", None), ("leak_count", 0), ("leak_mask", 0))  # the JSON order
 
 
 @dataclass(slots=True)

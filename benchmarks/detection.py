@@ -6,7 +6,7 @@ simulated worlds, next to a fixed-threshold baseline scored on the same files.
     .venv/bin/python benchmarks/detection.py --profiles rooms,irregular,pets,falls,long
 
 The default profiles are the first round's; the harsher ones (`rooms`, `irregular`, `pets`,
-`falls`, `long`, `clocks`: device clocks hours behind or reset to 2000) and `habits` (a world whose days are planned by simulators/habits.py, not by
+`falls`, `long`, `clocks`: device clocks hours behind or reset to 2000, `leaks`: a running cistern) and `habits` (a world whose days are planned by simulators/habits.py, not by
 our routines.py: elderly people in Chinese cities) are selected by name. A profile with its own length (`long`: 28 days) runs
 that long whatever `--days` says.
 

@@ -35,6 +35,8 @@ Harsher homes and habits (issue 15, second round; each has a `fault` truth line 
   resident's movements made in its field of view (a bedroom, a bathroom out of sight).
 - **A pet** (`pets`) sets the PIR off at random, day and night, also while the resident is out
   or lies on the floor.
+- **A running cistern** (`leaks`): from some day the water meter reports a refill every
+  10-30 min, day and night, whatever the resident does.
 - **A door sensor that misses openings** (`door_miss`): a weak magnet or a door left ajar; the
   passage (open and close) is lost, each one with a `door_missed` truth line.
 - **Night owls** (`owls`: to bed 1.5–3.5 h late every night, up later) and **irregular nights**
@@ -113,6 +115,7 @@ class Profile:
     coverage: tuple[float, float] = (1.0, 1.0)  # per home: share of movements the one home unit sees
     pets: float = 0.0  # share of homes with a pet that sets the PIR off ...
     pet_per_hour: tuple[float, float] = (0.3, 2.0)  # ... this often (per home)
+    leaks: float = 0.0  # share of homes with a running cistern from some day (the water meter reports each refill)
     door_miss: float = 0.0  # share of homes whose door sensor misses passages ...
     door_miss_rate: tuple[float, float] = (0.05, 0.3)  # ... this share of them (per home)
     owls: float = 0.0  # share of residents who go to bed 1.5-3.5 h late every night
@@ -154,6 +157,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("clocks", "the field mix with device clocks hours behind or reset to 2000 by a power cut",
             door_share=0.9, dead_cat=0.04, outages_per_week=0.3, clock_off_s=60, drift_s=5, replaced=0.05,
             clock_behind=0.15, clock_reset=0.1, falls=0.35),
+    Profile("leaks", "the field mix with a running cistern in 40 % of homes from some day: the water meter flows day and night",
+            door_share=0.9, dead_cat=0.04, outages_per_week=0.3, clock_off_s=60, drift_s=5, replaced=0.05,
+            leaks=0.4, falls=0.35),
 )}
 
 
@@ -167,6 +173,7 @@ class HomeTraits:
     owl_hours: float = 0.0
     irregular: bool = False
     bedridden: bool = False
+    leak_from_day: int = -1  # a running cistern from this day of the run (-1: none)
 
     def faults(self) -> dict[str, str]:
         """The `fault` truth lines this home gets at the start: {fault: value}."""
@@ -174,7 +181,8 @@ class HomeTraits:
                "pet": f"{self.pet_per_hour:.2f}/h" if self.pet_per_hour else "",
                "door_misses": f"{self.door_miss:.2f}" if self.door_miss else "",
                "night_owl": f"{self.owl_hours:.1f} h" if self.owl_hours else "",
-               "irregular_sleep": "yes" if self.irregular else "", "bedridden": "yes" if self.bedridden else ""}
+               "irregular_sleep": "yes" if self.irregular else "", "bedridden": "yes" if self.bedridden else "",
+               "leaking_cistern": f"from day {self.leak_from_day}" if self.leak_from_day >= 0 else ""}
         return {k: v for k, v in out.items() if v}
 
 
@@ -189,7 +197,8 @@ def draw_traits(profile: Profile, residents: list[str], seed: int) -> dict[str, 
             door_miss=rng.uniform(*p.door_miss_rate) if rng.random() < p.door_miss else 0.0,
             owl_hours=rng.uniform(1.5, 3.5) if rng.random() < p.owls else 0.0,
             irregular=rng.random() < p.irregular,
-            bedridden=rng.random() < p.bedridden)
+            bedridden=rng.random() < p.bedridden,
+            leak_from_day=rng.randrange(0, 10) if p.leaks and rng.random() < p.leaks else -1)
     return out
 
 
@@ -248,6 +257,7 @@ class FieldResidentSim(ResidentSim):
             out = self.out = [rec for rec in out if not self._moves_while_fallen(rec)]
         self._still_tag(self.midnight0 + d * DAY)
         self._pet(self.midnight0 + d * DAY)
+        self._leak(self.midnight0 + d * DAY, d)
         return out
 
     def _moves_while_fallen(self, rec: Record) -> bool:
@@ -361,6 +371,15 @@ class FieldResidentSim(ResidentSim):
         while t < ds + DAY:
             self.out.append((t, self.cat, "event", "motion"))
             t += MIN + self.xrng.expovariate(rate / HOUR)
+
+    def _leak(self, ds: float, d: int) -> None:
+        """A running cistern refills on its own every 10-30 min, day and night; the meter reports each."""
+        if self.water is None or not 0 <= self.traits.leak_from_day <= d:
+            return
+        t = ds + self.xrng.uniform(10, 30) * MIN
+        while t < ds + DAY:
+            self.out.append((t, self.water, "event", "water_flow"))
+            t += self.xrng.uniform(10, 30) * MIN
 
     def _visit(self, seg: Seg) -> None:
         """A visitor: the door, then people moving about until they leave."""
