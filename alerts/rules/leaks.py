@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from alerts.config import LeaksConfig
 from alerts.localtime import local_day, seconds_of_day
+from alerts.rules.pets import DEEP_NIGHT  # 01:00-05:00 local: the resident sleeps
 from alerts.state import DeviceState
-
-DEEP_NIGHT = (3600.0, 5 * 3600.0)  # 01:00-05:00 local, as alerts/rules/pets.py: the resident sleeps
 
 
 def note_flow(ds: DeviceState, tz: str, at: float, cfg: LeaksConfig) -> None:
