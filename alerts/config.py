@@ -89,6 +89,9 @@ class LearnedDayConfig(Strict):
     night_floor_hours: float = Field(8, gt=0, le=24, description="a learned night is allowed at least this long")
     own_bedtime: bool = Field(False, description="a night may begin from her earliest bedtime of the window's nights, not from the night window's opening")
     bedtime_nights: int = Field(7, ge=1, le=365, description="nights of evidence before her earliest bedtime is used")
+    early_risers: bool = Field(False, description="a resident up before the night window's end on every morning seen: her night's sleep-in shrinks by n/(n + early_risers_days) × how early her latest morning was (never below sleep_in_floor_hours)")
+    early_risers_days: float = Field(7, gt=0, le=365, description="mornings of evidence at which early_risers moves the night's end half-way to her latest rising + the sleep-in")
+    bedtime_widen_nights: int = Field(0, ge=0, le=365, description="after this many nights an earliest bedtime before the night window's opening counts already (widening only; 0: off)")
     late_mornings: bool = Field(False, description="a resident up late every morning of the window: the learned sleep-in's ceiling rises by her earliest morning's lateness")
     late_mornings_ceiling_hours: float = Field(7, ge=0, le=12, description="and never above this many hours after the night window")
 

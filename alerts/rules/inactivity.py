@@ -264,6 +264,20 @@ def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> qu
     return quiet.sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.learned_day)
 
 
+def early_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> float | None:
+    """The sleep-in of an early riser's night beginning at `start` (learned_day.early_risers):
+    the prior's, less by how early her latest rising of the window was, weighed by the mornings
+    seen (quiet.early_sleep_in). None: off, not a night, or not up before the window's end every morning."""
+    cfg = ctx.rules.learned_day
+    if not cfg.enabled or not cfg.early_risers or own_night(ctx, resident, start) is not None:
+        return None
+    window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
+    if not _may_be_sleep(start, resident.timezone, window, bedtime_of(ctx, resident, start)):
+        return None
+    end = night_end(start, resident.timezone, window)
+    return quiet.early_sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.inactivity.sleep_in_hours * 3600, cfg)
+
+
 def _quiet_history(ctx: RuleContext, resident_id: str) -> QuietHistory | None:
     """The resident's quiet history, read on the `Learned` record itself (not through the
     state's property)."""
@@ -299,7 +313,11 @@ def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | No
     own = own_night(ctx, resident, start, history)
     if own is not None:
         return own.bedtime_min
-    return quiet.earliest_bedtime(history, resident.timezone, start, cfg)
+    opens = None
+    if cfg.bedtime_widen_nights:
+        window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
+        opens = ((window[0] - quiet.NOON_S) % DAY_S) / 60
+    return quiet.earliest_bedtime(history, resident.timezone, start, cfg, opens)
 
 
 def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
@@ -330,6 +348,8 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
     if _may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start)):
         end = night_end(start, tz, window)
         quiet.record_wake(history, tz, end, at - end, cfg)
+        if cfg.early_risers and at - start >= RUN_PAUSE_S:  # a shorter pause is no sleep (sitting at dawn, up already)
+            quiet.record_rising(history, tz, end, at - end, cfg)
     else:
         quiet.record(history, tz, start, at - start, cfg)
 
@@ -377,6 +397,9 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     learned_night = learned_sleep_in_s(ctx, resident, start)
     if learned_night is not None:
         sleep_in_s = learned_night.seconds if learned_night.settled else max(sleep_in_s, learned_night.seconds)
+    early = early_sleep_in_s(ctx, resident, start)
+    if early is not None:  # up before 07:00 every morning so far: her night ends sooner, by the mornings of evidence
+        sleep_in_s = min(sleep_in_s, early)
     own = own_night(ctx, resident, start)
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
                    bedtime_of(ctx, resident, start), cfg.night_at_least_day, late_bedtime_shift(ctx, resident, start))

@@ -269,13 +269,60 @@ def record_bedtime(history: QuietHistory, tz: str, start: float, seconds: float,
     del history.beds[: max(0, len(history.beds) - cfg.window_days)]
 
 
-def earliest_bedtime(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig) -> float | None:
+def earliest_bedtime(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig,
+                     opens_min: float | None = None) -> float | None:
     """Her earliest bedtime (minutes after noon) over the window's nights before `at`
     (rules.learned_day.own_bedtime), or None: fewer than `bedtime_nights` nights, or off.
+    With `bedtime_widen_nights` and the night window's opening (`opens_min`), after that many
+    nights an earliest bedtime before the opening already counts — only ever earlier than the
+    window: that she went to bed at 19:30 once shows such nights happen, while that she never
+    goes to bed before 22:30 needs the `bedtime_nights` of evidence (asymmetric as the day's
+    widening and tightening).
     The earliest, not a quantile: an early night she has had is a night, and only a silence
     that begins before every bedtime she has shown is not (docs/RULES.md "Her earliest bedtime")."""
     if not cfg.enabled or not cfg.own_bedtime or history is None:
         return None
     evening, _ = local_day(at - NOON_S, tz)
     rows = [row for row in history.beds if 0 < evening - row[0] <= cfg.window_days]
-    return float(min(row[1] for row in rows)) if len(rows) >= cfg.bedtime_nights else None
+    if len(rows) >= cfg.bedtime_nights:
+        return float(min(row[1] for row in rows))
+    if opens_min is not None and 0 < cfg.bedtime_widen_nights <= len(rows):
+        return float(min(opens_min, min(row[1] for row in rows)))  # earlier than the window only: widening needs one night as evidence
+    return None
+
+
+# Early risers (rules.learned_day.early_risers, docs/RULES.md "Early risers").
+RISING_MIN = -24 * 60  # a rising is kept signed: minutes after the night window's end (before it: negative)
+
+
+def record_rising(history: QuietHistory, tz: str, night_end: float, seconds_late: float, cfg: LearnedDayConfig) -> None:
+    """Note when a silence that may be sleep (an hour or longer: the caller) ended, signed, on the
+    morning of `night_end`: the morning's latest such end is when she rose (a bathroom visit at
+    02:00 ends an earlier one).
+    The motion sensor sees the first movement of the morning in every home; a silence the hub
+    cannot tell from sleep (an outing before 07:00 without a door sensor) counts as a late rising."""
+    day, _ = local_day(night_end, tz)
+    minutes = max(RISING_MIN, min(int(seconds_late // 60), int(cfg.sleep_in_ceiling_hours * 60) * 2))
+    if history.risings and history.risings[-1][0] == day:
+        history.risings[-1][1] = max(history.risings[-1][1], minutes)
+        return
+    if history.risings and history.risings[-1][0] > day:
+        return  # late data for a morning already past
+    history.risings.append([day, minutes])
+    del history.risings[: max(0, len(history.risings) - cfg.window_days)]
+
+
+def early_sleep_in(history: QuietHistory | None, tz: str, night_end: float, prior_s: float, cfg: LearnedDayConfig) -> float | None:
+    """The sleep-in past the night window of a resident up before its end on every morning of the
+    window before `night_end`'s: the prior's, less n/(n + early_risers_days) × how early her latest
+    rising was, never below sleep_in_floor_hours. Up by 05:24 at the latest on 9 mornings: 3 h −
+    9/16 × 1.6 h = 2.1 h, the night ends at 09:06, not 10:00. None: off, no morning seen, or a
+    morning she rose after the window's end (a sleep-in: then the learned sleep-in decides)."""
+    if not cfg.enabled or not cfg.early_risers or history is None:
+        return None
+    day, _ = local_day(night_end, tz)
+    rows = [row[1] for row in history.risings if 0 < day - row[0] <= cfg.window_days]
+    if not rows or max(rows) >= 0:
+        return None
+    n = len(rows)
+    return max(cfg.sleep_in_floor_hours * 3600, prior_s + n / (n + cfg.early_risers_days) * max(rows) * 60)

@@ -1419,3 +1419,77 @@ def test_a_tag_left_at_home_does_not_end_her_absence(name: str, tag_out_h: float
     drv.advance_to(local(2, 20.9))
     opened = [a for a in drv.opened("inactivity") if a.opened_at > local(2, 15.0)]
     assert len(opened) == alerts_before_return, name
+
+
+# ---------------------------------------------------------------- 12. early risers and early nights (session 9)
+
+EARLY_WAKES = [5.0, 4.8, 5.2, 5.4, 4.9, 5.1, 5.0, 4.7, 5.3, 5.0]  # up by 05:24 at the latest
+
+
+@pytest.mark.parametrize(
+    ("name", "early_risers", "wakes", "found_at_h"),
+    [
+        ("up by 05:24 on 9 mornings: 07:00 + 3 h − 9/16 × 1.6 h → 09:06", True, EARLY_WAKES, 24 + 7 + 3 - 9 / 16 * 1.6),
+        ("the window's night (control): 07:00 + 3 h", False, EARLY_WAKES, 34.0),
+        ("one morning up at 08:30 (a sleep-in): not up early every morning, 10:00", True, [*EARLY_WAKES[:4], 8.5, *EARLY_WAKES[5:]], 34.0),
+        ("up by 06:54 (only 6 min before the window's end): 10:00 − 9/16 × 6 min", True, [6.9] * 10, 24 + 10 - 9 / 16 * 0.1),
+    ],
+)
+def test_an_early_risers_night_ends_sooner_in_her_first_days(name: str, early_risers: bool, wakes: list[float], found_at_h: float) -> None:
+    """habits s2 r-0056: up at 04:54 on average, in bed by 21:00; on day 10 up to the bathroom at
+    22:27 and fell there. The night ended at 10:00 (07:00 + the 3 h sleep-in), 15 min after the finder."""
+    drv = sleeper(10, [21.0] * 9 + [22.45], wakes, own_night=False, early_risers=early_risers)
+    drv.advance_to(local(11, 12.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(10, 12.0)]
+    assert alert.opened_at == pytest.approx(local(10, found_at_h), abs=60), name
+    assert alert.reason.params["basis"] == "night"
+
+
+@pytest.mark.parametrize(
+    ("name", "mornings", "found_at_h"),
+    [
+        ("3 mornings up by 05:00 (the first watched from 04:54 is none): 2/9 of the 2 h → 09:33", 3, 24 + 10 - 2 / 9 * 2),
+        ("up by 04:00 on 19 mornings: 3 h − 19/26 × 3 h is below the floor, 07:00 + 1 h", 20, 24 + 8.0),
+    ],
+)
+def test_an_early_risers_night_tightens_with_the_mornings_seen(name: str, mornings: int, found_at_h: float) -> None:
+    wake = 5.0 if mornings < 20 else 4.0
+    drv = sleeper(mornings, [21.0] * (mornings - 1) + [22.5], [wake] * mornings, own_night=False, early_risers=True,
+                  tighten_days=30)
+    drv.advance_to(local(mornings + 1, 12.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(mornings, 12.0)]
+    assert alert.opened_at == pytest.approx(local(mornings, found_at_h), abs=60), name
+
+
+def test_her_risings_survive_a_restart() -> None:
+    drv = sleeper(4, [21.0] * 4, [5.0, 4.8, 5.2, 5.4], own_night=False, early_risers=True)
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
+    assert before is not None and after is not None and before.quiet is not None
+    assert [row[1] for row in before.quiet.risings] == [-132, -108, -96]  # 04:48, 05:12, 05:24 (the first morning's watch began at 04:54)
+    assert after.quiet == before.quiet
+
+
+@pytest.mark.parametrize(
+    ("name", "widen_nights", "beds", "alerts_on_the_last_evening"),
+    [
+        ("in bed at 20:05 on night 1 (within the window's hour before): 19:40 on night 2 is an early night of hers", 1, [20.08, 19.67], 0),
+        ("bedtime_nights (7) not reached (control): 19:40 is judged by day, an alert at 22:10", 0, [20.08, 19.67], 1),
+        ("in bed at 20:05 on night 1: 18:50 on night 2 is more than 1 h before it, judged by day", 1, [20.08, 18.83], 1),
+        ("widening only: in bed at 23:00 on night 1, a silence from 20:10 is still the window's night", 1, [23.0, 20.17], 0),
+        ("no night yet seen: the window's rule, 19:40 judged by day", 1, [19.67], 1),
+    ],
+)
+def test_an_early_night_counts_after_one_night_seen(name: str, widen_nights: int, beds: list[float],
+                                                     alerts_on_the_last_evening: int) -> None:
+    """habits: residents in bed 19:09-19:59 raised alerts in their first 7 evenings, before
+    `bedtime_nights` (7) nights were seen; one early night shows such nights happen. (A first
+    night before 20:00 is itself an alert, and a silence that ended an open alert counts only to
+    the alert, before midnight: it teaches no bedtime.)"""
+    days = len(beds)
+    drv = sleeper(days, beds, [5.0] * days, own_night=False, own_bedtime=True, bedtime_widen_nights=widen_nights)
+    drv.advance_to(local(days + 1, 4.5))
+    evening = [a for a in drv.opened("inactivity") if local(days, 12.0) < a.opened_at < local(days + 1, 4.5)]
+    assert len(evening) == alerts_on_the_last_evening, name
