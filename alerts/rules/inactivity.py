@@ -345,13 +345,23 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
         quiet.record_night(history, tz, start, at - start, cfg)
     if cfg.own_bedtime:
         quiet.record_bedtime(history, tz, start, at - start, cfg)
-    if _may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start)):
+    if _may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start)) and not _an_evening_spell(start, at, tz, window, cfg.evening_spells_by_day):
         end = night_end(start, tz, window)
         quiet.record_wake(history, tz, end, at - end, cfg)
         if cfg.early_risers and at - start >= RUN_PAUSE_S:  # a shorter pause is no sleep (sitting at dawn, up already)
             quiet.record_rising(history, tz, end, at - end, cfg)
     else:
         quiet.record(history, tz, start, at - start, cfg)
+
+
+def _an_evening_spell(start: float, end: float, tz: str, window: tuple[int, int], on: bool) -> bool:
+    """A silence that may be sleep only by her earliest bedtime (it began before the window's
+    hour before) and ended before midnight: an evening in the armchair, not a night — with
+    learned_day.evening_spells_by_day it is kept as a daytime quiet spell, as the window's rule
+    keeps it (a silence from 19:48 to 23:00, then bed at 23:38)."""
+    if not on or _may_be_sleep(start, tz, window):
+        return False
+    return quiet.after_noon_min(start, tz) + (end - start) / 60 < quiet.SMALL_HOURS_MIN
 
 
 def silence_start(ctx: RuleContext, resident_id: str, now: float) -> float:

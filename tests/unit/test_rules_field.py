@@ -1493,3 +1493,34 @@ def test_an_early_night_counts_after_one_night_seen(name: str, widen_nights: int
     drv.advance_to(local(days + 1, 4.5))
     evening = [a for a in drv.opened("inactivity") if local(days, 12.0) < a.opened_at < local(days + 1, 4.5)]
     assert len(evening) == alerts_on_the_last_evening, name
+
+
+@pytest.mark.parametrize(
+    ("name", "evening_spells_by_day", "alerts_on_day_3"),
+    [
+        ("the armchair 19:30-22:30 after her early night: a 3 h quiet spell, 1.25 × 3 h allowed on day 3 (3.5 h quiet)", True, 0),
+        ("kept as a night (control): nothing learned of it, day 3's 3.5 h silence is an alert at the prior's 2.5 h", False, 1),
+    ],
+)
+def test_an_evening_in_the_armchair_teaches_the_day(name: str, evening_spells_by_day: bool, alerts_on_day_3: int) -> None:
+    """rooms s2 r-0025: with her earliest bedtime learned after one night (20:24), an evening
+    silence 19:48-23:00 may be sleep while it lasts; ended before midnight, it was her evening,
+    and the day allowance that it had widened shrank (an alert at 12:24 on a 4.2 h quiet spell)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
+                        learned_day={"enabled": True, "min_days": 1, "own_bedtime": True, "bedtime_widen_nights": 1,
+                                     "evening_spells_by_day": evening_spells_by_day})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 5.9))
+    quiet_until = {1: (20.08, 29.0), 2: (19.5, 22.5), 3: (16.0, 19.4)}  # day: (silent from, to) in hours of that day
+    for day in (1, 2, 3):
+        h, (silent, until) = 6.0, quiet_until[day]
+        while h <= 23.0:
+            if not silent < h < until:
+                drv.event("cat-0001", "motion", local(day, h))
+            h += 0.5
+        if day == 2:
+            drv.event("cat-0001", "motion", local(day, 22.5))
+    drv.advance_to(local(3, 23.5))
+    got = [a for a in drv.opened("inactivity") if local(3, 12.0) < a.opened_at < local(3, 23.5)]
+    assert len(got) == alerts_on_day_3, [((a.opened_at - local(3, 0)) / 3600, a.reason.params["since"], a.reason.params["threshold_s"], a.reason.params["basis"]) for a in got]
