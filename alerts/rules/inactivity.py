@@ -222,11 +222,22 @@ def _may_be_sleep(start: float, tz: str, window: tuple[int, int], bedtime_min: f
     return (window[0] - sod) % DAY_S <= BEDTIME_LEAD_S
 
 
-def learned_day_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.Learned | None:
+class _Ask:
+    """The caller has not asked `bedtime_of` yet (`evaluate` asks once and passes the answer)."""
+
+
+ASK = _Ask()
+
+
+def _bed(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None) -> float | None:
+    return bedtime_of(ctx, resident, start) if isinstance(bed, _Ask) else bed
+
+
+def learned_day_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> quiet.Learned | None:
     """The resident's learned daytime allowance for a silence beginning at `start`, or None
     (not learned yet, a silence that may be sleep, or the resident's own `day_hours` set)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window, bedtime_of(ctx, resident, start)):
+    if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
         return None
     cfg = ctx.rules.learned_day
     habit = not cfg.habit_needs_door or departures_seen(ctx, resident.id)
@@ -240,7 +251,7 @@ def shrink_days(ctx: RuleContext, resident: Resident) -> float:
     return 0.0 if cfg.shrink_needs_door and not departures_seen(ctx, resident.id) else cfg.shrink_days
 
 
-def outing_prior_s(ctx: RuleContext, resident: Resident, start: float) -> float:
+def outing_prior_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> float:
     """The first days' allowance of a silence beginning in the outing window (inactivity.outing_window)
     where no door sensor sees departures: an outing without the tag is a silence at home to the
     hub, and in the first `outing_days` days little says how long hers last. 0: none."""
@@ -248,23 +259,23 @@ def outing_prior_s(ctx: RuleContext, resident: Resident, start: float) -> float:
     if cfg.outing_window is None or resident.inactivity.day_hours is not None or departures_seen(ctx, resident.id):
         return 0.0
     tz, night = resident.timezone, parse_window(resident.inactivity.night or cfg.night)
-    if _may_be_sleep(start, tz, night, bedtime_of(ctx, resident, start)):
+    if _may_be_sleep(start, tz, night, _bed(ctx, resident, start, bed)):
         return 0.0
     sod = (start + utc_offset_s(start, tz)) % DAY_S
     return cfg.outing_hours * 3600 if in_window(sod, parse_window(cfg.outing_window)) else 0.0
 
 
-def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> quiet.Learned | None:
+def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> quiet.Learned | None:
     """How long after the night window a night's silence beginning at `start` may last, learned
     from how late this resident got up (None: not learned yet, or not a night)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if own_night(ctx, resident, start) is not None or not _may_be_sleep(start, resident.timezone, window, bedtime_of(ctx, resident, start)):
+    if own_night(ctx, resident, start) is not None or not _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
         return None
     end = night_end(start, resident.timezone, window)
     return quiet.sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.learned_day)
 
 
-def early_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> float | None:
+def early_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> float | None:
     """The sleep-in of an early riser's night beginning at `start` (learned_day.early_risers):
     the prior's, less by how early her latest rising of the window was, weighed by the mornings
     seen (quiet.early_sleep_in). None: off, not a night, or not up before the window's end every morning."""
@@ -272,7 +283,7 @@ def early_sleep_in_s(ctx: RuleContext, resident: Resident, start: float) -> floa
     if not cfg.enabled or not cfg.early_risers or own_night(ctx, resident, start) is not None:
         return None
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if not _may_be_sleep(start, resident.timezone, window, bedtime_of(ctx, resident, start)):
+    if not _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
         return None
     end = night_end(start, resident.timezone, window)
     return quiet.early_sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.inactivity.sleep_in_hours * 3600, cfg)
@@ -404,22 +415,23 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     cfg = ctx.rules.inactivity
     nap = None if cfg.nap is None else (cfg.nap, cfg.nap_hours * 3600)
     sleep_in_s = cfg.sleep_in_hours * 3600
-    learned_night = learned_sleep_in_s(ctx, resident, start)
+    bed = bedtime_of(ctx, resident, start)  # asked once: the history does not change while this runs
+    learned_night = learned_sleep_in_s(ctx, resident, start, bed)
     if learned_night is not None:
         sleep_in_s = learned_night.seconds if learned_night.settled else max(sleep_in_s, learned_night.seconds)
-    early = early_sleep_in_s(ctx, resident, start)
+    early = early_sleep_in_s(ctx, resident, start, bed)
     if early is not None:  # up before 07:00 every morning so far: her night ends sooner, by the mornings of evidence
         sleep_in_s = min(sleep_in_s, early)
     own = own_night(ctx, resident, start)
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
-                   bedtime_of(ctx, resident, start), cfg.night_at_least_day, late_bedtime_shift(ctx, resident, start))
-    learned = learned_day_s(ctx, resident, start)
+                   bed, cfg.night_at_least_day, late_bedtime_shift(ctx, resident, start))
+    learned = learned_day_s(ctx, resident, start, bed)
     if learned is not None:  # the resident's own quiet spells: wider at once, tighter by the days of evidence
         due = start + quiet.blend(due - start, learned, shrink_days(ctx, resident))
         if not learned.settled and nap is not None and _in_window(start, resident.timezone, nap[0]):
             due = max(due, start + nap[1])  # a long nap comes some days only: a week without one says little
     if learned is None or learned.days < cfg.outing_days:
-        due = max(due, start + outing_prior_s(ctx, resident, start))
+        due = max(due, start + outing_prior_s(ctx, resident, start, bed))
     if now < due:
         return due
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
