@@ -37,6 +37,7 @@ class TagState:
     moved_lon: float | None = None
     moved_acc: float = 0.0
     moved_at: float | None = None
+    moved_speed: bool = False  # it reported a speed (a second such fix anywhere confirms it)
     home_out_at: float | None = None  # first of consecutive fixes outside the home radius (not yet `tag_out`)
     last_zone: str | None = None  # the zone the tag was last seen inside
     tag_out: bool = False  # tag outside the home radius
@@ -103,6 +104,7 @@ class DeviceState:
         moved_lon: float | None
         moved_acc: float
         moved_at: float | None
+        moved_speed: bool
         home_out_at: float | None
         last_zone: str | None
         tag_out: bool

@@ -92,6 +92,7 @@ class Profile:
     still_fix_s: float = 600.0  # a still tag reports about this often
     scatter_m: float = 150.0  # how far a still tag's fixes land
     indoor_jump: float = 0.01  # share of still fixes that are multipath jumps
+    phantom_speed: float = 0.0  # share of still fixes claiming 10-30 m accuracy and a 0.5-2 m/s speed (weak-signal drift)
     sleep_in: float = 0.1  # share of mornings slept in
     quiet_nights: float = 0.3  # share of nights without a bathroom visit
     long_nap: float = 0.2  # share of naps that last 1.5-2.5 h
@@ -160,6 +161,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("leaks", "the field mix with a running cistern in 40 % of homes from some day: the water meter flows day and night",
             door_share=0.9, dead_cat=0.04, outages_per_week=0.3, clock_off_s=60, drift_s=5, replaced=0.05,
             leaks=0.4, falls=0.35),
+    Profile("doppler", "the gps mix with tags whose still fixes now and then claim a speed and a good accuracy",
+            tag_share=1.0, takes_tag=(0.3, 0.9), still_fix_s=300, indoor_jump=0.03, phantom_speed=0.02, falls=0.35,
+            wanderings=0.1),
 )}
 
 
@@ -473,7 +477,11 @@ class FieldResidentSim(ResidentSim):
             bearing = rng.uniform(0, 2 * math.pi)
             pos = offset(self.r.home, reach * math.sin(bearing), reach * math.cos(bearing))
             self._jumped = False
-        self._fix(t, pos, acc, 0.0)
+        speed = 0.0
+        if p.phantom_speed and self.xrng.random() < p.phantom_speed:
+            # a weak-signal fix: the receiver's filter drifts and reports a speed it trusts
+            acc, speed = self.xrng.uniform(10, 30), self.xrng.uniform(0.5, 2.0)
+        self._fix(t, pos, acc, speed)
 
 
 # ---------------------------------------------------------------- devices and the world

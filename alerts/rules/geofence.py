@@ -22,8 +22,9 @@ No active zone (none defined, or outside their hours): no judgement.
 GPS movement is activity only with evidence that survives the fixes' accuracy and their history
 (`_moved`): a still tag indoors scatters by up to ~150 m with 25–160 m accuracy and speed 0,
 and a multipath jump lands hundreds of metres off with an optimistic accuracy. Movement is a
-device-reported speed ≥ MOVING_SPEED_MS on a fix at least SPEED_ACC_M accurate, or two
-deciding fixes within MOVE_CONFIRM_S both displaced from where the tag rests (the anchor, an
+device-reported speed ≥ MOVING_SPEED_MS on a fix at least SPEED_ACC_M accurate, said twice
+within MOVE_CONFIRM_S (`speed_twice`: a still tracker indoors now and then claims a speed on a
+good-looking fix), or two deciding fixes within MOVE_CONFIRM_S both displaced from where the tag rests (the anchor, an
 accuracy-weighted mean of its fixes) by more than both accuracies and more than a still tag's
 scatter (STILL_SCATTER_M plus the anchor's own uncertainty), and consistent with each other (no
 farther apart than their accuracies and a minute of brisk walking).
@@ -69,7 +70,7 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     newest = ds.fix_at is None or msg.at >= ds.fix_at
     if newest:
         ds.fix_lat, ds.fix_lon, ds.fix_at = fix.lat, fix.lon, msg.at
-    if newest and _moved(ds, fix, acc, msg.at, poor):
+    if newest and _moved(ds, fix, acc, msg.at, poor, ctx.rules.geofence.speed_twice):
         activity.note_tag_moved(ctx, resident.id, msg.at)
         activity.note_activity(ctx, resident.id, device, msg.at, now, msg.late)
     if poor:
@@ -129,11 +130,15 @@ def _moving(fix: Gps, acc: float) -> bool:
     return fix.speed is not None and fix.speed >= MOVING_SPEED_MS and acc <= SPEED_ACC_M
 
 
-def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool) -> bool:
+def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool, speed_twice: bool) -> bool:
     """Movement the fix proves (see the module doc); updates the anchor and the pending fix."""
     if _moving(fix, acc):
-        _set_anchor(ds, fix.lat, fix.lon, acc)
-        return True
+        confirmed = not speed_twice or _confirms(ds, fix, acc, at, by_speed=True)
+        if confirmed:
+            _set_anchor(ds, fix.lat, fix.lon, acc)
+        if speed_twice:  # pending either way: on the move, each speed fix confirms the next
+            ds.moved_lat, ds.moved_lon, ds.moved_acc, ds.moved_at, ds.moved_speed = fix.lat, fix.lon, acc, at, True
+        return confirmed
     if poor:
         return False  # a poor fix neither moves the tag nor settles it
     if ds.anchor_lat is None or ds.anchor_lon is None:
@@ -146,7 +151,7 @@ def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool) -> bool
     if _confirms(ds, fix, acc, at):
         _set_anchor(ds, fix.lat, fix.lon, acc)
         return True
-    ds.moved_lat, ds.moved_lon, ds.moved_acc, ds.moved_at = fix.lat, fix.lon, acc, at
+    ds.moved_lat, ds.moved_lon, ds.moved_acc, ds.moved_at, ds.moved_speed = fix.lat, fix.lon, acc, at, False
     return False
 
 
@@ -158,10 +163,14 @@ def _still_within(ds: DeviceState, acc: float) -> float:
     return max(ds.anchor_acc + acc, STILL_SCATTER_M + spread)
 
 
-def _confirms(ds: DeviceState, fix: Gps, acc: float, at: float) -> bool:
-    """A displaced fix confirms the pending one: soon after it, and where one trip could be."""
+def _confirms(ds: DeviceState, fix: Gps, acc: float, at: float, by_speed: bool = False) -> bool:
+    """A displaced fix confirms the pending one: soon after it, and where one trip could be.
+    Two fixes that both report a speed confirm each other wherever they lie: the tag said
+    twice that it moves, and a walk between fixes minutes apart may have gone far."""
     if ds.moved_at is None or ds.moved_lat is None or ds.moved_lon is None or not 0 <= at - ds.moved_at <= MOVE_CONFIRM_S:
         return False
+    if by_speed and ds.moved_speed:
+        return True
     apart = distance_m(ds.moved_lat, ds.moved_lon, fix.lat, fix.lon)
     return apart <= ds.moved_acc + acc + WALK_MS * min(at - ds.moved_at, WALK_GAP_S)
 
