@@ -70,7 +70,8 @@ class PgLiveBus(EventBus):
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.listening = threading.Event()  # set while LISTEN is active (tests wait on it)
-        self.notifications_sent = 0  # payloads handed to pg_notify (tests, benchmarks)
+        self.events_sent = 0  # events handed to pg_notify, and in how many payloads (tests, the log at stop)
+        self.notifications_sent = 0
 
     # --- out ------------------------------------------------------------------------------
 
@@ -88,9 +89,11 @@ class PgLiveBus(EventBus):
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
                     while not self._stop.is_set():
-                        payloads = self.pack(self._take_batch())
-                        if payloads:
+                        events = self._take_batch()
+                        if events:
+                            payloads = self.pack(events)
                             conn.cursor().executemany("SELECT pg_notify(%s, %s)", [(CHANNEL, p) for p in payloads])
+                            self.events_sent += len(events)
                             self.notifications_sent += len(payloads)
             except psycopg.Error as exc:  # the others' boards miss hints; their listener resyncs
                 log.warning("live.notify_failed error=%s: reconnecting", exc)
@@ -148,6 +151,7 @@ class PgLiveBus(EventBus):
         self._stop.set()
         for thread in self._threads:
             thread.join(5)
+        log.info("live.stopped events_sent=%d notifications=%d", self.events_sent, self.notifications_sent)
 
     def _listen_forever(self) -> None:
         first = True

@@ -100,7 +100,7 @@ def test_a_burst_crosses_in_a_few_notifications_every_event_once_and_in_order(
     # ~60 bytes an event: 2,000 events fill ~16 notifications; one a event would be 2,000
     assert len(payloads) <= 40, len(payloads)
     assert all(len(p.encode()) < MAX_PAYLOAD for p in payloads)
-    assert a.notifications_sent == len(payloads)
+    assert (a.events_sent, a.notifications_sent) == (threads * per_thread, len(payloads))
 
 
 def test_an_event_too_large_for_a_notification_arrives_as_resync_in_its_place(
