@@ -44,6 +44,9 @@ class GeofenceConfig(Strict):
     max_accuracy_m: float = Field(100, gt=0, description="fixes with a worse accuracy are stored but do not decide")
     exit_confirm_fixes: int = Field(2, ge=1, le=10, description="consecutive outside fixes that confirm an exit")
     return_margin_m: float = Field(30, ge=0, description="a return must be this far inside a zone")
+    seldom_fixes: bool = Field(
+        True, description="two fixes with nothing reported between confirm each other up to an hour apart (a tag that reports seldom)"
+    )
     speed_twice: bool = Field(
         True, description="a tag's reported speed proves movement only when a second fix within 10 min confirms it"
     )

@@ -22,6 +22,7 @@ class TagState:
     fix_lat: float | None = None
     fix_lon: float | None = None
     fix_at: float | None = None
+    fix_moving: bool = False  # the newest fix reported a trusted speed (geofence._moving)
     outside_fixes: int = 0  # consecutive deciding fixes wholly outside every active zone
     outside_since: float | None = None  # device time of the first of them (the confirmation window)
     out_lat: float | None = None  # the last of them: the next must be where one trip could take the tag
@@ -90,6 +91,7 @@ class DeviceState:
         fix_lat: float | None
         fix_lon: float | None
         fix_at: float | None
+        fix_moving: bool
         outside_fixes: int
         outside_since: float | None
         out_lat: float | None

@@ -92,6 +92,7 @@ class Profile:
     still_fix_s: float = 600.0  # a still tag reports about this often
     scatter_m: float = 150.0  # how far a still tag's fixes land
     indoor_jump: float = 0.01  # share of still fixes that are multipath jumps
+    tag_every_s: tuple[float, float] = (0.0, 0.0)  # per tag: it reports one fix this often at most (0: every fix)
     phantom_speed: float = 0.0  # share of still fixes claiming 10-30 m accuracy and a 0.5-2 m/s speed (weak-signal drift)
     sleep_in: float = 0.1  # share of mornings slept in
     quiet_nights: float = 0.3  # share of nights without a bathroom visit
@@ -161,6 +162,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("leaks", "the field mix with a running cistern in 40 % of homes from some day: the water meter flows day and night",
             door_share=0.9, dead_cat=0.04, outages_per_week=0.3, clock_off_s=60, drift_s=5, replaced=0.05,
             leaks=0.4, falls=0.35),
+    Profile("seldom", "the gps mix with tags that report one fix every 10-30 min, on the move too (a tracker saving its battery)",
+            tag_share=1.0, takes_tag=(0.3, 0.9), still_fix_s=300, indoor_jump=0.03, tag_every_s=(600.0, 1800.0), falls=0.35,
+            wanderings=0.15),
     Profile("doppler", "the gps mix with tags whose still fixes now and then claim a speed and a good accuracy",
             tag_share=1.0, takes_tag=(0.3, 0.9), still_fix_s=300, indoor_jump=0.03, phantom_speed=0.02, falls=0.35,
             wanderings=0.1),
@@ -249,6 +253,8 @@ class FieldResidentSim(ResidentSim):
         self._awake_past_midnight = 0.0  # seconds of last night's waking spent after midnight
         self._door_missing = False
         self._fall_spans: list[tuple[float, float]] = []  # (fall, found) of this resident
+        self._tag_every = 0.0  # a seldom tag's interval (drawn on its first day), and its last fix sent
+        self._tag_sent = -math.inf
 
     def day(self, d: int) -> list[Record]:
         p, rng = self.profile, self.frng
@@ -262,7 +268,23 @@ class FieldResidentSim(ResidentSim):
         self._still_tag(self.midnight0 + d * DAY)
         self._pet(self.midnight0 + d * DAY)
         self._leak(self.midnight0 + d * DAY, d)
+        if p.tag_every_s[1] and self.gps is not None:
+            out[:] = self._seldom_fixes(out)
         return out
+
+    def _seldom_fixes(self, out: list[Record]) -> list[Record]:
+        """A tag that reports at most one fix every `tag_every` seconds: the others never sent."""
+        if not self._tag_every:
+            self._tag_every = self.xrng.uniform(*self.profile.tag_every_s)
+        assert self.gps is not None
+        keep: list[Record] = []
+        for rec in sorted(out, key=lambda r: r[0]):
+            if rec[1] == self.gps.device and rec[2] == "gps":
+                if rec[0] - self._tag_sent < self._tag_every:
+                    continue
+                self._tag_sent = rec[0]
+            keep.append(rec)
+        return keep
 
     def _moves_while_fallen(self, rec: Record) -> bool:
         """A movement stamped inside a fall (a night's getting-up motion rendered after a fall

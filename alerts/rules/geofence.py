@@ -58,6 +58,7 @@ EXIT_TRAVEL_MS = 3.0  # and each lies within both accuracies + this speed × the
 EXIT_TRAVEL_GAP_S = 120.0
 RETURN_CONFIRM_S = 1800.0  # inside this long (or back home) before a wandering counts as over
 HOME_SEEN_SLACK_S = 60.0  # home activity this long before the tag's newest fix near home still confirms (clocks)
+SELDOM_GAP_S = 3600.0  # two fixes with nothing reported between confirm each other up to this far apart
 MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
 
 
@@ -68,15 +69,20 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     acc = fix.acc or 0.0
     poor = acc > ctx.rules.geofence.max_accuracy_m
     newest = ds.fix_at is None or msg.at >= ds.fix_at
+    moving = _moving(fix, acc)
+    # the tag's previous report: a fix that follows it with nothing between may be many minutes
+    # apart (a tag reporting every 10-30 min to save its battery) and still confirm it, when one
+    # of the two says the tag is moving (two multipath jumps in a row are still)
+    prev_at = ds.fix_at if newest and ctx.rules.geofence.seldom_fixes and (moving or ds.fix_moving) else None
     if newest:
-        ds.fix_lat, ds.fix_lon, ds.fix_at = fix.lat, fix.lon, msg.at
-    if newest and _moved(ds, fix, acc, msg.at, poor, ctx.rules.geofence.speed_twice):
+        ds.fix_lat, ds.fix_lon, ds.fix_at, ds.fix_moving = fix.lat, fix.lon, msg.at, moving
+    if newest and _moved(ds, fix, acc, msg.at, poor, ctx.rules.geofence.speed_twice, prev_at):
         activity.note_tag_moved(ctx, resident.id, msg.at)
         activity.note_activity(ctx, resident.id, device, msg.at, now, msg.late)
     if poor:
         ctx.count("gps_fix_poor_accuracy")
         return
-    _home_edge(ctx, ds, resident, fix, acc, msg.at, now)
+    _home_edge(ctx, ds, resident, fix, acc, msg.at, now, prev_at)
     zones = active_zones(resident, msg.at)
     if not zones:
         ds.outside_fixes = 0
@@ -84,7 +90,7 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     depths = [(depth_m(z, fix.lat, fix.lon), z.name) for z in zones]
     if all(depth + acc < 0 for depth, _ in depths):
         ds.return_since = None  # out again: the return was not one
-        if not _continues_outside(ds, fix, acc, msg.at):
+        if not _continues_outside(ds, fix, acc, msg.at, prev_at):
             ds.outside_fixes, ds.outside_since = 0, msg.at  # this fix starts a new run
         ds.outside_fixes += 1
         ds.out_lat, ds.out_lon, ds.out_acc, ds.out_at = fix.lat, fix.lon, acc, msg.at
@@ -98,15 +104,29 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
         _back_inside(ctx, resident, ds, fix, name, msg.at, now)
 
 
-def _continues_outside(ds: DeviceState, fix: Gps, acc: float, at: float) -> bool:
-    """The fix confirms the run of outside fixes: within EXIT_CONFIRM_WINDOW_S of its first,
-    and where one trip from the last could be (two multipath jumps land far apart)."""
-    if ds.outside_fixes == 0 or ds.outside_since is None or not 0 <= at - ds.outside_since <= EXIT_CONFIRM_WINDOW_S:
+def _continues_outside(ds: DeviceState, fix: Gps, acc: float, at: float, prev_at: float | None) -> bool:
+    """The fix confirms the run of outside fixes: within EXIT_CONFIRM_WINDOW_S of its first, or
+    the tag's next report after the last (`_seldom`), and where one trip from the last could be
+    (two multipath jumps land far apart)."""
+    if ds.outside_fixes == 0 or ds.outside_since is None or ds.out_at is None:
         return False
-    if ds.out_lat is None or ds.out_lon is None or ds.out_at is None:
+    seldom = _seldom(prev_at, ds.out_at, at)
+    if not seldom and not 0 <= at - ds.outside_since <= EXIT_CONFIRM_WINDOW_S:
+        return False
+    if ds.out_lat is None or ds.out_lon is None:
         return True
-    gap = min(max(0.0, at - ds.out_at), EXIT_TRAVEL_GAP_S)
+    gap = max(0.0, at - ds.out_at)
+    if not seldom:
+        gap = min(gap, EXIT_TRAVEL_GAP_S)
     return distance_m(ds.out_lat, ds.out_lon, fix.lat, fix.lon) <= ds.out_acc + acc + EXIT_TRAVEL_MS * gap
+
+
+def _seldom(prev_at: float | None, last_at: float | None, at: float) -> bool:
+    """`at`'s fix is the tag's next report after the one at `last_at`, within SELDOM_GAP_S, and
+    one of them reported a speed (`on_fix`): the two are consecutive in time as the tag reports,
+    however seldom. The fixed windows are for fixes with others between them (poor ones
+    skipped), which a multipath jump could pair."""
+    return prev_at is not None and prev_at == last_at and 0 <= at - prev_at <= SELDOM_GAP_S
 
 
 def active_zones(resident: Resident, at: float) -> list[Zone]:
@@ -130,10 +150,10 @@ def _moving(fix: Gps, acc: float) -> bool:
     return fix.speed is not None and fix.speed >= MOVING_SPEED_MS and acc <= SPEED_ACC_M
 
 
-def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool, speed_twice: bool) -> bool:
+def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool, speed_twice: bool, prev_at: float | None) -> bool:
     """Movement the fix proves (see the module doc); updates the anchor and the pending fix."""
     if _moving(fix, acc):
-        confirmed = not speed_twice or _confirms(ds, fix, acc, at, by_speed=True)
+        confirmed = not speed_twice or _confirms(ds, fix, acc, at, prev_at, by_speed=True)
         if confirmed:
             _set_anchor(ds, fix.lat, fix.lon, acc)
         if speed_twice:  # pending either way: on the move, each speed fix confirms the next
@@ -148,7 +168,7 @@ def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool, speed_t
         ds.moved_at = None
         _settle(ds, fix.lat, fix.lon, acc)
         return False
-    if _confirms(ds, fix, acc, at):
+    if _confirms(ds, fix, acc, at, prev_at):
         _set_anchor(ds, fix.lat, fix.lon, acc)
         return True
     ds.moved_lat, ds.moved_lon, ds.moved_acc, ds.moved_at, ds.moved_speed = fix.lat, fix.lon, acc, at, False
@@ -163,16 +183,20 @@ def _still_within(ds: DeviceState, acc: float) -> float:
     return max(ds.anchor_acc + acc, STILL_SCATTER_M + spread)
 
 
-def _confirms(ds: DeviceState, fix: Gps, acc: float, at: float, by_speed: bool = False) -> bool:
-    """A displaced fix confirms the pending one: soon after it, and where one trip could be.
-    Two fixes that both report a speed confirm each other wherever they lie: the tag said
-    twice that it moves, and a walk between fixes minutes apart may have gone far."""
-    if ds.moved_at is None or ds.moved_lat is None or ds.moved_lon is None or not 0 <= at - ds.moved_at <= MOVE_CONFIRM_S:
+def _confirms(ds: DeviceState, fix: Gps, acc: float, at: float, prev_at: float | None, by_speed: bool = False) -> bool:
+    """A displaced fix confirms the pending one: soon after it (or as the tag's next report,
+    `_seldom`), and where one trip could be. Two fixes that both report a speed confirm each
+    other wherever they lie: the tag said twice that it moves, and a walk between fixes minutes
+    apart may have gone far."""
+    if ds.moved_at is None or ds.moved_lat is None or ds.moved_lon is None:
+        return False
+    seldom = _seldom(prev_at, ds.moved_at, at)
+    if not seldom and not 0 <= at - ds.moved_at <= MOVE_CONFIRM_S:
         return False
     if by_speed and ds.moved_speed:
         return True
-    apart = distance_m(ds.moved_lat, ds.moved_lon, fix.lat, fix.lon)
-    return apart <= ds.moved_acc + acc + WALK_MS * min(at - ds.moved_at, WALK_GAP_S)
+    walked = at - ds.moved_at if seldom else min(at - ds.moved_at, WALK_GAP_S)
+    return distance_m(ds.moved_lat, ds.moved_lon, fix.lat, fix.lon) <= ds.moved_acc + acc + WALK_MS * walked
 
 
 def _set_anchor(ds: DeviceState, lat: float, lon: float, acc: float) -> None:
@@ -192,12 +216,14 @@ def _settle(ds: DeviceState, lat: float, lon: float, acc: float) -> None:
     ds.anchor_n += 1
 
 
-def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, acc: float, at: float, now: float) -> None:
-    """Out of the home radius on two consecutive deciding fixes within MOVE_CONFIRM_S (one
-    multipath jump is not a departure); back in on one fix wholly inside it."""
+def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, acc: float, at: float, now: float,
+               prev_at: float | None) -> None:
+    """Out of the home radius on two consecutive deciding fixes within MOVE_CONFIRM_S or one
+    report apart (`_seldom`; one multipath jump is not a departure); back in on one fix wholly
+    inside it."""
     from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
     if not ds.tag_out and from_home - acc > HOME_RADIUS_M:
-        if ds.home_out_at is None or not 0 <= at - ds.home_out_at <= MOVE_CONFIRM_S:
+        if ds.home_out_at is None or not (0 <= at - ds.home_out_at <= MOVE_CONFIRM_S or _seldom(prev_at, ds.home_out_at, at)):
             ds.home_out_at = at
             return
         first, ds.tag_out, ds.home_out_at = ds.home_out_at, True, None

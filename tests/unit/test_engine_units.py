@@ -154,7 +154,7 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
     assert list(DeviceState().to_dict())[:6] == ["last_heard", "watch_start", "health", "offline_since", "battery", "battery_low"]
     assert list(DeviceState().to_dict())[-8:] == ["last_sos_at", "early_cancel_at", "clock_behind_s", "lag_low", "lag_low_at",
                                                   "leak_day", "leak_count", "leak_mask"]
-    assert len(DeviceState().to_dict()) == 36
+    assert len(DeviceState().to_dict()) == 37
     plain = ResidentState(watch_start=T0, last_activity=T0, person=PersonState.HOME_ACTIVE)
     plain.away_since = None  # a default written: no record made
     assert plain.departure is None and plain.learned is None

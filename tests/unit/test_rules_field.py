@@ -130,6 +130,69 @@ def test_one_multipath_jump_does_not_take_the_tag_away() -> None:
     assert rs.away_since is None
 
 
+def tag_every(every_s: float, fixes: list[Fix], **rules: object) -> Driver:
+    """A tag that reports one fix every `every_s` (10-30 min saves a tracker's battery)."""
+    drv = Driver.start(with_zones(CIRCLE), **rules)
+    for k, (n, e, acc, speed) in enumerate(fixes):
+        drv.fix("tag-0001", *at_m(n, e), acc=acc, at=T0 + 60 + k * every_s, speed=speed)
+    drv.advance_to(T0 + 60 + len(fixes) * every_s + 60)
+    return drv
+
+
+def walking_off(every_s: float, n: int = 8) -> list[Fix]:
+    """Out of the zone on foot at 1 m/s and on (a wandering), one fix every `every_s`."""
+    return [(0.0, min(every_s * (k + 1), 4000.0), 10.0, 1.0) for k in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("name", "every_min", "seldom", "exit_at_fix"),
+    [
+        ("every 10 min: at the second fix outside", 10, True, 1),
+        ("every 20 min", 20, True, 1),
+        ("every 30 min", 30, True, 1),
+        ("every 20 min, key off: never", 20, False, None),
+        ("every 10 min, key off: only once she stops, 4 km out", 10, False, 7),
+        ("every minute, as before", 1, True, 9),
+    ],
+)
+def test_a_tag_that_reports_seldom_still_confirms_a_wandering(name: str, every_min: int, seldom: bool,
+                                                            exit_at_fix: int | None) -> None:
+    """A wanderer walking off at 1 m/s: the second fix outside the zone confirms the exit when
+    it is the tag's next report, however many minutes later (before: the two had to fall within
+    15 min and lie within 6 min of walking of each other, so a tag reporting every 20 min never
+    confirmed one)."""
+    every = every_min * 60.0
+    drv = tag_every(every, walking_off(every, n=max(8, 3600 // int(every) + 2)), geofence={"seldom_fixes": seldom})
+    exits = drv.opened("geofence_exit")
+    if exit_at_fix is None:
+        assert not exits, name
+    else:
+        assert [a.opened_at for a in exits] == [T0 + 60 + exit_at_fix * every], name
+
+
+@pytest.mark.parametrize("every_min", [10, 20, 30])
+def test_a_seldom_tag_lying_still_with_jumps_neither_leaves_nor_moves(every_min: int) -> None:
+    """The same tag lying at home for a day: scatter and a multipath jump every 6th fix, never
+    two in a row — no exit, no departure, and its silence is still silence."""
+    every = every_min * 60.0
+    put_down: list[Fix] = [(0.0, 0.0, 30.0, 0.0)] * 2  # at home, a good fix or two before it scatters
+    drv = tag_every(every, put_down + multipath(indoor_scatter(seed=every_min, n=int(24 * H // every)), 6, seed=every_min))
+    assert not drv.opened("geofence_exit")
+    rs = drv.engine.resident_state("r-0001")
+    assert rs is not None and rs.away_since is None and rs.last_activity is None
+
+
+def test_two_still_jumps_in_a_row_from_a_seldom_tag_are_no_exit() -> None:
+    """Two multipath jumps in a row, both outside the zone, from a tag reporting every 20 min
+    and lying at home (speed 0): no exit, no departure, no movement — a seldom pair needs one of
+    its fixes to report a speed (the `seldom` world's first version raised 3 exits this way)."""
+    still: list[Fix] = [(0.0, 0.0, 30.0, 0.0)] * 2 + [(-253.0, -597.0, 25.0, 0.0), (-260.0, -580.0, 37.0, 0.0)]
+    drv = tag_every(1200.0, still + indoor_scatter(seed=7, n=10))
+    assert not drv.opened("geofence_exit")
+    rs = drv.engine.resident_state("r-0001")
+    assert rs is not None and rs.away_since is None and rs.last_activity is None
+
+
 # ---------------------------------------------------------------- 2. dead motion sensor, live door sensor
 
 CAT = Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 300)
