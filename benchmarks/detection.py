@@ -28,6 +28,13 @@ For every profile and seed:
    home-week, and the median inactivity delay from the resident's last movement (the newest
    activity event or moving GPS fix before the fall, receive time).
 
+Overrides: a profile `name+key=value+key=value` (or `--set key=value,key=value` for every profile
+of the run) is the named world with those `simulators.field.Profile` knobs changed, a tuple as
+`low:high` — the same random streams, so only the knobs differ (e.g. a sweep of the still tag's
+scatter: `--profiles field+scatter_m=400+fix_reach=3,field+indoor_jump=0.05`). Its recording is
+named after the whole spec (`field+scatter_m=400+fix_reach=3-60r-14d-s1.jsonl`), never after the
+base profile. docs/DETECTION.md "Field physics" lists the knobs and a sweep.
+
 Prints one row per profile and seed for config.yaml and one for the baseline, then a total
 per profile; the last line is `detection: found=N/M false_per_home_week=X
 median_inactivity_delay_h=Y same_alerts=yes|no` over all config.yaml runs.
@@ -54,7 +61,7 @@ from hub.registry.file import load_registry_file, to_snapshot  # noqa: E402
 from hub.rules.replay import WEEK_S, ReplayResult, match, percentile, run_offline  # noqa: E402
 from simulators.community import registry_yaml  # noqa: E402
 from simulators.engine import SimConfig, Simulation, write_recording  # noqa: E402
-from simulators.field import PROFILES, FieldSimulation  # noqa: E402
+from simulators.field import PROFILES, FieldSimulation, Profile, with_overrides  # noqa: E402
 from simulators.habits import HABITS, HabitsSimulation  # noqa: E402
 
 BASELINE = ROOT / "benchmarks" / "detection" / "baseline.yaml"
@@ -153,24 +160,42 @@ def last_movements(recording: Path, device_resident: dict[str, str]) -> dict[tup
     return out
 
 
+def world(spec: str) -> Profile | None:
+    """The profile a spec names: `name` or `name+key=value+...` (None for `ours`); ValueError if unknown."""
+    name, *pairs = spec.split("+")
+    if name == "ours" and not pairs:
+        return None
+    if name not in WORLDS:
+        raise ValueError(f"unknown profile {name!r} (known: {', '.join([*WORLDS, 'ours'])})")
+    return with_overrides(WORLDS[name], pairs) if pairs else WORLDS[name]
+
+
+def with_set(specs: list[str], pairs: str | None) -> list[str]:
+    """`--set k=v,k=v`: append the overrides to every profile's spec."""
+    if not pairs:
+        return specs
+    return ["+".join([spec, *(p.strip() for p in pairs.split(",") if p.strip())]) for spec in specs]
+
+
 def profile_days(profile: str, days: float) -> float:
     """The profile's own length if it has one (`long`), else `--days`."""
-    own = WORLDS[profile].days if profile in WORLDS else None
-    return own or days
+    own = world(profile)
+    return (own.days if own is not None else None) or days
 
 
 def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int) -> tuple[Path, Path]:
     days = profile_days(profile, days)
-    recording = workdir / f"{profile}-{residents}r-{days:g}d-s{seed}.jsonl"
+    recording = workdir / f"{profile}-{residents}r-{days:g}d-s{seed}.jsonl"  # an overridden profile: its whole spec
     registry = recording.with_name(recording.name + ".registry.yaml")
     if recording.exists() and registry.exists():
         return recording, registry
-    if profile == "ours":
+    chosen = world(profile)
+    if chosen is None:
         sim: Simulation = Simulation(SimConfig(residents=residents, days=days, seed=seed))
-    elif profile == HABITS.name:
-        sim = HabitsSimulation(residents, days, seed)
+    elif chosen.name == HABITS.name:
+        sim = HabitsSimulation(residents, days, seed, profile=chosen)
     else:
-        sim = FieldSimulation(PROFILES[profile], residents, days, seed)
+        sim = FieldSimulation(chosen, residents, days, seed)
     registry.write_text(registry_yaml(sim.community), encoding="utf-8")
     write_recording(sim, recording)
     return recording, registry
@@ -226,10 +251,14 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=14)
     parser.add_argument("--workdir", type=Path, default=None, help="where the recordings go (default: a temp dir)")
     parser.add_argument("--details", action="store_true", help="list missed incidents and false alerts")
+    parser.add_argument("--set", default=None, help="key=value,...: simulators.field.Profile knobs changed on every profile")
     args = parser.parse_args()
-    unknown = [p for p in args.profiles.split(",") if p not in WORLDS and p != "ours"]
-    if unknown:
-        parser.error(f"--profiles: unknown {', '.join(unknown)} (known: {', '.join([*WORLDS, 'ours'])})")
+    args.profiles = ",".join(with_set(args.profiles.split(","), args.set))
+    for spec in args.profiles.split(","):
+        try:
+            world(spec)
+        except (ValueError, TypeError) as exc:
+            parser.error(f"--profiles: {exc}")
     configs = {"config": load_config(ROOT / "hub" / "default_config.yaml", environ={}), "baseline": load_config(BASELINE, environ={})}
     began = time.perf_counter()
     totals: dict[str, list[Score]] = {"config": [], "baseline": []}

@@ -9,6 +9,7 @@ prefix) applied to hub/default_config.yaml. Rows as benchmarks/detection.py's; e
 with its resident, local start (Asia/Shanghai), allowance and basis. With `--falls`, each found
 fall too: resident, door sensor or not, the world's day and local time of the last movement,
 the delay from it, and the allowance and basis that found it (docs/DETECTION.md "The delay").
+Profiles take overrides as benchmarks/detection.py's (`field+scatter_m=400`, `--set lossy=0.5`).
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True, help="recordings (made there when missing)")
     parser.add_argument("--days", type=float, default=14, help="days a recording (a month: what residents do now and then)")
     parser.add_argument("--falls", action="store_true", help="list each found fall: day, hour, delay, allowance, basis")
+    parser.add_argument("--set", default=None, help="key=value,...: simulators.field.Profile knobs changed on every profile")
     parser.add_argument("variants", nargs="+")
     args = parser.parse_args()
+    args.profiles = ",".join(d.with_set(args.profiles.split(","), args.set))
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(d.HEADER)
     for profile in args.profiles.split(","):

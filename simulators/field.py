@@ -61,7 +61,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from devices.kinds import DeviceKind
 from devices.payloads import Event, Gps, Heartbeat, Status
@@ -71,7 +71,21 @@ from simulators.engine import Message as SimMessage
 from simulators.engine import SimConfig, Simulation, Truth, _DeviceState
 from simulators.geo import LatLon, offset, polar
 from simulators.incidents import Incident
-from simulators.routines import DAY, HOME_KINDS, HOUR, MIN, NAP, OUT, SLEEP, Record, ResidentSim, Seg
+from simulators.routines import (
+    ACTIVE,
+    DAY,
+    HOME_KINDS,
+    HOUR,
+    MEAL,
+    MIN,
+    NAP,
+    OUT,
+    QUIET,
+    SLEEP,
+    Record,
+    ResidentSim,
+    Seg,
+)
 
 OFFLINE_AFTER_MISSED = 3  # config.yaml rules.offline_after_missed: a silence this many heartbeats long is an outage the hub must report
 Y2000 = 946684800.0  # where a cheap real-time clock restarts after a power cut
@@ -94,10 +108,12 @@ class Profile:
     indoor_jump: float = 0.01  # share of still fixes that are multipath jumps
     tag_every_s: tuple[float, float] = (0.0, 0.0)  # per tag: it reports one fix this often at most (0: every fix)
     phantom_speed: float = 0.0  # share of still fixes claiming 10-30 m accuracy and a 0.5-2 m/s speed (weak-signal drift)
-    sleep_in: float = 0.1  # share of mornings slept in
+    sleep_in: float = 0.1  # share of mornings slept in ...
+    sleep_in_hours: tuple[float, float] = (1.0, 2.5)  # ... this much later than usual
     quiet_nights: float = 0.3  # share of nights without a bathroom visit
     long_nap: float = 0.2  # share of naps that last 1.5-2.5 h
-    long_outing: float = 0.08  # per day: a 3-7 h outing without the tag
+    long_outing: float = 0.08  # per day: a long outing without the tag ...
+    long_outing_hours: tuple[float, float] = (3.0, 7.0)  # ... this long
     visitor: float = 0.12  # per day: a visitor while the resident is at home
     empty_visit: float = 0.01  # per day: someone checks the flat while the resident is out
     dead_cat: float = 0.0  # share of homes whose home unit dies (or is unplugged) on some day
@@ -131,6 +147,17 @@ class Profile:
     # such a fall is stamped at the returning door, up to 200 s before the return's last motion
     exact_falls: bool = True
     days: float | None = None  # the profile's own length (benchmarks/detection.py uses it over --days)
+    # habits past the ranges above (session 10, benchmarks/detection.py --set); all off by default and
+    # drawn from their own random streams, so a world without them is byte-identical to before
+    tv_evening: float = 0.0  # per day: a long still evening in the armchair (TV, dozing) after dinner ...
+    tv_hours: tuple[float, float] = (2.0, 4.0)  # ... this long, into the bedtime ...
+    tv_gap_min: tuple[float, float] = (30.0, 90.0)  # ... the PIR seeing a movement this often (mean minutes, per resident)
+    early_bed: float = 0.0  # share of residents to bed 1-3 h before the usual (19:00-20:30) and up as much earlier
+    overnight_visitor: float = 0.0  # per day: a child stays the night (in the evening until the next morning)
+    # the habits world's own ranges (simulators/habits.py; the field world does not read them)
+    elder_nap_h: tuple[float, float] = (0.5, 2.5)  # the noon nap's length
+    elder_sit_h: tuple[float, float] = (1.0, 3.0)  # a TV sitting's length
+    elder_sit_gap_min: tuple[float, float] = (8.0, 30.0)  # mean minutes between PIR triggers while sitting (per resident)
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
@@ -182,6 +209,8 @@ class HomeTraits:
     irregular: bool = False
     bedridden: bool = False
     leak_from_day: int = -1  # a running cistern from this day of the run (-1: none)
+    early_hours: float = 0.0  # to bed (and up) this much earlier than the usual
+    tv_gap_min: float = 0.0  # mean minutes between PIR triggers in a long TV evening
 
     def faults(self) -> dict[str, str]:
         """The `fault` truth lines this home gets at the start: {fault: value}."""
@@ -190,7 +219,8 @@ class HomeTraits:
                "door_misses": f"{self.door_miss:.2f}" if self.door_miss else "",
                "night_owl": f"{self.owl_hours:.1f} h" if self.owl_hours else "",
                "irregular_sleep": "yes" if self.irregular else "", "bedridden": "yes" if self.bedridden else "",
-               "leaking_cistern": f"from day {self.leak_from_day}" if self.leak_from_day >= 0 else ""}
+               "leaking_cistern": f"from day {self.leak_from_day}" if self.leak_from_day >= 0 else "",
+               "early_bed": f"{self.early_hours:.1f} h" if self.early_hours else ""}
         return {k: v for k, v in out.items() if v}
 
 
@@ -207,6 +237,11 @@ def draw_traits(profile: Profile, residents: list[str], seed: int) -> dict[str, 
             irregular=rng.random() < p.irregular,
             bedridden=rng.random() < p.bedridden,
             leak_from_day=rng.randrange(0, 10) if p.leaks and rng.random() < p.leaks else -1)
+    if p.early_bed or p.tv_evening:  # session 10's habits: their own stream, drawn only when asked for
+        hrng = random.Random(f"field-habit-traits:{profile.name}:{seed}")
+        for rid in residents:
+            early = hrng.uniform(1.0, 3.0) if hrng.random() < p.early_bed else 0.0
+            out[rid] = replace(out[rid], early_hours=early, tv_gap_min=hrng.uniform(*p.tv_gap_min))
     return out
 
 
@@ -244,6 +279,9 @@ class FieldResidentSim(ResidentSim):
         self.frng = random.Random(f"field:{self.profile.name}:{self.r.id}:{self.midnight0}")
         # the harsher traits draw from their own stream, so the earlier profiles stay as they were
         self.xrng = random.Random(f"field-x:{self.profile.name}:{self.r.id}:{self.midnight0}")
+        # session 10's habits (TV evenings, early nights, overnight visitors): a stream of their own
+        self.hab_rng = random.Random(f"field-habit:{self.profile.name}:{self.r.id}:{self.midnight0}")
+        self._tv_at: set[float] = set()  # starts of the quiet spells that are long TV evenings
         self.traits = self.homes.get(self.r.id, HomeTraits())
         self.usual = self.r.habits
         self.tag_away: list[tuple[float, float]] = []  # when the tag is out of the flat
@@ -258,7 +296,8 @@ class FieldResidentSim(ResidentSim):
 
     def day(self, d: int) -> list[Record]:
         p, rng = self.profile, self.frng
-        wake = self.usual.wake_h + (rng.uniform(1.0, 2.5) if rng.random() < p.sleep_in else 0.0)
+        wake = self.usual.wake_h + (rng.uniform(*p.sleep_in_hours) if rng.random() < p.sleep_in else 0.0)
+        wake -= self.traits.early_hours * 0.8
         wake += self._late_h * self.xrng.uniform(0.6, 1.0) if self._late_h else 0.0  # a late night, a late morning
         visits = 0.0 if rng.random() < p.quiet_nights else self.usual.night_visits
         self.h = replace(self.usual, wake_h=wake, night_visits=visits)
@@ -308,7 +347,7 @@ class FieldResidentSim(ResidentSim):
             blocks.append(Seg(start, end, IN_BED))
         if rng.random() < p.long_outing:
             start = ds + rng.uniform(8.5, 13.0) * HOUR
-            end = start + rng.uniform(3, 7) * HOUR
+            end = start + rng.uniform(*p.long_outing_hours) * HOUR
             blocks = [b for b in blocks if b.end <= start or b.start >= end or b.kind not in (OUT, NAP)]
             blocks = [b for b in blocks if not (b.start < end and b.end > start)]
             blocks.append(Seg(start, end, LONG_OUT))
@@ -319,7 +358,69 @@ class FieldResidentSim(ResidentSim):
         return blocks
 
     def _plan(self, ds: float) -> list[Seg]:
-        return self._late_night(super()._plan(ds), ds)
+        return self._evening_habits(self._late_night(super()._plan(ds), ds), ds)
+
+    def _evening_habits(self, segs: list[Seg], ds: float) -> list[Seg]:
+        """Session 10's evening habits: an early night, a long TV evening, a child staying the night."""
+        p, rng, t = self.profile, self.hab_rng, self.traits
+        if not (p.tv_evening or p.early_bed or p.overnight_visitor):
+            return segs
+        last = segs[-1] if segs else None
+        at_home_tonight = last is not None and last.kind == SLEEP and last.end == ds + DAY and last.start > ds
+        tv = rng.random() < p.tv_evening
+        tv_h, tv_from = rng.uniform(*p.tv_hours), rng.uniform(10, 30) * MIN
+        stay = rng.random() < p.overnight_visitor
+        if not at_home_tonight or last is None:
+            return segs
+        bed = last.start
+        if t.early_hours:  # to bed early, unless out this evening
+            early = max(bed - t.early_hours * HOUR, ds + 19.0 * HOUR)
+            if not any(s.kind not in HOME_KINDS and s.end > early for s in segs[:-1]):
+                bed = early
+        if tv:  # after dinner, a long sitting: to bed when it ends if that is later
+            dinner = next((s.end for s in reversed(segs[:-1]) if s.kind == MEAL and s.start > ds + 16 * HOUR), ds + 18.5 * HOUR)
+            start = dinner + tv_from
+            if start < bed - 30 * MIN and all(s.kind in HOME_KINDS or s.end <= start for s in segs[:-1]):
+                end = min(start + tv_h * HOUR, ds + DAY - 30 * MIN)
+                segs = [*(Seg(s.start, min(s.end, start), s.kind) for s in segs[:-1] if s.start < start),
+                        Seg(start, end, QUIET), last]
+                self._tv_at.add(start)
+                bed = max(bed, end)
+        if bed != last.start or tv:
+            keep = [Seg(s.start, min(s.end, bed), s.kind) for s in segs[:-1] if s.start < bed]
+            until = keep[-1].end if keep else last.start
+            segs = [*keep, *(self._evening_blocks(until, bed) if until < bed else []), Seg(bed, ds + DAY, SLEEP)]
+        if stay:
+            self._overnight(bed, ds)
+        return segs
+
+    def _evening_blocks(self, t: float, end: float) -> list[Seg]:
+        """At home, active and quiet by turns (as `_home_blocks`, from the habits' own stream)."""
+        out, quiet = [], self.hab_rng.random() < 0.5
+        while t < end:
+            n = min(end, t + self.hab_rng.uniform(20, 70) * MIN)
+            out.append(Seg(t, n, QUIET if quiet else ACTIVE))
+            quiet, t = not quiet, n
+        return out
+
+    def _overnight(self, bed: float, ds: float) -> None:
+        """A child stays the night: in by the door in the evening, moving about until late and at
+        night (the guest room, the bathroom), out the next morning."""
+        rng = self.hab_rng
+        arrive = max(ds + rng.uniform(17.0, 19.5) * HOUR, bed - 3 * HOUR)
+        leave = ds + DAY + rng.uniform(7.5, 10.0) * HOUR
+        self._emit(arrive, self.door, "event", "door_open")
+        self._emit(arrive + 10, self.door, "event", "door_close")
+        t = arrive + rng.uniform(1, 10) * MIN
+        late = bed + rng.uniform(0.5, 2.0) * HOUR
+        while t < late:
+            self.out.append((t, self.cat, "event", "motion"))
+            t += 60 + rng.expovariate(1 / (6 * MIN))
+        for _ in range(rng.randint(0, 2)):
+            self.out.append((rng.uniform(late, ds + DAY + 6 * HOUR), self.cat, "event", "motion"))
+        self._emit(leave, self.door, "event", "door_open")
+        self._emit(leave + 10, self.door, "event", "door_close")
+        self._truth(arrive, "fault", fault="overnight_visitor")
 
     def _late_night(self, segs: list[Seg], ds: float) -> list[Seg]:
         """A night owl or an irregular sleeper: awake past the usual bedtime, often past midnight."""
@@ -349,6 +450,9 @@ class FieldResidentSim(ResidentSim):
         return late
 
     def _render(self, seg: Seg) -> None:
+        if seg.kind == QUIET and seg.start in self._tv_at:
+            self._tv(seg)
+            return
         if seg.kind == IN_BED:
             self._in_bed(seg)
             return
@@ -364,6 +468,14 @@ class FieldResidentSim(ResidentSim):
         if seg.kind == OUT and self.frng.random() < self.profile.empty_visit:
             self._empty_visit(seg)
         super()._render(seg)
+
+    def _tv(self, seg: Seg) -> None:
+        """A long still evening in the armchair: the PIR sees a movement only now and then."""
+        rng, gap = self.hab_rng, self.traits.tv_gap_min * MIN
+        t = seg.start + rng.uniform(0, 120)
+        while t < seg.end:
+            self._motion(t)
+            t += 90 + rng.expovariate(1 / gap)
 
     def _in_bed(self, seg: Seg) -> None:
         """Awake in bed: a small movement the unit sees now and then."""
@@ -697,6 +809,30 @@ class FieldSimulation(Simulation):
         return int(t + f.clock0 - f.behind + f.drift * (t - self.start) / DAY)
 
 
+def with_overrides(base: Profile, pairs: list[str]) -> Profile:
+    """`base` with `key=value` overrides (a tuple as `low:high`, a bool as true/false). The name stays
+    the base's: the world draws from the same random streams, only the overridden knobs differ."""
+    types = {f.name: f.type for f in fields(Profile)}
+    changes: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or key not in types or key in ("name", "description"):
+            raise ValueError(f"{pair!r}: expected key=value, key a Profile field of simulators/field.py")
+        kind = str(types[key])
+        if kind.startswith("tuple"):
+            changes[key] = tuple(float(x) for x in value.split(":"))
+        elif kind == "bool":
+            changes[key] = value.strip().lower() in ("1", "true", "yes")
+        elif kind == "int":
+            changes[key] = int(value)
+        elif kind.startswith("float | None"):
+            changes[key] = None if value in ("", "null", "none") else float(value)
+        else:
+            changes[key] = float(value)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
 def _poisson(rng: random.Random, mean: float) -> int:
     n, p, limit = 0, 1.0, math.exp(-mean)
     while True:
@@ -706,4 +842,4 @@ def _poisson(rng: random.Random, mean: float) -> int:
         n += 1
 
 
-__all__ = ["PROFILES", "FieldSimulation", "HomeTraits", "LatLon", "Profile", "draw_traits", "field_community"]
+__all__ = ["PROFILES", "FieldSimulation", "HomeTraits", "LatLon", "Profile", "draw_traits", "field_community", "with_overrides"]

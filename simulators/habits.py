@@ -68,12 +68,12 @@ class Elder:
                 f"visits {self.night_visits:.1f} away {self.weekend_away:.2f}")
 
 
-def draw_elder(rng: random.Random) -> Elder:
+def draw_elder(rng: random.Random, profile: Profile = HABITS) -> Elder:
     return Elder(
         wake_h=rng.uniform(4.5, 6.5) if rng.random() < 0.8 else rng.uniform(6.5, 8.0),
         bed_h=rng.uniform(20.0, 22.0) if rng.random() < 0.6 else rng.uniform(22.0, 23.3),
         market=rng.uniform(0.3, 0.9), market_tag=rng.uniform(0.0, 0.5), nap=rng.uniform(0.5, 1.0),
-        mahjong=rng.uniform(0.0, 0.5), evening=rng.uniform(0.0, 0.6), sit_gap_min=rng.uniform(8, 30),
+        mahjong=rng.uniform(0.0, 0.5), evening=rng.uniform(0.0, 0.6), sit_gap_min=rng.uniform(*profile.elder_sit_gap_min),
         night_visits=rng.uniform(0.0, 2.0), weekend_away=rng.uniform(0.0, 0.4))
 
 
@@ -112,7 +112,7 @@ class HabitsResidentSim(FieldResidentSim):
     def __init__(self, resident: Resident, midnight0: float, seed: int, incidents: list[Incident]) -> None:
         super().__init__(resident, midnight0, seed, incidents)
         self.hrng = random.Random(f"habits:{seed}:{self.r.id}")
-        self.elder = draw_elder(random.Random(f"habits-elder:{seed}:{self.r.id}"))
+        self.elder = draw_elder(random.Random(f"habits-elder:{seed}:{self.r.id}"), self.profile)
         self.usual = replace(self.usual, wake_h=self.elder.wake_h, sleep_h=self.elder.bed_h,
                              night_visits=self.elder.night_visits)
         self.kinds: dict[float, str] = {}  # outing start -> "market" | "mahjong" | "evening"
@@ -132,6 +132,8 @@ class HabitsResidentSim(FieldResidentSim):
             return []
         e, rng = self.elder, self.hrng
         wake = ds + (e.wake_h + rng.gauss(0, 0.33)) * HOUR
+        if self.profile.sleep_in and self.hab_rng.random() < self.profile.sleep_in:  # off in HABITS: its own stream
+            wake += self.hab_rng.uniform(*self.profile.sleep_in_hours) * HOUR
         bed = min(ds + (e.bed_h + rng.gauss(0, 0.33)) * HOUR, ds + 23.8 * HOUR)
         day = _Day(ds, wake, bed)
         self._weekend(day)
@@ -142,7 +144,7 @@ class HabitsResidentSim(FieldResidentSim):
         self.h = replace(self.h, sleep_h=(day.bed - ds) / HOUR)  # a fall's day ends at this bedtime
         t = max(ds, self.busy_until)
         segs = [Seg(t, wake, "sleep")] if t < wake else []
-        return self._fill_day(segs, max(t, wake), day.bed, ds, day.blocks)
+        return self._evening_habits(self._fill_day(segs, max(t, wake), day.bed, ds, day.blocks), ds)
 
     def _weekend(self, day: _Day) -> Seg | None:
         """Saturday now and then: to a child's flat for 1-2 nights, back in the afternoon."""
@@ -176,7 +178,7 @@ class HabitsResidentSim(FieldResidentSim):
         nap = None
         if rng.random() < e.nap:
             start = max(after_lunch + rng.uniform(10, 30) * MIN, day.at(rng.uniform(12.0, 14.5)))
-            nap = day.add(start, start + rng.uniform(0.5, 2.5) * HOUR, NAP)
+            nap = day.add(start, start + rng.uniform(*self.profile.elder_nap_h) * HOUR, NAP)
         if rng.random() < e.mahjong:
             start = max(day.at(rng.uniform(13.5, 15.0)), (nap.end if nap else after_lunch) + rng.uniform(10, 20) * MIN)
             seg = day.add(start, min(start + rng.uniform(1.5, 3.5) * HOUR, day.at(17.5)), OUT)
@@ -199,7 +201,7 @@ class HabitsResidentSim(FieldResidentSim):
         rng = self.hrng
         for lo, hi, chance in ((8.5, 10.5, 0.4), (14.5, 16.5, 0.4), (18.0, 19.5, 0.8)):
             if rng.random() < chance:
-                day.add_after(day.at(rng.uniform(lo, hi)), rng.uniform(1.0, 3.0) * HOUR, QUIET)
+                day.add_after(day.at(rng.uniform(lo, hi)), rng.uniform(*self.profile.elder_sit_h) * HOUR, QUIET)
 
     # rendering --------------------------------------------------------------
     def _quiet(self, seg: Seg) -> None:

@@ -174,3 +174,34 @@ def test_a_clock_behind_or_reset_stamps_every_message_of_its_device(tmp_path: Pa
             assert lag >= float(marked[device][1]["behind_s"]) - 120, (device, lag)
         else:
             assert (ts < 1e9) == (float(r["t"]) >= marked[device][0]), (device, r["t"])
+
+
+# session 10: habits past the ranges (benchmarks/detection.py --set); off by default
+
+
+def evening_gaps(rows: list[Row], low_min: float) -> int:
+    """How many gaps of at least `low_min` between a home unit's motions begin 18:00-22:00."""
+    by_home: dict[str, list[float]] = {}
+    for t, d, _ in events(rows, "motion"):
+        by_home.setdefault(d, []).append(t)
+    return sum(1 for times in by_home.values() for a, b in pairwise(times)
+               if 18 <= local_hour(a) < 22 and b - a >= low_min * 60)
+
+
+def test_early_sleepers_go_to_bed_before_the_others(tmp_path: Path) -> None:
+    usual = world(PROFILES["field"], tmp_path / "a.jsonl", residents=6)
+    early = world(replace(PROFILES["field"], early_bed=1.0), tmp_path / "b.jsonl", residents=6)
+    assert faults(early)["early_bed"] == 6
+    late_evening = lambda rows: sum(1 for t, _, _ in events(rows, "motion") if 20.5 <= local_hour(t) < 21)  # noqa: E731
+    assert late_evening(early) < late_evening(usual) / 2
+
+
+def test_a_tv_evening_is_hours_of_rare_movements(tmp_path: Path) -> None:
+    usual = world(PROFILES["field"], tmp_path / "a.jsonl", residents=6)
+    tv = world(replace(PROFILES["field"], tv_evening=1.0, tv_gap_min=(90, 120)), tmp_path / "b.jsonl", residents=6)
+    assert evening_gaps(tv, 90) > evening_gaps(usual, 90) + 8
+
+
+def test_a_child_staying_the_night(tmp_path: Path) -> None:
+    rows = world(replace(PROFILES["field"], overnight_visitor=0.5), tmp_path / "a.jsonl", residents=6)
+    assert 6 <= faults(rows)["overnight_visitor"] <= 6 * 5 - 6
