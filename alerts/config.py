@@ -98,6 +98,8 @@ class LearnedDayConfig(Strict):
     early_risers: bool = Field(False, description="a resident up before the night window's end on every morning seen: her night's sleep-in shrinks by n/(n + early_risers_days) × how early her latest morning was (never below sleep_in_floor_hours)")
     early_risers_days: float = Field(7, gt=0, le=365, description="mornings of evidence at which early_risers moves the night's end half-way to her latest rising + the sleep-in")
     bedtime_widen_nights: int = Field(0, ge=0, le=365, description="after this many nights an earliest bedtime before the night window's opening counts already (widening only; 0: off)")
+    long_nights: bool = Field(False, description="night_hours from the bedtime yields to margin × her longest night of the window (bedtime to rising): she has slept that long")
+    alerted_nights: bool = Field(False, description="an evening silence an inactivity alert opened on, gone on past midnight and ended before noon by her own movement (not a door), is her night: it teaches her bedtime and rising, not a day spell cut at the alert")
     evening_spells_by_day: bool = Field(False, description="a silence that may be sleep only by her earliest bedtime and ended before midnight is kept as a daytime quiet spell (an evening in the armchair), not as a night")
     late_mornings: bool = Field(False, description="a resident up late every morning of the window: the learned sleep-in's ceiling rises by her earliest morning's lateness")
     late_mornings_ceiling_hours: float = Field(7, ge=0, le=12, description="and never above this many hours after the night window")

@@ -43,7 +43,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     residents = not sizes or pets.in_bout(_background(rs), at, sizes)
     newer = residents and (rs.last_activity is None or at > rs.last_activity)
     if newer:
-        inactivity.note_quiet_spell(ctx, resident_id, at)
+        inactivity.note_quiet_spell(ctx, resident_id, at, device.kind)
         inactivity.note_run(ctx, resident_id, at)
         rs.last_activity, rs.last_activity_device = at, device.id
     if ctx.rules.routine.enabled and residents:

@@ -289,6 +289,16 @@ def early_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: fl
     return quiet.early_sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.inactivity.sleep_in_hours * 3600, cfg)
 
 
+def longest_night_s(ctx: RuleContext, resident: Resident, start: float) -> float:
+    """learned_day.long_nights: `margin` × her longest night of the window (bedtime to rising,
+    quiet.record_night), so `night_hours` from the bedtime yields to nights she has slept; 0: off
+    or none seen. The night's end by the window and its sleep-in still bounds it."""
+    cfg = ctx.rules.learned_day
+    if not cfg.enabled or not cfg.long_nights or resident.inactivity.night_hours is not None:
+        return 0.0
+    return cfg.margin * quiet.longest_night(_quiet_history(ctx, resident.id), resident.timezone, start, cfg)
+
+
 def _quiet_history(ctx: RuleContext, resident_id: str) -> QuietHistory | None:
     """The resident's quiet history, read on the `Learned` record itself (not through the
     state's property)."""
@@ -331,10 +341,10 @@ def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | No
     return quiet.earliest_bedtime(history, resident.timezone, start, cfg, opens)
 
 
-def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
-    """Activity at `at` ends the silence so far: keep it as a daytime quiet spell at home when it
-    began by day, the resident was not away (a confirmed departure), and silence was judged.
-    Call before last activity moves to `at`."""
+def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKind | None = None) -> None:
+    """Activity at `at` (seen by a device of kind `by`) ends the silence so far: keep it as a
+    daytime quiet spell at home when it began by day, the resident was not away (a confirmed
+    departure), and silence was judged. Call before last activity moves to `at`."""
     cfg = ctx.rules.learned_day
     resident, rs = ctx.resident(resident_id), ctx.residents[resident_id]
     departure = rs.departure  # the side records read as such: this runs on every activity (alerts/state.py)
@@ -345,6 +355,7 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
     if at <= start or ctx.absence_at(resident_id, start) is not None:
         return
     alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
+    whole = at
     if alert is not None and alert.triggered_at <= start:
         at = min(at, alert.opened_at)  # known quiet that long; a fall would have gone on
     learned = rs.learned
@@ -352,17 +363,34 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float) -> None:
     if history is None:
         history = rs.quiet = QuietHistory()
     tz, window = resident.timezone, parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if cfg.own_night:
+    slept = cfg.alerted_nights and whole > at and _slept_through(start, whole, tz, by)
+    if slept:
+        at = whole  # an evening's silence that an alert took for a fall, and she got up from it herself: her night
+    if cfg.own_night or cfg.long_nights:
         quiet.record_night(history, tz, start, at - start, cfg)
     if cfg.own_bedtime:
         quiet.record_bedtime(history, tz, start, at - start, cfg)
-    if _may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start)) and not _an_evening_spell(start, at, tz, window, cfg.evening_spells_by_day):
+    if slept or (_may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start))
+                 and not _an_evening_spell(start, at, tz, window, cfg.evening_spells_by_day)):
         end = night_end(start, tz, window)
         quiet.record_wake(history, tz, end, at - end, cfg)
         if cfg.early_risers and at - start >= RUN_PAUSE_S:  # a shorter pause is no sleep (sitting at dawn, up already)
             quiet.record_rising(history, tz, end, at - end, cfg)
     else:
         quiet.record(history, tz, start, at - start, cfg)
+
+
+def _slept_through(start: float, end: float, tz: str, by: DeviceKind | None) -> bool:
+    """A silence that began in the evening (quiet.BEDTIMES_MIN: 18:00-05:00), lasted a night
+    (quiet.NIGHT_MIN_S), went on past midnight and ended before noon with her own movement at home:
+    not a door opening (someone coming in to find her; she, leaving, moves first) — sleep, even
+    when an alert opened on it (learned_day.alerted_nights: she goes to bed earlier than the hub
+    allowed for)."""
+    if by is DeviceKind.DOOR_SENSOR or end - start < quiet.NIGHT_MIN_S:
+        return False
+    bed = quiet.after_noon_min(start, tz)
+    up = bed + (end - start) / 60
+    return quiet.BEDTIMES_MIN[0] <= bed < quiet.BEDTIMES_MIN[1] and quiet.SMALL_HOURS_MIN <= up < 2 * quiet.SMALL_HOURS_MIN
 
 
 def _an_evening_spell(start: float, end: float, tz: str, window: tuple[int, int], on: bool) -> bool:
@@ -408,6 +436,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         return None
     start = silence_start(ctx, resident_id, now)
     day_s, night_s, night = thresholds(ctx, resident)
+    night_s = max(night_s, longest_night_s(ctx, resident, start))
     history = None if record is None else record.routine
     hour_factors = None if history is None else routine.factors(history, ctx.rules.routine)
     # the learned day never goes below min_factor × the day allowance of a home without a door sensor

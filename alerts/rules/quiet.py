@@ -223,6 +223,15 @@ def record_night(history: QuietHistory, tz: str, start: float, seconds: float, c
     del history.nights[: max(0, len(history.nights) - cfg.window_days)]
 
 
+def longest_night(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig) -> float:
+    """Seconds of her longest night (bedtime to rising, `record_night`) over the window's evenings
+    before `at`; 0 when none is kept."""
+    if history is None or not history.nights:
+        return 0.0
+    evening, _ = local_day(at - NOON_S, tz)
+    return 60.0 * max((row[2] - row[1] for row in history.nights if 0 < evening - row[0] <= cfg.window_days), default=0)
+
+
 class Night(NamedTuple):
     bedtime_min: float  # usual bedtime, minutes after noon (a low quantile)
     length_s: float  # the night allowed from this night's bedtime (margin × a high quantile, bounded)

@@ -1608,3 +1608,77 @@ def test_an_evening_in_the_armchair_teaches_the_day(name: str, evening_spells_by
     drv.advance_to(local(3, 23.5))
     got = [a for a in drv.opened("inactivity") if local(3, 12.0) < a.opened_at < local(3, 23.5)]
     assert len(got) == alerts_on_day_3, [((a.opened_at - local(3, 0)) / 3600, a.reason.params["since"], a.reason.params["threshold_s"], a.reason.params["basis"]) for a in got]
+
+
+# ---------------------------------------------------------------- 13. habits past the ranges (session 10)
+
+
+@pytest.mark.parametrize(
+    ("name", "alerted_nights", "nights", "first_activity", "evening_alerts"),
+    [
+        ("in bed at 19:30 every evening, up at 05:00: the first night alerts at 22:00 and teaches her bedtime", True, 6, "motion", 1),
+        ("the alert's silence counted only to 22:00, before midnight (control): an alert every night", False, 6, "motion", 6),
+        ("found through the door at 05:00 (someone coming in): no night of hers, the second evening alerts too", True, 2, "door_open", 2),
+        ("up by herself at 23:30, before midnight: an evening, no night of hers", True, 2, "evening", 2),
+    ],
+)
+def test_an_early_night_an_alert_took_for_a_fall_is_her_night(name: str, alerted_nights: bool, nights: int,
+                                                               first_activity: str, evening_alerts: int) -> None:
+    """field + early_bed (session 10): residents in bed at 19:00-20:30 raised an alert every
+    evening — each night's silence ended an open alert, so it counted only to the alert's opening
+    (22:00, before midnight) and taught no bedtime, only a longer day."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
+                        learned_day={"enabled": True, "own_bedtime": True, "bedtime_widen_nights": 1,
+                                     "evening_spells_by_day": True, "early_risers": True, "alerted_nights": alerted_nights})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 4.9))
+    for day in range(1, nights + 1):
+        h = 5.0
+        while h <= 19.5:
+            drv.event("cat-0001", "motion", local(day, h))
+            h += 0.5
+        if day == 1 and first_activity == "door_open":
+            drv.event("door-0001", "door_open", local(day, 29.0))
+            drv.event("door-0001", "door_close", local(day, 29.0) + 10)
+        if day == 1 and first_activity == "evening":
+            drv.event("cat-0001", "motion", local(day, 23.5))
+            drv.event("cat-0001", "motion", local(day, 23.6))
+    drv.advance_to(local(nights + 1, 4.5))
+    opened = drv.opened("inactivity")  # every one an evening's (22:00 and, as the day's allowance grows, later)
+    assert len(opened) == evening_alerts, [(a.opened_at - local(1, 0)) / H for a in opened]
+
+
+@pytest.mark.parametrize(
+    ("name", "long_nights", "wakes", "morning_alerts"),
+    [
+        ("in bed at 21:06, up at 09:30-09:48 now and then (12.4-12.7 h): the first such morning alerts at 09:06, then none",
+         True, [6.5, 9.6, 6.5, 6.4, 9.8, 6.6, 9.5, 6.5], 1),
+        ("night_hours (12 h) from her bedtime on every night (control): each such morning alerts", False, [6.5, 9.6, 6.5, 6.4, 9.8, 6.6, 9.5, 6.5], 3),
+        ("up by 07:00 every morning: nothing learned beyond 12 h, nothing changes", True, [6.5] * 8, 0),
+    ],
+)
+def test_her_long_nights_widen_the_nights_hours(name: str, long_nights: bool, wakes: list[float], morning_alerts: int) -> None:
+    """field + sleep-ins of 2.5-4 h (session 10): residents in bed by 21:10 who now and then sleep
+    until 09:30 raised an alert on each such morning, from 12 h after the bedtime — the learned
+    sleep-in moved the window's end later, and the 12 h from the bedtime stayed."""
+    days = len(wakes)
+    drv = sleeper(days, [21.1] * days, wakes, own_night=False, early_risers=True, long_nights=long_nights)
+    drv.advance_to(local(days, 12.0))
+    opened = drv.opened("inactivity")
+    assert len(opened) == morning_alerts, [(a.opened_at - local(1, 0)) / H for a in opened]
+    assert all(a.reason.params["basis"] == "night" for a in opened)
+
+
+def test_a_fall_at_bedtime_is_found_by_the_learned_night() -> None:
+    """The cost: after a 12.5 h night, a fall at 21:06 is found by the window's end and her sleep-in
+    (07:00 + 3 h: 10:00), not 12 h after it (09:06)."""
+    wakes = [6.5, 9.6, 6.5]
+    found = {}
+    for on in (False, True):
+        drv = sleeper(3, [21.1] * 3, wakes, own_night=False, early_risers=True, long_nights=on)
+        drv.advance_to(local(4, 14.0))
+        [last] = [a for a in drv.opened("inactivity") if a.opened_at > local(3, 12.0)]
+        found[on] = (last.opened_at - local(3, 0)) / H
+    assert found[False] == pytest.approx(21.1 + 12, abs=0.02)
+    assert found[True] == pytest.approx(24 + 10, abs=0.05)  # the window's end + 3 h
