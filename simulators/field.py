@@ -158,6 +158,19 @@ class Profile:
     elder_nap_h: tuple[float, float] = (0.5, 2.5)  # the noon nap's length
     elder_sit_h: tuple[float, float] = (1.0, 3.0)  # a TV sitting's length
     elder_sit_gap_min: tuple[float, float] = (8.0, 30.0)  # mean minutes between PIR triggers while sitting (per resident)
+    # field-device physics beyond the first rounds (off by default: the recorded worlds stay as they were;
+    # each draws from its own random stream, so turning one on changes nothing else in the world)
+    fix_acc: tuple[float, float] = (25.0, 160.0)  # a still tag's reported accuracy (m) ...
+    fix_reach: float = 1.3  # ... and how far a fix lands, up to this many times that accuracy (capped by scatter_m)
+    jump_m: tuple[float, float] = (150.0, 700.0)  # how far a multipath jump lands
+    lossy: float = 0.0  # share of homes on a flaky link / QoS 0: every device drops messages ...
+    loss_rate: tuple[float, float] = (0.01, 0.2)  # ... this share of them (per home): heartbeats, events, fixes
+    long_outages_per_week: float = 0.0  # long Wi-Fi outages per home and week ...
+    long_outage_h: tuple[float, float] = (4.0, 24.0)  # ... this long
+    outage_flush: float = 1.0  # share of Wi-Fi outages after which the device flushes the events it kept (else lost)
+    pir_false: float = 0.0  # share of homes whose PIR fires by itself in daylight (sun, heat, curtains) ...
+    pir_false_per_hour: tuple[float, float] = (1.0, 4.0)  # ... this often, 08:00-18:00 local, also with nobody moving
+    duplicates: float = 0.0  # share of messages delivered twice (QoS 1 redelivery, same seq and ts)
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
@@ -293,6 +306,11 @@ class FieldResidentSim(ResidentSim):
         self._fall_spans: list[tuple[float, float]] = []  # (fall, found) of this resident
         self._tag_every = 0.0  # a seldom tag's interval (drawn on its first day), and its last fix sent
         self._tag_sent = -math.inf
+        self._pir_rate = 0.0  # spurious PIR triggers an hour in daylight (own stream: drawn only when the profile has them)
+        if self.profile.pir_false:
+            self.prng = random.Random(f"field-pir:{self.profile.name}:{self.r.id}:{self.midnight0}")
+            if self.prng.random() < self.profile.pir_false:
+                self._pir_rate = self.prng.uniform(*self.profile.pir_false_per_hour)
 
     def day(self, d: int) -> list[Record]:
         p, rng = self.profile, self.frng
@@ -306,6 +324,7 @@ class FieldResidentSim(ResidentSim):
             out = self.out = [rec for rec in out if not self._moves_while_fallen(rec)]
         self._still_tag(self.midnight0 + d * DAY)
         self._pet(self.midnight0 + d * DAY)
+        self._pir_by_itself(self.midnight0 + d * DAY, d)
         self._leak(self.midnight0 + d * DAY, d)
         if p.tag_every_s[1] and self.gps is not None:
             out[:] = self._seldom_fixes(out)
@@ -510,6 +529,19 @@ class FieldResidentSim(ResidentSim):
             self.out.append((t, self.cat, "event", "motion"))
             t += MIN + self.xrng.expovariate(rate / HOUR)
 
+    def _pir_by_itself(self, ds: float, d: int) -> None:
+        """A PIR that fires by itself in daylight (sun on the floor, a heater, a curtain in the draught):
+        a few triggers an hour 08:00-18:00, whether anyone moves or not (an empty flat, a fallen resident)."""
+        rate = self._pir_rate
+        if not rate or self.cat is None:
+            return
+        if d == 0:
+            self._truth(ds, "fault", fault="pir_false", value=f"{rate:.2f}/h")
+        t = ds + 8 * HOUR + self.prng.expovariate(rate / HOUR)
+        while t < ds + 18 * HOUR:
+            self.out.append((t, self.cat, "event", "motion"))
+            t += self.prng.expovariate(rate / HOUR)
+
     def _leak(self, ds: float, d: int) -> None:
         """A running cistern refills on its own every 10-30 min, day and night; the meter reports each."""
         if self.water is None or not 0 <= self.traits.leak_from_day <= d:
@@ -603,11 +635,11 @@ class FieldResidentSim(ResidentSim):
     def _still_fix(self, t: float) -> None:
         rng, p = self.frng, self.profile
         if not self._jumped and rng.random() < p.indoor_jump:
-            pos = polar(self.r.home, rng.uniform(0, 2 * math.pi), rng.uniform(150, 700))
+            pos = polar(self.r.home, rng.uniform(0, 2 * math.pi), rng.uniform(*p.jump_m))
             acc, self._jumped = rng.uniform(15, 45), True
         else:
-            acc = rng.uniform(25, 160)
-            reach = min(p.scatter_m, acc * rng.uniform(0.3, 1.3))
+            acc = rng.uniform(*p.fix_acc)
+            reach = min(p.scatter_m, acc * rng.uniform(0.3, p.fix_reach))
             bearing = rng.uniform(0, 2 * math.pi)
             pos = offset(self.r.home, reach * math.sin(bearing), reach * math.cos(bearing))
             self._jumped = False
@@ -633,6 +665,11 @@ class _Faults:
     behind: float = 0.0  # seconds it is set behind
     reset_at: float | None = None  # when a power cut restarts it at 2000-01-01
     buffered: list[tuple[float, str]] | None = None
+    unflushed: frozenset[float] = frozenset()  # starts of the outages after which the device flushes nothing
+    flush: bool = True  # the current outage ends with a flush
+    loss: float = 0.0  # share of heartbeats, events and fixes the link drops
+    duplicates: float = 0.0  # share of messages delivered twice
+    lrng: random.Random | None = None  # the link's own stream (loss, duplicates)
 
 
 class FieldSimulation(Simulation):
@@ -715,8 +752,41 @@ class FieldSimulation(Simulation):
             for kind, what in ((DeviceKind.DOOR_SENSOR, "no_door_sensor"), (DeviceKind.GPS_TAG, "no_tag")):
                 if r.device(kind) is None:
                     self.truths.append((self.start, None, "truth", {"kind": "fault", "fault": what, "resident": r.id}))
+        self._link_faults(faults)
         self.truths.sort(key=lambda rec: rec[0])
         return faults
+
+    def _link_faults(self, faults: dict[str, _Faults]) -> None:
+        """Long outages, outages without a flush, lossy links and duplicated deliveries: their own
+        random stream, drawn only when the profile has them (the earlier worlds stay byte for byte)."""
+        p = self.profile
+        if not (p.lossy or p.long_outages_per_week or p.outage_flush < 1 or p.duplicates):
+            return
+        rng = random.Random(f"field-link:{p.name}:{self.config.seed}")
+        weeks = self.config.days / 7
+        for r in self.community.residents:
+            loss = rng.uniform(*p.loss_rate) if rng.random() < p.lossy else 0.0
+            if loss:
+                self.truths.append((self.start, None, "truth", {"kind": "fault", "fault": "message_loss", "resident": r.id,
+                                                                 "value": f"{loss:.3f}"}))
+            longs = []
+            for _ in range(_poisson(rng, p.long_outages_per_week * weeks)):
+                a = self.start + rng.uniform(0.2, self.config.days - 0.3) * DAY
+                longs.append((a, a + rng.uniform(*p.long_outage_h) * HOUR))
+                self.truths.append((a, None, "truth", {"kind": "fault", "fault": "wifi_outage", "resident": r.id,
+                                                         "until": f"{longs[-1][1]:.0f}"}))
+            jitter = [rng.uniform(5, 60) for _ in longs]
+            for d in r.devices:
+                f = faults[d.id]
+                if d.kind in WIFI_KINDS and longs:
+                    f.outages = sorted(f.outages + [(round(a, 3), round(b + j, 3)) for (a, b), j in zip(longs, jitter, strict=True)])
+                if d.kind in WIFI_KINDS and p.outage_flush < 1:
+                    f.unflushed = frozenset(a for a, _ in f.outages if rng.random() >= p.outage_flush)
+                    self.truths += [(a, None, "truth", {"kind": "fault", "fault": "outage_not_flushed", "resident": r.id,
+                                                         "device": d.id}) for a in sorted(f.unflushed)]
+                f.loss, f.duplicates = loss, p.duplicates
+                if loss or p.duplicates:
+                    f.lrng = random.Random(f"field-link:{p.name}:{self.config.seed}:{d.id}")
 
     # the stream -------------------------------------------------------------
     def _status_records(self) -> list[Record]:
@@ -749,7 +819,7 @@ class FieldSimulation(Simulation):
             yield from self._flush(state, f, t)
         if outage is not None:
             if f.buffered is None:
-                f.buffered = []
+                f.buffered, f.flush = [], outage[0] not in f.unflushed
                 yield from self._outage_truth(state, outage, t)
             if channel == "event":
                 f.buffered.append((t, str(data)))
@@ -769,11 +839,23 @@ class FieldSimulation(Simulation):
 
     def _flush(self, state: _DeviceState, f: _Faults, t: float) -> Iterator[SimMessage]:
         assert f.buffered is not None
-        for at, kind in f.buffered:
+        for at, kind in f.buffered if f.flush else ():
             yield SimMessage(t, state.topics[Channel.EVENT], Event(kind, self._ts(f, at), state.next_seq()))
         f.buffered = None
 
     def _message(self, state: _DeviceState, f: _Faults, t: float, channel: str, data: object) -> Iterator[SimMessage | Truth]:
+        if f.lrng is None:
+            yield from self._send(state, f, t, channel, data)
+            return
+        if channel != "status" and f.loss and f.lrng.random() < f.loss:
+            state.next_seq()  # sent, never delivered: the hub sees a gap in seq
+            return
+        for m in self._send(state, f, t, channel, data):
+            yield m
+            if isinstance(m, SimMessage) and f.duplicates and f.lrng.random() < f.duplicates:
+                yield m  # QoS 1: the broker delivers it again (same seq, same ts)
+
+    def _send(self, state: _DeviceState, f: _Faults, t: float, channel: str, data: object) -> Iterator[SimMessage | Truth]:
         state.last_sent = t  # type: ignore[attr-defined]
         ts = self._ts(f, t)
         if channel == "event":
