@@ -132,6 +132,13 @@ class LeaksConfig(Strict):
     window_nights: int = Field(5, ge=1, le=30, description="the recent nights judged")
 
 
+class FlakyLinksConfig(Strict):
+    enabled: bool = Field(False, description="learn per device how often single heartbeats go missing (a lossy link) and wait out runs of losses before calling it offline")
+    min_gaps: int = Field(3, ge=1, le=1000, description="single missed heartbeats seen before the device counts as lossy")
+    false_per_week: float = Field(0.02, gt=0, le=10, description="offline alerts a week that the link's losses alone may open")
+    max_missed: int = Field(12, ge=1, le=100, description="the most heartbeat intervals a lossy device is given")
+
+
 class RulesConfig(Strict):
     offline_after_missed: int = Field(3, ge=1, le=100, description="missed heartbeat intervals before a device is offline")
     unwatched_hours: float = Field(1, ge=0, description="offline this long with no other activity sensor online raises severity to high")
@@ -144,6 +151,7 @@ class RulesConfig(Strict):
     learned_day: LearnedDayConfig = Field(default_factory=LearnedDayConfig)
     pets: PetsConfig = Field(default_factory=PetsConfig)
     leaks: LeaksConfig = Field(default_factory=LeaksConfig)
+    flaky_links: FlakyLinksConfig = Field(default_factory=FlakyLinksConfig)
 
 
 class Role(StrEnum):

@@ -63,6 +63,7 @@ class DeviceRare:
     leak_day: int | None = None  # a water meter: the local day of the last deep night with a flow ... (alerts/rules/leaks.py)
     leak_count: int = 0  # ... its flows so far ...
     leak_mask: int = 0  # ... and which of the recent nights reached `night_flows` (bit 0: that night)
+    single_misses: int = 0  # silences of one lost heartbeat between two messages (alerts/rules/offline.py: a lossy link)
 
 
 _RARE_DEFAULTS = tuple((f.name, f.default) for f in fields(DeviceRare))
@@ -88,6 +89,7 @@ class DeviceState:
         leak_day: int | None
         leak_count: int
         leak_mask: int
+        single_misses: int
         fix_lat: float | None
         fix_lon: float | None
         fix_at: float | None
@@ -186,7 +188,7 @@ _CORE_DEFAULTS = (("last_heard", None), ("watch_start", None), ("health", None),
                   ("battery", None), ("battery_low", False))
 _DEVICE_DEFAULTS = (*_CORE_DEFAULTS, *_TAG_DEFAULTS, ("last_sos_at", None), ("early_cancel_at", None),
                     ("clock_behind_s", None), ("lag_low", None), ("lag_low_at", None),
-                    ("leak_day", None), ("leak_count", 0), ("leak_mask", 0))  # the JSON order
+                    ("leak_day", None), ("leak_count", 0), ("leak_mask", 0), ("single_misses", 0))  # the JSON order
 
 
 @dataclass(slots=True)

@@ -7,6 +7,15 @@ is, or the home's motion sensor is offline so silence cannot be judged (the resi
 unwatched), it becomes high after unwatched_hours. During an absence the
 device state still changes but no alert opens until the absence ends.
 
+A lossy link (QoS 0 over weak Wi-Fi, a flaky cellular tag; `rules.flaky_links`) drops single
+heartbeats now and then; with loss p, two dropped in a row (p²) let the third arrive just at the
+deadline, and a home at 5 % loss raised an offline alert every few days per device. So the hub
+counts each device's *single* missed heartbeats (a silence of 1.5–2.5 intervals between two
+messages: one beat lost; longer silences are outages, not counted), and once it has seen
+`min_gaps` of them estimates p = single misses / intervals watched and waits the smallest number
+of intervals M ≥ offline_after_missed with (intervals a week) × p^(M-1) ≤ `false_per_week`, at
+most `max_missed`. A device that never lost a single beat keeps offline_after_missed exactly.
+
 Deadlines are lazy: hearing a device only moves `last_heard`; the armed deadline stays a lower
 bound, and when it fires the true deadline is recomputed and re-armed if it is still ahead.
 """
@@ -20,18 +29,37 @@ from alerts.reasons import Explanation, ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.state import DeviceState
 
+WEEK_S = 7 * 86400.0
 
-def period_s(ctx: RuleContext, device: Device) -> float:
-    return float(ctx.rules.offline_after_missed * device.heartbeat_s)
+
+def period_s(ctx: RuleContext, device: Device, ds: DeviceState | None = None) -> float:
+    return float(missed_allowed(ctx, device, ds) * device.heartbeat_s)
+
+
+def missed_allowed(ctx: RuleContext, device: Device, ds: DeviceState | None) -> int:
+    """Heartbeat intervals of silence before the device is offline: offline_after_missed, more on a lossy link."""
+    base, cfg = ctx.rules.offline_after_missed, ctx.rules.flaky_links
+    if ds is None or not cfg.enabled or ds.single_misses < cfg.min_gaps or ds.watch_start is None or ds.last_heard is None:
+        return base
+    intervals = max((ds.last_heard - ds.watch_start) / device.heartbeat_s, 1.0)
+    p = min(ds.single_misses / intervals, 0.9)
+    per_week = WEEK_S / device.heartbeat_s
+    missed = base
+    while missed < cfg.max_missed and per_week * p ** (missed - 1) > cfg.false_per_week:
+        missed += 1
+    return max(missed, base)
 
 
 def heard(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
     if ds.last_heard is None or now > ds.last_heard:
+        if (ctx.rules.flaky_links.enabled and ds.last_heard is not None
+                and 1.5 * device.heartbeat_s < now - ds.last_heard < 2.5 * device.heartbeat_s):
+            ds.single_misses += 1  # one beat lost between two messages (a longer silence is an outage)
         ds.last_heard = now
     if ds.health is not DeviceHealth.ONLINE:
         _back_online(ctx, device, ds, now)
     if ds.due is None:  # no deadline armed (its time is kept in the state: alerts/deadlines.py)
-        ctx.deadlines.arm(DEVICE, device.id, now + period_s(ctx, device))
+        ctx.deadlines.arm(DEVICE, device.id, now + period_s(ctx, device, ds))
 
 
 def _back_online(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
@@ -63,7 +91,7 @@ def evaluate(ctx: RuleContext, device: Device, now: float) -> float | None:
     if ds.health is DeviceHealth.OFFLINE:
         return _alert_after_absence(ctx, device, ds, now)
     base = ds.last_heard if ds.last_heard is not None else ds.watch_start
-    due = (base if base is not None else now) + period_s(ctx, device)
+    due = (base if base is not None else now) + period_s(ctx, device, ds)
     if now < due:
         return due
     go_offline(ctx, device, ds, now, due, Reason.HEARTBEATS_MISSED)
@@ -97,7 +125,7 @@ def _why_offline(ctx: RuleContext, device: Device, ds: DeviceState, reason: Reas
     ref = device_ref(device.id, device.kind)
     if reason is Reason.LAST_WILL:
         return explain(ReasonCode.LAST_WILL, device=ref, last_seen=ds.last_heard)
-    return explain(ReasonCode.HEARTBEATS_MISSED, device=ref, missed=ctx.rules.offline_after_missed, last_seen=ds.last_heard)
+    return explain(ReasonCode.HEARTBEATS_MISSED, device=ref, missed=missed_allowed(ctx, device, ds), last_seen=ds.last_heard)
 
 
 def _alert_after_absence(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> float | None:

@@ -1,0 +1,62 @@
+"""Field-device physics knobs (session 10): off by default, each with its truth lines, and
+profile overrides (`name+key=value`) that keep the base world's random streams."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from simulators.engine import write_recording
+from simulators.field import PROFILES, FieldSimulation, Profile, with_overrides
+
+ROOT = Path(__file__).parents[2]
+Row = dict[str, object]
+
+
+def world(profile: Profile, path: Path, residents: int = 8, days: float = 3, seed: int = 4) -> list[Row]:
+    write_recording(FieldSimulation(profile, residents, days, seed), path)
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def faults(rows: list[Row]) -> Counter[str]:
+    return Counter(r["truth"]["fault"] for r in rows if "truth" in r and r["truth"]["kind"] == "fault")  # type: ignore[index]
+
+
+def channels(rows: list[Row]) -> Counter[str]:
+    return Counter(str(r["topic"]).rsplit("/", 1)[1] for r in rows if "topic" in r)
+
+
+def test_overrides_parse_each_type_and_keep_the_name() -> None:
+    p = with_overrides(PROFILES["field"], ["scatter_m=400", "loss_rate=0.1:0.2", "exact_falls=true", "falls_from_day=3"])
+    assert (p.name, p.scatter_m, p.loss_rate, p.exact_falls, p.falls_from_day) == ("field", 400.0, (0.1, 0.2), True, 3)
+    with pytest.raises(ValueError, match="Profile field"):
+        with_overrides(PROFILES["field"], ["no_such_knob=1"])
+
+
+def test_knobs_off_change_nothing_and_each_knob_shows(tmp_path: Path) -> None:
+    base = world(PROFILES["field"], tmp_path / "base.jsonl")
+    same = world(with_overrides(PROFILES["field"], ["lossy=0", "duplicates=0", "pir_false=0"]), tmp_path / "same.jsonl")
+    assert same == base
+    lossy = world(with_overrides(PROFILES["field"], ["lossy=1", "loss_rate=0.2:0.2"]), tmp_path / "lossy.jsonl")
+    assert faults(lossy)["message_loss"] == 8
+    assert channels(lossy)["heartbeat"] < 0.85 * channels(base)["heartbeat"]
+    dup = world(with_overrides(PROFILES["field"], ["duplicates=0.1"]), tmp_path / "dup.jsonl")
+    seen = Counter((r["topic"], r["payload"]) for r in dup if "topic" in r)
+    assert sum(n > 1 for n in seen.values()) > 0.05 * len(seen)
+    pir = world(with_overrides(PROFILES["field"], ["pir_false=1", "pir_false_per_hour=3:3"]), tmp_path / "pir.jsonl")
+    assert faults(pir)["pir_false"] >= 7 and channels(pir)["event"] > channels(base)["event"] + 8 * 3 * 10 * 3 * 0.7
+    longs = world(with_overrides(PROFILES["field"], ["long_outages_per_week=3", "outage_flush=0"]), tmp_path / "long.jsonl")
+    assert faults(longs)["wifi_outage"] > faults(base)["wifi_outage"] and faults(longs)["outage_not_flushed"] > 0
+
+
+def test_an_overridden_profile_gets_its_own_recording(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import detection
+
+    rec, _ = detection.simulate(tmp_path, "field+lossy=1", 3, 1, 1)
+    assert rec.name == "field+lossy=1-3r-1d-s1.jsonl"
+    assert detection.with_set(["field", "gps"], "lossy=1,duplicates=0.1") == ["field+lossy=1+duplicates=0.1", "gps+lossy=1+duplicates=0.1"]
