@@ -280,6 +280,8 @@ class Departure:
     tag_left_at: float | None = None  # when her tag last left the home radius (its first fix out): did it go with her?
     longest_away_s: float | None = None  # away_learned: her longest absence seen to end through the door, beyond away_max_hours
     longest_away_at: float | None = None  # ... and when it ended (it counts for learned_day.window_days)
+    blind_from: float | None = None  # outage_not_silence: the last unwatched span began here ...
+    blind_floor: float | None = None  # ... and the silence, while no activity of hers is newer than its start, counts from here
     unwatched_since: float | None = None  # no activity sensor online since
 
 
@@ -324,6 +326,8 @@ class ResidentState:
         tag_left_at: float | None
         longest_away_s: float | None
         longest_away_at: float | None
+        blind_from: float | None
+        blind_floor: float | None
         unwatched_since: float | None
         routine: RoutineHistory | None
         quiet: QuietHistory | None

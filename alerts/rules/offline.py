@@ -27,7 +27,7 @@ from alerts.context import REJOIN_GRACE_S, WATCH_KINDS, RuleContext, is_late
 from alerts.deadlines import DEVICE
 from alerts.reasons import Explanation, ReasonCode, device_ref, explain
 from alerts.registry import Device
-from alerts.state import DeviceState
+from alerts.state import DeviceState, ResidentState
 
 WEEK_S = 7 * 86400.0
 
@@ -75,9 +75,21 @@ def _back_online(ctx: RuleContext, device: Device, ds: DeviceState, now: float) 
     if was_offline and device.kind in WATCH_KINDS:
         rs = ctx.residents[device.resident]
         if ctx.covered(device.resident):
+            if ctx.rules.inactivity.outage_not_silence and rs.unwatched_since is not None:
+                _blind_span(rs, rs.unwatched_since, now)
             rs.unwatched_since = None
         ctx.arm_resident(device.resident, now + REJOIN_GRACE_S)  # re-judge silence once the buffer has flushed
     ctx.touched.add(device.resident)
+
+
+def _blind_span(rs: ResidentState, since: float, now: float) -> None:
+    """The home's sensors are back after an unwatched span (a Wi-Fi outage, a power cut): what she
+    did meanwhile is unseen, not silence — a device that does not flush what it kept sends nothing
+    of it. Her silence counts from `now` less the silence seen before the span (inactivity.silence_start),
+    until activity newer than the span's start arrives (a flush, or her next movement)."""
+    seen = rs.last_activity if rs.last_activity is not None else rs.watch_start
+    before = max(0.0, since - seen) if seen is not None else 0.0
+    rs.blind_from, rs.blind_floor = since, now - before
 
 
 def last_will(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
