@@ -51,6 +51,7 @@ class GeofenceConfig(Strict):
     speed_twice: bool = Field(
         True, description="a tag's reported speed proves movement only when a second fix within 10 min confirms it"
     )
+    repeated_fix_once: bool = Field(False, description="a fix delivered again (QoS 1 redelivery: the newest fix's device time and position) is not a second fix")
 
 
 class LowBatteryConfig(Strict):

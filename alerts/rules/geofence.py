@@ -18,6 +18,9 @@ Home motion in the last HOME_MOTION_WINDOW_S lowers the exit to a low-severity c
 is newer than the departure (door or tag leaving home) or the tag is farther from home than
 anyone could have travelled since that motion.
 No active zone (none defined, or outside their hours): no judgement.
+With `repeated_fix_once`, a fix delivered again (QoS 1 redelivery after a lost PUBACK: the
+newest fix's device time and position, to the bit) is dropped before any of this: a duplicated
+multipath jump was two consecutive outside fixes and confirmed an exit.
 
 GPS movement is activity only with evidence that survives the fixes' accuracy and their history
 (`_moved`): a still tag indoors scatters by up to ~150 m with 25–160 m accuracy and speed 0,
@@ -66,6 +69,9 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     fix = msg.payload
     assert isinstance(fix, Gps)
     ds = ctx.devices[device.id]
+    if ctx.rules.geofence.repeated_fix_once and msg.at == ds.fix_at and fix.lat == ds.fix_lat and fix.lon == ds.fix_lon:
+        ctx.count("gps_fix_repeated")  # the broker delivered it again: one multipath jump is not two outside fixes
+        return
     acc = fix.acc or 0.0
     poor = acc > ctx.rules.geofence.max_accuracy_m
     newest = ds.fix_at is None or msg.at >= ds.fix_at
