@@ -406,9 +406,9 @@ def _an_evening_spell(start: float, end: float, tz: str, window: tuple[int, int]
 def silence_start(ctx: RuleContext, resident_id: str, now: float) -> float:
     rs = ctx.residents[resident_id]
     starts = [t for t in (rs.last_activity, rs.watch_start, ctx.last_return(resident_id, now)) if t is not None]
-    floor = rs.blind_floor  # outage_not_silence: an unwatched span is not silence (alerts/rules/offline.py)
-    if floor is not None and (rs.last_activity is None or rs.last_activity < (rs.blind_from or 0.0)):
-        starts.append(floor)
+    dep = rs.departure  # outage_not_silence: an unwatched span is not silence (alerts/rules/offline.py)
+    if dep is not None and dep.blind_floor is not None and (rs.last_activity is None or rs.last_activity < (dep.blind_from or 0.0)):
+        starts.append(dep.blind_floor)
     return max(starts) if starts else now
 
 

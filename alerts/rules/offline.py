@@ -38,8 +38,11 @@ def period_s(ctx: RuleContext, device: Device, ds: DeviceState | None = None) ->
 
 def missed_allowed(ctx: RuleContext, device: Device, ds: DeviceState | None) -> int:
     """Heartbeat intervals of silence before the device is offline: offline_after_missed, more on a lossy link."""
-    base, cfg = ctx.rules.offline_after_missed, ctx.rules.flaky_links
-    if ds is None or not cfg.enabled or ds.single_misses < cfg.min_gaps or ds.watch_start is None or ds.last_heard is None:
+    base = ctx.rules.offline_after_missed
+    if ds is None or ds.rare is None:  # no side record: no single miss seen (the common case, read without the property)
+        return base
+    cfg = ctx.rules.flaky_links
+    if not cfg.enabled or ds.rare.single_misses < cfg.min_gaps or ds.watch_start is None or ds.last_heard is None:
         return base
     intervals = max((ds.last_heard - ds.watch_start) / device.heartbeat_s, 1.0)
     p = min(ds.single_misses / intervals, 0.9)
@@ -51,9 +54,10 @@ def missed_allowed(ctx: RuleContext, device: Device, ds: DeviceState | None) -> 
 
 
 def heard(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
-    if ds.last_heard is None or now > ds.last_heard:
-        if (ctx.rules.flaky_links.enabled and ds.last_heard is not None
-                and 1.5 * device.heartbeat_s < now - ds.last_heard < 2.5 * device.heartbeat_s):
+    last = ds.last_heard
+    if last is None or now > last:
+        # the gap first: most messages follow the last within an interval, and stop there
+        if last is not None and 1.5 * device.heartbeat_s < now - last < 2.5 * device.heartbeat_s and ctx.rules.flaky_links.enabled:
             ds.single_misses += 1  # one beat lost between two messages (a longer silence is an outage)
         ds.last_heard = now
     if ds.health is not DeviceHealth.ONLINE:
