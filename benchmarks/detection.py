@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
@@ -196,8 +197,12 @@ def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int
         sim = HabitsSimulation(residents, days, seed, profile=chosen)
     else:
         sim = FieldSimulation(chosen, residents, days, seed)
-    registry.write_text(registry_yaml(sim.community), encoding="utf-8")
-    write_recording(sim, recording)
+    # written under temporary names, then renamed: a second run sharing the workdir never reads half a file
+    partial = recording.with_name(f".{recording.name}.{os.getpid()}")
+    write_recording(sim, partial)
+    registry.with_name(partial.name + ".registry").write_text(registry_yaml(sim.community), encoding="utf-8")
+    partial.with_name(partial.name + ".registry").replace(registry)
+    partial.replace(recording)
     return recording, registry
 
 
