@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Literal
+from functools import cache
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -223,3 +224,41 @@ class VolunteersConfig(Strict):
 
 class AlertsConfig(Strict):
     ack_expiry: Duration = Field(timedelta(minutes=45), description="an acknowledgement without on-site or resolve within this is abandoned")
+
+
+M = TypeVar("M")
+
+
+def read_only_view(settings: M) -> M:
+    """The same settings (and the settings models in them) as plain slotted objects: the same
+    fields, the same values, read-only — for the rules, which read their settings on every
+    message. A pydantic model's class defines `__getattr__`, so each read of one of its fields
+    goes through CPython's generic hook, which the interpreter never specialises: about 490
+    instructions a read against a few dozen for a slot. The replay of benchmarks/rules_cost.py
+    read the rules' settings 1.3 million times (19 a message), 9 % of its instructions
+    (callgrind; docs/BENCHMARKS.md, session 11). A value that is no model (a view already) is
+    returned as it is."""
+    if not isinstance(settings, BaseModel):
+        return settings
+    model = type(settings)
+    view = object.__new__(_view_class(model))
+    for name in model.model_fields:
+        object.__setattr__(view, name, read_only_view(getattr(settings, name)))
+    return cast(M, view)
+
+
+class _View:
+    __slots__: tuple[str, ...] = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+@cache
+def _view_class(model: type[BaseModel]) -> type[_View]:
+    return type(f"{model.__name__}View", (_View,), {"__slots__": tuple(model.model_fields)})
+

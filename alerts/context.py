@@ -22,7 +22,7 @@ from alerts.actions import (
     Reason,
     Severity,
 )
-from alerts.config import AlertsConfig, RulesConfig
+from alerts.config import AlertsConfig, RulesConfig, read_only_view
 from alerts.deadlines import ACK, DEVICE, RESIDENT, Deadlines
 from alerts.lifecycle import RULES_CHANNEL, SYSTEM, AlertBook
 from alerts.reasons import Explanation
@@ -109,7 +109,7 @@ class RuleContext:
 
     def __init__(self, index: RegistryIndex, rules: RulesConfig, alerts_cfg: AlertsConfig) -> None:
         self.index = index
-        self.rules = rules
+        self.rules = read_only_view(rules)  # read on every message: plain slots, not pydantic's hook (alerts/config.py)
         self.alerts_cfg = alerts_cfg
         self.devices: dict[str, DeviceState] = {}
         self.residents: dict[str, ResidentState] = {}

@@ -94,7 +94,9 @@ def decode(channel: Channel, raw: bytes) -> Payload:
         payload = _DECODERS[channel].decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # ValidationError is a DecodeError
         raise ProtocolError(classify_invalid(MODELS[channel], raw), str(exc)) from None
-    if b"\\u0000" in raw and _has_nul(payload):  # substring test first: the hot path pays ~50 ns
+    # The substring test first, by `find`: `in` on bytes first tries the operand as an integer, and
+    # raising and clearing that TypeError cost 2,250 instructions a message (callgrind).
+    if raw.find(b"\\u0000") != -1 and _has_nul(payload):
         raise ProtocolError("nul_char", "a string holds U+0000, which no device text needs and PostgreSQL refuses")
     return payload
 
