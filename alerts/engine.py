@@ -38,6 +38,7 @@ SNAPSHOT_VERSION = 1
 UNIT_VERSION = 1  # of `unit_state` / `meta_state`
 DEVICE_UNIT = "device:"  # the unit of a device of nobody (hub/rules/partitions.py rules_key)
 TICK_GUARD_S = 1.0  # a handler asking to be woken at or before `now` is woken this much later
+_GPS_TAG = DeviceKind.GPS_TAG  # read on every activity: an enum class's attribute costs ~1,100 instructions (alerts/rules/activity.py)
 
 __all__ = ["Engine", "UnknownAlert", "UnknownResident"]
 
@@ -104,7 +105,7 @@ class Engine:
             seen = now if abs(now - msg.at) <= CLOCK_SLACK_S else msg.at
             if event == "door_open":
                 activity.note_door_open(ctx, resident_id, seen)
-            if device.kind is not DeviceKind.GPS_TAG:  # before the activity: she is home, not a tag lent away
+            if device.kind is not _GPS_TAG:  # before the activity: she is home, not a tag lent away
                 geofence.home_seen(ctx, resident_id, msg.at, now)
             activity.note_activity(ctx, resident_id, device, msg.at, now, msg.late, seen, event)
         elif event == "tamper":

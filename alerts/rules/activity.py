@@ -32,6 +32,11 @@ DOOR_PASSAGE_S = 120.0
 #: Her tag went with her when it left the home radius this soon around the door's departure
 #: (a walk of 150 m takes 2-3 min; the two devices' clocks may differ by minutes).
 TAG_ALONG_BEFORE_S, TAG_ALONG_AFTER_S = 300.0, 900.0
+# Enum members read on every activity, bound once as module globals: Python 3.11 reads an enum
+# class's attribute through its metaclass's __getattr__ hook, about 1,100 instructions a read
+# (docs/BENCHMARKS.md, session 11).
+_DOOR_SENSOR, _PINGAN_CAT = DeviceKind.DOOR_SENSOR, DeviceKind.PINGAN_CAT
+_INACTIVITY, _GEOFENCE_EXIT, _HOME_ACTIVE = AlertKind.INACTIVITY, AlertKind.GEOFENCE_EXIT, PersonState.HOME_ACTIVE
 
 
 def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float, now: float, late: bool,
@@ -56,13 +61,13 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             routine.record(history, resident.timezone, at)
     departure = rs.departure  # the record, read as such: this runs on every activity (alerts/state.py)
     stray, was_away = False, departure is not None and departure.away_since is not None
-    if device.kind is DeviceKind.DOOR_SENSOR:
+    if device.kind is _DOOR_SENSOR:
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
     elif device.kind in HOME_MOTION_KINDS:
-        watch = ctx.rules.pets.enabled and device.kind is DeviceKind.PINGAN_CAT
+        watch = ctx.rules.pets.enabled and device.kind is _PINGAN_CAT
         stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes, watch)
-    alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
+    alert = ctx.book.find(resident_id, _INACTIVITY)
     departure = rs.departure  # again: a door event may have made it, home motion ended the absence
     away_since = None if departure is None else departure.away_since
     no_return = stray or (ctx.rules.inactivity.away_alert_until_return and away_since is not None)
@@ -79,7 +84,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             why = explain(ReasonCode(reason.value), device=device_ref(device.id, device.kind), at=at)
             ctx.resolve_alert(alert, Outcome.CLEARED, reason, now, note=why)
             alert = None  # cleared: judged again from here (an absence it began under needs its deadline)
-    if rs.person is not PersonState.HOME_ACTIVE:
+    if rs.person is not _HOME_ACTIVE:
         ctx.touched.add(resident_id)
     if newer and alert is None and rs.due is None:  # no deadline armed (alerts/deadlines.py)
         ctx.arm_resident(resident_id, now)
@@ -91,7 +96,7 @@ def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -
     """Motion on the home unit (rules.pets): note it, and say what bout makes motion the
     resident's in this home — () when any motion is (no pet's background; alerts/rules/pets.py)."""
     cfg, resident = ctx.rules.pets, ctx.resident(resident_id)
-    if not cfg.enabled or device.kind is not DeviceKind.PINGAN_CAT or resident is None:
+    if not cfg.enabled or device.kind is not _PINGAN_CAT or resident is None:
         return ()
     background = _background(ctx.residents[resident_id])
     pets.note_motion(background, resident.timezone, at, cfg)
@@ -135,7 +140,7 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, size
     if departure is not None and (departure.door_open_at is not None or departure.away_since is not None) \
             and not _still_home_or_back(ctx, rs, departure, resident_id, at, sizes, watch):
         return False
-    exit_alert = ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT)
+    exit_alert = ctx.book.find(resident_id, _GEOFENCE_EXIT)
     if exit_alert is not None and exit_alert.severity is Severity.HIGH:
         ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,
                          note=explain(ReasonCode.HOME_MOTION_WHILE_TAG_AWAY, at=at))

@@ -63,6 +63,7 @@ RETURN_CONFIRM_S = 1800.0  # inside this long (or back home) before a wandering 
 HOME_SEEN_SLACK_S = 60.0  # home activity this long before the tag's newest fix near home still confirms (clocks)
 SELDOM_GAP_S = 3600.0  # two fixes with nothing reported between confirm each other up to this far apart
 MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
+_GEOFENCE_EXIT = AlertKind.GEOFENCE_EXIT  # `home_seen` reads it on every activity: an enum class's attribute costs ~1,100 instructions (alerts/rules/activity.py)
 
 
 def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMessage, now: float) -> None:
@@ -298,7 +299,7 @@ def home_seen(ctx: RuleContext, resident_id: str, at: float, now: float) -> None
     """Activity at home (a door, home motion) while a return is under way and the tag's newest
     fix is within the home radius: she is in. A tag walked home while moving may send no
     resting fix for a long while (trackers that report only on the move)."""
-    if ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT) is None:
+    if ctx.book.find(resident_id, _GEOFENCE_EXIT) is None:
         return
     resident = ctx.resident(resident_id)
     if resident is None:

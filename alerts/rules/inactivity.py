@@ -38,6 +38,10 @@ from devices.kinds import DeviceKind
 MAX_STEPS = 2000
 BEDTIME_LEAD_S = 3600.0  # a silence beginning up to 1 h before the night window may be sleep
 RUN_PAUSE_S = 3600.0  # a pause this long ends a run of activity (ResidentState.active_since)
+DOOR_KINDS = frozenset({DeviceKind.DOOR_SENSOR})
+# Read on every activity, bound once: Python 3.11 reads an enum class's attribute through its
+# metaclass's __getattr__ hook, about 1,100 instructions a read (docs/BENCHMARKS.md, session 11).
+_INACTIVITY = AlertKind.INACTIVITY
 
 
 def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]:
@@ -56,7 +60,8 @@ def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]
 
 
 def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
-    return any(d.kind is DeviceKind.DOOR_SENSOR and ctx.online(d) for d in ctx.devices_of(resident_id))
+    """A door sensor of the resident is online: it sees her departures."""
+    return ctx.any_online(resident_id, DOOR_KINDS)
 
 
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,
@@ -354,7 +359,7 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKi
     start = silence_start(ctx, resident_id, at)
     if at <= start or ctx.absence_at(resident_id, start) is not None:
         return
-    alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
+    alert = ctx.book.find(resident_id, _INACTIVITY)
     whole = at
     if alert is not None and alert.triggered_at <= start:
         at = min(at, alert.opened_at)  # known quiet that long; a fall would have gone on
@@ -418,7 +423,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     rs = ctx.residents[resident_id]
     if resident is None:
         return None
-    open_alert = ctx.book.find(resident_id, AlertKind.INACTIVITY)
+    open_alert = ctx.book.find(resident_id, _INACTIVITY)
     absence = ctx.absence_at(resident_id, now)
     if absence is not None:
         if open_alert is not None:

@@ -31,6 +31,11 @@ from alerts.state import DeviceState, ResidentState
 
 WEEK_S = 7 * 86400.0
 
+# Enum members read on every message (or every activity), bound once as module globals: Python 3.11
+# reads an enum class's attribute through its metaclass's __getattr__ hook, about 1,100
+# instructions a read (docs/BENCHMARKS.md, session 11).
+_ONLINE, _OFFLINE = DeviceHealth.ONLINE, DeviceHealth.OFFLINE
+
 
 def period_s(ctx: RuleContext, device: Device, ds: DeviceState | None = None) -> float:
     return float(missed_allowed(ctx, device, ds) * device.heartbeat_s)
@@ -60,7 +65,7 @@ def heard(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None
         if last is not None and 1.5 * device.heartbeat_s < now - last < 2.5 * device.heartbeat_s and ctx.rules.flaky_links.enabled:
             ds.single_misses += 1  # one beat lost between two messages (a longer silence is an outage)
         ds.last_heard = now
-    if ds.health is not DeviceHealth.ONLINE:
+    if ds.health is not _ONLINE:
         _back_online(ctx, device, ds, now)
     if ds.due is None:  # no deadline armed (its time is kept in the state: alerts/deadlines.py)
         ctx.deadlines.arm(DEVICE, device.id, now + period_s(ctx, device, ds))
@@ -104,7 +109,7 @@ def last_will(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> 
 def evaluate(ctx: RuleContext, device: Device, now: float) -> float | None:
     """The device deadline fired: go offline if truly due, else say when to look again."""
     ds = ctx.devices[device.id]
-    if ds.health is DeviceHealth.OFFLINE:
+    if ds.health is _OFFLINE:
         return _alert_after_absence(ctx, device, ds, now)
     base = ds.last_heard if ds.last_heard is not None else ds.watch_start
     due = (base if base is not None else now) + period_s(ctx, device, ds)
