@@ -233,11 +233,11 @@ def read_only_view(settings: M) -> M:
     """The same settings (and the settings models in them) as plain slotted objects: the same
     fields, the same values, read-only — for the rules, which read their settings on every
     message. A pydantic model's class defines `__getattr__`, so each read of one of its fields
-    goes through CPython's generic hook, which the interpreter never specialises: about 490
-    instructions a read against a few dozen for a slot. The replay of benchmarks/rules_cost.py
-    read the rules' settings 1.3 million times (19 a message), 9 % of its instructions
-    (callgrind; docs/BENCHMARKS.md, session 11). A value that is no model (a view already) is
-    returned as it is."""
+    goes through CPython's generic hook, which the interpreter never specialises: about 370
+    instructions a read in the hook alone, against a few dozen for a slot. The replay of
+    benchmarks/rules_cost.py read the rules' settings about a million times (14 a message):
+    372 M instructions in the hook, 5.5 % of the replay (callgrind; docs/BENCHMARKS.md,
+    session 11). A value that is no model (a view already) is returned as it is."""
     if not isinstance(settings, BaseModel):
         return settings
     model = type(settings)
@@ -261,4 +261,3 @@ class _View:
 @cache
 def _view_class(model: type[BaseModel]) -> type[_View]:
     return type(f"{model.__name__}View", (_View,), {"__slots__": tuple(model.model_fields)})
-

@@ -33,7 +33,7 @@ DOOR_PASSAGE_S = 120.0
 #: (a walk of 150 m takes 2-3 min; the two devices' clocks may differ by minutes).
 TAG_ALONG_BEFORE_S, TAG_ALONG_AFTER_S = 300.0, 900.0
 # Enum members read on every activity, bound once as module globals: Python 3.11 reads an enum
-# class's attribute through its metaclass's __getattr__ hook, about 1,100 instructions a read
+# class's attribute through its metaclass's __getattr__ hook, about 800 instructions a read
 # (docs/BENCHMARKS.md, session 11).
 _DOOR_SENSOR, _PINGAN_CAT = DeviceKind.DOOR_SENSOR, DeviceKind.PINGAN_CAT
 _INACTIVITY, _GEOFENCE_EXIT, _HOME_ACTIVE = AlertKind.INACTIVITY, AlertKind.GEOFENCE_EXIT, PersonState.HOME_ACTIVE

@@ -63,7 +63,7 @@ RETURN_CONFIRM_S = 1800.0  # inside this long (or back home) before a wandering 
 HOME_SEEN_SLACK_S = 60.0  # home activity this long before the tag's newest fix near home still confirms (clocks)
 SELDOM_GAP_S = 3600.0  # two fixes with nothing reported between confirm each other up to this far apart
 MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
-_GEOFENCE_EXIT = AlertKind.GEOFENCE_EXIT  # `home_seen` reads it on every activity: an enum class's attribute costs ~1,100 instructions (alerts/rules/activity.py)
+_GEOFENCE_EXIT = AlertKind.GEOFENCE_EXIT  # `home_seen` reads it on every activity: an enum class's attribute costs ~800 instructions (alerts/rules/activity.py)
 
 
 def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMessage, now: float) -> None:

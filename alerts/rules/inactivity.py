@@ -38,9 +38,9 @@ from devices.kinds import DeviceKind
 MAX_STEPS = 2000
 BEDTIME_LEAD_S = 3600.0  # a silence beginning up to 1 h before the night window may be sleep
 RUN_PAUSE_S = 3600.0  # a pause this long ends a run of activity (ResidentState.active_since)
-DOOR_KINDS = frozenset({DeviceKind.DOOR_SENSOR})
+DOOR_KINDS = frozenset({DeviceKind.DOOR_SENSOR})  # the sensors that see her departures (`departures_seen`)
 # Read on every activity, bound once: Python 3.11 reads an enum class's attribute through its
-# metaclass's __getattr__ hook, about 1,100 instructions a read (docs/BENCHMARKS.md, session 11).
+# metaclass's __getattr__ hook, about 800 instructions a read (docs/BENCHMARKS.md, session 11).
 _INACTIVITY = AlertKind.INACTIVITY
 
 

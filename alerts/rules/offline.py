@@ -32,7 +32,7 @@ from alerts.state import DeviceState, ResidentState
 WEEK_S = 7 * 86400.0
 
 # Enum members read on every message (or every activity), bound once as module globals: Python 3.11
-# reads an enum class's attribute through its metaclass's __getattr__ hook, about 1,100
+# reads an enum class's attribute through its metaclass's __getattr__ hook, about 800
 # instructions a read (docs/BENCHMARKS.md, session 11).
 _ONLINE, _OFFLINE = DeviceHealth.ONLINE, DeviceHealth.OFFLINE
 
