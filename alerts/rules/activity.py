@@ -158,18 +158,23 @@ def _still_home_or_back(ctx: RuleContext, rs: ResidentState, departure: Departur
         departure.door_open_at = None  # still at home after opening the door
     away_since = departure.away_since
     if away_since is not None and at > away_since:
-        if not _returned(ctx, resident_id, at):
+        if not _returned(ctx, resident_id, at, sizes):
             if watch:
                 pets.note_away(_background(rs), at)
             return False
-        _end_absence(ctx, rs, at)
+        _end_absence(ctx, rs, at, _timezone(ctx, resident_id))
         _learn_absence(ctx, rs, at, _through_door(rs, at))
         departure.away_since = departure.away_by = departure.stray_motion_at = departure.stray_motions = None  # came home
         ctx.touched.add(resident_id)
     return True
 
 
-def _end_absence(ctx: RuleContext, rs: ResidentState, at: float) -> None:
+def _timezone(ctx: RuleContext, resident_id: str) -> str | None:
+    resident = ctx.resident(resident_id)
+    return None if resident is None else resident.timezone
+
+
+def _end_absence(ctx: RuleContext, rs: ResidentState, at: float, tz: str | None = None) -> None:
     """rules.pets: the absence ends with home motion at `at`; a return through the door (a door
     event since the departure's passage, this motion within DEPARTURE_CONFIRM_S of it) keeps the
     motion seen while away (alerts/rules/pets.py `end_absence`)."""
@@ -178,7 +183,7 @@ def _end_absence(ctx: RuleContext, rs: ResidentState, at: float) -> None:
     if rs.away_by != "door":
         _background(rs).away.clear()  # a tag-confirmed absence ends at any home motion: nothing to learn
         return
-    pets.end_absence(_background(rs), rs.away_since, rs.last_door_at if _through_door(rs, at) else None, ctx.rules.pets)
+    pets.end_absence(_background(rs), rs.away_since, rs.last_door_at if _through_door(rs, at) else None, ctx.rules.pets, tz)
 
 
 def _through_door(rs: ResidentState, at: float) -> bool:
@@ -206,10 +211,12 @@ def _learn_absence(ctx: RuleContext, rs: ResidentState, at: float, seen: bool) -
         rs.longest_away_s, rs.longest_away_at = seconds, at
 
 
-def _returned(ctx: RuleContext, resident_id: str, at: float) -> bool:
+def _returned(ctx: RuleContext, resident_id: str, at: float, sizes: tuple[int, ...] = ()) -> bool:
     """Home motion at `at` during an absence: a return? Always, unless the door confirmed the
     departure and a door sensor is online to see the way back in; then it takes a door event
-    since the departure, or RETURN_MOTIONS motion events within RETURN_WINDOW_S."""
+    since the departure, or RETURN_MOTIONS motion events within RETURN_WINDOW_S — and with
+    rules.pets.by_hour in a home with a background at this hour (`sizes`), a bout of it since
+    the departure (a PIR firing 4 times an hour makes 3 within 10 min every couple of hours)."""
     rs = ctx.residents[resident_id]
     assert rs.away_since is not None
     if rs.away_by != "door" or not inactivity.departures_seen(ctx, resident_id):
@@ -219,6 +226,8 @@ def _returned(ctx: RuleContext, resident_id: str, at: float) -> bool:
     if rs.stray_motion_at is None or rs.stray_motion_at < rs.away_since or at - rs.stray_motion_at > RETURN_WINDOW_S:
         rs.stray_motion_at, rs.stray_motions = at, 0  # a new burst
     rs.stray_motions = (rs.stray_motions or 0) + 1
+    if sizes and ctx.rules.pets.by_hour and not pets.in_bout(_background(rs), at, sizes, since=rs.away_since):
+        return False
     return rs.stray_motions >= RETURN_MOTIONS
 
 
@@ -256,7 +265,7 @@ def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> N
         rs.tag_left_at = None  # a tag left at home: its scatter crossing the radius and back is none of her return
     elif not out and rs.away_since is not None:
         if rs.background is not None and rs.away_by == "door":  # the door saw her leave, the tag her come back
-            pets.end_absence(rs.background, rs.away_since, at, ctx.rules.pets)
+            pets.end_absence(rs.background, rs.away_since, at, ctx.rules.pets, _timezone(ctx, resident_id))
         _learn_absence(ctx, rs, at, seen=True)  # the door saw her leave, the tag her come back
         rs.away_since = rs.away_by = None
         rs.door_open_at = None

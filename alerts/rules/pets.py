@@ -34,6 +34,8 @@ PASSAGE_S = 120.0  # motion this soon before the door's return may be the reside
 #: missed passage: kasteren-b's sparse motion through 13-97 h "absences") than an outing; not learned from.
 MAX_ABSENCE_S = 12 * 3600.0
 MIN_SEEN_RETURNS = 0.75  # the share of absences that must end through the door for their motion to tell
+NEAR_HOURS = 1  # by_hour: an hour's background is learned with the hours either side (a sunny spell drifts with the season)
+HOUR_EVIDENCE = 3.0  # by_hour: the home's rate would have shown this many motions in the time out at those hours
 
 
 def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> None:
@@ -80,7 +82,46 @@ def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> float
     away = away_motion(bg, cfg)
     if away is None or away[0] < (1 if lone_nights else cfg.away_absences):
         return None
-    return max(away[1], night or 0.0)
+    rate = max(away[1], night or 0.0)
+    return hour_rate(bg, tz, at, rate, night if lone_nights else None, cfg) if cfg.by_hour else rate
+
+
+def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: float | None, cfg: PetsConfig) -> float | None:
+    """rules.pets.by_hour: the background at `at`'s local hour (with the hours either side,
+    NEAR_HOURS) from the motion seen while the resident was out at those hours, once she was out
+    long enough then for the home's `rate` to show HOUR_EVIDENCE motions; before, `rate`. None
+    where the background at these hours is below `min_away_rate` (a PIR the sun sets off by day
+    is quiet in the evening: there every motion is hers again). In the deep night, at least the
+    lone motions of the nights (`night`, when they came night after night)."""
+    hour = int(seconds_of_day(at, tz) // 3600)
+    near = {(hour + d) % 24 for d in range(-NEAR_HOURS, NEAR_HOURS + 1)}
+    moved = seen = 0.0
+    for rows in bg.hours:
+        for h, m, s in rows:
+            if int(h) in near:
+                moved, seen = moved + m, seen + s
+    if seen / 3600 * rate < HOUR_EVIDENCE:
+        return rate
+    here = moved / (seen / 3600)
+    if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
+        here = max(here, night)
+    return here if here >= cfg.min_away_rate else None
+
+
+def _by_hour(away: list[float], start: float, end: float, tz: str) -> list[list[float]]:
+    """[local hour, motions, seconds] of each hour touched by the span start-end of an absence."""
+    rows: dict[int, list[float]] = {}
+    t = start
+    while t < end:
+        sod = seconds_of_day(t, tz)
+        step = min(end, t + 3600 - sod % 3600)
+        rows.setdefault(int(sod // 3600), [int(sod // 3600), 0, 0.0])[2] += step - t
+        t = step
+    for m in away:
+        if start < m < end:
+            hour = int(seconds_of_day(m, tz) // 3600)
+            rows.setdefault(hour, [hour, 0, 0.0])[1] += 1
+    return [rows[h] for h in sorted(rows)]
 
 
 def note_away(bg: MotionBackground, at: float) -> None:
@@ -89,18 +130,25 @@ def note_away(bg: MotionBackground, at: float) -> None:
     del bg.away[: max(0, len(bg.away) - MAX_AWAY)]
 
 
-def end_absence(bg: MotionBackground, since: float, back_at: float | None, cfg: PetsConfig) -> None:
+def end_absence(bg: MotionBackground, since: float, back_at: float | None, cfg: PetsConfig, tz: str | None = None) -> None:
     """A door-confirmed absence from `since` ended. Only a seen return at `back_at` (through the
     door, or the tag coming home) proves the resident was out until then, so only then are its
     motions kept (those before the return's passage: nobody at home but a pet could make them);
     an absence that ended with motion alone (a return the door sensor missed) is kept as such,
-    without its motions: the resident may have been home unseen."""
+    without its motions: the resident may have been home unseen. With `by_hour` (and `tz`), per
+    local hour too (`bg.hours`, one row per absence kept)."""
+    hours = cfg.by_hour and tz is not None
     if back_at is None:
         bg.absences.append([0, 0.0, 0])
+        if hours:
+            bg.hours.append([])
     elif since < back_at <= since + MAX_ABSENCE_S:
         moved = sum(1 for t in bg.away if since < t < back_at - PASSAGE_S)
         bg.absences.append([moved, back_at - since, 1])
+        if hours and tz is not None:
+            bg.hours.append(_by_hour(bg.away, since, back_at - PASSAGE_S, tz))
     del bg.absences[: max(0, len(bg.absences) - cfg.window_absences)]
+    del bg.hours[: max(0, len(bg.hours) - cfg.window_absences)]
     bg.away.clear()
 
 
