@@ -126,6 +126,7 @@ class PetsConfig(Strict):
     away_absences: int = Field(2, ge=0, le=10, description="absences (door-confirmed, ended by a return through the door) with home motion before a home is a pet's; 0: the deep night alone (session 6)")
     min_away_rate: float = Field(0.25, ge=0, le=10, description="motion while away of at least this many an hour (one in 4 h) is a pet's")
     window_absences: int = Field(10, ge=1, le=60, description="the motion while away is learned from this many recent absences")
+    hindsight: bool = Field(False, description="a departure that motion cancelled, followed by lone motion only until a return through the door (a bout after a door event), was an absence: learn its motion as the background's")
     by_hour: bool = Field(False, description="learn the motion while away per hour of the day (a PIR set off by the sun or a heater in some hours only) and judge each hour by its own background")
 
 

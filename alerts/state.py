@@ -254,17 +254,19 @@ class MotionBackground:
     away: list[float] = field(default_factory=list)  # home-unit motion during the current door-confirmed absence
     absences: list[list[float]] = field(default_factory=list)  # recent absences: [motions, seconds, 1 through the door / 0 not]
     hours: list[list[list[float]]] = field(default_factory=list)  # per absence of `absences` (rules.pets.by_hour): [local hour, motions, seconds]
+    #: rules.pets.hindsight: a departure lone motion cancelled — [door opened, door seen again or 0, motions since...]
+    maybe_out: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights],
                 "away": list(self.away), "absences": [list(row) for row in self.absences],
-                "hours": [[list(row) for row in rows] for rows in self.hours]}
+                "hours": [[list(row) for row in rows] for rows in self.hours], "maybe_out": list(self.maybe_out)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MotionBackground:
         return cls(list(data["recent"]), data["first_day"], [list(row) for row in data["nights"]],
                    list(data.get("away", [])), [list(row) for row in data.get("absences", [])],
-                   [[list(row) for row in rows] for rows in data.get("hours", [])])
+                   [[list(row) for row in rows] for rows in data.get("hours", [])], list(data.get("maybe_out", [])))
 
 
 @dataclass(slots=True)

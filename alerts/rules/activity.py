@@ -64,9 +64,13 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     if device.kind is _DOOR_SENSOR:
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
+        _hindsight(ctx, rs, resident_id, device, at, event)
     elif device.kind in HOME_MOTION_KINDS:
         watch = ctx.rules.pets.enabled and device.kind is _PINGAN_CAT
+        _hindsight(ctx, rs, resident_id, device, at, event)
         stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes, watch)
+    elif event:
+        _hindsight(ctx, rs, resident_id, device, at, event)  # a button: she is at home
     alert = ctx.book.find(resident_id, _INACTIVITY)
     departure = rs.departure  # again: a door event may have made it, home motion ended the absence
     away_since = None if departure is None else departure.away_since
@@ -102,6 +106,22 @@ def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -
     pets.note_motion(background, resident.timezone, at, cfg)
     day_s = inactivity.thresholds(ctx, resident)[0]
     return pets.bout_sizes(background, resident.timezone, at, day_s, cfg)
+
+
+def _hindsight(ctx: RuleContext, rs: ResidentState, resident_id: str, device: Device, at: float, event: str) -> None:
+    """rules.pets.hindsight (alerts/rules/pets.py): follow a departure that home-unit motion
+    cancelled in a home with no background known — the door, the home unit's motion; any other
+    activity at home (water, a button) shows her in."""
+    learned = rs.learned  # the histories' record, read as such: this runs on every activity (alerts/state.py)
+    background = None if learned is None else learned.background
+    if background is None or not background.maybe_out or not ctx.rules.pets.hindsight:
+        return
+    if device.kind is _DOOR_SENSOR:
+        pets.hindsight_door(background, at)
+    elif device.kind is _PINGAN_CAT and event == "motion":
+        pets.hindsight_motion(background, at, ctx.rules.pets, _timezone(ctx, resident_id))
+    else:
+        background.maybe_out.clear()
 
 
 def _background(rs: ResidentState) -> MotionBackground:
@@ -156,6 +176,8 @@ def _still_home_or_back(ctx: RuleContext, rs: ResidentState, departure: Departur
     stayed = not sizes or (opened is not None and pets.in_bout(_background(rs), at, sizes, since=opened))
     if opened is not None and at >= opened and stayed:
         departure.door_open_at = None  # still at home after opening the door
+        if watch and not sizes and ctx.rules.pets.hindsight:
+            pets.hindsight_start(_background(rs), opened, at)  # or a PIR firing by itself: looked back on later
     away_since = departure.away_since
     if away_since is not None and at > away_since:
         if not _returned(ctx, resident_id, at, sizes):

@@ -83,16 +83,23 @@ def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> float
     if away is None or away[0] < (1 if lone_nights else cfg.away_absences):
         return None
     rate = max(away[1], night or 0.0)
-    return hour_rate(bg, tz, at, rate, night if lone_nights else None, cfg) if cfg.by_hour else rate
+    if not cfg.by_hour:
+        return rate
+    quiet_nights = night is not None and not lone_nights
+    return hour_rate(bg, tz, at, rate, night if lone_nights else None, quiet_nights, cfg)
 
 
-def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: float | None, cfg: PetsConfig) -> float | None:
+def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: float | None, quiet_nights: bool,
+              cfg: PetsConfig) -> float | None:
     """rules.pets.by_hour: the background at `at`'s local hour (with the hours either side,
     NEAR_HOURS) from the motion seen while the resident was out at those hours, once she was out
-    long enough then for the home's `rate` to show HOUR_EVIDENCE motions; before, `rate`. None
-    where the background at these hours is below `min_away_rate` (a PIR the sun sets off by day
-    is quiet in the evening: there every motion is hers again). In the deep night, at least the
-    lone motions of the nights (`night`, when they came night after night)."""
+    long enough then for the home's `rate` to show HOUR_EVIDENCE motions. None where the
+    background at these hours is below `min_away_rate` (a PIR the sun sets off by day is quiet in
+    the evening: there every motion is hers again). In the deep night, at least the lone motions
+    of the nights (`night`, when they came night after night). Hours she was seldom out: `rate`
+    (the home's), unless the deep night was watched and quiet (`quiet_nights`): then the
+    background comes and goes with the hours (the sun, a heater, not a pet), and an hour where it
+    was not seen has none."""
     hour = int(seconds_of_day(at, tz) // 3600)
     near = {(hour + d) % 24 for d in range(-NEAR_HOURS, NEAR_HOURS + 1)}
     moved = seen = 0.0
@@ -101,7 +108,7 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
             if int(h) in near:
                 moved, seen = moved + m, seen + s
     if seen / 3600 * rate < HOUR_EVIDENCE:
-        return rate
+        return None if quiet_nights else rate
     here = moved / (seen / 3600)
     if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
         here = max(here, night)
@@ -207,3 +214,51 @@ def in_bout(bg: MotionBackground, at: float, sizes: tuple[int, ...], since: floa
     if len(before) < 2 or at - before[-2] > LONE_S:
         return False
     return any(sum(1 for t in before if t > at - w) >= k for w, k in zip(BOUT_WINDOWS_S, sizes, strict=True))
+
+
+# rules.pets.hindsight: where the background is not known yet, a self-firing PIR cancels her departures
+# (a trigger within 10 min of the door opening says she stayed in) and so hides the very absences it
+# would be learned from. Looked back on, such a departure was an absence when nothing but lone motion
+# followed until a door event that a bout of motion followed (her return: a person coming in moves).
+HINDSIGHT_MIN_S = 1800.0  # an outing judged in hindsight lasted at least this long (a quick in-and-out is not judged)
+HINDSIGHT_BOUT = (3, MAX_BOUT, MAX_BOUT)  # a person moving: 3 motions within 10 min (activity.RETURN_MOTIONS)
+HINDSIGHT_RETURN_S = 600.0  # the bout of her return comes this soon after the door event (DEPARTURE_CONFIRM_S)
+
+
+def hindsight_start(bg: MotionBackground, opened: float, at: float) -> None:
+    """Motion at `at` cancelled the departure of the door opened at `opened`: watch what follows."""
+    if not bg.maybe_out:
+        bg.maybe_out = [opened, 0.0, at]
+
+
+def hindsight_door(bg: MotionBackground, at: float) -> None:
+    """A door event at `at` while watching: her return, if a bout follows (`hindsight_motion`)."""
+    watch = bg.maybe_out
+    if not watch or watch[1] or at - watch[0] <= PASSAGE_S:
+        return  # the opening passage's own close, or a door event already taken
+    if at - watch[0] < HINDSIGHT_MIN_S or at - watch[0] > MAX_ABSENCE_S:
+        watch.clear()
+    else:
+        watch[1] = at
+
+
+def hindsight_motion(bg: MotionBackground, at: float, cfg: PetsConfig, tz: str | None) -> None:
+    """Home-unit motion at `at` (already in `bg.recent`) while watching: a bout before a door event
+    shows her at home (forget it); after one, her return (the motions between were not hers: learn
+    them as an absence's, `end_absence`); no bout soon after the door event: not her return."""
+    watch = bg.maybe_out
+    if not watch:
+        return
+    since, door = watch[0], watch[1]
+    if not door:
+        if in_bout(bg, at, HINDSIGHT_BOUT, since=since) or at - since > MAX_ABSENCE_S:
+            watch.clear()
+        else:
+            watch.append(at)
+        return
+    if at - door > HINDSIGHT_RETURN_S:
+        watch.clear()
+    elif in_bout(bg, at, HINDSIGHT_BOUT, since=door - PASSAGE_S):
+        bg.away = [t for t in watch[2:] if t < door - PASSAGE_S]
+        end_absence(bg, since, door, cfg, tz)
+        watch.clear()
