@@ -1,0 +1,153 @@
+"""A PIR that fires by itself (issue 15, session 11; rules.pets.hindsight and rules.pets.by_hour):
+sun on the sensor or a heater sets the home unit off alone, a few times an hour, by day only —
+whether she is there, out, or on the floor. Scenario tables on the virtual clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from rules_kit import Device, Driver, registry, resident
+
+from alerts.config import RulesConfig
+from alerts.rules import pets
+from alerts.state import MotionBackground
+from devices import DeviceKind
+
+H = 3600.0
+TZ = "Asia/Shanghai"
+SUN_EVERY_H = 25 / 60  # the sensor fires alone every 25 min (2.4 an hour) ...
+SUN_HOURS = (8.0, 18.0)  # ... from 08:00 to 18:00 local, and never at night
+
+
+def local(day: int, hour: float) -> float:
+    return datetime(2025, 10, day, tzinfo=ZoneInfo(TZ)).timestamp() + hour * H
+
+
+def sunny_home(days: int, on: bool, fall: tuple[int, float] | None = None, late_outing: int | None = None,
+               quiet_evening: int | None = None, sun: bool = True) -> Driver:
+    """`days` days of a resident up 07:00-21:30 who moves in bouts (5 motions 2 min apart every
+    half hour) and sleeps 22:00-07:00; out two hours through the door on every day but the last,
+    from 10:00 on odd days and 14:00 on even ones (back through the door, then a bout); with `sun`
+    the home unit firing alone every 25 min 08:00-18:00, and 4 min after each time she leaves (her
+    departure looks cancelled). `fall` (day, hour): her
+    last bout then, only the sensor after it. `late_outing` (day): out 16:30-21:00 instead of her
+    evening. `quiet_evening` (day): from 18:00 sitting, one motion every 20 min. `on`:
+    rules.pets.hindsight and rules.pets.by_hour (rules.pets on in both)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
+                        pets={"enabled": True, "hindsight": on, "by_hour": on})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
+    events: dict[float, tuple[str, str]] = {}
+    for day in range(1, days + 1):
+        fell = fall is not None and fall[0] == day
+        last_bout = fall[1] if fall is not None and fell else 21.5
+        home = [7.0 + k / 2 for k in range(int((last_bout - 7.0) * 2) + 1)]
+        if day == late_outing:
+            home = [h for h in home if h < 16.5]
+        if day == quiet_evening:
+            home = [h for h in home if h < 18.0]
+            events.update({local(day, 18.0) + 1200 * j: ("cat-0001", "motion") for j in range(1, 11)})
+        out = day < days and not fell
+        leave = 10.0 if day % 2 else 14.0
+        for h in home:
+            if not (out and leave <= h < leave + 2):
+                events.update({local(day, h) + 120 * j: ("cat-0001", "motion") for j in range(5)})
+        if out:
+            events[local(day, leave) + 300] = ("door-0001", "door_open")
+            events[local(day, leave + 2)] = ("door-0001", "door_open")
+            events.update({local(day, leave + 2) + 30 + 60 * j: ("cat-0001", "motion") for j in range(5)})
+        if day == late_outing:
+            events[local(day, 16.5) + 300] = ("door-0001", "door_open")
+            events[local(day, 21.0)] = ("door-0001", "door_open")
+            events.update({local(day, 21.0) + 30 + 60 * j: ("cat-0001", "motion") for j in range(5)})
+        if sun:
+            h = SUN_HOURS[0] + 0.1
+            while h < SUN_HOURS[1]:
+                events.setdefault(local(day, h), ("cat-0001", "motion"))
+                h += SUN_EVERY_H
+            for leaving in ((leave,) if out else ()) + ((16.5,) if day == late_outing else ()):
+                events.setdefault(local(day, leaving) + 540, ("cat-0001", "motion"))  # 4 min after she left
+    for t in sorted(t for t in events if t > drv.now):
+        drv.event(*events[t], t)
+    drv.advance_to(local(days + 1, 0))
+    return drv
+
+
+def alerts_on(drv: Driver, day: int) -> list[float]:
+    """Hours (local, of `day`) at which inactivity alerts opened that day."""
+    return [(a.opened_at - local(day, 0)) / H for a in drv.opened("inactivity") if local(day, 0) <= a.opened_at < local(day + 1, 0)]
+
+
+@pytest.mark.parametrize(
+    ("name", "on", "found_at_h"),
+    [
+        ("the sensor seen firing while she was out (her departures looked cancelled): found at the midday allowance (3.5 h)"
+         " after its 12:16, the last motion to count (8 min after her bout)", True, 12.0 + 16 / 60 + 3.5),
+        ("rules.pets alone (control): every departure looked cancelled, nothing learned; the sensor ends every silence till 18:00", False, None),
+    ],
+)
+def test_a_sensor_firing_by_itself_does_not_hide_a_fall(name: str, on: bool, found_at_h: float | None) -> None:
+    """Four days with her outings, then a fall at noon on day 5; the sensor fires till 18:00."""
+    drv = sunny_home(5, on, fall=(5, 12.0))
+    found = [h for h in alerts_on(drv, 5) if h < 18.0]
+    if found_at_h is None:
+        assert found == [], name
+        return
+    assert found == [pytest.approx(found_at_h, abs=0.05)], name
+
+
+@pytest.mark.parametrize(
+    ("name", "on", "alerts"),
+    [
+        ("out 16:30-21:00, the sensor firing 4 min after she left: an absence (it fires alone)", True, 0),
+        ("rules.pets alone (control): her departure looked cancelled, silence from the sensor's 17:55", False, 1),
+    ],
+)
+def test_her_late_outing_is_an_outing(name: str, on: bool, alerts: int) -> None:
+    drv = sunny_home(6, on, late_outing=6)
+    assert len(alerts_on(drv, 6)) == alerts, name
+
+
+@pytest.mark.parametrize(
+    ("name", "on", "sun"),
+    [
+        ("the sensor by day, her quiet evening (a motion every 20 min): the evening has no background, every motion hers", True, True),
+        ("no sensor firing, the rules on: as before", True, False),
+        ("rules off (control)", False, True),
+    ],
+)
+def test_ordinary_days_and_a_quiet_evening_raise_nothing(name: str, on: bool, sun: bool) -> None:
+    drv = sunny_home(8, on, quiet_evening=7, sun=sun)
+    assert drv.opened("inactivity") == [], name
+
+
+@pytest.mark.parametrize(
+    ("name", "sun", "hours"),
+    [
+        ("the sensor by day: a background at 13:00, none in the evening (a quiet deep night)", True, {13: True, 20: False}),
+        ("no sensor firing: no background at any hour", False, {13: False, 20: False}),
+    ],
+)
+def test_the_background_is_learned_per_hour(name: str, sun: bool, hours: dict[int, bool]) -> None:
+    drv = sunny_home(6, True, sun=sun)
+    rs = drv.engine.resident_state("r-0001")
+    assert rs is not None and rs.background is not None
+    cfg = drv.engine._ctx.rules.pets
+    got = {h: pets.pet_rate(rs.background, TZ, local(6, h + 0.5), cfg) is not None for h in hours}
+    assert got == hours, name
+
+
+def test_the_hours_survive_a_restart_and_old_snapshots_load() -> None:
+    drv = sunny_home(4, True)
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
+    assert before is not None and after is not None and after.background == before.background
+    assert after.background is not None and len(after.background.hours) == 3  # three outings judged in hindsight
+    old = {"recent": [1.0], "first_day": 3, "nights": [[3, 2]], "away": [], "absences": [[2, 7200.0, 1]]}  # a session-7 snapshot
+    assert MotionBackground.from_dict(old) == MotionBackground([1.0], 3, [[3, 2]], [], [[2, 7200.0, 1]])
