@@ -105,7 +105,7 @@ def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -
     background = _background(ctx.residents[resident_id])
     pets.note_motion(background, resident.timezone, at, cfg)
     day_s = inactivity.thresholds(ctx, resident)[0]
-    return pets.bout_sizes(background, resident.timezone, at, day_s, cfg)
+    return pets.bout_sizes(background, resident.timezone, at, day_s, cfg, ctx.residents[resident_id].last_activity)
 
 
 def _hindsight(ctx: RuleContext, rs: ResidentState, resident_id: str, device: Device, at: float, event: str) -> None:

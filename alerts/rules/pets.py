@@ -63,14 +63,15 @@ def _note_lone(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> Non
         del bg.nights[: max(0, len(bg.nights) - cfg.window_nights)]
 
 
-def bout_sizes(bg: MotionBackground, tz: str, at: float, day_s: float, cfg: PetsConfig) -> tuple[int, ...]:
+def bout_sizes(bg: MotionBackground, tz: str, at: float, day_s: float, cfg: PetsConfig,
+               last: float | None = None) -> tuple[int, ...]:
     """Per window of BOUT_WINDOWS_S, the motions that make a bout the resident's in this home at
-    `at`; () when every motion is (no pet known here)."""
-    rate = pet_rate(bg, tz, at, cfg)
+    `at`; () when every motion is (no pet known here). `last`: her last activity (by_hour)."""
+    rate = pet_rate(bg, tz, at, cfg, last)
     return () if rate is None else tuple(_size(rate, w, day_s, cfg) for w in BOUT_WINDOWS_S)
 
 
-def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> float | None:
+def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig, last: float | None = None) -> float | None:
     """The pet's motions an hour at `at`, None where no pet is known. With `away_absences`, a pet
     is known from motion while the resident was out (`away_motion`): in that many absences, or in
     one together with the deep night's lone motions (at least `min_rate`); its rate is the higher
@@ -85,7 +86,7 @@ def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> float
     rate = max(away[1], night or 0.0)
     if not cfg.by_hour:
         return rate
-    quiet_nights = night is not None and not lone_nights
+    quiet_nights = night is not None and not lone_nights and not waking(tz, last, at)
     return hour_rate(bg, tz, at, rate, night if lone_nights else None, quiet_nights, cfg)
 
 
@@ -97,9 +98,11 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
     background at these hours is below `min_away_rate` (a PIR the sun sets off by day is quiet in
     the evening: there every motion is hers again). In the deep night, at least the lone motions
     of the nights (`night`, when they came night after night). Hours she was seldom out: `rate`
-    (the home's), unless the deep night was watched and quiet (`quiet_nights`): then the
-    background comes and goes with the hours (the sun, a heater, not a pet), and an hour where it
-    was not seen has none."""
+    (the home's), unless the deep night was watched and quiet (`quiet_nights`) and she has been
+    seen up since it: then the background comes and goes with the hours (the sun, a heater, not a
+    pet), and an hour where it was not seen has none — but her first motion after a night's
+    silence (`waking`) still has to be a bout: the sensor may fire alone at that hour, and a
+    resident who gets up moves about."""
     hour = int(seconds_of_day(at, tz) // 3600)
     near = {(hour + d) % 24 for d in range(-NEAR_HOURS, NEAR_HOURS + 1)}
     moved = seen = 0.0
@@ -113,6 +116,18 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
     if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
         here = max(here, night)
     return here if here >= cfg.min_away_rate else None
+
+
+WAKE_SILENCE_S = 4 * 3600.0  # a silence this long over 04:00 local is a night's sleep
+
+
+def waking(tz: str, last: float | None, at: float) -> bool:
+    """Her last activity `last` came before 04:00 of `at`'s local day and WAKE_SILENCE_S or more
+    before `at`: she has not been seen up since the night (by_hour)."""
+    if last is None or at - last < WAKE_SILENCE_S or at - last > 24 * 3600:
+        return False
+    sod = seconds_of_day(at, tz)
+    return sod >= 4 * 3600.0 and last < at - (sod - 4 * 3600.0)
 
 
 def _by_hour(away: list[float], start: float, end: float, tz: str) -> list[list[float]]:
