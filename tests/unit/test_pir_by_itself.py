@@ -27,10 +27,10 @@ def local(day: int, hour: float) -> float:
 
 
 def sunny_home(days: int, on: bool, fall: tuple[int, float] | None = None, late_outing: int | None = None,
-               quiet_evening: int | None = None, sun: bool = True) -> Driver:
+               quiet_evening: int | None = None, sun: bool = True, leaves: tuple[float, float] = (10.0, 14.0)) -> Driver:
     """`days` days of a resident up 07:00-21:30 who moves in bouts (5 motions 2 min apart every
     half hour) and sleeps 22:00-07:00; out two hours through the door on every day but the last,
-    from 10:00 on odd days and 14:00 on even ones (back through the door, then a bout); with `sun`
+    from `leaves` 10:00 on odd days and 14:00 on even ones (back through the door, then a bout); with `sun`
     the home unit firing alone every 25 min 08:00-18:00, and 4 min after each time she leaves (her
     departure looks cancelled). `fall` (day, hour): her
     last bout then, only the sensor after it. `late_outing` (day): out 16:30-21:00 instead of her
@@ -52,7 +52,7 @@ def sunny_home(days: int, on: bool, fall: tuple[int, float] | None = None, late_
             home = [h for h in home if h < 18.0]
             events.update({local(day, 18.0) + 1200 * j: ("cat-0001", "motion") for j in range(1, 11)})
         out = day < days and not fell
-        leave = 10.0 if day % 2 else 14.0
+        leave = leaves[0] if day % 2 else leaves[1]
         for h in home:
             if not (out and leave <= h < leave + 2):
                 events.update({local(day, h) + 120 * j: ("cat-0001", "motion") for j in range(5)})
@@ -151,3 +151,21 @@ def test_the_hours_survive_a_restart_and_old_snapshots_load() -> None:
     assert after.background is not None and len(after.background.hours) == 3  # three outings judged in hindsight
     old = {"recent": [1.0], "first_day": 3, "nights": [[3, 2]], "away": [], "absences": [[2, 7200.0, 1]]}  # a session-7 snapshot
     assert MotionBackground.from_dict(old) == MotionBackground([1.0], 3, [[3, 2]], [], [[2, 7200.0, 1]])
+
+
+@pytest.mark.parametrize(
+    ("name", "on", "found_at_h"),
+    [
+        ("out only in the afternoons: the morning has no background seen, but her first motion after the night must be a"
+         " bout (she gets up moving): found 12 h (night_hours) after her 21:38", True, 21.5 + 8 / 60 + 12 - 24),
+        ("rules.pets alone (control): the sensor's 08:06 ends the night's silence, and every lone motion after it", False, None),
+    ],
+)
+def test_a_fall_in_the_night_is_not_hidden_by_the_mornings_sensor(name: str, on: bool, found_at_h: float | None) -> None:
+    """Her last bout at 21:38 on day 4, then nothing of hers; the sensor fires from 08:06 on day 5."""
+    drv = sunny_home(5, on, fall=(5, 0.0), leaves=(14.0, 14.0))
+    found = [h for h in alerts_on(drv, 5) if h < 18.0]
+    if found_at_h is None:
+        assert found == [], name
+        return
+    assert found == [pytest.approx(found_at_h, abs=0.05)], name
