@@ -256,17 +256,20 @@ class MotionBackground:
     hours: list[list[list[float]]] = field(default_factory=list)  # per absence of `absences` (rules.pets.by_hour): [local hour, motions, seconds]
     #: rules.pets.hindsight: a departure lone motion cancelled — [door opened, door seen again or 0, motions since...]
     maybe_out: list[float] = field(default_factory=list)
+    lone_hours: list[list[int]] = field(default_factory=list)  # rules.pets.by_hour: [day, lone motions in hour 0, ..., 23]
 
     def to_dict(self) -> dict[str, Any]:
         return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights],
                 "away": list(self.away), "absences": [list(row) for row in self.absences],
-                "hours": [[list(row) for row in rows] for rows in self.hours], "maybe_out": list(self.maybe_out)}
+                "hours": [[list(row) for row in rows] for rows in self.hours], "maybe_out": list(self.maybe_out),
+                "lone_hours": [list(row) for row in self.lone_hours]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MotionBackground:
         return cls(list(data["recent"]), data["first_day"], [list(row) for row in data["nights"]],
                    list(data.get("away", [])), [list(row) for row in data.get("absences", [])],
-                   [[list(row) for row in rows] for rows in data.get("hours", [])], list(data.get("maybe_out", [])))
+                   [[list(row) for row in rows] for rows in data.get("hours", [])], list(data.get("maybe_out", [])),
+                   [list(row) for row in data.get("lone_hours", [])])
 
 
 @dataclass(slots=True)

@@ -53,6 +53,8 @@ def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> No
 
 
 def _note_lone(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> None:
+    if cfg.by_hour:
+        _note_lone_hour(bg, tz, at, cfg)
     if not DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
         return
     day = local_day(at, tz)[0]
@@ -111,7 +113,7 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
             if int(h) in near:
                 moved, seen = moved + m, seen + s
     if seen / 3600 * rate < HOUR_EVIDENCE:
-        return None if quiet_nights else rate
+        return rate if not quiet_nights or lone_at_hour(bg, tz, at, cfg) else None
     here = moved / (seen / 3600)
     if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
         here = max(here, night)
@@ -128,6 +130,31 @@ def waking(tz: str, last: float | None, at: float) -> bool:
         return False
     sod = seconds_of_day(at, tz)
     return sod >= 4 * 3600.0 and last < at - (sod - 4 * 3600.0)
+
+
+def _note_lone_hour(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> None:
+    """by_hour: a lone motion at home at `at`, counted per local day and hour (`bg.lone_hours`)."""
+    day, hour = local_day(at, tz)[0], int(seconds_of_day(at, tz) // 3600)
+    if not bg.lone_hours or bg.lone_hours[-1][0] != day:
+        bg.lone_hours.append([day] + [0] * 24)
+        del bg.lone_hours[: max(0, len(bg.lone_hours) - cfg.window_nights)]
+    bg.lone_hours[-1][1 + hour] += 1
+
+
+def lone_at_hour(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> bool:
+    """by_hour: lone motions came at `at`'s hour (and the hours either side) at `min_away_rate` or
+    more over the days watched before today: a background there is possible. A background fires
+    whether or not she is there, so an hour that shows (almost) none day after day has none."""
+    if bg.first_day is None:
+        return True
+    today = local_day(at, tz)[0]
+    observed = min(cfg.window_nights, today - bg.first_day)
+    if observed < cfg.min_nights:
+        return True
+    hour = int(seconds_of_day(at, tz) // 3600)
+    near = [(hour + d) % 24 for d in range(-NEAR_HOURS, NEAR_HOURS + 1)]
+    lone = sum(row[1 + h] for row in bg.lone_hours if today - observed <= row[0] < today for h in near)
+    return lone >= cfg.min_away_rate * observed * len(near)
 
 
 def _by_hour(away: list[float], start: float, end: float, tz: str) -> list[list[float]]:
