@@ -27,14 +27,17 @@ def local(day: int, hour: float) -> float:
 
 
 def sunny_home(days: int, on: bool, fall: tuple[int, float] | None = None, late_outing: int | None = None,
-               quiet_evening: int | None = None, sun: bool = True, leaves: tuple[float, float] = (10.0, 14.0)) -> Driver:
+               quiet_evening: int | None = None, sun: bool = True, leaves: tuple[float, float] = (10.0, 14.0),
+               burst: int | None = None) -> Driver:
     """`days` days of a resident up 07:00-21:30 who moves in bouts (5 motions 2 min apart every
     half hour) and sleeps 22:00-07:00; out two hours through the door on every day but the last,
     from `leaves` 10:00 on odd days and 14:00 on even ones (back through the door, then a bout); with `sun`
     the home unit firing alone every 25 min 08:00-18:00, and 4 min after each time she leaves (her
     departure looks cancelled). `fall` (day, hour): her
     last bout then, only the sensor after it. `late_outing` (day): out 16:30-21:00 instead of her
-    evening. `quiet_evening` (day): from 18:00 sitting, one motion every 20 min. `on`:
+    evening. `quiet_evening` (day): from 18:00 sitting, one motion every 20 min. `burst` (day):
+    out 12:05-21:30 (the sensor quiet for the 10 min after she leaves), and the sensor fires 3
+    times within 6 min at 13:00 while she is out. `on`:
     rules.pets.hindsight and rules.pets.by_hour (rules.pets on in both)."""
     rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
                         pets={"enabled": True, "hindsight": on, "by_hour": on})
@@ -48,10 +51,16 @@ def sunny_home(days: int, on: bool, fall: tuple[int, float] | None = None, late_
         home = [7.0 + k / 2 for k in range(int((last_bout - 7.0) * 2) + 1)]
         if day == late_outing:
             home = [h for h in home if h < 16.5]
+        if day == burst:
+            home = [h for h in home if h < 12.0]
+            events[local(day, 12.0) + 300] = ("door-0001", "door_open")
+            events.update({local(day, 13.0) + 180 * j: ("cat-0001", "motion") for j in range(3)})
+            events[local(day, 21.5)] = ("door-0001", "door_open")
+            events.update({local(day, 21.5) + 30 + 60 * j: ("cat-0001", "motion") for j in range(5)})
         if day == quiet_evening:
             home = [h for h in home if h < 18.0]
             events.update({local(day, 18.0) + 1200 * j: ("cat-0001", "motion") for j in range(1, 11)})
-        out = day < days and not fell
+        out = day < days and not fell and day != burst
         leave = leaves[0] if day % 2 else leaves[1]
         for h in home:
             if not (out and leave <= h < leave + 2):
@@ -169,3 +178,15 @@ def test_a_fall_in_the_night_is_not_hidden_by_the_mornings_sensor(name: str, on:
         assert found == [], name
         return
     assert found == [pytest.approx(found_at_h, abs=0.05)], name
+
+
+@pytest.mark.parametrize(
+    ("name", "on", "alerts"),
+    [
+        ("a background known at 13:00: 3 triggers within 6 min while she is out are not her return (no bout of it)", True, 0),
+        ("rules.pets alone (control): the burst is her return, and the sensor's 17:55 begins a silence while she is out", False, 1),
+    ],
+)
+def test_a_burst_of_the_sensor_while_she_is_out_is_no_return(name: str, on: bool, alerts: int) -> None:
+    drv = sunny_home(6, on, burst=6)
+    assert len(alerts_on(drv, 6)) == alerts, name
