@@ -103,6 +103,8 @@ class LearnedDayConfig(Strict):
     risers_shrink_days: float = Field(0, ge=0, le=365, description="before tighten_days the night's sleep-in moves from the prior towards margin × her latest rising past the night window's end (at least sleep_in_floor_hours) by n/(n + this) after n mornings seen (0: off)")
     nap_absent_days: int = Field(0, ge=0, le=365, description="days at home in the nap window without a quiet spell over nap_absent_minutes there, before the nap window's allowance no longer applies to her (0: off)")
     nap_spells_own: bool = Field(False, description="before tighten_days, where a door sensor sees departures, quiet spells in the nap window's whole hours widen only the nap window: a silence beginning outside it is judged on her spells in the other hours")
+    nap_spells_shrink: bool = Field(True, description="with nap_spells_own, a silence outside the nap window may shrink towards her other spells (shrink_days); false: not below the prior")
+    nap_spells_after: bool = Field(False, description="with nap_spells_own, only a silence beginning after the nap window closes (the afternoon and evening): her mornings keep the whole day's spells")
     nap_absent_minutes: int = Field(60, ge=0, le=600, description="a quiet spell at home in the nap window longer than this is a nap: one in the window's days keeps the nap allowance")
     bedtime_widen_nights: int = Field(0, ge=0, le=365, description="after this many nights an earliest bedtime before the night window's opening counts already (widening only; 0: off)")
     long_nights: bool = Field(False, description="night_hours from the bedtime yields to margin × her longest night of the window (bedtime to rising): she has slept that long")

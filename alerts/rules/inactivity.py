@@ -261,6 +261,8 @@ def _nap_hours(ctx: RuleContext, resident: Resident, start: float) -> range | No
     opens, closes = parse_window(nap)
     if closes <= opens:
         return None
+    if ctx.rules.learned_day.nap_spells_after and (start + utc_offset_s(start, resident.timezone)) % DAY_S < closes:
+        return None  # a morning: a return to bed after an early rise is hers at any length the day has shown
     return range(int(-(-opens // 3600)), int(closes // 3600))
 
 

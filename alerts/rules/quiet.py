@@ -91,6 +91,7 @@ class Learned(NamedTuple):
     settled: bool  # enough days (tighten_days) to allow less than the prior; before, it only widens
     days: int = 0  # the days of evidence it rests on
     narrowed: bool = False  # by her habit (habit_band_hours): before settled it only keeps the hour from widening
+    whole: float = 0.0  # narrowed by the nap window (nap_spells_own): the whole day's value, which may still shrink the prior
 
 
 def blend(prior_s: float, learned: Learned, shrink_days: float) -> float:
@@ -100,6 +101,8 @@ def blend(prior_s: float, learned: Learned, shrink_days: float) -> float:
     — that no longer spell comes is only likelier with each day that did not show one."""
     if learned.settled or learned.seconds >= prior_s:
         return learned.seconds
+    if learned.narrowed and learned.whole and learned.whole < prior_s:  # no long nap yet: the day shrinks as without the nap window
+        return blend(prior_s, Learned(learned.whole, learned.settled, learned.days), shrink_days)
     if learned.narrowed:
         return prior_s  # her long spells keep to other hours: this one is not widened, nor yet tightened
     if shrink_days <= 0:
@@ -119,7 +122,11 @@ def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedD
     hour = int(seconds_of_day(start, tz) // 3600)
     longest = _longest_near(days, hour, cfg.spread_hours)
     if nap_hours is not None and len(days) < cfg.tighten_days and all(len(row) >= 1 + SLOTS for row in days):
-        longest = min(longest, max(row[1 + HOURS + h] for row in days for h in range(24) if h not in nap_hours))
+        other = max(row[1 + HOURS + h] for row in days for h in range(24) if h not in nap_hours)
+        if other < longest:  # her longest spells were naps: they widen the nap window only
+            learned = _bounded(other * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)
+            whole = _bounded(longest * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg).seconds
+            return learned if cfg.nap_spells_shrink else learned._replace(narrowed=True, whole=whole)
     outside = _outside_the_habit(days, hour, cfg) if habit and cfg.habit_band_hours > 0 else None
     if outside is not None and outside < longest:
         return _bounded(outside * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)._replace(narrowed=True)
