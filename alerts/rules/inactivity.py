@@ -328,7 +328,7 @@ def naps_absent(ctx: RuleContext, resident: Resident, start: float) -> bool:
     """learned_day.nap_absent_days: she has shown no nap in the nap window (quiet.naps_absent), so a
     silence beginning there is allowed the day's prior (day_hours_door with a door sensor), not the
     nap's — nor less before settled: an occasional nap after a week without one still fits (7 days
-    and the shrunk day, 1.9-2.0 h, raised 8 false alerts on 8 recordings). Not with her own day_hours."""
+    and the shrunk day, 1.9-2.0 h, raised 7 false alerts on 7 recordings). Not with her own day_hours."""
     cfg, nap = ctx.rules.learned_day, ctx.rules.inactivity.nap
     if nap is None or cfg.nap_absent_days <= 0 or not cfg.enabled or resident.inactivity.day_hours is not None:
         return False
@@ -495,7 +495,9 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     # the learned day never goes below min_factor × the day allowance of a home without a door sensor
     floor_s = ctx.rules.routine.min_factor * ctx.rules.inactivity.day_hours * 3600 if hour_factors is not None else 0.0
     cfg = ctx.rules.inactivity
-    nap = None if cfg.nap is None else (cfg.nap, day_s if naps_absent(ctx, resident, start) else cfg.nap_hours * 3600)
+    learned_cfg = ctx.rules.learned_day
+    nap = None if cfg.nap is None else (
+        cfg.nap, day_s if learned_cfg.nap_absent_days and naps_absent(ctx, resident, start) else cfg.nap_hours * 3600)
     sleep_in_s = cfg.sleep_in_hours * 3600
     bed = bedtime_of(ctx, resident, start)  # asked once: the history does not change while this runs
     learned_night = learned_sleep_in_s(ctx, resident, start, bed)
@@ -504,7 +506,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     early = early_sleep_in_s(ctx, resident, start, bed)
     if early is not None:  # up before 07:00 every morning so far: her night ends sooner, by the mornings of evidence
         sleep_in_s = min(sleep_in_s, early)
-    if learned_night is None or (not learned_night.settled and learned_night.seconds < cfg.sleep_in_hours * 3600):
+    if learned_cfg.risers_shrink_days > 0 and (learned_night is None or (not learned_night.settled and learned_night.seconds < cfg.sleep_in_hours * 3600)):
         risers = risers_sleep_in_s(ctx, resident, start, bed)
         if risers is not None:  # her risings so far: the night's end moves towards the settled one by the mornings seen
             sleep_in_s = min(sleep_in_s, risers if learned_night is None else max(risers, learned_night.seconds))
