@@ -252,16 +252,18 @@ def learned_day_s(ctx: RuleContext, resident: Resident, start: float, bed: float
 
 
 def _nap_hours(ctx: RuleContext, resident: Resident, start: float) -> range | None:
-    """The nap window's whole local hours (12-14 with 11:30-15:00) when a silence beginning at
-    `start` lies outside the window (learned_day.nap_spells_own): her spells there are naps, the
-    nap window's own, and do not widen the rest of her day before it is settled. None: in the window, or no window."""
+    """The nap window's whole local hours (12-14 with 11:30-15:00) when a silence begins at `start`
+    after the window closes (learned_day.nap_spells_own): her spells there are naps, the nap
+    window's own, and do not widen her afternoon and evening before she is settled. None: in the
+    window or before it (her mornings: 4 false alerts of people back to bed after an early rise
+    when they were judged without their naps too), or no window."""
     nap = ctx.rules.inactivity.nap
     if nap is None or _in_window(start, resident.timezone, nap):
         return None
     opens, closes = parse_window(nap)
     if closes <= opens:
         return None
-    if ctx.rules.learned_day.nap_spells_after and (start + utc_offset_s(start, resident.timezone)) % DAY_S < closes:
+    if (start + utc_offset_s(start, resident.timezone)) % DAY_S < closes:
         return None  # a morning: a return to bed after an early rise is hers at any length the day has shown
     return range(int(-(-opens // 3600)), int(closes // 3600))
 
@@ -309,34 +311,6 @@ def early_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: fl
         return None
     end = night_end(start, resident.timezone, window)
     return quiet.early_sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.inactivity.sleep_in_hours * 3600, cfg)
-
-
-def risers_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> float | None:
-    """The first weeks' sleep-in of a night beginning at `start` from her risings seen so far
-    (learned_day.risers_shrink_days, quiet.risers_sleep_in). None: off, not a night, or nothing tighter."""
-    cfg = ctx.rules.learned_day
-    if not cfg.enabled or cfg.risers_shrink_days <= 0 or own_night(ctx, resident, start) is not None:
-        return None
-    window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if not _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
-        return None
-    end = night_end(start, resident.timezone, window)
-    return quiet.risers_sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.inactivity.sleep_in_hours * 3600, cfg)
-
-
-def naps_absent(ctx: RuleContext, resident: Resident, start: float) -> bool:
-    """learned_day.nap_absent_days: she has shown no nap in the nap window (quiet.naps_absent), so a
-    silence beginning there is allowed the day's prior (day_hours_door with a door sensor), not the
-    nap's — nor less before settled: an occasional nap after a week without one still fits (7 days
-    and the shrunk day, 1.9-2.0 h, raised 7 false alerts on 7 recordings). Not with her own day_hours."""
-    cfg, nap = ctx.rules.learned_day, ctx.rules.inactivity.nap
-    if nap is None or cfg.nap_absent_days <= 0 or not cfg.enabled or resident.inactivity.day_hours is not None:
-        return False
-    if not _in_window(start, resident.timezone, nap):
-        return False
-    opens, closes = parse_window(nap)
-    hours = range(int(opens // 3600), int(-(-closes // 3600)) + (24 if closes < opens else 0))
-    return quiet.naps_absent(_quiet_history(ctx, resident.id), resident.timezone, start, hours, cfg)
 
 
 def longest_night_s(ctx: RuleContext, resident: Resident, start: float) -> float:
@@ -424,7 +398,7 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKi
                  and not _an_evening_spell(start, at, tz, window, cfg.evening_spells_by_day)):
         end = night_end(start, tz, window)
         quiet.record_wake(history, tz, end, at - end, cfg)
-        if (cfg.early_risers or cfg.risers_shrink_days > 0) and at - start >= RUN_PAUSE_S:  # a shorter pause is no sleep (sitting at dawn, up already)
+        if cfg.early_risers and at - start >= RUN_PAUSE_S:  # a shorter pause is no sleep (sitting at dawn, up already)
             quiet.record_rising(history, tz, end, at - end, cfg)
     else:
         quiet.record(history, tz, start, at - start, cfg)
@@ -495,9 +469,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     # the learned day never goes below min_factor × the day allowance of a home without a door sensor
     floor_s = ctx.rules.routine.min_factor * ctx.rules.inactivity.day_hours * 3600 if hour_factors is not None else 0.0
     cfg = ctx.rules.inactivity
-    learned_cfg = ctx.rules.learned_day
-    nap = None if cfg.nap is None else (
-        cfg.nap, day_s if learned_cfg.nap_absent_days and naps_absent(ctx, resident, start) else cfg.nap_hours * 3600)
+    nap = None if cfg.nap is None else (cfg.nap, cfg.nap_hours * 3600)
     sleep_in_s = cfg.sleep_in_hours * 3600
     bed = bedtime_of(ctx, resident, start)  # asked once: the history does not change while this runs
     learned_night = learned_sleep_in_s(ctx, resident, start, bed)
@@ -506,10 +478,6 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     early = early_sleep_in_s(ctx, resident, start, bed)
     if early is not None:  # up before 07:00 every morning so far: her night ends sooner, by the mornings of evidence
         sleep_in_s = min(sleep_in_s, early)
-    if learned_cfg.risers_shrink_days > 0 and (learned_night is None or (not learned_night.settled and learned_night.seconds < cfg.sleep_in_hours * 3600)):
-        risers = risers_sleep_in_s(ctx, resident, start, bed)
-        if risers is not None:  # her risings so far: the night's end moves towards the settled one by the mornings seen
-            sleep_in_s = min(sleep_in_s, risers if learned_night is None else max(risers, learned_night.seconds))
     own = own_night(ctx, resident, start)
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
                    bed, cfg.night_at_least_day, late_bedtime_shift(ctx, resident, start))

@@ -126,7 +126,7 @@ def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedD
         if other < longest:  # her longest spells were naps: they widen the nap window only
             learned = _bounded(other * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)
             whole = _bounded(longest * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg).seconds
-            return learned if cfg.nap_spells_shrink else learned._replace(narrowed=True, whole=whole)
+            return learned._replace(narrowed=True, whole=whole)  # not below the prior: 9 false alerts when it shrank
     outside = _outside_the_habit(days, hour, cfg) if habit and cfg.habit_band_hours > 0 else None
     if outside is not None and outside < longest:
         return _bounded(outside * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)._replace(narrowed=True)
@@ -346,45 +346,3 @@ def early_sleep_in(history: QuietHistory | None, tz: str, night_end: float, prio
         return None
     n = len(rows)
     return max(cfg.sleep_in_floor_hours * 3600, prior_s + n / (n + cfg.early_risers_days) * max(rows) * 60)
-
-
-def risers_sleep_in(history: QuietHistory | None, tz: str, night_end: float, prior_s: float, cfg: LearnedDayConfig) -> float | None:
-    """The first weeks' sleep-in of a night ending at `night_end` (learned_day.risers_shrink_days):
-    the prior's, moved towards the settled value — `margin` × her latest rising past the night
-    window's end of the window's mornings, at least sleep_in_floor_hours — by n/(n + risers_shrink_days)
-    after n mornings seen, as the day's allowance shrinks (blend). Up by 07:40 at the latest on 7
-    mornings: 3 h − 7/14 × (3 h − 1 h) = 2 h, the night ends at 09:00, not 10:00; one sleep-in to
-    09:00 sets 3 h and nothing shrinks. None: off, no morning seen, or nothing tighter than the prior."""
-    if not cfg.enabled or cfg.risers_shrink_days <= 0 or history is None:
-        return None
-    day, _ = local_day(night_end, tz)
-    rows = [row[1] for row in history.risings if 0 < day - row[0] <= cfg.window_days]
-    if not rows:
-        return None
-    target = min(cfg.sleep_in_ceiling_hours * 3600, max(cfg.sleep_in_floor_hours * 3600, cfg.margin * max(0, max(rows)) * 60))
-    if target >= prior_s:
-        return None
-    n = len(rows)
-    return prior_s - n / (n + cfg.risers_shrink_days) * (prior_s - target)
-
-
-def naps_absent(history: QuietHistory | None, tz: str, start: float, hours: range, cfg: LearnedDayConfig) -> bool:
-    """No nap of hers shown (learned_day.nap_absent_days): on at least nap_absent_days of the window's
-    days before `start`'s she was quiet at home in the nap window's `hours` (a spell went through
-    them) and never longer than nap_absent_minutes there, and on no day longer. Older people who
-    nap after lunch do so most days; a week at home at that hour without one says she does not,
-    and the nap window's allowance is then not hers. Days kept without the hours say nothing."""
-    if not cfg.enabled or cfg.nap_absent_days <= 0:
-        return False
-    days = _days(history, tz, start, cfg)
-    if days is None:
-        return False
-    seen = 0
-    for row in days:
-        if len(row) < 1 + SLOTS:
-            continue
-        longest = max(row[1 + HOURS + h % 24] for h in hours)
-        if longest > cfg.nap_absent_minutes:
-            return False
-        seen += longest > 0
-    return seen >= cfg.nap_absent_days

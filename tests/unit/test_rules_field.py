@@ -1686,62 +1686,6 @@ def test_a_fall_at_bedtime_is_found_by_the_learned_night() -> None:
 
 # ---------------------------------------------------------------- 14. the delay (session 11)
 
-RISES = [7.0, 7.3, 7.1, 7.5, 7.2, 6.9, 7.4, 7.0, 7.3, 7.2]  # up by 07:30 at the latest
-
-
-@pytest.mark.parametrize(
-    ("name", "risers_shrink_days", "wakes", "found_at_h"),
-    [
-        ("up by 07:30 on 9 mornings: 07:00 + 3 h − 9/16 × (3 h − 1 h) → 08:52", 7.0, RISES, 24 + 10 - 9 / 16 * 2),
-        ("the window's night (control): 07:00 + 3 h", 0.0, RISES, 34.0),
-        ("a sleep-in to 09:30 on her first morning: the learned 1.25 × 2.5 h widens the prior, nothing shrinks → 10:07", 7.0,
-         [RISES[0], 9.5, *RISES[2:]], 24 + 7 + 1.25 * 2.5),
-        ("up by 08:00: 3 h − 9/16 × (3 h − 1.25 h) → 09:01", 7.0, [*RISES[:4], 8.0, *RISES[5:]], 24 + 10 - 9 / 16 * 1.75),
-    ],
-)
-def test_a_regular_risers_night_ends_sooner_in_her_first_days(name: str, risers_shrink_days: float, wakes: list[float],
-                                                               found_at_h: float) -> None:
-    """Up at 06:54-07:30 every morning, in bed by 22:00; on day 10 up to the bathroom at 22:27 and
-    fell there. Not an early riser (up after 07:00 on most mornings): the night ended at 10:00."""
-    drv = sleeper(10, [22.0] * 9 + [22.45], wakes, own_night=False, early_risers=True, risers_shrink_days=risers_shrink_days)
-    drv.advance_to(local(11, 12.0))
-    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(10, 12.0)]
-    assert alert.opened_at == pytest.approx(local(10, found_at_h), abs=60), name
-    assert alert.reason.params["basis"] == "night"
-
-
-def test_a_regular_risers_sleep_in_raises_nothing_past_the_settled_night() -> None:
-    """Settled (14+ mornings): the learned night (1.25 × her latest rising) decides, as before."""
-    wakes = RISES + RISES[:6] + [8.0]
-    plain = sleeper(17, [21.0] * 17, wakes, own_night=False, early_risers=True)
-    shrunk = sleeper(17, [21.0] * 17, wakes, own_night=False, early_risers=True, risers_shrink_days=7.0)
-    assert [a.opened_at for a in shrunk.opened("inactivity")] == [a.opened_at for a in plain.opened("inactivity")]
-
-
-@pytest.mark.parametrize(
-    ("name", "nap_absent_days", "days", "nap", "found_by_h", "basis"),
-    [
-        ("8 days at home after lunch, never quiet over 30 min: the day's 2.5 h, not shrunk", 7, 8, None, 2.5, "day_door"),
-        ("the nap window for everyone (control): 3.5 h", 0, 8, None, 3.5, "nap"),
-        ("6 days seen: too few to say she does not nap, 3.5 h", 7, 6, None, 3.5, "nap"),
-        ("a 1 h 30 nap after lunch every day: the nap window's 3.5 h", 7, 8, (13.0, 14.5), 3.5, "nap"),
-    ],
-)
-def test_a_resident_who_does_not_nap_is_not_given_the_nap_window(name: str, nap_absent_days: int, days: int,
-                                                                  nap: tuple[float, float] | None, found_by_h: float,
-                                                                  basis: str) -> None:
-    """Up 07:00-21:00 with motion every half hour (a door sensor sees departures), then a fall at
-    13:00: the nap window (12:00-15:00) allowed 3.5 h to a resident who never naps. The hours of
-    her days are kept (habit_band_hours, as shipped)."""
-    drv = own_days(days, nap, spread_hours=12, min_days=1, shrink_days=7, habit_band_hours=4, nap_absent_days=nap_absent_days)
-    for h in [7.0 + k * 0.5 for k in range(13)]:  # to 13:00, then the fall
-        drv.event("cat-0001", "motion", local(days + 1, h))
-    drv.advance_to(local(days + 1, 20.0))
-    [alert] = drv.opened("inactivity")
-    assert alert.opened_at == pytest.approx(local(days + 1, 13.0 + found_by_h), abs=60), name
-    assert alert.reason.params["basis"] == basis, name
-
-
 @pytest.mark.parametrize(
     ("name", "nap_spells_own", "days", "quiet", "fall_h", "found_by_h", "basis"),
     [
@@ -1765,7 +1709,7 @@ def test_naps_widen_only_the_nap_window_in_her_first_days(name: str, nap_spells_
     departures. Before 14 days one long nap set every hour's allowance to 1.25 × the nap (the
     test's margin), the evening's too."""
     drv = own_days(days, quiet, spread_hours=12, min_days=1, shrink_days=7, habit_band_hours=4,
-                   nap_spells_own=nap_spells_own, nap_spells_shrink=False, nap_spells_after=True)
+                   nap_spells_own=nap_spells_own)
     for h in [7.0 + k * 0.5 for k in range(int((fall_h - 7.0) * 2) + 1)]:  # to the fall, no quiet spell today
         drv.event("cat-0001", "motion", local(days + 1, h))
     drv.advance_to(local(days + 1, 23.5))
