@@ -18,6 +18,7 @@ opened. A home without that background behaves exactly as before.
 from __future__ import annotations
 
 import math
+from array import array
 
 from alerts.config import PetsConfig
 from alerts.localtime import local_day, seconds_of_day
@@ -136,7 +137,7 @@ def _note_lone_hour(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -
     """by_hour: a lone motion at home at `at`, counted per local day and hour (`bg.lone_hours`)."""
     day, hour = local_day(at, tz)[0], int(seconds_of_day(at, tz) // 3600)
     if not bg.lone_hours or bg.lone_hours[-1][0] != day:
-        bg.lone_hours.append([day] + [0] * 24)
+        bg.lone_hours.append(array("i", [day] + [0] * 24))
         del bg.lone_hours[: max(0, len(bg.lone_hours) - cfg.window_nights)]
     bg.lone_hours[-1][1 + hour] += 1
 
