@@ -17,6 +17,14 @@ against the one-thread loop (take a batch, write it), alternately, three rounds 
 process CPU. Last line:
 
     ingest_writer: db=D stages_msg_per_s=N one_thread_msg_per_s=N
+
+For instruction counts under callgrind (docs/BENCHMARKS.md, "Session 11: ingestion
+instructions"): `--only hook|bare` measures one writer, and `--setup-only` does everything but
+the measured writes (database, warm-up, the measured batches built), so that the difference of
+two runs' totals is the writes alone. `--no-interval-saves` leaves out the engine's state save
+every STATE_SAVE_INTERVAL_S (hub/rules/runtime.py), whose share depends on the wall time the
+writes take (ten times slower under callgrind: more saves), so that the count is the same
+whatever the load; the saves an alert decision makes at once stay in.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from hub.clock import SystemClock  # noqa: E402
 from hub.config import Config  # noqa: E402
 from hub.ingest.batch import BatchWriter, Inbox, Received, WriterSettings  # noqa: E402
 from hub.metrics import IngestMetrics  # noqa: E402
+from hub.rules import runtime  # noqa: E402
 from hub.rules.runtime import HubCore  # noqa: E402
 from hub.storage.db import make_engine, make_sessions  # noqa: E402
 from simulators.load import _Fleet  # noqa: E402
@@ -81,7 +90,7 @@ def fresh_hub(url: str) -> tuple[Engine, sessionmaker[Session], SystemClock, Hub
     return engine, sessions, clock, core
 
 
-def writer_rate(url: str, hook: bool, count: int, profile: str | None) -> float:
+def writer_rate(url: str, hook: bool, count: int, profile: str | None, setup_only: bool = False) -> float:
     engine, sessions, clock, hub_core = fresh_hub(url)
     core = hub_core if hook else None
     writer = BatchWriter(queue.Queue(), sessions, NoAcks(), IngestMetrics(CollectorRegistry()), WriterSettings(), clock,
@@ -90,6 +99,8 @@ def writer_rate(url: str, hook: bool, count: int, profile: str | None) -> float:
     for batch in batches(fleet, 10_000):
         writer.write(batch)
     measured = batches(fleet, count)
+    if setup_only:
+        measured = []
     profiler = cProfile.Profile(time.process_time) if profile else None
     started = time.process_time()
     if profiler:
@@ -102,7 +113,7 @@ def writer_rate(url: str, hook: bool, count: int, profile: str | None) -> float:
     engine.dispose()
     if profiler:
         pstats.Stats(profiler).sort_stats(profile).print_stats(30)
-    return count / cpu
+    return count / cpu if measured else 0.0
 
 
 def stages_rates(url: str, count: int, rounds: int = 3) -> tuple[list[float], list[float]]:
@@ -145,7 +156,14 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--stages", action="store_true", help="time BatchWriter.run against the one-thread loop")
     parser.add_argument("--profile", metavar="SORT_KEY", help="print a cProfile sorted by this key (tottime, cumulative)")
+    parser.add_argument("--only", choices=["hook", "bare"], help="measure one writer only (callgrind)")
+    parser.add_argument("--setup-only", action="store_true",
+                        help="everything but the measured writes (a callgrind baseline to subtract)")
+    parser.add_argument("--no-interval-saves", action="store_true",
+                        help="no engine state save on the interval, only with alert decisions (callgrind)")
     args = parser.parse_args()
+    if args.no_interval_saves:
+        runtime.STATE_SAVE_INTERVAL_S = float("inf")
     pg_name = f"pingan_bench_writer_{int(time.time())}"
     url = create_database(pg_name) if args.db == "postgresql" else f"sqlite:///{tempfile.mkdtemp()}/writer.db"
     try:
@@ -154,8 +172,8 @@ def main() -> int:
             print(f"ingest_writer: db={args.db} stages_msg_per_s={statistics.median(two):.0f} "
                   f"one_thread_msg_per_s={statistics.median(one):.0f}")
             return 0
-        hooked = writer_rate(url, True, args.count, args.profile)
-        bare = writer_rate(url, False, args.count, None)
+        hooked = writer_rate(url, True, args.count, args.profile, args.setup_only) if args.only != "bare" else 0.0
+        bare = writer_rate(url, False, args.count, None, args.setup_only) if args.only != "hook" else 0.0
     finally:
         if args.db == "postgresql":
             drop_database(pg_name)
