@@ -106,6 +106,9 @@ class MqttConnection:
         self.metrics = metrics
         self.clock = clock
         self.lane = lane
+        # Read on every message in the network thread: a plain int, not the pydantic model's field
+        # (~370 instructions a read through its class's `__getattr__` hook; alerts/config.py).
+        self._max_payload_bytes = settings.max_payload_bytes
         self.client_id = settings.client_id if lane is None else f"{settings.client_id}-{lane.suffix}"
         self.filters = subscription_filters(settings.topic_root, settings.shared_group)
         if lane is not None:
@@ -281,7 +284,7 @@ class MqttConnection:
 
     def _enqueue(self, topic: str | bytes, payload: bytes, mid: int, qos: int) -> None:
         size = len(payload)
-        if size > self.settings.max_payload_bytes:
+        if size > self._max_payload_bytes:
             payload = payload[:MAX_QUARANTINED_BYTES]  # never parsed; keep only what quarantine stores
         item = Received(topic if isinstance(topic, str) else topic.decode("utf-8", "replace"), bytes(payload), size,
                         mid, qos, self.clock.now(), self._generation)

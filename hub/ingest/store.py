@@ -48,8 +48,10 @@ def event_values(msg: DeviceMessage) -> tuple[Any, ...]:
         msg.device_ts,
         msg.received_at,
         msg.at,
-        msg.late,
-        msg.skewed,
+        # 1/0, as SQLite stores a bool: the sqlite3 module binds an int as it is, a bool through
+        # its adapters (hub/storage/db.py); PostgreSQL's array literal reads either as t/f.
+        1 if msg.late else 0,
+        1 if msg.skewed else 0,
         p.lat if gps else None,  # type: ignore[union-attr]
         p.lon if gps else None,  # type: ignore[union-attr]
         p.acc if gps else None,  # type: ignore[union-attr]
@@ -135,7 +137,7 @@ def insert_events(
     names: tuple[str, ...] = EVENT_COLUMNS
     if partitions is not None:
         names = PARTITIONED_COLUMNS
-        rows = [(*row, partitions[row[0]], False) for row in rows]
+        rows = [(*row, partitions[row[0]], 0) for row in rows]  # ruled: false
     if session.get_bind().dialect.name == "postgresql":
         statement = PG_INSERT_EVENTS if partitions is None else PG_INSERT_PARTITIONED_EVENTS
         columns = pg_array_literals(names, PG_ARRAY_TYPES if partitions is None else PG_PARTITIONED_TYPES, rows)
