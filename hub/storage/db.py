@@ -39,16 +39,16 @@ def make_engine(url: str, *, writer: bool = False, **kwargs: object) -> Engine:
 
 def bind_none_and_bool_directly() -> None:
     """Register sqlite3 adapters for None and bool that give the same value (NULL, 0/1 as
-    INTEGER): the stored data is unchanged, binding them is 4x cheaper.
+    INTEGER): the stored data is unchanged, binding them nearly 3x cheaper.
 
     The sqlite3 module binds int, float and str as they are, but sends every other value
     through its adapter lookup, which, finding no adapter, asks its protocol class for
     `__adapt__`: a class's failed attribute lookup formats an AttributeError message and
-    clears it. About 2,500 instructions for each None and bool bound — the events row and the
-    device-state row hold ten or more a message: 843 M of the writer's 4,101 M instructions
-    for 20,000 messages, 21 % (callgrind, docs/BENCHMARKS.md "Session 11: ingestion
-    instructions"). A registered adapter is found in the registry first. Process-wide and
-    idempotent (sqlite3's adapters are module state)."""
+    clears it. About 3,300 instructions for each None and bool bound (1,200 with an adapter);
+    the events row and the device-state row hold ten or more a message: 844 M of the writer's
+    4,089 M instructions for 20,000 messages, 21 %, and 252 M with these adapters (callgrind,
+    docs/BENCHMARKS.md "Session 11: ingestion instructions"). A registered adapter is found in
+    the registry first. Process-wide and idempotent (sqlite3's adapters are module state)."""
     sqlite3.register_adapter(type(None), _NONE)
     sqlite3.register_adapter(bool, int)
 
