@@ -142,16 +142,23 @@ def _note_lone_hour(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -
     bg.lone_hours[-1][1 + hour] += 1
 
 
+def _days_watched(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> tuple[int, int] | None:
+    """(`at`'s local day, the days of the window watched before it); None before `min_nights` days."""
+    if bg.first_day is None:
+        return None
+    today = local_day(at, tz)[0]
+    observed = min(cfg.window_nights, today - bg.first_day)
+    return None if observed < cfg.min_nights else (today, observed)
+
+
 def lone_at_hour(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> bool:
     """by_hour: lone motions came at `at`'s hour (and the hours either side) at `min_away_rate` or
     more over the days watched before today: a background there is possible. A background fires
     whether or not she is there, so an hour that shows (almost) none day after day has none."""
-    if bg.first_day is None:
+    watched = _days_watched(bg, tz, at, cfg)
+    if watched is None:
         return True
-    today = local_day(at, tz)[0]
-    observed = min(cfg.window_nights, today - bg.first_day)
-    if observed < cfg.min_nights:
-        return True
+    today, observed = watched
     hour = int(seconds_of_day(at, tz) // 3600)
     near = [(hour + d) % 24 for d in range(-NEAR_HOURS, NEAR_HOURS + 1)]
     lone = sum(row[1 + h] for row in bg.lone_hours if today - observed <= row[0] < today for h in near)
@@ -219,12 +226,10 @@ def background_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -
     """Lone motions an hour of the deep night over the window's nights before `at`'s day, when
     they came night after night (on at least `night_share` of the nights); None before
     `min_nights` nights."""
-    if bg.first_day is None:
+    watched = _days_watched(bg, tz, at, cfg)
+    if watched is None:
         return None
-    today = local_day(at, tz)[0]
-    observed = min(cfg.window_nights, today - bg.first_day)
-    if observed < cfg.min_nights:
-        return None
+    today, observed = watched
     rows = [count for day, count in bg.nights if today - observed <= day < today]
     if len(rows) < cfg.night_share * observed:
         return 0.0

@@ -91,6 +91,12 @@ def alerts_on(drv: Driver, day: int) -> list[float]:
     return [(a.opened_at - local(day, 0)) / H for a in drv.opened("inactivity") if local(day, 0) <= a.opened_at < local(day + 1, 0)]
 
 
+def assert_found_by_18(drv: Driver, found_at_h: float | None, name: str) -> None:
+    """Day 5's alerts before 18:00 (local hours): exactly one at `found_at_h`, or none."""
+    found = [h for h in alerts_on(drv, 5) if h < 18.0]
+    assert found == ([] if found_at_h is None else [pytest.approx(found_at_h, abs=0.05)]), name
+
+
 @pytest.mark.parametrize(
     ("name", "on", "found_at_h"),
     [
@@ -101,12 +107,7 @@ def alerts_on(drv: Driver, day: int) -> list[float]:
 )
 def test_a_sensor_firing_by_itself_does_not_hide_a_fall(name: str, on: bool, found_at_h: float | None) -> None:
     """Four days with her outings, then a fall at noon on day 5; the sensor fires till 18:00."""
-    drv = sunny_home(5, on, fall=(5, 12.0))
-    found = [h for h in alerts_on(drv, 5) if h < 18.0]
-    if found_at_h is None:
-        assert found == [], name
-        return
-    assert found == [pytest.approx(found_at_h, abs=0.05)], name
+    assert_found_by_18(sunny_home(5, on, fall=(5, 12.0)), found_at_h, name)
 
 
 @pytest.mark.parametrize(
@@ -172,12 +173,7 @@ def test_the_hours_survive_a_restart_and_old_snapshots_load() -> None:
 )
 def test_a_fall_in_the_night_is_not_hidden_by_the_mornings_sensor(name: str, on: bool, found_at_h: float | None) -> None:
     """Her last bout at 21:38 on day 4, then nothing of hers; the sensor fires from 08:06 on day 5."""
-    drv = sunny_home(5, on, fall=(5, 0.0), leaves=(14.0, 14.0))
-    found = [h for h in alerts_on(drv, 5) if h < 18.0]
-    if found_at_h is None:
-        assert found == [], name
-        return
-    assert found == [pytest.approx(found_at_h, abs=0.05)], name
+    assert_found_by_18(sunny_home(5, on, fall=(5, 0.0), leaves=(14.0, 14.0)), found_at_h, name)
 
 
 @pytest.mark.parametrize(
