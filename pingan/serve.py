@@ -11,6 +11,7 @@ clearing the broker session, and the scheduler and outbox sender stop; the proce
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -75,6 +76,11 @@ def serve(config: Config, config_file: Path, *, run_upgrade: bool = True) -> int
         upgrade(config.database.url)
     hub = build_hub(config)
     hub.start()  # before the web app: see the module's docstring
+    # The registry and the engine loaded at start live as long as the process: frozen, the garbage
+    # collector's full passes no longer walk them on every few thousand messages (the batch writer
+    # with the rules: x1.15 messages per CPU-second, docs/BENCHMARKS.md "Session 11: the collector").
+    # Objects made later are collected as before; refcounting still frees frozen ones.
+    gc.freeze()
     try:
         warn_unless_production_ready(config, config_file)
         server = hub_server(hub, config)
