@@ -47,7 +47,9 @@ def resident_filter(q: str = "", grid: str = "", dialect: str = "sqlite") -> lis
         # SQLite's LIKE ignores ASCII case by itself and is ~8x faster than lower() LIKE lower()
         # (what ilike renders there); Chinese has no case. PostgreSQL needs ILIKE.
         def contains(column: Any) -> ColumnElement[bool]:
-            return column.ilike(like, escape="\\") if dialect == "postgresql" else column.like(like, escape="\\")
+            matched: ColumnElement[bool] = (column.ilike(like, escape="\\") if dialect == "postgresql"
+                                            else column.like(like, escape="\\"))
+            return matched
 
         matches = [contains(m.Resident.id), contains(m.Resident.name), contains(m.Resident.address)]
         if any(ch.isdigit() for ch in text):  # phones are digits: skip the contacts' scan for a name

@@ -102,11 +102,10 @@ class OperationsMetrics:
 
     def on_actions(self, actions: Iterable[Action]) -> None:
         for action in actions:
-            alert = getattr(action, "alert", None)
             if isinstance(action, AlertOpened):
-                self.opened.labels(alert.kind.value, alert.severity.value).inc()
+                self.opened.labels(action.alert.kind.value, action.alert.severity.value).inc()
             elif isinstance(action, AlertResolved):
-                self.resolved.labels(alert.kind.value, action.outcome.value).inc()
+                self.resolved.labels(action.alert.kind.value, action.outcome.value).inc()
             elif isinstance(action, AlertUpdated) and action.reason.value == "acknowledged":
                 self._acknowledged(action.alert)
 

@@ -22,6 +22,7 @@ import secrets
 import socket
 import tempfile
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -165,11 +166,11 @@ def prepare_database(config: Config, simulation) -> None:  # type: ignore[no-unt
     engine.dispose()
 
 
-def _publish(simulation, url: str, speed: float, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+def _publish(simulation: Simulation, url: str, speed: float, stop: threading.Event) -> None:
     """Publish the simulation in demo time: payloads keep their simulated ts (the hub's clock
     runs at the same speed), paced so demo time t is reached at wall time (t - start) / speed."""
 
-    def messages():  # type: ignore[no-untyped-def]
+    def messages() -> Iterator[tuple[float, str, bytes, bool]]:
         for item in simulation:
             if stop.is_set():
                 return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -45,7 +45,7 @@ def _centre(text: str | None) -> tuple[float, float]:
 
 def _config(residents: int | None, days: float | None, seed: int | None, scenario: str | None, start: str | None,
             centre: str | None, incidents: bool, topic_root: str, live: bool) -> SimConfig:
-    overrides = {"residents": residents, "days": days, "seed": seed, "start": start, "topic_root": topic_root,
+    overrides: dict[str, Any] = {"residents": residents, "days": days, "seed": seed, "start": start, "topic_root": topic_root,
                  "centre": _centre(centre)}
     if scenario:
         try:

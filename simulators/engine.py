@@ -128,7 +128,7 @@ class _DeviceState:
         self.forced = (level0, (level0 - 20) / span)
 
     def heartbeats(self, until: float) -> list[Record]:
-        out = []
+        out: list[Record] = []
         did, period = self.device.id, self.device.heartbeat_s
         t = self.next_hb
         while t < until:

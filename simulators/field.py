@@ -62,6 +62,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
+from typing import cast
 
 from devices.kinds import DeviceKind
 from devices.payloads import Event, Gps, Heartbeat, Status
@@ -868,10 +869,10 @@ class FieldSimulation(Simulation):
                 rssi = state.device.rssi + int(state.rng.random() * 9) - 4
                 yield SimMessage(t, state.topics[Channel.HEARTBEAT], Heartbeat(ts, state.next_seq(), battery, rssi, state.device.fw))
             else:
-                lat, lon, acc, speed = data  # type: ignore[misc]
+                lat, lon, acc, speed = cast(tuple[float, float, float, float | None], data)
                 yield SimMessage(t, state.topics[Channel.GPS], Gps(lat, lon, ts, state.next_seq(), acc, speed, battery))
         else:
-            yield SimMessage(t, state.topics[Channel.STATUS], Status(state=str(data)), True)
+            yield SimMessage(t, state.topics[Channel.STATUS], Status(state="offline" if data == "offline" else "online"), True)
 
     def _bad_clock(self, rng: random.Random, resident: str, device: str, f: _Faults) -> None:
         """A clock set hours behind, or reset to 2000-01-01 by a power cut on some day."""

@@ -164,7 +164,7 @@ def run_load(
         w.join()
     errors = [w.error for w in workers if w.error]
     if errors:
-        raise errors[0]  # type: ignore[misc]
+        raise errors[0]
     return _stats(workers, rate, devices)
 
 

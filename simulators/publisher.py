@@ -27,6 +27,7 @@ import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from devices.payloads import Payload
 from simulators.engine import Message, Simulation, Truth, payload_bytes
 from simulators.recording import messages_only, read_recording
 
@@ -188,7 +189,7 @@ def live_messages(sim: Simulation, speed: float, wall0: float) -> Iterator[tuple
         yield item.t, item.topic, payload_bytes(_retimed(item, sim.start, wall0, scale)), item.retain
 
 
-def _retimed(message: Message, sim_start: float, wall0: float, scale: float) -> object:
+def _retimed(message: Message, sim_start: float, wall0: float, scale: float) -> Payload:
     ts = getattr(message.payload, "ts", None)
     if ts is None:
         return message.payload

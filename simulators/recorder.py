@@ -17,6 +17,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 from devices.topics import DEFAULT_ROOT, every_device_filter
 from simulators.publisher import BrokerError, parse_url
@@ -34,13 +35,13 @@ def _client(url: str, topic_filter: str, inbox: queue.SimpleQueue[_Item], ready:
     if broker.tls:
         client.tls_set()
 
-    def on_connect(c: mqtt.Client, u: object, flags: object, rc: mqtt.ReasonCode, props: object) -> None:
+    def on_connect(c: mqtt.Client, u: object, flags: object, rc: ReasonCode, props: object) -> None:
         if not rc.is_failure:
             c.subscribe(topic_filter, qos=1)
 
     def on_message(c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
         if include_retained or not msg.retain:
-            inbox.put((round(time.time(), 3), msg.topic, msg.payload))
+            inbox.put((round(time.time(), 3), msg.topic, bytes(msg.payload)))
 
     client.on_connect = on_connect
     client.on_subscribe = lambda *args: ready.set()

@@ -115,7 +115,7 @@ class RecordingWriter:
         self.close()
 
 
-def _open_read(path: Path) -> IO[bytes]:
+def _open_read(path: Path) -> IO[bytes] | gzip.GzipFile:
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     return open(path, "rb")
@@ -153,7 +153,8 @@ def parse_line(raw: bytes, where: str) -> Entry:
 
 def _payload(obj: dict[str, Any], where: str) -> bytes:
     if isinstance(obj.get("payload"), str):
-        return obj["payload"].encode("utf-8")
+        text: str = obj["payload"]
+        return text.encode("utf-8")
     if isinstance(obj.get("payload_b64"), str):
         try:
             return base64.b64decode(obj["payload_b64"], validate=True)

@@ -103,7 +103,10 @@ class ResidentSim:
 
     def _fixed_blocks(self, ds: float, wake: float) -> list[Seg]:
         rng, h = self.rng, self.h
-        at = lambda lo, hi: ds + rng.uniform(lo, hi) * HOUR  # noqa: E731
+
+        def at(lo: float, hi: float) -> float:
+            return ds + rng.uniform(lo, hi) * HOUR
+
         blocks = [Seg(b := wake + rng.uniform(15, 40) * MIN, b + 30 * MIN, MEAL)]
         if rng.random() < h.walk_am:
             blocks.append(Seg(s := at(7.6, 9.5), s + rng.uniform(40, 100) * MIN, OUT))
@@ -184,7 +187,7 @@ class ResidentSim:
             arrive = t + self.rng.uniform(12, 25) * MIN
             self._return_home(arrive)
 
-    def _sos_device(self, inc: Incident, at_home: bool) -> str:
+    def _sos_device(self, inc: Incident, at_home: bool) -> str | None:
         if inc.device:
             found = self.r.device(inc.device) or next((d for d in self.r.devices if d.id == inc.device), None)
             if found:

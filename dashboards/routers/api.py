@@ -247,7 +247,7 @@ def router(services: WebServices) -> APIRouter:
             id=s.id,
             name=s.name,
             grid=s.grid,
-            person_state=s.person_state,  # type: ignore[arg-type]
+            person_state=s.person_state,
             state_source=s.state_source,
             last_activity_at=s.last_activity_at,
             devices=[

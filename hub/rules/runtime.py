@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import threading
@@ -709,10 +710,11 @@ class HubCore:
             self._copy_first_notified(session, new)
         return self._after_commit(actions)
 
-    def _copy_first_notified(self, session: Session, actions: list[Action]) -> None:
+    def _copy_first_notified(self, session: Session,
+                             actions: Sequence[AlertOpened | AlertUpdated | AlertResolved | AlertAckExpired]) -> None:
         engine = self._engine()
         for action in actions:
-            alert = action.alert  # type: ignore[union-attr]
+            alert = action.alert
             row = session.get(m.Alert, alert.id)
             if row is not None and row.first_notified_at is not None and alert.first_notified_at is None:
                 with contextlib.suppress(UnknownAlert):  # resolved in the same batch
@@ -728,12 +730,12 @@ class HubCore:
         for action in actions:
             if bus is not None:
                 kind, data = _live_event(action)
-                after.append(lambda kind=kind, data=data: bus.publish(kind, data))
+                after.append(functools.partial(bus.publish, kind, data))
             if publisher is not None and isinstance(action, AlertUpdated) and action.reason.value == "acknowledged":
                 command = ack_command_for(action.alert, self.registry, self.config.mqtt.topic_root)
                 if command is not None:
                     topic, payload = command
-                    after.append(lambda t=topic, p=payload: publisher.publish(t, p, 1))
+                    after.append(functools.partial(publisher.publish, topic, payload, 1))
         return after
 
     def _registry_changed(self, session: Session) -> list[AfterCommit]:
