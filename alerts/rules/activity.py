@@ -62,6 +62,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     departure = rs.departure  # the record, read as such: this runs on every activity (alerts/state.py)
     stray, was_away = False, departure is not None and departure.away_since is not None
     if device.kind is _DOOR_SENSOR:
+        if event == "door_close":
+            note_door_closed(rs)
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
         _hindsight(ctx, rs, resident_id, device, at, event)
@@ -260,12 +262,49 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
     if rs.away_since is None and pending_newer and motion_before:
         rs.door_open_at = at
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
+    elif rs.away_since is not None and at > rs.away_since + DOOR_PASSAGE_S and ctx.rules.inactivity.door_left_open:
+        rs.door_in_at = at  # the door opened while she is away: closed again, or passed again, or she moves, or `_left_open`
+        ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
+
+
+def note_door_closed(rs: ResidentState) -> None:
+    """A door_close: the door opened while she was away is shut again (inactivity.door_left_open)."""
+    departure = rs.departure
+    if departure is not None and departure.door_in_at is not None:
+        departure.door_in_at = None
+
+
+def _left_open(ctx: RuleContext, rs: ResidentState, resident_id: str, now: float) -> float | None:
+    """rules.inactivity.door_left_open: the door opened during her absence and for DEPARTURE_CONFIRM_S
+    since nothing — no closing, no other door event, no home motion (which ends the absence as a
+    return, `_returned`). Whoever comes home shuts the door behind them; a door left standing open
+    with nobody moving inside is someone lying in the doorway — a fall as she came in (her tag, the
+    door and the home unit otherwise all wait for a return that never moves). Her absence ends at
+    the opening and her silence is judged from it. Returns when to look again."""
+    departure = rs.departure
+    opened = None if departure is None else departure.door_in_at
+    if opened is None or departure is None:
+        return None
+    away_since = departure.away_since
+    if away_since is None or opened <= away_since:
+        departure.door_in_at = None  # the absence ended otherwise
+        return None
+    if now < opened + DEPARTURE_CONFIRM_S:
+        return opened + DEPARTURE_CONFIRM_S
+    if rs.background is not None:
+        rs.background.away.clear()  # not a return through the door seen with her motion: nothing for the pets rule to learn
+    departure.away_since = departure.away_by = departure.stray_motion_at = departure.stray_motions = departure.door_in_at = None
+    departure.door_open_at = None
+    ctx.touched.add(resident_id)
+    return None
 
 
 def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     """Turn a pending door departure into `away` once no motion followed; return when to look again."""
     rs = ctx.residents[resident_id]
     departure = rs.departure  # the record, read as such: this runs at every resident deadline (alerts/state.py)
+    if departure is not None and departure.door_in_at is not None:
+        return _left_open(ctx, rs, resident_id, now)
     if departure is None or departure.door_open_at is None or departure.away_since is not None:
         return None
     due = departure.door_open_at + DEPARTURE_CONFIRM_S
