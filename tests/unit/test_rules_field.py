@@ -1716,3 +1716,45 @@ def test_naps_widen_only_the_nap_window_in_her_first_days(name: str, nap_spells_
     [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(days + 1, 0.0)]  # (day 1's sitting may alert at the prior)
     assert alert.opened_at == pytest.approx(local(days + 1, fall_h + found_by_h), abs=60), name
     assert alert.reason.params["basis"] == basis, name
+
+
+# ---------------------------------------------------------------- 15. a door left open while she is away (session 12)
+
+
+@pytest.mark.parametrize(
+    ("name", "door_left_open", "events", "alerts_at_h"),
+    [
+        ("home at 10:00, she fell in the doorway: the door stands open, nothing moves — found at 2.5 h",
+         True, [("door_open", 10.0)], [12.5]),
+        ("the same without the rule (control): still away, nothing until 24 h after the departure",
+         False, [("door_open", 10.0)], []),
+        ("home at 10:00, the door shut behind her, nothing moves: as before, still away (a visitor's knock)",
+         True, [("door_open", 10.0), ("door_close", 10.003)], []),
+        ("a child checks the empty flat (in, two motions, out, shut): a return and a departure, as before",
+         True, [("door_open", 10.0), ("motion", 10.01), ("motion", 10.05), ("door_open", 10.11), ("door_close", 10.114)], []),
+        ("the door left open but she moves about inside: her return, as before; a fall after 11:00 found at 13:30",
+         True, [("door_open", 10.0), ("motion", 10.05), ("motion", 11.0)], [13.5]),
+        ("opened at 10:00 and again at 10:05 (in with the shopping), then nothing: 2.5 h from the last opening",
+         True, [("door_open", 10.0), ("door_open", 10.0833)], [12.5833]),
+    ],
+)
+def test_a_door_left_open_while_she_is_away_ends_the_absence(name: str, door_left_open: bool, events: list[tuple[str, float]],
+                                                            alerts_at_h: list[float]) -> None:
+    """doppler s4 r-0039 (session 12): out by the door at 16:04, home at 16:42 — the door opened
+    and was never closed, no motion followed (she fell as she came in). A return needs home
+    motion after the door, so she stayed away to the hub, and the finder came 10 h later with
+    nothing raised (away_max_hours is 24 h). Whoever comes in shuts the door behind them: a door
+    standing open with nobody moving is someone in the doorway."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24, "door_left_open": door_left_open})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(6, 6.5))
+    drv.event("cat-0001", "motion", local(6, 6.9))
+    drv.event("door-0001", "door_open", local(6, 7.0))
+    drv.event("door-0001", "door_close", local(6, 7.003))
+    for kind, h in events:
+        drv.advance_to(local(6, h))
+        drv.event("cat-0001" if kind == "motion" else "door-0001", kind, local(6, h))
+    drv.advance_to(local(6, 22.0))
+    opened = [a.opened_at for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]
+    assert opened == pytest.approx([local(6, h) for h in alerts_at_h], abs=60), name
