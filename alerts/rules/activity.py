@@ -295,6 +295,7 @@ def _left_open(ctx: RuleContext, rs: ResidentState, resident_id: str, now: float
         rs.background.away.clear()  # not a return through the door seen with her motion: nothing for the pets rule to learn
     departure.away_since = departure.away_by = departure.stray_motion_at = departure.stray_motions = departure.door_in_at = None
     departure.door_open_at = None
+    ctx.count("doors_left_open")
     ctx.touched.add(resident_id)
     return None
 
