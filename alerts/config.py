@@ -130,6 +130,7 @@ class PetsConfig(Strict):
     window_absences: int = Field(10, ge=1, le=60, description="the motion while away is learned from this many recent absences")
     hindsight: bool = Field(False, description="a departure that motion cancelled, followed by lone motion only until a return through the door (a bout after a door event), was an absence: learn its motion as the background's")
     by_hour: bool = Field(False, description="learn the motion while away per hour of the day (a PIR set off by the sun or a heater in some hours only) and judge each hour by its own background")
+    tag_absences: bool = Field(False, description="where no door sensor sees her departures: her tag beyond the home radius on several good fixes over half an hour, with no bout of motion at home meanwhile, was an absence: learn its motion as the background's")
 
 
 class LeaksConfig(Strict):

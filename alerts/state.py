@@ -252,26 +252,28 @@ class MotionBackground:
     first_day: int | None = None  # local day of the first deep night watched whole (after the first motion)
     nights: list[list[int]] = field(default_factory=list)  # [day, lone motions 01:00-05:00]
     away: list[float] = field(default_factory=list)  # home-unit motion during the current door-confirmed absence
-    absences: list[list[float]] = field(default_factory=list)  # recent absences: [motions, seconds, 1 through the door / 0 not]
+    absences: list[list[float]] = field(default_factory=list)  # recent absences: [motions, seconds, 1 through the door / 0 not / 2 her tag far (tag_absences)]
     hours: list[list[list[float]]] = field(default_factory=list)  # per absence of `absences` (rules.pets.by_hour): [local hour, motions, seconds]
     #: rules.pets.hindsight: a departure lone motion cancelled — [door opened, door seen again or 0, motions since...]
     maybe_out: list[float] = field(default_factory=list)
     #: rules.pets.by_hour, a row a local day: [day, lone motions in hour 0, ..., 23] as C ints
     #: (kept in every home with a home unit: 164 bytes a day against 256 as a list)
     lone_hours: list[array[int]] = field(default_factory=list)
+    #: rules.pets.tag_absences: her tag's run of fixes beyond the home radius — [first, last, fixes, bout, motions since...]
+    tag_out: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights],
                 "away": list(self.away), "absences": [list(row) for row in self.absences],
                 "hours": [[list(row) for row in rows] for rows in self.hours], "maybe_out": list(self.maybe_out),
-                "lone_hours": [list(row) for row in self.lone_hours]}
+                "lone_hours": [list(row) for row in self.lone_hours], "tag_out": list(self.tag_out)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MotionBackground:
         return cls(list(data["recent"]), data["first_day"], [list(row) for row in data["nights"]],
                    list(data.get("away", [])), [list(row) for row in data.get("absences", [])],
                    [[list(row) for row in rows] for rows in data.get("hours", [])], list(data.get("maybe_out", [])),
-                   [array("i", row) for row in data.get("lone_hours", [])])
+                   [array("i", row) for row in data.get("lone_hours", [])], list(data.get("tag_out", [])))
 
 
 @dataclass(slots=True)

@@ -67,12 +67,16 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
         _hindsight(ctx, rs, resident_id, device, at, event)
+        _someone_home(rs)
     elif device.kind in HOME_MOTION_KINDS:
         watch = ctx.rules.pets.enabled and device.kind is _PINGAN_CAT
         _hindsight(ctx, rs, resident_id, device, at, event)
+        if device.kind is not _PINGAN_CAT or event != "motion":
+            _someone_home(rs)  # water: a person
         stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes, watch)
     elif event:
         _hindsight(ctx, rs, resident_id, device, at, event)  # a button: she is at home
+        _someone_home(rs)
     alert = ctx.book.find(resident_id, _INACTIVITY)
     departure = rs.departure  # again: a door event may have made it, home motion ended the absence
     away_since = None if departure is None else departure.away_since
@@ -106,6 +110,8 @@ def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -
         return ()
     background = _background(ctx.residents[resident_id])
     pets.note_motion(background, resident.timezone, at, cfg)
+    if background.tag_out:
+        pets.tag_motion(background, at)  # her tag is out (rules.pets.tag_absences)
     day_s = inactivity.thresholds(ctx, resident)[0]
     return pets.bout_sizes(background, resident.timezone, at, day_s, cfg, ctx.residents[resident_id].last_activity)
 
@@ -124,6 +130,32 @@ def _hindsight(ctx: RuleContext, rs: ResidentState, resident_id: str, device: De
         pets.hindsight_motion(background, at, ctx.rules.pets, _timezone(ctx, resident_id))
     else:
         background.maybe_out.clear()
+
+
+def _someone_home(rs: ResidentState) -> None:
+    """Activity at home that only a person makes (a door, water, a button) while her tag is out:
+    the tag's run is not learned (rules.pets.tag_absences)."""
+    learned = rs.learned  # the histories' record, read as such: this runs on every activity (alerts/state.py)
+    background = None if learned is None else learned.background
+    if background is not None and background.tag_out:
+        pets.tag_home_activity(background)
+
+
+def tag_far(ctx: RuleContext, resident_id: str, at: float, out: bool | None) -> None:
+    """rules.pets.tag_absences: a deciding fix of her tag at `at` (its newest), `out` beyond the
+    home radius with all its accuracy (False: within it, None: neither) — in a home with a home unit's background record and no door
+    sensor online to see her departures (alerts/rules/pets.py `tag_fix`)."""
+    cfg = ctx.rules.pets
+    if not cfg.enabled or not cfg.tag_absences:
+        return
+    learned = ctx.residents[resident_id].learned
+    background = None if learned is None else learned.background
+    if background is None:
+        return
+    if inactivity.departures_seen(ctx, resident_id):
+        background.tag_out.clear()  # the door sees her absences: its evidence, not the tag's
+        return
+    pets.tag_fix(background, at, out, cfg, _timezone(ctx, resident_id))
 
 
 def _background(rs: ResidentState) -> MotionBackground:

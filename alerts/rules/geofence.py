@@ -89,6 +89,9 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     if poor:
         ctx.count("gps_fix_poor_accuracy")
         return
+    if newest and ctx.rules.pets.tag_absences:
+        from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
+        activity.tag_far(ctx, resident.id, msg.at, True if from_home - acc > HOME_RADIUS_M else False if from_home <= HOME_RADIUS_M else None)
     _home_edge(ctx, ds, resident, fix, acc, msg.at, now, prev_at)
     zones = active_zones(resident, msg.at)
     if not zones:

@@ -114,6 +114,8 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
             if int(h) in near:
                 moved, seen = moved + m, seen + s
     if seen / 3600 * rate < HOUR_EVIDENCE:
+        if all(row[2] == TAG_SEEN for row in bg.absences):  # her tag's evidence only: no background where it saw none
+            return night if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1] else None
         return rate if not quiet_nights or lone_at_hour(bg, tz, at, cfg) else None
     here = moved / (seen / 3600)
     if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
@@ -187,13 +189,15 @@ def note_away(bg: MotionBackground, at: float) -> None:
     del bg.away[: max(0, len(bg.away) - MAX_AWAY)]
 
 
-def end_absence(bg: MotionBackground, since: float, back_at: float | None, cfg: PetsConfig, tz: str | None = None) -> None:
+def end_absence(bg: MotionBackground, since: float, back_at: float | None, cfg: PetsConfig, tz: str | None = None,
+                seen: int = 1) -> None:
     """A door-confirmed absence from `since` ended. Only a seen return at `back_at` (through the
     door, or the tag coming home) proves the resident was out until then, so only then are its
     motions kept (those before the return's passage: nobody at home but a pet could make them);
     an absence that ended with motion alone (a return the door sensor missed) is kept as such,
     without its motions: the resident may have been home unseen. With `by_hour` (and `tz`), per
-    local hour too (`bg.hours`, one row per absence kept)."""
+    local hour too (`bg.hours`, one row per absence kept). `seen`: how the return was seen, 1 (the
+    door, the tag coming home) or TAG_SEEN (a run of her tag's fixes far from home)."""
     hours = cfg.by_hour and tz is not None
     if back_at is None:
         bg.absences.append([0, 0.0, 0])
@@ -201,7 +205,7 @@ def end_absence(bg: MotionBackground, since: float, back_at: float | None, cfg: 
             bg.hours.append([])
     elif since < back_at <= since + MAX_ABSENCE_S:
         moved = sum(1 for t in bg.away if since < t < back_at - PASSAGE_S)
-        bg.absences.append([moved, back_at - since, 1])
+        bg.absences.append([moved, back_at - since, seen])
         if hours and tz is not None:
             bg.hours.append(_by_hour(bg.away, since, back_at - PASSAGE_S, tz))
     del bg.absences[: max(0, len(bg.absences) - cfg.window_absences)]
@@ -310,3 +314,80 @@ def hindsight_motion(bg: MotionBackground, at: float, cfg: PetsConfig, tz: str |
         bg.away = [t for t in watch[2:] if t < door - PASSAGE_S]
         end_absence(bg, since, door, cfg, tz)
         watch.clear()
+
+
+# rules.pets.tag_absences: where no door sensor sees her departures there is no absence to learn from, and a
+# background the deep night does not show (a PIR the sun sets off by day) is never known. Her tag is evidence of
+# its own: while it lies beyond the home radius (every deciding fix's accuracy circle outside it), she is out —
+# unless she left it with someone; then she is at home and moves as a person does (a bout), and the run is not
+# learned. Her being out never changes here: a tag-based away still ends at any home motion (activity.py).
+TAG_MIN_FIXES = 3  # a run of this many consecutive deciding fixes beyond the home radius ...
+TAG_MIN_SPAN_S = 1800.0  # ... from the first to the last at least this long (a multipath jump is one fix, seldom two)
+TAG_GAP_S = 1800.0  # two fixes of a run no further apart than this (a tag saving its battery: 10-30 min)
+#: someone moving at home: 4 motions within 10 min (a background of 4 an hour makes that at 3 % of its motions,
+#: a person who came in or stayed in moves so again and again); 3 (HINDSIGHT_BOUT) came by chance in 2 of the first
+#: 4 outings of a home whose sensor fired 3.4 times an hour (docs/DETECTION.md "Tag-confirmed absences")
+TAG_BOUT = (4, MAX_BOUT, MAX_BOUT)
+#: `absences` row[2] of a run of her tag (a seen absence). A home that knows only these has a background only in the
+#: hours they covered (`hour_rate`): elsewhere nothing tells her lone motions from the sensor's (no door, no outing).
+TAG_SEEN = 2
+_TAINTED = -1.0  # tag_out[3]: a bout came between fixes beyond the radius — someone at home; nothing learned
+
+
+def tag_fix(bg: MotionBackground, at: float, out: bool | None, cfg: PetsConfig, tz: str | None) -> None:
+    """A deciding fix of her tag at device time `at` (the tag's newest): `out` True when its
+    accuracy circle lies wholly beyond the home radius, False when the fix itself is within it
+    (she may be at home), None between (neither: a fix at the edge). A run of fixes out
+    (`bg.tag_out`) ends at a fix within the radius, or after a gap longer than TAG_GAP_S; a run
+    that ends untainted is learned as an absence (`_end_tag_run`)."""
+    if out is None:
+        return
+    run = bg.tag_out
+    if run and (not out or (at - run[1] > TAG_GAP_S and run[3] != _TAINTED)):
+        _end_tag_run(bg, cfg, tz)
+        run = bg.tag_out
+    if not out:
+        return
+    if not run:
+        bg.tag_out = [at, at, 1, 0.0]
+    elif at > run[1]:
+        if run[3] > 0:  # a bout at home after the last fix out, and the tag is out still: someone is at home
+            del run[4:]
+            run[3] = _TAINTED
+        run[1], run[2] = at, run[2] + 1
+
+
+def tag_motion(bg: MotionBackground, at: float) -> None:
+    """Home-unit motion at device time `at` (already in `bg.recent`) while her tag is beyond the
+    home radius: kept for the run; a bout (TAG_BOUT) marks someone at home — her return
+    if the tag's next fix may be at home, else the run is not learned (a tag left with someone)."""
+    run = bg.tag_out
+    if not run or run[3] == _TAINTED or at <= run[0]:
+        return
+    if not run[3] and in_bout(bg, at, TAG_BOUT, since=run[0]):
+        run[3] = at
+    if not run[3] and len(run) - 4 < MAX_AWAY:
+        run.append(at)
+
+
+def tag_home_activity(bg: MotionBackground) -> None:
+    """Activity at home other than the home unit's (water, a button, a door) while her tag is out:
+    someone is at home; the run is not learned."""
+    run = bg.tag_out
+    if run:
+        del run[4:]
+        run[3] = _TAINTED
+
+
+def _end_tag_run(bg: MotionBackground, cfg: PetsConfig, tz: str | None) -> None:
+    """Learn a run of fixes out that lasted TAG_MIN_FIXES fixes and TAG_MIN_SPAN_S (up to
+    MAX_ABSENCE_S) with no one seen at home meanwhile: its home-unit motions between its first and
+    last fix (a PASSAGE_S margin at both ends: the devices' clocks differ) as an absence ended by
+    a seen return (`end_absence`)."""
+    run, bg.tag_out = bg.tag_out, []
+    first, last, fixes, bout = run[0], run[1], run[2], run[3]
+    if bout == _TAINTED or fixes < TAG_MIN_FIXES or not TAG_MIN_SPAN_S <= last - first <= MAX_ABSENCE_S:
+        return
+    kept, bg.away = bg.away, list(run[4:])
+    end_absence(bg, first + PASSAGE_S, last, cfg, tz, seen=TAG_SEEN)
+    bg.away = kept
