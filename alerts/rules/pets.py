@@ -114,7 +114,7 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
             if int(h) in near:
                 moved, seen = moved + m, seen + s
     if seen / 3600 * rate < HOUR_EVIDENCE:
-        if all(row[2] == TAG_SEEN for row in bg.absences):  # her tag's evidence only: no background where it saw none
+        if bg.absences and all(row[2] == TAG_SEEN for row in bg.absences):  # her tag's evidence only: no background where it saw none
             return night if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1] else None
         return rate if not quiet_nights or lone_at_hour(bg, tz, at, cfg) else None
     here = moved / (seen / 3600)
