@@ -1758,3 +1758,53 @@ def test_a_door_left_open_while_she_is_away_ends_the_absence(name: str, door_lef
     drv.advance_to(local(6, 22.0))
     opened = [a.opened_at for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]
     assert opened == pytest.approx([local(6, h) for h in alerts_at_h], abs=60), name
+
+
+# ---------------------------------------------------------------- 16. a door sensor that misses departures (session 12)
+
+_MISSED = [("motion", 8.0), ("door_open", 9.5), ("door_close", 9.503), ("motion", 9.52), ("motion", 9.6)]  # out unseen, in by the door
+_SEEN = [("motion", 8.0), ("door_open", 8.1), ("door_close", 8.103), ("door_open", 9.5), ("door_close", 9.503),
+         ("motion", 9.52), ("motion", 9.6)]  # out by the door, in by the door
+_LETS_IN = [("motion", 8.0), ("motion", 9.49), ("door_open", 9.5), ("door_close", 9.503), ("motion", 9.52)]  # silent at home, walks to the door
+_CARER = [("door_open", 8.0), ("door_close", 8.003), ("motion", 8.02), ("motion", 8.1)]  # asleep since 21:30, a carer lets herself in
+
+
+@pytest.mark.parametrize(
+    ("name", "door_misses", "days", "found_at_h"),
+    [
+        ("two returns through the door after a silence at home: the door missed her going out — 6 h, not 2.5 h",
+         True, [_MISSED, _MISSED], 15.0),
+        ("the same without the rule (control): 2.5 h, a false alert on each outing it misses", False, [_MISSED, _MISSED], 11.5),
+        ("her outings seen out and in: the door is trusted, 2.5 h", True, [_SEEN, _SEEN], 11.5),
+        ("one missed departure: not enough to distrust it (a visitor let in unseen), 2.5 h", True, [_MISSED, _SEEN], 11.5),
+        ("she walks to the door after a quiet spell (her motion ends the silence first): no miss, 2.5 h", True,
+         [_LETS_IN, _LETS_IN], 11.5),
+        ("a carer lets herself in while she sleeps: no outing, no miss, 2.5 h", True, [_CARER, _CARER], 11.5),
+        ("two missed, then 18 seen out and in: 2 of her last 20 returns (not over 10 %): trusted again, 2.5 h", True,
+         [_MISSED, _MISSED, *[_SEEN] * 18], 11.5),
+        ("two missed, then 17 seen: 2 of 19, still distrusted, 6 h", True, [_MISSED, _MISSED, *[_SEEN] * 17], 15.0),
+    ],
+)
+def test_a_door_sensor_that_misses_departures_is_not_trusted(name: str, door_misses: bool, days: list[list[tuple[str, float]]],
+                                                             found_at_h: float) -> None:
+    """pets s3 and s4 (session 12): a weak magnet misses some passages; her outing whose going out
+    it missed is a silence at home, alerting at the 2.5 h of a home whose door sensor sees
+    departures. Her return through the door — the door opening after a silence, her motion
+    inside after it — shows the miss: a resident at home moves on the way to the door."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24, "door_misses": door_misses})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.5))
+    for day, events in enumerate(days, start=1):
+        for kind, h in events:
+            drv.advance_to(local(day, h))
+            drv.event("cat-0001" if kind == "motion" else "door-0001", kind, local(day, h))
+        for h in (10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.5):
+            drv.advance_to(local(day, h))
+            drv.event("cat-0001", "motion", local(day, h))
+    fall = len(days) + 1
+    drv.advance_to(local(fall, 9.0))
+    drv.event("cat-0001", "motion", local(fall, 9.0))
+    drv.advance_to(local(fall, 20.0))
+    opened = [a.opened_at for a in drv.opened("inactivity") if a.opened_at > local(fall, 0)]
+    assert opened[:1] == pytest.approx([local(fall, found_at_h)], abs=60), name
