@@ -41,7 +41,6 @@ class InactivityConfig(Strict):
     late_bedtime_ceiling_hours: float = Field(6, ge=0, le=12, description="a late bedtime's night ends at the latest this long after the night window closes")
     outage_not_silence: bool = Field(False, description="the hours the home's sensors were offline (and flushed no activity of hers) are unseen, not silence: after they come back, only the silence seen before and after counts")
     door_left_open: bool = Field(False, description="a door opened while she is away and then neither closed nor passed again, with no motion, for 10 min ends the absence: someone lies in the doorway (a fall as she came in)")
-    door_misses: bool = Field(False, description="a door sensor that missed departures (returns through the door after a daytime silence at home with no departure seen) is not trusted to see them: day_hours_door and the other door-sensor allowances give way to those of a home without one until its recent returns show it reliable")
 
 
 class GeofenceConfig(Strict):

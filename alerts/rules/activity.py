@@ -210,9 +210,6 @@ def _still_home_or_back(ctx: RuleContext, rs: ResidentState, departure: Departur
     stayed = not sizes or (opened is not None and pets.in_bout(_background(rs), at, sizes, since=opened))
     if opened is not None and at >= opened and stayed:
         departure.door_open_at = None  # still at home after opening the door
-        if departure.silence_from is not None:
-            _unseen_departure(ctx, departure.silence_from, opened, resident_id)
-            departure.silence_from = None
         if watch and not sizes and ctx.rules.pets.hindsight:
             pets.hindsight_start(_background(rs), opened, at)  # or a PIR firing by itself: looked back on later
     away_since = departure.away_since
@@ -222,26 +219,10 @@ def _still_home_or_back(ctx: RuleContext, rs: ResidentState, departure: Departur
                 pets.note_away(_background(rs), at)
             return False
         _end_absence(ctx, rs, at, _timezone(ctx, resident_id))
-        through = _through_door(rs, at)
-        _learn_absence(ctx, rs, at, through)
-        if through and ctx.rules.inactivity.door_misses and departure.last_door_at is not None:
-            resident = ctx.resident(resident_id)
-            if resident is not None:
-                inactivity.note_door_return(ctx, resident, away_since, departure.last_door_at, missed=False)
+        _learn_absence(ctx, rs, at, _through_door(rs, at))
         departure.away_since = departure.away_by = departure.stray_motion_at = departure.stray_motions = None  # came home
         ctx.touched.add(resident_id)
     return True
-
-
-def _unseen_departure(ctx: RuleContext, since: float, opened: float, resident_id: str) -> None:
-    """rules.inactivity.door_misses: the door opened at `opened` after her silence since `since`,
-    and she moved inside after it — she came in through the door, and no departure was seen: the
-    door sensor missed her going out (a weak magnet, a door left ajar), or she was silent at home
-    and let a visitor in. Whoever is at home moves on the way to the door, so her motion would
-    have ended the silence before it opened."""
-    resident = ctx.resident(resident_id)
-    if resident is not None:
-        inactivity.note_door_return(ctx, resident, since, opened, missed=True)
 
 
 def _timezone(ctx: RuleContext, resident_id: str) -> str | None:
@@ -311,8 +292,6 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
     pending_newer = rs.door_open_at is None or at > rs.door_open_at
     motion_before = rs.last_home_activity is None or rs.last_home_activity <= at
     if rs.away_since is None and pending_newer and motion_before:
-        if ctx.rules.inactivity.door_misses and rs.door_open_at is None:
-            rs.silence_from = rs.last_activity  # the silence this opening ends: her return, if she moves in after it
         rs.door_open_at = at
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
     elif rs.away_since is not None and at > rs.away_since + DOOR_PASSAGE_S and ctx.rules.inactivity.door_left_open:
@@ -365,8 +344,6 @@ def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float |
     if now < due:
         return due
     rs.away_since, rs.away_by, rs.door_open_at = rs.door_open_at, "door", None
-    if departure.silence_from is not None:
-        departure.silence_from = None  # a departure: no return
     ctx.touched.add(resident_id)
     return None
 

@@ -53,7 +53,7 @@ def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]
     indistinguishable from a fall, and `day_hours` (longer) must cover it. A resident's own
     `day_hours` overrides both."""
     base, own = ctx.rules.inactivity, resident.inactivity
-    day = base.day_hours_door if base.day_hours_door is not None and departures_trusted(ctx, resident.id) else base.day_hours
+    day = base.day_hours_door if base.day_hours_door is not None and departures_seen(ctx, resident.id) else base.day_hours
     day = own.day_hours if own.day_hours is not None else day
     night = own.night_hours if own.night_hours is not None else base.night_hours
     return day * 3600, night * 3600, own.night or base.night
@@ -62,50 +62,6 @@ def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]
 def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
     """A door sensor of the resident is online: it sees her departures."""
     return ctx.any_online(resident_id, DOOR_KINDS)
-
-
-def departures_trusted(ctx: RuleContext, resident_id: str) -> bool:
-    """A door sensor sees her departures (`departures_seen`) and has not shown itself to miss
-    them (rules.inactivity.door_misses, `door_unreliable`): the allowances of a home with a door
-    sensor (day_hours_door, the learned day's door conditions) apply only then. An outing the
-    sensor missed is a silence at home, as in a home without one."""
-    if not departures_seen(ctx, resident_id):
-        return False
-    return not ctx.rules.inactivity.door_misses or not door_unreliable(ctx.residents[resident_id].door_returns)
-
-
-#: rules.inactivity.door_misses: of her last DOOR_RETURNS returns through the door (after at least
-#: DOOR_RETURN_MIN_S out, or silent at home), more than DOOR_MISS_SHARE and at least DOOR_MISSES came
-#: after a silence at home with no departure seen — the sensor missed her going out.
-DOOR_RETURNS = 20
-DOOR_RETURN_MIN_S = 1800.0
-DOOR_MISS_SHARE = 0.1
-DOOR_MISSES = 2
-
-
-def door_unreliable(returns: list[int] | None) -> bool:
-    """Her recent returns (1: no departure seen before it) show a door sensor that misses departures."""
-    if not returns:
-        return False
-    missed = sum(returns)
-    return missed >= DOOR_MISSES and missed > DOOR_MISS_SHARE * len(returns)
-
-
-def note_door_return(ctx: RuleContext, resident: Resident, since: float, back: float, missed: bool) -> None:
-    """rules.inactivity.door_misses: she came back through the door at `back` after an absence
-    (the door saw her leave) or a silence at home (it did not: `missed`) begun at `since`. Only
-    daytime ones of at least DOOR_RETURN_MIN_S count: a quick step out says little, and a night's
-    sleep ended by someone at the door (a carer with a key) is no outing."""
-    if not ctx.rules.inactivity.door_misses or back - since < DOOR_RETURN_MIN_S:
-        return
-    window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if _may_be_sleep(since, resident.timezone, window):
-        return
-    rs = ctx.residents[resident.id]
-    rows = [*(rs.door_returns or []), 1 if missed else 0]
-    rs.door_returns = rows[-DOOR_RETURNS:]
-    if missed:
-        ctx.count("door_missed_departures")
 
 
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,
@@ -289,7 +245,7 @@ def learned_day_s(ctx: RuleContext, resident: Resident, start: float, bed: float
     if resident.inactivity.day_hours is not None or _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
         return None
     cfg = ctx.rules.learned_day
-    door = departures_trusted(ctx, resident.id)
+    door = departures_seen(ctx, resident.id)
     habit = not cfg.habit_needs_door or door
     return quiet.allowance(_quiet_history(ctx, resident.id), resident.timezone, start, cfg, habit,
                            _nap_hours(ctx, resident, start) if cfg.nap_spells_own and door else None)
@@ -316,7 +272,7 @@ def shrink_days(ctx: RuleContext, resident: Resident) -> float:
     """learned_day.shrink_days, or 0 where it needs a door sensor and none sees departures: there
     quiet spells at home include outings without the tag, and a week without a long one says little."""
     cfg = ctx.rules.learned_day
-    return 0.0 if cfg.shrink_needs_door and not departures_trusted(ctx, resident.id) else cfg.shrink_days
+    return 0.0 if cfg.shrink_needs_door and not departures_seen(ctx, resident.id) else cfg.shrink_days
 
 
 def outing_prior_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> float:
@@ -324,7 +280,7 @@ def outing_prior_s(ctx: RuleContext, resident: Resident, start: float, bed: floa
     where no door sensor sees departures: an outing without the tag is a silence at home to the
     hub, and in the first `outing_days` days little says how long hers last. 0: none."""
     cfg = ctx.rules.inactivity
-    if cfg.outing_window is None or resident.inactivity.day_hours is not None or departures_trusted(ctx, resident.id):
+    if cfg.outing_window is None or resident.inactivity.day_hours is not None or departures_seen(ctx, resident.id):
         return 0.0
     tz, night = resident.timezone, parse_window(resident.inactivity.night or cfg.night)
     if _may_be_sleep(start, tz, night, _bed(ctx, resident, start, bed)):
@@ -604,6 +560,6 @@ def _basis(ctx: RuleContext, resident: Resident, start: float, due: float) -> tu
         return "learned", routine.usual_hour(rs.routine, ctx.rules.routine, hour)
     if resident.inactivity.day_hours is not None:
         return "resident", None
-    if cfg.day_hours_door is not None and departures_trusted(ctx, resident.id):
+    if cfg.day_hours_door is not None and departures_seen(ctx, resident.id):
         return "day_door", None
     return "day", None

@@ -128,7 +128,7 @@ def test_compact_forms_round_trip_every_field() -> None:
     from alerts.actions import DeviceHealth, PersonState
     from alerts.state import DeviceState, QuietHistory, ResidentState, RoutineHistory
 
-    rs = ResidentState(watch_start=T0, last_activity=T0 + 5, away_by="door", person=PersonState("home_active"), door_returns=[0, 1, 0],
+    rs = ResidentState(watch_start=T0, last_activity=T0 + 5, away_by="door", person=PersonState("home_active"),
                        routine=RoutineHistory(days=3, active_days=[1] * 24, day=7, mask=5, day_start=T0),
                        quiet=QuietHistory(day=7, today=[30, 12], past=[[6, 40, 10]]))
     ds = DeviceState(last_heard=T0, health=DeviceHealth.OFFLINE, battery=0, fix_lat=45.7, anchor_n=3, tag_out=True, last_zone="z")
@@ -148,7 +148,7 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
                      "last_home_activity", "door_open_at",
                      "away_since", "away_by", "last_door_at", "stray_motion_at", "stray_motions", "tag_moved_at", "tag_left_at",
                      "door_in_at",
-                     "longest_away_s", "longest_away_at", "silence_from", "door_returns", "blind_from", "blind_floor",
+                     "longest_away_s", "longest_away_at", "blind_from", "blind_floor",
                      "unwatched_since",
                      "person", "routine", "quiet", "background"]
     assert list(ResidentState().to_dict()) == resident_keys
