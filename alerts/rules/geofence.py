@@ -90,8 +90,7 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
         ctx.count("gps_fix_poor_accuracy")
         return
     if newest and ctx.rules.pets.tag_absences:
-        from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
-        activity.tag_far(ctx, resident.id, msg.at, True if from_home - acc > HOME_RADIUS_M else False if from_home <= HOME_RADIUS_M else None)
+        activity.tag_far(ctx, resident.id, msg.at, _beyond_home(resident, fix, acc))
     _home_edge(ctx, ds, resident, fix, acc, msg.at, now, prev_at)
     zones = active_zones(resident, msg.at)
     if not zones:
@@ -112,6 +111,15 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     if deepest >= ctx.rules.geofence.return_margin_m:
         ds.last_zone = name
         _back_inside(ctx, resident, ds, fix, name, msg.at, now)
+
+
+def _beyond_home(resident: Resident, fix: Gps, acc: float) -> bool | None:
+    """True when the fix's whole accuracy circle lies beyond the home radius, False when the fix
+    itself is within it, None at the edge (neither)."""
+    from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
+    if from_home - acc > HOME_RADIUS_M:
+        return True
+    return False if from_home <= HOME_RADIUS_M else None
 
 
 def _continues_outside(ds: DeviceState, fix: Gps, acc: float, at: float, prev_at: float | None) -> bool:
