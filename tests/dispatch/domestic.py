@@ -111,10 +111,10 @@ class Domestic:
         comes from the environment in a deployment; `with_secret` puts it in for a test)."""
         if self.name == "aliyun":
             section = {"access_key_id": self.server.access_key_id, "sign_name": self.server.sign_name,
-                       "endpoint": self.server.endpoint, "templates": ALIYUN_CODES}
+                       "endpoint": self.server.base_url, "templates": ALIYUN_CODES}
         else:
             section = {"secret_id": self.server.secret_id, "sdk_app_id": self.server.sdk_app_id,
-                       "sign_name": self.server.sign_name, "endpoint": self.server.endpoint, "templates": TENCENT_CODES}
+                       "sign_name": self.server.sign_name, "endpoint": self.server.base_url, "templates": TENCENT_CODES}
         if with_secret and self.name == "aliyun":
             section["access_key_secret"] = self.server.access_key_secret
         elif with_secret:
@@ -128,7 +128,7 @@ def domestic(name: str, timeout_s: float = 1.0) -> Iterator[Domestic]:
         variables = {ALIYUN_CODES[t.id]: t.params for t in CATALOGUE.values()}
         with AliyunTestServer(templates=variables) as server:
             provider: AliyunSmsProvider | TencentSmsProvider = AliyunSmsProvider(
-                server.access_key_id, server.access_key_secret, server.sign_name, ALIYUN_CODES, server.endpoint,
+                server.access_key_id, server.access_key_secret, server.sign_name, ALIYUN_CODES, server.base_url,
                 timeout_s=timeout_s,
             )
             yield Domestic(name, server, provider)
@@ -137,6 +137,6 @@ def domestic(name: str, timeout_s: float = 1.0) -> Iterator[Domestic]:
         with TencentTestServer(templates=counts) as server:
             provider = TencentSmsProvider(
                 server.secret_id, server.secret_key, server.sdk_app_id, server.sign_name, TENCENT_CODES,
-                server.endpoint, timeout_s=timeout_s,
+                server.base_url, timeout_s=timeout_s,
             )
             yield Domestic(name, server, provider)

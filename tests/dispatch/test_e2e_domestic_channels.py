@@ -57,9 +57,9 @@ def robots_server(clock: VirtualClock) -> Iterator[GroupRobotsServer]:
 def _voice_section(name: str, server: Any) -> dict[str, Any]:
     if name == "aliyun":
         return {"access_key_id": server.access_key_id, "access_key_secret": server.access_key_secret,
-                "called_show_number": server.show_numbers[0], "endpoint": server.endpoint, "templates": ALIYUN_CODES}
+                "called_show_number": server.show_numbers[0], "endpoint": server.base_url, "templates": ALIYUN_CODES}
     return {"secret_id": server.secret_id, "secret_key": server.secret_key, "sdk_app_id": server.voice_sdk_app_id,
-            "endpoint": server.endpoint, "templates": TENCENT_CODES}
+            "endpoint": server.base_url, "templates": TENCENT_CODES}
 
 
 @pytest.mark.parametrize("name", ["aliyun", "tencent"])

@@ -113,11 +113,11 @@ def test_a_template_without_a_code_waits_for_the_office(vc: Voice) -> None:
 def test_a_wrong_secret_is_refused_by_the_servers_signature_check(vc: Voice) -> None:
     if vc.name == "aliyun":
         wrong: AliyunVoiceProvider | TencentVoiceProvider = AliyunVoiceProvider(
-            vc.server.access_key_id, "not-the-secret", "057188880000", ALIYUN_CODES, vc.server.endpoint)
+            vc.server.access_key_id, "not-the-secret", "057188880000", ALIYUN_CODES, vc.server.base_url)
         expected = "SignatureDoesNotMatch"
     else:
         wrong = TencentVoiceProvider(vc.server.secret_id, "not-the-secret", vc.server.voice_sdk_app_id, TENCENT_CODES,
-                                     vc.server.endpoint)
+                                     vc.server.base_url)
         expected = "AuthFailure.SignatureFailure"
     with pytest.raises(ProviderError) as refused:
         wrong.call(WANG, SOS, "n-1")

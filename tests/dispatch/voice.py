@@ -101,7 +101,7 @@ def voice(name: str, codes: dict[str, str] | None = None, timeout_s: float = 1.0
         variables = {ALIYUN_CODES[t.id]: t.params for t in VOICE_CATALOGUE.values()}
         with AliyunTestServer(voice_templates=variables) as server:
             provider: AliyunVoiceProvider | TencentVoiceProvider = AliyunVoiceProvider(
-                server.access_key_id, server.access_key_secret, server.show_numbers[0], chosen, server.endpoint,
+                server.access_key_id, server.access_key_secret, server.show_numbers[0], chosen, server.base_url,
                 timeout_s=timeout_s,
             )
             yield Voice(name, server, provider)
@@ -110,6 +110,6 @@ def voice(name: str, codes: dict[str, str] | None = None, timeout_s: float = 1.0
         counts = {TENCENT_CODES[t.id]: len(t.params) for t in VOICE_CATALOGUE.values()}
         with TencentTestServer(voice_templates=counts) as server:
             provider = TencentVoiceProvider(
-                server.secret_id, server.secret_key, server.voice_sdk_app_id, chosen, server.endpoint, timeout_s=timeout_s,
+                server.secret_id, server.secret_key, server.voice_sdk_app_id, chosen, server.base_url, timeout_s=timeout_s,
             )
             yield Voice(name, server, provider)

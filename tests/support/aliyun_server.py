@@ -36,8 +36,10 @@ import time
 import urllib.parse
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from support.local_server import LocalServer
 
 
 @dataclass
@@ -102,7 +104,9 @@ def rpc_signature(params: dict[str, str], method: str, secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-class AliyunTestServer:
+class AliyunTestServer(LocalServer):
+    thread_name = "aliyun-test-server"
+
     def __init__(
         self,
         access_key_id: str = "LTAI-test-key",
@@ -128,35 +132,6 @@ class AliyunTestServer:
         self._nonces: set[str] = set()
         self._lock = threading.Lock()
         self._counter = 0
-        self._httpd: ThreadingHTTPServer | None = None
-
-    def start(self) -> AliyunTestServer:
-        server = self
-
-        class Handler(_Handler):
-            owner = server
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="aliyun-test-server", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> AliyunTestServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def accepted(self) -> list[SentSms]:
         with self._lock:
@@ -421,3 +396,6 @@ def voice_call_report(call_id: str, status_code: str, dtmf: str = "", out_id: st
     if dtmf:
         item["dtmf"] = dtmf
     return item
+
+
+AliyunTestServer.handler = _Handler  # defined after the server it serves

@@ -27,8 +27,10 @@ import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from support.local_server import LocalServer
 
 STALE_MS = 3600 * 1000
 
@@ -53,7 +55,7 @@ class Posted:
         return str(markdown.get("content") or markdown.get("text") or "")
 
 
-class GroupRobotsServer:
+class GroupRobotsServer(LocalServer):
     def __init__(
         self, wecom_keys: set[str], dingtalk: dict[str, str], now: Callable[[], float] = time.time
     ) -> None:
@@ -64,27 +66,6 @@ class GroupRobotsServer:
         self.posts: list[Posted] = []
         self.faults: deque[Fault] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    def __enter__(self) -> GroupRobotsServer:
-        owner = self
-
-        class Handler(_Handler):
-            server_owner = owner
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def wecom_url(self, key: str) -> str:
         return f"{self.base_url}/cgi-bin/webhook/send?key={key}"
@@ -146,7 +127,7 @@ class GroupRobotsServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server_owner: GroupRobotsServer
+    owner: GroupRobotsServer
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -155,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, answer = self.server_owner.handle(url.path, query, body)
+        status, answer = self.owner.handle(url.path, query, body)
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -163,3 +144,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client that timed out
             self.wfile.write(data)
+
+
+GroupRobotsServer.handler = _Handler  # defined after the server it serves

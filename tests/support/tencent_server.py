@@ -30,8 +30,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from support.local_server import LocalServer
 
 
 @dataclass
@@ -78,7 +80,9 @@ def tc3_signature(secret_key: str, date: str, service: str, string_to_sign: str)
     return hmac.new(signing, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-class TencentTestServer:
+class TencentTestServer(LocalServer):
+    thread_name = "tencent-test-server"
+
     def __init__(
         self,
         secret_id: str = "AKID-test",
@@ -102,35 +106,6 @@ class TencentTestServer:
         self.default = Behaviour()
         self._lock = threading.Lock()
         self._counter = 0
-        self._httpd: ThreadingHTTPServer | None = None
-
-    def start(self) -> TencentTestServer:
-        server = self
-
-        class Handler(_Handler):
-            owner = server
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="tencent-test-server", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> TencentTestServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def accepted(self) -> list[SentSms]:
         with self._lock:
@@ -290,3 +265,6 @@ def voice_failure_callback(call_id: str, mobile: str, code: int, reason: str) ->
     """The failure event (空号, 关机, 用户忙, ...)."""
     return {"voice_failure_callback": {"call_from": "075583763333", "callid": call_id, "failure_code": code,
                                        "failure_reason": reason, "mobile": mobile, "nationcode": "86"}}
+
+
+TencentTestServer.handler = _Handler  # defined after the server it serves

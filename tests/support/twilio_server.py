@@ -21,10 +21,12 @@ import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from twilio.request_validator import RequestValidator
+
+from support.local_server import LocalServer
 
 ERROR_MESSAGES = {
     21211: "The 'To' number {to} is not a valid phone number.",
@@ -62,7 +64,9 @@ class RecordedMessage:
     form: dict[str, str] = field(default_factory=dict)
 
 
-class TwilioTestServer:
+class TwilioTestServer(LocalServer):
+    thread_name = "twilio-test-server"
+
     def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-auth-token") -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -73,43 +77,6 @@ class TwilioTestServer:
         self.statuses: dict[str, str] = {}
         self._lock = threading.Lock()
         self._counter = 0
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> TwilioTestServer:
-        server = self
-
-        class Handler(_Handler):
-            owner = server
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="twilio-test-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> TwilioTestServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None
-        return int(self._httpd.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # --- inspection -----------------------------------------------------------------------
 
@@ -308,3 +275,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             pass  # the client went away (a killed sender): the record above is what counts
+
+
+TwilioTestServer.handler = _Handler  # defined after the server it serves
