@@ -2,8 +2,9 @@
 
 Written for speed (tens of thousands of rows a second): rows are tuples handed to the driver,
 skipping SQLAlchemy's per-row parameter processing — on SQLite the driver's prepared
-statements, on PostgreSQL one `INSERT ... SELECT FROM unnest(column arrays)` per table. Both
-use `INSERT ... ON CONFLICT`. Owns no transaction: the batch writer opens one and passes the
+statements, on PostgreSQL a binary COPY into a staging table then one `INSERT ... SELECT` for
+events, one `INSERT ... SELECT FROM unnest(column arrays)` for the upserts. All use
+`INSERT ... ON CONFLICT`. Owns no transaction: the batch writer opens one and passes the
 session in.
 """
 
@@ -86,21 +87,37 @@ EVENT_COLUMNS = ("device_id", "channel", "type", "seq", "device_ts", "received_a
                  "lat", "lon", "acc", "battery", "payload", "day")
 PG_ARRAY_TYPES = ("varchar", "varchar", "varchar", "bigint", "float8", "float8", "float8", "boolean", "boolean",
                   "float8", "float8", "float8", "integer", "text", "integer")
-# On PostgreSQL one INSERT ... SELECT FROM unnest(column arrays): SQLAlchemy's multi-VALUES form
-# has psycopg parse ~14,000 placeholders per batch in Python (uncached, ~0.2 s a batch, 5x slower).
-def _pg_insert_events(columns: Sequence[str], types: Sequence[str]) -> TextClause:
-    return text(
-        f"INSERT INTO events ({', '.join(columns)}) SELECT * FROM unnest("
-        + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types, strict=True))
-        + ") ON CONFLICT DO NOTHING RETURNING device_id, seq, device_ts"
-    )
-
-
-PG_INSERT_EVENTS = _pg_insert_events(EVENT_COLUMNS, PG_ARRAY_TYPES)
 # Scale-out (hub/rules/partitions.py): events also carry their rules partition, not ruled yet.
 PARTITIONED_COLUMNS = (*EVENT_COLUMNS, "partition", "ruled")
 PG_PARTITIONED_TYPES = (*PG_ARRAY_TYPES, "integer", "boolean")
-PG_INSERT_PARTITIONED_EVENTS = _pg_insert_events(PARTITIONED_COLUMNS, PG_PARTITIONED_TYPES)
+
+# On PostgreSQL the rows go by binary COPY into a temporary staging table of the connection
+# (created on first use; emptied at every commit; never logged), then one INSERT ... SELECT
+# moves them in arrival order (`n`) with the dedup of `uq_events_dedup`. Against the earlier
+# `INSERT ... SELECT FROM unnest(column arrays)`: psycopg writes the rows in C instead of this
+# module building one array literal per column in Python, and the server reads binary values
+# instead of parsing text arrays (docs/BENCHMARKS.md, "Session 13"). The conflict target names
+# the dedup constraint (same name in the plain and the partitioned layout): without one,
+# PostgreSQL checks every unique index (the primary key too) before each row.
+PG_EVENTS_STAGE = "pingan_events_stage"
+PG_CREATE_EVENTS_STAGE = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {PG_EVENTS_STAGE} ("
+    + ", ".join(f"{c} {t}" for c, t in zip(PARTITIONED_COLUMNS, PG_PARTITIONED_TYPES, strict=True))
+    + ", n integer) ON COMMIT DELETE ROWS"
+)
+
+
+def _pg_copy_events(columns: Sequence[str]) -> tuple[str, str]:
+    names = ", ".join(columns)
+    return (f"COPY {PG_EVENTS_STAGE} ({names}, n) FROM STDIN (FORMAT BINARY)",
+            f"INSERT INTO events ({names}) SELECT {names} FROM {PG_EVENTS_STAGE} ORDER BY n "
+            "ON CONFLICT ON CONSTRAINT uq_events_dedup DO NOTHING RETURNING device_id, seq, device_ts")
+
+
+PG_COPY_EVENTS = _pg_copy_events(EVENT_COLUMNS)
+PG_COPY_PARTITIONED_EVENTS = _pg_copy_events(PARTITIONED_COLUMNS)
+PG_COPY_TYPES = (*PG_ARRAY_TYPES, "integer")
+PG_COPY_PARTITIONED_TYPES = (*PG_PARTITIONED_TYPES, "integer")
 
 
 def pg_array_literals(names: Sequence[str], types: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
@@ -139,9 +156,19 @@ def insert_events(
         names = PARTITIONED_COLUMNS
         rows = [(*row, partitions[row[0]], 0) for row in rows]  # ruled: false
     if session.get_bind().dialect.name == "postgresql":
-        statement = PG_INSERT_EVENTS if partitions is None else PG_INSERT_PARTITIONED_EVENTS
-        columns = pg_array_literals(names, PG_ARRAY_TYPES if partitions is None else PG_PARTITIONED_TYPES, rows)
-        return {(r[0], r[1], r[2]) for r in session.execute(statement, columns)}
+        copy, move = PG_COPY_EVENTS if partitions is None else PG_COPY_PARTITIONED_EVENTS
+        cursor = _driver_cursor(session)
+        try:
+            cursor.execute(PG_CREATE_EVENTS_STAGE)
+            with cursor.copy(copy) as stage:
+                stage.set_types(PG_COPY_TYPES if partitions is None else PG_COPY_PARTITIONED_TYPES)
+                write = stage.write_row
+                for n, row in enumerate(rows):
+                    write((*row, n))
+            cursor.execute(move)
+            return {(r[0], r[1], r[2]) for r in cursor.fetchall()}
+        finally:
+            cursor.close()
     # SQLite: one prepared statement run per row (sqlite3 caches it; a few µs each); its rowcount
     # says whether the row went in or was a duplicate, which executemany cannot tell.
     sql = f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) ON CONFLICT DO NOTHING"
