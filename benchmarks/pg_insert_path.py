@@ -7,7 +7,8 @@ events insert, the quarantine insert, the device-state fold and upsert, the comm
 load-generator messages (simulators/load.py, 10,000 devices, batches of 1,000, after a warm-up
 of 10,000 messages), each step timed from the client: wall time, this thread's CPU, and the CPU
 of the PostgreSQL backend serving the connection (`/proc/PID/schedstat`, ns on CPU; the server
-must run on this machine), plus the WAL written (`pg_current_wal_lsn`). `--layout partitioned`
+must run on this machine), plus the WAL written (`pg_current_wal_lsn`) and how many device_state
+updates were HOT (`pg_stat_user_tables`, the statistics collector's count, a moment late). `--layout partitioned`
 converts `events` to the production layout first (hub/storage/partitioning.py, as `pingan db
 upgrade` does); `plain` is `create_all`'s table, the one benchmarks/ingest.py runs on. Prints
 µs per message for each step; last line:
@@ -110,6 +111,8 @@ def main() -> int:
                 "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
                 "WHERE c.relnamespace = current_schema()::regnamespace AND c.relname LIKE '%event%' "
                 "AND pg_relation_size(c.oid) > 0 ORDER BY 2 DESC")).all()
+            updated, hot = conn.execute(text(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'device_state'")).one()
         engine.dispose()
         n = args.count
         print(f"layout={args.layout} messages={n} batch={BATCH}")
@@ -118,7 +121,7 @@ def main() -> int:
             print(f"{step:32} {wall[step] / n * 1e6:12.2f} {cpu[step] / n * 1e6:11.2f} {server[step] / n * 1e6:12.2f}")
         total_w, total_c, total_s = (sum(d.values()) / n * 1e6 for d in (wall, cpu, server))
         print(f"{'total':32} {total_w:12.2f} {total_c:11.2f} {total_s:12.2f}")
-        print(f"WAL bytes per message: {float(wal) / n:.0f}")
+        print(f"WAL bytes per message: {float(wal) / n:.0f}; device_state updates in place (HOT): {hot}/{updated}")
         for rel, size in sizes:
             print(f"  {rel}: {size / 1e6:.1f} MB")
         print(f"pg_insert_path: layout={args.layout} backend_us_per_msg={total_s:.1f} "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
     true,
 )
@@ -175,6 +177,14 @@ class DeviceState(Base):
     last_seq: Mapped[int | None] = mapped_column(BigInteger)
     skew_count: Mapped[int] = mapped_column(Integer, default=0)
     late_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# PostgreSQL: every ingestion batch rewrites the row of each device it saw. Pages kept half empty
+# let the new version go on the same page (a HOT update: no new primary-key entry, the old version
+# pruned in place); on full pages 96 % of the updates moved the row and indexed it again
+# (docs/BENCHMARKS.md, "Session 13"). Migration dsff_0013 sets it on existing databases.
+event.listen(DeviceState.__table__, "after_create",
+             DDL("ALTER TABLE device_state SET (fillfactor = 50)").execute_if(dialect="postgresql"))
 
 
 class Event(Base):

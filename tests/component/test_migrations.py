@@ -15,7 +15,7 @@ from hub.storage.db import create_schema, drop_schema, make_engine, make_session
 from hub.storage.models import Base
 from hub.storage.partitioning import DAY_S, day_of, gps_name, is_partition_table, rest_name
 
-HEAD = "regchg_0012"
+HEAD = "dsff_0013"
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:
@@ -67,6 +67,13 @@ def _assert_partitioned(engine: Engine, now: float) -> None:
     assert layout["parent:events_rest_default"] == "events_rest"
 
 
+def _assert_device_state_fillfactor(engine: Engine) -> None:
+    """Half-empty pages for ingestion's HOT updates (models.py, migration dsff_0013)."""
+    with engine.connect() as conn:
+        options = conn.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'device_state'"))
+    assert options == ["fillfactor=50"]
+
+
 def test_migrations_match_models(db_url: str) -> None:
     engine = make_engine(db_url)
     drop_schema(engine)
@@ -76,6 +83,7 @@ def test_migrations_match_models(db_url: str) -> None:
         assert len(diff) == 2, f"the dedup key of the partitioned events is not (device, seq, ts, channel, day): {diff}"
         diff = _partitioned_layout_diff(diff)
         _assert_partitioned(engine, time.time())
+        _assert_device_state_fillfactor(engine)
     engine.dispose()
     assert diff == [], f"models and migrations drifted: {diff}"
 
@@ -90,6 +98,7 @@ def test_create_schema_builds_what_the_migrations_build(db_url: str) -> None:
     if engine.dialect.name == "postgresql":
         diff = _partitioned_layout_diff(diff)
         _assert_partitioned(engine, now)
+        _assert_device_state_fillfactor(engine)
     engine.dispose()
     assert diff == []
 
