@@ -184,7 +184,7 @@ class DeviceState(Base):
 # pruned in place); on full pages 96 % of the updates moved the row and indexed it again
 # (docs/BENCHMARKS.md, "Session 13"). Migration dsff_0013 sets it on existing databases.
 event.listen(DeviceState.__table__, "after_create",
-             DDL("ALTER TABLE device_state SET (fillfactor = 50)").execute_if(dialect="postgresql"))
+             DDL("ALTER TABLE device_state SET (fillfactor = 50)").execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
 
 
 class Event(Base):
