@@ -3,7 +3,7 @@
 Written for speed (tens of thousands of rows a second): rows are tuples handed to the driver,
 skipping SQLAlchemy's per-row parameter processing — on SQLite the driver's prepared
 statements, on PostgreSQL a binary COPY into a staging table then one `INSERT ... SELECT` for
-events, one `INSERT ... SELECT FROM unnest(column arrays)` for the upserts. All use
+events and device state, one `INSERT ... SELECT FROM unnest(column arrays)` for other upserts. All use
 `INSERT ... ON CONFLICT`. Owns no transaction: the batch writer opens one and passes the
 session in.
 """
@@ -92,32 +92,66 @@ PARTITIONED_COLUMNS = (*EVENT_COLUMNS, "partition", "ruled")
 PG_PARTITIONED_TYPES = (*PG_ARRAY_TYPES, "integer", "boolean")
 
 # On PostgreSQL the rows go by binary COPY into a temporary staging table of the connection
-# (created on first use; emptied at every commit; never logged), then one INSERT ... SELECT
-# moves them in arrival order (`n`) with the dedup of `uq_events_dedup`. Against the earlier
-# `INSERT ... SELECT FROM unnest(column arrays)`: psycopg writes the rows in C instead of this
-# module building one array literal per column in Python, and the server reads binary values
-# instead of parsing text arrays (docs/BENCHMARKS.md, "Session 13"). The conflict target names
-# the dedup constraint (same name in the plain and the partitioned layout): without one,
-# PostgreSQL checks every unique index (the primary key too) before each row.
-PG_EVENTS_STAGE = "pingan_events_stage"
-PG_CREATE_EVENTS_STAGE = (
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {PG_EVENTS_STAGE} ("
-    + ", ".join(f"{c} {t}" for c, t in zip(PARTITIONED_COLUMNS, PG_PARTITIONED_TYPES, strict=True))
-    + ", n integer) ON COMMIT DELETE ROWS"
-)
+# (created on first use, emptied at every commit, never logged), then one INSERT ... SELECT
+# moves them on in the order they were given (`n`: arrival order for events, device order for
+# the state upsert — a stable lock order). Against the earlier `INSERT ... SELECT FROM
+# unnest(column arrays)`: psycopg writes the rows in C instead of this module building one array
+# literal per column in Python, and the server reads binary values instead of parsing text
+# arrays (docs/BENCHMARKS.md, "Session 13").
+@dataclass(frozen=True, slots=True)
+class PgStaged:
+    """A statement fed by binary COPY through a temporary staging table."""
+
+    create: str  # the staging table, if it is not there yet
+    copy: str
+    types: tuple[str, ...]  # of the copied columns, `n` last
+    move: str  # INSERT ... SELECT ... FROM the staging table ORDER BY n
+
+    @classmethod
+    def of(cls, stage: str, stage_columns: Sequence[str], stage_types: Sequence[str], columns: Sequence[str],
+           into: str, lengths: Mapping[str, int] | None = None) -> PgStaged:
+        """`into` is `INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ORDER BY n ...` to
+        fill in. `lengths` bounds varchar columns of the staging table: a table with no column
+        that could need TOAST gets no TOAST table, and each commit truncates one relation
+        instead of three (the emptying at commit costs ~0.3 ms a relation)."""
+        kinds = dict(zip(stage_columns, stage_types, strict=True))
+        bounded = lengths or {}
+        names = ", ".join(columns)
+        return cls(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ("
+            + ", ".join(f"{c} {t}({bounded[c]})" if c in bounded else f"{c} {t}" for c, t in kinds.items())
+            + ", n integer) ON COMMIT DELETE ROWS",
+            f"COPY {stage} ({names}, n) FROM STDIN (FORMAT BINARY)",
+            (*(kinds[c] for c in columns), "integer"),
+            into.format(names=names, stage=stage),
+        )
 
 
-def _pg_copy_events(columns: Sequence[str]) -> tuple[str, str]:
-    names = ", ".join(columns)
-    return (f"COPY {PG_EVENTS_STAGE} ({names}, n) FROM STDIN (FORMAT BINARY)",
-            f"INSERT INTO events ({names}) SELECT {names} FROM {PG_EVENTS_STAGE} ORDER BY n "
-            "ON CONFLICT ON CONSTRAINT uq_events_dedup DO NOTHING RETURNING device_id, seq, device_ts")
+def pg_staged(session: Session, statement: PgStaged, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Run `statement` for `rows` (tuples in its columns' order) in the session's transaction;
+    the rows its RETURNING gives, if any."""
+    cursor = _driver_cursor(session)
+    try:
+        cursor.execute(statement.create)
+        with cursor.copy(statement.copy) as stage:
+            stage.set_types(statement.types)
+            write = stage.write_row
+            for n, row in enumerate(rows):
+                write((*row, n))
+        cursor.execute(statement.move)
+        return cursor.fetchall() if cursor.description is not None else []
+    finally:
+        cursor.close()
 
 
-PG_COPY_EVENTS = _pg_copy_events(EVENT_COLUMNS)
-PG_COPY_PARTITIONED_EVENTS = _pg_copy_events(PARTITIONED_COLUMNS)
-PG_COPY_TYPES = (*PG_ARRAY_TYPES, "integer")
-PG_COPY_PARTITIONED_TYPES = (*PG_PARTITIONED_TYPES, "integer")
+# The conflict target names the dedup constraint (the same name in the plain and the partitioned
+# layout): without one, PostgreSQL checks every unique index (the primary key too) before each row.
+_INTO_EVENTS = ("INSERT INTO events ({names}) SELECT {names} FROM {stage} ORDER BY n "
+                "ON CONFLICT ON CONSTRAINT uq_events_dedup DO NOTHING RETURNING device_id, seq, device_ts")
+PG_COPY_EVENTS = PgStaged.of("pingan_events_stage", PARTITIONED_COLUMNS, PG_PARTITIONED_TYPES, EVENT_COLUMNS,
+                             _INTO_EVENTS)
+PG_COPY_PARTITIONED_EVENTS = PgStaged.of("pingan_events_stage", PARTITIONED_COLUMNS, PG_PARTITIONED_TYPES,
+                                         PARTITIONED_COLUMNS, _INTO_EVENTS)
 
 
 def pg_array_literals(names: Sequence[str], types: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
@@ -156,19 +190,8 @@ def insert_events(
         names = PARTITIONED_COLUMNS
         rows = [(*row, partitions[row[0]], 0) for row in rows]  # ruled: false
     if session.get_bind().dialect.name == "postgresql":
-        copy, move = PG_COPY_EVENTS if partitions is None else PG_COPY_PARTITIONED_EVENTS
-        cursor = _driver_cursor(session)
-        try:
-            cursor.execute(PG_CREATE_EVENTS_STAGE)
-            with cursor.copy(copy) as stage:
-                stage.set_types(PG_COPY_TYPES if partitions is None else PG_COPY_PARTITIONED_TYPES)
-                write = stage.write_row
-                for n, row in enumerate(rows):
-                    write((*row, n))
-            cursor.execute(move)
-            return {(r[0], r[1], r[2]) for r in cursor.fetchall()}
-        finally:
-            cursor.close()
+        statement = PG_COPY_EVENTS if partitions is None else PG_COPY_PARTITIONED_EVENTS
+        return {(r[0], r[1], r[2]) for r in pg_staged(session, statement, rows)}
     # SQLite: one prepared statement run per row (sqlite3 caches it; a few µs each); its rowcount
     # says whether the row went in or was a duplicate, which executemany cannot tell.
     sql = f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) ON CONFLICT DO NOTHING"
@@ -345,12 +368,20 @@ def upsert_rows(session: Session, statement: tuple[str, TextClause], columns: Se
 
 
 UPSERT_STATE = driver_upsert("device_state", STATE_COLUMNS, PG_STATE_TYPES, STATE_MERGE)
+PG_COPY_STATE = PgStaged.of("pingan_state_stage", STATE_COLUMNS, PG_STATE_TYPES, STATE_COLUMNS,
+                            "INSERT INTO device_state ({names}) SELECT {names} FROM {stage} ORDER BY n "
+                            f"ON CONFLICT (device_id) DO UPDATE SET {STATE_MERGE}",
+                            {"device_id": 64, "fw": 32})  # the lengths of device_state's columns
 
 
 def upsert_state(session: Session, deltas: Sequence[StateDelta]) -> None:
-    """Merge each delta into device_state (see STATE_MERGE); one statement per batch. Deltas are
-    one per device, so no row is hit twice."""
-    upsert_rows(session, UPSERT_STATE, STATE_COLUMNS, PG_STATE_TYPES, [d.values() for d in deltas])
+    """Merge each delta into device_state (see STATE_MERGE); one statement per batch (on
+    PostgreSQL fed by COPY, like the events). Deltas are one per device, so no row is hit twice."""
+    rows = [d.values() for d in deltas]
+    if rows and session.get_bind().dialect.name == "postgresql":
+        pg_staged(session, PG_COPY_STATE, rows)
+        return
+    upsert_rows(session, UPSERT_STATE, STATE_COLUMNS, PG_STATE_TYPES, rows)
 
 
 __all__ = [
@@ -362,6 +393,7 @@ __all__ = [
     "insert_events",
     "insert_quarantine",
     "known_devices",
+    "pg_staged",
     "upsert_rows",
     "upsert_state",
 ]

@@ -192,8 +192,11 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
+        # Also the index of every read by device (device pages, a resident's events, battery
+        # points, erasure): they filter on device_id, then on `at`. Until revision evix_0014 a
+        # second index (device_id, received_at) served them no better and cost each insert
+        # ~1.4 µs of PostgreSQL's CPU (docs/BENCHMARKS.md, "Session 13").
         UniqueConstraint("device_id", "seq", "device_ts", name="uq_events_dedup"),
-        Index("ix_events_device_at", "device_id", "received_at"),
         # scale-out: the backlog a partition's owner still has to rule, in the order it is ruled
         # (device time, then id: PartitionSlot.unruled) — partial, so it holds the backlog only
         Index("ix_events_unruled", "partition", "at", "id", postgresql_where=text("NOT ruled"), sqlite_where=text("NOT ruled")),

@@ -170,7 +170,6 @@ LAYOUT_DDL = (
     "ALTER TABLE events ALTER COLUMN day SET NOT NULL",
     "ALTER TABLE events ADD CONSTRAINT pk_events PRIMARY KEY (id, channel, day)",
     "ALTER TABLE events ADD CONSTRAINT uq_events_dedup UNIQUE (device_id, seq, device_ts, channel, day)",
-    "CREATE INDEX ix_events_device_at ON events (device_id, received_at)",
     "CREATE INDEX ix_events_unruled ON events (partition, at, id) WHERE NOT ruled",
     "CREATE TABLE events_gps PARTITION OF events FOR VALUES IN ('gps') PARTITION BY RANGE (day)",
     "CREATE TABLE events_gps_default PARTITION OF events_gps DEFAULT",

@@ -15,7 +15,7 @@ from hub.storage.db import create_schema, drop_schema, make_engine, make_session
 from hub.storage.models import Base
 from hub.storage.partitioning import DAY_S, day_of, gps_name, is_partition_table, rest_name
 
-HEAD = "dsff_0013"
+HEAD = "evix_0014"
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:
