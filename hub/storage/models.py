@@ -195,7 +195,7 @@ class Event(Base):
         # Also the index of every read by device (device pages, a resident's events, battery
         # points, erasure): they filter on device_id, then on `at`. Until revision evix_0014 a
         # second index (device_id, received_at) served them no better and cost each insert
-        # ~1.4 µs of PostgreSQL's CPU (docs/BENCHMARKS.md, "Session 13").
+        # ~1.3 µs of PostgreSQL's CPU (docs/BENCHMARKS.md, "Session 13").
         UniqueConstraint("device_id", "seq", "device_ts", name="uq_events_dedup"),
         # scale-out: the backlog a partition's owner still has to rule, in the order it is ruled
         # (device time, then id: PartitionSlot.unruled) — partial, so it holds the backlog only

@@ -6,7 +6,7 @@ Create Date: 2026-12-07 03:00:00
 
 Every read of events by device filters on device_id, then on `at` (not `received_at`): the
 dedup key uq_events_dedup (device_id, seq, device_ts[, channel, day]) leads with device_id and
-serves them as well. Ingestion no longer pays a third index entry per event (~1.4 µs of
+serves them as well. Ingestion no longer pays a third index entry per event (~1.3 µs of
 PostgreSQL's CPU each, docs/BENCHMARKS.md "Session 13"). On a partitioned `events` dropping the
 parent's index drops each partition's. Re-chain `down_revision` if another revision lands first.
 """
