@@ -38,6 +38,7 @@ class InactivityConfig(Strict):
     outing_days: int = Field(7, ge=1, le=365, description="days of the resident's own history after which the outing window no longer applies")
     late_bedtime: bool = Field(False, description="a night whose going to bed (the end of a run of activity) came after midnight ends that much later than 07:00 + the sleep-in, up to the ceiling")
     late_bedtime_run_minutes: float = Field(60, gt=0, le=720, description="activity without a pause of an hour for this long before the silence: a going to bed, not a return to bed after a bathroom visit")
+    back_to_bed_minutes: float = Field(0, ge=0, le=120, description="a silence by day after a run of activity at most this long that began where the night's sleep ended (a stir: the toilet, a turn in bed) is allowed at least what the night from tonight's bedtime was (0: off)")
     late_bedtime_ceiling_hours: float = Field(6, ge=0, le=12, description="a late bedtime's night ends at the latest this long after the night window closes")
     outage_not_silence: bool = Field(False, description="the hours the home's sensors were offline (and flushed no activity of hers) are unseen, not silence: after they come back, only the silence seen before and after counts")
     door_left_open: bool = Field(False, description="a door opened while she is away and then neither closed nor passed again, with no motion, for 10 min ends the absence: someone lies in the doorway (a fall as she came in)")
