@@ -102,6 +102,7 @@ class LearnedDayConfig(Strict):
     bedtime_nights: int = Field(7, ge=1, le=365, description="nights of evidence before her earliest bedtime is used")
     early_risers: bool = Field(False, description="a resident up before the night window's end on every morning seen: her night's sleep-in shrinks by n/(n + early_risers_days) × how early her latest morning was (never below sleep_in_floor_hours)")
     early_risers_days: float = Field(7, gt=0, le=365, description="mornings of evidence at which early_risers moves the night's end half-way to her latest rising + the sleep-in")
+    record_days: int = Field(0, ge=0, le=28, description="over the first days (fewer than this), the daytime margin × H(record_days)/H(days): the longest spell of few days understates the longest of more (0: off)")
     nap_spells_own: bool = Field(False, description="before tighten_days, where a door sensor sees departures, quiet spells in the nap window's whole hours widen only the nap window: a silence beginning after the window closes is judged on her spells in the other hours, never below the prior")
     bedtime_widen_nights: int = Field(0, ge=0, le=365, description="after this many nights an earliest bedtime before the night window's opening counts already (widening only; 0: off)")
     long_nights: bool = Field(False, description="night_hours from the bedtime yields to margin × her longest night of the window (bedtime to rising): she has slept that long")
