@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from alerts.actions import AlertKind, Outcome, Reason, Severity
 from alerts.context import RuleContext, is_late
-from alerts.localtime import DAY_S, in_window, local_day, parse_window, utc_offset_s
+from alerts.localtime import DAY_S, in_window, parse_window, utc_offset_s
 from alerts.reasons import Explanation, ReasonCode, device_ref
 from alerts.reasons import explain as reason
 from alerts.registry import Resident
@@ -170,48 +170,15 @@ def late_bedtime_shift(ctx: RuleContext, resident: Resident, start: float) -> tu
         return None
     bed = tonights_bedtime(ctx, resident, start)
     if bed is None and _sustained(ctx, rs, start):
-        return _late_bed(ctx, resident, start, True)
-    return None if bed is None else _late_bed(ctx, resident, bed, bool(rs.bed_after_run))
-
-
-def _late_bed(ctx: RuleContext, resident: Resident, bed: float, after_run: bool) -> tuple[float, float] | None:
-    """late_bedtime's (shift, ceiling) for a night whose going to bed was at `bed`, after a run
-    of activity (`after_run`); None: off, no run ended there (watched from 00:00, a short trip),
-    or not after midnight."""
-    cfg = ctx.rules.inactivity
-    if not cfg.late_bedtime or not after_run:
+        bed = start
+    elif bed is not None and not rs.bed_after_run:
+        bed = None  # tonight's first pause ended no evening of activity (watched from 00:00, a short trip)
+    if bed is None:
         return None
     window = parse_window(resident.inactivity.night or cfg.night)
     sod = (bed + utc_offset_s(bed, resident.timezone)) % DAY_S
     after_midnight = window[0] > window[1] and sod < window[1]  # 00:00 to the window's end
     return (sod, cfg.late_bedtime_ceiling_hours * 3600) if after_midnight else None
-
-
-def back_to_bed(ctx: RuleContext, resident: Resident, start: float) -> float | None:
-    """Tonight's going to bed when a silence beginning by day at `start` followed a mere stir
-    after the night's sleep (inactivity.back_to_bed_minutes): the run of activity it ended began
-    where a silence that may be sleep (an hour or more: the morning's rising as
-    quiet.record_rising keeps it) ended, and lasted at most back_to_bed_minutes — a visit to
-    the toilet at 07:05, a turn on the bed mat at 07:42 — so she went back to bed. The night's
-    sleep is split by it, not ended, as by a visit at 03:00: the silence is allowed at least
-    what the night from that bedtime was (its window's end and sleep-in). None: off, not such
-    a silence, or no bedtime seen tonight (the first night, a night without an hour's pause)."""
-    cfg, rs = ctx.rules.inactivity, ctx.residents[resident.id]
-    learned = rs.learned  # the record, read as such (alerts/state.py)
-    if not cfg.back_to_bed_minutes or learned is None or rs.last_activity != start:
-        return None
-    since, history = learned.active_since, learned.quiet
-    if since is None or history is None or not history.risings or start - since > cfg.back_to_bed_minutes * 60:
-        return None
-    bed = tonights_bedtime(ctx, resident, start)
-    tz, window = resident.timezone, parse_window(resident.inactivity.night or cfg.night)
-    if bed is None or _may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start)):
-        return None  # no night tonight, or a silence the night's rules judge already
-    end = night_end(bed, tz, window)  # the morning of tonight's night
-    day, minutes = history.risings[-1]
-    if day != local_day(end, tz)[0] or abs(end + minutes * 60 - since) > 120:
-        return None  # the run did not begin where the night's sleep ended (up since, a pause by day)
-    return bed
 
 
 def usual_wake(start: float, tz: str, own: quiet.Night) -> float:
@@ -484,7 +451,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         return absence.until
     if open_alert is not None or not ctx.silence_judged(resident_id):
         return None
-    departure = rs.departure  # the side record read as such (alerts/state.py)
+    departure, record = rs.departure, rs.learned  # the side records read as such (alerts/state.py)
     away_since = None if departure is None else departure.away_since
     if away_since is not None:
         due = away_due(ctx, rs, away_since)
@@ -495,26 +462,8 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
                        why=why, reason=Reason.AWAY_TOO_LONG, late=is_late(due, now))
         return None
     start = silence_start(ctx, resident_id, now)
-    due = _silence_due(ctx, resident, rs, start, late_bedtime_shift(ctx, resident, start))
-    bed_at = back_to_bed(ctx, resident, start)
-    if bed_at is not None:  # a stir after the night's sleep, not a rising: the night goes on (inactivity.back_to_bed_minutes)
-        due = max(due, _silence_due(ctx, resident, rs, bed_at, _late_bed(ctx, resident, bed_at, bool(rs.bed_after_run)), stirred=True))
-    if now < due:
-        return due
-    ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
-                   why=explain(ctx, resident, start, due), reason=Reason.SILENCE_EXCEEDED, late=is_late(due, now))
-    return None
-
-
-def _silence_due(ctx: RuleContext, resident: Resident, rs: ResidentState, start: float,
-                 late_bed: tuple[float, float] | None, stirred: bool = False) -> float:
-    """When a silence at home that began at `start` has spent its allowance (`late_bed`: the
-    late_bedtime shift of its night, `late_bedtime_shift`). `stirred`: a night from tonight's
-    bedtime `start` that she stirred in (back_to_bed) — she did not fall at bedtime, so the
-    night ends with its window and sleep-in, not night_hours after the bedtime."""
-    record = rs.learned  # the side record read as such (alerts/state.py)
     day_s, night_s, night = thresholds(ctx, resident)
-    night_s = max(night_s, longest_night_s(ctx, resident, start), 2 * DAY_S if stirred else 0.0)
+    night_s = max(night_s, longest_night_s(ctx, resident, start))
     history = None if record is None else record.routine
     hour_factors = None if history is None else routine.factors(history, ctx.rules.routine)
     # the learned day never goes below min_factor × the day allowance of a home without a door sensor
@@ -531,7 +480,7 @@ def _silence_due(ctx: RuleContext, resident: Resident, rs: ResidentState, start:
         sleep_in_s = min(sleep_in_s, early)
     own = own_night(ctx, resident, start)
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
-                   bed, cfg.night_at_least_day, late_bed)
+                   bed, cfg.night_at_least_day, late_bedtime_shift(ctx, resident, start))
     learned = learned_day_s(ctx, resident, start, bed)
     if learned is not None:  # the resident's own quiet spells: wider at once, tighter by the days of evidence
         due = start + quiet.blend(due - start, learned, shrink_days(ctx, resident))
@@ -539,7 +488,11 @@ def _silence_due(ctx: RuleContext, resident: Resident, rs: ResidentState, start:
             due = max(due, start + nap[1])  # a long nap comes some days only: a week without one says little
     if learned is None or learned.days < cfg.outing_days:
         due = max(due, start + outing_prior_s(ctx, resident, start, bed))
-    return due
+    if now < due:
+        return due
+    ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
+                   why=explain(ctx, resident, start, due), reason=Reason.SILENCE_EXCEEDED, late=is_late(due, now))
+    return None
 
 
 def away_due(ctx: RuleContext, rs: ResidentState, away_since: float) -> float:

@@ -124,13 +124,13 @@ def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedD
     if nap_hours is not None and len(days) < cfg.tighten_days and all(len(row) >= 1 + SLOTS for row in days):
         other = max(row[1 + HOURS + h] for row in days for h in range(24) if h not in nap_hours)
         if other < longest:  # her longest spells were naps: they widen the nap window only
-            learned = _bounded(other * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg, True)
-            whole = _bounded(longest * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg, True).seconds
+            learned = _bounded(other * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)
+            whole = _bounded(longest * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg).seconds
             return learned._replace(narrowed=True, whole=whole)  # not below the prior: 9 false alerts when it shrank
     outside = _outside_the_habit(days, hour, cfg) if habit and cfg.habit_band_hours > 0 else None
     if outside is not None and outside < longest:
-        return _bounded(outside * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg, True)._replace(narrowed=True)
-    return _bounded(longest * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg, True)
+        return _bounded(outside * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)._replace(narrowed=True)
+    return _bounded(longest * 60.0, cfg.floor_hours, cfg.ceiling_hours, len(days), cfg)
 
 
 def _longest_near(days: list[Sequence[int]], hour: int, spread: int) -> int:
@@ -183,17 +183,6 @@ def _sleep_in_ceiling(days: list[Sequence[int]], cfg: LearnedDayConfig) -> float
     return max(cfg.sleep_in_ceiling_hours, min(cfg.late_mornings_ceiling_hours, cfg.sleep_in_ceiling_hours + earliest_h))
 
 
-def record_factor(days: int, record_days: int) -> float:
-    """How much longer the longest spell of `record_days` days is expected to be than that of
-    `days` (< record_days): H(record_days) / H(days), H the harmonic number — the expected
-    maximum of n days of an exponential tail grows as H(n) (learned_day.record_days). The
-    longest of 1 day is exceeded on the next with probability 1/2, of 3 days 1/4: 1 day × 2.08,
-    2 days × 1.39, 3 days × 1.14 with record_days 4; 1 from record_days on (0: off)."""
-    if days <= 0 or days >= record_days:
-        return 1.0
-    return sum(1 / k for k in range(1, record_days + 1)) / sum(1 / k for k in range(1, days + 1))
-
-
 def _slot(row: Sequence[int], slot: int) -> int:
     """A day row's value (minutes); rows kept before the per-hour slots give their longest spell."""
     return row[1 + slot] if 1 + slot < len(row) else row[1 + DAY]
@@ -210,11 +199,9 @@ def _days(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfi
     return days if len(days) >= cfg.min_days else None
 
 
-def _bounded(seconds: float, floor_h: float, ceiling_h: float, days: int, cfg: LearnedDayConfig, record: bool = False) -> Learned:
-    """margin × `seconds`, within [floor_h, ceiling_h]; with `record` (a day's longest spell) and
-    learned_day.record_days, × record_factor(days) over the first days."""
-    margin = cfg.margin * (record_factor(days, cfg.record_days) if record else 1.0)
-    allowed = min(ceiling_h * 3600, max(floor_h * 3600, margin * seconds))
+def _bounded(seconds: float, floor_h: float, ceiling_h: float, days: int, cfg: LearnedDayConfig) -> Learned:
+    """margin × `seconds`, within [floor_h, ceiling_h]."""
+    allowed = min(ceiling_h * 3600, max(floor_h * 3600, cfg.margin * seconds))
     return Learned(allowed, days >= cfg.tighten_days, days)
 
 
