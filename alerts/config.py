@@ -130,6 +130,7 @@ class PetsConfig(Strict):
     window_absences: int = Field(10, ge=1, le=60, description="the motion while away is learned from this many recent absences")
     hindsight: bool = Field(False, description="a departure that motion cancelled, followed by lone motion only until a return through the door (a bout after a door event), was an absence: learn its motion as the background's")
     by_hour: bool = Field(False, description="learn the motion while away per hour of the day (a PIR set off by the sun or a heater in some hours only) and judge each hour by its own background")
+    wake_bound: float = Field(0.0, ge=0, lt=1, description="by_hour: her first motions after a night's silence make a bout against the upper bound, at this confidence, of the background her absences showed (a few hours out tell a rate only roughly); 0: against the estimate itself")
     tag_absences: bool = Field(False, description="where no door sensor sees her departures: her tag beyond the home radius on several good fixes over half an hour, with no bout of motion at home meanwhile, was an absence: learn its motion as the background's")
 
 

@@ -89,12 +89,16 @@ def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig, last: fl
     rate = max(away[1], night or 0.0)
     if not cfg.by_hour:
         return rate
-    quiet_nights = night is not None and not lone_nights and not waking(tz, last, at)
-    return hour_rate(bg, tz, at, rate, night if lone_nights else None, quiet_nights, cfg)
+    woke = waking(tz, last, at)
+    bound = cfg.wake_bound if woke else 0.0
+    if bound:
+        rate = max(upper_rate(*_away_counts(bg), bound), night or 0.0)
+    quiet_nights = night is not None and not lone_nights and not woke
+    return hour_rate(bg, tz, at, rate, night if lone_nights else None, quiet_nights, cfg, bound)
 
 
 def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: float | None, quiet_nights: bool,
-              cfg: PetsConfig) -> float | None:
+              cfg: PetsConfig, bound: float = 0.0) -> float | None:
     """rules.pets.by_hour: the background at `at`'s local hour (with the hours either side,
     NEAR_HOURS) from the motion seen while the resident was out at those hours, once she was out
     long enough then for the home's `rate` to show HOUR_EVIDENCE motions. None where the
@@ -105,7 +109,9 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
     seen up since it: then the background comes and goes with the hours (the sun, a heater, not a
     pet), and an hour where it was not seen has none — but her first motion after a night's
     silence (`waking`) still has to be a bout: the sensor may fire alone at that hour, and a
-    resident who gets up moves about."""
+    resident who gets up moves about. `bound` (rules.pets.wake_bound, her first motions after a
+    night's silence): the hour's background is the upper bound, at that confidence, of the motion
+    her absences showed at those hours (a few hours out tell a rate only roughly)."""
     hour = int(seconds_of_day(at, tz) // 3600)
     near = {(hour + d) % 24 for d in range(-NEAR_HOURS, NEAR_HOURS + 1)}
     moved = seen = 0.0
@@ -117,7 +123,7 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
         if bg.absences and all(row[2] == TAG_SEEN for row in bg.absences):  # her tag's evidence only: no background where it saw none
             return night if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1] else None
         return rate if not quiet_nights or lone_at_hour(bg, tz, at, cfg) else None
-    here = moved / (seen / 3600)
+    here = upper_rate(moved, seen / 3600, bound) if bound else moved / (seen / 3600)
     if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
         here = max(here, night)
     return here if here >= cfg.min_away_rate else None
@@ -211,6 +217,26 @@ def end_absence(bg: MotionBackground, since: float, back_at: float | None, cfg: 
     del bg.absences[: max(0, len(bg.absences) - cfg.window_absences)]
     del bg.hours[: max(0, len(bg.hours) - cfg.window_absences)]
     bg.away.clear()
+
+
+def _away_counts(bg: MotionBackground) -> tuple[float, float]:
+    """(home motions, hours) over the recent absences ended by a seen return (`away_motion`'s)."""
+    seen = [row for row in bg.absences if row[2]]
+    return sum(row[0] for row in seen), max(sum(row[1] for row in seen) / 3600, 1.0)
+
+
+def upper_rate(motions: float, hours: float, confidence: float) -> float:
+    """rules.pets.wake_bound: the highest rate an hour of a background (at random times) that
+    shows `motions` or fewer in `hours` with probability 1 - `confidence` or more — the upper
+    confidence bound of a Poisson rate (bisection on P(Poisson(rate × hours) ≤ motions))."""
+    n, lo, hi = int(motions), motions / hours, (motions + 10 + 5 * math.sqrt(motions + 1)) / hours
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if 1.0 - _at_least(n + 1, mid * hours) > 1.0 - confidence:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def away_motion(bg: MotionBackground, cfg: PetsConfig) -> tuple[int, float] | None:

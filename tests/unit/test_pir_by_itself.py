@@ -28,7 +28,7 @@ def local(day: int, hour: float) -> float:
 
 def sunny_home(days: int, on: bool, fall: tuple[int, float] | None = None, late_outing: int | None = None,
                quiet_evening: int | None = None, sun: bool = True, leaves: tuple[float, float] = (10.0, 14.0),
-               burst: int | None = None) -> Driver:
+               burst: int | None = None, extra: tuple[float, ...] = (), wake_bound: float = 0.0) -> Driver:
     """`days` days of a resident up 07:00-21:30 who moves in bouts (5 motions 2 min apart every
     half hour) and sleeps 22:00-07:00; out two hours through the door on every day but the last,
     from `leaves` 10:00 on odd days and 14:00 on even ones (back through the door, then a bout); with `sun`
@@ -37,10 +37,11 @@ def sunny_home(days: int, on: bool, fall: tuple[int, float] | None = None, late_
     last bout then, only the sensor after it. `late_outing` (day): out 16:30-21:00 instead of her
     evening. `quiet_evening` (day): from 18:00 sitting, one motion every 20 min. `burst` (day):
     out 12:05-21:30 (the sensor quiet for the 10 min after she leaves), and the sensor fires 3
-    times within 6 min at 13:00 while she is out. `on`:
-    rules.pets.hindsight and rules.pets.by_hour (rules.pets on in both)."""
+    times within 6 min at 13:00 while she is out. `extra`: more triggers of the sensor alone
+    (times). `on`: rules.pets.hindsight and rules.pets.by_hour (rules.pets on in both);
+    `wake_bound`: rules.pets.wake_bound."""
     rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
-                        pets={"enabled": True, "hindsight": on, "by_hour": on})
+                        pets={"enabled": True, "hindsight": on, "by_hour": on, "wake_bound": wake_bound})
     devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
                Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
     drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.9))
@@ -80,6 +81,7 @@ def sunny_home(days: int, on: bool, fall: tuple[int, float] | None = None, late_
                 h += SUN_EVERY_H
             for leaving in ((leave,) if out else ()) + ((16.5,) if day == late_outing else ()):
                 events.setdefault(local(day, leaving) + 540, ("cat-0001", "motion"))  # 4 min after she left
+    events.update({t: ("cat-0001", "motion") for t in extra})
     for t in sorted(t for t in events if t > drv.now):
         drv.event(*events[t], t)
     drv.advance_to(local(days + 1, 0))
@@ -186,3 +188,31 @@ def test_a_fall_in_the_night_is_not_hidden_by_the_mornings_sensor(name: str, on:
 def test_a_burst_of_the_sensor_while_she_is_out_is_no_return(name: str, on: bool, alerts: int) -> None:
     drv = sunny_home(6, on, burst=6)
     assert len(alerts_on(drv, 6)) == alerts, name
+
+
+#: Day 5, her night's silence since 21:38 on day 4: the sensor alone makes 4 triggers within 6 min at 09:00 — a
+#: chance bout of a background learned from a few hours out as 2.2-2.7 an hour, which it may well exceed
+CHANCE_BOUT = tuple(local(5, 9.0) + 120 * j for j in range(4))
+
+
+@pytest.mark.parametrize(
+    ("name", "wake_bound", "found_at_h"),
+    [
+        ("rules.pets.wake_bound 0.9: after the night's silence a bout against the upper bound of the background (5 within"
+         " 10 min): found 12 h (night_hours) after her 21:38", 0.9, 21.5 + 8 / 60 + 12 - 24),
+        ("wake_bound 0 (control): 4 within 6 min makes a bout against the estimate (2.2 an hour): her getting up at 09:06,"
+         " found only 2.5 h (day_hours_door) later", 0.0, 9.0 + 6 / 60 + 2.5),
+    ],
+)
+def test_a_chance_bout_after_a_night_fall_is_not_her_getting_up(name: str, wake_bound: float, found_at_h: float) -> None:
+    """Her last bout at 21:38 on day 4, a fall in the night; day 5 the sensor fires alone from 08:06, 4 times within
+    6 min at 09:00."""
+    drv = sunny_home(5, True, fall=(5, 0.0), extra=CHANCE_BOUT, wake_bound=wake_bound)
+    assert alerts_on(drv, 5)[:1] == [pytest.approx(found_at_h, abs=0.05)], name
+
+
+def test_her_getting_up_is_still_hers() -> None:
+    """rules.pets.wake_bound 0.9: eight days of her ordinary life with the sensor by day; her bout after each night
+    (5 within 8 min at 07:00, before the sun) is hers: no alert."""
+    drv = sunny_home(8, True, wake_bound=0.9)
+    assert drv.opened("inactivity") == []
