@@ -91,8 +91,6 @@ def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig, last: fl
         return rate
     woke = waking(tz, last, at)
     bound = cfg.wake_bound if woke else 0.0
-    if bound:
-        rate = max(upper_rate(*_away_counts(bg), bound), night or 0.0)
     quiet_nights = night is not None and not lone_nights and not woke
     return hour_rate(bg, tz, at, rate, night if lone_nights else None, quiet_nights, cfg, bound)
 
@@ -110,8 +108,9 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
     pet), and an hour where it was not seen has none — but her first motion after a night's
     silence (`waking`) still has to be a bout: the sensor may fire alone at that hour, and a
     resident who gets up moves about. `bound` (rules.pets.wake_bound, her first motions after a
-    night's silence): the hour's background is the upper bound, at that confidence, of the motion
-    her absences showed at those hours (a few hours out tell a rate only roughly)."""
+    night's silence): the background is the upper bound, at that confidence, of the motion her
+    absences showed at those hours, at most that of all her absences (and at least `rate`, where
+    those hours were seldom out): a few hours out tell a rate only roughly."""
     hour = int(seconds_of_day(at, tz) // 3600)
     near = {(hour + d) % 24 for d in range(-NEAR_HOURS, NEAR_HOURS + 1)}
     moved = seen = 0.0
@@ -119,11 +118,14 @@ def hour_rate(bg: MotionBackground, tz: str, at: float, rate: float, night: floa
         for h, m, s in rows:
             if int(h) in near:
                 moved, seen = moved + m, seen + s
+    home = max(upper_rate(*_away_counts(bg), bound), rate) if bound else rate
     if seen / 3600 * rate < HOUR_EVIDENCE:
         if bg.absences and all(row[2] == TAG_SEEN for row in bg.absences):  # her tag's evidence only: no background where it saw none
             return night if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1] else None
-        return rate if not quiet_nights or lone_at_hour(bg, tz, at, cfg) else None
-    here = upper_rate(moved, seen / 3600, bound) if bound else moved / (seen / 3600)
+        return home if not quiet_nights or lone_at_hour(bg, tz, at, cfg) else None
+    here = moved / (seen / 3600)
+    if bound:  # a few hours out at this hour bound its rate widely, all her absences tighter
+        here = max(here, min(upper_rate(moved, seen / 3600, bound), home))
     if night is not None and DEEP_NIGHT[0] <= seconds_of_day(at, tz) < DEEP_NIGHT[1]:
         here = max(here, night)
     return here if here >= cfg.min_away_rate else None
