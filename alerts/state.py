@@ -261,19 +261,24 @@ class MotionBackground:
     lone_hours: list[array[int]] = field(default_factory=list)
     #: rules.pets.tag_absences: her tag's run of fixes beyond the home radius — [first, last, fixes, bout, motions since...]
     tag_out: list[float] = field(default_factory=list)
+    #: rules.pets.wake_bound: the newest motion after a night's silence that made a bout against the background's
+    #: estimate but not against its bound (her getting up, or the sensor's chance bout: the night's end waits a little)
+    doubt_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights],
                 "away": list(self.away), "absences": [list(row) for row in self.absences],
                 "hours": [[list(row) for row in rows] for rows in self.hours], "maybe_out": list(self.maybe_out),
-                "lone_hours": [list(row) for row in self.lone_hours], "tag_out": list(self.tag_out)}
+                "lone_hours": [list(row) for row in self.lone_hours], "tag_out": list(self.tag_out),
+                "doubt_at": self.doubt_at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MotionBackground:
         return cls(list(data["recent"]), data["first_day"], [list(row) for row in data["nights"]],
                    list(data.get("away", [])), [list(row) for row in data.get("absences", [])],
                    [[list(row) for row in rows] for rows in data.get("hours", [])], list(data.get("maybe_out", [])),
-                   [array("i", row) for row in data.get("lone_hours", [])], list(data.get("tag_out", [])))
+                   [array("i", row) for row in data.get("lone_hours", [])], list(data.get("tag_out", [])),
+                   data.get("doubt_at"))
 
 
 @dataclass(slots=True)

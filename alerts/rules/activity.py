@@ -46,6 +46,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     rs = ctx.residents[resident_id]
     sizes = _bout_sizes(ctx, resident_id, device, at) if event == "motion" else ()
     residents = not sizes or pets.in_bout(_background(rs), at, sizes)
+    if not residents and ctx.rules.pets.wake_bound:
+        _doubt(ctx, resident_id, at)
     newer = residents and (rs.last_activity is None or at > rs.last_activity)
     if newer:
         inactivity.note_quiet_spell(ctx, resident_id, at, device.kind)
@@ -114,6 +116,15 @@ def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -
         pets.tag_motion(background, at)  # her tag is out (rules.pets.tag_absences)
     day_s = inactivity.thresholds(ctx, resident)[0]
     return pets.bout_sizes(background, resident.timezone, at, day_s, cfg, ctx.residents[resident_id].last_activity)
+
+
+def _doubt(ctx: RuleContext, resident_id: str, at: float) -> None:
+    """rules.pets.wake_bound: home-unit motion at `at` not hers against the background's bound —
+    a bout against its estimate after a night's silence is noted (alerts/rules/pets.py `doubtful`)."""
+    resident, rs = ctx.resident(resident_id), ctx.residents[resident_id]
+    if resident is not None:
+        day_s = inactivity.thresholds(ctx, resident)[0]
+        pets.doubtful(_background(rs), resident.timezone, at, day_s, ctx.rules.pets, rs.last_activity)
 
 
 def _hindsight(ctx: RuleContext, rs: ResidentState, resident_id: str, device: Device, at: float, event: str) -> None:

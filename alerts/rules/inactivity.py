@@ -31,7 +31,7 @@ from alerts.localtime import DAY_S, in_window, parse_window, utc_offset_s
 from alerts.reasons import Explanation, ReasonCode, device_ref
 from alerts.reasons import explain as reason
 from alerts.registry import Resident
-from alerts.rules import activity, quiet, routine
+from alerts.rules import activity, pets, quiet, routine
 from alerts.state import QuietHistory, ResidentState
 from devices.kinds import DeviceKind
 
@@ -488,6 +488,10 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
             due = max(due, start + nap[1])  # a long nap comes some days only: a week without one says little
     if learned is None or learned.days < cfg.outing_days:
         due = max(due, start + outing_prior_s(ctx, resident, start, bed))
+    background = None if record is None else record.background
+    doubt = None if background is None or not ctx.rules.pets.wake_bound else background.doubt_at
+    if doubt is not None and start < doubt <= due:  # rules.pets.wake_bound: a doubtful bout before the end waits a little
+        due = max(due, doubt + pets.WAKE_GRACE_S)
     if now < due:
         return due
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,

@@ -74,7 +74,23 @@ def bout_sizes(bg: MotionBackground, tz: str, at: float, day_s: float, cfg: Pets
     return () if rate is None else tuple(_size(rate, w, day_s, cfg) for w in BOUT_WINDOWS_S)
 
 
-def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig, last: float | None = None) -> float | None:
+#: rules.pets.wake_bound: a silence whose allowance ends this soon after a doubtful bout (`doubtful`) waits
+#: until this long after it — a person who got up goes on moving, and her next bout comes within it
+WAKE_GRACE_S = 1800.0
+
+
+def doubtful(bg: MotionBackground, tz: str, at: float, day_s: float, cfg: PetsConfig, last: float | None) -> None:
+    """rules.pets.wake_bound: motion at `at` that is not the resident's against the bound
+    (`bout_sizes`): note it in `bg.doubt_at` when, her first after a night's silence, it makes a
+    bout against the background's estimate — her getting up slowly, or the sensor's chance bout."""
+    if waking(tz, last, at):
+        rate = pet_rate(bg, tz, at, cfg, last, upper=False)
+        if rate is not None and in_bout(bg, at, tuple(_size(rate, w, day_s, cfg) for w in BOUT_WINDOWS_S)):
+            bg.doubt_at = at
+
+
+def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig, last: float | None = None,
+             upper: bool = True) -> float | None:
     """The pet's motions an hour at `at`, None where no pet is known. With `away_absences`, a pet
     is known from motion while the resident was out (`away_motion`): in that many absences, or in
     one together with the deep night's lone motions (at least `min_rate`); its rate is the higher
@@ -90,7 +106,7 @@ def pet_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig, last: fl
     if not cfg.by_hour:
         return rate
     woke = waking(tz, last, at)
-    bound = cfg.wake_bound if woke else 0.0
+    bound = cfg.wake_bound if woke and upper else 0.0
     quiet_nights = night is not None and not lone_nights and not woke
     return hour_rate(bg, tz, at, rate, night if lone_nights else None, quiet_nights, cfg, bound)
 
