@@ -216,3 +216,22 @@ def test_her_getting_up_is_still_hers() -> None:
     (5 within 8 min at 07:00, before the sun) is hers: no alert."""
     drv = sunny_home(8, True, wake_bound=0.9)
     assert drv.opened("inactivity") == []
+
+
+#: Day 5 after her night's silence since 21:38: she gets up slowly — 4 motions within 6 min at 09:08 (a bout
+#: against the estimate, not against the bound; with the sensor's 09:21, 5 within 13 min), then 5 within 4 min
+#: from 09:40 (against the bound too) — 2 min after her night's allowance (12 h after 21:38)
+SLOW_MORNING = tuple(local(5, 9.0) + 480 + 120 * j for j in range(4)) + tuple(local(5, 9.0) + 2400 + 60 * j for j in range(5))
+
+
+@pytest.mark.parametrize(
+    ("name", "wake_bound", "alerts"),
+    [
+        ("wake_bound 0.9: 09:14 and the sensor's 09:21 made bouts against the estimate, so the night's end (09:38) waits"
+         " till 09:51; her bout at 09:44 is hers", 0.9, []),
+        ("wake_bound 0 (control): 09:14 is her getting up", 0.0, []),
+    ],
+)
+def test_a_slow_getting_up_near_the_nights_end_is_waited_for(name: str, wake_bound: float, alerts: list[float]) -> None:
+    drv = sunny_home(5, True, fall=(5, 0.0), extra=SLOW_MORNING, wake_bound=wake_bound)
+    assert [h for h in alerts_on(drv, 5) if h < 10.0] == alerts, name
