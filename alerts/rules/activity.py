@@ -122,7 +122,7 @@ def _doubt(ctx: RuleContext, resident_id: str, at: float) -> None:
     """rules.pets.wake_bound: home-unit motion at `at` not hers against the background's bound —
     a bout against its estimate after a night's silence is noted (alerts/rules/pets.py `doubtful`)."""
     resident, rs = ctx.resident(resident_id), ctx.residents[resident_id]
-    if resident is not None:
+    if resident is not None and pets.waking(resident.timezone, rs.last_activity, at):  # cheap first: seldom so
         day_s = inactivity.thresholds(ctx, resident)[0]
         pets.doubtful(_background(rs), resident.timezone, at, day_s, ctx.rules.pets, rs.last_activity)
 
