@@ -490,8 +490,10 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         due = max(due, start + outing_prior_s(ctx, resident, start, bed))
     background = None if record is None else record.background
     doubt = None if background is None or not ctx.rules.pets.wake_bound else background.doubt_at
-    if doubt is not None and start < doubt <= due:  # rules.pets.wake_bound: a doubtful bout before the end waits a little
-        due = max(due, doubt + pets.WAKE_GRACE_S)
+    if doubt is not None and start < doubt and doubt + pets.WAKE_GRACE_S > due:
+        # rules.pets.wake_bound: a doubtful bout before the end waits a little (one after it — the alert not open,
+        # so one came before — keeps that wait: the newest is kept)
+        due = max(due, min(doubt, due) + pets.WAKE_GRACE_S)
     if now < due:
         return due
     ctx.open_alert(AlertKind.INACTIVITY, Severity.HIGH, resident_id, device=None, now=now, triggered_at=start,
