@@ -47,6 +47,13 @@ FUNCTIONS = [
     ("hub.rules.runtime", "write_units"),
     ("hub.ingest.batch", "BatchWriter._ack"),
     ("hub.rules.runtime", "HubCore.tick"),
+    # scale-out (scale.partitions): the owner rules stored events from the database
+    ("hub.rules.partitions", "PartitionedCore._consume"),  # the backlog check and HubCore.consume
+    ("hub.rules.runtime", "HubCore._consume"),  # one transaction: everything below
+    ("hub.rules.partitions", "PartitionSlot.unruled"),  # SELECT of the settled events, ORM rows
+    ("hub.rules.runtime", "HubCore._messages"),  # the payloads interpreted again
+    ("hub.rules.runtime", "HubCore._apply_messages"),  # the engine and the decisions stored
+    ("hub.rules.partitions", "PartitionSlot.mark_ruled"),  # UPDATE events SET ruled
 ]
 
 _cpu: Counter[str] = Counter()

@@ -1,6 +1,7 @@
 """Ingestion throughput: the hub against bare MQTT subscribers that only count, in the same run.
 
-    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest] [--profile]
+    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest,split] [--profile]
+                                          [--partitions 8,16] [--split-hubs 1,2]
 
 A private Mosquitto (127.0.0.1, free port) holds a persistent QoS 1 session for each consumer:
 a bare paho subscriber, a bare gmqtt subscriber, and for each database (SQLite; PostgreSQL when
@@ -8,7 +9,13 @@ reachable, PINGAN_TEST_PG) the hub (its one MQTT client, gmqtt):
 
 - **full**: `pingan serve`, the real path: ingestion with the rules engine
   (`HubCore.on_batch`) in every batch transaction, 10,000 registered residents with one device each;
-- **ingest**: `IngestService` alone (no `on_batch` hook) in its own process, same database contents.
+- **ingest**: `IngestService` alone (no `on_batch` hook) in its own process, same database contents;
+- **split** (PostgreSQL only): `pingan serve` in scale-out mode (`scale.partitions`, docs/SCALE_OUT.md),
+  one or more hubs on a `$share` group of their own: the batch writer stores events with
+  `ruled = false` and acknowledges after the commit, the partitions' owner rules them from the
+  database. Rate as for the others (stored and acknowledged); also the rules' lag: the time from
+  the last event stored until `SELECT count(*) FROM events WHERE NOT ruled` is 0.
+  `--partitions 8,16` and `--split-hubs 1,2` give one consumer per combination.
 
 The load generator (simulators/load.py) publishes `count` realistic messages from `devices`
 devices at QoS 1 while all consumers are away, so the broker queues the same backlog for each;
@@ -19,10 +26,15 @@ The last line is the summary:
     ingest: hub_rate=N msg/s bare_rate=N msg/s ratio=R rss_mb=N
 
 where hub_rate is the full hub (`pingan serve`) on the slower of the two databases, bare_rate the faster bare subscriber
-and rss_mb the full hub's peak resident memory. Everything stops by itself (every wait has a deadline).
+and rss_mb the full hub's peak resident memory. Split runs add, before it, one line each:
 
-`--profile` runs the full hub under benchmarks/hub_profile.py and prints, after each hub, the
-CPU of each of its threads and of each step of the ingestion path in µs per message.
+    split: partitions=P hubs=H rate=N msg/s ratio=R lag_s=S unruled_at_stored=N
+
+(ratio: to the fastest bare subscriber; lag_s: last event stored -> every event ruled). Everything stops by itself (every wait has a deadline).
+
+`--profile` runs the full hub (and a split run's hub when it is alone) under benchmarks/hub_profile.py
+and prints, after each hub, the CPU of each of its threads and of each step of the ingestion path
+(and of the scale-out rules' path) in µs per message, up to the hub's stop.
 """
 
 from __future__ import annotations
@@ -209,9 +221,14 @@ def pg_database(name: str) -> str | None:
 
 
 class Hub:
-    def __init__(self, workdir: Path, name: str, port: int, db_url: str, profile: bool = False) -> None:
+    def __init__(self, workdir: Path, name: str, port: int, db_url: str, profile: bool = False,
+                 scale: dict[str, Any] | None = None, shared_group: str | None = None) -> None:
         data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
         data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h"})
+        if shared_group is not None:
+            data["mqtt"]["shared_group"] = shared_group
+        if scale is not None:
+            data["scale"].update(scale)
         data["database"] = {"url": db_url}
         data["http"].update({"port": free_port()})
         self.config = workdir / f"{name}.yaml"
@@ -290,6 +307,45 @@ def measure_hub(hub: Hub, count: int, timeout_s: float) -> dict[str, Any]:
             "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last}
 
 
+def measure_split(hubs: list[Hub], count: int, timeout_s: float) -> dict[str, Any]:
+    """Scale-out hubs drain the backlog: stored (and acknowledged) like `measure_hub`, then the
+    time until the partitions' owners have ruled every event."""
+    from hub.storage.db import make_engine
+
+    engine = make_engine(hubs[0].db_url)
+
+    def scalar(sql: str) -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text(sql)).scalar() or 0)
+
+    for hub in hubs:
+        hub.start()
+    deadline = time.monotonic() + timeout_s
+    cpu_first = None
+    while (n := scalar("SELECT count(*) FROM events")) < count and time.monotonic() < deadline:
+        if cpu_first is None and n > 0:
+            cpu_first = sum(hub.cpu_s() for hub in hubs)
+        time.sleep(0.05)
+    done_at, cpu_last = time.time(), sum(hub.cpu_s() for hub in hubs)
+    unruled_at_stored = scalar("SELECT count(*) FROM events WHERE NOT ruled")
+    left = unruled_at_stored
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = scalar("SELECT count(*) FROM events WHERE NOT ruled")
+    ruled_at, cpu_ruled = time.time(), sum(hub.cpu_s() for hub in hubs)
+    with engine.connect() as conn:
+        first = float(conn.execute(sa.text("SELECT min(received_at) FROM events")).scalar() or done_at)
+        quarantined = int(conn.execute(sa.text("SELECT count(*) FROM quarantine")).scalar() or 0)
+    rss = max(hub.peak_rss_mb() for hub in hubs)
+    for hub in hubs:
+        hub.stop()
+    engine.dispose()
+    return {"n": n, "first": first, "last": done_at, "rss_mb": rss, "quarantined": quarantined,
+            "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last, "unruled_at_stored": unruled_at_stored,
+            "unruled_left": left, "lag_s": ruled_at - done_at, "ruled_span_s": ruled_at - first,
+            "cpu_ruled": cpu_ruled - (cpu_first or cpu_last)}
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -324,7 +380,10 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=300.0, help="deadline for each consumer")
-    parser.add_argument("--modes", default="full,ingest", help="full (pingan serve), ingest (IngestService alone)")
+    parser.add_argument("--modes", default="full,ingest",
+                        help="full (pingan serve), ingest (IngestService alone), split (pingan serve with scale.partitions; PostgreSQL)")
+    parser.add_argument("--partitions", default="8", help="split: scale.partitions values, comma-separated")
+    parser.add_argument("--split-hubs", default="1", help="split: numbers of hubs on one $share group, comma-separated")
     parser.add_argument("--clients", default=",".join(BARE_ROLES), help="bare subscribers to run: paho, gmqtt")
     parser.add_argument("--profile", action="store_true", help="CPU per step of the full hub's path (hub_profile.py)")
     parser.add_argument("--role", choices=["paho", "gmqtt", "ingest"], help=argparse.SUPPRESS)
@@ -353,6 +412,9 @@ def main() -> int:
         dbs["postgresql"] = pg_url
     hubs: dict[str, Hub] = {}
     ingest_configs: dict[str, Hub] = {}
+    splits: dict[tuple[int, int], list[Hub]] = {}
+    if "split" in modes and not pg_url:
+        print("split: needs PostgreSQL; skipped", flush=True)
     try:
         for db, url in dbs.items():
             make_database(url, args.devices)
@@ -360,6 +422,12 @@ def main() -> int:
                 hubs[db] = Hub(workdir, f"full-{db}", port, url, args.profile)
             if "ingest" in modes:
                 ingest_configs[db] = Hub(workdir, f"ingest-{db}", port, url)
+            if "split" in modes and db == "postgresql":
+                for p in (int(v) for v in args.partitions.split(",")):
+                    for h in (int(v) for v in args.split_hubs.split(",")):
+                        name = f"split-p{p}-h{h}"  # a $share group of its own: each combination gets the whole backlog
+                        splits[(p, h)] = [Hub(workdir, f"{name}-{i}", port, url, args.profile and h == 1,
+                                              scale={"partitions": p}, shared_group=name) for i in range(h)]
         # Register every consumer's persistent session, then publish while all are away.
         for role in bare_roles:
             run_role(role, port, f"bench-bare-{role}", 0, 30)
@@ -369,6 +437,14 @@ def main() -> int:
             hub.stop()
         for config in ingest_configs.values():
             run_role("ingest", port, str(config.config), 0, 30)
+        for group in splits.values():
+            for hub in group:
+                hub.start()
+            for hub in group:
+                wait_for(hub.ready, 60, f"hub ready (log {hub.log})")
+            time.sleep(1.0)  # every SUBSCRIBE handled
+            for hub in group:
+                hub.stop()
         publish(port, args)
 
         results: dict[str, dict[str, Any]] = {}
@@ -394,16 +470,32 @@ def main() -> int:
             print(f"ingest only {name:16s}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
                   f"peak rss {r['rss_mb']:.0f} MB",
                   flush=True)
+        for (p, h), group in splits.items():
+            clear_events(group[0].db_url, scale_out=True)
+            broker_cpu = BrokerCpu(broker)
+            results[f"split-p{p}-h{h}"] = r = measure_split(group, args.count, args.timeout)
+            print(f"split p={p:<3d} hubs={h}  : {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
+                  f"peak rss {r['rss_mb']:.0f} MB, quarantined {r['quarantined']}, "
+                  f"broker {broker_cpu.us_per_msg(r['n']):.1f} us/msg; unruled when all stored {r['unruled_at_stored']}, "
+                  f"all ruled {r['lag_s']:.1f}s later ({r['n'] / r['ruled_span_s']:.0f} msg/s first received -> all ruled, "
+                  f"{r['n'] / max(r['cpu_ruled'], 1e-9):.0f} msg/cpu-s of the hubs)", flush=True)
+            if group[0].profile is not None:
+                from hub_profile import report
+
+                print(report(group[0].profile, r["n"]), flush=True)
     finally:
         for hub in hubs.values():
             hub.kill()
+        for group in splits.values():
+            for hub in group:
+                hub.kill()
         broker.terminate()
         broker.wait(10)
         if pg_url:
             drop_database(pg_name)
 
     bare = max(rate(results[f"bare-{r}"]) for r in bare_roles)
-    summary = [k for k in results if k.startswith("full-")] or [k for k in results if k.startswith("ingest-")]
+    summary = next(keys for prefix in ("full-", "ingest-", "split-") if (keys := [k for k in results if k.startswith(prefix)]))
     hub_rate = min(rate(results[k]) for k in summary)
     rss = max(results[k]["rss_mb"] for k in summary)
     complete = all(results[k]["n"] >= args.count for k in results)
@@ -411,6 +503,11 @@ def main() -> int:
     hub_cpu = min(cpu_rate(results[k]) for k in summary)
     print(f"per CPU-second: hub {hub_cpu:.0f} msg/cpu-s, fastest bare {bare_cpu:.0f} msg/cpu-s, "
           f"ratio {hub_cpu / bare_cpu:.2f}", flush=True)
+    for (p, h) in splits:
+        r = results[f"split-p{p}-h{h}"]
+        complete = complete and r["unruled_left"] == 0
+        print(f"split: partitions={p} hubs={h} rate={rate(r):.0f} msg/s ratio={rate(r) / bare:.2f} lag_s={r['lag_s']:.1f} "
+              f"unruled_at_stored={r['unruled_at_stored']}", flush=True)
     if not complete:
         print("INCOMPLETE: a consumer did not receive every message before its deadline", flush=True)
     print(f"ingest: hub_rate={hub_rate:.0f} msg/s bare_rate={bare:.0f} msg/s ratio={hub_rate / bare:.2f} "
@@ -432,8 +529,10 @@ def publish(port: int, args: argparse.Namespace) -> None:
           f"({stats['rate']:.0f} msg/s, {stats['by_channel']})", flush=True)
 
 
-def clear_events(url: str) -> None:
-    """The next consumer on the same database starts from the same empty event table (dedup would skip all)."""
+def clear_events(url: str, scale_out: bool = False) -> None:
+    """The next consumer on the same database starts from the same empty event table (dedup would skip all).
+    `scale_out`: also the partitions' leases, the hubs' presence and every engine state (a split run
+    with another partition count must not load the states of the one before)."""
     from hub.storage.db import make_engine
 
     engine = make_engine(url)
@@ -441,6 +540,9 @@ def clear_events(url: str) -> None:
         for table in ("events", "device_state", "resident_status", "engine_state", "audit", "notifications",
                       "alert_transitions", "alerts", "quarantine"):
             conn.execute(sa.text(f"DELETE FROM {table}"))
+        if scale_out:
+            for table in ("engine_units", "partition_leases", "hub_presence", "rule_failures"):
+                conn.execute(sa.text(f"DELETE FROM {table}"))
     engine.dispose()
 
 
