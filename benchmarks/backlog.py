@@ -18,7 +18,9 @@ sos_to_sms_ms: from the hub process's start to the provider's first request (the
 start-up — imports, registry, engine — included); sos_cpu_s: the hub process's CPU seconds by
 then (its own work, which a shared machine's load does not stretch); drain_s: from the same start to the last of
 the `count` + 1 events stored. Also printed: the SOS time from the first stored event (ingestion
-running). `--no-critical-lane` runs the hub without the critical lane, for comparison.
+running). `--no-critical-lane` runs the hub without the critical lane, for comparison; `--partitions N` runs it in
+scale-out mode (`scale.partitions`, PostgreSQL; docs/SCALE_OUT.md), where there is no critical lane and
+the partition's owner rules the stored events in device-time order.
 """
 
 from __future__ import annotations
@@ -63,8 +65,11 @@ def add_responders(url: str) -> None:
     engine.dispose()
 
 
-def configure(hub: Hub, server: TwilioTestServer, critical_lane: bool) -> None:
+def configure(hub: Hub, server: TwilioTestServer, critical_lane: bool, partitions: int | None = None) -> None:
+    """SMS through the local Twilio server; `partitions`: scale-out mode (docs/SCALE_OUT.md: no critical lane there)."""
     data = yaml.safe_load(hub.config.read_text())
+    if partitions is not None:
+        data["scale"]["partitions"] = partitions
     data["sms"].update({"provider": "twilio", "twilio": {"account_sid": server.account_sid, "from_number": "+15005550006",
                                                          "api_base_url": server.base_url}})
     data["ingest"]["critical_lane"] = critical_lane
@@ -119,6 +124,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--no-critical-lane", action="store_true")
     parser.add_argument("--events", action="store_true", help="the backlog also holds ordinary events (15 %%)")
+    parser.add_argument("--partitions", type=int, help="scale.partitions (scale-out mode, PostgreSQL): the SOS as its owner rules it")
     args = parser.parse_args()
 
     with private_world(args.db, f"pingan_bench_backlog_{os.getpid()}") as (workdir, port, url, hubs), TwilioTestServer() as server:
@@ -126,7 +132,7 @@ def main() -> int:
         add_responders(url)
         hub = Hub(workdir, "backlog", port, url)
         hubs.append(hub)
-        configure(hub, server, critical_lane=not args.no_critical_lane)
+        configure(hub, server, critical_lane=not args.no_critical_lane, partitions=args.partitions)
         hub.start()  # once, so the broker keeps the hub's sessions while it is down
         wait_for(hub.ready, 120, f"hub ready (log {hub.log})")
         time.sleep(1.0)  # both sessions' SUBSCRIBEs handled (the critical one connects alongside)

@@ -1,7 +1,7 @@
 """Ingestion throughput: the hub against bare MQTT subscribers that only count, in the same run.
 
-    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest,split] [--profile]
-                                          [--partitions 8,16] [--split-hubs 1,2]
+    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest,split,split-proc]
+                                          [--partitions 8,16] [--split-hubs 1,2] [--profile]
 
 A private Mosquitto (127.0.0.1, free port) holds a persistent QoS 1 session for each consumer:
 a bare paho subscriber, a bare gmqtt subscriber, and for each database (SQLite; PostgreSQL when
@@ -15,7 +15,12 @@ reachable, PINGAN_TEST_PG) the hub (its one MQTT client, gmqtt):
   `ruled = false` and acknowledges after the commit, the partitions' owner rules them from the
   database. Rate as for the others (stored and acknowledged); also the rules' lag: the time from
   the last event stored until `SELECT count(*) FROM events WHERE NOT ruled` is 0.
-  `--partitions 8,16` and `--split-hubs 1,2` give one consumer per combination.
+  `--partitions 8,16` and `--split-hubs 1,2` give one consumer per combination;
+- **split-proc** (PostgreSQL only; a composition for measuring, not a deployment the hub offers):
+  ingestion in a process of its own (`IngestService` with the partition map: events stored with
+  `ruled = false`, acknowledged after the commit) and the rules in a `pingan serve` with
+  `scale.partitions` that owns every partition and ingests nothing (its `mqtt.topic_root` is one
+  no device publishes on). Rate of the ingestion process; the rules' lag as for split.
 
 The load generator (simulators/load.py) publishes `count` realistic messages from `devices`
 devices at QoS 1 while all consumers are away, so the broker queues the same backlog for each;
@@ -29,6 +34,8 @@ where hub_rate is the full hub (`pingan serve`) on the slower of the two databas
 and rss_mb the full hub's peak resident memory. Split runs add, before it, one line each:
 
     split: partitions=P hubs=H rate=N msg/s ratio=R lag_s=S unruled_at_stored=N
+
+    split-proc: partitions=P rate=N msg/s ratio=R lag_s=S unruled_at_stored=N
 
 (ratio: to the fastest bare subscriber; lag_s: last event stored -> every event ruled). Everything stops by itself (every wait has a deadline).
 
@@ -133,7 +140,9 @@ def gmqtt_subscriber(port: int, client_id: str, expect: int, timeout_s: float) -
 
 
 def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, Any]:
-    """`IngestService` without the rules hook: what ingestion alone sustains on this database."""
+    """`IngestService` without the rules hook: what ingestion alone sustains on this database.
+    With `scale.partitions` in the config (mode split-proc) it stores each event with its
+    partition and `ruled = false`, as a scale-out hub's writer does, for a rules-only hub to rule."""
     from prometheus_client import CollectorRegistry
 
     from hub.clock import SystemClock
@@ -145,7 +154,13 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
     config = load_config(Path(config_path))
     engine = make_engine(config.database.url, writer=True)
     clock = SystemClock()
-    service = IngestService(config, make_sessions(engine), hub_connection(config, IngestMetrics(CollectorRegistry()), clock), clock)
+    partitioner = None
+    if config.scale.partitions is not None:
+        from hub.rules.partitions import PartitionMap
+
+        partitioner = PartitionMap(config.scale.partitions)
+    service = IngestService(config, make_sessions(engine), hub_connection(config, IngestMetrics(CollectorRegistry()), clock), clock,
+                            partitioner=partitioner)
     service.start()
     deadline = time.monotonic() + timeout_s
     cpu_first = None
@@ -222,9 +237,11 @@ def pg_database(name: str) -> str | None:
 
 class Hub:
     def __init__(self, workdir: Path, name: str, port: int, db_url: str, profile: bool = False,
-                 scale: dict[str, Any] | None = None, shared_group: str | None = None) -> None:
+                 scale: dict[str, Any] | None = None, shared_group: str | None = None, topic_root: str | None = None) -> None:
         data = yaml.safe_load((REPO / "hub" / "default_config.yaml").read_text(encoding="utf-8"))
         data["mqtt"].update({"url": f"mqtt://127.0.0.1:{port}", "client_id": f"bench-{name}", "session_expiry": "1h"})
+        if topic_root is not None:
+            data["mqtt"]["topic_root"] = topic_root
         if shared_group is not None:
             data["mqtt"]["shared_group"] = shared_group
         if scale is not None:
@@ -346,6 +363,35 @@ def measure_split(hubs: list[Hub], count: int, timeout_s: float) -> dict[str, An
             "cpu_ruled": cpu_ruled - (cpu_first or cpu_last)}
 
 
+def measure_split_proc(rules: Hub, ingest: Hub, port: int, count: int, timeout_s: float) -> dict[str, Any]:
+    """Mode split-proc: ingestion in a process of its own (`ingest_only` with the partition map),
+    the rules in a `pingan serve` that owns every partition and ingests nothing (its topic root
+    is one no device publishes on). Ingestion rate as for `ingest`; then the rules' lag."""
+    from hub.storage.db import make_engine
+
+    rules.start()
+    wait_for(rules.ready, 60, f"rules hub ready (log {rules.log})")  # its start-up is not the ingestion's
+    cpu_rules = rules.cpu_s()
+    r = run_role("ingest", port, str(ingest.config), count, timeout_s)
+    engine = make_engine(rules.db_url)
+
+    def unruled() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM events WHERE NOT ruled")).scalar() or 0)
+
+    r["unruled_at_stored"] = left = unruled()  # a little after the last commit: the role stops its service first
+    deadline = time.monotonic() + timeout_s
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = unruled()
+    ruled_at = time.time()
+    r.update(unruled_left=left, lag_s=ruled_at - r["last"], ruled_span_s=ruled_at - r["first"],
+             cpu_rules=rules.cpu_s() - cpu_rules, rules_rss_mb=rules.peak_rss_mb())
+    rules.stop()
+    engine.dispose()
+    return r
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -381,7 +427,8 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=300.0, help="deadline for each consumer")
     parser.add_argument("--modes", default="full,ingest",
-                        help="full (pingan serve), ingest (IngestService alone), split (pingan serve with scale.partitions; PostgreSQL)")
+                        help="full (pingan serve), ingest (IngestService alone), split (pingan serve with scale.partitions; PostgreSQL), "
+                        "split-proc (ingestion process + rules-only pingan serve; PostgreSQL)")
     parser.add_argument("--partitions", default="8", help="split: scale.partitions values, comma-separated")
     parser.add_argument("--split-hubs", default="1", help="split: numbers of hubs on one $share group, comma-separated")
     parser.add_argument("--clients", default=",".join(BARE_ROLES), help="bare subscribers to run: paho, gmqtt")
@@ -413,6 +460,7 @@ def main() -> int:
     hubs: dict[str, Hub] = {}
     ingest_configs: dict[str, Hub] = {}
     splits: dict[tuple[int, int], list[Hub]] = {}
+    procs: dict[int, tuple[Hub, Hub]] = {}  # split-proc: (rules-only hub, ingestion process's config) per partition count
     if "split" in modes and not pg_url:
         print("split: needs PostgreSQL; skipped", flush=True)
     try:
@@ -428,6 +476,11 @@ def main() -> int:
                         name = f"split-p{p}-h{h}"  # a $share group of its own: each combination gets the whole backlog
                         splits[(p, h)] = [Hub(workdir, f"{name}-{i}", port, url, args.profile and h == 1,
                                               scale={"partitions": p}, shared_group=name) for i in range(h)]
+            if "split-proc" in modes and db == "postgresql":
+                for p in (int(v) for v in args.partitions.split(",")):
+                    procs[p] = (Hub(workdir, f"rules-p{p}", port, url, args.profile, scale={"partitions": p},
+                                    topic_root="bench-rules-only"),
+                                Hub(workdir, f"ingest-p{p}", port, url, scale={"partitions": p}))
         # Register every consumer's persistent session, then publish while all are away.
         for role in bare_roles:
             run_role(role, port, f"bench-bare-{role}", 0, 30)
@@ -437,6 +490,8 @@ def main() -> int:
             hub.stop()
         for config in ingest_configs.values():
             run_role("ingest", port, str(config.config), 0, 30)
+        for _rules, ingest in procs.values():
+            run_role("ingest", port, str(ingest.config), 0, 30)
         for group in splits.values():
             for hub in group:
                 hub.start()
@@ -483,9 +538,22 @@ def main() -> int:
                 from hub_profile import report
 
                 print(report(group[0].profile, r["n"]), flush=True)
+        for p, (rules, ingest) in procs.items():
+            clear_events(rules.db_url, scale_out=True)
+            results[f"proc-p{p}"] = r = measure_split_proc(rules, ingest, port, args.count, args.timeout)
+            print(f"split-proc p={p:<3d}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
+                  f"peak rss {r['rss_mb']:.0f} MB (rules hub {r['rules_rss_mb']:.0f} MB); unruled when all stored "
+                  f"{r['unruled_at_stored']}, all ruled {r['lag_s']:.1f}s later ({r['n'] / r['ruled_span_s']:.0f} msg/s "
+                  f"first received -> all ruled; rules hub {r['n'] / max(r['cpu_rules'], 1e-9):.0f} msg/cpu-s)", flush=True)
+            if rules.profile is not None:
+                from hub_profile import report
+
+                print(report(rules.profile, r["n"]), flush=True)
     finally:
         for hub in hubs.values():
             hub.kill()
+        for rules, _ingest in procs.values():
+            rules.kill()
         for group in splits.values():
             for hub in group:
                 hub.kill()
@@ -495,7 +563,7 @@ def main() -> int:
             drop_database(pg_name)
 
     bare = max(rate(results[f"bare-{r}"]) for r in bare_roles)
-    summary = next(keys for prefix in ("full-", "ingest-", "split-") if (keys := [k for k in results if k.startswith(prefix)]))
+    summary = next(keys for prefix in ("full-", "ingest-", "split-", "proc-") if (keys := [k for k in results if k.startswith(prefix)]))
     hub_rate = min(rate(results[k]) for k in summary)
     rss = max(results[k]["rss_mb"] for k in summary)
     complete = all(results[k]["n"] >= args.count for k in results)
@@ -507,6 +575,11 @@ def main() -> int:
         r = results[f"split-p{p}-h{h}"]
         complete = complete and r["unruled_left"] == 0
         print(f"split: partitions={p} hubs={h} rate={rate(r):.0f} msg/s ratio={rate(r) / bare:.2f} lag_s={r['lag_s']:.1f} "
+              f"unruled_at_stored={r['unruled_at_stored']}", flush=True)
+    for p in procs:
+        r = results[f"proc-p{p}"]
+        complete = complete and r["unruled_left"] == 0
+        print(f"split-proc: partitions={p} rate={rate(r):.0f} msg/s ratio={rate(r) / bare:.2f} lag_s={r['lag_s']:.1f} "
               f"unruled_at_stored={r['unruled_at_stored']}", flush=True)
     if not complete:
         print("INCOMPLETE: a consumer did not receive every message before its deadline", flush=True)

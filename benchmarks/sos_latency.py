@@ -1,6 +1,7 @@
 """An SOS at a city's size: from the device's PUBLISH to the SMS provider's request, by community size.
 
     .venv/bin/python benchmarks/sos_latency.py [--sizes 1000,20000,100000] [--sos 20] [--db sqlite|postgresql]
+                                               [--partitions N]
 
 For each size N, as a new user would run it (issue 18 item 1): a private Mosquitto, a registry of
 N residents with one home unit each (benchmarks/ingest.py `make_database`) and a grid worker,
@@ -13,7 +14,8 @@ it. Printed per size, then the ratio of the largest community's p50 to the small
     sos_latency: residents=N p50_ms=N max_ms=N first_ms=N ready_s=N
     sos_latency: ratio_p50=R
 
-first_ms: the first SOS after the flood. ready_s: from the hub process's start to /readyz. Bounded: every wait has a deadline; only the
+`--partitions N`: the hub in scale-out mode (`scale.partitions`, PostgreSQL), where the partition's
+owner rules stored events once they are `scale.settle_ms` old. first_ms: the first SOS after the flood. ready_s: from the hub process's start to /readyz. Bounded: every wait has a deadline; only the
 processes started here are ended.
 """
 
@@ -84,7 +86,7 @@ def run_size(devices: int, args: argparse.Namespace) -> dict[str, float]:
         add_responders(url)
         hub = Hub(workdir, "sos", port, url)
         hubs.append(hub)
-        configure(hub, server, critical_lane=True)
+        configure(hub, server, critical_lane=True, partitions=args.partitions)
         started = time.monotonic()
         hub.start()
         wait_for(hub.ready, args.timeout, f"hub ready (log {hub.log})")
@@ -100,6 +102,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,20000,100000", help="community sizes (residents), comma-separated")
     parser.add_argument("--sos", type=int, default=20, help="SOS events timed per size")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--partitions", type=int, help="scale.partitions (scale-out mode, PostgreSQL; docs/SCALE_OUT.md)")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
     results = {}
