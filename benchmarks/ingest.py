@@ -21,6 +21,7 @@ reachable, PINGAN_TEST_PG) the hub (its one MQTT client, gmqtt):
   `ruled = false`, acknowledged after the commit) and the rules in a `pingan serve` with
   `scale.partitions` that owns every partition and ingests nothing (its `mqtt.topic_root` is one
   no device publishes on). Rate of the ingestion process; the rules' lag as for split.
+  `--rules-nice N` starts that rules hub under `nice -n N`, so ingestion has the CPU first.
 
 The load generator (simulators/load.py) publishes `count` realistic messages from `devices`
 devices at QoS 1 while all consumers are away, so the broker queues the same backlog for each;
@@ -254,6 +255,7 @@ class Hub:
         self.log = workdir / f"{name}.log"
         self.db_url = db_url
         self.profile = workdir / f"{name}-profile.json" if profile else None
+        self.nice = 0  # added to the hub process's niceness (split-proc's rules hub: --rules-nice)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -262,7 +264,8 @@ class Hub:
             env = {"PINGAN_HTTP__SECRET_KEY": "benchmark-only-secret-key", **os.environ}
             if self.profile is not None:
                 env["PINGAN_HUB_PROFILE"] = str(self.profile)
-            self.proc = subprocess.Popen([sys.executable, *program, "--config", str(self.config), "serve",
+            niced = ["nice", "-n", str(self.nice)] if self.nice else []
+            self.proc = subprocess.Popen([*niced, sys.executable, *program, "--config", str(self.config), "serve",
                                           "--no-upgrade"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def ready(self) -> bool:
@@ -431,6 +434,8 @@ def main() -> int:
                         "split-proc (ingestion process + rules-only pingan serve; PostgreSQL)")
     parser.add_argument("--partitions", default="8", help="split: scale.partitions values, comma-separated")
     parser.add_argument("--split-hubs", default="1", help="split: numbers of hubs on one $share group, comma-separated")
+    parser.add_argument("--rules-nice", type=int, default=0,
+                        help="split-proc: run the rules-only hub this much nicer (the ingestion process first)")
     parser.add_argument("--clients", default=",".join(BARE_ROLES), help="bare subscribers to run: paho, gmqtt")
     parser.add_argument("--profile", action="store_true", help="CPU per step of the full hub's path (hub_profile.py)")
     parser.add_argument("--role", choices=["paho", "gmqtt", "ingest"], help=argparse.SUPPRESS)
@@ -481,6 +486,7 @@ def main() -> int:
                     procs[p] = (Hub(workdir, f"rules-p{p}", port, url, args.profile, scale={"partitions": p},
                                     topic_root="bench-rules-only"),
                                 Hub(workdir, f"ingest-p{p}", port, url, scale={"partitions": p}))
+                procs[p][0].nice = args.rules_nice
         # Register every consumer's persistent session, then publish while all are away.
         for role in bare_roles:
             run_role(role, port, f"bench-bare-{role}", 0, 30)
