@@ -1758,3 +1758,56 @@ def test_a_door_left_open_while_she_is_away_ends_the_absence(name: str, door_lef
     drv.advance_to(local(6, 22.0))
     opened = [a.opened_at for a in drv.opened("inactivity") if a.opened_at > local(6, 0)]
     assert opened == pytest.approx([local(6, h) for h in alerts_at_h], abs=60), name
+
+
+# 14. Her sleep bouts (learned_day.night_bouts, session 14; docs/RULES.md "Her sleep bouts")
+
+def night_riser(nights: int, visits: list[float | None], **learned_day: object) -> Driver:
+    """Day d: up at 06:30, motion every half hour, in bed at 22:00; on night d a bathroom visit at
+    visits[d-1] (hours after midnight, two motions 5 min apart; None: she sleeps through). A door sensor."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5},
+                        learned_day={"enabled": True, "early_risers": True, **learned_day})
+    devices = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 60),
+               Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 60)]
+    drv = Driver.start(registry([resident(tz=TZ)], devices), rules=rules, at=local(1, 6.4))
+    for day in range(1, nights + 1):
+        h = 6.5
+        while h <= 22.0:
+            drv.event("cat-0001", "motion", local(day, h))
+            h += 0.5
+        visit = visits[day - 1]
+        if visit is not None:
+            drv.event("cat-0001", "motion", local(day + 1, visit))
+            drv.event("cat-0001", "motion", local(day + 1, visit + 5 / 60))
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "night_bouts", "visits", "found_at_h"),
+    [
+        ("up at 02:00-03:00 on 8 nights, longest bout 22:00-03:00: fallen at 22:00, found at 22:00 + 1.5 × 5 h", True,
+         [2.0, 2.5, 3.0, 2.2, 2.8, 2.4, 2.6, 2.1], 22.0 + 1.5 * 5.0),
+        ("the window's night (control): up by 06:30 on 8 mornings, 07:00 + 3 h − 8/15 × 0.5 h", False,
+         [2.0, 2.5, 3.0, 2.2, 2.8, 2.4, 2.6, 2.1], 24 + 10.0 - 8 / 15 * 0.5),
+        ("one night slept through (8.5 h): her longest bout covers the night, as the window", True,
+         [2.0, 2.5, None, 2.2, 2.8, 2.4, 2.6, 2.1], 24 + 10.0 - 8 / 15 * 0.5),
+    ],
+)
+def test_a_fall_at_bedtime_of_a_night_riser(name: str, night_bouts: bool, visits: list[float | None], found_at_h: float) -> None:
+    """A resident who gets up to the bathroom every night has never slept more than her longest
+    bout in one stretch; on night 9 the last motion is at 22:00 (she fell at her bedtime)."""
+    drv = night_riser(9, [*visits, None], night_bouts=night_bouts)
+    drv.advance_to(local(10, 12.0))
+    [alert] = [a for a in drv.opened("inactivity") if a.opened_at > local(9, 12.0)]
+    assert alert.opened_at == pytest.approx(local(9, found_at_h), abs=60), name
+
+
+def test_her_sleep_bouts_survive_a_restart() -> None:
+    drv = night_riser(5, [2.0, 2.5, 3.0, None, None], night_bouts=True)
+    saved = json.loads(json.dumps(drv.engine.snapshot()))
+    again = Driver.start(drv.engine._ctx.index.snapshot, rules=drv.engine._ctx.rules, at=drv.now)
+    again.engine.restore(saved)
+    before, after = drv.engine.resident_state("r-0001"), again.engine.resident_state("r-0001")
+    assert before is not None and after is not None and before.quiet is not None
+    assert [row[1] for row in before.quiet.bouts] == [265, 270, 300, 510]  # 02:05-06:30, 22:00-02:30, -03:00, -06:30 (slept through)
+    assert after.quiet == before.quiet
