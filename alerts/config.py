@@ -108,9 +108,6 @@ class LearnedDayConfig(Strict):
     evening_spells_by_day: bool = Field(False, description="a silence that may be sleep only by her earliest bedtime and ended before midnight is kept as a daytime quiet spell (an evening in the armchair), not as a night")
     late_mornings: bool = Field(False, description="a resident up late every morning of the window: the learned sleep-in's ceiling rises by her earliest morning's lateness")
     late_mornings_ceiling_hours: float = Field(7, ge=0, le=12, description="and never above this many hours after the night window")
-    night_bouts: bool = Field(False, description="a silence that may be sleep is allowed at most night_bouts_margin × her longest sleep bout (a silence of an hour or more begun 18:00-05:00) of the window's nights, once night_bouts_nights are seen: a resident who gets up every night has never slept that long in one stretch")
-    night_bouts_margin: float = Field(1.5, ge=1, le=5, description="night_bouts allows this multiple of her longest sleep bout")
-    night_bouts_nights: int = Field(7, ge=1, le=365, description="nights of evidence before night_bouts applies")
 
     @model_validator(mode="after")
     def _bounds(self) -> LearnedDayConfig:

@@ -229,21 +229,18 @@ class QuietHistory:
     nights: list[list[int]] = field(default_factory=list)  # [day, bedtime, wake-up] in minutes after noon (quiet.py)
     beds: list[list[int]] = field(default_factory=list)  # [day, bedtime] in minutes after noon (quiet.record_bedtime)
     risings: list[list[int]] = field(default_factory=list)  # [day, minutes after the night window's end, signed] (quiet.record_rising)
-    bouts: list[list[int]] = field(default_factory=list)  # [evening, longest sleep bout in minutes] (quiet.record_bout)
 
     def to_dict(self) -> dict[str, Any]:
         return {"day": self.day, "today": list(self.today), "past": [list(row) for row in self.past],
                 "nights": [list(row) for row in self.nights], "beds": [list(row) for row in self.beds],
-                **({"risings": [list(row) for row in self.risings]} if self.risings else {}),
-                **({"bouts": [list(row) for row in self.bouts]} if self.bouts else {})}
+                **({"risings": [list(row) for row in self.risings]} if self.risings else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuietHistory:
         nights = [list(row) for row in data.get("nights", [])]  # state saved before nights were kept has none
         beds = [list(row) for row in data.get("beds", [])]
         risings = [list(row) for row in data.get("risings", [])]  # kept only with learned_day.early_risers
-        bouts = [list(row) for row in data.get("bouts", [])]  # kept only with learned_day.night_bouts
-        return cls(data["day"], list(data["today"]), [day_row(row) for row in data["past"]], nights, beds, risings, bouts)
+        return cls(data["day"], list(data["today"]), [day_row(row) for row in data["past"]], nights, beds, risings)
 
 
 @dataclass(slots=True)

@@ -313,19 +313,6 @@ def early_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: fl
     return quiet.early_sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.inactivity.sleep_in_hours * 3600, cfg)
 
 
-def night_bout_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> float | None:
-    """learned_day.night_bouts: night_bouts_margin × her longest sleep bout of the window's nights for a silence
-    that may be sleep (quiet.longest_bout); None: off, not a night, or too few nights seen."""
-    cfg = ctx.rules.learned_day
-    if not cfg.enabled or not cfg.night_bouts:
-        return None
-    window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if not _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
-        return None
-    longest = quiet.longest_bout(_quiet_history(ctx, resident.id), resident.timezone, start, cfg)
-    return None if longest is None else cfg.night_bouts_margin * longest
-
-
 def longest_night_s(ctx: RuleContext, resident: Resident, start: float) -> float:
     """learned_day.long_nights: `margin` × her longest night of the window (bedtime to rising,
     quiet.record_night), so `night_hours` from the bedtime yields to nights she has slept; 0: off
@@ -409,8 +396,6 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKi
         quiet.record_bedtime(history, tz, start, at - start, cfg)
     if slept or (_may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start))
                  and not _an_evening_spell(start, at, tz, window, cfg.evening_spells_by_day)):
-        if cfg.night_bouts:
-            quiet.record_bout(history, tz, start, at - start, cfg)
         end = night_end(start, tz, window)
         quiet.record_wake(history, tz, end, at - end, cfg)
         if cfg.early_risers and at - start >= RUN_PAUSE_S:  # a shorter pause is no sleep (sitting at dawn, up already)
@@ -496,9 +481,6 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     own = own_night(ctx, resident, start)
     due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
                    bed, cfg.night_at_least_day, late_bedtime_shift(ctx, resident, start))
-    bout = night_bout_s(ctx, resident, start, bed)
-    if bout is not None:  # she has never slept this long in one stretch: a fall at bedtime, or on the way back to bed
-        due = min(due, start + bout)
     learned = learned_day_s(ctx, resident, start, bed)
     if learned is not None:  # the resident's own quiet spells: wider at once, tighter by the days of evidence
         due = start + quiet.blend(due - start, learned, shrink_days(ctx, resident))

@@ -346,34 +346,3 @@ def early_sleep_in(history: QuietHistory | None, tz: str, night_end: float, prio
         return None
     n = len(rows)
     return max(cfg.sleep_in_floor_hours * 3600, prior_s + n / (n + cfg.early_risers_days) * max(rows) * 60)
-
-
-# Her sleep bouts (rules.learned_day.night_bouts, docs/RULES.md "Her sleep bouts").
-BOUT_MIN_S = 3600.0  # a shorter silence is no sleep bout (the RUN_PAUSE_S of inactivity.py)
-
-
-def record_bout(history: QuietHistory, tz: str, start: float, seconds: float, cfg: LearnedDayConfig) -> None:
-    """Note a sleep bout: a silence of at least BOUT_MIN_S that began 18:00-05:00; the evening keeps
-    its longest (a night she gets up in has several, one she sleeps through one long one)."""
-    bed = after_noon_min(start, tz)
-    if seconds < BOUT_MIN_S or not BEDTIMES_MIN[0] <= bed < BEDTIMES_MIN[1]:
-        return
-    evening, _ = local_day(start - NOON_S, tz)
-    minutes = int(seconds // 60)
-    if history.bouts and history.bouts[-1][0] == evening:
-        history.bouts[-1][1] = max(history.bouts[-1][1], minutes)
-        return
-    if history.bouts and history.bouts[-1][0] > evening:
-        return  # late data for an evening already past
-    history.bouts.append([evening, minutes])
-    del history.bouts[: max(0, len(history.bouts) - cfg.window_days)]
-
-
-def longest_bout(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig) -> float | None:
-    """Seconds of her longest sleep bout over the window's evenings before `at`'s; None: off, or
-    fewer than night_bouts_nights evenings seen."""
-    if not cfg.enabled or not cfg.night_bouts or history is None:
-        return None
-    evening, _ = local_day(at - NOON_S, tz)
-    rows = [row[1] for row in history.bouts if 0 < evening - row[0] <= cfg.window_days]
-    return 60.0 * max(rows) if len(rows) >= cfg.night_bouts_nights else None
