@@ -147,7 +147,12 @@ class MqttConnection:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_qos0_message
         # Take over gmqtt's QoS 1 step: queue the message, acknowledge it only after the commit.
-        client._package_handler._handle_qos_1_publish_packet = self._on_qos1_message
+        handler = client._package_handler
+        handler._handle_qos_1_publish_packet = self._on_qos1_message
+        # And its dispatch of a packet: a plain QoS 1 PUBLISH takes the short path (_handle_packet).
+        self._gmqtt_state = handler._connection_state
+        self._gmqtt_handle_packet = handler._handle_packet
+        handler._handle_packet = self._handle_packet
         return client
 
     def _tls_context(self, mqtts: bool) -> ssl.SSLContext | bool:
@@ -271,6 +276,36 @@ class MqttConnection:
         self._connected = value
         if self.lane is None:
             self.metrics.broker_connected.set(1 if value else 0)
+
+    def _handle_packet(self, cmd: int, packet: bytes) -> None:
+        """gmqtt's dispatch of one incoming packet, with a short path for the bulk of the hub's
+        traffic: a QoS 1 PUBLISH without MQTT 5 properties, whose topic is valid UTF-8, is cut
+        into topic, packet id and payload here and queued. gmqtt's own path for it costs ~5 µs a
+        message in Python (a debug log call that formats the command, three `struct.unpack`s with
+        formats built per call, a properties dict; docs/BENCHMARKS.md, session 14) and ends in
+        `_on_qos1_message` with the same three values. Everything else — other packets, QoS 0,
+        a PUBLISH with properties (a topic alias among them), an empty or undecodable topic, a
+        malformed packet — goes through gmqtt unchanged. (gmqtt's dispatch also notes the time
+        in `_last_msg_in`, which nothing in gmqtt 0.8 reads.)"""
+        if cmd & 0xF6 == 0x32:  # PUBLISH, QoS 1, whatever the DUP and RETAIN flags
+            try:
+                end = 2 + ((packet[0] << 8) | packet[1])
+                mid = (packet[end] << 8) | packet[end + 1]
+                start = end + 2
+                if self._gmqtt_state.protocol_version >= MQTTv50:
+                    if packet[start]:  # a properties block: gmqtt parses it
+                        raise ValueError("properties")
+                    start += 1
+                topic = packet[2:end].decode()
+            except (IndexError, ValueError):  # UnicodeDecodeError is a ValueError
+                topic = ""
+            if topic:
+                if self.lane is None:
+                    self._enqueue(topic, packet[start:], mid, 1)
+                else:
+                    self._on_qos1_message(mid, packet[start:], topic, None)
+                return
+        self._gmqtt_handle_packet(cmd, packet)
 
     def _on_qos1_message(self, mid: int, payload: bytes, topic: str | bytes, _props: Any) -> None:
         if self.lane is not None and not self.lane.takes(topic if isinstance(topic, str) else topic.decode("utf-8", "replace"), payload):
