@@ -40,10 +40,9 @@ class DeviceMessage:
     late: bool  # buffered on the device and delivered late
     skewed: bool  # device ts was in the future and replaced
     raw: bytes
-
-    @property
-    def seq(self) -> int | None:
-        return getattr(self.payload, "seq", None)
+    #: the payload's seq (None when it has none): a field, set once by `interpret`, because the
+    #: hub reads it several times a message (dedup key, event row) and a property costs a call
+    seq: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +84,8 @@ def interpret(
         )
     device_ts = getattr(payload, "ts", None)
     at, late, skewed = effective_time(device_ts, received_at)
-    return DeviceMessage(device_id, parsed.channel, payload, received_at, device_ts, at, late, skewed, raw)
+    return DeviceMessage(device_id, parsed.channel, payload, received_at, device_ts, at, late, skewed, raw,
+                         getattr(payload, "seq", None))
 
 
 @lru_cache(maxsize=TOPIC_CACHE_SIZE)

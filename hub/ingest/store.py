@@ -191,7 +191,7 @@ def insert_events(
         rows = [(*row, partitions[row[0]], 0) for row in rows]  # ruled: false
     if session.get_bind().dialect.name == "postgresql":
         statement = PG_COPY_EVENTS if partitions is None else PG_COPY_PARTITIONED_EVENTS
-        return {(r[0], r[1], r[2]) for r in pg_staged(session, statement, rows)}
+        return set(pg_staged(session, statement, rows))  # RETURNING device_id, seq, device_ts: the keys
     # SQLite: one prepared statement run per row (sqlite3 caches it; a few µs each); its rowcount
     # says whether the row went in or was a duplicate, which executemany cannot tell.
     sql = f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) ON CONFLICT DO NOTHING"
