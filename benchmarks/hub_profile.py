@@ -85,7 +85,22 @@ def _counted(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return counted
 
 
+_gc_started = [0]
+
+
+def _gc_time(phase: str, _info: dict[str, int]) -> None:
+    """The garbage collector's CPU (of the thread it ran in) since the first batch."""
+    if phase == "start":
+        _gc_started[0] = time.thread_time_ns()
+    elif _threads_at_first_batch:
+        _cpu["garbage collector"] += time.thread_time_ns() - _gc_started[0]
+        _calls["garbage collector"] += 1
+
+
 def _install() -> None:
+    import gc
+
+    gc.callbacks.append(_gc_time)
     for module, attribute in FUNCTIONS:
         owner_name, _, name = attribute.rpartition(".")
         owner = importlib.import_module(module)
@@ -109,7 +124,7 @@ def report(path: Path, messages: int) -> str:
         if cpu_s * 1e6 / n >= 0.1:
             lines.append(f"  {thread:28s} {cpu_s * 1e6 / n:7.1f}")
     lines.append(f"  {'function (inclusive)':28s} {'us/msg':>7s} {'calls':>7s}")
-    for _module, name in FUNCTIONS:
+    for _module, name in [*FUNCTIONS, ("", "garbage collector")]:
         lines.append(f"  {name:28s} {data['cpu'].get(name, 0) / 1e3 / n:7.1f} {data['calls'].get(name, 0):7d}")
     return "\n".join(lines)
 

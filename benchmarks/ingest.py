@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -162,6 +163,14 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
         partitioner = PartitionMap(config.scale.partitions)
     service = IngestService(config, make_sessions(engine), hub_connection(config, IngestMetrics(CollectorRegistry()), clock), clock,
                             partitioner=partitioner)
+    gc_s = [0.0, 0.0]  # CPU inside the garbage collector (of the thread that ran it), its start
+
+    def gc_time(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_s[1] = time.thread_time()
+        else:
+            gc_s[0] += time.thread_time() - gc_s[1]
+
     service.start()
     deadline = time.monotonic() + timeout_s
     cpu_first = None
@@ -169,6 +178,7 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
         time.sleep(0.005)
         if cpu_first is None and not service.inbox.empty():
             cpu_first = time.process_time()
+            gc.callbacks.append(gc_time)
         if expect == 0 and service.connected:
             time.sleep(0.3)  # let the SUBACK arrive: this run only registers the session
             break
@@ -182,7 +192,8 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             rss = int(line.split()[1]) / 1024
-    return {"n": n, "first": first, "last": last, "rss_mb": rss, "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last}
+    return {"n": n, "first": first, "last": last, "rss_mb": rss, "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last,
+            "gc_s": gc_s[0]}
 
 
 # --- orchestration ---------------------------------------------------------------------------------
@@ -529,7 +540,7 @@ def main() -> int:
             clear_events(config.db_url)
             results[f"ingest-{name}"] = r = run_role("ingest", port, str(config.config), args.count, args.timeout)
             print(f"ingest only {name:16s}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
-                  f"peak rss {r['rss_mb']:.0f} MB",
+                  f"peak rss {r['rss_mb']:.0f} MB, garbage collector {r['gc_s'] * 1e6 / max(r['n'], 1):.1f} us/msg",
                   flush=True)
         for (p, h), group in splits.items():
             clear_events(group[0].db_url, scale_out=True)

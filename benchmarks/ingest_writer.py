@@ -173,7 +173,8 @@ def main() -> int:
                   f"one_thread_msg_per_s={statistics.median(one):.0f}")
             return 0
         hooked = writer_rate(url, True, args.count, args.profile, args.setup_only) if args.only != "bare" else 0.0
-        bare = writer_rate(url, False, args.count, None, args.setup_only) if args.only != "hook" else 0.0
+        bare = (writer_rate(url, False, args.count, args.profile if args.only == "bare" else None, args.setup_only)
+                if args.only != "hook" else 0.0)
     finally:
         if args.db == "postgresql":
             drop_database(pg_name)
