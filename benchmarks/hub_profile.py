@@ -37,8 +37,10 @@ FUNCTIONS = [
     ("hub.ingest.batch", "BatchWriter._split_unknown"),
     ("hub.ingest.batch", "_unique"),
     ("hub.ingest.store", "insert_events"),
-    ("hub.ingest.store", "fold_state"),
-    ("hub.ingest.store", "upsert_state"),
+    ("hub.ingest.store", "fold_state"),  # up to session 13; then state_rows
+    ("hub.ingest.store", "state_rows"),
+    ("hub.ingest.store", "upsert_state"),  # up to session 13; then upsert_state_rows
+    ("hub.ingest.store", "upsert_state_rows"),
     ("hub.rules.runtime", "HubCore.on_batch"),
     ("hub.rules.runtime", "HubCore._handle_messages"),  # Engine.handle per message
     ("hub.rules.runtime", "HubCore._store"),
@@ -105,6 +107,8 @@ def _install() -> None:
         owner_name, _, name = attribute.rpartition(".")
         owner = importlib.import_module(module)
         owner = getattr(owner, owner_name) if owner_name else owner
+        if not hasattr(owner, name):  # a function of another version of the code
+            continue
         setattr(owner, name, _counted(attribute, getattr(owner, name)))
 
 

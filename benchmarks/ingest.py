@@ -9,7 +9,9 @@ reachable, PINGAN_TEST_PG) the hub (its one MQTT client, gmqtt):
 
 - **full**: `pingan serve`, the real path: ingestion with the rules engine
   (`HubCore.on_batch`) in every batch transaction, 10,000 registered residents with one device each;
-- **ingest**: `IngestService` alone (no `on_batch` hook) in its own process, same database contents;
+- **ingest**: `IngestService` alone (no `on_batch` hook) in its own process, same database contents,
+  the garbage collector set as `pingan serve` sets it (since session 14; `PINGAN_BENCH_INGEST_GC=default`
+  leaves Python's defaults); its line also gives the collector's CPU per message;
 - **split** (PostgreSQL only): `pingan serve` in scale-out mode (`scale.partitions`, docs/SCALE_OUT.md),
   one or more hubs on a `$share` group of their own: the batch writer stores events with
   `ruled = false` and acknowledges after the commit, the partitions' owner rules them from the
@@ -172,6 +174,12 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
             gc_s[0] += time.thread_time() - gc_s[1]
 
     service.start()
+    if os.environ.get("PINGAN_BENCH_INGEST_GC", "serve") == "serve":
+        # The collector as `pingan serve` sets it after its start (pingan/serve.py): what a hub
+        # process that only ingested would run with. PINGAN_BENCH_INGEST_GC=default: Python's
+        # defaults, as this mode ran up to session 13 (docs/BENCHMARKS.md, session 14).
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
     deadline = time.monotonic() + timeout_s
     cpu_first = None
     while service.writer.committed < max(expect, 1) and time.monotonic() < deadline:

@@ -418,7 +418,7 @@ class BatchWriter:
             inserted = store.insert_events(session, unique, partitions)
             fresh = [m for m, key in zip(unique, keys, strict=True) if key in inserted]
             store.insert_quarantine(session, rejections)
-            store.upsert_state(session, store.fold_state(fresh))
+            store.upsert_state_rows(session, store.state_rows(fresh))
             after: list[AfterCommit] = []
             if run_hook and self.on_batch is not None:
                 after = self.on_batch(session, fresh, self.clock.now())
