@@ -9,6 +9,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from alerts.actions import DeviceHealth, PersonState
@@ -147,8 +148,11 @@ class DeviceState:
         return state
 
     def to_compact(self) -> dict[str, Any]:
-        """Only the fields away from their defaults: a heartbeat-only device is ~4 of 28."""
-        return {name: _plain(value) for name, default in _DEVICE_DEFAULTS if (value := getattr(self, name)) != default}
+        """Only the fields away from their defaults: a heartbeat-only device is ~4 of 28. The
+        fields of a side record not made yet all read as their defaults, so they are not read
+        (each is a property: the engine's state save reads every changed unit)."""
+        names = _COMPACT_FIELDS[self.tag is not None, self.rare is not None]
+        return {name: _plain(value) for name, default in names if (value := getattr(self, name)) != default}
 
     @classmethod
     def from_compact(cls, data: dict[str, Any]) -> DeviceState:
@@ -189,6 +193,10 @@ _CORE_DEFAULTS = (("last_heard", None), ("watch_start", None), ("health", None),
 _DEVICE_DEFAULTS = (*_CORE_DEFAULTS, *_TAG_DEFAULTS, ("last_sos_at", None), ("early_cancel_at", None),
                     ("clock_behind_s", None), ("lag_low", None), ("lag_low_at", None),
                     ("leak_day", None), ("leak_count", 0), ("leak_mask", 0), ("single_misses", 0))  # the JSON order
+# to_compact's fields, in the JSON order, by (has a TagState, has a DeviceRare): without the record, none of its fields
+_COMPACT_FIELDS = {(tag, rare): tuple((name, default) for name, default in _DEVICE_DEFAULTS
+                                      if (tag or name not in dict(_TAG_DEFAULTS)) and (rare or name not in dict(_RARE_DEFAULTS)))
+                   for tag in (False, True) for rare in (False, True)}
 
 
 @dataclass(slots=True)
@@ -395,7 +403,8 @@ class ResidentState:
 
     def to_compact(self) -> dict[str, Any]:
         """The fields that are set (every default is None)."""
-        data = {name: _plain(value) for name in _RESIDENT_FIELDS if (value := getattr(self, name)) is not None}
+        names = _RESIDENT_FIELDS if self.departure is not None else _RESIDENT_FIELDS_HOME  # as DeviceState.to_compact
+        data = {name: _plain(value) for name in names if (value := getattr(self, name)) is not None}
         if self.routine is not None:
             data["routine"] = self.routine.to_dict()
         if self.quiet is not None:
@@ -427,9 +436,13 @@ for _name in _LEARNED_FIELDS:
 _RESIDENT_FIELDS = ("watch_start", "last_activity", "last_activity_device", "active_since", "went_to_bed", "bed_after_run",
                     "last_home_activity", *_DEPARTURE_FIELDS[:-1], "unwatched_since", "person")
 
+_RESIDENT_FIELDS_HOME = tuple(name for name in _RESIDENT_FIELDS if name not in _DEPARTURE_FIELDS)  # no Departure yet
+
 _HEALTH = {h.value: h for h in DeviceHealth}
 _PERSON = {p.value: p for p in PersonState}
 
 
 def _plain(value: Any) -> Any:
-    return value.value if hasattr(value, "value") else value
+    # isinstance, not hasattr(value, "value"): on a float or an int that raised and cleared an
+    # AttributeError, for every field the state save wrote
+    return value.value if isinstance(value, Enum) else value
