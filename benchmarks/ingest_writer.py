@@ -24,16 +24,24 @@ the measured writes (database, warm-up, the measured batches built), so that the
 two runs' totals is the writes alone. `--no-interval-saves` leaves out the engine's state save
 every STATE_SAVE_INTERVAL_S (hub/rules/runtime.py), whose share depends on the wall time the
 writes take (ten times slower under callgrind: more saves), so that the count is the same
-whatever the load; the saves an alert decision makes at once stay in.
+whatever the load; the saves an alert decision makes at once stay in. `--instrument` (session
+14) replaces `--setup-only`: run under `valgrind --tool=callgrind --instr-atstart=no`, the
+script switches callgrind's instrumentation on (`callgrind_control -i on`) just before the
+measured writes and off after them, so the profile holds the writes alone:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=cg.NAME \
+        .venv/bin/python benchmarks/ingest_writer.py --db sqlite --count 10000 --no-interval-saves --only bare --instrument
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import queue
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -90,7 +98,13 @@ def fresh_hub(url: str) -> tuple[Engine, sessionmaker[Session], SystemClock, Hub
     return engine, sessions, clock, core
 
 
-def writer_rate(url: str, hook: bool, count: int, profile: str | None, setup_only: bool = False) -> float:
+def callgrind(on: bool) -> None:
+    """Switch callgrind's instrumentation of this process on or off (`--instrument`)."""
+    subprocess.run(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())], check=True, capture_output=True)
+
+
+def writer_rate(url: str, hook: bool, count: int, profile: str | None, setup_only: bool = False,
+                instrument: bool = False) -> float:
     engine, sessions, clock, hub_core = fresh_hub(url)
     core = hub_core if hook else None
     writer = BatchWriter(queue.Queue(), sessions, NoAcks(), IngestMetrics(CollectorRegistry()), WriterSettings(), clock,
@@ -102,6 +116,8 @@ def writer_rate(url: str, hook: bool, count: int, profile: str | None, setup_onl
     if setup_only:
         measured = []
     profiler = cProfile.Profile(time.process_time) if profile else None
+    if instrument:
+        callgrind(True)
     started = time.process_time()
     if profiler:
         profiler.enable()
@@ -110,6 +126,8 @@ def writer_rate(url: str, hook: bool, count: int, profile: str | None, setup_onl
     if profiler:
         profiler.disable()
     cpu = time.process_time() - started
+    if instrument:
+        callgrind(False)
     engine.dispose()
     if profiler:
         pstats.Stats(profiler).sort_stats(profile).print_stats(30)
@@ -159,6 +177,8 @@ def main() -> int:
     parser.add_argument("--only", choices=["hook", "bare"], help="measure one writer only (callgrind)")
     parser.add_argument("--setup-only", action="store_true",
                         help="everything but the measured writes (a callgrind baseline to subtract)")
+    parser.add_argument("--instrument", action="store_true",
+                        help="under callgrind --instr-atstart=no: instrument the measured writes only")
     parser.add_argument("--no-interval-saves", action="store_true",
                         help="no engine state save on the interval, only with alert decisions (callgrind)")
     args = parser.parse_args()
@@ -172,9 +192,10 @@ def main() -> int:
             print(f"ingest_writer: db={args.db} stages_msg_per_s={statistics.median(two):.0f} "
                   f"one_thread_msg_per_s={statistics.median(one):.0f}")
             return 0
-        hooked = writer_rate(url, True, args.count, args.profile, args.setup_only) if args.only != "bare" else 0.0
-        bare = (writer_rate(url, False, args.count, args.profile if args.only == "bare" else None, args.setup_only)
-                if args.only != "hook" else 0.0)
+        hooked = (writer_rate(url, True, args.count, args.profile, args.setup_only, args.instrument)
+                  if args.only != "bare" else 0.0)
+        bare = (writer_rate(url, False, args.count, args.profile if args.only == "bare" else None, args.setup_only,
+                            args.instrument) if args.only != "hook" else 0.0)
     finally:
         if args.db == "postgresql":
             drop_database(pg_name)

@@ -18,9 +18,17 @@ packet ids to the event loop in one call, and the loop writes one buffer of 4-by
 on the connection that is still current (`generation`: after a reconnect the broker
 redelivers every unacknowledged message under the same packet id).
 
-Relies on gmqtt 0.8 internals (`_package_handler._handle_qos_1_publish_packet`,
-`_connection.send_package`, `_connection_state`), pinned by requirements/*.lock; the
-reliability tests in tests/ingest fail first if an upgrade changes them.
+The bulk of the traffic takes a shorter way in (session 14, docs/BENCHMARKS.md): the
+connection also takes over gmqtt's packet splitter (`MQTTProtocol._read_packet`, per
+connection) and its dispatch (`_package_handler._handle_packet`), and a plain QoS 1 PUBLISH
+(no MQTT 5 properties) is cut into topic, packet id and payload and queued there, ~2.7 µs of
+the network thread a message against ~8.5 through gmqtt's `Package`, `put_package`, dispatch
+and PUBLISH parse; everything else still goes through gmqtt.
+
+Relies on gmqtt 0.8 internals (`_package_handler._handle_qos_1_publish_packet`, `_handle_packet`,
+`current_connection`, `_connection.send_package`, `put_package`, `_last_data_in`, `_protocol._read_packet`,
+`Package`, `_connection_state`), pinned by requirements/*.lock; the reliability tests in
+tests/ingest fail first if an upgrade changes them.
 
 Threads: the asyncio loop runs in its own thread ("mqtt"). The handler runs in the loop and
 blocks on the bounded queue when it is full: the loop then stops reading the socket and TCP
@@ -36,6 +44,7 @@ import random
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -43,6 +52,7 @@ from urllib.parse import urlsplit
 
 import gmqtt
 from gmqtt.mqtt.constants import UNLIMITED_RECONNECTS, MQTTv50, MQTTv311
+from gmqtt.mqtt.package import Package
 
 from devices import subscription_filters
 from devices.messages import MAX_QUARANTINED_BYTES
@@ -254,6 +264,7 @@ class MqttConnection:
 
     def _on_connect(self, client: gmqtt.Client, flags: int, rc: int, _props: Any) -> None:
         self._set_connected(True)
+        self._take_over_reads(client._connection)  # the chunks read from now on
         if self.lane is None:  # the series are the main session's
             self.metrics.reconnects.inc()
         # Subscribing again is harmless with a resumed session; retain handling 1 sends retained
@@ -277,35 +288,89 @@ class MqttConnection:
         if self.lane is None:
             self.metrics.broker_connected.set(1 if value else 0)
 
+    def _publish_fast(self, cmd: int, packet: bytes) -> bool:
+        """The short path for the bulk of the hub's traffic: a QoS 1 PUBLISH without MQTT 5
+        properties, whose topic is valid UTF-8, is cut into topic, packet id and payload here and
+        queued; True when it was. gmqtt's own path for it costs ~5 µs a message in Python (a
+        debug log call that formats the command, three `struct.unpack`s with formats built per
+        call, a properties dict; docs/BENCHMARKS.md, session 14) and ends in `_on_qos1_message`
+        with the same three values. False for everything else — other packets, QoS 0, a PUBLISH
+        with properties (a topic alias among them), an empty or undecodable topic, a malformed
+        packet: gmqtt handles those unchanged."""
+        if cmd & 0xF6 != 0x32:  # PUBLISH, QoS 1, whatever the DUP and RETAIN flags
+            return False
+        try:
+            end = 2 + ((packet[0] << 8) | packet[1])
+            mid = (packet[end] << 8) | packet[end + 1]
+            start = end + 2
+            if self._gmqtt_state.protocol_version >= MQTTv50:
+                if packet[start]:  # a properties block: gmqtt parses it
+                    return False
+                start += 1
+            topic = packet[2:end].decode()
+        except (IndexError, ValueError):  # UnicodeDecodeError is a ValueError
+            return False
+        if not topic:
+            return False
+        if self.lane is None:
+            self._enqueue(topic, packet[start:], mid, 1)
+        else:
+            self._on_qos1_message(mid, packet[start:], topic, None)
+        return True
+
     def _handle_packet(self, cmd: int, packet: bytes) -> None:
-        """gmqtt's dispatch of one incoming packet, with a short path for the bulk of the hub's
-        traffic: a QoS 1 PUBLISH without MQTT 5 properties, whose topic is valid UTF-8, is cut
-        into topic, packet id and payload here and queued. gmqtt's own path for it costs ~5 µs a
-        message in Python (a debug log call that formats the command, three `struct.unpack`s with
-        formats built per call, a properties dict; docs/BENCHMARKS.md, session 14) and ends in
-        `_on_qos1_message` with the same three values. Everything else — other packets, QoS 0,
-        a PUBLISH with properties (a topic alias among them), an empty or undecodable topic, a
-        malformed packet — goes through gmqtt unchanged. (gmqtt's dispatch also notes the time
-        in `_last_msg_in`, which nothing in gmqtt 0.8 reads.)"""
-        if cmd & 0xF6 == 0x32:  # PUBLISH, QoS 1, whatever the DUP and RETAIN flags
-            try:
-                end = 2 + ((packet[0] << 8) | packet[1])
-                mid = (packet[end] << 8) | packet[end + 1]
-                start = end + 2
-                if self._gmqtt_state.protocol_version >= MQTTv50:
-                    if packet[start]:  # a properties block: gmqtt parses it
-                        raise ValueError("properties")
-                    start += 1
-                topic = packet[2:end].decode()
-            except (IndexError, ValueError):  # UnicodeDecodeError is a ValueError
-                topic = ""
-            if topic:
-                if self.lane is None:
-                    self._enqueue(topic, packet[start:], mid, 1)
-                else:
-                    self._on_qos1_message(mid, packet[start:], topic, None)
-                return
-        self._gmqtt_handle_packet(cmd, packet)
+        """gmqtt's dispatch of one incoming packet, the short path first. (gmqtt's dispatch also
+        notes the time in `_last_msg_in`, which nothing in gmqtt 0.8 reads.)"""
+        if not self._publish_fast(cmd, packet):
+            self._gmqtt_handle_packet(cmd, packet)
+
+    def _take_over_reads(self, connection: Any) -> None:
+        """Replace the packet splitter of this connection's protocol (gmqtt's `_read_packet`, run
+        on every chunk read from the socket) by the same loop that hands a plain QoS 1 PUBLISH
+        to `_publish_fast` at once, without gmqtt's `Package`, `put_package` and dispatch call
+        per message; every other packet goes the stock way. The time of the last data in (the
+        keepalive's) is noted once per chunk instead of once per packet, and a chunk of a
+        connection that is no longer current goes to the stock splitter, which drops it."""
+        protocol, handler, publish_fast = connection._protocol, self.client._package_handler, self._publish_fast
+        stock = protocol._read_packet
+
+        def read_packets(data: bytes) -> int:  # gmqtt 0.8 `MQTTProtocol._read_packet`, with the short path
+            if handler.current_connection is not connection:
+                return int(stock(data))
+            connection._last_data_in = time.monotonic()
+            parsed_size, raw_size = 0, len(data)
+            data_size = raw_size
+            while data_size >= 2:
+                header_size, mult, payload_size = 1, 1, 0
+                while True:
+                    if parsed_size + header_size >= raw_size:
+                        return parsed_size  # not a full header
+                    payload_byte = data[parsed_size + header_size]
+                    payload_size += (payload_byte & 0x7F) * mult
+                    if mult > 2097152:  # 128 * 128 * 128
+                        return -1
+                    mult *= 128
+                    header_size += 1
+                    if header_size + payload_size > data_size or payload_byte & 128 == 0:
+                        break
+                if header_size + payload_size > data_size:
+                    break  # not enough data
+                command = data[parsed_size]
+                start = parsed_size + header_size
+                end = start + payload_size
+                packet = data[start:end]
+                data_size -= header_size + payload_size
+                parsed_size = end
+                try:
+                    if publish_fast(command, packet):
+                        continue
+                except Exception:  # as gmqtt's handler does with an error in a packet's handling
+                    log.exception("mqtt packet handling failed")
+                    continue
+                connection.put_package(Package(command, packet))
+            return parsed_size
+
+        protocol._read_packet = read_packets
 
     def _on_qos1_message(self, mid: int, payload: bytes, topic: str | bytes, _props: Any) -> None:
         if self.lane is not None and not self.lane.takes(topic if isinstance(topic, str) else topic.decode("utf-8", "replace"), payload):
