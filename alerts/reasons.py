@@ -96,7 +96,11 @@ T = ParamType
 _DEVICE = Param("device", T.DEVICE)
 #: Why the allowed silence was what it was: fixed thresholds (by day, by day with a door sensor
 #: seeing departures, the resident's own override, a nap window, the night allowance) or learned.
-SILENCE_BASES = ("day", "day_door", "resident", "nap", "night", "learned", "learned_day", "own_night")
+SILENCE_BASES = ("day", "day_door", "resident", "nap", "night", "learned", "learned_day")
+#: What a removed rule stored (learned_day.own_night: the basis `own_night` with her usual bedtime
+#: and wake-up): a stored alert still reads, as the night allowance it was judged on.
+_RETIRED_BASES = {"own_night": "night"}
+_RETIRED_PARAMS = {ReasonCode.SILENCE_EXCEEDED: ("usual_bed", "usual_wake")}
 
 CATALOGUE: dict[ReasonCode, tuple[Param, ...]] = {
     ReasonCode.SOS_PRESSED: (_DEVICE,),
@@ -113,8 +117,6 @@ CATALOGUE: dict[ReasonCode, tuple[Param, ...]] = {
         Param("usual_hour", T.COUNT, optional=True),  # learned: the first hour she is usually active in
         Param("usual_days", T.COUNT, optional=True),  # … on this many days
         Param("history_days", T.COUNT, optional=True),  # … of this many
-        Param("usual_bed", T.TIME, optional=True),  # own_night: her usual bedtime that evening
-        Param("usual_wake", T.TIME, optional=True),  # … and her usual (late) wake-up after it
     ),
     ReasonCode.AWAY_TOO_LONG: (
         Param("since", T.TIME), Param("by", T.CHOICE, choices=("door", "tag")), Param("limit_s", T.SECONDS),
@@ -173,10 +175,16 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | str | None) -> Explanation:
-        """A stored explanation; a bare string (a row or snapshot from before the catalogue) is legacy text."""
+        """A stored explanation; a bare string (a row or snapshot from before the catalogue) is legacy text.
+        Values of a removed rule (_RETIRED_BASES, _RETIRED_PARAMS) read as what replaced them."""
         if data is None or isinstance(data, str):
             return legacy(data or "")
-        return explain(ReasonCode(data["code"]), **data.get("params", {}))
+        code, params = ReasonCode(data["code"]), dict(data.get("params", {}))
+        for name in _RETIRED_PARAMS.get(code, ()):
+            params.pop(name, None)
+        if params.get("basis") in _RETIRED_BASES:
+            params["basis"] = _RETIRED_BASES[params["basis"]]
+        return explain(code, **params)
 
 
 def explain(code: ReasonCode, **params: Any) -> Explanation:

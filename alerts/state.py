@@ -234,21 +234,19 @@ class QuietHistory:
     day: int | None = None  # local day ordinal being filled
     today: list[int] = field(default_factory=lambda: [0, 0])  # longest daytime spell, latest wake-up after the night[, per hour] (quiet.py)
     past: list[array[int]] = field(default_factory=list)  # [day, minutes per slot...] (`day_row`)
-    nights: list[list[int]] = field(default_factory=list)  # [day, bedtime, wake-up] in minutes after noon (quiet.py)
     beds: list[list[int]] = field(default_factory=list)  # [day, bedtime] in minutes after noon (quiet.record_bedtime)
     risings: list[list[int]] = field(default_factory=list)  # [day, minutes after the night window's end, signed] (quiet.record_rising)
 
     def to_dict(self) -> dict[str, Any]:
         return {"day": self.day, "today": list(self.today), "past": [list(row) for row in self.past],
-                "nights": [list(row) for row in self.nights], "beds": [list(row) for row in self.beds],
+                "beds": [list(row) for row in self.beds],
                 **({"risings": [list(row) for row in self.risings]} if self.risings else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuietHistory:
-        nights = [list(row) for row in data.get("nights", [])]  # state saved before nights were kept has none
-        beds = [list(row) for row in data.get("beds", [])]
+        beds = [list(row) for row in data.get("beds", [])]  # a saved "nights" (learned_day.own_night, removed) is not read
         risings = [list(row) for row in data.get("risings", [])]  # kept only with learned_day.early_risers
-        return cls(data["day"], list(data["today"]), [day_row(row) for row in data["past"]], nights, beds, risings)
+        return cls(data["day"], list(data["today"]), [day_row(row) for row in data["past"]], beds, risings)
 
 
 @dataclass(slots=True)

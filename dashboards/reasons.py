@@ -102,6 +102,4 @@ def _variant(why: Explanation) -> str:
     parts = [] if heard else ["nothing_heard"]
     if params["basis"] == "learned" and params["usual_hour"] is not None:
         parts.append("usual")
-    if params["basis"] == "own_night" and params.get("usual_wake") is not None:
-        parts.append("own_night")
     return "_".join(parts)

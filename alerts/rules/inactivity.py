@@ -66,7 +66,7 @@ def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
 
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,
              sleep_in_s: float = 3 * 3600.0, floor_s: float = 0.0, nap: tuple[str, float] | None = None,
-             own: quiet.Night | None = None, bedtime_min: float | None = None, night_at_least_day: bool = False,
+             bedtime_min: float | None = None, night_at_least_day: bool = False,
              late_bed: tuple[float, float] | None = None) -> float:
     """When a silence that began at `start` has spent its budget.
 
@@ -78,26 +78,21 @@ def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, ho
     learned night of a resident who gets up most nights was too short for the nights they
     slept through) nor wider. By day the learned routine never allows less than `floor_s`.
 
-    With the resident's own night learned (`own`), the night is theirs: a silence beginning
-    BEDTIME_LEAD_S before their usual bedtime may be sleep, and it is allowed their night from
-    when it began, ending at the latest `sleep_in_s` after their usual wake-up. With her earliest
-    bedtime learned (`bedtime_min`, minutes after noon), a night may begin BEDTIME_LEAD_S before
-    it instead of before the window's opening. With `night_at_least_day`, a silence beginning in
-    the night window's last BEDTIME_LEAD_S is allowed at least the day allowance: a resident up
-    at dawn and quiet again is awake, not owed only the rest of the night.
+    With her earliest bedtime learned (`bedtime_min`, minutes after noon), a night may begin
+    BEDTIME_LEAD_S before it instead of before the window's opening. With `night_at_least_day`,
+    a silence beginning in the night window's last BEDTIME_LEAD_S is allowed at least the day
+    allowance: a resident up at dawn and quiet again is awake, not owed only the rest of the night.
 
     With `late_bed` (shift, ceiling seconds) for a night whose going to bed came `shift` after
     midnight (late_bedtime), the night's end moves `shift` later, to at most `ceiling` after the
     window closes: a sleep lasts about as long from a late bedtime as from midnight, and the
     end moves with the bedtime without a jump at midnight."""
     window = parse_window(night)
-    if not _may_be_sleep(start, tz, window, own.bedtime_min if own is not None else bedtime_min):
+    if not _may_be_sleep(start, tz, window, bedtime_min):
         due = max(_day_walk(start, tz, day_s, hour_factors), start + min(floor_s, day_s))
         if nap is not None and _in_window(start, tz, nap[0]):
             due = max(due, start + nap[1])  # an afternoon nap (午睡) fits
         return due
-    if own is not None:
-        return min(start + own.length_s, usual_wake(start, tz, own) + sleep_in_s)
     end = night_end(start, tz, window) + sleep_in_s
     if late_bed is not None:
         end = max(end, min(end + late_bed[0], night_end(start, tz, window) + late_bed[1]))
@@ -179,16 +174,6 @@ def late_bedtime_shift(ctx: RuleContext, resident: Resident, start: float) -> tu
     sod = (bed + utc_offset_s(bed, resident.timezone)) % DAY_S
     after_midnight = window[0] > window[1] and sod < window[1]  # 00:00 to the window's end
     return (sod, cfg.late_bedtime_ceiling_hours * 3600) if after_midnight else None
-
-
-def usual_wake(start: float, tz: str, own: quiet.Night) -> float:
-    """The resident's usual (late) wake-up after the evening a silence began in."""
-    return start + (own.wake_min - quiet.after_noon_min(start, tz)) * 60
-
-
-def usual_bedtime(start: float, tz: str, own: quiet.Night) -> float:
-    """The resident's usual (early) bedtime on the evening a silence began in."""
-    return start + (own.bedtime_min - quiet.after_noon_min(start, tz)) * 60
 
 
 def night_end(start: float, tz: str, window: tuple[int, int]) -> float:
@@ -293,7 +278,7 @@ def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: 
     """How long after the night window a night's silence beginning at `start` may last, learned
     from how late this resident got up (None: not learned yet, or not a night)."""
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
-    if own_night(ctx, resident, start) is not None or not _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
+    if not _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
         return None
     end = night_end(start, resident.timezone, window)
     return quiet.sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.learned_day)
@@ -304,23 +289,13 @@ def early_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: fl
     the prior's, less by how early her latest rising of the window was, weighed by the mornings
     seen (quiet.early_sleep_in). None: off, not a night, or not up before the window's end every morning."""
     cfg = ctx.rules.learned_day
-    if not cfg.enabled or not cfg.early_risers or own_night(ctx, resident, start) is not None:
+    if not cfg.enabled or not cfg.early_risers:
         return None
     window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
     if not _may_be_sleep(start, resident.timezone, window, _bed(ctx, resident, start, bed)):
         return None
     end = night_end(start, resident.timezone, window)
     return quiet.early_sleep_in(_quiet_history(ctx, resident.id), resident.timezone, end, ctx.rules.inactivity.sleep_in_hours * 3600, cfg)
-
-
-def longest_night_s(ctx: RuleContext, resident: Resident, start: float) -> float:
-    """learned_day.long_nights: `margin` × her longest night of the window (bedtime to rising,
-    quiet.record_night), so `night_hours` from the bedtime yields to nights she has slept; 0: off
-    or none seen. The night's end by the window and its sleep-in still bounds it."""
-    cfg = ctx.rules.learned_day
-    if not cfg.enabled or not cfg.long_nights or resident.inactivity.night_hours is not None:
-        return 0.0
-    return cfg.margin * quiet.longest_night(_quiet_history(ctx, resident.id), resident.timezone, start, cfg)
 
 
 def _quiet_history(ctx: RuleContext, resident_id: str) -> QuietHistory | None:
@@ -330,34 +305,16 @@ def _quiet_history(ctx: RuleContext, resident_id: str) -> QuietHistory | None:
     return None if learned is None else learned.quiet
 
 
-def own_night(ctx: RuleContext, resident: Resident, start: float, history: QuietHistory | None = None) -> quiet.Night | None:
-    """The resident's own night learned from their history (rules.learned_day.own_night), or None.
-    `history`: the resident's quiet history when the caller has it already."""
-    cfg = ctx.rules.learned_day
-    if not cfg.enabled or not cfg.own_night:
-        return None  # off (what quiet.own_night says then), without reading the state: this runs several times a message
-    if history is None:
-        learned = ctx.residents[resident.id].learned  # `_quiet_history` inlined: this runs several times a message
-        history = None if learned is None else learned.quiet
-        if history is None:
-            return None  # nothing learned (quiet.own_night says None without a history)
-    night_s = (resident.inactivity.night_hours or ctx.rules.inactivity.night_hours) * 3600
-    return quiet.own_night(history, resident.timezone, start, cfg, night_s)
-
-
 def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | None:
-    """Where a night may begin for a silence beginning at `start` (minutes after noon): her own
-    night's usual bedtime, else her earliest bedtime (learned_day.own_bedtime); None: the window."""
+    """Where a night may begin for a silence beginning at `start` (minutes after noon): her
+    earliest bedtime (learned_day.own_bedtime); None: the window."""
     cfg = ctx.rules.learned_day
-    if not cfg.enabled or not (cfg.own_night or cfg.own_bedtime):
-        return None  # neither is learned (quiet.own_night and quiet.earliest_bedtime say None then)
+    if not cfg.enabled or not cfg.own_bedtime:
+        return None  # not learned (quiet.earliest_bedtime says None then)
     learned = ctx.residents[resident.id].learned  # `_quiet_history` inlined: this runs several times a message
     history = None if learned is None else learned.quiet
     if history is None:
-        return None  # nothing learned: neither an own night nor an earliest bedtime
-    own = own_night(ctx, resident, start, history)
-    if own is not None:
-        return own.bedtime_min
+        return None  # nothing learned
     opens = None
     if cfg.bedtime_widen_nights:
         window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
@@ -390,8 +347,6 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKi
     slept = cfg.alerted_nights and whole > at and _slept_through(start, whole, tz, by)
     if slept:
         at = whole  # an evening's silence that an alert took for a fall, and she got up from it herself: her night
-    if cfg.own_night or cfg.long_nights:
-        quiet.record_night(history, tz, start, at - start, cfg)
     if cfg.own_bedtime:
         quiet.record_bedtime(history, tz, start, at - start, cfg)
     if slept or (_may_be_sleep(start, tz, window, bedtime_of(ctx, resident, start))
@@ -463,7 +418,6 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         return None
     start = silence_start(ctx, resident_id, now)
     day_s, night_s, night = thresholds(ctx, resident)
-    night_s = max(night_s, longest_night_s(ctx, resident, start))
     history = None if record is None else record.routine
     hour_factors = None if history is None else routine.factors(history, ctx.rules.routine)
     # the learned day never goes below min_factor × the day allowance of a home without a door sensor
@@ -478,8 +432,7 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     early = early_sleep_in_s(ctx, resident, start, bed)
     if early is not None:  # up before 07:00 every morning so far: her night ends sooner, by the mornings of evidence
         sleep_in_s = min(sleep_in_s, early)
-    own = own_night(ctx, resident, start)
-    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap, own,
+    due = due_time(start, resident.timezone, day_s, night_s, night, hour_factors, sleep_in_s, floor_s, nap,
                    bed, cfg.night_at_least_day, late_bedtime_shift(ctx, resident, start))
     learned = learned_day_s(ctx, resident, start, bed)
     if learned is not None:  # the resident's own quiet spells: wider at once, tighter by the days of evidence
@@ -535,14 +488,11 @@ def explain(ctx: RuleContext, resident: Resident, start: float, due: float) -> E
     judged_on = [device_ref(d.id, d.kind) for d in ctx.devices_of(resident.id) if activity.is_activity_device(d) and ctx.online(d)]
     basis, usual = _basis(ctx, resident, start, due)
     history_days = rs.routine.days if usual is not None and rs.routine is not None else None
-    own = own_night(ctx, resident, start) if basis == "own_night" else None
     return reason(
         ReasonCode.SILENCE_EXCEEDED, since=start, last_activity=rs.last_activity,
         last_device=None if last is None else device_ref(last.id, last.kind), devices=judged_on,
         threshold_s=round(due - start), basis=basis, usual_hour=None if usual is None else usual[0],
         usual_days=None if usual is None else usual[1], history_days=history_days,
-        usual_bed=None if own is None else round(usual_bedtime(start, resident.timezone, own)),
-        usual_wake=None if own is None else round(usual_wake(start, resident.timezone, own)),
     )
 
 
@@ -551,9 +501,8 @@ def _basis(ctx: RuleContext, resident: Resident, start: float, due: float) -> tu
     the (hour, days) the resident is usually active in next."""
     rs, cfg, tz = ctx.residents[resident.id], ctx.rules.inactivity, resident.timezone
     day_s, _, night = thresholds(ctx, resident)
-    own = own_night(ctx, resident, start)
     if _may_be_sleep(start, tz, parse_window(night), bedtime_of(ctx, resident, start)):
-        return ("night" if own is None else "own_night"), None
+        return "night", None
     learned = learned_day_s(ctx, resident, start)
     if learned is not None and (learned.settled or due - start <= learned.seconds + 1):
         return "learned_day", None

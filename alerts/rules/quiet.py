@@ -205,68 +205,16 @@ def _bounded(seconds: float, floor_h: float, ceiling_h: float, days: int, cfg: L
     return Learned(allowed, days >= cfg.tighten_days, days)
 
 
-# The resident's own night (rules.learned_day.own_night): when the night's long silence
-# usually begins and how long it lasts, so a night is judged from this resident's bedtime, not
-# from the night window's clock hours (docs/RULES.md "Nights anchored to the resident").
+# The evening's clock, shared by the night's rules (her earliest bedtime, alerted nights, an
+# evening in the armchair): minutes after the local noon, so an evening and its night are one span.
 NOON_S, DAY_SECONDS = 12 * 3600.0, 24 * 3600.0
-NIGHT_MIN_S = 2 * 3600.0  # a shorter silence is not sleep (an evening's sitting may be; it counts as an early night)
+NIGHT_MIN_S = 2 * 3600.0  # a shorter silence is not sleep (an evening's sitting may be)
 BEDTIMES_MIN = (6 * 60, 17 * 60)  # minutes after noon: a night's silence begins 18:00–05:00
 
 
 def after_noon_min(t: float, tz: str) -> float:
     """Minutes after the local noon before `t` (21:00 → 540, 02:00 → 840)."""
     return ((seconds_of_day(t, tz) - NOON_S) % DAY_SECONDS) / 60
-
-
-def record_night(history: QuietHistory, tz: str, start: float, seconds: float, cfg: LearnedDayConfig) -> None:
-    """Note a silence of the night: the evening's bedtime is its first one's start, its wake-up
-    the last one's end (a bathroom visit at 02:00 splits a night, it does not end it)."""
-    bed = after_noon_min(start, tz)
-    if seconds < NIGHT_MIN_S or not BEDTIMES_MIN[0] <= bed < BEDTIMES_MIN[1]:
-        return
-    evening, _ = local_day(start - NOON_S, tz)
-    row = [evening, int(bed), int(bed + seconds // 60)]
-    if history.nights and history.nights[-1][0] == evening:
-        last = history.nights[-1]
-        history.nights[-1] = [evening, min(last[1], row[1]), max(last[2], row[2])]
-        return
-    history.nights.append(row)
-    del history.nights[: max(0, len(history.nights) - cfg.window_days)]
-
-
-def longest_night(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig) -> float:
-    """Seconds of her longest night (bedtime to rising, `record_night`) over the window's evenings
-    before `at`; 0 when none is kept."""
-    if history is None or not history.nights:
-        return 0.0
-    evening, _ = local_day(at - NOON_S, tz)
-    return 60.0 * max((row[2] - row[1] for row in history.nights if 0 < evening - row[0] <= cfg.window_days), default=0)
-
-
-class Night(NamedTuple):
-    bedtime_min: float  # usual bedtime, minutes after noon (a low quantile)
-    length_s: float  # the night allowed from this night's bedtime (margin × a high quantile, bounded)
-    wake_min: float  # usual latest wake-up, minutes after noon (a high quantile)
-
-
-def own_night(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig, ceiling_s: float) -> Night | None:
-    """The resident's usual night from the window's nights before `at`; None: use the night window."""
-    if not cfg.enabled or not cfg.own_night or history is None:
-        return None
-    evening, _ = local_day(at - NOON_S, tz)
-    rows = [row for row in history.nights if 0 < evening - row[0] <= cfg.window_days]
-    if len(rows) < cfg.min_days:
-        return None
-    usual = _quantile([row[2] - row[1] for row in rows], cfg.night_quantile) * 60
-    length = min(ceiling_s, max(cfg.night_floor_hours * 3600, cfg.night_margin * usual))
-    return Night(_quantile([row[1] for row in rows], cfg.bedtime_quantile), length,
-                 _quantile([row[2] for row in rows], cfg.night_quantile))
-
-
-def _quantile(values: list[int], q: float) -> float:
-    """The q-quantile by the nearest rank (robust: one odd night does not move it)."""
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
 
 
 # Her earliest bedtime (rules.learned_day.own_bedtime, docs/RULES.md "Her earliest bedtime").

@@ -120,6 +120,18 @@ def test_an_alert_survives_the_engine_snapshot_and_an_old_snapshot_reads_as_lega
     assert words("zh-CN").alert(restored) == "SOS button pressed on tag-0001"
 
 
+def test_a_stored_silence_of_a_removed_basis_reads_as_the_night() -> None:
+    """learned_day.own_night (removed) stored the basis `own_night` with her usual bedtime and
+    wake-up: such an alert, in the database or the engine snapshot, still reads and is worded."""
+    night = SAMPLES[ReasonCode.SILENCE_EXCEEDED].to_dict()
+    night["params"] |= {"basis": "night", "threshold_s": 12 * 3600}
+    stored = {"code": night["code"], "params": night["params"] | {"basis": "own_night", "usual_bed": T0 - 3600, "usual_wake": T0 + 7200}}
+    assert Explanation.from_dict(stored) == Explanation.from_dict(night)
+    assert "12 h of silence allowed, fixed night threshold" in words("en").text(Explanation.from_dict(stored))
+    with pytest.raises(ValueError, match="parameter basis"):  # a rule may not write it any more
+        explain(ReasonCode.SILENCE_EXCEEDED, **night["params"] | {"basis": "own_night"})
+
+
 def test_a_diagnostic_line_names_devices_by_id() -> None:
     assert str(SAMPLES[ReasonCode.HEARTBEATS_MISSED]) == f"heartbeats_missed device=gas-0001 missed=3 last_seen={T0 - 900:.0f}"
 
