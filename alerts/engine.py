@@ -374,9 +374,18 @@ class Engine:
         alerts = ctx.book.of_resident(resident) if resident is not None else []
         if rs is None and not devices and not alerts:
             return None
-        keys = [(DEVICE, d, device_key(d)) for d in devices] + [(ACK, a.id, ack_key(a.id)) for a in alerts]
-        keys += [(RESIDENT, resident, resident_key(resident))] if resident is not None else []
-        deadlines = {key: at for kind, ident, key in keys if (at := ctx.deadlines.get(kind, ident)) is not None}
+        # the deadlines of its devices, its alerts' acknowledgements and the resident, in this order
+        # (loops, not a list of keys built and walked: this runs for every changed unit)
+        deadlines: dict[str, float] = {}
+        due = ctx.deadlines.get
+        for d in devices:
+            if (at := due(DEVICE, d)) is not None:
+                deadlines[device_key(d)] = at
+        for a in alerts:
+            if (at := due(ACK, a.id)) is not None:
+                deadlines[ack_key(a.id)] = at
+        if resident is not None and (at := due(RESIDENT, resident)) is not None:
+            deadlines[resident_key(resident)] = at
         data: dict[str, Any] = {"d": devices, "t": deadlines}
         if rs is not None:
             data["r"] = rs.to_compact()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from math import floor
 from zoneinfo import ZoneInfo
 
 DAY_S = 86400
@@ -26,8 +27,13 @@ _OFFSETS: dict[tuple[str, int], float] = {}
 _OFFSETS_MAX = 4096
 
 
+# `floor(t) // n`, not `int(t // n)`: the same integer (⌊⌊t⌋ / n⌋ = ⌊t / n⌋ for an integer n), while
+# a float's floor division goes through fmod and a float result (~500 instructions more a call,
+# several calls a message; docs/BENCHMARKS.md "Session 14: the rules' CPU per message").
+
+
 def utc_offset_s(t: float, tz: str) -> float:
-    key = (tz, int(t // OFFSET_BUCKET_S))
+    key = (tz, floor(t) // OFFSET_BUCKET_S)
     offset = _OFFSETS.get(key)
     if offset is None:
         if len(_OFFSETS) >= _OFFSETS_MAX:
@@ -44,7 +50,7 @@ def seconds_of_day(t: float, tz: str) -> float:
 def local_day(t: float, tz: str) -> tuple[int, float]:
     """(day ordinal, epoch seconds of that local midnight)."""
     offset = utc_offset_s(t, tz)
-    day = int((t + offset) // DAY_S)
+    day = floor(t + offset) // DAY_S
     return day, day * DAY_S - offset
 
 

@@ -7,7 +7,7 @@ them, the rules read and update them, `snapshot()`/`restore()` go through `to_di
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -150,9 +150,9 @@ class DeviceState:
     def to_compact(self) -> dict[str, Any]:
         """Only the fields away from their defaults: a heartbeat-only device is ~4 of 28. The
         fields of a side record not made yet all read as their defaults, so they are not read
-        (each is a property: the engine's state save reads every changed unit)."""
-        names = _COMPACT_FIELDS[self.tag is not None, self.rare is not None]
-        return {name: _plain(value) for name, default in names if (value := getattr(self, name)) != default}
+        (each is a property: the engine's state save reads every changed unit); those of a
+        record made are read on the record itself (`_compact_device`)."""
+        return _DEVICE_COMPACT[self.tag is not None, self.rare is not None](self)
 
     @classmethod
     def from_compact(cls, data: dict[str, Any]) -> DeviceState:
@@ -400,16 +400,9 @@ class ResidentState:
         return state
 
     def to_compact(self) -> dict[str, Any]:
-        """The fields that are set (every default is None)."""
-        names = _RESIDENT_FIELDS if self.departure is not None else _RESIDENT_FIELDS_HOME  # as DeviceState.to_compact
-        data = {name: _plain(value) for name in names if (value := getattr(self, name)) is not None}
-        if self.routine is not None:
-            data["routine"] = self.routine.to_dict()
-        if self.quiet is not None:
-            data["quiet"] = self.quiet.to_dict()
-        if self.background is not None:
-            data["background"] = self.background.to_dict()
-        return data
+        """The fields that are set (every default is None); as DeviceState.to_compact, a side
+        record's fields are read on the record, and not at all when it was never made."""
+        return _RESIDENT_COMPACT[self.departure is not None, self.learned is not None](self)
 
     @classmethod
     def from_compact(cls, data: dict[str, Any]) -> ResidentState:
@@ -440,7 +433,55 @@ _HEALTH = {h.value: h for h in DeviceHealth}
 _PERSON = {p.value: p for p in PersonState}
 
 
+# The compact forms, compiled once per pair of side records present or not (as `_side_field`): the
+# same dict, key for key and in the same order, as a comprehension of `getattr(self, name)` over
+# the fields with `_plain` on every value, which the state save paid for on every changed unit
+# (a getattr, a property call for a side record's field, a `_plain` call and its isinstance
+# per field: 74,000 instructions a unit; docs/BENCHMARKS.md "Session 14: the rules' CPU per message").
+# A value of a plain type is written as it is; any other as `_plain` writes it (an enum: its value).
+_PLAIN_TYPES = frozenset({float, int, str, bool, type(None)})
+
+
+def _compact_source(fields_: Iterable[tuple[str, str, str]]) -> str:
+    """Lines that put (name, where, test) — `where` the expression holding the field, `test` the
+    comparison that keeps it — into `data`."""
+    return "".join(f"    value = {where}.{name}\n"
+                   f"    if value {test}:\n"
+                   f"        data[{name!r}] = value if type(value) in PLAIN else value._value_ if isinstance(value, Enum) else value\n" for name, where, test in fields_)
+
+
+def _compact_device(tag: bool, rare: bool) -> Callable[[DeviceState], dict[str, Any]]:
+    tags, rares = dict(_TAG_DEFAULTS), dict(_RARE_DEFAULTS)
+    lines = [(name, "tag" if name in tags else "rare" if name in rares else "self", f"!= {default!r}")
+             for name, default in _COMPACT_FIELDS[tag, rare]]
+    source = ("def compact(self):\n    tag, rare = self.tag, self.rare\n    data = {}\n"
+              + _compact_source(lines) + "    return data\n")
+    namespace: dict[str, Any] = {"PLAIN": _PLAIN_TYPES, "Enum": Enum}
+    exec(compile(source, f"<DeviceState.to_compact {tag} {rare}>", "exec"), namespace)  # our own names, fixed at import
+    compact: Callable[[DeviceState], dict[str, Any]] = namespace["compact"]
+    return compact
+
+
+def _compact_resident(departure: bool, learned: bool) -> Callable[[ResidentState], dict[str, Any]]:
+    lines = [(name, "departure" if name in _DEPARTURE_FIELDS else "learned" if name in _LEARNED_FIELDS else "self", "is not None")
+             for name in (_RESIDENT_FIELDS if departure else _RESIDENT_FIELDS_HOME) if learned or name not in _LEARNED_FIELDS]
+    histories = "".join(f"    value = learned.{name}\n"
+                        f"    if value is not None:\n"
+                        f"        data[{name!r}] = value.to_dict()\n" for name in ("routine", "quiet", "background"))
+    source = ("def compact(self):\n    departure, learned = self.departure, self.learned\n    data = {}\n"
+              + _compact_source(lines) + (histories if learned else "") + "    return data\n")
+    namespace: dict[str, Any] = {"PLAIN": _PLAIN_TYPES, "Enum": Enum}
+    exec(compile(source, f"<ResidentState.to_compact {departure} {learned}>", "exec"), namespace)  # our own names, fixed at import
+    compact: Callable[[ResidentState], dict[str, Any]] = namespace["compact"]
+    return compact
+
+
 def _plain(value: Any) -> Any:
     # isinstance, not hasattr(value, "value"): on a float or an int that raised and cleared an
     # AttributeError, for every field the state save wrote
-    return value.value if isinstance(value, Enum) else value
+    return value._value_ if isinstance(value, Enum) else value  # `_value_`: what the `value` property returns, without it
+
+
+_DEVICE_COMPACT = {(tag, rare): _compact_device(tag, rare) for tag in (False, True) for rare in (False, True)}
+_RESIDENT_COMPACT = {(departure, learned): _compact_resident(departure, learned)
+                     for departure in (False, True) for learned in (False, True)}

@@ -63,35 +63,43 @@ RETURN_CONFIRM_S = 1800.0  # inside this long (or back home) before a wandering 
 HOME_SEEN_SLACK_S = 60.0  # home activity this long before the tag's newest fix near home still confirms (clocks)
 SELDOM_GAP_S = 3600.0  # two fixes with nothing reported between confirm each other up to this far apart
 MAX_TRAVEL_MS = 15.0  # ~54 km/h: a taxi across town; faster than this from home is not the resident
+_GPS_TAG = DeviceKind.GPS_TAG  # `home_seen` while an exit is open
 _GEOFENCE_EXIT = AlertKind.GEOFENCE_EXIT  # `home_seen` reads it on every activity: an enum class's attribute costs ~800 instructions (alerts/rules/activity.py)
 
 
 def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMessage, now: float) -> None:
     fix = msg.payload
-    assert isinstance(fix, Gps)
+    # The exact type, not isinstance: msgspec's metaclass makes every isinstance call its
+    # __instancecheck__ (~1,000 instructions; alerts/engine.py).
+    assert type(fix) is Gps
     ds = ctx.devices[device.id]
-    if ctx.rules.geofence.repeated_fix_once and msg.at == ds.fix_at and fix.lat == ds.fix_lat and fix.lon == ds.fix_lon:
+    cfg = ctx.rules.geofence
+    at = msg.at
+    fix_at = ds.fix_at  # a tag's field, read through its property once (alerts/state.py)
+    if cfg.repeated_fix_once and at == fix_at and fix.lat == ds.fix_lat and fix.lon == ds.fix_lon:
         ctx.count("gps_fix_repeated")  # the broker delivered it again: one multipath jump is not two outside fixes
         return
     acc = fix.acc or 0.0
-    poor = acc > ctx.rules.geofence.max_accuracy_m
-    newest = ds.fix_at is None or msg.at >= ds.fix_at
+    poor = acc > cfg.max_accuracy_m
+    newest = fix_at is None or at >= fix_at
     moving = _moving(fix, acc)
     # the tag's previous report: a fix that follows it with nothing between may be many minutes
     # apart (a tag reporting every 10-30 min to save its battery) and still confirm it, when one
     # of the two says the tag is moving (two multipath jumps in a row are still)
-    prev_at = ds.fix_at if newest and ctx.rules.geofence.seldom_fixes and (moving or ds.fix_moving) else None
+    prev_at = fix_at if newest and cfg.seldom_fixes and (moving or ds.fix_moving) else None
     if newest:
-        ds.fix_lat, ds.fix_lon, ds.fix_at, ds.fix_moving = fix.lat, fix.lon, msg.at, moving
-    if newest and _moved(ds, fix, acc, msg.at, poor, ctx.rules.geofence.speed_twice, prev_at):
-        activity.note_tag_moved(ctx, resident.id, msg.at)
-        activity.note_activity(ctx, resident.id, device, msg.at, now, msg.late)
+        ds.fix_lat, ds.fix_lon, ds.fix_at, ds.fix_moving = fix.lat, fix.lon, at, moving
+    if newest and _moved(ds, fix, acc, at, poor, cfg.speed_twice, prev_at):
+        activity.note_tag_moved(ctx, resident.id, at)
+        activity.note_activity(ctx, resident.id, device, at, now, msg.late)
     if poor:
         ctx.count("gps_fix_poor_accuracy")
         return
+    home = resident.home
+    from_home = distance_m(fix.lat, fix.lon, home.lat, home.lon)  # once: both the tag's absences and its home edge ask
     if newest and ctx.rules.pets.tag_absences:
-        activity.tag_far(ctx, resident.id, msg.at, _beyond_home(resident, fix, acc))
-    _home_edge(ctx, ds, resident, fix, acc, msg.at, now, prev_at)
+        activity.tag_far(ctx, resident.id, at, _beyond_home(from_home, acc))
+    _home_edge(ctx, ds, resident, from_home, acc, at, now, prev_at)
     zones = active_zones(resident, msg.at)
     if not zones:
         ds.outside_fixes = 0
@@ -113,10 +121,9 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
         _back_inside(ctx, resident, ds, fix, name, msg.at, now)
 
 
-def _beyond_home(resident: Resident, fix: Gps, acc: float) -> bool | None:
-    """True when the fix's whole accuracy circle lies beyond the home radius, False when the fix
-    itself is within it, None at the edge (neither)."""
-    from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
+def _beyond_home(from_home: float, acc: float) -> bool | None:
+    """True when the fix's whole accuracy circle (`from_home` metres from home) lies beyond the
+    home radius, False when the fix itself is within it, None at the edge (neither)."""
     if from_home - acc > HOME_RADIUS_M:
         return True
     return False if from_home <= HOME_RADIUS_M else None
@@ -234,12 +241,11 @@ def _settle(ds: DeviceState, lat: float, lon: float, acc: float) -> None:
     ds.anchor_n += 1
 
 
-def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, fix: Gps, acc: float, at: float, now: float,
+def _home_edge(ctx: RuleContext, ds: DeviceState, resident: Resident, from_home: float, acc: float, at: float, now: float,
                prev_at: float | None) -> None:
     """Out of the home radius on two consecutive deciding fixes within MOVE_CONFIRM_S or one
     report apart (`_seldom`; one multipath jump is not a departure); back in on one fix wholly
-    inside it."""
-    from_home = distance_m(fix.lat, fix.lon, resident.home.lat, resident.home.lon)
+    inside it (`from_home`: the fix's distance from home, metres)."""
     if not ds.tag_out and from_home - acc > HOME_RADIUS_M:
         if ds.home_out_at is None or not (0 <= at - ds.home_out_at <= MOVE_CONFIRM_S or _seldom(prev_at, ds.home_out_at, at)):
             ds.home_out_at = at
@@ -316,7 +322,7 @@ def home_seen(ctx: RuleContext, resident_id: str, at: float, now: float) -> None
     if resident is None:
         return
     for device in ctx.devices_of(resident_id):
-        ds = ctx.devices[device.id] if device.kind is DeviceKind.GPS_TAG else None
+        ds = ctx.devices[device.id] if device.kind is _GPS_TAG else None
         if ds is None or ds.return_since is None or ds.fix_at is None or ds.fix_lat is None or ds.fix_lon is None:
             continue
         near = distance_m(ds.fix_lat, ds.fix_lon, resident.home.lat, resident.home.lon) <= HOME_RADIUS_M

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_right
 
 from alerts.config import PetsConfig
 from alerts.localtime import local_day, seconds_of_day
@@ -47,7 +48,8 @@ def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> No
         _note_lone(bg, tz, recent[-1], cfg)
     recent.append(at)
     recent.sort()  # a buffered flush may come late
-    stale = sum(1 for t in recent if t <= recent[-1] - BOUT_WINDOWS_S[-1])  # keep the newest: the lone test looks one back
+    # the motions older than the longest window (sorted: bisect counts them, as a loop over all would)
+    stale = bisect_right(recent, recent[-1] - BOUT_WINDOWS_S[-1])  # keep the newest: the lone test looks one back
     del recent[: max(0, len(recent) - MAX_BOUT, stale - 1)]
     if bg.first_day is None:  # the first deep night watched whole
         bg.first_day = local_day(at, tz)[0] + (seconds_of_day(at, tz) > DEEP_NIGHT[0])

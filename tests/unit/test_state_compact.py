@@ -12,9 +12,13 @@ from alerts.state import (
     _DEVICE_DEFAULTS,
     _RARE_DEFAULTS,
     _RESIDENT_FIELDS,
+    _RESIDENT_FIELDS_HOME,
     _TAG_DEFAULTS,
     DeviceState,
+    MotionBackground,
+    QuietHistory,
     ResidentState,
+    RoutineHistory,
     _plain,
 )
 
@@ -54,3 +58,21 @@ def test_resident_compact_is_every_field_that_is_set() -> None:
         for name in rng.sample([*_DEPARTURE_FIELDS, "active_since", "went_to_bed", "bed_after_run"], rng.randrange(0, 4)):
             setattr(state, name, 1_765_000_000.25)
         assert list(state.to_compact().items()) == every_field(state, names, lambda d: None)
+
+
+def test_resident_compact_with_histories_is_every_field_then_the_histories() -> None:
+    """The compiled compact forms (alerts/state.py `_compact_resident`): the fields that are set,
+    then the histories made, each as its `to_dict`, in this order."""
+    rng = random.Random(5)
+    histories = {"routine": RoutineHistory, "quiet": QuietHistory, "background": MotionBackground}
+    for _ in range(300):
+        state = ResidentState(rng.choice([None, 1.5]), rng.choice([None, 2.5]), None, None, rng.choice([None, *PersonState]))
+        for name in rng.sample([*_DEPARTURE_FIELDS, "active_since", "went_to_bed", "bed_after_run"], rng.randrange(0, 4)):
+            setattr(state, name, rng.choice([1_765_000_000.25, "door", True]))
+        made = rng.sample(sorted(histories), rng.randrange(0, 4))
+        for name in made:
+            setattr(state, name, histories[name]())
+        names = _RESIDENT_FIELDS if state.departure is not None else _RESIDENT_FIELDS_HOME
+        expected = [(name, _plain(value)) for name in names if (value := getattr(state, name)) is not None]
+        expected += [(name, getattr(state, name).to_dict()) for name in histories if name in made]
+        assert list(state.to_compact().items()) == expected
