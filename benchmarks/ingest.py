@@ -1,6 +1,6 @@
 """Ingestion throughput: the hub against bare MQTT subscribers that only count, in the same run.
 
-    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest,split,split-proc]
+    .venv/bin/python benchmarks/ingest.py [--count 200000] [--devices 10000] [--modes full,ingest,floor,split,split-proc]
                                           [--partitions 8,16] [--split-hubs 1,2] [--profile]
 
 A private Mosquitto (127.0.0.1, free port) holds a persistent QoS 1 session for each consumer:
@@ -12,6 +12,12 @@ reachable, PINGAN_TEST_PG) the hub (its one MQTT client, gmqtt):
 - **ingest**: `IngestService` alone (no `on_batch` hook) in its own process, same database contents,
   the garbage collector set as `pingan serve` sets it (since session 14; `PINGAN_BENCH_INGEST_GC=default`
   leaves Python's defaults); its line also gives the collector's CPU per message;
+- **floor**: the least any hub that acknowledges after its commit must do, in a process of its own:
+  the hub's own MQTT connection (short path, acks after the commit) and the raw database driver
+  (sqlite3 with the hub's pragmas; psycopg `COPY`) storing each message as it came — topic,
+  payload, time — in a table of three columns, one transaction a batch, nothing decoded, checked
+  or ruled. No hub design on this machine can ingest faster than this on that database: its
+  ratio to the bare subscriber is the ceiling of item 3 of issue 18 (docs/BENCHMARKS.md);
 - **split** (PostgreSQL only): `pingan serve` in scale-out mode (`scale.partitions`, docs/SCALE_OUT.md),
   one or more hubs on a `$share` group of their own: the batch writer stores events with
   `ruled = false` and acknowledges after the commit, the partitions' owner rules them from the
@@ -55,6 +61,7 @@ import contextlib
 import gc
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -202,6 +209,83 @@ def ingest_only(config_path: str, expect: int, timeout_s: float) -> dict[str, An
             rss = int(line.split()[1]) / 1024
     return {"n": n, "first": first, "last": last, "rss_mb": rss, "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last,
             "gc_s": gc_s[0]}
+
+
+def ingest_floor(config_path: str, expect: int, timeout_s: float) -> dict[str, Any]:
+    """Mode floor: the hub's MQTT connection and the raw driver, each batch stored as it came and
+    acknowledged after its commit (the batch size and wait of `ingest`); nothing decoded."""
+    from prometheus_client import CollectorRegistry
+
+    from hub.clock import SystemClock
+    from hub.config import load_config
+    from hub.ingest import hub_connection
+    from hub.metrics import IngestMetrics
+
+    config = load_config(Path(config_path))
+    url = str(config.database.url)
+    connection = hub_connection(config, IngestMetrics(CollectorRegistry()), SystemClock())
+    store, close = raw_store(url)
+    batch_size, wait_s = config.ingest.batch_size, config.ingest.batch_wait_ms / 1000
+    connection.start()
+    inbox = connection.inbox
+    deadline = time.monotonic() + timeout_s
+    n, first, cpu_first = 0, 0.0, None
+    if expect == 0:  # this run only registers the session
+        wait_for(lambda: connection.connected, 30, "floor connected")
+        time.sleep(0.3)
+    while n < expect and time.monotonic() < deadline:
+        try:
+            batch = [inbox.get(timeout=0.1)]
+        except queue.Empty:
+            continue
+        if cpu_first is None:
+            first, cpu_first = batch[0].received_at, time.process_time()
+        until = time.monotonic() + wait_s
+        while len(batch) < batch_size:
+            try:
+                batch.append(inbox.get_nowait())
+            except queue.Empty:
+                if time.monotonic() >= until:
+                    break
+                time.sleep(0.001)
+        store(batch)
+        connection.ack_all(batch)
+        n += len(batch)
+    last, cpu_last = time.time(), time.process_time()
+    connection.stop()
+    close()
+    return {"n": n, "first": first or last, "last": last, "cpu_first": cpu_first or cpu_last, "cpu_last": cpu_last}
+
+
+def raw_store(url: str) -> tuple[Any, Any]:
+    """(store(batch), close()) on the raw driver: one transaction a batch, rows as they came."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        db = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # the hub's pragmas (hub/storage/db.py)
+        db.execute("CREATE TABLE IF NOT EXISTS raw_messages (topic TEXT, payload BLOB, received_at REAL)")
+
+        def store_sqlite(batch: list[Any]) -> None:
+            db.execute("BEGIN")
+            db.executemany("INSERT INTO raw_messages VALUES (?, ?, ?)", [(r.topic, r.payload, r.received_at) for r in batch])
+            db.execute("COMMIT")
+
+        return store_sqlite, db.close
+    import psycopg
+
+    pg = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    pg.execute("CREATE TABLE IF NOT EXISTS raw_messages (topic text, payload bytea, received_at double precision)")
+    pg.commit()
+
+    def store_pg(batch: list[Any]) -> None:
+        with pg.cursor() as cur, cur.copy("COPY raw_messages FROM STDIN") as copy:
+            for r in batch:
+                copy.write_row((r.topic, r.payload, r.received_at))
+        pg.commit()
+
+    return store_pg, pg.close
 
 
 # --- orchestration ---------------------------------------------------------------------------------
@@ -457,13 +541,14 @@ def main() -> int:
                         help="split-proc: run the rules-only hub this much nicer (the ingestion process first)")
     parser.add_argument("--clients", default=",".join(BARE_ROLES), help="bare subscribers to run: paho, gmqtt")
     parser.add_argument("--profile", action="store_true", help="CPU per step of the full hub's path (hub_profile.py)")
-    parser.add_argument("--role", choices=["paho", "gmqtt", "ingest"], help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=["paho", "gmqtt", "ingest", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--client-id", help=argparse.SUPPRESS)
     parser.add_argument("--expect", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.role == "ingest":
-        print(json.dumps(ingest_only(args.client_id, args.expect, args.timeout)))
+    if args.role in ("ingest", "floor"):
+        role_of = ingest_only if args.role == "ingest" else ingest_floor
+        print(json.dumps(role_of(args.client_id, args.expect, args.timeout)))
         return 0
     if args.role:
         role = paho_subscriber if args.role == "paho" else gmqtt_subscriber
@@ -483,6 +568,7 @@ def main() -> int:
         dbs["postgresql"] = pg_url
     hubs: dict[str, Hub] = {}
     ingest_configs: dict[str, Hub] = {}
+    floor_configs: dict[str, Hub] = {}
     splits: dict[tuple[int, int], list[Hub]] = {}
     procs: dict[int, tuple[Hub, Hub]] = {}  # split-proc: (rules-only hub, ingestion process's config) per partition count
     if "split" in modes and not pg_url:
@@ -494,6 +580,8 @@ def main() -> int:
                 hubs[db] = Hub(workdir, f"full-{db}", port, url, args.profile)
             if "ingest" in modes:
                 ingest_configs[db] = Hub(workdir, f"ingest-{db}", port, url)
+            if "floor" in modes:
+                floor_configs[db] = Hub(workdir, f"floor-{db}", port, url)
             if "split" in modes and db == "postgresql":
                 for p in (int(v) for v in args.partitions.split(",")):
                     for h in (int(v) for v in args.split_hubs.split(",")):
@@ -515,6 +603,8 @@ def main() -> int:
             hub.stop()
         for config in ingest_configs.values():
             run_role("ingest", port, str(config.config), 0, 30)
+        for config in floor_configs.values():
+            run_role("floor", port, str(config.config), 0, 30)
         for _rules, ingest in procs.values():
             run_role("ingest", port, str(ingest.config), 0, 30)
         for group in splits.values():
@@ -550,6 +640,11 @@ def main() -> int:
             print(f"ingest only {name:16s}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
                   f"peak rss {r['rss_mb']:.0f} MB, garbage collector {r['gc_s'] * 1e6 / max(r['n'], 1):.1f} us/msg",
                   flush=True)
+        for name, config in floor_configs.items():
+            broker_cpu = BrokerCpu(broker)
+            results[f"floor-{name}"] = r = run_role("floor", port, str(config.config), args.count, args.timeout)
+            print(f"floor      {name:17s}: {r['n']} rows, {rate(r):.0f} msg/s, {cpu_rate(r):.0f} msg/cpu-s, "
+                  f"broker {broker_cpu.us_per_msg(r['n']):.1f} us/msg", flush=True)
         for (p, h), group in splits.items():
             clear_events(group[0].db_url, scale_out=True)
             broker_cpu = BrokerCpu(broker)
@@ -588,9 +683,9 @@ def main() -> int:
             drop_database(pg_name)
 
     bare = max(rate(results[f"bare-{r}"]) for r in bare_roles)
-    summary = next(keys for prefix in ("full-", "ingest-", "split-", "proc-") if (keys := [k for k in results if k.startswith(prefix)]))
+    summary = next(keys for prefix in ("full-", "ingest-", "split-", "proc-", "floor-") if (keys := [k for k in results if k.startswith(prefix)]))
     hub_rate = min(rate(results[k]) for k in summary)
-    rss = max(results[k]["rss_mb"] for k in summary)
+    rss = max(results[k].get("rss_mb", 0.0) for k in summary)
     complete = all(results[k]["n"] >= args.count for k in results)
     bare_cpu = max(cpu_rate(results[f"bare-{r}"]) for r in bare_roles)
     hub_cpu = min(cpu_rate(results[k]) for k in summary)
@@ -606,6 +701,10 @@ def main() -> int:
         complete = complete and r["unruled_left"] == 0
         print(f"split-proc: partitions={p} rate={rate(r):.0f} msg/s ratio={rate(r) / bare:.2f} lag_s={r['lag_s']:.1f} "
               f"unruled_at_stored={r['unruled_at_stored']}", flush=True)
+    for name in floor_configs:
+        r = results[f"floor-{name}"]
+        print(f"floor: db={name} rate={rate(r):.0f} msg/s ratio={rate(r) / bare:.2f} "
+              f"per_cpu_ratio={cpu_rate(r) / bare_cpu:.2f}", flush=True)
     if not complete:
         print("INCOMPLETE: a consumer did not receive every message before its deadline", flush=True)
     print(f"ingest: hub_rate={hub_rate:.0f} msg/s bare_rate={bare:.0f} msg/s ratio={hub_rate / bare:.2f} "
