@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "board"
-ID = r"^[\w.:-]{1,64}$"
 
 
 class BoardView:

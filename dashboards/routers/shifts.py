@@ -23,7 +23,7 @@ from alerts.config import Role as EscalationRole
 from dashboards import queries
 from dashboards.auth import Principal, Role, api_user, check_csrf, page_user
 from dashboards.render import Renderer
-from dashboards.routers.api import ERRORS, NOT_FOUND
+from dashboards.routers.api import ERRORS, ID_MAX, ID_PATTERN, NOT_FOUND
 from hub.ports import AlertView
 from hub.storage import models as m
 
@@ -36,7 +36,7 @@ DEFAULT_HANDOVER_S = 12 * 3600  # the window when no shift is chosen and none is
 
 
 class ShiftIn(BaseModel):
-    responder: str = Field(pattern=r"^[\w.:-]{1,64}$", description="an operator's responder id (registry)")
+    responder: str = Field(pattern=ID_PATTERN, max_length=ID_MAX, description="an operator's responder id (registry)")
     starts_at: datetime = Field(description="ISO 8601; without an offset, the community's time zone")
     ends_at: datetime
 

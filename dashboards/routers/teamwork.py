@@ -24,7 +24,7 @@ from dashboards.auth import Principal, Role, api_user, check_csrf, page_user
 from dashboards.i18n import pick_language, translator
 from dashboards.reasons import ReasonWords
 from dashboards.render import Renderer
-from dashboards.routers.api import CONFLICT, ERRORS, ID_PATTERN, NOT_FOUND, AlertId, AlertOut
+from dashboards.routers.api import CONFLICT, ERRORS, ID_MAX, ID_PATTERN, NOT_FOUND, AlertId, AlertOut
 from hub import teamwork
 from hub.ports import AlertNotFound, AlertView, InvalidTransition, ResidentNotFound
 from hub.storage import models as m
@@ -50,7 +50,7 @@ def _text(v: str) -> str:
 
 
 class ManualAlertIn(BaseModel):
-    resident: str = Field(pattern=ID_PATTERN)
+    resident: str = Field(pattern=ID_PATTERN, max_length=ID_MAX)
     kind: Literal["manual"] = "manual"
     note: str = Field(min_length=1, max_length=400, description="what the caller said")
     severity: SeverityName = Field("critical", description="how it escalates (escalation.<severity>)")
@@ -72,7 +72,7 @@ class NoteOut(BaseModel):
 
 
 class AssignIn(BaseModel):
-    responder: str = Field(pattern=ID_PATTERN, description="responder id (registry)")
+    responder: str = Field(pattern=ID_PATTERN, max_length=ID_MAX, description="responder id (registry)")
 
 
 class AssignmentOut(BaseModel):
@@ -207,7 +207,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     def record_alert_form(
         request: Request,
         user: Operator,
-        resident: Annotated[str, Form(pattern=ID_PATTERN)],
+        resident: Annotated[str, Form(pattern=ID_PATTERN, max_length=ID_MAX)],
         note: Annotated[str, Form(min_length=1, max_length=400)],
         severity: Annotated[SeverityName, Form()] = "critical",
     ) -> Response:

@@ -27,8 +27,9 @@ from hub.access import MIN_PASSWORD_LENGTH, AccessError
 if TYPE_CHECKING:
     from dashboards.app import WebServices
 
-NAME_PATTERN = r"^[\w.@-]{1,100}$"
-UserName = Annotated[str, Path(pattern=NAME_PATTERN, description="user name")]
+NAME_PATTERN = r"^[\w.@-]+$"  # and at most NAME_MAX: see ID_PATTERN (routers/api.py)
+NAME_MAX = 100
+UserName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=NAME_MAX, description="user name")]
 RoleName = Literal["admin", "operator", "viewer"]
 REFUSED: dict[int | str, dict[str, object]] = {409: {"model": Problem, "description": "refused (exists, last admin, disabled)"}}
 
@@ -43,7 +44,7 @@ class UserOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)
     role: RoleName
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=200)
 
@@ -181,7 +182,7 @@ def router(services: "WebServices", renderer: Renderer) -> APIRouter:
     def add_user_form(
         request: Request,
         user: Admin,
-        name: Annotated[str, Form(pattern=NAME_PATTERN)],
+        name: Annotated[str, Form(pattern=NAME_PATTERN, max_length=NAME_MAX)],
         role: Annotated[RoleName, Form()],
         password: Annotated[str, Form(min_length=MIN_PASSWORD_LENGTH, max_length=200)],
     ) -> Response:

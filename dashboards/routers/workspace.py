@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from dashboards.app import WebServices
 
 CHANNEL = "board"
-ID = r"^[\w.:-]{1,64}$"
 CONTACT_ROWS_FREE = 2  # empty contact rows under the stored ones
 ZONE_ROWS_FREE = 1
 MAX_UPLOAD_FILES = 8

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from dashboards import workspace_queries as wq
 from dashboards.auth import BoardSessions, Principal, Role, api_user
-from dashboards.routers.api import ERRORS, NOT_FOUND, Problem
+from dashboards.routers.api import ERRORS, ID_MAX, ID_PATTERN, NOT_FOUND, Problem
 from hub.ports import RegistryCommands
 from hub.registry import workspace as ws
 from hub.registry.file import DeviceEntry, RegistryError, ResidentEntry, ResponderEntry
@@ -28,10 +28,9 @@ if TYPE_CHECKING:
     from dashboards.app import WebServices
 
 CHANNEL = "api"
-ID = r"^[\w.:-]{1,64}$"
-ResidentId = Annotated[str, Path(pattern=ID, description="resident id")]
-DeviceId = Annotated[str, Path(pattern=ID, description="device id")]
-ResponderId = Annotated[str, Path(pattern=ID, description="responder id")]
+ResidentId = Annotated[str, Path(pattern=ID_PATTERN, max_length=ID_MAX, description="resident id")]
+DeviceId = Annotated[str, Path(pattern=ID_PATTERN, max_length=ID_MAX, description="device id")]
+ResponderId = Annotated[str, Path(pattern=ID_PATTERN, max_length=ID_MAX, description="responder id")]
 
 
 class FieldProblem(BaseModel):
