@@ -236,6 +236,9 @@ class QuietHistory:
     past: list[array[int]] = field(default_factory=list)  # [day, minutes per slot...] (`day_row`)
     beds: list[list[int]] = field(default_factory=list)  # [day, bedtime] in minutes after noon (quiet.record_bedtime)
     risings: list[list[int]] = field(default_factory=list)  # [day, minutes after the night window's end, signed] (quiet.record_rising)
+    #: not saved: the last answer of inactivity.bedtime_of, (evening, night window, learned_day config, bedtime);
+    #: quiet.record_bedtime clears it when it records a night
+    bedtime: tuple[int, str, object, float | None] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"day": self.day, "today": list(self.today), "past": [list(row) for row in self.past],

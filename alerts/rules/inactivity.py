@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from alerts.actions import AlertKind, Outcome, Reason, Severity
 from alerts.context import RuleContext, is_late
-from alerts.localtime import DAY_S, in_window, parse_window, utc_offset_s
+from alerts.localtime import DAY_S, in_window, local_day, parse_window, utc_offset_s
 from alerts.reasons import Explanation, ReasonCode, device_ref
 from alerts.reasons import explain as reason
 from alerts.registry import Resident
@@ -315,11 +315,20 @@ def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | No
     history = None if learned is None else learned.quiet
     if history is None:
         return None  # nothing learned
+    # The answer depends on the evening of `start`, her nights, the night window and the config only:
+    # kept on the history for the next activity of the same evening (record_bedtime clears it).
+    evening, _ = local_day(start - quiet.NOON_S, resident.timezone)
+    night = resident.inactivity.night or ctx.rules.inactivity.night
+    kept = history.bedtime
+    if kept is not None and kept[0] == evening and kept[1] == night and kept[2] is cfg:
+        return kept[3]
     opens = None
     if cfg.bedtime_widen_nights:
-        window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
+        window = parse_window(night)
         opens = ((window[0] - quiet.NOON_S) % DAY_S) / 60
-    return quiet.earliest_bedtime(history, resident.timezone, start, cfg, opens)
+    bed = quiet.earliest_bedtime(history, evening, cfg, opens)
+    history.bedtime = (evening, night, cfg, bed)
+    return bed
 
 
 def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKind | None = None) -> None:

@@ -229,6 +229,7 @@ def record_bedtime(history: QuietHistory, tz: str, start: float, seconds: float,
     bed = after_noon_min(start, tz)
     if seconds < NIGHT_MIN_S or not BEDTIMES_MIN[0] <= bed < BEDTIMES_MIN[1] or bed + seconds / 60 < SMALL_HOURS_MIN:
         return
+    history.bedtime = None  # inactivity.bedtime_of's last answer: the nights change
     evening, _ = local_day(start - NOON_S, tz)
     if history.beds and history.beds[-1][0] == evening:
         history.beds[-1][1] = min(history.beds[-1][1], int(bed))
@@ -237,9 +238,10 @@ def record_bedtime(history: QuietHistory, tz: str, start: float, seconds: float,
     del history.beds[: max(0, len(history.beds) - cfg.window_days)]
 
 
-def earliest_bedtime(history: QuietHistory | None, tz: str, at: float, cfg: LearnedDayConfig,
+def earliest_bedtime(history: QuietHistory | None, evening: int, cfg: LearnedDayConfig,
                      opens_min: float | None = None) -> float | None:
-    """Her earliest bedtime (minutes after noon) over the window's nights before `at`
+    """Her earliest bedtime (minutes after noon) over the window's nights before `evening`
+    (the local day of the evening, `local_day(t - NOON_S, tz)`)
     (rules.learned_day.own_bedtime), or None: fewer than `bedtime_nights` nights, or off.
     With `bedtime_widen_nights` and the night window's opening (`opens_min`), after that many
     nights an earliest bedtime before the opening already counts — only ever earlier than the
@@ -250,7 +252,6 @@ def earliest_bedtime(history: QuietHistory | None, tz: str, at: float, cfg: Lear
     that begins before every bedtime she has shown is not (docs/RULES.md "Her earliest bedtime")."""
     if not cfg.enabled or not cfg.own_bedtime or history is None:
         return None
-    evening, _ = local_day(at - NOON_S, tz)
     rows = [row for row in history.beds if 0 < evening - row[0] <= cfg.window_days]
     if len(rows) >= cfg.bedtime_nights:
         return float(min(row[1] for row in rows))

@@ -16,7 +16,8 @@ from rules_kit import HOME, T0, Device, Driver, Zone, registry, resident, with_z
 from alerts.actions import AlertUpdated, Reason
 from alerts.config import RoutineConfig, RulesConfig
 from alerts.reasons import ReasonCode
-from alerts.rules import pets
+from alerts.rules import inactivity, pets
+from alerts.rules.quiet import record_bedtime
 from alerts.state import MotionBackground, ResidentState
 from devices import DeviceKind
 
@@ -967,6 +968,21 @@ def test_her_bedtimes_survive_a_restart() -> None:
     assert before is not None and after is not None and before.quiet is not None
     assert [row[1] for row in before.quiet.beds] == [660, 630, 696]  # 23:00, 22:30, 23:36 (minutes after noon)
     assert after.quiet == before.quiet
+
+
+
+def test_her_kept_earliest_bedtime_follows_a_night_recorded_since() -> None:
+    """`bedtime_of` keeps its answer for the evening (alerts/state.py QuietHistory.bedtime): a
+    night recorded after it was asked (an earlier bedtime, 19:00 on day 2) is in the next answer."""
+    drv = sleeper(3, [23.0, 22.5, 23.6], [6.5, 6.8, 7.0], own_bedtime=True, bedtime_widen_nights=1)
+    ctx = drv.engine._ctx
+    person, state = ctx.resident("r-0001"), drv.engine.resident_state("r-0001")
+    assert person is not None and state is not None and state.quiet is not None
+    evening = local(3, 20.0)
+    assert inactivity.bedtime_of(ctx, person, evening) == 540  # the window's 21:00 (her 22:30 only widens), minutes after noon
+    assert state.quiet.bedtime is not None and inactivity.bedtime_of(ctx, person, evening + 3600) == 540  # kept
+    record_bedtime(state.quiet, TZ, local(2, 19.0), 10 * 3600, ctx.rules.learned_day)
+    assert inactivity.bedtime_of(ctx, person, evening) == 420  # 19:00
 
 
 # ---------------------------------------------------------------- 10. late bedtimes (inactivity.late_bedtime)
