@@ -25,7 +25,7 @@ from typing import Any
 from alerts import clocks
 from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertState, Outcome, Reason, Severity
 from alerts.config import AlertsConfig, RulesConfig
-from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key, device_key, resident_key
+from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key
 from alerts.deadlines import ACK, DEVICE, RESIDENT
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.reasons import ReasonCode, explain
@@ -369,23 +369,28 @@ class Engine:
         else:
             resident, device_ids = unit, [d.id for d in ctx.devices_of(unit)]
         registry = ctx.index.snapshot
-        rs = ctx.residents.get(resident) if resident in registry.residents else None
-        devices = {d: ctx.devices[d].to_compact() for d in device_ids if d in ctx.devices and d in registry.devices}
+        # Its devices, then the deadlines of its devices, its alerts' acknowledgements and the resident, in
+        # this order. A device's and a resident's deadline is the `due` slot of its state (alerts/deadlines.py),
+        # read here on the state at hand; loops, not comprehensions: this runs for every changed unit.
+        devices: dict[str, Any] = {}
+        deadlines: dict[str, float] = {}
+        states, known = ctx.devices, registry.devices
+        for d in device_ids:
+            state = states.get(d)
+            if state is not None and d in known:
+                devices[d] = state.to_compact()
+                if (at := state.due) is not None:
+                    deadlines["d:" + d] = at  # device_key(d)
+        holder = ctx.residents.get(resident) if resident is not None else None
+        rs = holder if resident in registry.residents else None
         alerts = ctx.book.of_resident(resident) if resident is not None else []
         if rs is None and not devices and not alerts:
             return None
-        # the deadlines of its devices, its alerts' acknowledgements and the resident, in this order
-        # (loops, not a list of keys built and walked: this runs for every changed unit)
-        deadlines: dict[str, float] = {}
-        due = ctx.deadlines.get
-        for d in devices:
-            if (at := due(DEVICE, d)) is not None:
-                deadlines[device_key(d)] = at
         for a in alerts:
-            if (at := due(ACK, a.id)) is not None:
+            if (at := ctx.deadlines.get(ACK, a.id)) is not None:
                 deadlines[ack_key(a.id)] = at
-        if resident is not None and (at := due(RESIDENT, resident)) is not None:
-            deadlines[resident_key(resident)] = at
+        if holder is not None and (at := holder.due) is not None:
+            deadlines["r:" + unit] = at  # resident_key(resident)
         data: dict[str, Any] = {"d": devices, "t": deadlines}
         if rs is not None:
             data["r"] = rs.to_compact()

@@ -65,7 +65,10 @@ class AlertBook:
         return None if found is None else self._alerts[found]
 
     def of_resident(self, resident: str) -> list[Alert]:
-        return [self._alerts[i] for i in sorted(self._by_resident.get(resident, ()))]
+        ids = self._by_resident.get(resident)
+        if not ids:  # most residents (the state save asks for every changed unit)
+            return []
+        return [self._alerts[i] for i in sorted(ids)]
 
     def all(self) -> list[Alert]:
         return [self._alerts[i] for i in sorted(self._alerts)]

@@ -241,7 +241,8 @@ class QuietHistory:
     bedtime: tuple[int, str, object, float | None] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"day": self.day, "today": list(self.today), "past": [list(row) for row in self.past],
+        # `tolist()`: the rows are arrays (`day_row`), and list(row) went through their iterator (twice the CPU)
+        return {"day": self.day, "today": list(self.today), "past": [row.tolist() for row in self.past],
                 "beds": [list(row) for row in self.beds],
                 **({"risings": [list(row) for row in self.risings]} if self.risings else {})}
 
@@ -278,7 +279,7 @@ class MotionBackground:
         return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights],
                 "away": list(self.away), "absences": [list(row) for row in self.absences],
                 "hours": [[list(row) for row in rows] for rows in self.hours], "maybe_out": list(self.maybe_out),
-                "lone_hours": [list(row) for row in self.lone_hours], "tag_out": list(self.tag_out),
+                "lone_hours": [row.tolist() for row in self.lone_hours], "tag_out": list(self.tag_out),  # arrays: see QuietHistory
                 "doubt_at": self.doubt_at}
 
     @classmethod

@@ -126,11 +126,11 @@ def test_rows_the_registry_moved_on_from_are_rewritten_on_restore() -> None:
 def test_compact_forms_round_trip_every_field() -> None:
     """Every field, the learned histories and a tag's geofence fields included, survives JSON."""
     from alerts.actions import DeviceHealth, PersonState
-    from alerts.state import DeviceState, QuietHistory, ResidentState, RoutineHistory
+    from alerts.state import DeviceState, QuietHistory, ResidentState, RoutineHistory, day_row
 
     rs = ResidentState(watch_start=T0, last_activity=T0 + 5, away_by="door", person=PersonState("home_active"),
                        routine=RoutineHistory(days=3, active_days=[1] * 24, day=7, mask=5, day_start=T0),
-                       quiet=QuietHistory(day=7, today=[30, 12], past=[[6, 40, 10]]))
+                       quiet=QuietHistory(day=7, today=[30, 12], past=[day_row([6, 40, 10])]))  # rows are arrays
     ds = DeviceState(last_heard=T0, health=DeviceHealth.OFFLINE, battery=0, fix_lat=45.7, anchor_n=3, tag_out=True, last_zone="z")
     assert ResidentState.from_compact(json.loads(json.dumps(rs.to_compact()))) == rs
     again = DeviceState.from_compact(json.loads(json.dumps(ds.to_compact())))
