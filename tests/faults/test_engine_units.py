@@ -148,3 +148,18 @@ def test_a_clean_stop_saves_what_changed_so_the_next_start_feeds_nothing_again(h
     assert snap(restarted) == snap(hub)
     for engine in restarted.engines:
         engine.dispose()
+
+
+def test_units_are_written_as_they_read_back(hub: Hub) -> None:
+    """The rows go to the driver as they are (hub/storage/engine_units.py; on PostgreSQL as text[]
+    literals): quotes, backslashes, braces, commas and other scripts come back unchanged, in place of
+    the rows they update; None deletes."""
+    from hub.storage.engine_units import read_units, write_units
+
+    tricky = {"r": {"note": 'she said "ok", {then} \\ left', "name": "王奶奶", "empty": "", "nul": None}, "t": {}}
+    with hub.sessions.begin() as s:
+        write_units(s, "test", {"r-a": {"x": 1}, "r-b": tricky, 'r-"c,{}': {"y": [1.5, "\\\\"]}})
+    with hub.sessions.begin() as s:
+        write_units(s, "test", {"r-a": {"x": 2}, "r-gone": None})
+    with hub.sessions() as s:
+        assert dict(read_units(s, "test")) == {"r-a": {"x": 2}, "r-b": tricky, 'r-"c,{}': {"y": [1.5, "\\\\"]}}
