@@ -3,7 +3,7 @@ and `Engine.unit_state` over the units it changed (the state save's part in the 
 
     PYTHONHASHSEED=0 PYTHONPATH=. .venv/bin/python benchmarks/rules_cpu.py cpu
     PYTHONHASHSEED=0 PYTHONPATH=. valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=cg.NAME \
-        .venv/bin/python benchmarks/rules_cpu.py handle|save --instrument
+        .venv/bin/python benchmarks/rules_cpu.py handle|save|write [--db postgresql] --instrument
     PYTHONHASHSEED=0 PYTHONPATH=. .venv/bin/python benchmarks/rules_cpu.py dump OUT   # to diff two checkouts
 
 The hub of `benchmarks/ingest_writer.py` (a SQLite database of 10,000 load devices, the packaged
@@ -14,7 +14,10 @@ set as `pingan serve` sets it (frozen, young passes every 20,000 allocations).
 
 Modes: `handle` runs every measured message through `Engine.handle`; `save` does that unmeasured,
 then `Engine.unit_state` of every unit it changed (`--instrument`: callgrind's instrumentation on
-around the measured part only, as `ingest_writer.py --instrument`); `cpu` prints µs a message of
+around the measured part only, as `ingest_writer.py --instrument`); `write` does that unmeasured,
+writes the states once (`write_units`, as a hub's first save) and measures their second write (each
+with a new watermark `w`, as the interval save), in one transaction, the commit left out (`--db
+postgresql`: a scratch PostgreSQL database, the client's instructions only); `cpu` prints µs a message of
 `handle` (CPU time, best of `--rounds` fresh slices); `dump OUT` writes the actions of every message
 and the unit states after them, on a fixed clock (the same on every run), to compare checkouts:
 a change that only removes Python steps gives the same file. `--only heartbeat,gps,...` measures
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import queue
 import sys
 import tempfile
@@ -36,12 +40,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ingest_writer
+from harness import create_database, drop_database
 from prometheus_client import CollectorRegistry
 
 from devices import DeviceMessage
 from hub.ingest.batch import BatchWriter, WriterSettings
 from hub.metrics import IngestMetrics
 from hub.rules import runtime
+from hub.storage.engine_units import write_units
 from simulators.load import _Fleet
 
 
@@ -52,7 +58,8 @@ def kind(msg: DeviceMessage) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("mode", choices=["handle", "save", "cpu", "dump"])
+    parser.add_argument("mode", choices=["handle", "save", "write", "cpu", "dump"])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("out", nargs="?", help="dump: the file to write")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5, help="cpu: slices of --count messages, the best one")
@@ -67,7 +74,8 @@ def main() -> int:
             return clock[0]
         time.time = fixed  # every receive time and the hub's clock: the same on every run
     runtime.STATE_SAVE_INTERVAL_S = float("inf")  # no interval saves in the warm-up
-    url = f"sqlite:///{tempfile.mkdtemp()}/rules_cpu.db"
+    pg_name = f"pingan_bench_rules_cpu_{os.getpid()}"
+    url = create_database(pg_name) if args.db == "postgresql" else f"sqlite:///{tempfile.mkdtemp()}/rules_cpu.db"
     db, sessions, clock_, core = ingest_writer.fresh_hub(url)
     metrics = IngestMetrics(CollectorRegistry())
     fleet = _Fleet([f"load-{i + 1:05d}" for i in range(ingest_writer.DEVICES)], "pingan/v1", seed=1)
@@ -111,6 +119,23 @@ def main() -> int:
         if args.instrument:
             ingest_writer.callgrind(False)
         print(f"units {len(units)}")
+    elif args.mode == "write":
+        for msg in msgs:
+            engine.handle(msg, msg.received_at)
+        rows = {unit: engine.unit_state(unit) for unit in sorted(engine.take_dirty())}
+        with sessions.begin() as session:
+            write_units(session, "bench", rows)
+        for data in rows.values():
+            if data is not None:
+                data["w"] = 1
+        with sessions.begin() as session:
+            session.connection()  # the transaction begun, outside the measure
+            if args.instrument:
+                ingest_writer.callgrind(True)
+            write_units(session, "bench", rows)
+            if args.instrument:
+                ingest_writer.callgrind(False)
+        print(f"units {len(rows)}")
     elif args.mode == "cpu":
         slices = []
         for k in range(args.rounds):
@@ -126,6 +151,8 @@ def main() -> int:
         Path(args.out or "rules_cpu.dump").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"messages {len(msgs)}: " + ", ".join(f"{k} {n}" for k, n in Counter(map(kind, msgs)).most_common()))
     db.dispose()
+    if args.db == "postgresql":
+        drop_database(pg_name)
     return 0
 
 
