@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 CHANNEL = "api"
 # An id: 1 to ID_MAX word characters, dots, colons or dashes. Written `+` with a max_length, not `{1,64}`:
 # pydantic-core compiles a counted repeat of the Unicode class `\w` into 64 copies of it, ~3 ms a field and
-# ~86 ms of the app's build with the user names' `{1,100}` (docs/BENCHMARKS.md, session 15); same strings accepted.
+# ~40 ms of `pingan serve`'s start with the user names' `{1,100}` (docs/BENCHMARKS.md, session 15); same strings accepted.
 ID_PATTERN = r"^[\w.:-]+$"
 ID_MAX = 64
 

@@ -19,11 +19,11 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
-# The upsert as the driver runs it: SQLAlchemy's per-row parameter processing cost about twice what
-# building the unit's state did (docs/BENCHMARKS.md "Session 15: the drain's CPU").
+# The upsert as the driver runs it, past SQLAlchemy's per-row parameter processing (on SQLite ~14,000 of
+# write_units' ~48,000 instructions a unit; docs/BENCHMARKS.md "Session 15: the drain's CPU").
 _SQLITE_UPSERT = "INSERT INTO engine_units (scope, unit, data) VALUES (?, ?, ?) ON CONFLICT (scope, unit) DO UPDATE SET data = excluded.data"
-# PostgreSQL: one statement of two text[] literals, in the given order (psycopg's executemany took ~85,000
-# instructions a row, and a list parameter is dumped value by value in Python: hub/ingest/store.py)
+# PostgreSQL: one statement of two text[] literals, in the given order (psycopg's executemany runs row by
+# row in Python, and a list parameter is dumped value by value: hub/ingest/store.py `pg_array_literals`)
 _PG_UPSERT = ("INSERT INTO engine_units (scope, unit, data) SELECT %s, u, d FROM unnest(%s::text[], %s::text[]) "
               "WITH ORDINALITY AS t(u, d, n) ORDER BY n ON CONFLICT (scope, unit) DO UPDATE SET data = excluded.data")
 
