@@ -34,8 +34,10 @@ log = logging.getLogger("pingan.serve")
 
 
 def warn_unless_production_ready(config: Config, config_file: Path) -> None:
-    """Loud, not fatal: a test bench or a pilot may run like this, residents must not."""
-    problems, _ = production_report(config, config_file)
+    """Loud, not fatal: a test bench or a pilot may run like this, residents must not. Without the
+    default-password check of `pingan check-config --production`: its argon2 tries cost ~0.65 s of
+    CPU a user, at the start, while a backlog drains (docs/SECURITY.md)."""
+    problems, _ = production_report(config, config_file, passwords=False)
     for key, text in config_notes(config):
         log.warning("%s: %s", key, text)
     if problems:

@@ -101,6 +101,26 @@ def test_serve_warns_loudly_at_start_when_not_production_ready(database: dict[st
     assert "NOT READY FOR RESIDENTS" in record.getMessage() and "sms.provider" in record.getMessage()
 
 
+def test_serve_names_a_demo_user_at_start_without_trying_passwords(database: dict[str, str], caplog: pytest.LogCaptureFixture,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # the argon2 tries are check-config's: at serve's start they would cost every user ~0.65 s of CPU
+    from argon2 import PasswordHasher
+
+    from hub.config import load_config
+    from pingan.serve import warn_unless_production_ready
+
+    assert pingan("users", "add", "demo", "--role", "admin", env=database, stdin="pingan-demo-2\n").returncode == 0
+    assert pingan("users", "add", "zhang", "--role", "operator", env=database, stdin="12345678\n").returncode == 0
+    tries: list[str] = []
+    real_verify = PasswordHasher.verify
+    monkeypatch.setattr(PasswordHasher, "verify", lambda self, h, p: tries.append(p) or real_verify(self, h, p))
+    path = ROOT / "hub" / "default_config.yaml"
+    warn_unless_production_ready(load_config(path, environ=database), path)
+    message = next(r.getMessage() for r in caplog.records if r.name == "pingan.serve" and "NOT READY" in r.getMessage())
+    assert "user 'demo'" in message and "user 'zhang'" not in message
+    assert tries == []
+
+
 def test_twilio_for_a_mainland_community_is_a_warning_not_a_refusal(database: dict[str, str]) -> None:
     # the example production configuration sends through Twilio
     result = pingan("--config", "deploy/config.production.yaml", "check-config", "--production",
