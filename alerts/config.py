@@ -41,6 +41,7 @@ class InactivityConfig(Strict):
     late_bedtime_ceiling_hours: float = Field(6, ge=0, le=12, description="a late bedtime's night ends at the latest this long after the night window closes")
     outage_not_silence: bool = Field(False, description="the hours the home's sensors were offline (and flushed no activity of hers) are unseen, not silence: after they come back, only the silence seen before and after counts")
     door_left_open: bool = Field(False, description="a door opened while she is away and then neither closed nor passed again, with no motion, for 10 min ends the absence: someone lies in the doorway (a fall as she came in)")
+    door_left_open_closes: bool = Field(False, description="door_left_open only where her door sensor has reported a door_close: one that reports openings only never says a door was shut")
 
 
 class GeofenceConfig(Strict):
@@ -149,6 +150,7 @@ class RulesConfig(Strict):
     geofence: GeofenceConfig = Field(default_factory=GeofenceConfig)
     low_battery: LowBatteryConfig = Field(default_factory=LowBatteryConfig)
     sos_cancel_s: float = Field(30, ge=0, le=600, description="an sos_cancel within this many seconds cancels the SOS alert")
+    motion_gap: bool = Field(False, description="learn each home unit's shortest usual gap between motions (its PIR's blind time): windows that count motions fit it, a departure's confirmation counts from its end (alerts/rules/pets.py `fit`)")
     clock_behind: bool = Field(True, description="judge a device whose clock runs steadily behind on corrected time, not as late (alerts/clocks.py)")
     routine: RoutineConfig = Field(default_factory=RoutineConfig)
     learned_day: LearnedDayConfig = Field(default_factory=LearnedDayConfig)

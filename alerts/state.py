@@ -274,13 +274,18 @@ class MotionBackground:
     #: rules.pets.wake_bound: the newest motion after a night's silence that made a bout against the background's
     #: estimate but not against its bound (her getting up, or the sensor's chance bout: the night's end waits a little)
     doubt_at: float | None = None
+    #: rules.motion_gap: the home unit's shortest usual gap between two motions (its PIR's blind time after a
+    #: trigger: 60 s here, 120-300 s on many battery PIRs; a low quantile of its gaps, alerts/rules/pets.py
+    #: `note_gap`), and its newest motion (device time)
+    gap: float | None = None
+    gap_last: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights],
                 "away": list(self.away), "absences": [list(row) for row in self.absences],
                 "hours": [[list(row) for row in rows] for rows in self.hours], "maybe_out": list(self.maybe_out),
                 "lone_hours": [row.tolist() for row in self.lone_hours], "tag_out": list(self.tag_out),  # arrays: see QuietHistory
-                "doubt_at": self.doubt_at}
+                "doubt_at": self.doubt_at, "gap": self.gap, "gap_last": self.gap_last}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MotionBackground:
@@ -288,7 +293,7 @@ class MotionBackground:
                    list(data.get("away", [])), [list(row) for row in data.get("absences", [])],
                    [[list(row) for row in rows] for rows in data.get("hours", [])], list(data.get("maybe_out", [])),
                    [array("i", row) for row in data.get("lone_hours", [])], list(data.get("tag_out", [])),
-                   data.get("doubt_at"))
+                   data.get("doubt_at"), data.get("gap"), data.get("gap_last"))
 
 
 @dataclass(slots=True)
@@ -306,6 +311,7 @@ class Departure:
     tag_moved_at: float | None = None  # newest proven movement of her tag while away (device time; may predate this absence)
     tag_left_at: float | None = None  # when her tag last left the home radius (its first fix out): did it go with her?
     door_in_at: float | None = None  # door_left_open: a door opened while she was away, not closed since
+    door_closed_at: float | None = None  # door_left_open_closes: her door sensor's newest door_close (it reports closings)
     longest_away_s: float | None = None  # away_learned: her longest absence seen to end through the door, beyond away_max_hours
     longest_away_at: float | None = None  # ... and when it ended (it counts for learned_day.window_days)
     blind_from: float | None = None  # outage_not_silence: the last unwatched span began here ...
@@ -353,6 +359,7 @@ class ResidentState:
         tag_moved_at: float | None
         tag_left_at: float | None
         door_in_at: float | None
+        door_closed_at: float | None
         longest_away_s: float | None
         longest_away_at: float | None
         blind_from: float | None

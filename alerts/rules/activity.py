@@ -44,6 +44,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     """Activity at device time `at`; `seen` orders it against door events (hub time when live).
     Home motion a pet may explain is the resident's only in a bout (rules.pets, `_bout_sizes`)."""
     rs = ctx.residents[resident_id]
+    if event == "motion" and device.kind is _PINGAN_CAT and ctx.rules.motion_gap:
+        pets.note_gap(_background(rs), at)  # its PIR's blind time (rules.motion_gap)
     sizes = _bout_sizes(ctx, resident_id, device, at) if event == "motion" else ()
     residents = not sizes or pets.in_bout(_background(rs), at, sizes)
     if not residents and ctx.rules.pets.wake_bound:
@@ -65,7 +67,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     stray, was_away = False, departure is not None and departure.away_since is not None
     if device.kind is _DOOR_SENSOR:
         if event == "door_close":
-            note_door_closed(rs)
+            note_door_closed(rs, at)
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
         _hindsight(ctx, rs, resident_id, device, at, event)
@@ -290,7 +292,8 @@ def _returned(ctx: RuleContext, resident_id: str, at: float, sizes: tuple[int, .
         return True
     if rs.last_door_at is not None and rs.last_door_at > rs.away_since + DOOR_PASSAGE_S:
         return True
-    if rs.stray_motion_at is None or rs.stray_motion_at < rs.away_since or at - rs.stray_motion_at > RETURN_WINDOW_S:
+    window = pets.fit(RETURN_WINDOW_S, RETURN_MOTIONS, _gap(rs))  # a blind-time PIR reports fewer (rules.motion_gap)
+    if rs.stray_motion_at is None or rs.stray_motion_at < rs.away_since or at - rs.stray_motion_at > window:
         rs.stray_motion_at, rs.stray_motions = at, 0  # a new burst
     rs.stray_motions = (rs.stray_motions or 0) + 1
     if sizes and ctx.rules.pets.by_hour and not pets.in_bout(_background(rs), at, sizes, since=rs.away_since):
@@ -305,13 +308,18 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
     if rs.away_since is None and pending_newer and motion_before:
         rs.door_open_at = at
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
-    elif rs.away_since is not None and at > rs.away_since + DOOR_PASSAGE_S and ctx.rules.inactivity.door_left_open:
+    elif rs.away_since is not None and at > rs.away_since + DOOR_PASSAGE_S and ctx.rules.inactivity.door_left_open \
+            and (rs.door_closed_at is not None or not ctx.rules.inactivity.door_left_open_closes):
         rs.door_in_at = at  # the door opened while she is away: closed again, or passed again, or she moves, or `_left_open`
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
 
 
-def note_door_closed(rs: ResidentState) -> None:
-    """A door_close: the door opened while she was away is shut again (inactivity.door_left_open)."""
+def note_door_closed(rs: ResidentState, at: float) -> None:
+    """A door_close: the door opened while she was away is shut again (inactivity.door_left_open);
+    and her door sensor is one that reports closings (door_left_open_closes: a door "left open" is
+    told only by one that does — many report openings only)."""
+    if rs.door_closed_at is None or at > rs.door_closed_at:
+        rs.door_closed_at = at
     departure = rs.departure
     if departure is not None and departure.door_in_at is not None:
         departure.door_in_at = None
@@ -351,12 +359,28 @@ def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float |
         return _left_open(ctx, rs, resident_id, now)
     if departure is None or departure.door_open_at is None or departure.away_since is not None:
         return None
-    due = departure.door_open_at + DEPARTURE_CONFIRM_S
+    due = departure.door_open_at + DEPARTURE_CONFIRM_S + _blind_left(rs, departure.door_open_at)
     if now < due:
         return due
     rs.away_since, rs.away_by, rs.door_open_at = rs.door_open_at, "door", None
     ctx.touched.add(resident_id)
     return None
+
+
+def _gap(rs: ResidentState) -> float | None:
+    """rules.motion_gap: the home unit's learned gap between motions (None: not learned, or off)."""
+    background = rs.background
+    return None if background is None else background.gap
+
+
+def _blind_left(rs: ResidentState, at: float) -> float:
+    """rules.motion_gap: how long after `at` the home unit stays blind after its newest motion
+    (up to its learned gap): motion then cannot be reported, so a departure's confirmation
+    (DEPARTURE_CONFIRM_S) counts from the end of it."""
+    background = rs.background
+    if background is None or background.gap is None or background.gap_last is None:
+        return 0.0
+    return min(background.gap, max(0.0, background.gap_last + background.gap - at))
 
 
 def tag_home_edge(ctx: RuleContext, resident_id: str, out: bool, at: float) -> None:

@@ -39,6 +39,38 @@ MIN_SEEN_RETURNS = 0.75  # the share of absences that must end through the door 
 NEAR_HOURS = 1  # by_hour: an hour's background is learned with the hours either side (a sunny spell drifts with the season)
 HOUR_EVIDENCE = 3.0  # by_hour: the home's rate would have shown this many motions in the time out at those hours
 
+# rules.motion_gap: a PIR reports at most one motion per blind time after each trigger — 60 s on our home unit,
+# 120-300 s on many battery (Zigbee) PIRs — so "k motions within w" may be more than the sensor can ever report
+# (3 within 10 min with a 300 s blind time). Each home unit's own gap is learned from its motions (`note_gap`), and
+# a window that counts k motions is at least GAP_SLACK × (k - 1) of those gaps long (`fit`): a person moving
+# about sets the sensor off again about every other time it re-arms. A unit with a 60 s gap keeps every window
+# here up to k = 6 (10 min), 16 (30 min), 31 (60 min).
+GAP_SLACK = 2.0
+GAP_QUANTILE = 0.05  # the gap tracked: this low quantile of the unit's gaps under LONE_S (a flush or a jitter of
+GAP_STEP = 0.1  # ... a second now and then moves it one step), each gap moving it by this factor (log) at most
+
+
+def note_gap(bg: MotionBackground, at: float) -> None:
+    """rules.motion_gap: home-unit motion at device time `at`: track the low quantile GAP_QUANTILE
+    of the gaps between its motions (a stochastic-approximation quantile, in log space: a gap
+    below the estimate pulls it down by GAP_STEP × (1 - q), one above lifts it by GAP_STEP × q).
+    The first gap starts it; gaps of LONE_S or more (she did not move) and out-of-order ones are
+    not the sensor's."""
+    last, bg.gap_last = bg.gap_last, at if bg.gap_last is None else max(at, bg.gap_last)
+    if last is None or not 1.0 <= at - last < LONE_S:
+        return
+    gap = at - last
+    if bg.gap is None:
+        bg.gap = gap
+    else:
+        bg.gap *= math.exp(-GAP_STEP * (1 - GAP_QUANTILE)) if gap < bg.gap else math.exp(GAP_STEP * GAP_QUANTILE)
+
+
+def fit(window_s: float, k: int, gap: float | None) -> float:
+    """A window that counts `k` motions, long enough for a sensor that reports one per `gap`
+    (rules.motion_gap; None: as it is)."""
+    return window_s if gap is None else max(window_s, GAP_SLACK * (k - 1) * gap)
+
 
 def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> None:
     """Keep home motion at device time `at`: the recent times (bout test) and, once the motion
@@ -49,7 +81,7 @@ def note_motion(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -> No
     recent.append(at)
     recent.sort()  # a buffered flush may come late
     # the motions older than the longest window (sorted: bisect counts them, as a loop over all would)
-    stale = bisect_right(recent, recent[-1] - BOUT_WINDOWS_S[-1])  # keep the newest: the lone test looks one back
+    stale = bisect_right(recent, recent[-1] - fit(BOUT_WINDOWS_S[-1], MAX_BOUT, bg.gap))  # keep the newest: the lone test looks one back
     del recent[: max(0, len(recent) - MAX_BOUT, stale - 1)]
     if bg.first_day is None:  # the first deep night watched whole
         bg.first_day = local_day(at, tz)[0] + (seconds_of_day(at, tz) > DEEP_NIGHT[0])
@@ -73,7 +105,7 @@ def bout_sizes(bg: MotionBackground, tz: str, at: float, day_s: float, cfg: Pets
     """Per window of BOUT_WINDOWS_S, the motions that make a bout the resident's in this home at
     `at`; () when every motion is (no pet known here). `last`: her last activity (by_hour)."""
     rate = pet_rate(bg, tz, at, cfg, last)
-    return () if rate is None else tuple(_size(rate, w, day_s, cfg) for w in BOUT_WINDOWS_S)
+    return () if rate is None else tuple(_size(rate, w, day_s, cfg, bg.gap) for w in BOUT_WINDOWS_S)
 
 
 #: rules.pets.wake_bound: a silence whose allowance ends this soon after a doubtful bout (`doubtful`) waits
@@ -87,7 +119,7 @@ def doubtful(bg: MotionBackground, tz: str, at: float, day_s: float, cfg: PetsCo
     bout against the background's estimate — her getting up slowly, or the sensor's chance bout."""
     if waking(tz, last, at):
         rate = pet_rate(bg, tz, at, cfg, last, upper=False)
-        if rate is not None and in_bout(bg, at, tuple(_size(rate, w, day_s, cfg) for w in BOUT_WINDOWS_S)):
+        if rate is not None and in_bout(bg, at, tuple(_size(rate, w, day_s, cfg, bg.gap) for w in BOUT_WINDOWS_S)):
             bg.doubt_at = at
 
 
@@ -286,12 +318,12 @@ def background_rate(bg: MotionBackground, tz: str, at: float, cfg: PetsConfig) -
     return sum(rows) / (observed * DEEP_NIGHT_H)
 
 
-def _size(rate: float, window_s: float, day_s: float, cfg: PetsConfig) -> int:
+def _size(rate: float, window_s: float, day_s: float, cfg: PetsConfig, gap: float | None = None) -> int:
     """The smallest k ≥ 2 for which a background of `rate` motions an hour (at random times)
-    makes k motions within `window_s` fewer than `false_bouts` times in `day_s`:
-    day_s × rate × P(at least k − 1 more in the window before a motion)."""
-    per_window = rate * window_s / 3600
+    makes k motions within `window_s` (`fit` for the unit's `gap`) fewer than `false_bouts`
+    times in `day_s`: day_s × rate × P(at least k − 1 more in the window before a motion)."""
     for k in range(2, MAX_BOUT):
+        per_window = rate * fit(window_s, k, gap) / 3600
         if day_s / 3600 * rate * _at_least(k - 1, per_window) < cfg.false_bouts:
             return k
     return MAX_BOUT
@@ -305,13 +337,15 @@ def _at_least(n: int, mean: float) -> float:
 def in_bout(bg: MotionBackground, at: float, sizes: tuple[int, ...], since: float | None = None) -> bool:
     """Motion at `at` is part of a bout: another within LONE_S before it, and in some window of
     BOUT_WINDOWS_S up to it (it among them) as many motions as `sizes` asks — a lone motion
-    after a bout is not its tail. Only motions from `since` on count. Always when `sizes` is ()."""
+    after a bout is not its tail. Only motions from `since` on count. Always when `sizes` is ().
+    Each window `fit` for the unit's gap (rules.motion_gap: `bg.gap`, None when off)."""
     if not sizes:
         return True
     before = [t for t in bg.recent if t <= at and (since is None or t >= since)]
-    if len(before) < 2 or at - before[-2] > LONE_S:
+    gap = bg.gap
+    if len(before) < 2 or at - before[-2] > fit(LONE_S, 2, gap):
         return False
-    return any(sum(1 for t in before if t > at - w) >= k for w, k in zip(BOUT_WINDOWS_S, sizes, strict=True))
+    return any(sum(1 for t in before if t > at - fit(w, k, gap)) >= k for w, k in zip(BOUT_WINDOWS_S, sizes, strict=True))
 
 
 # rules.pets.hindsight: where the background is not known yet, a self-firing PIR cancels her departures

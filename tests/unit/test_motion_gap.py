@@ -1,0 +1,145 @@
+"""rules.motion_gap (issue 15, session 15 "Device physics"): a home unit's PIR reports at most one
+motion per blind time after each trigger — 60 s on ours, 120-300 s on many battery PIRs. The
+rules counted motions in windows made for 60 s ("3 within 10 min": impossible at 300 s) and
+confirmed a departure when no motion came within 10 min of the door, though the PIR may be blind
+for the first minutes of them. Each unit's own gap is learned from its motions (pets.note_gap);
+windows that count k motions fit it (pets.fit), a departure's confirmation counts from its end."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from rules_kit import Driver, registry, resident
+
+from alerts.config import RulesConfig
+from alerts.reasons import ReasonCode
+from alerts.registry import Device
+from alerts.rules import pets
+from alerts.state import MotionBackground
+from devices import DeviceKind
+
+H = 3600.0
+TZ = "Asia/Shanghai"
+T7 = 1764111600.0  # 2025-11-26 07:00 Asia/Shanghai
+DEVICES = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 30),
+           Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 30)]
+POTTERING = (320.0, 700.0, 400.0, 900.0)  # a person about the flat seen by a 300 s PIR: never 3 reports in 10 min
+
+
+def day_at_home(blind_s: float, door: str, motion_gap: bool) -> Driver:
+    """Up at 07:00, her PIR (blind `blind_s` after each trigger) reporting every `blind_s` + 20 s
+    until 10:00; 40 s after its last report she opens the door. `door`: "stays" — she looked
+    out and stayed in: the PIR's next report 700 s after the door (it was blind when she moved
+    by it), then pottering reports (POTTERING) until 22:00 and from 07:00 the next day to 12:00;
+    "out 4 h" — she went out, back through the door at 14:00, then pottering as before."""
+    rules = RulesConfig(motion_gap=motion_gap, inactivity={"day_hours_door": 2.5})
+    drv = Driver.start(registry([resident(tz=TZ)], DEVICES), rules=rules, at=T7 - 60)
+    t = T7
+    while t < T7 + 3 * H:
+        drv.event("cat-0001", "motion", t)
+        last, t = t, t + blind_s + 20
+    opened = last + 40
+    drv.event("door-0001", "door_open", opened)
+    drv.event("door-0001", "door_close", opened + 10)
+    t = opened + 700
+    if door == "out 4 h":
+        drv.event("door-0001", "door_open", T7 + 7 * H)
+        drv.event("door-0001", "door_close", T7 + 7 * H + 10)
+        t = T7 + 7 * H + 60
+    for start, end in ((t, T7 + 15 * H), (T7 + 24 * H, T7 + 29 * H)):
+        t, k = start, 0
+        while t < end:
+            drv.event("cat-0001", "motion", t)
+            t, k = t + POTTERING[k % len(POTTERING)], k + 1
+    drv.advance_to(T7 + 29 * H)
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "blind_s", "door", "motion_gap", "alerts"),
+    [
+        ("300 s PIR, she stays in after opening the door: no departure, no alert", 300, "stays", True, []),
+        ("key off: a departure, her pottering never makes a return (3 in 10 min): away too long 24 h after the door",
+         300, "stays", False, [ReasonCode.AWAY_TOO_LONG]),
+        ("300 s PIR, out 4 h through the door: the departure still holds, no alert while out", 300, "out 4 h", True, []),
+        ("the same, key off", 300, "out 4 h", False, []),
+        ("60 s PIR, out 4 h: as before", 60, "out 4 h", True, []),
+    ],
+)
+def test_a_blind_time_pir_neither_invents_departures_nor_hides_returns(
+        name: str, blind_s: float, door: str, motion_gap: bool, alerts: list[ReasonCode]) -> None:
+    drv = day_at_home(blind_s, door, motion_gap)
+    assert [a.reason.code for a in drv.opened("inactivity")] == alerts, name
+
+
+def learned_gap(blind_s: float, n: int = 400, seed: int = 1) -> float | None:
+    """A unit that re-arms `blind_s` after each trigger, a person setting it off at random
+    (exponential pauses of mean 2 min) and now and then a jitter of a second."""
+    rng, bg, t = random.Random(seed), MotionBackground(), 0.0
+    for _ in range(n):
+        t += blind_s + rng.expovariate(1 / 120) if rng.random() > 0.02 else 1.0
+        pets.note_gap(bg, t)
+    return bg.gap
+
+
+@pytest.mark.parametrize(("blind_s", "low", "high"), [(60, 55, 80), (120, 115, 140), (300, 295, 325)])
+def test_the_gap_learned_is_the_units_blind_time(blind_s: float, low: float, high: float) -> None:
+    gap = learned_gap(blind_s)
+    assert gap is not None and low <= gap <= high
+
+
+@pytest.mark.parametrize(
+    ("name", "gap", "motions", "sizes", "bout"),
+    [
+        ("60 s unit: 3 within 10 min, a bout", 60.0, (0, 120, 240), (3, 32, 32), True),
+        ("300 s unit, key off (no gap): 3 reports 310 s apart are never within 10 min", None, (0, 310, 620), (3, 32, 32), False),
+        ("300 s unit: the window fits 2 × 2 gaps (1240 s), a bout", 310.0, (0, 310, 620), (3, 32, 32), True),
+        ("300 s unit: 3 reports over 25 min are no bout", 310.0, (0, 700, 1500), (3, 32, 32), False),
+        ("60 s unit: windows unchanged, 3 reports over 11 min are no bout", 60.0, (0, 330, 660), (3, 32, 32), False),
+    ],
+)
+def test_a_bout_fits_the_units_gap(name: str, gap: float | None, motions: tuple[float, ...], sizes: tuple[int, ...],
+                                   bout: bool) -> None:
+    bg = MotionBackground(recent=[1000.0 + m for m in motions], gap=gap)
+    assert pets.in_bout(bg, 1000.0 + motions[-1], sizes) is bout, name
+
+
+def letterbox_then_out(closes: bool, door_left_open_closes: bool) -> Driver:
+    """kasteren-c with a door sensor that reports openings only (session 15): at 10:00 she steps
+    out to the letterbox and is back inside at once, but her PIR reports her only from 10:20 — a
+    departure, and her pottering motions are no return. At 11:00 she goes out for 5 h (no motion),
+    back at 16:00 through the door, then moves about. `closes`: the sensor sends a door_close
+    5 s after each opening."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24, "door_left_open": True,
+                                    "door_left_open_closes": door_left_open_closes})
+    drv = Driver.start(registry([resident(tz=TZ)], DEVICES), rules=rules, at=T7 - 60)
+    events = [(T7 + k * 600.0, "cat-0001", "motion") for k in range(18)]  # 07:00-09:50
+    events += [(T7 + 3 * H + 1200 * (k + 1), "cat-0001", "motion") for k in range(2)]  # 10:20, 10:40
+    events += [(T7 + 9 * H + 60 + 600 * k, "cat-0001", "motion") for k in range(30)]  # back at 16:00
+    for opened in (T7 + 3 * H, T7 + 4 * H, T7 + 9 * H):
+        events.append((opened, "door-0001", "door_open"))
+        if closes:
+            events.append((opened + 5, "door-0001", "door_close"))
+    for t, device, kind in sorted(events):
+        drv.advance_to(t)
+        drv.event(device, kind, t)
+    drv.advance_to(T7 + 15 * H)
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "closes", "door_left_open_closes", "alerts_at_h"),
+    [
+        ("openings only: her going out at 11:00 is no door left open — still away, no alert", False, True, []),
+        ("key off: the 11:00 opening never closed reads as her lying in the doorway: a false alert at 13:30",
+         False, False, [6.5]),
+        ("a sensor that reports closings: as before, no alert", True, True, []),
+        ("the same, key off", True, False, []),
+    ],
+)
+def test_a_door_left_open_needs_a_sensor_that_reports_closings(name: str, closes: bool, door_left_open_closes: bool,
+                                                               alerts_at_h: list[float]) -> None:
+    drv = letterbox_then_out(closes, door_left_open_closes)
+    opened = [round((a.opened_at - T7) / H, 2) for a in drv.opened("inactivity")]
+    assert opened == pytest.approx(alerts_at_h, abs=0.02), name
