@@ -127,6 +127,7 @@ class PetsConfig(Strict):
     by_hour: bool = Field(False, description="learn the motion while away per hour of the day (a PIR set off by the sun or a heater in some hours only) and judge each hour by its own background")
     wake_bound: float = Field(0.0, ge=0, lt=1, description="by_hour: her first motions after a night's silence make a bout against the upper bound, at this confidence, of the background her absences showed (a few hours out tell a rate only roughly); 0: against the estimate itself")
     tag_absences: bool = Field(False, description="where no door sensor sees her departures: her tag beyond the home radius on several good fixes over half an hour, with no bout of motion at home meanwhile, was an absence: learn its motion as the background's")
+    dead_time: bool = Field(False, description="rules.motion_gap: the background's chance of a bout counts each window's live time only (a PIR blind for its gap after each trigger reports no motion then)")
 
 
 class LeaksConfig(Strict):

@@ -322,8 +322,12 @@ def _size(rate: float, window_s: float, day_s: float, cfg: PetsConfig, gap: floa
     """The smallest k ≥ 2 for which a background of `rate` motions an hour (at random times)
     makes k motions within `window_s` (`fit` for the unit's `gap`) fewer than `false_bouts`
     times in `day_s`: day_s × rate × P(at least k − 1 more in the window before a motion)."""
+    live_rate = rate if gap is None or not cfg.dead_time else rate / max(1.0 - rate * gap / 3600, 0.1)
     for k in range(2, MAX_BOUT):
-        per_window = rate * fit(window_s, k, gap) / 3600
+        window = fit(window_s, k, gap)
+        if gap is not None and cfg.dead_time:  # the k - 1 others each leave the sensor blind for its gap
+            window = max(window - (k - 1) * gap, 0.0)
+        per_window = live_rate * window / 3600
         if day_s / 3600 * rate * _at_least(k - 1, per_window) < cfg.false_bouts:
             return k
     return MAX_BOUT

@@ -12,7 +12,7 @@ import random
 import pytest
 from rules_kit import Driver, registry, resident
 
-from alerts.config import RulesConfig
+from alerts.config import PetsConfig, RulesConfig
 from alerts.reasons import ReasonCode
 from alerts.registry import Device
 from alerts.rules import pets
@@ -143,3 +143,22 @@ def test_a_door_left_open_needs_a_sensor_that_reports_closings(name: str, closes
     drv = letterbox_then_out(closes, door_left_open_closes)
     opened = [round((a.opened_at - T7) / H, 2) for a in drv.opened("inactivity")]
     assert opened == pytest.approx(alerts_at_h, abs=0.02), name
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "gap", "dead_time", "sizes"),
+    [
+        ("60 s unit, a pet of 1.5 an hour: the same bouts either way", 1.5, 60.0, True, (4, 5, 7)),
+        ("the same, dead_time off", 1.5, 60.0, False, (4, 5, 7)),
+        ("300 s unit: each window's live time only — 4 within 31 min (twice), 6 within 60 min",
+         1.5, 310.0, True, (4, 4, 6)),
+        ("300 s unit, dead_time off: the whole stretched window — 6 within 52 min (twice), 7 within 62 min", 1.5, 310.0, False, (6, 6, 7)),
+    ],
+)
+def test_a_bout_against_a_blind_time_pir_counts_its_live_time(name: str, rate: float, gap: float, dead_time: bool,
+                                                              sizes: tuple[int, ...]) -> None:
+    """rules.pets.dead_time: a background of `rate` motions an hour seen through a PIR blind for
+    `gap` after each trigger cannot put a motion within a gap of another, so k motions in a window
+    take (k - 1) gaps of it: the chance counts the rest (at the rate before the blind time)."""
+    cfg = PetsConfig(enabled=True, dead_time=dead_time)
+    assert tuple(pets._size(rate, w, 6 * H, cfg, gap) for w in pets.BOUT_WINDOWS_S) == sizes, name
