@@ -204,7 +204,7 @@ def _offline_misses(recording: Path, reg: RegistrySnapshot, missed: list[str], a
             if key in wanted:
                 truths[key] = line["truth"].get("device", "")
                 heard.setdefault(truths[key], [])
-            continue
+    for raw in _lines(recording):  # a second pass: the devices' messages before their truth lines too
         if b'"topic"' in raw:
             head = raw[:200].decode(errors="replace")
             device = head.partition("/dev/")[2].partition("/")[0]
