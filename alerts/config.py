@@ -41,7 +41,6 @@ class InactivityConfig(Strict):
     late_bedtime_ceiling_hours: float = Field(6, ge=0, le=12, description="a late bedtime's night ends at the latest this long after the night window closes")
     outage_not_silence: bool = Field(False, description="the hours the home's sensors were offline (and flushed no activity of hers) are unseen, not silence: after they come back, only the silence seen before and after counts")
     door_left_open: bool = Field(False, description="a door opened while she is away and then neither closed nor passed again, with no motion, for 10 min ends the absence: someone lies in the doorway (a fall as she came in)")
-    door_left_open_closes: bool = Field(False, description="door_left_open only where her door sensor has reported a door_close: one that reports openings only never says a door was shut")
 
 
 class GeofenceConfig(Strict):

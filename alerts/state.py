@@ -311,7 +311,6 @@ class Departure:
     tag_moved_at: float | None = None  # newest proven movement of her tag while away (device time; may predate this absence)
     tag_left_at: float | None = None  # when her tag last left the home radius (its first fix out): did it go with her?
     door_in_at: float | None = None  # door_left_open: a door opened while she was away, not closed since
-    door_closed_at: float | None = None  # door_left_open_closes: her door sensor's newest door_close (it reports closings)
     longest_away_s: float | None = None  # away_learned: her longest absence seen to end through the door, beyond away_max_hours
     longest_away_at: float | None = None  # ... and when it ended (it counts for learned_day.window_days)
     blind_from: float | None = None  # outage_not_silence: the last unwatched span began here ...
@@ -359,7 +358,6 @@ class ResidentState:
         tag_moved_at: float | None
         tag_left_at: float | None
         door_in_at: float | None
-        door_closed_at: float | None
         longest_away_s: float | None
         longest_away_at: float | None
         blind_from: float | None

@@ -67,7 +67,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     stray, was_away = False, departure is not None and departure.away_since is not None
     if device.kind is _DOOR_SENSOR:
         if event == "door_close":
-            note_door_closed(rs, at)
+            note_door_closed(rs)
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
         _hindsight(ctx, rs, resident_id, device, at, event)
@@ -308,18 +308,13 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
     if rs.away_since is None and pending_newer and motion_before:
         rs.door_open_at = at
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
-    elif rs.away_since is not None and at > rs.away_since + DOOR_PASSAGE_S and ctx.rules.inactivity.door_left_open \
-            and (rs.door_closed_at is not None or not ctx.rules.inactivity.door_left_open_closes):
+    elif rs.away_since is not None and at > rs.away_since + DOOR_PASSAGE_S and ctx.rules.inactivity.door_left_open:
         rs.door_in_at = at  # the door opened while she is away: closed again, or passed again, or she moves, or `_left_open`
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
 
 
-def note_door_closed(rs: ResidentState, at: float) -> None:
-    """A door_close: the door opened while she was away is shut again (inactivity.door_left_open);
-    and her door sensor is one that reports closings (door_left_open_closes: a door "left open" is
-    told only by one that does — many report openings only)."""
-    if rs.door_closed_at is None or at > rs.door_closed_at:
-        rs.door_closed_at = at
+def note_door_closed(rs: ResidentState) -> None:
+    """A door_close: the door opened while she was away is shut again (inactivity.door_left_open)."""
     departure = rs.departure
     if departure is not None and departure.door_in_at is not None:
         departure.door_in_at = None

@@ -147,7 +147,7 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
     resident_keys = ["watch_start", "last_activity", "last_activity_device", "active_since", "went_to_bed", "bed_after_run",
                      "last_home_activity", "door_open_at",
                      "away_since", "away_by", "last_door_at", "stray_motion_at", "stray_motions", "tag_moved_at", "tag_left_at",
-                     "door_in_at", "door_closed_at",
+                     "door_in_at",
                      "longest_away_s", "longest_away_at", "blind_from", "blind_floor",
                      "unwatched_since",
                      "person", "routine", "quiet", "background"]

@@ -105,46 +105,6 @@ def test_a_bout_fits_the_units_gap(name: str, gap: float | None, motions: tuple[
     assert pets.in_bout(bg, 1000.0 + motions[-1], sizes) is bout, name
 
 
-def letterbox_then_out(closes: bool, door_left_open_closes: bool) -> Driver:
-    """kasteren-c with a door sensor that reports openings only (session 15): at 10:00 she steps
-    out to the letterbox and is back inside at once, but her PIR reports her only from 10:20 — a
-    departure, and her pottering motions are no return. At 11:00 she goes out for 5 h (no motion),
-    back at 16:00 through the door, then moves about. `closes`: the sensor sends a door_close
-    5 s after each opening."""
-    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "away_max_hours": 24, "door_left_open": True,
-                                    "door_left_open_closes": door_left_open_closes})
-    drv = Driver.start(registry([resident(tz=TZ)], DEVICES), rules=rules, at=T7 - 60)
-    events = [(T7 + k * 600.0, "cat-0001", "motion") for k in range(18)]  # 07:00-09:50
-    events += [(T7 + 3 * H + 1200 * (k + 1), "cat-0001", "motion") for k in range(2)]  # 10:20, 10:40
-    events += [(T7 + 9 * H + 60 + 600 * k, "cat-0001", "motion") for k in range(30)]  # back at 16:00
-    for opened in (T7 + 3 * H, T7 + 4 * H, T7 + 9 * H):
-        events.append((opened, "door-0001", "door_open"))
-        if closes:
-            events.append((opened + 5, "door-0001", "door_close"))
-    for t, device, kind in sorted(events):
-        drv.advance_to(t)
-        drv.event(device, kind, t)
-    drv.advance_to(T7 + 15 * H)
-    return drv
-
-
-@pytest.mark.parametrize(
-    ("name", "closes", "door_left_open_closes", "alerts_at_h"),
-    [
-        ("openings only: her going out at 11:00 is no door left open — still away, no alert", False, True, []),
-        ("key off: the 11:00 opening never closed reads as her lying in the doorway: a false alert at 13:30",
-         False, False, [6.5]),
-        ("a sensor that reports closings: as before, no alert", True, True, []),
-        ("the same, key off", True, False, []),
-    ],
-)
-def test_a_door_left_open_needs_a_sensor_that_reports_closings(name: str, closes: bool, door_left_open_closes: bool,
-                                                               alerts_at_h: list[float]) -> None:
-    drv = letterbox_then_out(closes, door_left_open_closes)
-    opened = [round((a.opened_at - T7) / H, 2) for a in drv.opened("inactivity")]
-    assert opened == pytest.approx(alerts_at_h, abs=0.02), name
-
-
 @pytest.mark.parametrize(
     ("name", "rate", "gap", "dead_time", "sizes"),
     [
