@@ -78,13 +78,12 @@ def _payload(raw: bytes) -> tuple[_Line, dict[str, object]]:
     return line, msgspec.json.decode((line.payload or "{}").encode())
 
 
-def blind(seconds: float, kinds: dict[str, str]) -> Step:
+def _thinned(seconds: float, applies: Callable[[str, str, bytes], bool]) -> Step:
+    """Of the messages `applies` to, per device, drop each that comes less than `seconds` after the last kept."""
     kept: dict[str, float] = {}
 
     def step(t: float, device: str, channel: str, raw: bytes) -> bytes | None:
-        if channel != "event" or kinds.get(device) != "pingan_cat" or b"motion" not in raw:
-            return raw
-        if _payload(raw)[1].get("type") != "motion":
+        if not applies(device, channel, raw):
             return raw
         last = kept.get(device)
         if last is not None and 0 <= t - last < seconds:
@@ -92,20 +91,15 @@ def blind(seconds: float, kinds: dict[str, str]) -> Step:
         kept[device] = t
         return raw
     return step
+
+
+def blind(seconds: float, kinds: dict[str, str]) -> Step:
+    return _thinned(seconds, lambda device, channel, raw: channel == "event" and kinds.get(device) == "pingan_cat"
+                    and b"motion" in raw and _payload(raw)[1].get("type") == "motion")
 
 
 def heartbeats(seconds: float, kinds: dict[str, str]) -> Step:
-    kept: dict[str, float] = {}
-
-    def step(t: float, device: str, channel: str, raw: bytes) -> bytes | None:
-        if channel != "heartbeat" or kinds.get(device) not in HEARTBEAT_KINDS:
-            return raw
-        last = kept.get(device)
-        if last is not None and 0 <= t - last < seconds:
-            return None
-        kept[device] = t
-        return raw
-    return step
+    return _thinned(seconds, lambda device, channel, _raw: channel == "heartbeat" and kinds.get(device) in HEARTBEAT_KINDS)
 
 
 def open_only(kinds: dict[str, str]) -> Step:
