@@ -2,10 +2,11 @@
 
 Written for speed (tens of thousands of rows a second): rows are tuples handed to the driver,
 skipping SQLAlchemy's per-row parameter processing — on SQLite the driver's prepared
-statements, on PostgreSQL a binary COPY into a staging table then one `INSERT ... SELECT` for
-events and device state, one `INSERT ... SELECT FROM unnest(column arrays)` for other upserts. All use
-`INSERT ... ON CONFLICT`. Owns no transaction: the batch writer opens one and passes the
-session in.
+statements; on PostgreSQL events by one binary COPY straight into `events` under a savepoint
+(a stored duplicate sends the batch through a staging table and `INSERT ... SELECT ... ON
+CONFLICT` instead), device state by a binary COPY into a staging table then one `INSERT ...
+SELECT`, one `INSERT ... SELECT FROM unnest(column arrays)` for other upserts. Dedup is exact
+either way. Owns no transaction: the batch writer opens one and passes the session in.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
+from alerts.rules.critical import CRITICAL_EVENTS
 from devices import DeviceMessage, Event, Gps, Heartbeat, Rejection, Status
 from hub.storage.models import Device, Quarantine
 from hub.storage.partitioning import DAY_S
@@ -155,6 +157,43 @@ PG_COPY_PARTITIONED_EVENTS = PgStaged.of("pingan_events_stage", PARTITIONED_COLU
                                          PARTITIONED_COLUMNS, _INTO_EVENTS)
 
 
+# The events of a batch are first copied straight into `events` under a savepoint: nearly always
+# none is stored yet (a duplicate is a QoS 1 redelivery of a message committed but not acked), and
+# one binary COPY costs the server less than half of COPY into the staging table plus `INSERT ...
+# SELECT ... ON CONFLICT` (docs/BENCHMARKS.md, "Session 15: the PostgreSQL writer's waits"). A
+# stored duplicate (the dedup constraint refuses the COPY; another hub's uncommitted row of the same
+# key makes it wait for that hub's outcome, as ON CONFLICT does) rolls back to the savepoint and
+# the batch takes the staging path, which skips it. Duplicates within the batch are gone already.
+# A batch holding an alarm event skips the attempt: with the critical lane (hub/ingest/service.py)
+# the lane has usually stored that event already, and the main session's copy of it is a duplicate.
+_UNIQUE_VIOLATION = "23505"
+ALARM_TYPES = frozenset(CRITICAL_EVENTS)  # the events the critical lane stores (hub/ingest/batch.py ALARM_EVENTS)
+
+
+def pg_copy_events(session: Session, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> bool:
+    """COPY `rows` (in `names`' order, arrival order) into events; False, and nothing stored, if
+    one of them was a stored duplicate."""
+    types = PG_PARTITIONED_TYPES[: len(names)]
+    cursor = _driver_cursor(session)
+    try:
+        cursor.execute("SAVEPOINT pingan_events_copy")
+        try:
+            with cursor.copy(f"COPY events ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+                raise
+            cursor.execute("ROLLBACK TO SAVEPOINT pingan_events_copy")
+            return False
+        cursor.execute("RELEASE SAVEPOINT pingan_events_copy")
+        return True
+    finally:
+        cursor.close()
+
+
 def pg_array_literals(names: Sequence[str], types: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
     """Each column as one PostgreSQL array literal (`{1.5,NULL,"a\\"b"}`), cast server-side.
 
@@ -191,6 +230,8 @@ def insert_events(
         names = PARTITIONED_COLUMNS
         rows = [(*row, partitions[row[0]], 0) for row in rows]  # ruled: false
     if session.get_bind().dialect.name == "postgresql":
+        if not any(row[2] in ALARM_TYPES for row in rows) and pg_copy_events(session, names, rows):
+            return {(row[0], row[3], row[4]) for row in rows}  # every row went in
         statement = PG_COPY_EVENTS if partitions is None else PG_COPY_PARTITIONED_EVENTS
         return set(pg_staged(session, statement, rows))  # RETURNING device_id, seq, device_ts: the keys
     # SQLite: one prepared statement run per row (sqlite3 caches it; a few µs each); its rowcount

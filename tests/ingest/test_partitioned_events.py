@@ -99,3 +99,39 @@ def test_the_same_seq_and_ts_on_another_channel(sessions) -> None:  # type: igno
     stored = store(sessions, [heartbeat(9, NOW, NOW)])
     pg = sessions.kw["bind"].dialect.name == "postgresql"
     assert stored == ({("tag-0001", 9, NOW)} if pg else set())
+
+
+@pytest.mark.parametrize("partitioned", [False, True], ids=["one-hub", "scale-out"])
+def test_ids_follow_arrival_with_or_without_a_stored_duplicate(sessions, partitioned: bool) -> None:  # type: ignore[no-untyped-def]
+    # PostgreSQL copies a batch straight into events, and on a stored duplicate rolls back to a
+    # savepoint and takes the staging path: either way the rows keep arrival order, and the
+    # transaction goes on after the rollback.
+    parts = {"tag-0001": 3} if partitioned else None
+    assert store(sessions, [gps(5, NOW + 5, NOW), gps(3, NOW + 3, NOW), gps(4, NOW + 4, NOW)], parts) == {
+        ("tag-0001", 5, NOW + 5), ("tag-0001", 3, NOW + 3), ("tag-0001", 4, NOW + 4)}
+    with sessions.begin() as session:
+        assert insert_events(session, [gps(7, NOW + 7, NOW), gps(3, NOW + 3, NOW + 1), gps(6, NOW + 6, NOW)],
+                             parts) == {("tag-0001", 7, NOW + 7), ("tag-0001", 6, NOW + 6)}
+        assert insert_events(session, [gps(8, NOW + 8, NOW)], parts) == {("tag-0001", 8, NOW + 8)}
+    assert [seq for seq, _ in placed(sessions)] == [5, 3, 4, 7, 6, 8]
+
+
+def test_a_batch_with_an_alarm_skips_the_direct_copy(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The critical lane has usually stored the alarm already: the main session's batch holding it
+    # goes straight to the path that skips a stored duplicate, without a COPY refused first.
+    from hub.ingest import store as store_module
+
+    def sos(seq: int) -> DeviceMessage:
+        msg = interpret(f"{ROOT}/dev/tag-0001/event", json.dumps({"seq": seq, "ts": NOW + seq, "type": "sos"}).encode(), NOW)
+        assert isinstance(msg, DeviceMessage)
+        return msg
+
+    assert store(sessions, [sos(1)]) == {("tag-0001", 1, NOW + 1)}
+    copies: list[int] = []
+    real = store_module.pg_copy_events
+    monkeypatch.setattr(store_module, "pg_copy_events", lambda s, n, rows: copies.append(len(rows)) or real(s, n, rows))
+    assert store(sessions, [gps(2, NOW + 2, NOW), sos(1)]) == {("tag-0001", 2, NOW + 2)}
+    assert store(sessions, [gps(3, NOW + 3, NOW)]) == {("tag-0001", 3, NOW + 3)}
+    if sessions.kw["bind"].dialect.name == "postgresql":
+        assert copies == [1]  # only the batch without an alarm tried the direct COPY
+    assert [seq for seq, _ in placed(sessions)] == [1, 2, 3]
