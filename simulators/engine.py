@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import msgspec
 
@@ -283,7 +283,17 @@ def _pick_device(resident: Resident, incident: Incident) -> Device:
     return found
 
 
-def write_recording(sim: Simulation, path: Path, on_progress: Callable[[float], None] | None = None) -> int:
+class Stream(Protocol):
+    """What `write_recording` needs of a world: its span and its messages and truths in time order
+    (a `Simulation`, or a world of its own such as simulators.harbin)."""
+
+    start: float
+    end: float
+
+    def __iter__(self) -> Iterator[Message | Truth]: ...
+
+
+def write_recording(sim: Stream, path: Path, on_progress: Callable[[float], None] | None = None) -> int:
     """Write the whole simulation to a recording file, truth lines included; returns lines written."""
     last = sim.start
     topics: dict[str, bytes] = {}
