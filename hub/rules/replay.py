@@ -15,6 +15,14 @@ cancel close it. Incidents are matched in time order, each alert to at most one 
 (`match`). Alerts that match no incident are false alerts; their rate is given per home-week
 (residents in the registry × the recording's span in weeks).
 
+Responders: in the world a recording comes from, somebody answered every alert; offline replay
+has nobody. Nothing in the rules closes an SOS, fall, smoke or gas alert (only a person does, or
+the device's own cancel), so without a responder the first one stayed open for the rest of the
+file, and the resident's next SOS a week later attached to it as a re-trigger: no alert of its
+own, a missed incident, and a cancel of a mistaken press closed the old alert. So a modelled
+responder resolves each such alert still open `responder_after_s` after it opened (default 2 h:
+at the door within 45 minutes, PRODUCT.md "Alerts", and time there); `None` models nobody.
+
 Broker replay (publishing at the recorded timing × speed) belongs to the simulators.
 """
 
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import heapq
 import json
 import math
 from collections import Counter
@@ -32,7 +41,17 @@ from typing import IO, Any
 
 import msgspec
 
-from alerts.actions import Action, Alert, AlertAckExpired, AlertKind, AlertOpened, AlertResolved, AlertUpdated, Outcome
+from alerts.actions import (
+    Action,
+    Alert,
+    AlertAckExpired,
+    AlertKind,
+    AlertOpened,
+    AlertResolved,
+    AlertState,
+    AlertUpdated,
+    Outcome,
+)
 from alerts.engine import Engine
 from alerts.registry import RegistrySnapshot
 from devices import DeviceMessage, interpret
@@ -43,6 +62,10 @@ MATCH_WINDOW_S = 24 * 3600.0
 MATCH_BEFORE_S = 60.0
 WEEK_S = 7 * 86400.0
 CANCELLED_SOS = "sos_cancelled"  # truth kind of a mistaken SOS the device cancelled in time
+RESPONDER_AFTER_S = 2 * 3600.0
+#: Alerts that only a person closes (or the device's own cancel): the modelled responder's.
+RESPONDED_KINDS = frozenset({AlertKind.SOS, AlertKind.FALL, AlertKind.SMOKE, AlertKind.GAS})
+RESPONDER = "replay-responder"
 ALERT_FIELDS = ("id", "code", "kind", "severity", "resident", "device", "opened_at", "resolved_at", "outcome")
 
 
@@ -106,19 +129,58 @@ class _Collector:
         return [self.latest[i] for i in self.order]
 
 
-def run_offline(recording_path: str | Path, registry: RegistrySnapshot, config: Config) -> ReplayResult:
+class _Responder:
+    """Resolves each SOS, fall, smoke or gas alert still open `after_s` after it opened (module docstring)."""
+
+    def __init__(self, engine: Engine, collector: _Collector, after_s: float | None) -> None:
+        self.engine, self.collector, self.after_s = engine, collector, after_s
+        self.due: list[tuple[float, str]] = []  # (when, alert id), a heap
+
+    def take(self, actions: list[Action]) -> None:
+        self.collector.take(actions)
+        if self.after_s is None:
+            return
+        for action in actions:
+            if isinstance(action, AlertOpened) and action.alert.kind in RESPONDED_KINDS:
+                heapq.heappush(self.due, (action.alert.opened_at + self.after_s, action.alert.id))
+
+    def next_due(self) -> float | None:
+        return self.due[0][0] if self.due else None
+
+    def resolve_due(self, now: float) -> None:
+        while self.due and self.due[0][0] <= now:
+            _, alert_id = heapq.heappop(self.due)
+            if self.collector.latest[alert_id].state is not AlertState.RESOLVED:
+                self.take(self.engine.resolve(alert_id, Outcome.OK, RESPONDER, "replay", now))
+
+
+def _advance(engine: Engine, clock: VirtualClock, responder: _Responder, before: float) -> None:
+    """Fire every rule deadline and responder visit due before `before`, in time order."""
+    while True:
+        rule_due, visit_due = engine.next_deadline(), responder.next_due()
+        first = min((t for t in (rule_due, visit_due) if t is not None), default=None)
+        if first is None or first >= before:
+            return
+        clock.set(first)
+        if first == visit_due:
+            responder.resolve_due(clock.now())
+        else:
+            responder.take(engine.tick(clock.now()))
+
+
+def run_offline(recording_path: str | Path, registry: RegistrySnapshot, config: Config,
+                responder_after_s: float | None = RESPONDER_AFTER_S) -> ReplayResult:
     engine = Engine(registry, config.rules, config.alerts)
     clock = VirtualClock()
     collector = _Collector()
+    responder = _Responder(engine, collector, responder_after_s)
     truths: list[Truth] = []
     rejected: Counter[str] = Counter()
     messages = 0
     first: float | None = None
     root = config.mqtt.topic_root
     for line in _lines(Path(recording_path), rejected):
-        while (due := engine.next_deadline()) is not None and due < line.t:
-            clock.set(due)
-            collector.take(engine.tick(clock.now()))
+        _advance(engine, clock, responder, line.t)
         clock.set(line.t)
         now = clock.now()
         first = now if first is None else first
@@ -133,7 +195,7 @@ def run_offline(recording_path: str | Path, registry: RegistrySnapshot, config: 
         messages += 1
         msg = interpret(line.topic, raw, now, root)
         if isinstance(msg, DeviceMessage):
-            collector.take(engine.handle(msg, now))
+            responder.take(engine.handle(msg, now))
         else:
             rejected[msg.reason] += 1
     alerts = collector.alerts()

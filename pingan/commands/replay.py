@@ -16,7 +16,7 @@ from dashboards.reasons import ReasonWords
 from hub.config import Config, ConfigError, config_path, load_config
 from hub.registry.file import RegistryError, load_registry_file, to_snapshot
 from hub.rules.backtest import compare, text_lines
-from hub.rules.replay import ReplayResult, run_offline
+from hub.rules.replay import RESPONDER_AFTER_S, ReplayResult, run_offline
 from simulators.cli import replay_to_broker
 
 
@@ -31,6 +31,7 @@ def replay_command(
     speed: Annotated[float, typer.Option("--speed", help="time factor for broker replay (0 = as fast as possible)")] = 1.0,
     broker_url: Annotated[str, typer.Option("--broker-url", "--url", help="broker replay: MQTT broker URL")] = "mqtt://127.0.0.1:1883",
     retime: Annotated[bool, typer.Option(help="broker replay: move payload ts onto the wall clock")] = False,
+    responder_after: Annotated[float, typer.Option("--responder-after", min=0, help="offline: minutes after which a modelled responder resolves an SOS, fall, smoke or gas alert still open (0: nobody does)")] = RESPONDER_AFTER_S / 60,
 ) -> None:
     """Replay a recording: to a broker at its timing × speed, or --offline into the rules on a
     virtual clock, printing the alerts (and, with ground truth, what was found and missed);
@@ -41,9 +42,10 @@ def replay_command(
     snapshot = _registry_snapshot(file, registry)
     # --config after `replay` is A; without it, the global `pingan --config` (ctx.obj) holds.
     path_a = config or (ctx.obj if isinstance(ctx.obj, Path) else None)
-    result = run_offline(file, snapshot, _config(path_a))
+    after_s = responder_after * 60 or None
+    result = run_offline(file, snapshot, _config(path_a), after_s)
     if compare is not None:
-        b = run_offline(file, snapshot, _config(compare))
+        b = run_offline(file, snapshot, _config(compare), after_s)
         _print_comparison(result, b, str(config_path(path_a)), str(compare), json_out, snapshot)
         return
     if json_out:

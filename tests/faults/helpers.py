@@ -286,7 +286,7 @@ def offline_alert_set(db_url: str, registry: Path, work: Path) -> set[tuple[Any,
     recording.write_text("".join(json.dumps({"t": t, "topic": f"pingan/v1/dev/{d}/{c}", "payload": p}) + "\n"
                                  for d, c, p, t in lines), encoding="utf-8")
     config = load_config(REPO / "hub" / "default_config.yaml", environ={})
-    result = run_offline(recording, to_snapshot(load_registry_file(registry)), config)
+    result = run_offline(recording, to_snapshot(load_registry_file(registry)), config, responder_after_s=None)  # no responder live either
     return {(a.kind.value, a.resident, a.device, a.outcome.value if a.outcome else None) for a in result.alerts}
 
 

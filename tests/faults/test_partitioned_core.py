@@ -105,7 +105,8 @@ def alert_set(sessions: Any) -> set[tuple[Any, ...]]:
 
 
 def offline(recording: Path, config: Config) -> set[tuple[Any, ...]]:
-    result = run_offline(recording, to_snapshot(load_registry_file(Path(f"{recording}.registry.yaml"))), config)
+    # The hubs here have no responder either: nobody closes an SOS in either (hub/rules/replay.py).
+    result = run_offline(recording, to_snapshot(load_registry_file(Path(f"{recording}.registry.yaml"))), config, responder_after_s=None)
     return {(a.kind.value, a.resident, a.device, a.outcome.value if a.outcome else None) for a in result.alerts}
 
 

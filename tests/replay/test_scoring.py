@@ -106,3 +106,31 @@ def test_fault_truth_lines_are_context_not_incidents_to_find(tmp_path: Path, con
     recording.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     truths = run_offline(recording, RegistrySnapshot({}, {}), config).truths
     assert [t.kind for t in truths] == ["sos"]
+
+
+def two_sos_a_day_apart() -> list[dict[str, Any]]:
+    """A real SOS, then a day later a press she cancels in time; heartbeats keep the unit online."""
+    day = 86400.0
+    return [
+        truth(T0, "sos"), event(T0, "cat-0001", 1, "sos"),
+        *[event(T0 + k * 3000, "cat-0001", 1 + k, "motion") for k in range(1, 30)],
+        truth(T0 + day, "sos_cancelled"), event(T0 + day, "cat-0001", 40, "sos"),
+        event(T0 + day + 10, "cat-0001", 41, "sos_cancel"),
+    ]
+
+
+@pytest.mark.parametrize(("after_s", "outcomes", "cancelled_found"), [
+    (7200.0, ["ok", "cancelled"], 1),  # the responder closed the first; the second press is an alert of its own
+    (None, ["cancelled"], 0),  # nobody closed it: the press attached to it, and the cancel closed the real SOS
+])
+def test_a_modelled_responder_closes_an_sos_so_the_next_press_is_an_alert_of_its_own(
+        after_s: float | None, outcomes: list[str], cancelled_found: int, config: Config, tmp_path: Path) -> None:
+    recording = tmp_path / "recording.jsonl"
+    recording.write_text("".join(json.dumps(line) + "\n" for line in two_sos_a_day_apart()), encoding="utf-8")
+    result = run_offline(recording, to_snapshot(load_registry_file(GOLDEN / "registry.yaml")), config, after_s)
+    sos = [a for a in result.alerts if a.kind == "sos"]
+    assert [a.outcome for a in sos] == outcomes
+    if after_s is not None:
+        assert sos[0].resolved_at == T0 + after_s
+    per_kind = result.summary["truth"]["per_kind"]
+    assert (per_kind["sos"]["detected"], per_kind["sos_cancelled"]["detected"]) == (1, cancelled_found)
