@@ -50,6 +50,15 @@ How a device would have sent it
   by whole weeks to start on the first same weekday on or after `--start`, in the community's
   time zone (`--timezone`, default Asia/Shanghai). Receive time = device ts (no clock skew).
 
+One unit a room (`--units rooms`): a big home has a Ping'an Cat in each room, so each room's
+sensors become the motion of that room's unit `cat-HOME-ROOM` (its own 60 s debounce, seq and
+heartbeats from the first to the last event of the data, as a PIR beats whether or not anybody
+is in its room), all in the registry. The room is the place column of `ordonez`; `kasteren`
+takes the source's sensor map (`--rooms sensorMapX-ids.txt`, `ID,NAME,CATEGORY`): the room of
+the category for van Kasteren A-C (KASTEREN_ROOMS; an inner door's switch is in the room it
+opens into), the prefix of the name for the MIT homes (`--room-from prefix`: `Kitchen-Drawer
+A-houseD`). A home whose motion sensors cannot all be given a room is refused (exit 2).
+
 Gaps: any silence of the whole data longer than `--gap-hours` (default 12) is printed with the
 sensor that spoke last before it, so a real long absence (last event the front door) can be
 told from a sensor-network outage (last event anything else) when reading the alerts.
@@ -92,6 +101,7 @@ class Reading:
     at: datetime  # naive local time as logged
     sensor: str
     kind: str  # "motion", "door_open", "door_close"
+    room: str = ""  # the room the sensor is in, where the data say it ("" when unknown)
 
 
 # --- readers -----------------------------------------------------------------------------
@@ -131,7 +141,7 @@ def read_casas(lines: Iterable[str], name: str = "<casas>") -> Iterator[Reading]
 
 
 def read_kasteren(lines: Iterable[str], door: set[str], pir: set[str], name: str = "<kasteren>",
-                  door_latch: bool = False) -> Iterator[Reading]:
+                  door_latch: bool = False, rooms: dict[str, str] | None = None) -> Iterator[Reading]:
     for number, line in enumerate(lines, start=1):
         parts = [p.strip() for p in line.split("\t") if p.strip()]
         if not parts or not parts[0][:1].isdigit():
@@ -148,9 +158,51 @@ def read_kasteren(lines: Iterable[str], door: set[str], pir: set[str], name: str
             yield Reading(start, sensor, "door_open")
             yield Reading(end, sensor, "door_close")
         else:
-            yield Reading(start, sensor, "motion")
+            room = _room_of(rooms, sensor, where)
+            yield Reading(start, sensor, "motion", room)
             if sensor not in pir:
-                yield Reading(end, sensor, "motion")
+                yield Reading(end, sensor, "motion", room)
+
+
+def _room_of(rooms: dict[str, str] | None, sensor: str, where: str) -> str:
+    if rooms is None:
+        return ""
+    if sensor not in rooms:
+        raise InputError(f"{where}: the sensor {sensor} has no room in the rooms map")
+    return rooms[sensor]
+
+
+# The van Kasteren sensor maps (`sensorMapX-ids.txt`: `ID,NAME,CATEGORY`) name no room, only a
+# category; the room a category lies in. An inner door's switch is read in the room it opens
+# into (the Hall-Bedroom door: the bedroom). `Outside` holds the front door and the hall.
+KASTEREN_ROOMS = {"Kitchen": "kitchen", "KitchHeat": "kitchen", "KitchStor": "kitchen", "Toilet": "toilet",
+                  "Bathroom": "bathroom", "BathroomDoor": "bathroom", "Sleep": "bedroom", "SleepDoor": "bedroom",
+                  "Other": "living", "Outside": "hall"}
+HALLS = {"foyer", "hallway"}
+
+
+def read_rooms_map(lines: Iterable[str], by: str) -> dict[str, str]:
+    """Sensor id -> room from a sensor map `ID,NAME,CATEGORY`. `by="category"` (van Kasteren
+    A-C) reads KASTEREN_ROOMS; `by="prefix"` (the MIT homes: `Kitchen-Cabinet A-houseD`) takes
+    the room the name begins with (Foyer and Hallway are the hall). A sensor without a room is
+    left out: the reader refuses it only if it is a motion sensor (the front door needs none)."""
+    rooms: dict[str, str] = {}
+    for line in lines:
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 3 or not parts[0]:
+            continue
+        if by == "category":
+            room = KASTEREN_ROOMS.get(parts[2], "")
+        else:
+            room = parts[1].split("-", 1)[0].strip().lower() if "-" in parts[1] else ""
+            room = "hall" if room in HALLS else room
+        if room:
+            rooms[parts[0]] = _slug(room)
+    return rooms
+
+
+def _slug(text: str) -> str:
+    return "-".join(x for x in "".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
 ORDONEZ_DOOR = "Maindoor"
@@ -166,6 +218,7 @@ def read_ordonez(lines: Iterable[str], name: str = "<ordonez>") -> Iterator[Read
             raise InputError(f"{where}: expected START END LOCATION TYPE [PLACE], got {line.strip()!r}")
         start, end = _local(f"{parts[0]} {parts[1]}", where), _local(f"{parts[2]} {parts[3]}", where)
         sensor, kind = parts[4], parts[5].lower()
+        room = _slug(parts[6]) if len(parts) > 6 else ""  # the place: Bedroom, Kitchen, Bathroom, Living, Entrance
         if end < start:
             raise InputError(f"{where}: the end {end} is before the start {start}")
         if sensor == ORDONEZ_DOOR:
@@ -174,12 +227,12 @@ def read_ordonez(lines: Iterable[str], name: str = "<ordonez>") -> Iterator[Read
         elif kind == "pir":  # movement seen all along: one motion per debounce interval
             at = start
             while at <= end:
-                yield Reading(at, sensor, "motion")
+                yield Reading(at, sensor, "motion", room)
                 at += timedelta(seconds=MOTION_DEBOUNCE_S)
         else:
-            yield Reading(start, sensor, "motion")
+            yield Reading(start, sensor, "motion", room)
             if kind != "flush":
-                yield Reading(end, sensor, "motion")
+                yield Reading(end, sensor, "motion", room)
 
 
 def read_hourly(lines: Iterable[str], name: str = "<hourly>", column: str = "movement") -> Iterator[Reading]:
@@ -228,8 +281,21 @@ def has_door(readings: list[Reading]) -> bool:
     return any(r.kind != "motion" for r in readings)
 
 
-def device_messages(readings: list[Reading], home: str, tz: ZoneInfo, start: date) -> Iterator[tuple[float, str, str]]:
-    """(t, topic, payload) of the home unit and the door sensor, in time order."""
+def unit_ids(readings: list[Reading], home: str, per_room: bool) -> dict[str, str]:
+    """Room -> home unit id: one unit `cat-HOME` for all (room ""), or `cat-HOME-ROOM` a room."""
+    if not per_room:
+        return {"": f"cat-{home}"}
+    rooms = sorted({r.room for r in readings if r.kind == "motion"})
+    if "" in rooms:
+        raise InputError("--units rooms: some motion has no room (this format or map gives none)")
+    return {room: f"cat-{home}-{room}" for room in rooms}
+
+
+def device_messages(readings: list[Reading], home: str, tz: ZoneInfo, start: date,
+                    per_room: bool = False) -> Iterator[tuple[float, str, str]]:
+    """(t, topic, payload) of the home unit(s) and the door sensor, in time order. With
+    `per_room` each room has its own unit: its own debounce, seq and heartbeats (a PIR
+    beats whether or not anybody is in its room)."""
     if not readings:
         return
     shift = week_shift(readings[0].at.date(), start)
@@ -237,21 +303,25 @@ def device_messages(readings: list[Reading], home: str, tz: ZoneInfo, start: dat
     def epoch(local: datetime) -> float:
         return (local + shift).replace(tzinfo=tz).timestamp()
 
-    cat = _Device(f"cat-{home}", CAT_HEARTBEAT_S, "1.4.2")
+    cats = {room: _Device(dev, CAT_HEARTBEAT_S, "1.4.2") for room, dev in unit_ids(readings, home, per_room).items()}
     door = _Device(f"door-{home}", DOOR_HEARTBEAT_S, "2.0.1")
     events: list[tuple[float, _Device, str]] = []
-    last_motion = -1e18
+    last_motion: dict[str, float] = {}
     for r in readings:
         t = epoch(r.at)
         if r.kind == "motion":
-            if t - last_motion < MOTION_DEBOUNCE_S:
+            room = r.room if per_room else ""
+            if t - last_motion.get(room, -1e18) < MOTION_DEBOUNCE_S:
                 continue
-            last_motion = t
-            events.append((t, cat, "motion"))
+            last_motion[room] = t
+            events.append((t, cats[room], "motion"))
         else:
             events.append((t, door, r.kind))
     first, last = events[0][0], events[-1][0]
-    devices = ((cat, 7.0), (door, 11.0)) if has_door(readings) else ((cat, 7.0),)
+    # phases: the first unit as before (7 s), the others a few seconds apart
+    devices = [(cat, 7.0 + 17.0 * k) for k, cat in enumerate(cats.values())]
+    if has_door(readings):
+        devices.append((door, 11.0))
     beats = [(first + k * d.heartbeat_s + phase, d, "") for d, phase in devices
              for k in range(int((last - first) // d.heartbeat_s) + 1)]
     # heartbeat before an event at the same instant; stable order otherwise
@@ -262,8 +332,10 @@ def device_messages(readings: list[Reading], home: str, tz: ZoneInfo, start: dat
             yield t, TOPIC.format(device=dev.id, channel="heartbeat"), dev.payload(t, battery=90, rssi=-60, fw=dev.fw)
 
 
-def registry_yaml(home: str, timezone: str, source: str, door: bool = True) -> str:
+def registry_yaml(home: str, timezone: str, source: str, door: bool = True, cats: list[str] | None = None) -> str:
     door_line = f"\n  - {{id: door-{home}, kind: door_sensor, resident: r-{home}, heartbeat_s: {DOOR_HEARTBEAT_S}}}" if door else ""
+    cat_lines = "\n".join(f"  - {{id: {cat}, kind: pingan_cat, resident: r-{home}, heartbeat_s: {CAT_HEARTBEAT_S}}}"
+                           for cat in (cats or [f"cat-{home}"]))
     return f"""\
 # Registry for the real recording {home} ({source}), written by scripts/real_homes.py.
 communities: [{{id: real, name: Real homes, timezone: {timezone}}}]
@@ -277,7 +349,7 @@ residents:
     address: {home}
     home: {{lat: 45.7512, lon: 126.6421}}
 devices:
-  - {{id: cat-{home}, kind: pingan_cat, resident: r-{home}, heartbeat_s: {CAT_HEARTBEAT_S}}}{door_line}
+{cat_lines}{door_line}
 """
 
 
@@ -293,14 +365,17 @@ def gaps(readings: list[Reading], hours: float) -> list[tuple[datetime, datetime
 # --- command line ------------------------------------------------------------------------
 
 
-def convert(readings: list[Reading], home: str, out: Path, timezone: str, start: date, source: str) -> int:
+def convert(readings: list[Reading], home: str, out: Path, timezone: str, start: date, source: str,
+            per_room: bool = False) -> int:
     tz = ZoneInfo(timezone)
+    cats = list(unit_ids(readings, home, per_room).values())  # before writing: a home without rooms fails here
     out.parent.mkdir(parents=True, exist_ok=True)
     with RecordingWriter(out) as writer:
-        for t, topic, payload in device_messages(readings, home, tz, start):
+        for t, topic, payload in device_messages(readings, home, tz, start, per_room):
             writer.message(t, topic, payload.encode("utf-8"))
         count = writer.count
-    out.with_name(out.name + ".registry.yaml").write_text(registry_yaml(home, timezone, source, has_door(readings)), encoding="utf-8")
+    registry = registry_yaml(home, timezone, source, has_door(readings), cats)
+    out.with_name(out.name + ".registry.yaml").write_text(registry, encoding="utf-8")
     return count
 
 
@@ -320,6 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--door-latch", action="store_true",
                     help="kasteren: the door switch is a latch (active for hours: overnight, while out); each edge is a passage")
     ap.add_argument("--pir", default="", help="kasteren: ids of PIR sensors (their END is not a movement)")
+    ap.add_argument("--units", choices=("one", "rooms"), default="one",
+                    help="one home unit for every sensor, or one a room (ordonez: its place column; kasteren: --rooms)")
+    ap.add_argument("--rooms", type=Path, help="kasteren: the sensor map `ID,NAME,CATEGORY` (sensorMapX-ids.txt)")
+    ap.add_argument("--room-from", choices=("category", "prefix"), default="category",
+                    help="kasteren --rooms: the room from the category (van Kasteren A-C) or the name's prefix (MIT)")
     ap.add_argument("--gap-hours", type=float, default=12.0, help="report silences of the whole data longer than this")
     args = ap.parse_args(argv)
     try:
@@ -331,7 +411,11 @@ def main(argv: list[str] | None = None) -> int:
             elif args.format == "hourly":
                 readings = list(read_hourly(fh, str(args.data)))
             else:
-                readings = list(read_kasteren(fh, _ids(args.door), _ids(args.pir), str(args.data), args.door_latch))
+                rooms = None
+                if args.units == "rooms" and args.rooms is not None:
+                    with args.rooms.open(encoding="utf-8", errors="replace") as mf:
+                        rooms = read_rooms_map(mf, args.room_from)
+                readings = list(read_kasteren(fh, _ids(args.door), _ids(args.pir), str(args.data), args.door_latch, rooms))
         start = date.fromisoformat(args.start)
         ZoneInfo(args.timezone)
     except (OSError, InputError, ValueError) as exc:
@@ -341,7 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     if not readings:
         print(f"error: {args.data}: no motion or door events", file=sys.stderr)
         return 2
-    lines = convert(readings, args.home, args.out, args.timezone, start, f"{args.format}:{args.data.name}")
+    try:
+        lines = convert(readings, args.home, args.out, args.timezone, start, f"{args.format}:{args.data.name}",
+                        args.units == "rooms")
+    except InputError as exc:
+        print(f"error: {args.home}: {exc}", file=sys.stderr)
+        return 2
     days = (readings[-1].at - readings[0].at).total_seconds() / 86400
     shift = week_shift(readings[0].at.date(), start)
     print(f"{args.home}: {len(readings)} readings, {days:.1f} days from {readings[0].at:%Y-%m-%d} "

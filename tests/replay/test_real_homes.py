@@ -156,6 +156,43 @@ def test_ordonez_door_pir_through_its_interval_flush_at_its_start(tmp_path: Path
     assert (result.summary["messages"], result.summary["rejected"]) == (len(messages), 0)
 
 
+def test_ordonez_one_unit_a_room_each_with_its_own_debounce_and_heartbeats(tmp_path: Path) -> None:
+    text = ORDONEZ + "2011-11-28 10:22:10\t\t2011-11-28 10:22:12\t\tCupboard\tMagnetic\tKitchen\n"
+    messages, out = convert(tmp_path, "ordonez", text, "--units", "rooms")
+    assert events(messages)[:7] == [
+        ("Mon 2026-10-05 02:27:59", "cat-h1-bedroom", "motion"),
+        ("Mon 2026-10-05 10:18:11", "cat-h1-bedroom", "motion"),
+        ("Mon 2026-10-05 10:21:44", "cat-h1-bathroom", "motion"),
+        ("Mon 2026-10-05 10:22:10", "cat-h1-kitchen", "motion"),  # 26 s after the bathroom's: its own debounce
+        ("Mon 2026-10-05 10:22:44", "cat-h1-bathroom", "motion"),  # (the cupboard's closing at 10:22:12 debounced)
+        ("Mon 2026-10-05 10:23:44", "cat-h1-bathroom", "motion"),
+        ("Mon 2026-10-05 10:30:02", "cat-h1-bathroom", "motion"),
+    ]
+    beats = {topic.split("/")[3] for _, topic, _ in messages if topic.endswith("/heartbeat")}
+    assert beats == {"cat-h1-bathroom", "cat-h1-bedroom", "cat-h1-kitchen", "door-h1"}  # the empty rooms' units beat too
+    registry = load_registry_file(out.with_name(out.name + ".registry.yaml"))
+    assert sorted(d.id for d in registry.devices) == ["cat-h1-bathroom", "cat-h1-bedroom", "cat-h1-kitchen", "door-h1"]
+    result = run_offline(out, to_snapshot(registry), load_config(ROOT / "config.yaml", environ={}))
+    assert (result.summary["messages"], result.summary["rejected"]) == (len(messages), 0)
+
+
+def test_kasteren_rooms_from_the_sensor_map_and_a_sensor_without_a_room_refused(tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    rooms = tmp_path / "map.txt"
+    rooms.write_text("12,Front door,Outside\n24,Hall-Bedroom door,SleepDoor\n", encoding="utf-8")
+    args = ("--door", "12", "--units", "rooms", "--rooms", str(rooms))
+    data = tmp_path / "kasteren.txt"
+    data.write_text(KASTEREN, encoding="utf-8")
+    assert real_homes.main(["kasteren", str(data), "--home", "h1", "--out", str(tmp_path / "x.jsonl"), *args]) == 2
+    assert "sensor 16 has no room in the rooms map" in capsys.readouterr().err
+    rooms.write_text("12,Front door,Outside\n24,Hall-Bedroom door,SleepDoor\n16,Kitchen-Drawer A-houseD,Kitchen\n",
+                     encoding="utf-8")
+    messages, _ = convert(tmp_path, "kasteren", KASTEREN, *args)
+    assert {e[1] for e in events(messages)} == {"cat-h1-bedroom", "cat-h1-kitchen", "door-h1"}
+    messages, _ = convert(tmp_path, "kasteren", KASTEREN, *args, "--room-from", "prefix")
+    assert {e[1] for e in events(messages)} == {"cat-h1-hall", "cat-h1-kitchen", "door-h1"}  # "Hall-...": the hall
+
+
 @pytest.mark.parametrize("bad", ["2011-11-28 02:27:59 2011-11-28 10:18:11 Bed\n",
                                  "2011-11-28 10:00:00 2011-11-28 09:00:00 Bed Pressure Bedroom\n"])
 def test_ordonez_bad_lines_name_file_and_line(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
