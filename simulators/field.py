@@ -42,6 +42,13 @@ Harsher homes and habits (issue 15, second round; each has a `fault` truth line 
 - **Night owls** (`owls`: to bed 1.5–3.5 h late every night, up later) and **irregular nights**
   (`irregular`: on 40 % of nights up 2–6 h past bedtime, often past midnight, up later next day);
   naps of up to `nap_minutes` (3 h and more).
+- **Two home units** (`units=2`, session 16): a Ping'an Cat in the bedroom and one in the
+  living room. Asleep, napping or in bed she is in the bedroom; sitting (quiet spells, TV
+  evenings), at meals, with visitors and on her way out or in, in the living room; up and
+  about she stays `room_stay_min` (mean) in one of the two before the other. Each unit sees
+  only the movements made in its room; both send heartbeats all along.
+- **A balcony door sensor** (`balcony`): a second door sensor, opened and closed again 2–20
+  min later 1–3 times a day while she stays home (laundry, plants), with movement before and after.
 - **Bedridden part of the day** (`bedridden`): 3–6 h a day lying in bed awake, one small
   movement the unit sees every 20–90 min.
 - **Falls at any hour** (`fall_hours`), **right after coming home** (`after_return`: 4–15 min
@@ -67,7 +74,7 @@ from typing import cast
 from devices.kinds import DeviceKind
 from devices.payloads import Event, Gps, Heartbeat, Status
 from devices.topics import Channel
-from simulators.community import Community, build_community
+from simulators.community import Community, Resident, build_community
 from simulators.engine import Message as SimMessage
 from simulators.engine import SimConfig, Simulation, Truth, _DeviceState
 from simulators.geo import LatLon, offset, polar
@@ -172,6 +179,11 @@ class Profile:
     pir_false: float = 0.0  # share of homes whose PIR fires by itself in daylight (sun, heat, curtains) ...
     pir_false_per_hour: tuple[float, float] = (1.0, 4.0)  # ... this often, 08:00-18:00 local, also with nobody moving
     duplicates: float = 0.0  # share of messages delivered twice (QoS 1 redelivery, same seq and ts)
+    # homes with several devices (session 16; off by default, own random streams: the worlds stay byte for byte)
+    units: int = 1  # home units a home: 2 = one in the bedroom (the registry's first) and one in the living room
+    room_stay_min: float = 15.0  # up and about, she stays this long (mean minutes) in one of the two before the other
+    balcony: float = 0.0  # share of homes with a second door sensor on the balcony door ...
+    balcony_per_day: tuple[float, float] = (1.0, 3.0)  # ... opened this often a day (per home), 2-20 min out, then closed
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
@@ -275,7 +287,21 @@ def field_community(profile: Profile, residents: int, seed: int) -> Community:
             drop.add(DeviceKind.GPS_TAG)
         habits = replace(r.habits, takes_tag=rng.uniform(*profile.takes_tag), night_visits=rng.uniform(0.3, 2.5))
         people.append(replace(r, devices=tuple(d for d in r.devices if d.kind not in drop), habits=habits))
+    if profile.units > 1 or profile.balcony:
+        people = [_more_devices(profile, r, seed) for r in people]
     return Community(base.id, base.name, base.timezone, base.centre, base.grids, base.responders, tuple(people))
+
+
+def _more_devices(profile: Profile, r: Resident, seed: int) -> Resident:
+    """A living-room unit (`units`) and a balcony door sensor (`balcony`), from their own stream."""
+    rng = random.Random(f"field-units:{profile.name}:{seed}:{r.id}")
+    cat, door = r.device(DeviceKind.PINGAN_CAT), r.device(DeviceKind.DOOR_SENSOR)
+    extra = []
+    if cat is not None and profile.units > 1:
+        extra.append(replace(cat, id=f"{cat.id}-lr", rssi=rng.randint(-85, -55), battery0=rng.uniform(92, 100)))
+    if door is not None and rng.random() < profile.balcony:
+        extra.append(replace(door, id=f"{door.id}-bal", rssi=rng.randint(-85, -55), battery0=rng.uniform(62, 100)))
+    return replace(r, devices=r.devices + tuple(extra))
 
 
 # ---------------------------------------------------------------- people
@@ -308,6 +334,15 @@ class FieldResidentSim(ResidentSim):
         self._tag_every = 0.0  # a seldom tag's interval (drawn on its first day), and its last fix sent
         self._tag_sent = -math.inf
         self._pir_rate = 0.0  # spurious PIR triggers an hour in daylight (own stream: drawn only when the profile has them)
+        # session 16: a second unit in the living room, a balcony door (their own stream)
+        self._rooms = {d.id: d for d in self.r.devices}
+        self.living = f"{self.cat}-lr" if f"{self.cat}-lr" in self._rooms else None
+        self.balcony = f"{self.door}-bal" if f"{self.door}-bal" in self._rooms else None
+        self._seg_kind = ""  # the kind of the segment being rendered (where she is)
+        self._room, self._room_until = self.cat, -math.inf
+        if self.living or self.balcony:
+            self.urng = random.Random(f"field-units:{self.profile.name}:{self.r.id}:{self.midnight0}")
+            self._balcony_rate = self.urng.uniform(*self.profile.balcony_per_day) if self.balcony else 0.0
         if self.profile.pir_false:
             self.prng = random.Random(f"field-pir:{self.profile.name}:{self.r.id}:{self.midnight0}")
             if self.prng.random() < self.profile.pir_false:
@@ -470,6 +505,9 @@ class FieldResidentSim(ResidentSim):
         return late
 
     def _render(self, seg: Seg) -> None:
+        self._seg_kind = seg.kind
+        if self.balcony and seg.kind == ACTIVE:
+            self._balcony(seg)
         if seg.kind == QUIET and seg.start in self._tv_at:
             self._tv(seg)
             return
@@ -509,7 +547,34 @@ class FieldResidentSim(ResidentSim):
     def _motion(self, t: float) -> None:
         """A movement of the resident: the one home unit sees it only in its own field of view."""
         if self.traits.coverage >= 1.0 or self.xrng.random() < self.traits.coverage:
-            super()._motion(t)
+            if self.living is None:
+                super()._motion(t)
+            else:
+                self.out.append((t, self._unit_at(t), "event", "motion"))
+
+    def _unit_at(self, t: float) -> str | None:
+        """The unit of the room she is in: the bedroom asleep or in bed, the living room sitting,
+        eating, with visitors and by the front door; up and about, one then the other."""
+        kind = self._seg_kind
+        if kind in (SLEEP, NAP, IN_BED, ""):  # "": before any segment (last night's sleep)
+            return self.cat
+        if kind != ACTIVE:
+            return self.living
+        if t >= self._room_until:  # a new stay: in the other room
+            self._room = self.living if self._room == self.cat else self.cat
+            self._room_until = t + self.urng.expovariate(1 / (self.profile.room_stay_min * MIN))
+        return self._room
+
+    def _balcony(self, seg: Seg) -> None:
+        """Out on the balcony and back (laundry, plants): its door opens and closes while she stays home."""
+        rate = self._balcony_rate * (seg.end - seg.start) / (16 * HOUR)  # her waking day: about 16 h
+        for _ in range(_poisson(self.urng, rate)):
+            t = self.urng.uniform(seg.start, max(seg.start, seg.end - 25 * MIN))
+            back = t + self.urng.uniform(2, 20) * MIN
+            self._motion(t - self.urng.uniform(10, 60))
+            self._emit(t, self.balcony, "event", "door_open")
+            self._emit(back, self.balcony, "event", "door_close")
+            self._motion(back + self.urng.uniform(10, 60))
 
     def _emit(self, t: float, device: str | None, channel: str, data: object) -> None:
         """A door sensor with a weak magnet misses some passages (the opening and its closing)."""

@@ -60,3 +60,27 @@ def test_an_overridden_profile_gets_its_own_recording(tmp_path: Path) -> None:
     rec, _ = detection.simulate(tmp_path, "field+lossy=1", 3, 1, 1)
     assert rec.name == "field+lossy=1-3r-1d-s1.jsonl"
     assert detection.with_set(["field", "gps"], "lossy=1,duplicates=0.1") == ["field+lossy=1+duplicates=0.1", "gps+lossy=1+duplicates=0.1"]
+
+
+def motions(rows: list[Row]) -> list[tuple[float, str]]:
+    return [(float(r["t"]), str(r["topic"]).split("/")[3])  # type: ignore[arg-type]
+            for r in rows if "topic" in r and str(r["topic"]).endswith("/event") and '"motion"' in str(r["payload"])]
+
+
+def test_two_units_split_the_same_movements_and_a_balcony_door_opens_at_home(tmp_path: Path) -> None:
+    """units=2 (session 16): a bedroom unit and a living-room unit see, between them, the very
+    movements the one unit saw (the same streams); each sends heartbeats all along. balcony: a
+    second door sensor opened and closed while she stays home."""
+    base = world(PROFILES["rooms"], tmp_path / "base.jsonl")
+    two = world(with_overrides(PROFILES["rooms"], ["units=1"]), tmp_path / "same.jsonl")
+    assert two == base
+    two = world(with_overrides(PROFILES["rooms"], ["units=2"]), tmp_path / "two.jsonl")
+    assert sorted(t for t, _ in motions(two)) == sorted(t for t, _ in motions(base))
+    by_unit = Counter(unit for _, unit in motions(two))
+    assert len(by_unit) == 16 and all(unit.startswith("cat-") for unit in by_unit)  # 8 homes × 2 units
+    assert min(by_unit.values()) > 10  # each room sees her
+    beats = Counter(str(r["topic"]).split("/")[3] for r in two if "topic" in r and str(r["topic"]).endswith("/heartbeat"))
+    assert all(beats[unit] > 2 * 86400 / 300 for unit in by_unit)
+    bal = world(with_overrides(PROFILES["rooms"], ["units=2", "balcony=1", "balcony_per_day=3:3"]), tmp_path / "bal.jsonl")
+    doors = Counter(json.loads(str(r["payload"]))["type"] for r in bal if "topic" in r and "-bal/event" in str(r["topic"]))
+    assert doors["door_open"] == doors["door_close"] > 8
