@@ -279,13 +279,18 @@ class MotionBackground:
     #: `note_gap`), and its newest motion (device time)
     gap: float | None = None
     gap_last: float | None = None
+    #: rules.motion_gap_per_unit: the unit the gap above was learned on, and — from a second unit's first
+    #: motion on — each unit's own [gap, newest motion, gaps seen] (None in a one-unit home: no cost there)
+    gap_unit: str | None = None
+    units: dict[str, list[float | None]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"recent": list(self.recent), "first_day": self.first_day, "nights": [list(row) for row in self.nights],
                 "away": list(self.away), "absences": [list(row) for row in self.absences],
                 "hours": [[list(row) for row in rows] for rows in self.hours], "maybe_out": list(self.maybe_out),
                 "lone_hours": [row.tolist() for row in self.lone_hours], "tag_out": list(self.tag_out),  # arrays: see QuietHistory
-                "doubt_at": self.doubt_at, "gap": self.gap, "gap_last": self.gap_last}
+                "doubt_at": self.doubt_at, "gap": self.gap, "gap_last": self.gap_last, "gap_unit": self.gap_unit,
+                "units": None if self.units is None else {k: list(v) for k, v in self.units.items()}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MotionBackground:
@@ -293,7 +298,8 @@ class MotionBackground:
                    list(data.get("away", [])), [list(row) for row in data.get("absences", [])],
                    [[list(row) for row in rows] for rows in data.get("hours", [])], list(data.get("maybe_out", [])),
                    [array("i", row) for row in data.get("lone_hours", [])], list(data.get("tag_out", [])),
-                   data.get("doubt_at"), data.get("gap"), data.get("gap_last"))
+                   data.get("doubt_at"), data.get("gap"), data.get("gap_last"), data.get("gap_unit"),
+                   None if data.get("units") is None else {k: list(v) for k, v in data["units"].items()})
 
 
 @dataclass(slots=True)
@@ -313,6 +319,7 @@ class Departure:
     door_in_at: float | None = None  # door_left_open: a door opened while she was away, not closed since
     longest_away_s: float | None = None  # away_learned: her longest absence seen to end through the door, beyond away_max_hours
     longest_away_at: float | None = None  # ... and when it ended (it counts for learned_day.window_days)
+    door_shut_at: float | None = None  # departure_door_shut: the first door_close since the pending departure's opening
     blind_from: float | None = None  # outage_not_silence: the last unwatched span began here ...
     blind_floor: float | None = None  # ... and the silence, while no activity of hers is newer than its start, counts from here
     unwatched_since: float | None = None  # no activity sensor online since
@@ -360,6 +367,7 @@ class ResidentState:
         door_in_at: float | None
         longest_away_s: float | None
         longest_away_at: float | None
+        door_shut_at: float | None
         blind_from: float | None
         blind_floor: float | None
         unwatched_since: float | None

@@ -48,22 +48,57 @@ HOUR_EVIDENCE = 3.0  # by_hour: the home's rate would have shown this many motio
 GAP_SLACK = 2.0
 GAP_QUANTILE = 0.05  # the gap tracked: this low quantile of the unit's gaps under LONE_S (a flush or a jitter of
 GAP_STEP = 0.1  # ... a second now and then moves it one step), each gap moving it by this factor (log) at most
+#: rules.motion_gap_per_unit: a unit's own gap counts for the home once it has seen this many gaps (a
+#: quantile step of 0.1 × 0.95 per gap below the estimate: about 50 bring a first gap of 10 min down to 1 min)
+UNIT_GAPS = 50
 
 
-def note_gap(bg: MotionBackground, at: float) -> None:
+def note_gap(bg: MotionBackground, at: float, unit: str | None = None) -> None:
     """rules.motion_gap: home-unit motion at device time `at`: track the low quantile GAP_QUANTILE
     of the gaps between its motions (a stochastic-approximation quantile, in log space: a gap
     below the estimate pulls it down by GAP_STEP × (1 - q), one above lifts it by GAP_STEP × q).
     The first gap starts it; gaps of LONE_S or more (she did not move) and out-of-order ones are
-    not the sensor's."""
-    last, bg.gap_last = bg.gap_last, at if bg.gap_last is None else max(at, bg.gap_last)
-    if last is None or not 1.0 <= at - last < LONE_S:
+    not the sensor's.
+
+    `unit` (rules.motion_gap_per_unit): the unit that reported it. A home with one unit learns as
+    above; from a second unit's first motion on, each unit learns its own gap (`_note_unit_gap`):
+    two PIRs interleave, and the gap between one's report and the other's is no sensor's blind time."""
+    if unit is not None and (bg.units is not None or (bg.gap_unit is not None and unit != bg.gap_unit)):
+        _note_unit_gap(bg, at, unit)
         return
-    gap = at - last
-    if bg.gap is None:
-        bg.gap = gap
-    else:
-        bg.gap *= math.exp(-GAP_STEP * (1 - GAP_QUANTILE)) if gap < bg.gap else math.exp(GAP_STEP * GAP_QUANTILE)
+    if unit is not None:
+        bg.gap_unit = unit
+    bg.gap, bg.gap_last = _gap_step(bg.gap, bg.gap_last, at)
+
+
+def _gap_step(gap: float | None, last: float | None, at: float) -> tuple[float | None, float]:
+    """One motion at `at` after the newest `last`: the quantile estimate `gap` moved by its gap."""
+    newest = at if last is None else max(at, last)
+    if last is None or not 1.0 <= at - last < LONE_S:
+        return gap, newest
+    if gap is None:
+        return at - last, newest
+    return gap * (math.exp(-GAP_STEP * (1 - GAP_QUANTILE)) if at - last < gap else math.exp(GAP_STEP * GAP_QUANTILE)), newest
+
+
+def _note_unit_gap(bg: MotionBackground, at: float, unit: str) -> None:
+    """Each unit's own gap ([gap, newest motion, gaps seen] in `bg.units`; the first unit's row
+    starts from what it learned alone). The home's gap (`bg.gap`, what windows fit) is the
+    largest of the units that have seen UNIT_GAPS of their own — she is in one room at a time, seen
+    by its unit alone — or, before any has, the smallest learned (a unit in a room she seldom
+    enters has few gaps, its estimate still near its first); `bg.gap_last` the newest motion of any."""
+    units = bg.units
+    if units is None:
+        units = bg.units = {bg.gap_unit or "": [bg.gap, bg.gap_last, float(UNIT_GAPS if bg.gap is not None else 0)]}
+    row = units.setdefault(unit, [None, None, 0.0])
+    gap, last = row[0], row[1]
+    row[0], row[1] = _gap_step(gap, last, at)
+    if last is not None and 1.0 <= at - last < LONE_S:
+        row[2] = (row[2] or 0.0) + 1
+    settled = [r[0] for r in units.values() if r[0] is not None and (r[2] or 0) >= UNIT_GAPS]
+    learned = [r[0] for r in units.values() if r[0] is not None]
+    bg.gap = max(settled) if settled else (min(learned) if learned else None)
+    bg.gap_last = max(r[1] for r in units.values() if r[1] is not None)
 
 
 def fit(window_s: float, k: int, gap: float | None) -> float:

@@ -122,3 +122,62 @@ def test_a_bout_against_a_blind_time_pir_counts_its_live_time(name: str, rate: f
     take (k - 1) gaps of it: the chance counts the rest (at the rate before the blind time)."""
     cfg = PetsConfig(enabled=True, dead_time=dead_time)
     assert tuple(pets._size(rate, w, 6 * H, cfg, gap) for w in pets.BOUT_WINDOWS_S) == sizes, name
+
+
+TWO_UNITS = [Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 30),
+             Device("cat-0001-lr", DeviceKind.PINGAN_CAT, "r-0001", 86400 * 30),
+             Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 86400 * 30)]
+
+
+def two_rooms(per_unit: bool) -> Driver:
+    """Two 300 s PIRs (bedroom, living room). From 04:00 to 10:00 she goes between the rooms:
+    the bedroom unit reports every 320 s and the living-room unit 40 s after each (every 320 s
+    too) — gaps of 40 and 280 s between the home's reports, none a sensor's. 40 s after the last
+    she opens the door and stays in (the bedroom unit's next report 700 s after the door, blind
+    when she passed it), then potters in the bedroom as in `day_at_home` until 22:00 and from
+    07:00 the next day to 12:00."""
+    rules = RulesConfig(motion_gap=True, motion_gap_per_unit=per_unit, inactivity={"day_hours_door": 2.5})
+    drv = Driver.start(registry([resident(tz=TZ)], TWO_UNITS), rules=rules, at=T7 - 3 * H - 60)
+    t = T7 - 3 * H
+    while t < T7 + 3 * H:
+        drv.event("cat-0001", "motion", t)
+        drv.event("cat-0001-lr", "motion", t + 40)
+        last, t = t + 40, t + 320
+    opened = last + 40
+    drv.event("door-0001", "door_open", opened)
+    drv.event("door-0001", "door_close", opened + 10)
+    t = opened + 700
+    for start, end in ((t, T7 + 15 * H), (T7 + 24 * H, T7 + 29 * H)):
+        t, k = start, 0
+        while t < end:
+            drv.event("cat-0001", "motion", t)
+            t, k = t + POTTERING[k % len(POTTERING)], k + 1
+    drv.advance_to(T7 + 29 * H)
+    return drv
+
+
+@pytest.mark.parametrize(
+    ("name", "per_unit", "alerts"),
+    [
+        ("each unit its own gap (300 s): the door is no departure, her pottering is hers", True, []),
+        ("key off: the home's gap is the 40 s between two units' reports — a departure her pottering never ends",
+         False, [ReasonCode.AWAY_TOO_LONG]),
+    ],
+)
+def test_two_units_each_learn_their_own_gap(name: str, per_unit: bool, alerts: list[ReasonCode]) -> None:
+    drv = two_rooms(per_unit)
+    assert [a.reason.code for a in drv.opened("inactivity")] == alerts, name
+
+
+def test_a_second_unit_keeps_the_first_ones_gap_and_waits_for_its_own() -> None:
+    """A second unit's first motions (a room she seldom enters) do not move the home's gap: the
+    first unit's stays until the second has seen UNIT_GAPS gaps of its own."""
+    bg, t = MotionBackground(), 0.0
+    for _ in range(100):
+        t += 65.0
+        pets.note_gap(bg, t, "cat-a")
+    assert bg.gap is not None and 60 <= bg.gap <= 70 and bg.units is None
+    for k in range(10):
+        pets.note_gap(bg, t + 20 + 550 * k, "cat-b")  # 550 s apart: its estimate starts at 550
+    assert bg.units is not None and bg.gap is not None and 60 <= bg.gap <= 70
+    assert MotionBackground.from_dict(bg.to_dict()) == bg
