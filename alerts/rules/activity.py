@@ -224,7 +224,7 @@ def _still_home_or_back(ctx: RuleContext, rs: ResidentState, departure: Departur
     opened = departure.door_open_at
     stayed = not sizes or (opened is not None and pets.in_bout(_background(rs), at, sizes, since=opened))
     if opened is not None and at >= opened and stayed:
-        departure.door_open_at = departure.door_shut_at = None  # still at home after opening the door
+        departure.door_open_at = None  # still at home after opening the door
         if watch and not sizes and ctx.rules.pets.hindsight:
             pets.hindsight_start(_background(rs), opened, at)  # or a PIR firing by itself: looked back on later
     away_since = departure.away_since
@@ -309,8 +309,6 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
     motion_before = rs.last_home_activity is None or rs.last_home_activity <= at
     if rs.away_since is None and pending_newer and motion_before:
         rs.door_open_at = at
-        if rs.door_shut_at is not None:
-            rs.door_shut_at = None  # a new opening: shut again behind her, or standing open
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
     elif rs.away_since is not None and at > rs.away_since + DOOR_PASSAGE_S and ctx.rules.inactivity.door_left_open:
         rs.door_in_at = at  # the door opened while she is away: closed again, or passed again, or she moves, or `_left_open`
@@ -318,13 +316,14 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
 
 
 def _door_shut(ctx: RuleContext, rs: ResidentState, resident_id: str, at: float) -> None:
-    """rules.inactivity.departure_door_shut: the first door_close since a pending departure's
-    opening; the departure may be confirmed DOOR_PASSAGE_S after it (`confirm_departure`)."""
-    departure = rs.departure
-    if not ctx.rules.inactivity.departure_door_shut or departure is None or departure.door_open_at is None:
+    """rules.inactivity.departure_door_shut: the newest door_close (its sensor reports closings);
+    a pending departure's opening shut behind her may be confirmed DOOR_PASSAGE_S after it."""
+    if not ctx.rules.inactivity.departure_door_shut:
         return
-    if departure.door_shut_at is None and at >= departure.door_open_at:
-        departure.door_shut_at = at
+    if rs.door_shut_at is None or at > rs.door_shut_at:
+        rs.door_shut_at = at
+    opened = rs.door_open_at
+    if opened is not None and at >= opened:
         ctx.arm_resident(resident_id, at + DOOR_PASSAGE_S)
 
 
@@ -370,17 +369,17 @@ def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float |
     if departure is None or departure.door_open_at is None or departure.away_since is not None:
         return None
     due = departure.door_open_at + DEPARTURE_CONFIRM_S + _blind_left(rs, departure.door_open_at)
-    if ctx.rules.inactivity.departure_door_shut:
-        # whoever leaves home shuts the door behind her: a door standing open (a balcony, a doorway
-        # she lies in) is no departure until it is shut — and then, only if no motion follows that
-        shut = departure.door_shut_at
-        if shut is None:
+    shut = departure.door_shut_at
+    if shut is not None and ctx.rules.inactivity.departure_door_shut:
+        # whoever leaves home shuts the door behind her (where the sensors report closings at all): a
+        # door standing open (a balcony, a doorway she lies in) is no departure until it is shut —
+        # and then only if no motion follows the closing either
+        if shut < departure.door_open_at:
             return None  # the closing arms the next look (`_door_shut`); her silence is judged meanwhile
         due = max(due, shut + DOOR_PASSAGE_S)
     if now < due:
         return due
     rs.away_since, rs.away_by, rs.door_open_at = rs.door_open_at, "door", None
-    departure.door_shut_at = None
     ctx.touched.add(resident_id)
     return None
 

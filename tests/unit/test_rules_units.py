@@ -35,9 +35,15 @@ SLOW_DOOR = [(3.0, "door-0001", "door_open"), (3.4, "door-0001", "door_close"), 
              (7.0, "door-0001", "door_open"), (7.0014, "door-0001", "door_close"), (7.01, "cat-0001-lr", "motion")]
 
 
-def day(events: list[tuple[float, str, str]], shut: bool) -> Driver:
+def day(events: list[tuple[float, str, str]], shut: bool, closings: bool = True) -> Driver:
+    """A morning about the flat (both units, 20 min in each room) with, at 07:30, a look out of the
+    front door (`closings`: opened and shut, as door sensors report); then `events`; home again
+    after them unless she fell, about the flat until 22:00 and from 07:00 the next morning."""
     rules = RulesConfig(inactivity={"day_hours_door": 2.5, "departure_door_shut": shut})
     drv = Driver.start(registry([resident()], DEVICES), rules=rules, at=T7 - 60)
+    drv.event("door-0001", "door_open", T7 + 0.5 * H + 30)
+    if closings:
+        drv.event("door-0001", "door_close", T7 + 0.5 * H + 35)
     t = T7
     while t < T7 + 3 * H - 60:
         drv.event("cat-0001" if int((t - T7) // (20 * MIN)) % 2 else "cat-0001-lr", "motion", t)
@@ -76,3 +82,12 @@ def test_a_door_standing_open_is_no_departure(name: str, events: list[tuple[floa
     drv = day(events, shut)
     got = [(a.reason.code, round((a.opened_at - T7) / H, 1)) for a in drv.opened("inactivity")]
     assert got == alerts, name
+
+
+def test_a_door_sensor_that_reports_openings_only_keeps_its_departures() -> None:
+    """A door sensor that never reports a closing (openings only): every departure would stand
+    open for ever. The rule holds only where a closing has been seen: an outing is a departure."""
+    for shut in (True, False):
+        drv = day([(3.0, "door-0001", "door_open"), (7.0, "door-0001", "door_open"), (7.01, "cat-0001-lr", "motion")], shut,
+                  closings=False)
+        assert drv.opened("inactivity") == [], shut
