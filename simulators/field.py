@@ -292,6 +292,13 @@ def field_community(profile: Profile, residents: int, seed: int) -> Community:
     return Community(base.id, base.name, base.timezone, base.centre, base.grids, base.responders, tuple(people))
 
 
+EXTRA_SUFFIXES = ("-lr", "-bal")  # the devices `_more_devices` adds: cat-NNNN-lr, door-NNNN-bal
+
+
+def _extra(device_id: str) -> bool:
+    return device_id.endswith(EXTRA_SUFFIXES)
+
+
 def _more_devices(profile: Profile, r: Resident, seed: int) -> Resident:
     """A living-room unit (`units`) and a balcony door sensor (`balcony`), from their own stream."""
     rng = random.Random(f"field-units:{profile.name}:{seed}:{r.id}")
@@ -798,17 +805,21 @@ class FieldSimulation(Simulation):
                 outages.append((a, a + rng.choice([rng.uniform(10, 40) * MIN, rng.uniform(40, 240) * MIN])))
                 self.truths.append((a, None, "truth", {"kind": "fault", "fault": "wifi_outage", "resident": r.id,
                                                          "until": f"{outages[-1][1]:.0f}"}))
-            replaced = rng.choice(r.devices) if rng.random() < p.replaced else None
+            base = tuple(d for d in r.devices if not _extra(d.id))  # the one-unit world's devices, drawn as before
+            replaced = rng.choice(base) if rng.random() < p.replaced else None
             for d in r.devices:
+                # a second unit's or a balcony door's faults from a stream of its own (session 16): the
+                # other devices' draws, and so their outages and clocks, stay the one-unit world's
+                drng = random.Random(f"field-units-faults:{p.name}:{self.config.seed}:{d.id}") if _extra(d.id) else rng
                 # times in ms, as the stream: a reconnect at b must not round back into the outage
-                f = _Faults([(round(a, 3), round(b + rng.uniform(5, 60), 3)) for a, b in outages] if d.kind in WIFI_KINDS else [])
+                f = _Faults([(round(a, 3), round(b + drng.uniform(5, 60), 3)) for a, b in outages] if d.kind in WIFI_KINDS else [])
                 if p.drift_s or p.clock_off_s:
-                    f.clock0, f.drift = rng.uniform(-p.clock_off_s, p.clock_off_s), rng.uniform(-p.drift_s, p.drift_s)
+                    f.clock0, f.drift = drng.uniform(-p.clock_off_s, p.clock_off_s), drng.uniform(-p.drift_s, p.drift_s)
                     self.truths.append((self.start, None, "truth", {"kind": "fault", "fault": "clock_drift", "resident": r.id,
                                                                      "device": d.id, "offset_s": f"{f.clock0:.0f}",
                                                                      "drift_s_per_day": f"{f.drift:.0f}"}))
                 if d.kind in WIFI_KINDS and (p.clock_behind or p.clock_reset):
-                    self._bad_clock(rng, r.id, d.id, f)
+                    self._bad_clock(drng, r.id, d.id, f)
                 if d is replaced:
                     f.replaced_at = round(self.start + rng.uniform(1, self.config.days - 1) * DAY, 3)
                     f.replaced_until = round(f.replaced_at + rng.uniform(2, 6) * MIN, 3)
@@ -847,7 +858,8 @@ class FieldSimulation(Simulation):
                 if d.kind in WIFI_KINDS and longs:
                     f.outages = sorted(f.outages + [(round(a, 3), round(b + j, 3)) for (a, b), j in zip(longs, jitter, strict=True)])
                 if d.kind in WIFI_KINDS and p.outage_flush < 1:
-                    f.unflushed = frozenset(a for a, _ in f.outages if rng.random() >= p.outage_flush)
+                    drng = random.Random(f"field-units-link:{p.name}:{self.config.seed}:{d.id}") if _extra(d.id) else rng
+                    f.unflushed = frozenset(a for a, _ in f.outages if drng.random() >= p.outage_flush)
                     self.truths += [(a, None, "truth", {"kind": "fault", "fault": "outage_not_flushed", "resident": r.id,
                                                          "device": d.id}) for a in sorted(f.unflushed)]
                 f.loss, f.duplicates = loss, p.duplicates

@@ -84,3 +84,14 @@ def test_two_units_split_the_same_movements_and_a_balcony_door_opens_at_home(tmp
     bal = world(with_overrides(PROFILES["rooms"], ["units=2", "balcony=1", "balcony_per_day=3:3"]), tmp_path / "bal.jsonl")
     doors = Counter(json.loads(str(r["payload"]))["type"] for r in bal if "topic" in r and "-bal/event" in str(r["topic"]))
     assert doors["door_open"] == doors["door_close"] > 8
+
+
+def test_a_second_unit_leaves_the_other_devices_faults_as_they_were(tmp_path: Path) -> None:
+    """units=2 and balcony draw the new devices' faults from streams of their own: the Wi-Fi
+    outages, clocks and replacements of the one-unit world's devices stay as they were."""
+    def truths(rows: list[Row]) -> list[object]:
+        return [r["truth"] for r in rows if "truth" in r and r["truth"]["kind"] == "fault"  # type: ignore[index]
+                and not str(r["truth"].get("device", "")).endswith(("-lr", "-bal"))]  # type: ignore[index,union-attr]
+    base = world(PROFILES["devices"], tmp_path / "base.jsonl")
+    two = world(with_overrides(PROFILES["devices"], ["units=2", "balcony=0.5"]), tmp_path / "two.jsonl")
+    assert truths(two) == truths(base) and faults(base)["wifi_outage"] > 0
