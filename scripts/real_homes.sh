@@ -2,7 +2,7 @@
 # The real homes of docs/DETECTION.md "Real recordings": fetch, convert, score.
 #
 #   scripts/real_homes.sh build [OUT]   fetch the public data, convert the eight homes into OUT (/tmp/real)
-#   scripts/real_homes.sh rooms [OUT]   the same seven homes with one home unit a room (/tmp/real-rooms;
+#   scripts/real_homes.sh rooms [OUT]   the seven homes with one home unit a room (/tmp/real-rooms; kasteren-b skipped;
 #                                       sources from /tmp/real/src or REAL_HOMES_SRC, fetched if absent)
 #   scripts/real_homes.sh score [OUT]   replay each home offline with this checkout's rules: its alerts
 #                                       (all false: the data hold no falls), and the total of the seven
@@ -90,5 +90,5 @@ case "${1:-}" in
   build) build ;;
   rooms) OUT=$(realpath -m "${2:-/tmp/real-rooms}"); rooms ;;
   score) score ;;  # score /tmp/real-rooms: the rooms variant
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,14p' "$0"; exit 2 ;;
 esac
