@@ -319,7 +319,6 @@ class Departure:
     door_in_at: float | None = None  # door_left_open: a door opened while she was away, not closed since
     longest_away_s: float | None = None  # away_learned: her longest absence seen to end through the door, beyond away_max_hours
     longest_away_at: float | None = None  # ... and when it ended (it counts for learned_day.window_days)
-    door_shut_at: float | None = None  # departure_door_shut: the newest door_close (None: no sensor of hers reports closings)
     blind_from: float | None = None  # outage_not_silence: the last unwatched span began here ...
     blind_floor: float | None = None  # ... and the silence, while no activity of hers is newer than its start, counts from here
     unwatched_since: float | None = None  # no activity sensor online since
@@ -367,7 +366,6 @@ class ResidentState:
         door_in_at: float | None
         longest_away_s: float | None
         longest_away_at: float | None
-        door_shut_at: float | None
         blind_from: float | None
         blind_floor: float | None
         unwatched_since: float | None

@@ -69,7 +69,6 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     if device.kind is _DOOR_SENSOR:
         if event == "door_close":
             note_door_closed(rs)
-            _door_shut(ctx, rs, resident_id, at if seen is None else seen)
         door_at = at if seen is None else seen
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
         _hindsight(ctx, rs, resident_id, device, at, event)
@@ -315,18 +314,6 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
 
 
-def _door_shut(ctx: RuleContext, rs: ResidentState, resident_id: str, at: float) -> None:
-    """rules.inactivity.departure_door_shut: the newest door_close (its sensor reports closings);
-    a pending departure's opening shut behind her may be confirmed DOOR_PASSAGE_S after it."""
-    if not ctx.rules.inactivity.departure_door_shut:
-        return
-    if rs.door_shut_at is None or at > rs.door_shut_at:
-        rs.door_shut_at = at
-    opened = rs.door_open_at
-    if opened is not None and at >= opened:
-        ctx.arm_resident(resident_id, at + DOOR_PASSAGE_S)
-
-
 def note_door_closed(rs: ResidentState) -> None:
     """A door_close: the door opened while she was away is shut again (inactivity.door_left_open)."""
     departure = rs.departure
@@ -369,14 +356,6 @@ def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float |
     if departure is None or departure.door_open_at is None or departure.away_since is not None:
         return None
     due = departure.door_open_at + DEPARTURE_CONFIRM_S + _blind_left(rs, departure.door_open_at)
-    shut = departure.door_shut_at
-    if shut is not None and ctx.rules.inactivity.departure_door_shut:
-        # whoever leaves home shuts the door behind her (where the sensors report closings at all): a
-        # door standing open (a balcony, a doorway she lies in) is no departure until it is shut —
-        # and then only if no motion follows the closing either
-        if shut < departure.door_open_at:
-            return None  # the closing arms the next look (`_door_shut`); her silence is judged meanwhile
-        due = max(due, shut + DOOR_PASSAGE_S)
     if now < due:
         return due
     rs.away_since, rs.away_by, rs.door_open_at = rs.door_open_at, "door", None
