@@ -145,7 +145,6 @@ class FlakyLinksConfig(Strict):
 
 class RulesConfig(Strict):
     offline_after_missed: int = Field(3, ge=1, le=100, description="missed heartbeat intervals before a device is offline")
-    heartbeat_slack: float = Field(0.0, ge=0, le=1, description="a heartbeat counts as missed only this fraction of an interval after it was due (timer jitter and drift, transport)")
     unwatched_hours: float = Field(1, ge=0, description="offline this long with no other activity sensor online raises severity to high")
     inactivity: InactivityConfig = Field(default_factory=InactivityConfig)
     geofence: GeofenceConfig = Field(default_factory=GeofenceConfig)

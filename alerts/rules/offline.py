@@ -1,8 +1,8 @@
 """device_offline: missed heartbeats or a Last Will; cleared when the device is heard again.
 
 Any message counts as heard (hub receive time). A device is due offline at
-last_heard + (offline_after_missed + heartbeat_slack) × its heartbeat_s (from the start of
-monitoring if never heard). The alert is low while another activity sensor of the resident is online; when none
+last_heard + offline_after_missed × its heartbeat_s (from the start of monitoring if never
+heard). The alert is low while another activity sensor of the resident is online; when none
 is, or the home's motion sensor is offline so silence cannot be judged (the resident is
 unwatched), it becomes high after unwatched_hours. During an absence the
 device state still changes but no alert opens until the absence ends.
@@ -38,10 +38,7 @@ _ONLINE, _OFFLINE = DeviceHealth.ONLINE, DeviceHealth.OFFLINE
 
 
 def period_s(ctx: RuleContext, device: Device, ds: DeviceState | None = None) -> float:
-    """Silence before the device is offline: the intervals allowed, and the slack after the last
-    one's beat was due (it is not missed at the instant it is due: a timer that runs a little
-    slow, a message a second on its way)."""
-    return (missed_allowed(ctx, device, ds) + ctx.rules.heartbeat_slack) * device.heartbeat_s
+    return float(missed_allowed(ctx, device, ds) * device.heartbeat_s)
 
 
 def missed_allowed(ctx: RuleContext, device: Device, ds: DeviceState | None) -> int:

@@ -210,8 +210,7 @@ def test_deadlines_wait_for_events_in_the_settle_window(db_url: str, day_recordi
     hub.load()
     device = "cat-0001"
     with hub.sessions() as session:
-        rules = hub.config.rules
-        period_s = (rules.offline_after_missed + rules.heartbeat_slack) * load_snapshot(session, clock.now()).devices[device].heartbeat_s
+        period_s = hub.config.rules.offline_after_missed * load_snapshot(session, clock.now()).devices[device].heartbeat_s
     settle_s = hub.config.scale.settle_ms / 1000
     topic = f"pingan/v1/dev/{device}/heartbeat"
 
