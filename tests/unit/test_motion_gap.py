@@ -39,11 +39,16 @@ def day_at_home(blind_s: float, door: str, motion_gap: bool) -> Driver:
     while t < T7 + 3 * H:
         drv.event("cat-0001", "motion", t)
         last, t = t, t + blind_s + 20
-    opened = last + 40
+    return door_then_pottering(drv, last + 40, door == "out 4 h")
+
+
+def door_then_pottering(drv: Driver, opened: float, out: bool = False) -> Driver:
+    """The door opened at `opened` and shut 10 s later; the bedroom unit's next report 700 s later
+    (or, `out`, back through the door at 14:00), then pottering until 22:00 and 07:00-12:00 the next day."""
     drv.event("door-0001", "door_open", opened)
     drv.event("door-0001", "door_close", opened + 10)
     t = opened + 700
-    if door == "out 4 h":
+    if out:
         drv.event("door-0001", "door_open", T7 + 7 * H)
         drv.event("door-0001", "door_close", T7 + 7 * H + 10)
         t = T7 + 7 * H + 60
@@ -143,17 +148,7 @@ def two_rooms(per_unit: bool) -> Driver:
         drv.event("cat-0001", "motion", t)
         drv.event("cat-0001-lr", "motion", t + 40)
         last, t = t + 40, t + 320
-    opened = last + 40
-    drv.event("door-0001", "door_open", opened)
-    drv.event("door-0001", "door_close", opened + 10)
-    t = opened + 700
-    for start, end in ((t, T7 + 15 * H), (T7 + 24 * H, T7 + 29 * H)):
-        t, k = start, 0
-        while t < end:
-            drv.event("cat-0001", "motion", t)
-            t, k = t + POTTERING[k % len(POTTERING)], k + 1
-    drv.advance_to(T7 + 29 * H)
-    return drv
+    return door_then_pottering(drv, last + 40)
 
 
 @pytest.mark.parametrize(
