@@ -2,8 +2,11 @@
 
 SQLite: the online backup API (`sqlite3.Connection.backup`) copies a consistent snapshot page
 by page while the hub keeps writing, so a backup needs no stop. PostgreSQL: `pg_dump` in its
-custom format (a consistent snapshot too) and `pg_restore --clean --single-transaction`, so a
-restore either replaces everything or nothing. The password, when the URL has one, goes to the
+custom format (a consistent snapshot too); a restore drops the backup's tables and loads them
+again (`pg_restore` into `psql --single-transaction`), so it either replaces everything or
+nothing. Not `pg_restore --clean`: it drops a partition's primary key before its table, which
+PostgreSQL refuses (an inherited constraint), so it could not restore over the hub's own
+database, only into an empty one. The password, when the URL has one, goes to the
 tools through PGPASSWORD, never on a command line that `ps` shows.
 
 A restore is done with the hub stopped; afterwards `upgrade` brings an older backup's schema
@@ -17,6 +20,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from contextlib import closing
 from pathlib import Path
 
@@ -56,9 +60,36 @@ def restore(database_url: str, source: Path) -> None:
     if sqlite:
         _sqlite_copy(source, _sqlite_file(url))
     else:
-        _run_pg_tool(url, ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", str(source)],
-                     database_flag="--dbname")
+        _pg_restore(url, source)
     upgrade(database_url)
+
+
+def _pg_restore(url: URL, source: Path) -> None:
+    """Drop the backup's tables (CASCADE: their partitions, and those made since the backup,
+    go with them), then load the backup's SQL, all in one transaction that any error rolls back.
+    The SQL goes through a file (mode 0600, deleted after), not a pipe: psql commits at the end
+    of its input, so a pg_restore that failed halfway must not hand it a shorter input."""
+    for tool in ("pg_restore", "psql"):
+        _require(tool)
+    drop = "DROP TABLE IF EXISTS " + ", ".join(_dump_tables(source)) + " CASCADE"
+    env, conninfo = _pg_env(url)
+    with tempfile.TemporaryDirectory(prefix="pingan-restore-") as folder:  # 0700
+        sql = Path(folder) / "restore.sql"
+        _run(["pg_restore", "--no-owner", "--file", str(sql), str(source)], env)
+        _run(["psql", "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--single-transaction",
+              "--command", drop, "--file", str(sql), "--dbname", conninfo], env)
+
+
+def _dump_tables(source: Path) -> list[str]:
+    """The tables of a pg_dump file, schema-qualified and quoted, from its table of contents
+    (lines `ID; OID OID TABLE SCHEMA NAME OWNER`)."""
+    listing = _run(["pg_restore", "--list", str(source)], dict(os.environ))
+    entries = [line.split() for line in listing.splitlines() if not line.startswith(";")]
+    # exactly 7 fields: not `TABLE DATA ...` nor `TABLE ATTACH ...`
+    tables = [f'"{e[4]}"."{e[5]}"' for e in entries if len(e) == 7 and e[3] == "TABLE"]
+    if not tables:
+        raise BackupError(f"{source}: the backup holds no table")
+    return tables
 
 
 def _sqlite_file(url: URL) -> Path:
@@ -84,15 +115,28 @@ def _check_kind(source: Path, magic: bytes, kind: str) -> None:
         raise BackupError(f"{source}: not a {kind} backup, and database.url is {kind}")
 
 
-def _run_pg_tool(url: URL, command: list[str], database_flag: str = "") -> None:
-    tool = command[0]
+def _require(tool: str) -> None:
     if shutil.which(tool) is None:
         raise BackupError(f"{tool} not found: install postgresql-client of the server's major version")
+
+
+def _pg_env(url: URL) -> tuple[dict[str, str], str]:
+    """The environment (password in PGPASSWORD) and the connection URI without the password."""
     env = dict(os.environ)
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
-    conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    target = [database_flag, conninfo] if database_flag else [conninfo]
-    result = subprocess.run([*command, *target], env=env, capture_output=True, text=True)
+    return env, url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+
+
+def _run_pg_tool(url: URL, command: list[str]) -> None:
+    tool = command[0]
+    _require(tool)
+    env, conninfo = _pg_env(url)
+    _run([*command, conninfo], env)
+
+
+def _run(command: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise BackupError(f"{tool} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+        raise BackupError(f"{command[0]} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+    return result.stdout

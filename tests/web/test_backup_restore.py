@@ -23,9 +23,10 @@ from .seed import Feeder, OptedOut
 PINGAN = str(Path(sys.executable).with_name("pingan"))
 
 
-def pingan(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def pingan(db_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")}
-    return subprocess.run([PINGAN, *args], env={**env, "PINGAN_DATABASE__URL": db_url}, capture_output=True, text=True)
+    return subprocess.run([PINGAN, *args], env={**env, "PINGAN_DATABASE__URL": db_url}, capture_output=True, text=True,
+                          input=stdin)
 
 
 def open_alerts(sessions: sessionmaker[Session]) -> dict[str, tuple[str, int, float | None]]:
@@ -89,6 +90,30 @@ def test_backup_restore_round_trip_keeps_alerts_escalation_and_outbox(db_url: st
     finally:
         for engine in hub.engines:
             engine.dispose()
+
+
+def test_restore_replaces_the_database_in_use(db_url: str, tmp_path: Path) -> None:
+    """Restore over the hub's own database, as docs/DEPLOY.md's restore and rollback do, not into
+    an emptied one: on PostgreSQL `pg_restore --clean` failed there (a partition's primary key
+    is inherited, it cannot be dropped before its table)."""
+    engine = make_engine(db_url)
+    drop_schema(engine)
+    engine.dispose()
+    upgrade(db_url)
+    assert pingan(db_url, "users", "add", "before", stdin="a-long-password\n").returncode == 0
+    backup = tmp_path / "hub.backup"
+    assert pingan(db_url, "backup", str(backup)).returncode == 0
+    assert pingan(db_url, "users", "add", "after", stdin="a-long-password\n").returncode == 0
+
+    result = pingan(db_url, "restore", str(backup))
+    assert result.returncode == 0, result.stderr
+
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as s:
+            assert s.scalars(select(m.User.name)).all() == ["before"]
+    finally:
+        engine.dispose()
 
 
 def test_restore_refuses_a_file_that_is_no_backup(db_url: str, tmp_path: Path) -> None:
