@@ -75,7 +75,10 @@ def check_config(
 
 
 @db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Option(help="Alembic revision to upgrade to")] = "head",
+) -> None:
     """Create or migrate the database schema (Alembic)."""
     cfg = load(ctx)
     upgrade_schema(cfg.database.url, revision)
