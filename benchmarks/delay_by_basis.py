@@ -1,6 +1,6 @@
 """Where the median inactivity delay comes from: every fall found, by the allowance that found it.
 
-    .venv/bin/python benchmarks/delay_by_basis.py --profiles field,gps,... --seeds 1,2 --workdir /tmp/det
+    .venv/bin/python benchmarks/delay_by_basis.py --profiles field,gps,... --seeds 1,2 --workdir /tmp/det [--jobs N]
 
 For each world and seed (recorded as benchmarks/detection.py records them), replays with the shipped
 config and, for every inactivity incident found, takes the delay from her last movement (as
@@ -12,9 +12,11 @@ delay, how many within 2.5 h) and per hour of the last movement, then the overal
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -55,10 +57,13 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/det"))
     parser.add_argument("--timezone", default="Asia/Shanghai")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="recordings replayed at once")
     args = parser.parse_args()
-    zone = ZoneInfo(args.timezone)
-    rows = [row for profile in args.profiles.split(",") for seed in map(int, args.seeds.split(","))
-            for row in found_falls(profile, seed, args.workdir, zone)]
+    profiles = [p for p in args.profiles.split(",") for _ in args.seeds.split(",")]
+    seeds = [int(s) for _ in args.profiles.split(",") for s in args.seeds.split(",")]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        results = pool.map(found_falls, profiles, seeds, [args.workdir] * len(seeds), [ZoneInfo(args.timezone)] * len(seeds))
+        rows = [row for result in results for row in result]
     by_basis: dict[str, list[float]] = defaultdict(list)
     by_hour: dict[int, list[float]] = defaultdict(list)
     for hour, delay, basis in rows:
