@@ -44,6 +44,7 @@ from hub.storage import models as m
 from hub.storage.db import make_engine, make_sessions, upgrade
 from pingan.commands.context import load
 from pingan.demo_responders import DemoResponders
+from pingan.serve import hub_server
 from pingan.wiring import build_hub
 from simulators.community import build_community, registry_yaml
 from simulators.engine import LOCAL_TZ, SimConfig, Simulation, Truth, local_midnight, payload_bytes
@@ -103,8 +104,6 @@ def demo_config(base: Config, data_dir: Path, broker_url: str, embedded: bool, p
 
 
 def run_demo(config: Config, residents: int, speed: float, days: float, seed: int, responders: bool = True) -> None:
-
-
     simulation = demo_simulation(residents, days, seed, SystemClock().now())
     prepare_database(config, simulation)
     clock = ScaledClock(simulation.start, speed)
@@ -121,9 +120,11 @@ def run_demo(config: Config, residents: int, speed: float, days: float, seed: in
         f"  {residents} residents, demo time ×{speed:g}; SMS are printed here and shown on the board. Ctrl-C stops.\n"
     )
     try:
-        import uvicorn  # here: `pingan serve` imports it only after the hub started (pingan/serve.py)
-
-        uvicorn.run(hub.app, host=config.http.host, port=config.http.port, log_level="warning")
+        # serve's server: on SIGTERM (a service manager's stop) as on Ctrl-C it drains the hub and
+        # exits 0; plain uvicorn.run re-raised SIGTERM and the process died before this `finally`
+        for name in ("uvicorn.error", "uvicorn.access"):  # the console is for alerts and SMS, not each request
+            logging.getLogger(name).setLevel(logging.WARNING)
+        hub_server(hub, config).run()
     finally:
         stop.set()
         hub.stop()
@@ -131,8 +132,6 @@ def run_demo(config: Config, residents: int, speed: float, days: float, seed: in
 
 def demo_simulation(residents: int, days: float, seed: int, now: float):  # type: ignore[no-untyped-def]
     """A community starting now, with an incident every INCIDENT_EVERY_S demo seconds."""
-
-
     community = build_community(residents, seed)
     with_tag = [r.id for r in community.residents if r.device(DeviceKind.GPS_TAG) is not None]
     everyone = [r.id for r in community.residents]
@@ -150,9 +149,6 @@ def demo_simulation(residents: int, days: float, seed: int, now: float):  # type
 
 def prepare_database(config: Config, simulation) -> None:  # type: ignore[no-untyped-def]
     """Migrate, import the simulated community's registry and create the demo login."""
-
-
-
     upgrade(config.database.url)
     engine = make_engine(config.database.url)
     with tempfile.TemporaryDirectory() as tmp:
