@@ -62,14 +62,22 @@
     if (pending === null) pending = setTimeout(refreshNow, BATCH_MS);
   }
 
+  // "Live" is shown only on the server's hello, sent once it has subscribed: the connection's
+  // open event comes earlier, and an alert raised in between would never reach this board.
+  // A hello after a reconnection reloads the lists, for what changed while the stream was down.
+  let connectedBefore = false;
+
   function connect() {
     const source = new EventSource("/live");
-    source.addEventListener("hello", () => { status && status.classList.add("on"); });
+    source.addEventListener("hello", () => {
+      status && status.classList.add("on");
+      if (connectedBefore) refreshAll();
+      connectedBefore = true;
+    });
     // The session ended (logout, timeout, user disabled): stop, and let the reload go to the login.
     source.addEventListener("ended", () => { source.close(); window.location.reload(); });
     ["alert", "resident", "absence", "device", "resync"].forEach((kind) => source.addEventListener(kind, refreshAll));
     source.onerror = () => { status && status.classList.remove("on"); };  // EventSource reconnects by itself
-    source.onopen = () => { status && status.classList.add("on"); };
   }
 
   syncClock();
