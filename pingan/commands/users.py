@@ -100,13 +100,15 @@ def _actor(actor: str | None) -> str:
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
-    """Users with role, state and creation date (never the password hash)."""
+    """Users with role, state, creation date and scope — the communities or grids they see, or
+    all (never the password hash)."""
     rows = _run(ctx, lambda session, now: [
-        (u.name, u.role, "disabled" if u.disabled_at is not None else "enabled", u.created_at) for u in access.list_users(session)
+        (u.name, u.role, "disabled" if u.disabled_at is not None else "enabled", u.created_at, ",".join(u.scope or []) or "all")
+        for u in access.list_users(session)
     ])
-    typer.echo(f"{'name':<24} {'role':<10} {'state':<9} created")
-    for name, role, state, created in rows:
-        typer.echo(f"{name:<24} {role:<10} {state:<9} {datetime.fromtimestamp(created, UTC):%Y-%m-%d}")
+    typer.echo(f"{'name':<24} {'role':<10} {'state':<9} {'created':<10} scope")
+    for name, role, state, created, scope in rows:
+        typer.echo(f"{name:<24} {role:<10} {state:<9} {datetime.fromtimestamp(created, UTC):%Y-%m-%d} {scope}")
 
 
 @users_app.command("disable")

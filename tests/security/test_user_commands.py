@@ -34,6 +34,15 @@ def test_user_commands_are_audited_and_end_sessions(web: Web, db_url: str, tmp_p
     assert listed.exit_code == 0, listed.output
     assert {"admin", "operator", "viewer"} <= {line.split()[0] for line in listed.output.splitlines()[1:] if line.strip()}
     assert "argon2" not in listed.output
+    assert {line.split()[-1] for line in listed.output.splitlines()[1:] if line.strip()} == {"all"}
+
+
+def test_users_list_shows_each_users_scope(web: Web, db_url: str, tmp_path: Path) -> None:
+    scoped = _cli(db_url, tmp_path, "set-scope", "operator", "xuanxin-g01", "--actor", "ops-lead")
+    assert scoped.exit_code == 0, scoped.output
+    listed = _cli(db_url, tmp_path, "list")
+    scopes = {line.split()[0]: line.split()[-1] for line in listed.output.splitlines()[1:] if line.strip()}
+    assert scopes["operator"] == "xuanxin-g01" and scopes["admin"] == "all", listed.output
 
     session = web.login("operator")
     steps = [
