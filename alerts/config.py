@@ -100,6 +100,8 @@ class LearnedDayConfig(Strict):
     bedtime_widen_nights: int = Field(0, ge=0, le=365, description="after this many nights an earliest bedtime before the night window's opening counts already (widening only; 0: off)")
     alerted_nights: bool = Field(False, description="an evening silence an inactivity alert opened on, gone on past midnight and ended before noon by her own movement (not a door), is her night: it teaches her bedtime and rising, not a day spell cut at the alert")
     evening_spells_by_day: bool = Field(False, description="a silence that may be sleep only by her earliest bedtime and ended before midnight is kept as a daytime quiet spell (an evening in the armchair), not as a night")
+    prior_bedtime_hours: float | None = Field(None, ge=12, le=29, description="in her first prior_bedtime_days of monitoring, before her earliest bedtime is settled (bedtime_nights), a night may begin an hour before this hour (20 = 20:00) — the population's early night — or before hers where she has shown an earlier one (None: off, the night window's)")
+    prior_bedtime_days: float = Field(1, gt=0, le=365, description="prior_bedtime_hours only in her first this many days of monitoring (the first evening: 1)")
     late_mornings: bool = Field(False, description="a resident up late every morning of the window: the learned sleep-in's ceiling rises by her earliest morning's lateness")
     late_mornings_ceiling_hours: float = Field(7, ge=0, le=12, description="and never above this many hours after the night window")
 

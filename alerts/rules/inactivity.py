@@ -313,8 +313,8 @@ def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | No
         return None  # not learned (quiet.earliest_bedtime says None then)
     learned = ctx.residents[resident.id].learned  # `_quiet_history` inlined: this runs several times a message
     history = None if learned is None else learned.quiet
-    if history is None:
-        return None  # nothing learned
+    if history is None:  # nothing learned
+        return _prior_bedtime(ctx, resident.id, start)
     # The answer depends on the evening of `start`, her nights, the night window and the config only:
     # kept on the history for the next activity of the same evening (record_bedtime clears it).
     evening, _ = local_day(start - quiet.NOON_S, resident.timezone)
@@ -327,8 +327,20 @@ def bedtime_of(ctx: RuleContext, resident: Resident, start: float) -> float | No
         window = parse_window(night)
         opens = ((window[0] - quiet.NOON_S) % DAY_S) / 60
     bed = quiet.earliest_bedtime(history, evening, cfg, opens)
+    prior = _prior_bedtime(ctx, resident.id, start)
+    if prior is not None and quiet.earliest_bedtime(history, evening, cfg) is None:  # hers not settled yet
+        bed = prior if bed is None else min(bed, prior)
     history.bedtime = (evening, night, cfg, bed)
     return bed
+
+
+def _prior_bedtime(ctx: RuleContext, resident_id: str, start: float) -> float | None:
+    """learned_day.prior_bedtime_hours in minutes after noon (20 → 480) in her first
+    prior_bedtime_days of monitoring, or None."""
+    cfg, watched = ctx.rules.learned_day, ctx.residents[resident_id].watch_start
+    if cfg.prior_bedtime_hours is None or watched is None or start - watched >= cfg.prior_bedtime_days * DAY_S:
+        return None
+    return cfg.prior_bedtime_hours * 60 - quiet.NOON_S / 60
 
 
 def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKind | None = None) -> None:

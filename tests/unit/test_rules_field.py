@@ -1553,6 +1553,33 @@ def test_an_early_night_counts_after_one_night_seen(name: str, widen_nights: int
 
 
 @pytest.mark.parametrize(
+    ("name", "prior", "prior_days", "bedtime_nights", "beds", "alerts_on_the_last_evening"),
+    [
+        ("her first evening, in bed at 19:30: the population's early night (20:00) lets a night begin at 19:00", 20.0, 1, 7, [19.5], 0),
+        ("no prior (control): her first early night is judged by day, an alert at 22:00", None, 1, 7, [19.5], 1),
+        ("her first evening, silent from 18:45, before the prior's hour: judged by day", 20.0, 1, 7, [18.75], 1),
+        ("her second evening, past prior_bedtime_days (1): 19:30 after a night at 22:30 is judged by day", 20.0, 1, 7, [22.5, 19.5], 1),
+        ("the same within prior_bedtime_days (7): a night", 20.0, 7, 7, [22.5, 19.5], 0),
+        ("her own earlier night shown (19:00 on night 1): 18:20 on night 2 is a night of hers", 20.0, 7, 7, [19.0, 18.33], 0),
+        ("settled (3 nights, never before 22:30): 19:30 is hers no more, judged by day", 20.0, 7, 3, [22.5, 22.7, 23.0, 19.5], 1),
+    ],
+)
+def test_before_her_bedtime_is_known_the_populations_early_night_is_a_night(
+        name: str, prior: float | None, prior_days: float, bedtime_nights: int, beds: list[float],
+        alerts_on_the_last_evening: int) -> None:
+    """harbin (session 17): residents in bed at 19:00-20:00 raised an alert on their first evening
+    (25 of the world's 120 false alerts), before any night of theirs was known — a Harbin winter's
+    bedtime. In her first prior_bedtime_days of monitoring, until her own earliest bedtime is
+    settled, a night may begin an hour before the population's early bedtime."""
+    days = len(beds)
+    drv = sleeper(days, beds, [6.0] * days, own_bedtime=True, bedtime_widen_nights=1, bedtime_nights=bedtime_nights,
+                  prior_bedtime_hours=prior, prior_bedtime_days=prior_days)
+    drv.advance_to(local(days + 1, 4.5))
+    evening = [a for a in drv.opened("inactivity") if local(days, 12.0) < a.opened_at < local(days + 1, 4.5)]
+    assert len(evening) == alerts_on_the_last_evening, name
+
+
+@pytest.mark.parametrize(
     ("name", "evening_spells_by_day", "alerts_on_day_3"),
     [
         ("the armchair 19:30-22:30 after her early night: a 3 h quiet spell, 1.25 × 3 h allowed on day 3 (3.5 h quiet)", True, 0),
