@@ -743,7 +743,7 @@ class Planner:
             room = self.plan.at(tf).room if self.plan.at(tf) else LIVING  # type: ignore[union-attr]
             self._lie(tf, found, room, finder)
             self.plan.truths.append((tf, {"kind": "inactivity", "resident": self.rid, "fall": inc.kind, "room": room,
-                                          "found_after_h": f"{(found - tf) / HOUR:.2f}", "finder": finder}))
+                                          "found_after_h": f"{(found - tf) / HOUR:.3f}", "finder": finder}))
             self.plan.incidents.append(replace(inc, day=d))
             return
 
