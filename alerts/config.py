@@ -35,6 +35,8 @@ class InactivityConfig(Strict):
     night_at_least_day: bool = Field(False, description="a silence beginning in the night window's last hour is allowed at least the day allowance (up at dawn)")
     outing_window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="without a door sensor, a silence beginning in this local window may be an outing without the tag (null: none)")
     outing_hours: float = Field(8, gt=0, le=24, description="such a silence is allowed at least this long in the resident's first outing_days days")
+    first_days_hours: float | None = Field(None, gt=0, le=24, description="in her first first_days days of monitoring, a daytime silence is allowed at least this long: nothing yet says how much of her day the home's units see (None: off)")
+    first_days: float = Field(1, gt=0, le=365, description="first_days_hours applies this many days from the start of monitoring")
     outing_days: int = Field(7, ge=1, le=365, description="days of the resident's own history after which the outing window no longer applies")
     late_bedtime: bool = Field(False, description="a night whose going to bed (the end of a run of activity) came after midnight ends that much later than 07:00 + the sleep-in, up to the ceiling")
     late_bedtime_run_minutes: float = Field(60, gt=0, le=720, description="activity without a pause of an hour for this long before the silence: a going to bed, not a return to bed after a bathroom visit")
@@ -53,6 +55,7 @@ class GeofenceConfig(Strict):
     speed_twice: bool = Field(
         True, description="a tag's reported speed proves movement only when a second fix within 10 min confirms it"
     )
+    speed_travels: bool = Field(False, description="two speed claims minutes apart prove movement only when one of them lies farther from where the tag rests than a still tag scatters (a walk at 0.5 m/s for minutes goes somewhere; a still tag's noise does not)")
     repeated_fix_once: bool = Field(False, description="a fix delivered again (QoS 1 redelivery: the newest fix's device time and position) is not a second fix")
 
 
@@ -147,6 +150,7 @@ class FlakyLinksConfig(Strict):
 
 class RulesConfig(Strict):
     offline_after_missed: int = Field(3, ge=1, le=100, description="missed heartbeat intervals before a device is offline")
+    last_will_grace_s: float = Field(0, ge=0, le=3600, description="a Last Will marks the device offline at once, but its alert opens only if the device is not heard again within this long, and never longer than its heartbeat interval (a router rebooting, a breaker reset; 0: at once)")
     unwatched_hours: float = Field(1, ge=0, description="offline this long with no other activity sensor online raises severity to high")
     inactivity: InactivityConfig = Field(default_factory=InactivityConfig)
     geofence: GeofenceConfig = Field(default_factory=GeofenceConfig)

@@ -448,7 +448,8 @@ class _Day:
     """One waking day built with a cursor: fill at home up to an outing, go out, come back."""
 
     def __init__(self, planner: Planner, t: float) -> None:
-        self.p, self.t, self.segs = planner, t, []
+        self.p, self.t = planner, t
+        self.segs: list[Seg] = []
 
     def fill(self, until: float) -> None:
         if until > self.t:
@@ -1224,6 +1225,8 @@ class Emitter:
     def _water(self) -> list[Record]:
         """A flow event when a draw starts (after the meter's threshold); the meter debounces 2 min."""
         rng, did = self.rng, self.home.water
+        if did is None:
+            return []
         draws: list[float] = []
         per = {"wash": 0.9, "cook": 2.0, "shower": 1.0}
         for s in self.plan.segs:

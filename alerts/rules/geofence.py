@@ -52,6 +52,7 @@ MOVING_SPEED_MS = 0.5
 SPEED_ACC_M = 30.0  # a speed reading counts only on a fix at least this accurate
 STILL_SCATTER_M = 150.0  # a still tag indoors scatters this far: nearer is never movement
 MOVE_CONFIRM_S = 600.0  # the second displaced fix must come within this long of the first
+SPEED_PAIR_S = 120.0  # speed_travels: two speed claims this close are one walk wherever they lie (a tracker on the move reports often)
 WALK_MS = 1.5  # how far apart two fixes of one trip may be: accuracies + this speed × the gap …
 WALK_GAP_S = 60.0  # … counting at most this much of the gap (scatter minutes apart is not a walk)
 ANCHOR_MAX_N = 16  # the anchor's spread stops shrinking after this many fixes
@@ -89,7 +90,7 @@ def on_fix(ctx: RuleContext, device: Device, resident: Resident, msg: DeviceMess
     prev_at = fix_at if newest and cfg.seldom_fixes and (moving or ds.fix_moving) else None
     if newest:
         ds.fix_lat, ds.fix_lon, ds.fix_at, ds.fix_moving = fix.lat, fix.lon, at, moving
-    if newest and _moved(ds, fix, acc, at, poor, cfg.speed_twice, prev_at):
+    if newest and _moved(ds, fix, acc, at, poor, cfg.speed_twice, prev_at, cfg.speed_travels):
         activity.note_tag_moved(ctx, resident.id, at)
         activity.note_activity(ctx, resident.id, device, at, now, msg.late)
     if poor:
@@ -175,10 +176,11 @@ def _moving(fix: Gps, acc: float) -> bool:
     return fix.speed is not None and fix.speed >= MOVING_SPEED_MS and acc <= SPEED_ACC_M
 
 
-def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool, speed_twice: bool, prev_at: float | None) -> bool:
+def _moved(ds: DeviceState, fix: Gps, acc: float, at: float, poor: bool, speed_twice: bool, prev_at: float | None,
+           travels: bool = False) -> bool:
     """Movement the fix proves (see the module doc); updates the anchor and the pending fix."""
     if _moving(fix, acc):
-        confirmed = not speed_twice or _confirms(ds, fix, acc, at, prev_at, by_speed=True)
+        confirmed = not speed_twice or _confirms(ds, fix, acc, at, prev_at, by_speed=True, travels=travels)
         if confirmed:
             _set_anchor(ds, fix.lat, fix.lon, acc)
         if speed_twice:  # pending either way: on the move, each speed fix confirms the next
@@ -208,7 +210,8 @@ def _still_within(ds: DeviceState, acc: float) -> float:
     return max(ds.anchor_acc + acc, STILL_SCATTER_M + spread)
 
 
-def _confirms(ds: DeviceState, fix: Gps, acc: float, at: float, prev_at: float | None, by_speed: bool = False) -> bool:
+def _confirms(ds: DeviceState, fix: Gps, acc: float, at: float, prev_at: float | None, by_speed: bool = False,
+              travels: bool = False) -> bool:
     """A displaced fix confirms the pending one: soon after it (or as the tag's next report,
     `_seldom`), and where one trip could be. Two fixes that both report a speed confirm each
     other wherever they lie: the tag said twice that it moves, and a walk between fixes minutes
@@ -219,9 +222,17 @@ def _confirms(ds: DeviceState, fix: Gps, acc: float, at: float, prev_at: float |
     if not seldom and not 0 <= at - ds.moved_at <= MOVE_CONFIRM_S:
         return False
     if by_speed and ds.moved_speed:
-        return True
+        return not travels or at - ds.moved_at <= SPEED_PAIR_S or _off_rest(ds, fix.lat, fix.lon, acc) \
+            or _off_rest(ds, ds.moved_lat, ds.moved_lon, ds.moved_acc)
     walked = at - ds.moved_at if seldom else min(at - ds.moved_at, WALK_GAP_S)
     return distance_m(ds.moved_lat, ds.moved_lon, fix.lat, fix.lon) <= ds.moved_acc + acc + WALK_MS * walked
+
+
+def _off_rest(ds: DeviceState, lat: float, lon: float, acc: float) -> bool:
+    """The fix lies farther from where the tag rests (the anchor) than a still tag scatters."""
+    if ds.anchor_lat is None or ds.anchor_lon is None:
+        return True
+    return distance_m(ds.anchor_lat, ds.anchor_lon, lat, lon) > _still_within(ds, acc)
 
 
 def _set_anchor(ds: DeviceState, lat: float, lon: float, acc: float) -> None:

@@ -102,8 +102,12 @@ def _blind_span(rs: ResidentState, since: float, now: float) -> None:
 
 
 def last_will(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
-    if ds.health is not DeviceHealth.OFFLINE:
-        go_offline(ctx, device, ds, now, now, Reason.LAST_WILL)
+    if ds.health is DeviceHealth.OFFLINE:
+        return
+    grace = last_will_grace_s(ctx, device)
+    go_offline(ctx, device, ds, now, now, Reason.LAST_WILL, alert=grace <= 0)
+    if grace > 0:  # back within the grace (a router's reboot): no alert; else `evaluate` opens it
+        ctx.deadlines.arm(DEVICE, device.id, now + grace)
 
 
 def evaluate(ctx: RuleContext, device: Device, now: float) -> float | None:
@@ -119,7 +123,8 @@ def evaluate(ctx: RuleContext, device: Device, now: float) -> float | None:
     return _alert_after_absence(ctx, device, ds, now)
 
 
-def go_offline(ctx: RuleContext, device: Device, ds: DeviceState, now: float, since: float, reason: Reason) -> None:
+def go_offline(ctx: RuleContext, device: Device, ds: DeviceState, now: float, since: float, reason: Reason,
+               alert: bool = True) -> None:
     late = is_late(since, now)
     ds.health, ds.offline_since = DeviceHealth.OFFLINE, since
     ctx.emit(DeviceStateChanged(device.id, device.resident, DeviceHealth.OFFLINE, reason, now, late))
@@ -130,7 +135,7 @@ def go_offline(ctx: RuleContext, device: Device, ds: DeviceState, now: float, si
         rs.unwatched_since = since
         ctx.arm_resident(device.resident, since + ctx.rules.unwatched_hours * 3600)
     ctx.touched.add(device.resident)
-    if ctx.absence_at(device.resident, now) is None:
+    if alert and ctx.absence_at(device.resident, now) is None:
         _open(ctx, device, ds, now, reason, late)
 
 
@@ -155,8 +160,25 @@ def _alert_after_absence(ctx: RuleContext, device: Device, ds: DeviceState, now:
     absence = ctx.absence_at(device.resident, now)
     if absence is not None:
         return absence.until
-    _open(ctx, device, ds, now, Reason.HEARTBEATS_MISSED, False)
+    since = ds.offline_since if ds.offline_since is not None else now
+    grace = last_will_grace_s(ctx, device)
+    if now < since + grace:
+        return since + grace
+    _open(ctx, device, ds, now, _offline_reason(ctx, device, ds), False)
     return None
+
+
+def last_will_grace_s(ctx: RuleContext, device: Device) -> float:
+    """How long a Last Will waits for the device to be heard again: rules.last_will_grace_s, at
+    most one heartbeat interval (back within it, the device missed no heartbeat)."""
+    return min(ctx.rules.last_will_grace_s, float(device.heartbeat_s))
+
+
+def _offline_reason(ctx: RuleContext, device: Device, ds: DeviceState) -> Reason:
+    """A device offline before its heartbeats ran out went by its Last Will."""
+    since, last = ds.offline_since, ds.last_heard
+    will = since is not None and last is not None and since < last + period_s(ctx, device, ds)
+    return Reason.LAST_WILL if will else Reason.HEARTBEATS_MISSED
 
 
 def unwatched_too_long(ctx: RuleContext, resident_id: str, now: float) -> bool:

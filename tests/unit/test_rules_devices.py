@@ -111,3 +111,24 @@ def test_person_state_active_then_quiet() -> None:
     assert states[-2:] == [PersonState.HOME_ACTIVE, PersonState.HOME_QUIET]
     drv.event("cat-0001", "sos", T0 + 4000)
     assert drv.of_type(PersonStateChanged)[-1].state is PersonState.ALERT
+
+
+@pytest.mark.parametrize(("grace_s", "back_at", "alerted"), [
+    (0, 200, True),  # the contract's reading: a Last Will opens the alert at once
+    (300, 200, False),  # a router's reboot: heard again within the grace, no alert
+    (300, None, True),  # not heard again: the alert opens when the grace is over
+    (600, 400, True),  # the grace is at most one heartbeat interval (300 s): back after it is too late
+])
+def test_a_last_will_waits_out_its_grace(grace_s: float, back_at: float | None, alerted: bool) -> None:
+    drv = Driver.start(registry([resident()], [CAT]), last_will_grace_s=grace_s)
+    drv.heartbeat("cat-0001", T0 + 10)
+    drv.send("cat-0001", "status", {"state": "offline"}, T0 + 20)
+    assert drv.of_type(DeviceStateChanged)[-1].state is DeviceHealth.OFFLINE  # the board sees it at once
+    if back_at is not None:
+        drv.heartbeat("cat-0001", T0 + back_at)
+    drv.advance_to(T0 + 20 + grace_s + 1)
+    opened = drv.opened("device_offline")
+    grace_s = min(grace_s, CAT.heartbeat_s)
+    assert bool(opened) is alerted
+    if opened and grace_s:
+        assert opened[0].transitions[0].note == Reason.LAST_WILL.value and opened[0].triggered_at == T0 + 20

@@ -120,6 +120,33 @@ def test_a_single_reported_speed_moved_the_tag_before_speed_twice() -> None:
     assert not [a for a in drv.opened("inactivity") if a.opened_at <= T0 + 6 * H + 120]
 
 
+def phantom_pair(fixes: list[Fix], at: int) -> list[Fix]:
+    """Two consecutive fixes (5 min apart) near where the tag rests, both claiming 15 m and a walking speed."""
+    out = list(fixes)
+    out[at], out[at + 1] = (10.0, 5.0, 15.0, 0.75), (30.0, -10.0, 22.0, 0.82)
+    return out
+
+
+@pytest.mark.parametrize(("travels", "found_at_6h"), [(False, False), (True, True)])
+def test_two_speed_claims_that_go_nowhere_are_not_a_walk(travels: bool, found_at_6h: bool) -> None:
+    """lingnan s2 r-0019: a still tag claimed 0.75 and 0.82 m/s on two fixes 5 min apart, 27 m from
+    each other beside where it rests; with speed_travels the pair is noise (a walk at 0.75 m/s for
+    5 minutes goes ~200 m), and the walks of the table above still move it."""
+    drv = fallen_with_tag(phantom_pair(STILL, 30), geofence={"speed_travels": travels})
+    early = [a for a in drv.opened("inactivity") if a.opened_at <= T0 + 6 * H + 120]
+    assert bool(early) is found_at_6h
+
+
+def test_speed_travels_keeps_real_walks() -> None:
+    """Two speed claims a minute apart, or 5 min apart and 300 m on: she walks (no alert)."""
+    minute = fallen_with_tag(STILL, 36, [(0.0, 60.0 * k, 10.0, 1.0) for k in (1, 2)], geofence={"speed_travels": True})
+    far = list(STILL)
+    far[36], far[37] = (0.0, 300.0, 10.0, 1.0), (0.0, 600.0, 10.0, 1.0)
+    apart = fallen_with_tag(far, geofence={"speed_travels": True})
+    for drv in (minute, apart):
+        assert not [a for a in drv.opened("inactivity") if a.opened_at <= T0 + 6 * H + 120]
+
+
 def test_one_multipath_jump_does_not_take_the_tag_away() -> None:
     drv = Driver.start(with_zones(Zone("城区", center=HOME, radius_m=20000)))
     drv.fix("tag-0001", *at_m(20), acc=30, at=T0 + 60)
