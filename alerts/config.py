@@ -35,8 +35,6 @@ class InactivityConfig(Strict):
     night_at_least_day: bool = Field(False, description="a silence beginning in the night window's last hour is allowed at least the day allowance (up at dawn)")
     outing_window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="without a door sensor, a silence beginning in this local window may be an outing without the tag (null: none)")
     outing_hours: float = Field(8, gt=0, le=24, description="such a silence is allowed at least this long in the resident's first outing_days days")
-    first_days_hours: float | None = Field(None, gt=0, le=24, description="in her first first_days days of monitoring, a daytime silence is allowed at least this long: nothing yet says how much of her day the home's units see (None: off)")
-    first_days: float = Field(1, gt=0, le=365, description="first_days_hours applies this many days from the start of monitoring")
     outing_days: int = Field(7, ge=1, le=365, description="days of the resident's own history after which the outing window no longer applies")
     late_bedtime: bool = Field(False, description="a night whose going to bed (the end of a run of activity) came after midnight ends that much later than 07:00 + the sleep-in, up to the ceiling")
     late_bedtime_run_minutes: float = Field(60, gt=0, le=720, description="activity without a pause of an hour for this long before the silence: a going to bed, not a return to bed after a bathroom visit")

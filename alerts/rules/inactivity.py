@@ -274,18 +274,6 @@ def outing_prior_s(ctx: RuleContext, resident: Resident, start: float, bed: floa
     return cfg.outing_hours * 3600 if in_window(sod, parse_window(cfg.outing_window)) else 0.0
 
 
-def first_days_prior_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> float:
-    """inactivity.first_days_hours for a daytime silence beginning in her first first_days days of
-    monitoring: before a day of hers is known, nothing says how much of it the home's units see
-    (a bedroom out of the living-room unit's sight). 0: off, later, a night, or her own day_hours."""
-    cfg, watched = ctx.rules.inactivity, ctx.residents[resident.id].watch_start
-    if cfg.first_days_hours is None or watched is None or start - watched >= cfg.first_days * DAY_S \
-            or resident.inactivity.day_hours is not None:
-        return 0.0
-    night = parse_window(resident.inactivity.night or cfg.night)
-    return 0.0 if _may_be_sleep(start, resident.timezone, night, _bed(ctx, resident, start, bed)) else cfg.first_days_hours * 3600
-
-
 def learned_sleep_in_s(ctx: RuleContext, resident: Resident, start: float, bed: float | _Ask | None = ASK) -> quiet.Learned | None:
     """How long after the night window a night's silence beginning at `start` may last, learned
     from how late this resident got up (None: not learned yet, or not a night)."""
@@ -474,7 +462,6 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
             due = max(due, start + nap[1])  # a long nap comes some days only: a week without one says little
     if learned is None or learned.days < cfg.outing_days:
         due = max(due, start + outing_prior_s(ctx, resident, start, bed))
-    due = max(due, start + first_days_prior_s(ctx, resident, start, bed))
     background = None if record is None else record.background
     doubt = None if background is None or not ctx.rules.pets.wake_bound else background.doubt_at
     if doubt is not None and start < doubt and doubt + pets.WAKE_GRACE_S > due:
