@@ -8,7 +8,8 @@ simulated worlds, next to a fixed-threshold baseline scored on the same files.
 The default profiles are the first round's; the harsher ones (`rooms`, `irregular`, `pets`,
 `falls`, `long`, `clocks`: device clocks hours behind or reset to 2000, `leaks`: a running cistern) and `habits` (a world whose days are planned by simulators/habits.py, not by
 our routines.py: elderly people in Chinese cities) and `harbin` (simulators/harbin.py, a world written without
-reading the rules: a Harbin winter) and `lingnan` (simulators/lingnan.py, written the same way: a Guangzhou summer) are selected by name. A profile with its own length (`long`: 28 days) runs
+reading the rules: a Harbin winter) and `lingnan` (simulators/lingnan.py, written the same way: a Guangzhou summer) and `shanghai` (simulators/shanghai.py, the same way:
+a Shanghai spring, its own safe zones in its registry) are selected by name. A profile with its own length (`long`: 28 days) runs
 that long whatever `--days` says.
 
 For every profile and seed:
@@ -67,6 +68,7 @@ from simulators.field import PROFILES, FieldSimulation, Profile, with_overrides 
 from simulators.habits import HABITS, HabitsSimulation  # noqa: E402
 from simulators.harbin import HARBIN, HarbinSimulation, HarbinWorld  # noqa: E402
 from simulators.lingnan import LINGNAN, LingnanSimulation, LingnanWorld  # noqa: E402
+from simulators.shanghai import SHANGHAI, ShanghaiSimulation, ShanghaiWorld  # noqa: E402
 
 BASELINE = ROOT / "benchmarks" / "detection" / "baseline.yaml"
 KINDS = ("inactivity", "geofence_exit", "sos", "sos_cancelled", "device_offline", "low_battery")
@@ -74,8 +76,8 @@ ALERT_KINDS = ("inactivity", "geofence_exit", "sos", "device_offline", "low_batt
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
 FIRST_ROUND = ("field", "gps", "devices", "nights", "sparse")  # the default set; the harsher profiles by name
 WORLDS = {**PROFILES, HABITS.name: HABITS}  # habits: simulators/habits.py's own day planner
-BLIND_WORLDS = {HARBIN.name: HARBIN, LINGNAN.name: LINGNAN}  # written without reading the rules (simulators/harbin.py,
-# simulators/lingnan.py): no Profile knobs
+BLIND_WORLDS = {HARBIN.name: HARBIN, LINGNAN.name: LINGNAN, SHANGHAI.name: SHANGHAI}  # written without reading the
+# rules (simulators/harbin.py, simulators/lingnan.py, simulators/shanghai.py): no Profile knobs
 MOVING_SPEED_MS = 0.5  # as alerts/rules/geofence.py: a fix at this speed is movement
 
 
@@ -166,7 +168,7 @@ def last_movements(recording: Path, device_resident: dict[str, str]) -> dict[tup
     return out
 
 
-def world(spec: str) -> Profile | HarbinWorld | LingnanWorld | None:
+def world(spec: str) -> Profile | HarbinWorld | LingnanWorld | ShanghaiWorld | None:
     """The profile a spec names: `name` or `name+key=value+...` (None for `ours`); ValueError if unknown."""
     name, *pairs = spec.split("+")
     if name == "ours" and not pairs:
@@ -200,13 +202,15 @@ def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int
     if recording.exists() and registry.exists():
         return recording, registry
     chosen = world(profile)
-    sim: Simulation | HarbinSimulation | LingnanSimulation
+    sim: Simulation | HarbinSimulation | LingnanSimulation | ShanghaiSimulation
     if chosen is None:
         sim = Simulation(SimConfig(residents=residents, days=days, seed=seed))
     elif isinstance(chosen, HarbinWorld):
         sim = HarbinSimulation(residents, days, seed)
     elif isinstance(chosen, LingnanWorld):
         sim = LingnanSimulation(residents, days, seed)
+    elif isinstance(chosen, ShanghaiWorld):
+        sim = ShanghaiSimulation(residents, days, seed)
     elif chosen.name == HABITS.name:
         sim = HabitsSimulation(residents, days, seed, profile=chosen)
     else:
@@ -214,7 +218,8 @@ def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int
     # written under temporary names, then renamed: a second run sharing the workdir never reads half a file
     partial = recording.with_name(f".{recording.name}.{os.getpid()}")
     write_recording(sim, partial)
-    registry.with_name(partial.name + ".registry").write_text(registry_yaml(sim.community), encoding="utf-8")
+    text = sim.registry_yaml() if isinstance(sim, ShanghaiSimulation) else registry_yaml(sim.community)  # its own zones
+    registry.with_name(partial.name + ".registry").write_text(text, encoding="utf-8")
     partial.with_name(partial.name + ".registry").replace(registry)
     partial.replace(recording)
     return recording, registry
