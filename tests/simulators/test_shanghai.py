@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from world_checks import assert_same_seed_same_bytes, truths
 
 from devices import DeviceMessage, interpret
 from simulators.engine import write_recording
@@ -31,17 +32,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[ShanghaiSimulation,
     return sim, path
 
 
-def truths(path: Path) -> list[tuple[float, dict[str, str]]]:
-    return [(e["t"], e["truth"]) for e in read_recording(path) if isinstance(e, dict)]
-
-
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
-    paths = []
-    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        paths.append(tmp_path / f"{name}.jsonl")
-        write_recording(ShanghaiSimulation(6, 3, seed), paths[-1])
-    assert paths[0].read_bytes() == paths[1].read_bytes()
-    assert paths[0].read_bytes() != paths[2].read_bytes()
+    assert_same_seed_same_bytes(lambda seed: ShanghaiSimulation(6, 3, seed), tmp_path)
 
 
 def test_every_incident_has_its_truth_line(world: tuple[ShanghaiSimulation, Path]) -> None:
