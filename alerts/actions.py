@@ -190,8 +190,8 @@ class Alert:
         return cls(**values)
 
 
-#: Kinds deduplicated per device rather than per resident.
-PER_DEVICE_KINDS = frozenset({AlertKind.DEVICE_OFFLINE, AlertKind.LOW_BATTERY})
+#: Kinds deduplicated per device rather than per resident (PRODUCT.md: low_battery, "at most one open per device").
+PER_DEVICE_KINDS = frozenset({AlertKind.LOW_BATTERY})
 
 
 def alert_key(resident: str, kind: AlertKind, discriminator: str | None) -> tuple[str, str, str]:

@@ -28,7 +28,7 @@ from alerts.config import AlertsConfig, RulesConfig
 from alerts.context import CLOCK_SLACK_S, RegistryIndex, RuleContext, ack_key
 from alerts.deadlines import ACK, DEVICE, RESIDENT
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
-from alerts.reasons import ReasonCode, explain
+from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Absence, Device, RegistrySnapshot, Resident
 from alerts.rules import activity, battery, critical, geofence, inactivity, leaks, offline, person
 from alerts.state import DeviceState, ResidentState
@@ -215,7 +215,7 @@ class Engine:
         now = ctx.now
         self._dirty |= _changed_units(old, registry)
         for device_id in sorted(set(old.devices) - set(registry.devices)):
-            self._forget_device(device_id, now)
+            self._forget_device(old.devices[device_id], now)
         self._unarmed |= (set(registry.devices) - set(ctx.devices)) | {"@" + r for r in set(registry.residents) - set(ctx.residents)}
         if now is not None:
             changed = {a.resident for a in set(old.absences) ^ set(registry.absences)}
@@ -252,7 +252,8 @@ class Engine:
                 affected.add(old.resident)
                 index.set_devices(old.resident, tuple(d for d in index.devices_of(old.resident) if d.id != device_id))
             if device is None:
-                self._forget_device(device_id, ctx.now)
+                if old is not None:
+                    self._forget_device(old, ctx.now)
                 continue
             snapshot.devices[device_id] = device
             if device_id not in ctx.devices:
@@ -278,15 +279,21 @@ class Engine:
         kept = tuple(a for a in index.snapshot.absences if a.resident not in absences)
         index.snapshot = replace(index.snapshot, absences=kept + tuple(a for theirs in absences.values() for a in theirs))
 
-    def _forget_device(self, device_id: str, now: float | None) -> None:
+    def _forget_device(self, device: Device, now: float | None) -> None:
         ctx = self._ctx
-        ctx.devices.pop(device_id, None)
-        ctx.deadlines.disarm(DEVICE, device_id)
-        for alert in ctx.book.all():
-            if alert.device == device_id and alert.kind in (AlertKind.DEVICE_OFFLINE, AlertKind.LOW_BATTERY):
-                self._dirty.add(alert.resident)
-                ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_REMOVED, now if now is not None else alert.opened_at,
-                                  note=explain(ReasonCode.DEVICE_REMOVED))
+        ds = ctx.devices.pop(device.id, None)
+        ctx.deadlines.disarm(DEVICE, device.id)
+        if device.resident is None:
+            return
+        self._dirty.add(device.resident)
+        battery = ctx.book.find(device.resident, AlertKind.LOW_BATTERY, device.id)
+        if battery is not None:
+            ctx.resolve_alert(battery, Outcome.CLEARED, Reason.DEVICE_REMOVED, now if now is not None else battery.opened_at,
+                              note=explain(ReasonCode.DEVICE_REMOVED, device=device_ref(device.id, device.kind)))
+        told = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE)
+        if told is not None:
+            offline.release(ctx, device, ds is not None and ds.offline_told, now if now is not None else told.opened_at,
+                    Reason.DEVICE_REMOVED, ReasonCode.DEVICE_REMOVED)
 
     # ------------------------------------------------------------------ queries
     def next_deadline(self) -> float | None:
@@ -463,7 +470,7 @@ class Engine:
         if last is not None and now <= last:  # max(), without the builtin's call: every message
             now = last
         ctx.now = now
-        ctx.out = []
+        # ctx.out is not reset: `_finish` takes it each step, and what a registry change emitted before its tick goes out with it
         if self._unarmed:
             self._arm_new(now)
         return ctx, now

@@ -138,7 +138,7 @@ CATALOGUE: dict[ReasonCode, tuple[Param, ...]] = {
     ReasonCode.LATE_ACTIVITY: (_DEVICE, Param("at", T.TIME)),
     ReasonCode.ABSENCE_RECORDED: (Param("until", T.TIME),),
     ReasonCode.DEVICE_HEARD: (_DEVICE,),
-    ReasonCode.DEVICE_REMOVED: (),
+    ReasonCode.DEVICE_REMOVED: (Param("device", T.DEVICE, optional=True),),  # None: stored before it was named
     ReasonCode.BATTERY_RECOVERED: (_DEVICE, Param("level", T.PERCENT)),
     ReasonCode.SOS_CANCELLED: (_DEVICE,),
     ReasonCode.ACTIVITY: (),

@@ -65,6 +65,7 @@ class DeviceRare:
     leak_count: int = 0  # ... its flows so far ...
     leak_mask: int = 0  # ... and which of the recent nights reached `night_flows` (bit 0: that night)
     single_misses: int = 0  # silences of one lost heartbeat between two messages (alerts/rules/offline.py: a lossy link)
+    offline_told: bool = False  # its going offline is told in the resident's device_offline alert (alerts/rules/offline.py)
 
 
 _RARE_DEFAULTS = tuple((f.name, f.default) for f in fields(DeviceRare))
@@ -91,6 +92,7 @@ class DeviceState:
         leak_count: int
         leak_mask: int
         single_misses: int
+        offline_told: bool
         fix_lat: float | None
         fix_lon: float | None
         fix_at: float | None
@@ -192,7 +194,8 @@ _CORE_DEFAULTS = (("last_heard", None), ("watch_start", None), ("health", None),
                   ("battery", None), ("battery_low", False))
 _DEVICE_DEFAULTS = (*_CORE_DEFAULTS, *_TAG_DEFAULTS, ("last_sos_at", None), ("early_cancel_at", None),
                     ("clock_behind_s", None), ("lag_low", None), ("lag_low_at", None),
-                    ("leak_day", None), ("leak_count", 0), ("leak_mask", 0), ("single_misses", 0))  # the JSON order
+                    ("leak_day", None), ("leak_count", 0), ("leak_mask", 0), ("single_misses", 0),
+                    ("offline_told", False))  # the JSON order
 # to_compact's fields, in the JSON order, by (has a TagState, has a DeviceRare): without the record, none of its fields
 _COMPACT_FIELDS = {(tag, rare): tuple((name, default) for name, default in _DEVICE_DEFAULTS
                                       if (tag or name not in dict(_TAG_DEFAULTS)) and (rare or name not in dict(_RARE_DEFAULTS)))

@@ -1,5 +1,11 @@
 """device_offline: missed heartbeats or a Last Will; cleared when the device is heard again.
 
+One alert per resident (PRODUCT.md: at most one open alert per (resident, kind)): a power cut or a
+Wi-Fi outage silences several devices of a home at once, and that is one thing for a grid worker
+to see to, not one SMS per device. The first device opens it; each further one attaches to it
+(a re-trigger, with its own reason as a note, `offline_told` in its state); a device heard again
+is noted, and the alert clears when the last of them is heard again (docs/RULES.md).
+
 Any message counts as heard (hub receive time). A device is due offline at
 last_heard + offline_after_missed × its heartbeat_s (from the start of monitoring if never
 heard). The alert is low while another activity sensor of the resident is online; when none
@@ -22,7 +28,7 @@ bound, and when it fires the true deadline is recomputed and re-armed if it is s
 
 from __future__ import annotations
 
-from alerts.actions import AlertKind, DeviceHealth, DeviceStateChanged, Outcome, Reason, Severity
+from alerts.actions import SEVERITY_RANK, AlertKind, DeviceHealth, DeviceStateChanged, Outcome, Reason, Severity
 from alerts.context import REJOIN_GRACE_S, WATCH_KINDS, RuleContext, is_late
 from alerts.deadlines import DEVICE
 from alerts.reasons import Explanation, ReasonCode, device_ref, explain
@@ -77,10 +83,8 @@ def _back_online(ctx: RuleContext, device: Device, ds: DeviceState, now: float) 
     ctx.emit(DeviceStateChanged(device.id, device.resident, DeviceHealth.ONLINE, Reason.DEVICE_HEARD, now))
     if device.resident is None:
         return
-    alert = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE, device.id)
-    if alert is not None:
-        ctx.resolve_alert(alert, Outcome.CLEARED, Reason.DEVICE_HEARD, now,
-                          note=explain(ReasonCode.DEVICE_HEARD, device=device_ref(device.id, device.kind)))
+    told, ds.offline_told = ds.offline_told, False
+    release(ctx, device, told, now, Reason.DEVICE_HEARD, ReasonCode.DEVICE_HEARD)
     if was_offline and device.kind in WATCH_KINDS:
         rs = ctx.residents[device.resident]
         if ctx.covered(device.resident):
@@ -140,11 +144,37 @@ def go_offline(ctx: RuleContext, device: Device, ds: DeviceState, now: float, si
 
 
 def _open(ctx: RuleContext, device: Device, ds: DeviceState, now: float, reason: Reason, late: bool) -> None:
+    """Open her offline alert for this device, or attach the device to the one open already."""
     assert device.resident is not None
     since = ds.offline_since if ds.offline_since is not None else now
     severity = Severity.HIGH if unwatched_too_long(ctx, device.resident, now) and device.kind in WATCH_KINDS else Severity.LOW
-    ctx.open_alert(AlertKind.DEVICE_OFFLINE, severity, device.resident, device=device.id, now=now, triggered_at=since,
-                   why=_why_offline(ctx, device, ds, reason), reason=reason, late=late)
+    why = _why_offline(ctx, device, ds, reason)
+    ds.offline_told = True
+    alert = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE)
+    if alert is None:
+        ctx.open_alert(AlertKind.DEVICE_OFFLINE, severity, device.resident, device=device.id, now=now, triggered_at=since,
+                       why=why, reason=reason, late=late)
+    else:
+        ctx.update_alert(alert, Reason.RETRIGGERED, note=why, triggers=alert.triggers + 1,
+                         severity=max(alert.severity, severity, key=SEVERITY_RANK.__getitem__))
+
+
+def release(ctx: RuleContext, device: Device, told: bool, now: float, reason: Reason, code: ReasonCode) -> None:
+    """The device is heard again (or removed): her offline alert notes it, and clears when no
+    other device of hers that it tells of is still offline."""
+    alert = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE) if device.resident is not None else None
+    if alert is None or not (told or alert.device == device.id):  # (a state saved before `offline_told`: its own alert)
+        return
+    note = explain(code, device=device_ref(device.id, device.kind))
+    if any(_told(ctx, d.id) for d in ctx.devices_of(alert.resident) if d.id != device.id):
+        ctx.update_alert(alert, reason, note=note)
+    else:
+        ctx.resolve_alert(alert, Outcome.CLEARED, reason, now, note=note)
+
+
+def _told(ctx: RuleContext, device_id: str) -> bool:
+    ds = ctx.devices.get(device_id)
+    return ds is not None and ds.offline_told
 
 
 def _why_offline(ctx: RuleContext, device: Device, ds: DeviceState, reason: Reason) -> Explanation:
@@ -155,7 +185,7 @@ def _why_offline(ctx: RuleContext, device: Device, ds: DeviceState, reason: Reas
 
 
 def _alert_after_absence(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> float | None:
-    if device.resident is None or ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE, device.id) is not None:
+    if device.resident is None or ds.offline_told:
         return None
     absence = ctx.absence_at(device.resident, now)
     if absence is not None:
@@ -195,9 +225,9 @@ def check_unwatched(ctx: RuleContext, resident_id: str, now: float) -> float | N
     due = since + ctx.rules.unwatched_hours * 3600
     if now < due:
         return due
-    for alert in ctx.book.of_resident(resident_id):
-        device = ctx.device(alert.device) if alert.device else None
-        if alert.kind is AlertKind.DEVICE_OFFLINE and alert.severity is Severity.LOW and device and device.kind in WATCH_KINDS:
-            ctx.update_alert(alert, Reason.UNWATCHED, severity=Severity.HIGH,
-                             note=explain(ReasonCode.UNWATCHED, for_s=ctx.rules.unwatched_hours * 3600))
+    alert = ctx.book.find(resident_id, AlertKind.DEVICE_OFFLINE)
+    if alert is not None and alert.severity is Severity.LOW and any(
+            d.kind in WATCH_KINDS and _told(ctx, d.id) for d in ctx.devices_of(resident_id)):
+        ctx.update_alert(alert, Reason.UNWATCHED, severity=Severity.HIGH,
+                         note=explain(ReasonCode.UNWATCHED, for_s=ctx.rules.unwatched_hours * 3600))
     return None

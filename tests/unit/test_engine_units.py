@@ -153,9 +153,9 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
                      "person", "routine", "quiet", "background"]
     assert list(ResidentState().to_dict()) == resident_keys
     assert list(DeviceState().to_dict())[:6] == ["last_heard", "watch_start", "health", "offline_since", "battery", "battery_low"]
-    assert list(DeviceState().to_dict())[-9:] == ["last_sos_at", "early_cancel_at", "clock_behind_s", "lag_low", "lag_low_at",
-                                                  "leak_day", "leak_count", "leak_mask", "single_misses"]
-    assert len(DeviceState().to_dict()) == 38
+    assert list(DeviceState().to_dict())[-10:] == ["last_sos_at", "early_cancel_at", "clock_behind_s", "lag_low", "lag_low_at",
+                                                   "leak_day", "leak_count", "leak_mask", "single_misses", "offline_told"]
+    assert len(DeviceState().to_dict()) == 39
     plain = ResidentState(watch_start=T0, last_activity=T0, person=PersonState.HOME_ACTIVE)
     plain.away_since = None  # a default written: no record made
     assert plain.departure is None and plain.learned is None

@@ -132,3 +132,49 @@ def test_a_last_will_waits_out_its_grace(grace_s: float, back_at: float | None, 
     assert bool(opened) is alerted
     if opened and grace_s:
         assert opened[0].transitions[0].note == Reason.LAST_WILL.value and opened[0].triggered_at == T0 + 20
+
+
+@pytest.mark.parametrize(("back", "open_at_end"), [
+    ((), True),  # a power cut that lasts: one alert names both devices
+    (("cat-0001",), True),  # the unit is back, the door sensor is not: the alert stays, with a note
+    (("door-0001",), True),
+    (("cat-0001", "door-0001"), False),  # both back: cleared by the last one heard
+    (("door-0001", "cat-0001"), False),
+])
+def test_one_offline_alert_per_resident(back: tuple[str, ...], open_at_end: bool) -> None:
+    """A power cut silences the unit and the door sensor together: one alert for her (PRODUCT.md:
+    at most one open alert per (resident, kind)), cleared when the last of them is heard again."""
+    drv = Driver.start(registry([resident()], [CAT, DOOR]))
+    drv.heartbeat("cat-0001", T0)
+    drv.heartbeat("door-0001", T0)
+    drv.advance_to(T0 + 3 * 3600)
+    [alert] = drv.opened("device_offline")
+    told = drv.final(alert)
+    assert alert.device == "cat-0001" and told.triggers == 2
+    assert [n.params["device"]["id"] for n in told.notes if n.code == "heartbeats_missed"] == ["door-0001"]
+    for k, device in enumerate(back):
+        drv.heartbeat(device, T0 + 4 * 3600 + k * 60)
+    assert bool(drv.open_alerts("device_offline")) is open_at_end
+    assert len(drv.opened("device_offline")) == 1
+    heard = [n.params["device"]["id"] for n in drv.final(alert).notes if n.code == "device_heard"]
+    assert heard == list(back)
+
+
+def test_a_watching_device_attached_raises_her_offline_alert() -> None:
+    """The smoke alarm's low alert is open when the unit dies too: she is unwatched, the one alert turns high."""
+    drv = Driver.start(registry([resident()], [CAT, SMOKE]))
+    drv.heartbeats_every("cat-0001", T0, T0 + 4 * 3600)
+    [alert] = drv.opened("device_offline")
+    assert alert.device == "smoke-0001" and drv.final(alert).severity is Severity.LOW
+    drv.advance_to(T0 + 4 * 3600 + 900 + 3600)
+    assert len(drv.opened("device_offline")) == 1 and drv.final(alert).severity is Severity.HIGH
+
+
+def test_removing_the_last_offline_device_clears_her_alert() -> None:
+    drv = Driver.start(registry([resident()], [CAT, DOOR]))
+    drv.heartbeats_every("cat-0001", T0, T0 + 3 * 3600)
+    [alert] = drv.opened("device_offline")
+    assert alert.device == "door-0001"
+    drv.record(drv.engine.set_registry(registry([resident()], [CAT])))
+    [resolved] = drv.of_type(AlertResolved)
+    assert resolved.alert.id == alert.id and resolved.reason is Reason.DEVICE_REMOVED
