@@ -148,7 +148,7 @@ class FlakyLinksConfig(Strict):
 
 class RulesConfig(Strict):
     offline_after_missed: int = Field(3, ge=1, le=100, description="missed heartbeat intervals before a device is offline")
-    last_will_grace_s: float = Field(0, ge=0, le=3600, description="a Last Will marks the device offline at once, but its alert opens only if the device is not heard again within this long, and never longer than its heartbeat interval (a router rebooting, a breaker reset; 0: at once)")
+    last_will_grace_s: float = Field(0, ge=0, le=3600, description="a Last Will marks the device offline at once, but its alert opens only if the device is not heard again within this long, and never later than its missed heartbeats would open it (a router rebooting, a breaker reset; 0: at once)")
     unwatched_hours: float = Field(1, ge=0, description="offline this long with no other activity sensor online raises severity to high")
     inactivity: InactivityConfig = Field(default_factory=InactivityConfig)
     geofence: GeofenceConfig = Field(default_factory=GeofenceConfig)

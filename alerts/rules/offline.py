@@ -108,10 +108,10 @@ def _blind_span(rs: ResidentState, since: float, now: float) -> None:
 def last_will(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
     if ds.health is DeviceHealth.OFFLINE:
         return
-    grace = last_will_grace_s(ctx, device)
-    go_offline(ctx, device, ds, now, now, Reason.LAST_WILL, alert=grace <= 0)
-    if grace > 0:  # back within the grace (a router's reboot): no alert; else `evaluate` opens it
-        ctx.deadlines.arm(DEVICE, device.id, now + grace)
+    alert_at = last_will_alert_at(ctx, device, ds, now)
+    go_offline(ctx, device, ds, now, now, Reason.LAST_WILL, alert=alert_at <= now)
+    if alert_at > now:  # back before it (a router's reboot): no alert; else `evaluate` opens it
+        ctx.deadlines.arm(DEVICE, device.id, alert_at)
 
 
 def evaluate(ctx: RuleContext, device: Device, now: float) -> float | None:
@@ -190,18 +190,21 @@ def _alert_after_absence(ctx: RuleContext, device: Device, ds: DeviceState, now:
     absence = ctx.absence_at(device.resident, now)
     if absence is not None:
         return absence.until
-    since = ds.offline_since if ds.offline_since is not None else now
-    grace = last_will_grace_s(ctx, device)
-    if now < since + grace:
-        return since + grace
+    alert_at = last_will_alert_at(ctx, device, ds, ds.offline_since if ds.offline_since is not None else now)
+    if now < alert_at:
+        return alert_at
     _open(ctx, device, ds, now, _offline_reason(ctx, device, ds), False)
     return None
 
 
-def last_will_grace_s(ctx: RuleContext, device: Device) -> float:
-    """How long a Last Will waits for the device to be heard again: rules.last_will_grace_s, at
-    most one heartbeat interval (back within it, the device missed no heartbeat)."""
-    return min(ctx.rules.last_will_grace_s, float(device.heartbeat_s))
+def last_will_alert_at(ctx: RuleContext, device: Device, ds: DeviceState, since: float) -> float:
+    """When the alert of a device offline since `since` may open: after a Last Will, once
+    rules.last_will_grace_s has passed without it being heard again, but never later than its
+    missed heartbeats would have opened it (back before that, it was never offline by that
+    reading either); at `since` when the heartbeats ran out first."""
+    heard = ds.last_heard if ds.last_heard is not None else ds.watch_start
+    due = since if heard is None else heard + period_s(ctx, device, ds)
+    return max(since, min(since + ctx.rules.last_will_grace_s, due))
 
 
 def _offline_reason(ctx: RuleContext, device: Device, ds: DeviceState) -> Reason:

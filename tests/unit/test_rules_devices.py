@@ -113,24 +113,25 @@ def test_person_state_active_then_quiet() -> None:
     assert drv.of_type(PersonStateChanged)[-1].state is PersonState.ALERT
 
 
-@pytest.mark.parametrize(("grace_s", "back_at", "alerted"), [
-    (0, 200, True),  # the contract's reading: a Last Will opens the alert at once
-    (300, 200, False),  # a router's reboot: heard again within the grace, no alert
-    (300, None, True),  # not heard again: the alert opens when the grace is over
-    (600, 400, True),  # the grace is at most one heartbeat interval (300 s): back after it is too late
+@pytest.mark.parametrize(("grace_s", "back_at", "opens_at"), [
+    (0, 200, 20),  # the contract's reading: a Last Will opens the alert at once
+    (300, 200, None),  # a router's reboot: heard again within the grace, no alert
+    (300, None, 320),  # not heard again: the alert opens when the grace is over
+    (600, 400, None),
+    (1800, None, 910),  # never later than its missed heartbeats would open it: last heard at 10, 3 × 300 s
+    (1800, 800, None),  # back before its heartbeats ran out: never offline by that reading either
 ])
-def test_a_last_will_waits_out_its_grace(grace_s: float, back_at: float | None, alerted: bool) -> None:
+def test_a_last_will_waits_out_its_grace(grace_s: float, back_at: float | None, opens_at: float | None) -> None:
     drv = Driver.start(registry([resident()], [CAT]), last_will_grace_s=grace_s)
     drv.heartbeat("cat-0001", T0 + 10)
     drv.send("cat-0001", "status", {"state": "offline"}, T0 + 20)
     assert drv.of_type(DeviceStateChanged)[-1].state is DeviceHealth.OFFLINE  # the board sees it at once
     if back_at is not None:
-        drv.heartbeat("cat-0001", T0 + back_at)
+        drv.heartbeats_every("cat-0001", T0 + back_at, T0 + 20 + grace_s + 1)
     drv.advance_to(T0 + 20 + grace_s + 1)
     opened = drv.opened("device_offline")
-    grace_s = min(grace_s, CAT.heartbeat_s)
-    assert bool(opened) is alerted
-    if opened and grace_s:
+    assert [a.opened_at - T0 for a in opened] == ([] if opens_at is None else [opens_at])
+    if opened:
         assert opened[0].transitions[0].note == Reason.LAST_WILL.value and opened[0].triggered_at == T0 + 20
 
 
