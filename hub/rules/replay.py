@@ -12,7 +12,10 @@ Ground truth: a truth line says an incident that should raise `kind` for `reside
 [t − MATCH_BEFORE_S, t + MATCH_WINDOW_S] (24 h); a cancelled SOS (truth kind `sos_cancelled`) is
 detected by an `sos` alert resolved `cancelled` — the hub should open it and let the device's
 cancel close it. Incidents are matched in time order, each alert to at most one incident
-(`match`). Alerts that match no incident are false alerts; their rate is given per home-week
+(`match`) — but a `device_offline` truth that names its device is detected by the resident's
+offline alert that tells of that device (one alert per resident: a power cut's devices attach to
+it) if it was open at some time in the window; its delay counts from the alert's opening (0 for
+a device attached to an alert already open). Alerts that match no incident are false alerts; their rate is given per home-week
 (residents in the registry × the recording's span in weeks).
 
 Responders: in the world a recording comes from, somebody answered every alert; offline replay
@@ -53,6 +56,7 @@ from alerts.actions import (
     Outcome,
 )
 from alerts.engine import Engine
+from alerts.reasons import ReasonCode
 from alerts.registry import RegistrySnapshot
 from devices import DeviceMessage, interpret
 from hub.clock import VirtualClock
@@ -80,6 +84,8 @@ class _Line(msgspec.Struct):
 _DECODE = msgspec.json.Decoder(_Line).decode
 
 
+_WENT_OFFLINE = (ReasonCode.HEARTBEATS_MISSED, ReasonCode.LAST_WILL)
+
 #: Truth lines of this kind describe a device fault the world injected, not an incident to find.
 FAULT = "fault"
 
@@ -89,6 +95,7 @@ class Truth:
     t: float
     kind: str
     resident: str
+    device: str | None = None  # a device_offline incident's device (her one alert answers each device it tells of)
 
 
 @dataclass
@@ -186,7 +193,8 @@ def run_offline(recording_path: str | Path, registry: RegistrySnapshot, config: 
         first = now if first is None else first
         if line.truth is not None:
             if line.truth.get("kind") != FAULT:  # a fault (outage, drift, ...) is context, not an incident
-                truths.append(Truth(now, line.truth.get("kind", ""), line.truth.get("resident", "")))
+                truth = line.truth
+                truths.append(Truth(now, truth.get("kind", ""), truth.get("resident", ""), truth.get("device")))
             continue
         raw = _payload(line)
         if line.topic is None or raw is None:
@@ -262,24 +270,56 @@ class Match:
 
 def answers(alert: Alert, truth: Truth) -> bool:
     """The alert detects the incident (see the module docstring)."""
-    if alert.resident != truth.resident or not truth.t - MATCH_BEFORE_S <= alert.opened_at <= truth.t + MATCH_WINDOW_S:
+    if alert.resident != truth.resident:
+        return False
+    if truth.device is not None and truth.kind == AlertKind.DEVICE_OFFLINE:
+        return truth.device in offline_devices(alert) and _open_during(alert, truth)
+    if not truth.t - MATCH_BEFORE_S <= alert.opened_at <= truth.t + MATCH_WINDOW_S:
         return False
     if truth.kind == CANCELLED_SOS:
         return alert.kind == AlertKind.SOS and alert.outcome == Outcome.CANCELLED
     return alert.kind.value == truth.kind
 
 
+def offline_devices(alert: Alert) -> Counter[str]:
+    """How many times a device_offline alert tells of each device going offline: the device that
+    opened it, and each device attached to it since (alerts/rules/offline.py: one alert per resident)."""
+    told: Counter[str] = Counter()
+    if alert.kind is AlertKind.DEVICE_OFFLINE:
+        for why in (alert.reason, *alert.notes):
+            device = why.params.get("device") if why.code in _WENT_OFFLINE else None
+            if isinstance(device, dict):
+                told[device["id"]] += 1
+    return told
+
+
+def _open_during(alert: Alert, truth: Truth) -> bool:
+    """Open at some time within the incident's window (a device attached to an alert opened earlier)."""
+    closed = alert.resolved_at if alert.resolved_at is not None else math.inf
+    return alert.opened_at <= truth.t + MATCH_WINDOW_S and closed >= truth.t - MATCH_BEFORE_S
+
+
 def match(alerts: list[Alert], truths: list[Truth]) -> tuple[list[Match], list[Alert]]:
-    """Incidents in time order, each with the first unused alert that answers it; then the false
-    alerts (those that answer none), in opening order."""
-    used: set[str] = set()
+    """Incidents in time order, each with the first alert that answers it and is not used up; then
+    the false alerts (those that answer none), in opening order. An alert answers one incident,
+    but a device_offline alert one per device going offline that it tells of."""
+    used: Counter[tuple[str, str]] = Counter()
     matches: list[Match] = []
     for truth in sorted(truths, key=lambda x: (x.t, x.kind, x.resident)):
-        found = next((a for a in alerts if a.id not in used and answers(a, truth)), None)
+        found = next((a for a in alerts if answers(a, truth) and used[_use(a, truth)] < _capacity(a, truth)), None)
         if found is not None:
-            used.add(found.id)
+            used[_use(found, truth)] += 1
         matches.append(Match(truth, found))
-    return matches, [a for a in alerts if a.id not in used]
+    answered = {alert_id for alert_id, _ in used}
+    return matches, [a for a in alerts if a.id not in answered]
+
+
+def _use(alert: Alert, truth: Truth) -> tuple[str, str]:
+    return (alert.id, truth.device or "") if truth.kind == AlertKind.DEVICE_OFFLINE else (alert.id, "")
+
+
+def _capacity(alert: Alert, truth: Truth) -> int:
+    return offline_devices(alert)[truth.device] if truth.device is not None and truth.kind == AlertKind.DEVICE_OFFLINE else 1
 
 
 def score(alerts: list[Alert], truths: list[Truth], homes: int, span_s: float) -> dict[str, Any]:

@@ -134,3 +134,24 @@ def test_a_modelled_responder_closes_an_sos_so_the_next_press_is_an_alert_of_its
         assert sos[0].resolved_at == T0 + after_s
     per_kind = result.summary["truth"]["per_kind"]
     assert (per_kind["sos"]["detected"], per_kind["sos_cancelled"]["detected"]) == (1, cancelled_found)
+
+
+def test_her_one_offline_alert_answers_each_device_it_tells_of(config: Config, tmp_path: Path) -> None:
+    """A power cut silences her unit and her tag: one alert (alerts/rules/offline.py), and it finds
+    both devices' incidents; an incident of a device it does not tell of is missed."""
+    heartbeat = [{"t": T0, "topic": f"pingan/v1/dev/{d}/heartbeat", "payload": json.dumps({"ts": T0, "seq": 1})}
+                 for d in ("cat-0001", "tag-0001")]
+    went = T0 + 1  # both last heard at T0; offline after 3 hourly heartbeats
+    lines = [*heartbeat,
+             {"t": went, "truth": {"kind": "device_offline", "resident": "r-0001", "device": "cat-0001"}},
+             {"t": went, "truth": {"kind": "device_offline", "resident": "r-0001", "device": "tag-0001"}},
+             {"t": went, "truth": {"kind": "device_offline", "resident": "r-0001", "device": "cat-0002"}},
+             event(T0 + 4 * 3600, "cat-0002", 1, "motion")]
+    result = replay(lines, config, tmp_path)
+    [alert] = [a for a in result.alerts if a.resident == "r-0001"]
+    matches, false = match(result.alerts, result.truths)
+    assert [(m.truth.device, m.alert is alert) for m in matches] == [
+        ("cat-0001", True), ("tag-0001", True), ("cat-0002", False)]
+    assert alert not in false
+    early = Truth(alert.opened_at - 2 * 86400, "device_offline", "r-0001", "cat-0001")
+    assert not answers(alert, early)  # long before it opened
