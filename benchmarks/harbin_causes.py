@@ -14,43 +14,13 @@ the recording only — never the rules — so the labels are the world's causes,
 
 from __future__ import annotations
 
-import argparse
-import re
-import sys
-from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from causes_kit import Recorded, clock_hour, local, run, since_of
 
-from detection import simulate  # noqa: E402
-
-from alerts.actions import Alert  # noqa: E402
-from hub.config import load_config  # noqa: E402
-from hub.registry.file import load_registry_file, to_snapshot  # noqa: E402
-from hub.rules.replay import Truth, match, run_offline  # noqa: E402
-from simulators.engine import LOCAL_TZ  # noqa: E402
-from simulators.harbin import (  # noqa: E402
-    HOUR,
-    MIN,
-    NAP,
-    SICK,
-    SLEEP,
-    HarbinSimulation,
-    Home,
-    Plan,
-    Planner,
-    Seg,
-)
-from simulators.recording import read_recording  # noqa: E402
-
-SINCE = re.compile(r"since=(\d+(?:\.\d+)?)")
-
-
-def local(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).astimezone(LOCAL_TZ).strftime("%a %d %H:%M")
+from alerts.actions import Alert
+from hub.rules.replay import Truth
+from simulators.harbin import HOUR, MIN, NAP, SICK, SLEEP, HarbinSimulation, Home, Plan, Planner, Seg
 
 
 def doing(seg: Seg, home: Home) -> str:
@@ -90,8 +60,8 @@ def at_home(plan: Plan, home: Home, t0: float, t1: float) -> str:
     return ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(share.items(), key=lambda kv: -kv[1])[:3])
 
 
-class Context:
-    """One seed's world rebuilt: plans, door events and device messages per resident."""
+class Context(Recorded):
+    """One seed's world rebuilt: plans per resident, and the recording's door events and device messages."""
 
     def __init__(self, seed: int, residents: int, days: float, recording: Path) -> None:
         self.sim = HarbinSimulation(residents, days, seed)
@@ -100,19 +70,7 @@ class Context:
         for i, home in enumerate(self.sim.homes):
             incidents = [x for x in self.sim.incidents if x.home == i]
             self.plans[home.resident.id] = Planner(home, self.sim.start, self.sim.days, seed, incidents).run()
-        self.faults: dict[str, list[tuple[float, dict[str, str]]]] = {}
-        self.doors: dict[str, list[float]] = {}
-        self.seen: dict[str, list[float]] = {}  # every message time per device
-        for entry in read_recording(recording):
-            if isinstance(entry, dict):
-                truth = entry["truth"]
-                self.faults.setdefault(truth.get("resident", ""), []).append((entry["t"], truth))
-                continue
-            t, topic, payload = entry
-            device = topic.split("/")[3]
-            self.seen.setdefault(device, []).append(t)
-            if b"door_open" in payload:
-                self.doors.setdefault(device, []).append(t)
+        super().__init__(recording)
 
     def trips(self, rid: str, t0: float, t1: float) -> list[str]:
         home, out = self.homes[rid], []
@@ -125,7 +83,7 @@ class Context:
         return out
 
     def context_faults(self, rid: str, t0: float, t1: float) -> list[str]:
-        return [f"{f.get('fault', f['kind'])}@{local(t)}" for t, f in self.faults.get(rid, [])
+        return [f"{f.get('fault', f['kind'])}@{local(t)}" for t, f in self.truths.get(rid, [])
                 if t0 - 12 * HOUR <= t <= t1 and f["kind"] != "low_battery"]
 
     def silence(self, rid: str, t0: float, t1: float) -> str:
@@ -137,31 +95,21 @@ class Context:
                  f"units {'+'.join(('mains' if u.mains else 'battery') + ':' + ','.join(r for r, p in u.sees.items() if p >= 0.5) for u in home.units)}"]
         return "; ".join(parts + trips + self.context_faults(rid, t0, t1))
 
-    def seen_events(self, device: str, t: float) -> list[float]:
-        return [x for x in self.seen.get(device, []) if x <= t]
 
-    def gap(self, device: str, t: float) -> str:
-        times = self.seen.get(device, [])
-        before = max((x for x in times if x <= t), default=None)
-        after = min((x for x in times if x > t), default=None)
-        return (f"{device} silent {local(before) if before else '-'}→{local(after) if after else 'end'} "
-                f"({((after or t) - (before or t)) / MIN:.0f} min)")
-
-
-def explain_false(ctx: Context, kind: str, rid: str, device: str | None, opened: float, reason: str) -> str:
+def explain_false(ctx: Context, a: Alert) -> str:
+    kind, rid, opened = a.kind.value, a.resident, a.opened_at
     if kind == "inactivity":
-        found = SINCE.search(reason)
-        since = float(found.group(1)) if found else opened - 6 * HOUR
-        return ctx.silence(rid, since, opened)
-    if kind == "device_offline" and device:
-        return ctx.gap(device, opened) + "; " + "; ".join(ctx.context_faults(rid, opened - 2 * HOUR, opened + HOUR))
+        return ctx.silence(rid, since_of(a), opened)
+    if kind == "device_offline" and a.device:
+        return ctx.gap(a.device, opened) + "; " + "; ".join(ctx.context_faults(rid, opened - 2 * HOUR, opened + HOUR))
     if kind == "geofence_exit":
         return "; ".join(ctx.trips(rid, opened - 2 * HOUR, opened) or ["tag at home"])
-    return reason
+    return str(a.reason or "")
 
 
-def cause(ctx: Context, kind: str, rid: str, opened: float, reason: str, why: str) -> str:
+def cause(ctx: Context, a: Alert, why: str) -> str:
     """One label per false alert: the habit or device behaviour behind it (from the world's plan)."""
+    kind, rid, opened, reason = a.kind.value, a.resident, a.opened_at, str(a.reason or "")
     if kind == "geofence_exit":
         trip = next((w for w in ("hospital", "child", "clinic", "market", "exercise") if f"out {w}" in why), "none")
         return f"geofence: a {trip} trip out of the 500 m zone with the tag" if trip != "none" else "geofence: tag at home"
@@ -171,8 +119,7 @@ def cause(ctx: Context, kind: str, rid: str, opened: float, reason: str, why: st
         return "offline: heartbeats lost in a row (device never failed)"
     if kind != "inactivity":
         return f"{kind}: other"
-    found = SINCE.search(reason)
-    since = float(found.group(1)) if found else opened - 6 * HOUR
+    since = since_of(a)
     plan, home = ctx.plans[rid], ctx.homes[rid]
     long_trip = [tr for tr in plan.trips if tr.t0 < opened and since < tr.t1 and tr.t1 - tr.t0 > 12 * HOUR]
     if long_trip:
@@ -186,72 +133,28 @@ def cause(ctx: Context, kind: str, rid: str, opened: float, reason: str, why: st
     if "asleep" in why.split(";")[1].split(",")[0]:
         if hours > 11.5:
             return "inactivity: 12 h in bed on a winter night, no getup seen"
-        start = _hour(since)
-        if start < 21 and _hour(opened) >= 20:
+        start = clock_hour(since)
+        if start < 21 and clock_hour(opened) >= 20:
             return "inactivity: early night, asleep before 21:00 (bedroom unseen)"
         return "inactivity: asleep, silence judged by day hours after an early bedtime"
     return "inactivity: long TV evening or quiet day at home"
 
 
-def _hour(t: float) -> float:
-    moment = datetime.fromtimestamp(t, UTC).astimezone(LOCAL_TZ)
-    return moment.hour + moment.minute / 60
-
-
-def still_open(alerts: list[Alert], truth: Truth) -> str:
-    """Her alerts still open when the incident began (offline replay has no operator to resolve them)."""
-    open_ = [a for a in alerts if a.resident == truth.resident and a.opened_at < truth.t
-             and (a.resolved_at is None or a.resolved_at > truth.t)]
-    return "; ".join(f"her {a.kind.value} alert open since {local(a.opened_at)}" for a in open_) or "no alert of hers open"
+def false_alert(ctx: Context, a: Alert) -> tuple[str, str]:
+    why = explain_false(ctx, a)
+    return cause(ctx, a, why), why
 
 
 def explain_missed(ctx: Context, truth: Truth) -> str:
-    rid = truth.resident
-    lines = [t for t, f in ctx.faults.get(rid, []) if abs(t - truth.t) < 1 and f["kind"] == truth.kind]
-    detail = next((f for t, f in ctx.faults.get(rid, []) if abs(t - truth.t) < 1 and f["kind"] == truth.kind), {})
+    detail = ctx.detail(truth)
     if truth.kind == "inactivity":
-        home = ctx.homes[rid]
         found = float(detail.get("found_after_h", "0")) * HOUR
-        moves = [x for u in home.units for x in ctx.seen_events(u.device, truth.t)]
-        last = max(moves, default=truth.t)
+        last = ctx.last_seen((u.device for u in ctx.homes[truth.resident].units), truth.t)
         return (f"{detail.get('fall')} in the {detail.get('room')} at {local(truth.t)}, found after "
                 f"{found / HOUR:.1f} h; last home-unit message of hers {local(last)} "
                 f"({(truth.t + found - last) / HOUR:.1f} h before the finder)")
-    return f"{truth.kind} at {local(truth.t)} {detail} ({len(lines)} truth line)"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--seeds", default="1,2")
-    parser.add_argument("--residents", type=int, default=60)
-    parser.add_argument("--days", type=float, default=14)
-    args = parser.parse_args()
-    config = load_config(ROOT / "hub" / "default_config.yaml", environ={})
-    totals: Counter[str] = Counter()
-    for seed in (int(s) for s in args.seeds.split(",")):
-        recording, registry_file = simulate(args.workdir, "harbin", args.residents, args.days, seed)
-        registry = to_snapshot(load_registry_file(registry_file))
-        result = run_offline(recording, registry, config)
-        matches, false = match(result.alerts, result.truths)
-        ctx = Context(seed, args.residents, args.days, recording)
-        print(f"## seed {seed}")
-        causes: Counter[str] = Counter()
-        for m in matches:
-            if m.alert is None:
-                print(f"MISSED {m.truth.kind} {m.truth.resident}: {explain_missed(ctx, m.truth)}; "
-                      f"{still_open(result.alerts, m.truth)}")
-        for a in false:
-            why = explain_false(ctx, a.kind.value, a.resident, a.device, a.opened_at, str(a.reason or ""))
-            label = cause(ctx, a.kind.value, a.resident, a.opened_at, str(a.reason or ""), why)
-            causes[label] += 1
-            print(f"FALSE {a.kind.value} {a.severity.value} {a.resident} {a.device or '-'} {local(a.opened_at)} "
-                  f"[{str(a.reason or '').split(' ')[0]}] {label} :: {why}")
-        totals.update(causes)
-        print("\n".join(f"  {n:3d}  {label}" for label, n in causes.most_common()))
-    print("## seeds " + args.seeds)
-    print("\n".join(f"  {n:3d}  {label}" for label, n in totals.most_common()))
+    return f"{truth.kind} at {local(truth.t)} {detail} ({len(ctx.lines_of(truth))} truth line)"
 
 
 if __name__ == "__main__":
-    main()
+    run(__doc__, "harbin", Context, explain_missed, false_alert, count_missed=False)

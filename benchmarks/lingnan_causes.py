@@ -14,54 +14,23 @@ only — never the rules — so the labels are the world's causes, not the rules
 
 from __future__ import annotations
 
-import argparse
-import re
-import sys
-from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from causes_kit import Recorded, clock_hour, local, run, since_of
 
-from detection import simulate  # noqa: E402
-
-from alerts.actions import Alert  # noqa: E402
-from hub.config import load_config  # noqa: E402
-from hub.registry.file import load_registry_file, to_snapshot  # noqa: E402
-from hub.rules.replay import Truth, match, run_offline  # noqa: E402
-from simulators.engine import LOCAL_TZ  # noqa: E402
-from simulators.lingnan import HOUR, MIN, OUT, RATE, Emitter, Home, LingnanSimulation, Plan  # noqa: E402
-from simulators.recording import read_recording  # noqa: E402
-
-SINCE = re.compile(r"since=(\d+(?:\.\d+)?)")
+from alerts.actions import Alert
+from hub.rules.replay import Truth
+from simulators.lingnan import HOUR, MIN, OUT, RATE, Emitter, Home, LingnanSimulation, Plan
 
 
-def local(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).astimezone(LOCAL_TZ).strftime("%a %d %H:%M")
-
-
-def _hour(t: float) -> float:
-    moment = datetime.fromtimestamp(t, UTC).astimezone(LOCAL_TZ)
-    return moment.hour + moment.minute / 60
-
-
-class Context:
+class Context(Recorded):
     """One seed's world rebuilt: plans, device physics and messages per resident."""
 
     def __init__(self, seed: int, residents: int, days: float, recording: Path) -> None:
         self.sim = LingnanSimulation(residents, days, seed)
         self.index = {h.resident.id: i for i, h in enumerate(self.sim.homes)}
         self._emitters: dict[str, Emitter] = {}
-        self.truths: dict[str, list[tuple[float, dict[str, str]]]] = {}
-        self.seen: dict[str, list[float]] = {}
-        for entry in read_recording(recording):
-            if isinstance(entry, dict):
-                truth = entry["truth"]
-                self.truths.setdefault(truth.get("resident", ""), []).append((entry["t"], truth))
-                continue
-            self.seen.setdefault(entry[1].split("/")[3], []).append(entry[0])
+        super().__init__(recording)
 
     def home(self, rid: str) -> Home:
         return self.sim.homes[self.index[rid]]
@@ -142,20 +111,11 @@ class Context:
                  f"visible movements {self.visible(rid, t0, t1):.1f}", f"units {units}"]
         return "; ".join(parts + visitors + self.trips(rid, t0, t1) + self.faults(rid, t0, t1))
 
-    def gap(self, device: str, t: float) -> str:
-        times = self.seen.get(device, [])
-        before = max((x for x in times if x <= t), default=None)
-        after = min((x for x in times if x > t), default=None)
-        return (f"{device} silent {local(before) if before else '-'}→{local(after) if after else 'end'} "
-                f"({((after or t) - (before or t)) / MIN:.0f} min)")
-
 
 def explain_false(ctx: Context, a: Alert) -> str:
     kind, rid, reason = a.kind.value, a.resident, str(a.reason or "")
     if kind == "inactivity":
-        found = SINCE.search(reason)
-        since = float(found.group(1)) if found else a.opened_at - 6 * HOUR
-        return ctx.silence(rid, since, a.opened_at)
+        return ctx.silence(rid, since_of(a), a.opened_at)
     if kind == "device_offline" and a.device:
         spans = ctx.emitter(rid).trace.spans.get(a.device, [])
         near = [f"{s.cause} {local(s.t0)} {(s.t1 - s.t0) / MIN:.0f} min ({s.mode})" for s in spans
@@ -168,7 +128,7 @@ def explain_false(ctx: Context, a: Alert) -> str:
 
 def cause(ctx: Context, a: Alert, why: str) -> str:
     """One label per false alert: the habit or device behaviour behind it, from the world's plan."""
-    kind, rid, reason = a.kind.value, a.resident, str(a.reason or "")
+    kind, rid = a.kind.value, a.resident
     if kind == "geofence_exit":
         trips = ctx.trips(rid, a.opened_at - 3 * HOUR, a.opened_at)
         if not trips:
@@ -187,8 +147,7 @@ def cause(ctx: Context, a: Alert, why: str) -> str:
         return "low_battery: other"
     if kind != "inactivity":
         return f"{kind}: other"
-    found = SINCE.search(reason)
-    since = float(found.group(1)) if found else a.opened_at - 6 * HOUR
+    since = since_of(a)
     plan = ctx.plan(rid)
     overlap = [tr for tr in plan.trips if tr.t0 < a.opened_at and since < tr.t1]
     long_trip = [tr for tr in overlap if tr.t1 - tr.t0 > 12 * HOUR]
@@ -202,7 +161,7 @@ def cause(ctx: Context, a: Alert, why: str) -> str:
     top = max(share, key=lambda k: share[k]) if share else "?"
     if top.startswith("sleep"):
         return "inactivity: asleep" + (" (bedroom unseen)" if top.endswith("bedroom") else "") + (
-            ", silence began before the night window" if _hour(since) < 21 and _hour(since) > 12 else "")
+            ", silence began before the night window" if clock_hour(since) < 21 and clock_hour(since) > 12 else "")
     if top.startswith("nap"):
         return "inactivity: long noon nap"
     if top.endswith("bedroom"):
@@ -210,58 +169,21 @@ def cause(ctx: Context, a: Alert, why: str) -> str:
     return f"inactivity: quiet at home ({top})"
 
 
-def still_open(alerts: list[Alert], truth: Truth) -> str:
-    open_ = [a for a in alerts if a.resident == truth.resident and a.opened_at < truth.t
-             and (a.resolved_at is None or a.resolved_at > truth.t)]
-    return "; ".join(f"her {a.kind.value} alert open since {local(a.opened_at)}" for a in open_) or "no alert of hers open"
+def false_alert(ctx: Context, a: Alert) -> tuple[str, str]:
+    why = explain_false(ctx, a)
+    return cause(ctx, a, why), why
 
 
 def explain_missed(ctx: Context, truth: Truth) -> str:
-    rid = truth.resident
-    detail = next((f for t, f in ctx.truths.get(rid, []) if abs(t - truth.t) < 1 and f["kind"] == truth.kind), {})
+    rid, detail = truth.resident, ctx.detail(truth)
     if truth.kind == "inactivity":
-        home = ctx.home(rid)
         found = float(detail.get("found_after_h", "0")) * HOUR
-        moves = [x for u in home.units for x in ctx.seen.get(u.device, []) if x <= truth.t]
-        last = max(moves, default=truth.t)
+        last = ctx.last_seen((u.device for u in ctx.home(rid).units), truth.t)
         return (f"{detail.get('fall')} in the {detail.get('room')} at {local(truth.t)}, found by {detail.get('finder')} after "
                 f"{found / HOUR:.1f} h; last home-unit message {local(last)}; before the fall: "
                 f"{ctx.silence(rid, truth.t - 3 * HOUR, truth.t)}")
     return f"{truth.kind} at {local(truth.t)} {detail}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--seeds", default="1,2")
-    parser.add_argument("--residents", type=int, default=60)
-    parser.add_argument("--days", type=float, default=14)
-    args = parser.parse_args()
-    config = load_config(ROOT / "hub" / "default_config.yaml", environ={})
-    totals: Counter[str] = Counter()
-    for seed in (int(s) for s in args.seeds.split(",")):
-        recording, registry_file = simulate(args.workdir, "lingnan", args.residents, args.days, seed)
-        registry = to_snapshot(load_registry_file(registry_file))
-        result = run_offline(recording, registry, config)
-        matches, false = match(result.alerts, result.truths)
-        ctx = Context(seed, args.residents, args.days, recording)
-        print(f"## seed {seed}")
-        causes: Counter[str] = Counter()
-        for m in matches:
-            if m.alert is None:
-                causes[f"MISSED {m.truth.kind}"] += 1
-                print(f"MISSED {m.truth.kind} {m.truth.resident}: {explain_missed(ctx, m.truth)}; {still_open(result.alerts, m.truth)}")
-        for a in false:
-            why = explain_false(ctx, a)
-            label = cause(ctx, a, why)
-            causes[label] += 1
-            print(f"FALSE {a.kind.value} {a.severity.value} {a.resident} {a.device or '-'} {local(a.opened_at)} "
-                  f"[{str(a.reason or '').split(' ')[0]}] {label} :: {why}")
-        totals.update(causes)
-        print("\n".join(f"  {n:3d}  {label}" for label, n in causes.most_common()))
-    print("## seeds " + args.seeds)
-    print("\n".join(f"  {n:3d}  {label}" for label, n in totals.most_common()))
-
-
 if __name__ == "__main__":
-    main()
+    run(__doc__, "lingnan", Context, explain_missed, false_alert)

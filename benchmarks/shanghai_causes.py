@@ -14,25 +14,14 @@ so the labels are the world's causes, not the rules'.
 
 from __future__ import annotations
 
-import argparse
-import re
-import sys
-from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from causes_kit import Recorded, run, since_of
 
-from detection import simulate  # noqa: E402
-
-from alerts.actions import Alert  # noqa: E402
-from hub.config import load_config  # noqa: E402
-from hub.registry.file import load_registry_file, to_snapshot  # noqa: E402
-from hub.rules.replay import Truth, match, run_offline  # noqa: E402
-from simulators.geo import distance_m  # noqa: E402
-from simulators.recording import read_recording  # noqa: E402
-from simulators.shanghai import (  # noqa: E402
+from alerts.actions import Alert
+from hub.rules.replay import Truth
+from simulators.geo import distance_m
+from simulators.shanghai import (
     FIDGET_ACTS,
     HOUR,
     MIN,
@@ -48,25 +37,17 @@ from simulators.shanghai import (  # noqa: E402
     local_hour,
 )
 
-SINCE = re.compile(r"since=(\d+(?:\.\d+)?)")
 SILENT_ACTS = ("sleep", "nap", "doze", "hobby", "read", "sit", "radio")
 
 
-class Context:
+class Context(Recorded):
     """One seed's world rebuilt: plans, device physics and the messages each device sent."""
 
     def __init__(self, seed: int, residents: int, days: float, recording: Path) -> None:
         self.sim = ShanghaiSimulation(residents, days, seed)
         self.index = {h.rid: i for i, h in enumerate(self.sim.homes)}
         self._emitters: dict[str, Emitter] = {}
-        self.truths: dict[str, list[tuple[float, dict[str, str]]]] = {}
-        self.seen: dict[str, list[float]] = {}
-        for entry in read_recording(recording):
-            if isinstance(entry, dict):
-                truth = entry["truth"]
-                self.truths.setdefault(truth.get("resident", ""), []).append((entry["t"], truth))
-                continue
-            self.seen.setdefault(entry[1].split("/")[3], []).append(entry[0])
+        super().__init__(recording)
 
     def home(self, rid: str) -> Home:
         return self.sim.homes[self.index[rid]]
@@ -134,18 +115,6 @@ class Context:
     def spans_near(self, rid: str, device: str, t: float) -> list[Span]:
         dev = self.emitter(rid).devs.get(device)
         return [s for s in (dev.spans if dev else []) if s.t0 - HOUR < t < s.t1 + HOUR]
-
-    def gap(self, device: str, t: float) -> str:
-        times = self.seen.get(device, [])
-        before = max((x for x in times if x <= t), default=None)
-        after = min((x for x in times if x > t), default=None)
-        return (f"{device} silent {local(before) if before else '-'}→{local(after) if after else 'end'} "
-                f"({((after or t) - (before or t)) / MIN:.0f} min)")
-
-
-def since_of(a: Alert) -> float:
-    found = SINCE.search(str(a.reason or ""))
-    return float(found.group(1)) if found else a.opened_at - 6 * HOUR
 
 
 def explain_false(ctx: Context, a: Alert) -> str:
@@ -230,21 +199,18 @@ def _inactivity_cause(ctx: Context, a: Alert) -> str:
     return f"inactivity: at home, {act} in the {room}"
 
 
-def still_open(alerts: list[Alert], truth: Truth) -> str:
-    open_ = [a for a in alerts if a.resident == truth.resident and a.opened_at < truth.t
-             and (a.resolved_at is None or a.resolved_at > truth.t)]
-    return "; ".join(f"her {a.kind.value} alert open since {local(a.opened_at)}" for a in open_) or "no alert of hers open"
+def false_alert(ctx: Context, a: Alert) -> tuple[str, str]:
+    label = cause(ctx, a)
+    return label, explain_false(ctx, a)
 
 
 def explain_missed(ctx: Context, truth: Truth) -> str:
-    rid = truth.resident
-    detail = next((f for t, f in ctx.truths.get(rid, []) if abs(t - truth.t) < 1 and f["kind"] == truth.kind), {})
+    rid, detail = truth.resident, ctx.detail(truth)
     if truth.kind == "inactivity":
-        home = ctx.home(rid)
         found = float(detail.get("found_after_h", "0")) * HOUR
-        moves = [x for u in home.units for x in ctx.seen.get(u.device, []) if x <= truth.t]
+        last = ctx.last_seen((u.device for u in ctx.home(rid).units), truth.t)
         return (f"{detail.get('fall')} in the {detail.get('room')} at {local(truth.t)}, found by {detail.get('finder')} after "
-                f"{found / HOUR:.1f} h; last home-unit message {local(max(moves, default=truth.t))}; before the fall: "
+                f"{found / HOUR:.1f} h; last home-unit message {local(last)}; before the fall: "
                 f"{ctx.silence(rid, truth.t - 3 * HOUR, truth.t)}")
     if truth.kind == "geofence_exit":
         return f"at {local(truth.t)} {detail}; " + "; ".join(ctx.trips(rid, truth.t - 6 * HOUR, truth.t))
@@ -254,37 +220,5 @@ def explain_missed(ctx: Context, truth: Truth) -> str:
     return f"{truth.kind} at {local(truth.t)} {detail}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--seeds", default="1,2")
-    parser.add_argument("--residents", type=int, default=60)
-    parser.add_argument("--days", type=float, default=14)
-    args = parser.parse_args()
-    config = load_config(ROOT / "hub" / "default_config.yaml", environ={})
-    totals: Counter[str] = Counter()
-    for seed in (int(s) for s in args.seeds.split(",")):
-        recording, registry_file = simulate(args.workdir, "shanghai", args.residents, args.days, seed)
-        registry = to_snapshot(load_registry_file(registry_file))
-        result = run_offline(recording, registry, config)
-        matches, false = match(result.alerts, result.truths)
-        ctx = Context(seed, args.residents, args.days, recording)
-        print(f"## seed {seed}")
-        causes: Counter[str] = Counter()
-        for m in matches:
-            if m.alert is None:
-                causes[f"MISSED {m.truth.kind}"] += 1
-                print(f"MISSED {m.truth.kind} {m.truth.resident}: {explain_missed(ctx, m.truth)}; {still_open(result.alerts, m.truth)}")
-        for a in false:
-            label = cause(ctx, a)
-            causes[label] += 1
-            print(f"FALSE {a.kind.value} {a.severity.value} {a.resident} {a.device or '-'} {local(a.opened_at)} "
-                  f"[{str(a.reason or '').split(' ')[0]}] {label} :: {explain_false(ctx, a)}")
-        totals.update(causes)
-        print("\n".join(f"  {n:3d}  {label}" for label, n in causes.most_common()))
-    print("## seeds " + args.seeds)
-    print("\n".join(f"  {n:3d}  {label}" for label, n in totals.most_common()))
-
-
 if __name__ == "__main__":
-    main()
+    run(__doc__, "shanghai", Context, explain_missed, false_alert)

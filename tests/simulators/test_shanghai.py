@@ -4,32 +4,33 @@ no activity until the finder comes in, and every message is valid protocol."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
-from world_checks import assert_same_seed_same_bytes, truths
+from world_checks import (
+    assert_same_seed_same_bytes,
+    assert_silent_until_found,
+    checked_messages,
+    fixes_outside,
+    gps_fixes,
+    hers_near,
+    message_kinds,
+    recorded,
+    truths,
+)
 
-from devices import DeviceMessage, interpret
-from simulators.engine import write_recording
-from simulators.geo import distance_m
-from simulators.recording import messages_only, read_recording
 from simulators.shanghai import FALLS, ShanghaiSimulation
 
 HOMES, DAYS, SEED = 20, 7, 3
-ACTIVITY = (b'"motion"', b'"door_open"', b'"door_close"', b'"water_flow"', b'"button"')
 WANTED = {**dict.fromkeys(FALLS, "inactivity"), "sos": "sos", "sos_mistaken": "sos", "sos_cancelled": "sos_cancelled",
           "wander": "geofence_exit", "smoke_steam": "smoke"}
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[ShanghaiSimulation, Path]:
-    sim = ShanghaiSimulation(HOMES, DAYS, SEED)
-    path = tmp_path_factory.mktemp("shanghai") / "s.jsonl"
-    write_recording(sim, path)
-    return sim, path
+    return recorded(ShanghaiSimulation(HOMES, DAYS, SEED), tmp_path_factory.mktemp("shanghai"))
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
@@ -45,9 +46,7 @@ def test_every_incident_has_its_truth_line(world: tuple[ShanghaiSimulation, Path
     for rid, plan in sim.plans.items():
         for incident in plan.incidents:
             day0 = sim.start + incident.day * 86400
-            hits = [t for t, truth in lines if truth["kind"] == WANTED[incident.kind] and truth["resident"] == rid
-                    and day0 - 86400 <= t < day0 + 2 * 86400]
-            assert hits, f"{rid} {incident} has no truth line"
+            assert hers_near(lines, WANTED[incident.kind], rid, day0), f"{rid} {incident} has no truth line"
 
 
 def test_outages_and_low_batteries_have_truth_lines(world: tuple[ShanghaiSimulation, Path]) -> None:
@@ -56,13 +55,9 @@ def test_outages_and_low_batteries_have_truth_lines(world: tuple[ShanghaiSimulat
     sim, path = world
     lines = truths(path)
     owner = {d.id: d for d in sim.community.devices}
-    low_lines = {(t, truth["device"]) for t, truth in lines if truth["kind"] == "low_battery"}
     offline = [(t, truth["resident"], float(truth["hours"]) * 3600) for t, truth in lines if truth["kind"] == "device_offline"]
-    low: dict[str, bool] = {}
     last_will: dict[str, float] = {}
-    for t, topic, raw in messages_only(read_recording(path)):
-        device, channel = topic.split("/")[3:5]
-        body = json.loads(raw)
+    for t, device, channel, body in checked_messages(path, lines):
         if channel == "status" and body["state"] == "offline":
             last_will.setdefault(device, t)
         elif channel == "heartbeat" and device in last_will:
@@ -72,44 +67,24 @@ def test_outages_and_low_batteries_have_truth_lines(world: tuple[ShanghaiSimulat
                 # her outage line: at the Last Will, or an earlier outage of the home still going on (one open alert a kind)
                 assert any((rid == r and went - 3 * 3600 < x <= went + 1) or (rid == r and x <= went < x + span)
                            for x, r, span in offline), (device, went)
-        battery = body.get("battery")
-        if battery is None:
-            continue
-        if battery > 30:
-            low[device] = False
-        elif battery <= 20 and not low.get(device):
-            low[device] = True
-            assert (t, device) in low_lines, (device, t, battery)
 
 
 def test_a_fallen_resident_is_silent_until_the_finder(world: tuple[ShanghaiSimulation, Path]) -> None:
     sim, path = world
-    falls = [(t, truth) for t, truth in truths(path) if truth["kind"] == "inactivity"]
-    assert len(falls) >= 1
-    owner = {d.id: d.resident for d in sim.community.devices}
-    events = [(t, topic.split("/")[3]) for t, topic, raw in messages_only(read_recording(path))
-              if topic.endswith("/event") and any(a in raw for a in ACTIVITY)]
-    for t, truth in falls:
-        found = t + float(truth["found_after_h"]) * 3600
-        assert 3 <= float(truth["found_after_h"]) <= 16
-        hers = [e for e, device in events if owner[device] == truth["resident"]]
-        assert not [e for e in hers if t + 1 < e < found - 20], truth  # nothing of hers (but in flight) until the finder
-        assert [e for e in hers if found - 20 <= e < found + 3600], truth  # the finder is seen coming in
+    assert_silent_until_found(path, sim.community.devices, falls_at_least=1, found_after_h=(3, 16),
+                              finder_within_s=3600, every_event=False)
 
 
 def test_wanderers_cross_their_zone(world: tuple[ShanghaiSimulation, Path]) -> None:
     sim, path = world
     exits = [(t, truth) for t, truth in truths(path) if truth["kind"] == "geofence_exit"]
     homes = {h.rid: h for h in sim.homes}
-    fixes = [(t, topic.split("/")[3], json.loads(raw)) for t, topic, raw in messages_only(read_recording(path))
-             if topic.endswith("/gps")]
+    fixes = gps_fixes(path)
     for t, truth in exits:
         home = homes[truth["resident"]]
         assert home.tag is not None and home.elder.dementia and home.zone_m is not None
         if truth["tag_on_her"] == "true":
-            far = [f for x, device, f in fixes if device == home.tag.device and t <= x < t + 1800
-                   and distance_m(home.resident.home, (f["lat"], f["lon"])) > home.zone_m]
-            assert far, truth
+            assert fixes_outside(fixes, home.tag.device, home.resident.home, home.zone_m, t), truth
 
 
 def test_registry_zones_follow_the_office(world: tuple[ShanghaiSimulation, Path]) -> None:
@@ -122,14 +97,8 @@ def test_registry_zones_follow_the_office(world: tuple[ShanghaiSimulation, Path]
 
 def test_messages_are_valid_protocol_and_the_world_is_shanghai(world: tuple[ShanghaiSimulation, Path]) -> None:
     sim, path = world
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    kinds: Counter[str] = Counter()
-    for t, topic, raw in messages_only(read_recording(path)):
-        msg = interpret(topic, raw, t, "pingan/v1")
-        assert isinstance(msg, DeviceMessage), (topic, raw)
-        kinds[topic.rsplit("/", 1)[1]] += 1
+    kinds = message_kinds(path)
     assert kinds["heartbeat"] > max(kinds["gps"], kinds["event"]) and kinds["gps"] > 0 and kinds["event"] > 0
-    assert [r["t"] for r in rows] == sorted(r["t"] for r in rows)
     faults = Counter(t.get("fault") for _, t in truths(path) if t["kind"] == "fault")
     assert faults["qingming_trip"] + faults["qingming_night_away"] > 0
     assert any(len(h.units) == 4 for h in sim.homes) and any(len(h.units) == 1 for h in sim.homes)
