@@ -290,10 +290,10 @@ class Engine:
         if battery is not None:
             ctx.resolve_alert(battery, Outcome.CLEARED, Reason.DEVICE_REMOVED, now if now is not None else battery.opened_at,
                               note=explain(ReasonCode.DEVICE_REMOVED, device=device_ref(device.id, device.kind)))
-        told = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE)
-        if told is not None:
-            offline.release(ctx, device, ds is not None and ds.offline_told, now if now is not None else told.opened_at,
-                    Reason.DEVICE_REMOVED, ReasonCode.DEVICE_REMOVED)
+        offline_alert = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE)
+        if offline_alert is not None:
+            at = now if now is not None else offline_alert.opened_at
+            offline.release(ctx, device, ds is not None and ds.offline_told, at, Reason.DEVICE_REMOVED, ReasonCode.DEVICE_REMOVED)
 
     # ------------------------------------------------------------------ queries
     def next_deadline(self) -> float | None:
