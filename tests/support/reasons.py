@@ -38,7 +38,7 @@ SAMPLES: dict[ReasonCode, Explanation] = {
     C.LATE_ACTIVITY: explain(C.LATE_ACTIVITY, device=CAT, at=T0 - 3000),
     C.ABSENCE_RECORDED: explain(C.ABSENCE_RECORDED, until=T0 + 3 * 86400),
     C.DEVICE_HEARD: explain(C.DEVICE_HEARD, device=CAT),
-    C.DEVICE_REMOVED: explain(C.DEVICE_REMOVED),
+    C.DEVICE_REMOVED: explain(C.DEVICE_REMOVED, device=DOOR),
     C.BATTERY_RECOVERED: explain(C.BATTERY_RECOVERED, device=TAG, level=95),
     C.SOS_CANCELLED: explain(C.SOS_CANCELLED, device=TAG),
     C.ACTIVITY: explain(C.ACTIVITY),
