@@ -18,12 +18,15 @@ from pingan.wiring import build_hub
 from .web_kit import COOKIE, PASSWORD, SECRET, Web, csrf_of, forged_cookie, make_config
 
 
-def _dump(web: Web) -> list[str]:
-    """Every text value of every table: what a stolen backup holds."""
+def _dump(web: Web, skip_events: bool = False) -> list[str]:
+    """Every text value of every table: what a stolen backup holds. `skip_events` leaves out
+    the device messages (and PostgreSQL's partitions of them), which hold nothing of a session."""
     values: list[str] = []
     engine = web.hub.engines[0]
     with engine.connect() as conn:
         for table in inspect(engine).get_table_names():
+            if skip_events and table.startswith("events"):
+                continue
             for row in conn.execute(text(f'SELECT * FROM "{table}"')):
                 values += [str(v) for v in row if v is not None]
     return values
@@ -57,7 +60,7 @@ def test_a_forged_cookie_opens_nothing(web: Web) -> None:
     assert SECRET not in " ".join(_dump(web))
     live_cookie = admin.cookies[COOKIE]
     candidates = [{"user": "admin"}, {"user": "admin", "csrf": "x"}]
-    candidates += [{"sid": value} for value in _dump(web) if 16 <= len(value) <= 128]
+    candidates += [{"sid": value} for value in sorted(set(_dump(web, skip_events=True))) if 16 <= len(value) <= 128]
     for data in candidates:
         forged = web.client()
         forged.cookies.set(COOKIE, forged_cookie(data))
