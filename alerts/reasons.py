@@ -19,7 +19,7 @@ docs/RULES.md "Reason codes" lists every code with its parameters and its zh / e
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -220,6 +220,26 @@ def legacy(text: str) -> Explanation:
 def device_ref(device_id: str, kind: DeviceKind | str) -> dict[str, str]:
     """A device as a parameter: its id (for links) and its kind (for words)."""
     return {"id": device_id, "kind": DeviceKind(kind).value}
+
+
+#: The notes of a device_offline alert that tell of a device going offline, and of one back (alerts/rules/offline.py).
+WENT_OFFLINE = (ReasonCode.HEARTBEATS_MISSED, ReasonCode.LAST_WILL)
+CAME_BACK = (ReasonCode.DEVICE_HEARD, ReasonCode.DEVICE_REMOVED)
+
+
+def still_offline(story: Iterable[Explanation]) -> list[dict[str, str]]:
+    """The devices that a device_offline alert's reason and notes, read in order, leave offline:
+    one alert tells of every device of a resident that went silent (a power cut, a Wi-Fi outage)."""
+    offline: dict[str, dict[str, str]] = {}
+    for why in story:
+        device = why.params.get("device")
+        if not _is_device(device):
+            continue
+        if why.code in WENT_OFFLINE:
+            offline.setdefault(device["id"], device)
+        elif why.code in CAME_BACK:
+            offline.pop(device["id"], None)
+    return list(offline.values())
 
 
 def _fits(p: Param, value: Any) -> bool:

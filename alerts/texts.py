@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from alerts.actions import Alert, AlertKind, Outcome
-from alerts.reasons import device_words
+from alerts.reasons import device_words, still_offline
 from alerts.registry import Resident
 from alerts.templates import render
 
@@ -113,6 +113,8 @@ def what_happened(alert: Alert, lang: Lang) -> str:
         if lang is Lang.EN:
             return f"no activity {hours}h" if hours >= 1 else "no activity"
         return f"{hours}小时无活动" if hours >= 1 else "长时间无活动"
+    if alert.kind is AlertKind.DEVICE_OFFLINE:
+        return f"{reason_device(alert, lang)} offline" if lang is Lang.EN else f"{reason_device(alert, lang)}离线"
     return (_KIND_EN if lang is Lang.EN else _KIND_ZH)[alert.kind]
 
 
@@ -201,12 +203,17 @@ def alert_message(alert: Alert, resident: Resident, lang: Lang, link: str | None
 
 
 def reason_device(alert: Alert, lang: Lang) -> str:
-    """The device the alert's reason names, in words ("平安猫"); "设备" / "device" for an alert
-    stored before reason codes (its reason is a sentence)."""
+    """The device the alert's reason names, in words ("平安猫"); for an offline alert every kind
+    of device it leaves offline ("平安猫、门磁"); "设备" / "device" for an alert stored before
+    reason codes (its reason is a sentence)."""
+    devices = still_offline((alert.reason, *alert.notes)) if alert.kind is AlertKind.DEVICE_OFFLINE else []
     device = alert.reason.params.get("device")
-    if isinstance(device, dict):
-        return device_words(device["kind"], lang.value)
-    return "device" if lang is Lang.EN else "设备"
+    if not devices and isinstance(device, dict):
+        devices = [device]
+    if not devices:
+        return "device" if lang is Lang.EN else "设备"
+    words = dict.fromkeys(device_words(d["kind"], lang.value) for d in devices)  # each kind once, in order
+    return (", " if lang is Lang.EN else "、").join(words)
 
 
 def alert_text(alert: Alert, resident: Resident, lang: Lang, link: str | None = None) -> str:

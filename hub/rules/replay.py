@@ -56,7 +56,7 @@ from alerts.actions import (
     Outcome,
 )
 from alerts.engine import Engine
-from alerts.reasons import ReasonCode
+from alerts.reasons import WENT_OFFLINE
 from alerts.registry import RegistrySnapshot
 from devices import DeviceMessage, interpret
 from hub.clock import VirtualClock
@@ -83,8 +83,6 @@ class _Line(msgspec.Struct):
 
 _DECODE = msgspec.json.Decoder(_Line).decode
 
-
-_WENT_OFFLINE = (ReasonCode.HEARTBEATS_MISSED, ReasonCode.LAST_WILL)
 
 #: Truth lines of this kind describe a device fault the world injected, not an incident to find.
 FAULT = "fault"
@@ -287,7 +285,7 @@ def offline_devices(alert: Alert) -> Counter[str]:
     told: Counter[str] = Counter()
     if alert.kind is AlertKind.DEVICE_OFFLINE:
         for why in (alert.reason, *alert.notes):
-            device = why.params.get("device") if why.code in _WENT_OFFLINE else None
+            device = why.params.get("device") if why.code in WENT_OFFLINE else None
             if isinstance(device, dict):
                 told[device["id"]] += 1
     return told

@@ -10,9 +10,9 @@ import pytest
 from support.reasons import CAT, DOOR, GAS, SAMPLES, T0, TAG
 
 from alerts.actions import Alert, AlertKind, AlertState, Severity
-from alerts.reasons import CATALOGUE, Explanation, ParamType, ReasonCode, device_words, explain, legacy
+from alerts.reasons import CATALOGUE, Explanation, ParamType, ReasonCode, device_ref, device_words, explain, legacy
 from alerts.registry import Point, Resident
-from alerts.texts import Lang, alert_message, segments
+from alerts.texts import Lang, alert_message, digest_message, segments
 from dashboards.i18n import translator
 from dashboards.reasons import ReasonWords
 
@@ -147,6 +147,26 @@ def test_the_sms_names_the_device_of_the_reason_by_kind(kind: AlertKind, words_z
     assert words_en in alert_message(_alert(why, kind=kind), resident, Lang.EN).body
     legacy_row = alert_message(_alert(legacy("tag tag-0001 battery at 18 %"), kind=kind), resident, Lang.ZH)
     assert "设备" in legacy_row.body  # a row from before the catalogue names no device
+
+
+def test_an_offline_alert_names_every_kind_of_device_it_leaves_offline() -> None:
+    """One alert a resident (a power cut silences the unit and the door sensor): its SMS and digest
+    line name what is still offline, from its reason and notes in order."""
+    cat_off = explain(ReasonCode.HEARTBEATS_MISSED, device=CAT, missed=3)
+    door_off = explain(ReasonCode.LAST_WILL, device=DOOR)
+    second_door = explain(ReasonCode.LAST_WILL, device=device_ref("door-0002", "door_sensor"))
+    heard = explain(ReasonCode.DEVICE_HEARD, device=CAT)
+    resident = Resident("r1", "王阿姨", "g1", TZ, Point(45.75, 126.64), "宣信街128号")
+    cases = [((), "平安猫离线", "Ping'an Cat offline"),
+             ((door_off,), "平安猫、门磁离线", "Ping'an Cat, door sensor offline"),
+             ((door_off, second_door), "平安猫、门磁离线", "Ping'an Cat, door sensor offline"),
+             ((door_off, heard), "门磁离线", "door sensor offline"),
+             ((door_off, heard, explain(ReasonCode.DEVICE_REMOVED, device=DOOR)), "平安猫离线", "Ping'an Cat offline")]
+    for notes, zh, en in cases:
+        alert = _alert(cat_off, notes, kind=AlertKind.DEVICE_OFFLINE)
+        assert zh in alert_message(alert, resident, Lang.ZH).body, notes
+        assert en in alert_message(alert, resident, Lang.EN).body, notes
+        assert f"王阿姨{zh}" in digest_message([("王阿姨", alert)], Lang.ZH).body, notes
 
 
 def _alert(reason: Explanation, notes: tuple[Explanation, ...] = (), kind: AlertKind = AlertKind.GEOFENCE_EXIT) -> Alert:
