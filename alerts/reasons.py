@@ -233,7 +233,7 @@ def still_offline(story: Iterable[Explanation]) -> list[dict[str, str]]:
     offline: dict[str, dict[str, str]] = {}
     for why in story:
         device = why.params.get("device")
-        if not _is_device(device):
+        if not isinstance(device, dict) or not _is_device(device):
             continue
         if why.code in WENT_OFFLINE:
             offline.setdefault(device["id"], device)
