@@ -160,7 +160,8 @@ class AlertBook:
 
     def _forget(self, alert: Alert) -> None:
         del self._alerts[alert.id]
-        self._by_key.pop(alert.key, None)
+        if self._by_key.get(alert.key) == alert.id:  # (two restored alerts of one key: the other keeps it)
+            del self._by_key[alert.key]
         ids = self._by_resident.get(alert.resident)
         if ids is not None:
             ids.discard(alert.id)

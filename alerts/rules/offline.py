@@ -162,14 +162,19 @@ def _open(ctx: RuleContext, device: Device, ds: DeviceState, now: float, reason:
 def release(ctx: RuleContext, device: Device, told: bool, now: float, reason: Reason, code: ReasonCode) -> None:
     """The device is heard again (or removed): her offline alert notes it, and clears when no
     other device of hers that it tells of is still offline."""
-    alert = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE) if device.resident is not None else None
-    if alert is None or not (told or alert.device == device.id):  # (a state saved before `offline_told`: its own alert)
+    if device.resident is None:
         return
+    keyed = ctx.book.find(device.resident, AlertKind.DEVICE_OFFLINE)
     note = explain(code, device=device_ref(device.id, device.kind))
-    if any(_told(ctx, d.id) for d in ctx.devices_of(alert.resident) if d.id != device.id):
-        ctx.update_alert(alert, reason, note=note)
-    else:
-        ctx.resolve_alert(alert, Outcome.CLEARED, reason, now, note=note)
+    for alert in ctx.book.of_resident(device.resident):
+        # A state saved before one alert a resident may hold an alert per device, none of them told
+        # of in `offline_told`: each clears when its own device is heard again.
+        if alert.kind is not AlertKind.DEVICE_OFFLINE or not (alert.device == device.id or (told and alert is keyed)):
+            continue
+        if alert is keyed and any(_told(ctx, d.id) for d in ctx.devices_of(alert.resident) if d.id != device.id):
+            ctx.update_alert(alert, reason, note=note)
+        else:
+            ctx.resolve_alert(alert, Outcome.CLEARED, reason, now, note=note)
 
 
 def _told(ctx: RuleContext, device_id: str) -> bool:

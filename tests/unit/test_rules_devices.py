@@ -171,6 +171,25 @@ def test_a_watching_device_attached_raises_her_offline_alert() -> None:
     assert len(drv.opened("device_offline")) == 1 and drv.final(alert).severity is Severity.HIGH
 
 
+def test_an_offline_alert_per_device_saved_before_one_per_resident_each_clear() -> None:
+    """A state saved when the key held the device: two offline alerts for one resident, no
+    `offline_told`. Each clears when its own device is heard again, and neither loses the other."""
+    drv = Driver.start(registry([resident()], [CAT, DOOR]))
+    drv.advance_to(T0 + 3600)
+    saved = drv.engine.snapshot()
+    [alert] = saved["alerts"]
+    saved["alerts"] = [alert | {"device": "cat-0001"}, alert | {"id": alert["id"] + "-door", "code": "OLD2", "device": "door-0001"}]
+    for device in saved["devices"].values():
+        del device["offline_told"]
+    drv.engine.restore(saved)
+    assert sorted(a.device or "" for a in drv.open_alerts("device_offline")) == ["cat-0001", "door-0001"]
+    drv.heartbeat("door-0001", at=T0 + 3700)
+    assert [a.device for a in drv.open_alerts("device_offline")] == ["cat-0001"]
+    drv.heartbeat("cat-0001", at=T0 + 3800)
+    assert drv.open_alerts("device_offline") == []
+    assert sorted(r.alert.device for r in drv.of_type(AlertResolved)) == ["cat-0001", "door-0001"]
+
+
 def test_removing_the_last_offline_device_clears_her_alert() -> None:
     drv = Driver.start(registry([resident()], [CAT, DOOR]))
     drv.heartbeats_every("cat-0001", T0, T0 + 3 * 3600)
