@@ -9,7 +9,8 @@ The default profiles are the first round's; the harsher ones (`rooms`, `irregula
 `falls`, `long`, `clocks`: device clocks hours behind or reset to 2000, `leaks`: a running cistern) and `habits` (a world whose days are planned by simulators/habits.py, not by
 our routines.py: elderly people in Chinese cities) and `harbin` (simulators/harbin.py, a world written without
 reading the rules: a Harbin winter) and `lingnan` (simulators/lingnan.py, written the same way: a Guangzhou summer) and `shanghai` (simulators/shanghai.py, the same way:
-a Shanghai spring, its own safe zones in its registry) are selected by name. A profile with its own length (`long`: 28 days) runs
+a Shanghai spring, its own safe zones in its registry) and `sichuan` (simulators/sichuan.py, the same way: a winter
+in the Sichuan hills, its own safe zones) are selected by name. A profile with its own length (`long`: 28 days) runs
 that long whatever `--days` says.
 
 For every profile and seed:
@@ -69,6 +70,7 @@ from simulators.habits import HABITS, HabitsSimulation  # noqa: E402
 from simulators.harbin import HARBIN, HarbinSimulation, HarbinWorld  # noqa: E402
 from simulators.lingnan import LINGNAN, LingnanSimulation, LingnanWorld  # noqa: E402
 from simulators.shanghai import SHANGHAI, ShanghaiSimulation, ShanghaiWorld  # noqa: E402
+from simulators.sichuan import SICHUAN, SichuanSimulation, SichuanWorld  # noqa: E402
 
 BASELINE = ROOT / "benchmarks" / "detection" / "baseline.yaml"
 KINDS = ("inactivity", "geofence_exit", "sos", "sos_cancelled", "device_offline", "low_battery")
@@ -76,8 +78,8 @@ ALERT_KINDS = ("inactivity", "geofence_exit", "sos", "device_offline", "low_batt
 ACTIVITY_EVENTS = frozenset({"motion", "door_open", "door_close", "water_flow", "button"})
 FIRST_ROUND = ("field", "gps", "devices", "nights", "sparse")  # the default set; the harsher profiles by name
 WORLDS = {**PROFILES, HABITS.name: HABITS}  # habits: simulators/habits.py's own day planner
-BLIND_WORLDS = {HARBIN.name: HARBIN, LINGNAN.name: LINGNAN, SHANGHAI.name: SHANGHAI}  # written without reading the
-# rules (simulators/harbin.py, simulators/lingnan.py, simulators/shanghai.py): no Profile knobs
+BLIND_WORLDS = {HARBIN.name: HARBIN, LINGNAN.name: LINGNAN, SHANGHAI.name: SHANGHAI, SICHUAN.name: SICHUAN}  # written
+# without reading the rules (simulators/harbin.py, lingnan.py, shanghai.py, sichuan.py): no Profile knobs
 MOVING_SPEED_MS = 0.5  # as alerts/rules/geofence.py: a fix at this speed is movement
 
 
@@ -168,7 +170,7 @@ def last_movements(recording: Path, device_resident: dict[str, str]) -> dict[tup
     return out
 
 
-def world(spec: str) -> Profile | HarbinWorld | LingnanWorld | ShanghaiWorld | None:
+def world(spec: str) -> Profile | HarbinWorld | LingnanWorld | ShanghaiWorld | SichuanWorld | None:
     """The profile a spec names: `name` or `name+key=value+...` (None for `ours`); ValueError if unknown."""
     name, *pairs = spec.split("+")
     if name == "ours" and not pairs:
@@ -202,7 +204,7 @@ def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int
     if recording.exists() and registry.exists():
         return recording, registry
     chosen = world(profile)
-    sim: Simulation | HarbinSimulation | LingnanSimulation | ShanghaiSimulation
+    sim: Simulation | HarbinSimulation | LingnanSimulation | ShanghaiSimulation | SichuanSimulation
     if chosen is None:
         sim = Simulation(SimConfig(residents=residents, days=days, seed=seed))
     elif isinstance(chosen, HarbinWorld):
@@ -211,6 +213,8 @@ def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int
         sim = LingnanSimulation(residents, days, seed)
     elif isinstance(chosen, ShanghaiWorld):
         sim = ShanghaiSimulation(residents, days, seed)
+    elif isinstance(chosen, SichuanWorld):
+        sim = SichuanSimulation(residents, days, seed)
     elif chosen.name == HABITS.name:
         sim = HabitsSimulation(residents, days, seed, profile=chosen)
     else:
@@ -218,7 +222,7 @@ def simulate(workdir: Path, profile: str, residents: int, days: float, seed: int
     # written under temporary names, then renamed: a second run sharing the workdir never reads half a file
     partial = recording.with_name(f".{recording.name}.{os.getpid()}")
     write_recording(sim, partial)
-    text = sim.registry_yaml() if isinstance(sim, ShanghaiSimulation) else registry_yaml(sim.community)  # its own zones
+    text = sim.registry_yaml() if isinstance(sim, ShanghaiSimulation | SichuanSimulation) else registry_yaml(sim.community)  # own zones
     registry.with_name(partial.name + ".registry").write_text(text, encoding="utf-8")
     partial.with_name(partial.name + ".registry").replace(registry)
     partial.replace(recording)
