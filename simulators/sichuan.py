@@ -121,6 +121,10 @@ FW = {"cat_wifi": "2.1.7", "cat_4g": "2.1.7-nb", DeviceKind.DOOR_SENSOR: "1.3.0"
       DeviceKind.WATER_METER: "1.0.8"}
 BRIDGED = (DeviceKind.DOOR_SENSOR, DeviceKind.SMOKE_ALARM, DeviceKind.GAS_ALARM, DeviceKind.WATER_METER)
 NOT_HERS = ("dog", "cat", "hen", "heater")  # PIR causes that are not her
+Made = tuple[float, str, Any, str]  # what a device made: created t, channel, data, cause
+Rec = tuple[float, int, str, str, Any, int, int]  # what reaches the hub: receive t, rank, device, channel, data, ts,
+# seq (rank: 0 status at start, 1 messages, 3 truth lines)
+TruthLine = tuple[float, dict[str, str]]
 FALLS = ("fall_yard", "fall_night", "fall_kitchen", "fall_fire", "fall_plot")
 
 
@@ -323,7 +327,8 @@ class Namer:
 
     def phone(self) -> str:
         while True:
-            number = f"+86{self.rng.choice(['139', '138', '158', '187', '183', '152', '177', '199'])}{self.rng.randrange(10**8):08d}"
+            prefix = self.rng.choice(["139", "138", "158", "187", "183", "152", "177", "199"])
+            number = f"+86{prefix}{self.rng.randrange(10**8):08d}"
             if number not in self.phones:
                 self.phones.add(number)
                 return number
@@ -371,11 +376,13 @@ def _house(number: int, v: int, vcentres: list[LatLon], hamlets: list[list[tuple
     contacts = _contacts(surname, person, rng, namer)
     habits = Habits(person.wake_h, person.bed_h, 0.0, person.market_p, person.nap_p, person.night_trips,
                     0.02 if person.stays_away else 0.0, tag.carry if tag else 0.0, 300.0)
-    resident = Resident(f"r-{number:04d}", name, grid, address, home, _round(places["child"]), contacts, devices, habits)
+    rid = f"r-{number:04d}"
+    resident = Resident(rid, name, grid, address, home, _round(places["child"]), contacts, devices, habits)
     dog = not flat and rng.random() < 0.55
     house = House(resident, person, v, 0 if flat else (1 if v < 3 else 2), unit, door, tag, smoke,
                   "brazier" if person.fire == "brazier" and rng.random() < 0.5 else "stove", gas, water,
-                  dog, dog and rng.random() < 0.3, rng.random() < (0.2 if flat else 0.4), not flat and rng.random() < 0.7,
+                  dog, dog and rng.random() < 0.3, rng.random() < (0.2 if flat else 0.4),
+                  not flat and rng.random() < 0.7,
                   "inside" if flat else rng.choices(["pot", "outside", "inside"], [0.55, 0.3, 0.15])[0],
                   0.0 if flat else rng.uniform(0.4, 0.95), valley, near, places)
     house.zone_m, house.zone_why = _zone(house, rng)
@@ -387,8 +394,9 @@ def _person(rng: random.Random, flat: bool) -> Person:
     frail = (age > 84 and rng.random() < 0.5) or rng.random() < 0.06
     dementia = rng.random() < 0.1
     early = rng.random() < 0.75
-    back = date(2027, 1, rng.randint(9, 17)) if rng.random() < 0.1 else date(2027, 1, 19) + timedelta(days=rng.randint(0, 15))
-    tea = "none" if dementia or rng.random() < 0.5 else ("town" if flat else rng.choice(["market", "market", "village"]))
+    early_back = rng.random() < 0.1  # site work stopped early
+    back = date(2027, 1, rng.randint(9, 17)) if early_back else date(2027, 1, 19) + timedelta(days=rng.randint(0, 15))
+    tea = "none" if dementia or rng.random() < 0.5 else "town" if flat else rng.choice(["market", "market", "village"])
     return Person(
         age=age,
         wake_h=rng.uniform(5.5, 6.5) if early else rng.uniform(6.5, 7.5),
@@ -433,7 +441,8 @@ def _places(home: LatLon, v: int, vcentres: list[LatLon], rng: random.Random) ->
 
 
 def _devices(number: int, rid: str, person: Person, flat: bool, rng: random.Random) -> tuple[Any, ...]:
-    def dev(kind: DeviceKind, did: str, hb: int, fw: str, rssi: int, battery0: float = 100.0, drain: float = 0.0) -> Device:
+    def dev(kind: DeviceKind, did: str, hb: int, fw: str, rssi: int, battery0: float = 100.0,
+            drain: float = 0.0) -> Device:
         return Device(did, kind, rid, hb, fw, rssi, battery0, drain)
 
     room = TANG if flat or rng.random() < 0.8 else BED
@@ -441,8 +450,8 @@ def _devices(number: int, rid: str, person: Person, flat: bool, rng: random.Rand
     sees = ({TANG: 0.9, KITCHEN: 0.35, BED: 0.05} if flat else {TANG: 0.9, KITCHEN: 0.12, YARD: 0.25}) if room == TANG \
         else {BED: 0.85, TANG: 0.15}
     unit = Unit(f"cat-{number:04d}", room, net, rng.random() < 0.5, rng.random() < 0.3, rng.random() < 0.5, sees,
-                (25.0, 50.0) if net == "wifi" else (60.0, 120.0), person.fire == "heater" and room == TANG and rng.random() < 0.6,
-                rng.uniform(6.0, 10.0))
+                (25.0, 50.0) if net == "wifi" else (60.0, 120.0),
+                person.fire == "heater" and room == TANG and rng.random() < 0.6, rng.uniform(6.0, 10.0))
     rssi = rng.randint(-75, -50) if net == "wifi" else rng.randint(-112, -80)
     devices = [dev(DeviceKind.PINGAN_CAT, unit.device, 300 if net == "wifi" else 600, FW[f"cat_{net}"], rssi,
                    100.0 if unit.backup else 0.0)]
@@ -450,15 +459,17 @@ def _devices(number: int, rid: str, person: Person, flat: bool, rng: random.Rand
     if rng.random() < (0.9 if flat else 0.65):
         on = "flat" if flat else ("main" if rng.random() < 0.75 else "gate")
         door = DoorSensor(f"door-{number:04d}", on, rng.uniform(0.0, 0.25) if on == "main" else 0.01)
-        devices.append(dev(DeviceKind.DOOR_SENSOR, door.device, 3600, FW[DeviceKind.DOOR_SENSOR], rng.randint(-115, -90),
-                           _cells(rng), rng.uniform(0.1, 0.4)))
+        devices.append(dev(DeviceKind.DOOR_SENSOR, door.device, 3600, FW[DeviceKind.DOOR_SENSOR],
+                           rng.randint(-115, -90), _cells(rng), rng.uniform(0.1, 0.4)))
     tag = None
     if person.dementia or rng.random() < (0.5 if flat else 0.4):
         form = rng.choice(["keychain", "pendant", "phone"])
         hours = {"keychain": (100, 160), "pendant": (72, 110), "phone": (55, 90)}[form]
-        tag = TagDev(f"tag-{number:04d}", form, {"keychain": 0.8, "pendant": 0.85, "phone": 0.9}[form] * (1.1 if person.dementia else 1.0),
-                     rng.uniform(*hours), rng.uniform(15, 45), rng.uniform(0.3, 0.9), rng.uniform(0.0, 0.25))
-        devices.append(dev(DeviceKind.GPS_TAG, tag.device, 300 if form == "phone" else 600, FW[form], rng.randint(-110, -85)))
+        carry = {"keychain": 0.8, "pendant": 0.85, "phone": 0.9}[form] * (1.1 if person.dementia else 1.0)
+        tag = TagDev(f"tag-{number:04d}", form, carry, rng.uniform(*hours), rng.uniform(15, 45), rng.uniform(0.3, 0.9),
+                     rng.uniform(0.0, 0.25))
+        devices.append(dev(DeviceKind.GPS_TAG, tag.device, 300 if form == "phone" else 600, FW[form],
+                           rng.randint(-110, -85)))
     smoke = gas = water = None
     if rng.random() < 0.35:
         smoke = f"smoke-{number:04d}"
@@ -513,9 +524,11 @@ def _responders(grids: tuple[tuple[str, str], ...], vcentres: list[LatLon], rng:
         centre = vcentres[k] if k < 5 else CENTRE
         out.append(Responder(f"gl-{k + 1:02d}", namer.young(), namer.phone(), "grid_leader", (gid,), near(centre)))
         for j in range(1, rng.randint(1, 2) + 1):
-            out.append(Responder(f"gw-{k + 1:02d}-{j}", namer.young(), namer.phone(), "grid_worker", (gid,), near(centre)))
+            out.append(Responder(f"gw-{k + 1:02d}-{j}", namer.young(), namer.phone(), "grid_worker", (gid,),
+                                 near(centre)))
         for j in range(1, rng.randint(2, 4) + 1):  # neighbours, the village doctor
-            out.append(Responder(f"vol-{k + 1:02d}-{j}", namer.young(), namer.phone(), "volunteer", (gid,), near(centre)))
+            out.append(Responder(f"vol-{k + 1:02d}-{j}", namer.young(), namer.phone(), "volunteer", (gid,),
+                                 near(centre)))
     out += [Responder(f"op-{k}", namer.young(), namer.phone(), "operator", all_grids, None) for k in (1, 2)]
     return tuple(out)
 
@@ -577,7 +590,7 @@ class Plan:
     alarms: list[tuple[float, str]] = field(default_factory=list)  # (t, "smoke" | "gas")
     props: dict[int, float] = field(default_factory=dict)  # day → hour she shuts the propped door
     calls: list[float] = field(default_factory=list)  # the child's phone calls
-    truths: list[tuple[float, dict[str, str]]] = field(default_factory=list)
+    truths: list[TruthLine] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     family_from: float = math.inf  # the child is home from then on
 
@@ -710,7 +723,8 @@ class Planner:
         self.segs = self.plan.segs
         days = season.days
         self.stay_day = self.rng.randrange(1, max(2, days - 2)) if self.p.stays_away else None
-        self.chest_day = self.rng.randrange(0, max(1, days - 1)) if self.p.copd and self.rng.random() < days / 30 else None
+        chest = self.p.copd and self.rng.random() < days / 30
+        self.chest_day = self.rng.randrange(0, max(1, days - 1)) if chest else None
         self.cold_days: set[int] = set()
         if self.rng.random() < self.p.cold_p * days / 14:
             first = self.rng.randrange(days)
@@ -784,9 +798,10 @@ class Planner:
         if s.market(d) and rng.random() < p.market_p * put_off:
             c.fire(m + (rng.uniform(7.5, 9.5) if h.flat else rng.uniform(6.8, 8.5)) * HOUR)
             tea = p.teahouse in ("market", "town") and rng.random() < 0.75
-            back = m + (rng.uniform(15.5, 17.3) if tea else rng.uniform(10.0, 11.5) if h.flat else rng.uniform(11.0, 12.6)) * HOUR
+            back_h = rng.uniform(15.5, 17.3) if tea else rng.uniform(10.0, 11.5) if h.flat else rng.uniform(11.0, 12.6)
             far = distance_m(h.resident.home, h.places["town"]) > 2500
-            trip = c.trip("market", "town", (back - c.t) / MIN, self.carry(), "bus" if far and p.by_bus else "foot", True)
+            mode = "bus" if far and p.by_bus else "foot"
+            trip = c.trip("market", "town", (m + back_h * HOUR - c.t) / MIN, self.carry(), mode, True)
             self.fact(trip.t0, "market_day", back=hhmm(trip.t1), teahouse=str(tea).lower(), tag=str(trip.tag).lower())
             return tea
         if s.temple(d) and p.faith == "temple":
@@ -879,13 +894,15 @@ class Planner:
         c.go(KITCHEN, "cook", rng.uniform(10, 20))
         c.fire(m + rng.uniform(8.5, 10.5) * HOUR)
         back = m + nights * DAY + rng.uniform(14.0, 17.0) * HOUR
-        trip = c.trip(kind, dest, (back - c.t) / MIN, self.carry(long=True), "car" if rng.random() < 0.6 else "bus", True)
+        mode = "car" if rng.random() < 0.6 else "bus"
+        trip = c.trip(kind, dest, (back - c.t) / MIN, self.carry(long=True), mode, True)
         self.fact(trip.t0, kind, back=hhmm(trip.t1), tag=str(trip.tag).lower())
         if not self.h.flat and (self.h.dog or self.h.hens):
             for k in range(nights + 1):
                 t0 = self.s.midnight(d + k) + rng.uniform(8.0, 9.5) * HOUR
                 if trip.t0 < t0 < trip.t1:
-                    self.plan.visits.append(Visit("neighbour_feeds_animals", t0, t0 + rng.uniform(5, 15) * MIN, (YARD,), 0.8))
+                    t1 = t0 + rng.uniform(5, 15) * MIN
+                    self.plan.visits.append(Visit("neighbour_feeds_animals", t0, t1, (YARD,), 0.8))
         e = d + nights
         c.fire(self.s.midnight(e) + 17.2 * HOUR)
         self._evening(c, self.s.midnight(e))
@@ -950,8 +967,9 @@ class Outages:
     """Per device the spans it is down, per house the mains cuts its unit lives through, per village the cuts."""
 
     spans: dict[str, list[Span]] = field(default_factory=dict)
-    mains_off: dict[str, list[tuple[float, float, str, bool]]] = field(default_factory=dict)  # unit → (t0, t1, cause, router off)
-    facts: list[tuple[float, dict[str, str]]] = field(default_factory=list)
+    #: unit → (t0, t1, cause, whether the router is off too)
+    mains_off: dict[str, list[tuple[float, float, str, bool]]] = field(default_factory=dict)
+    facts: list[TruthLine] = field(default_factory=list)
 
     def add(self, did: str, span: Span) -> None:
         self.spans.setdefault(did, []).append(span)
@@ -985,10 +1003,10 @@ def draw_outages(houses: list[House], season: Season, seed: int) -> Outages:
     rng = random.Random(f"sichuan:outages:{seed}")
     o = Outages()
     cuts = draw_cuts(season, seed)
-    tower_host = {0: -1, 1: 1, 2: 3}
+    tower_host = {1: 1, 2: 3}  # the hill towers' power comes through these villages; the town's has a generator
     tower_down: dict[int, list[tuple[float, float, str]]] = {0: [], 1: [], 2: []}
     for tower, host in tower_host.items():
-        backup_h = rng.uniform(2.0, 4.0)
+        backup_h = rng.uniform(3.0, 5.0)  # worn batteries
         for v, t0, t1, _ in cuts:
             if v == host and t1 - t0 > backup_h * HOUR:
                 tower_down[tower].append((t0 + backup_h * HOUR, t1 + rng.uniform(5, 15) * MIN, "tower_batteries_flat"))
@@ -1076,11 +1094,13 @@ def draw_incidents(houses: list[House], season: Season, seed: int) -> list[Incid
     n, days = len(houses), season.days
     scale = n * days / (60 * 14)
     weights = [3.0 if h.person.frail else 2.0 if h.person.age > 82 else 1.0 for h in houses]
-    out = [Incident(rng.choices(range(n), weights)[0], rng.choice(FALLS), rng.randrange(days)) for _ in range(poisson(rng, 14 * scale))]
+    out = [Incident(rng.choices(range(n), weights)[0], rng.choice(FALLS), rng.randrange(days))
+           for _ in range(poisson(rng, 14 * scale))]
     for kind, mean in (("sos", 4), ("sos_mistaken", 3), ("sos_cancelled", 5)):
         out += [Incident(rng.randrange(n), kind, rng.randrange(days)) for _ in range(poisson(rng, mean * scale))]
     tagged = [i for i, h in enumerate(houses) if h.tag is not None and h.tag.form != "keychain"]
-    out += [Incident(rng.choice(tagged), "sos_fall", rng.randrange(days)) for _ in range(poisson(rng, 2 * scale)) if tagged]
+    out += [Incident(rng.choice(tagged), "sos_fall", rng.randrange(days))
+            for _ in range(poisson(rng, 2 * scale)) if tagged]
     smoky = [i for i, h in enumerate(houses) if h.smoke]
     out += [Incident(rng.choice(smoky), "smoke", rng.randrange(days)) for _ in range(poisson(rng, 4 * scale)) if smoky]
     lpg = [i for i, h in enumerate(houses) if h.gas]
@@ -1147,12 +1167,13 @@ class IncidentWriter:
                 continue
             found, finder = self._finder(tf)
             after, end = self._aftermath(found, place)
-            if found - tf < 2 * HOUR or not self.free(tf - HOUR, end + 2 * HOUR) or not self.quiet(tf - 30 * MIN, found + HOUR) \
-                    or any(tf < v.t0 < found or v.t0 <= tf < v.t1 for v in self.plan.visits) \
-                    or found > self.pl.s.midnight(self.pl.s.days + 1):
+            company = any(tf < v.t0 < found or v.t0 <= tf < v.t1 for v in self.plan.visits)
+            if company or found - tf < 2 * HOUR or not self.free(tf - HOUR, end + 2 * HOUR) \
+                    or not self.quiet(tf - 30 * MIN, found + HOUR) or found > self.pl.s.midnight(self.pl.s.days + 1):
                 continue
             self._lie(tf, found, place, finder, after, end)
-            self.truth(tf, "inactivity", fall=inc.kind, place=place, finder=finder, found_after_h=f"{(found - tf) / HOUR:.2f}")
+            self.truth(tf, "inactivity", fall=inc.kind, place=place, finder=finder,
+                       found_after_h=f"{(found - tf) / HOUR:.2f}")
             self.plan.incidents.append(Incident(inc.house, inc.kind, d))
             return True
         return False
@@ -1165,7 +1186,8 @@ class IncidentWriter:
         if kind == "fall_yard":
             pick = [s for s in segs if s.place == YARD and s.act in ("feed", "chores")]
         elif kind == "fall_night":  # getting up: to the pot or the toilet in the night, or dressing in the dark
-            pick = [s for s in segs if (s.act == "toilet" and not 5 < hour_of(s.t0) < 20.3) or (s.act == "dress" and hour_of(s.t0) < 7)]
+            pick = [s for s in segs if (s.act == "toilet" and not 5 < hour_of(s.t0) < 20.3)
+                    or (s.act == "dress" and hour_of(s.t0) < 7)]
         elif kind == "fall_kitchen":
             pick = [s for s in segs if s.act == "cook" and s.t1 - s.t0 > 10 * MIN]
         elif kind == "fall_fire":
@@ -1217,20 +1239,23 @@ class IncidentWriter:
             self.pl.fact(trip.t0, "hospital_stay", back=hhmm(trip.t1))
         self.plan.replace(tf, end, [Seg(tf, found, place, "floor", None, heater), *after])
         self.plan.visits = [v for v in self.plan.visits if v.t1 <= tf or v.t0 >= end]
-        self.plan.visits.append(Visit(finder, found, found + self.rng.uniform(45, 90) * MIN, (place, TANG, after[0].place), 1.2))
+        stays = found + self.rng.uniform(45, 90) * MIN
+        self.plan.visits.append(Visit(finder, found, stays, (place, TANG, after[0].place), 1.2))
         self.busy.append((tf - HOUR, end + 2 * HOUR))
 
     def _fall_pressed(self, inc: Incident, d: int, tf: float, place: str) -> bool:
         """She falls with the pendant or phone on her and presses SOS from the floor."""
         tag = self.h.tag
         seg = self.plan.at(tf)
-        if tag is None or seg is None or not self.free(tf - HOUR, tf + 4 * HOUR) or not self.quiet(tf - 30 * MIN, tf + 2 * HOUR):
+        if tag is None or seg is None or not self.free(tf - HOUR, tf + 4 * HOUR) \
+                or not self.quiet(tf - 30 * MIN, tf + 2 * HOUR):
             return False
         help_at = tf + self.rng.uniform(20, 50) * MIN
         press = tf + self.rng.uniform(20, 120)
         self.plan.replace(tf, help_at + 40 * MIN, [Seg(tf, help_at, place, "floor", None, seg.heater),
                                                     Seg(help_at, help_at + 40 * MIN, TANG, "rest")])
-        self.plan.visits.append(Visit("grid_worker", help_at, help_at + self.rng.uniform(30, 60) * MIN, (place, TANG), 1.0))
+        stays = help_at + self.rng.uniform(30, 60) * MIN
+        self.plan.visits.append(Visit("grid_worker", help_at, stays, (place, TANG), 1.0))
         line = self.truth(press, "sos", via=tag.device, why=f"fell ({place}), pressed the {tag.form}")
         self.plan.presses.append(Press(press, tag.device, "sos", line))
         self.busy.append((tf - HOUR, help_at + 3 * HOUR))
@@ -1288,11 +1313,14 @@ class IncidentWriter:
                            if m <= s.t0 < m + DAY and s.act == "cook" and s.trip is None]
             elif h.smoke_near == "brazier":
                 options = [(s, "lighting_the_brazier" if hour_of(s.t0) < 10 else "quilt_smouldering_on_the_heater")
-                           for s in self.plan.segs if m <= s.t0 < m + DAY and s.place == TANG and s.act in ("fire", "tv")]
+                           for s in self.plan.segs if m <= s.t0 < m + DAY and s.act in ("fire", "tv")]
             else:
                 options = [(s, "stove_smoking_back_in_fog" if hour_of(s.t0) < 10 else "smoking_la_rou")
                            for s in self.plan.segs if m <= s.t0 < m + DAY and s.act == "cook"]
-            options = [(s, c) for s, c in options if self.free(s.t0 - HOUR, s.t1 + HOUR)]
+            dev = next(x for x in h.resident.devices if x.id == (h.gas if inc.kind == "gas" else h.smoke))
+            alive = dev.kind is DeviceKind.GAS_ALARM or dev.battery0 - dev.drain_per_day * (d + 1) > 5  # cells not flat
+            options = [(s, c) for s, c in options if alive and self.free(s.t0 - HOUR, s.t1 + HOUR)
+                       and not self.o.down(dev.id, s.t0 - MIN, s.t1 + MIN)]  # a gas alarm dies with the power
             if not options:
                 continue
             s, cause = rng.choice(options)
@@ -1446,7 +1474,6 @@ def prepare_tag(h: House, plan: Plan, o: Outages, season: Season, seed: int) -> 
 
 # ------------------------------------------------------------------ device physics
 
-Rec = tuple[float, int, str, str, Any, int, int]  # receive t, rank, device, channel, data, ts, seq
 
 
 @dataclass
@@ -1478,7 +1505,7 @@ class Emitter:
         self.h, self.plan, self.o, self.s, self.tag_curve = h, plan, o, season, tag_curve
         self.start, self.end = start, end
         self.rng = random.Random(f"sichuan:emit:{seed}:{h.rid}")
-        self.truths: list[tuple[float, dict[str, str]]] = []
+        self.truths: list[TruthLine] = []
         self.causes: dict[tuple[str, int], tuple[float, str]] = {}
         self.devs: dict[str, Dev] = {}
         for d in h.resident.devices:
@@ -1541,7 +1568,7 @@ class Emitter:
 
     def run(self) -> list[Rec]:
         self._spans()
-        created: dict[str, list[tuple[float, str, Any, str]]] = {did: [] for did in self.devs}
+        created: dict[str, list[Made]] = {did: [] for did in self.devs}
         self._door_physics()
         created[self.h.unit.device] += [(t, "event", "motion", cause) for t, cause in self._pir()]
         for p in self.plan.presses:
@@ -1573,11 +1600,12 @@ class Emitter:
             return
         events, self.propped = door_activity(self.plan, (TANG, YARD), self.s, self.rng)
         self.main_events = events
+        self.propped = [(a, min(b, self.end + DAY)) for a, b in self.propped]
         for a, b in self.propped:
             if b - a > 3 * HOUR:
                 self.fact(a, "door_left_open", until=hhmm(b) if b < self.end else "the end")
 
-    def _door_sensor(self) -> list[tuple[float, str, Any, str]]:
+    def _door_sensor(self) -> list[Made]:
         door = self.h.door
         assert door is not None
         if door.on == "main":
@@ -1658,7 +1686,7 @@ class Emitter:
                 last = t
         return out
 
-    def _heartbeats(self, dev: Dev) -> list[tuple[float, str, Any, str]]:
+    def _heartbeats(self, dev: Dev) -> list[Made]:
         """On the interval, `lag` late at most; a lost one is never followed by another (the radio re-attaches)."""
         period, rng = dev.device.heartbeat_s, dev.rng
         t = self.start + rng.uniform(5, period)
@@ -1692,7 +1720,7 @@ class Emitter:
 
     # -- what reaches the hub
 
-    def _deliver(self, dev: Dev, items: list[tuple[float, str, Any, str]]) -> list[Rec]:
+    def _deliver(self, dev: Dev, items: list[Made]) -> list[Rec]:
         """seq and ts at creation; dead: nothing; cut: events and fixes into the ring buffer, flushed on
         reconnection; Last Will and online for devices with their own session."""
         did, rng = dev.device.id, dev.rng
@@ -1727,7 +1755,9 @@ class Emitter:
                 if back < self.end:
                     out.append((back, 1, did, "status", "online", 0, 0))
             kept = _ring(buffers.get(k, []))
-            out += [(back + 0.1 * (i + 1), 1, did, ch, data, ts, sq) for i, (_, ch, data, ts, sq) in enumerate(kept) if back < self.end]
+            if back < self.end:
+                out += [(back + 0.1 * (i + 1), 1, did, ch, data, ts, sq)
+                        for i, (_, ch, data, ts, sq) in enumerate(kept)]
         out = [r for r in out if r[0] < self.end]
         out.sort(key=lambda r: r[0])
         self._device_truths(dev, out, episodes)
@@ -1857,13 +1887,11 @@ class TagPath:
     def __init__(self, h: House, plan: Plan, dev: Dev, season: Season) -> None:
         self.h, self.plan, self.dev, self.s = h, plan, dev, season
         self.rng = random.Random(f"sichuan:tagpath:{dev.device.id}")
-        home = h.resident.home
-        self.towers = [(polar(home, self.rng.uniform(0, 2 * math.pi), self.rng.uniform(600, 2500)), w)
-                       for w in (0.6, 0.3, 0.1)]
+        self.towers = [(self.rng.uniform(0, 2 * math.pi), self.rng.uniform(600, 2500), w) for w in (0.6, 0.3, 0.1)]
 
-    def run(self, start: float, end: float) -> tuple[list[tuple[float, str, Any, str]], list[tuple[float, dict[str, str]]]]:
-        out: list[tuple[float, str, Any, str]] = []
-        exits: list[tuple[float, dict[str, str]]] = []
+    def run(self, start: float, end: float) -> tuple[list[Made], list[TruthLine]]:
+        out: list[Made] = []
+        exits: list[TruthLine] = []
         still = 600.0 if self.h.tag is not None and self.h.tag.form == "phone" else 300.0
         t = start + self.rng.uniform(0, still)
         for tr in [tr for tr in self.plan.trips() if tr.tag and tr.t1 > start] + [None]:
@@ -1883,14 +1911,14 @@ class TagPath:
     def _battery(self, t: float) -> float:
         return self.dev.curve.level(t) if self.dev.curve is not None else 100.0
 
-    def _exit(self, t: float, tr: Trip) -> tuple[float, dict[str, str]]:
+    def _exit(self, t: float, tr: Trip) -> TruthLine:
         dead = any(s.t0 <= t < s.t1 and s.mode == "dead" for s in self.dev.spans)
         if dead:
             return t, {"kind": "fault", "resident": self.h.rid, "fault": "left_zone_tag_flat", "trip": tr.kind}
         return t, {"kind": "geofence_exit", "resident": self.h.rid, "zone_m": f"{self.h.zone_m:.0f}",
                    "why": tr.kind, "zone_for": self.h.zone_why, "tag_on_her": "true"}
 
-    def _at_home(self, t: float) -> list[tuple[float, str, Any, str]]:
+    def _at_home(self, t: float) -> list[Made]:
         seg = self.plan.at(t)
         home = self.h.resident.home
         carried = self.h.tag is not None and self.h.tag.form != "keychain"
@@ -1901,17 +1929,18 @@ class TagPath:
         if roll < 0.4:
             return self._fix(t, home, 45.0 if not self.h.flat else 60.0, self.rng.uniform(0, 0.3))
         if roll < 0.75:
-            return self._tower(t)
+            return self._tower(t, home)
         return []  # nothing through the tiles and the hill
 
-    def _tower(self, t: float) -> list[tuple[float, str, Any, str]]:
-        """A cell-tower fix: the serving tower's position, its cell as the accuracy."""
-        rng, home = self.rng, self.h.resident.home
-        at = rng.choices([p for p, _ in self.towers], [w for _, w in self.towers])[0]
-        acc = min(1500.0, max(300.0, distance_m(home, at) * rng.uniform(0.8, 1.3)))
+    def _tower(self, t: float, where: LatLon) -> list[Made]:
+        """A cell-tower fix: the position of one of the towers around, its cell size as the accuracy."""
+        rng = self.rng
+        bearing, dist, _ = rng.choices(self.towers, [w for _, _, w in self.towers])[0]
+        at = polar(where, bearing, dist)
+        acc = min(1500.0, max(300.0, dist * rng.uniform(0.8, 1.3)))
         return [(t, "gps", (round(at[0], 6), round(at[1], 6), round(acc, 0), 0.0), "")]
 
-    def _fix(self, t: float, at: LatLon, sigma: float, speed: float) -> list[tuple[float, str, Any, str]]:
+    def _fix(self, t: float, at: LatLon, sigma: float, speed: float) -> list[Made]:
         rng = self.rng
         err, acc = abs(rng.gauss(0, sigma)), max(5.0, sigma * rng.uniform(1.2, 2.2))
         if self.h.valley and rng.random() < 0.05:  # multipath off the hillside: far, and too sure of itself
@@ -1919,7 +1948,7 @@ class TagPath:
         p = polar(at, rng.uniform(0, 2 * math.pi), err)
         return [(t, "gps", (round(p[0], 6), round(p[1], 6), round(acc, 1), round(speed, 2)), "")]
 
-    def _trip(self, tr: Trip) -> tuple[list[tuple[float, str, Any, str]], float | None]:
+    def _trip(self, tr: Trip) -> tuple[list[Made], float | None]:
         """Out and back along a straight road; a fix a minute while moving, every 5 min at the place."""
         home, dest = self.h.resident.home, self.h.places[tr.dest]
         dist = distance_m(home, dest)
@@ -1930,7 +1959,7 @@ class TagPath:
         else:
             leg = min(dist / speed + 10 * MIN, (tr.t1 - tr.t0) / 2)
             legs = [(tr.t0, tr.t0 + leg, home, dest), (tr.t1 - leg, tr.t1, dest, home)]
-        out: list[tuple[float, str, Any, str]] = []
+        out: list[Made] = []
         for t0, t1, a, b in legs:
             t = t0 + self.rng.uniform(20, 60)
             while t < t1:
@@ -1942,7 +1971,8 @@ class TagPath:
             if t0 == legs[0][0]:
                 t = t1 + 60
                 while t < legs[1][0]:
-                    out += self._fix(t, dest, 10.0, self.rng.uniform(0, 0.4)) if self.rng.random() < 0.5 else self._tower(t)
+                    outdoors = self.rng.random() < 0.5
+                    out += self._fix(t, dest, 10.0, self.rng.uniform(0, 0.4)) if outdoors else self._tower(t, dest)
                     t += self.rng.uniform(280, 320)
         exit_t = None
         if self.h.zone_m and dist > self.h.zone_m:
@@ -2003,12 +2033,12 @@ class SichuanSimulation:
             else:
                 name = "院子周边" if h.zone_why == "dementia" else "镇上范围"
                 entry["zones"] = [{"name": name, "circle": {**entry["home"], "radius_m": h.zone_m}}]
-        header = f"# Registry of the simulated township {self.community.name} ({len(self.houses)} residents, a Sichuan winter)\n"
+        header = f"# Registry of the simulated township {self.community.name} ({len(self.houses)} residents, winter)\n"
         return header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120, default_flow_style=None)
 
     def __iter__(self) -> Iterator[Message | Truth]:
         streams = []
-        facts: dict[str, list[tuple[float, dict[str, str]]]] = {}
+        facts: dict[str, list[TruthLine]] = {}
         for t, truth in self.outages.facts:
             facts.setdefault(truth["resident"], []).append((t, truth))
         for k, h in enumerate(self.houses):
