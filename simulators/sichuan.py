@@ -39,9 +39,9 @@ the sensor misses a close), on the courtyard gate, or on a flat's door; a third 
 have none. GPS tags (a keychain, a pendant, or an old-people's 4G phone): weak fixes indoors under
 tile roofs and in valleys, cell-tower fixes (300–1500 m) that jump between towers, no fix at all
 for a while, cold batteries that read low outdoors, charged when she remembers (sometimes left on
-the charger when she goes out), flat when she does not. Smoke alarms by the 火盆 or the wood stove,
-LPG gas alarms (mains), water meters in the 场镇 flats, NB-IoT sensors bridged to the broker (no
-Last Will). Village power cuts (planned line work all day, evening overloads when every heater is
+the charger when she goes out), flat when she does not; cells in door sensors and smoke alarms that
+the cold reads lower at dawn. Smoke alarms by the 火盆 or the wood stove, LPG gas alarms (mains),
+water meters in the 场镇 flats, NB-IoT sensors bridged to the broker (no Last Will). Village power cuts (planned line work all day, evening overloads when every heater is
 on, ice in the cold snap): mains units die or run on their cell, Wi-Fi units lose the router, some
 come back with the clock at 2000-01-01 until NTP; a long cut drains the cell tower's batteries and
 takes the whole village's 4G off the air; 4G units at the edge of coverage drop out on foggy
@@ -52,7 +52,7 @@ circle around home that covers her usual places (plot, hamlet, village shop; at 
 few others whose families asked get one that also covers the 场镇 (distance to town + 800 m, at
 least 1500 m); nobody else has a zone. A trip that carries a zoned tag beyond its circle is an exit.
 
-Incidents (truth lines, PRODUCT.md "Recording format"; kinds as the rules name alerts): falls in
+Incidents (truth lines, PRODUCT.md "Recording format"; kinds as the contract names alerts): falls in
 the courtyard on wet stones, getting up in the night, in the kitchen, out of the chair by the fire,
 in the plot — after which nothing of hers reaches a device until the finder (a neighbour, the grid
 worker, the doctor, a neighbour sent by a child whose call went unanswered) comes in 2–16 h later,
@@ -63,10 +63,10 @@ wanderings and trips out of a zone (`geofence_exit`, where the path crosses the 
 tag is on her and alive); devices unheard for three heartbeat intervals or more (`device_offline`,
 one line per device and outage, with its `device`); a battery first reported at ≤ 20 %
 (`low_battery`); smoke (lighting the 火盆, a stove smoking back on a foggy morning, 熏腊肉, a quilt
-smouldering on the 烤火炉: `smoke`) and LPG leaks (`gas`). Context (`fault` lines): market days,
-temple and church, stays away, hospital stays, colds, children home, pets, doors left open, tags
-left at home or charging, power cuts, towers down, clock resets, outages shorter than three
-heartbeats.
+smouldering on the 烤火炉: `smoke`) and LPG leaks (`gas`). Context (`fault` lines): each household's
+pets, fire and toilet, market days, temple and church, stays away, hospital stays, colds, children
+home, doors left open, tags left at home or on the charger, power cuts, towers down, clock resets,
+outages shorter than three heartbeats.
 
 Deterministic for a seed: every random stream is seeded from the seed and a name.
 """
@@ -1314,8 +1314,9 @@ class IncidentWriter:
             elif h.smoke_near == "brazier":
                 options = [(s, "lighting_the_brazier" if hour_of(s.t0) < 10 else "quilt_smouldering_on_the_heater")
                            for s in self.plan.segs if m <= s.t0 < m + DAY and s.act in ("fire", "tv")]
-            else:
-                options = [(s, "stove_smoking_back_in_fog" if hour_of(s.t0) < 10 else "smoking_la_rou")
+            else:  # a still, foggy morning pushes the smoke back down the flue
+                fog = self.pl.s.w(d).fog_until_h
+                options = [(s, "stove_smoking_back_in_fog" if hour_of(s.t0) < fog else "smoking_la_rou")
                            for s in self.plan.segs if m <= s.t0 < m + DAY and s.act == "cook"]
             dev = next(x for x in h.resident.devices if x.id == (h.gas if inc.kind == "gas" else h.smoke))
             alive = dev.kind is DeviceKind.GAS_ALARM or dev.battery0 - dev.drain_per_day * (d + 1) > 5  # cells not flat
