@@ -1270,9 +1270,14 @@ class IncidentWriter:
         pressed by mistake and cancelled within seconds."""
         rng, h = self.rng, self.h
         for d in self.days(inc.day):
-            t = self.pl.s.midnight(d) + rng.uniform(7.5, 20.0) * HOUR
+            m = self.pl.s.midnight(d)
+            t = m + rng.uniform(7.5, 20.0) * HOUR
+            if h.unit.room == BED and rng.random() < 0.5:  # the unit by the bed: pressed while lying down
+                t = next((s.t0 for s in self.plan.segs if m + 18 * HOUR < s.t0 < m + DAY and s.act == "sleep"), t)
+                t += rng.uniform(10, 90)
             seg = self.plan.at(t)
-            if seg is None or seg.act in ("sleep", "nap", "floor") or not self.free(t - HOUR, t + 3 * HOUR):
+            if seg is None or seg.act in ("nap", "floor") or not self.free(t - HOUR, t + 3 * HOUR) \
+                    or (seg.act == "sleep" and t - seg.t0 > 90):
                 continue
             worn = h.tag is not None and h.tag.form != "keychain" and (seg.trip is None or seg.trip.tag)
             unit_ok = seg.place == h.unit.room and not self.o.down(h.unit.device, t - 60, t + 60) \
