@@ -18,8 +18,7 @@ from causes_kit import HOUR, Recorded, local, run, since_of
 
 from alerts.actions import Alert
 from hub.rules.replay import Truth
-from simulators.sichuan import NOT_HERS, OUT, SichuanSimulation
-from simulators.sichuan import Plan
+from simulators.sichuan import NOT_HERS, Plan, SichuanSimulation
 
 
 class World(Recorded):
