@@ -40,6 +40,7 @@ class InactivityConfig(Strict):
     late_bedtime_run_minutes: float = Field(60, gt=0, le=720, description="activity without a pause of an hour for this long before the silence: a going to bed, not a return to bed after a bathroom visit")
     late_bedtime_ceiling_hours: float = Field(6, ge=0, le=12, description="a late bedtime's night ends at the latest this long after the night window closes")
     outage_not_silence: bool = Field(False, description="the hours the home's sensors were offline (and flushed no activity of hers) are unseen, not silence: after they come back, only the silence seen before and after counts")
+    door_ajar_unseen: bool = Field(False, description="a door that has stood open for 10 min (opened, not closed since) sees no departures: she may walk out through it unseen, so her home is judged as one without a door sensor until it is shut")
     door_left_open: bool = Field(False, description="a door opened while she is away and then neither closed nor passed again, with no motion, for 10 min ends the absence: someone lies in the doorway (a fall as she came in)")
 
 

@@ -324,6 +324,7 @@ class Departure:
     longest_away_at: float | None = None  # ... and when it ended (it counts for learned_day.window_days)
     blind_from: float | None = None  # outage_not_silence: the last unwatched span began here ...
     blind_floor: float | None = None  # ... and the silence, while no activity of hers is newer than its start, counts from here
+    door_ajar_at: float | None = None  # door_ajar_unseen: her door opened then and not closed since (hub time when live)
     unwatched_since: float | None = None  # no activity sensor online since
 
 

@@ -67,9 +67,11 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
     departure = rs.departure  # the record, read as such: this runs on every activity (alerts/state.py)
     stray, was_away = False, departure is not None and departure.away_since is not None
     if device.kind is _DOOR_SENSOR:
+        door_at = at if seen is None else seen
         if event == "door_close":
             note_door_closed(rs)
-        door_at = at if seen is None else seen
+        if ctx.rules.inactivity.door_ajar_unseen:
+            _note_ajar(rs, event, door_at)
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
         _hindsight(ctx, rs, resident_id, device, at, event)
         _someone_home(rs)
@@ -312,6 +314,14 @@ def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
     elif rs.away_since is not None and at > rs.away_since + DOOR_PASSAGE_S and ctx.rules.inactivity.door_left_open:
         rs.door_in_at = at  # the door opened while she is away: closed again, or passed again, or she moves, or `_left_open`
         ctx.arm_resident(resident_id, at + DEPARTURE_CONFIRM_S)
+
+
+def _note_ajar(rs: ResidentState, event: str | None, at: float) -> None:
+    """inactivity.door_ajar_unseen: when her door was opened and is not shut since (None: shut)."""
+    if event == "door_close":
+        rs.door_ajar_at = None
+    elif event == "door_open" and (rs.door_ajar_at is None or at < rs.door_ajar_at):
+        rs.door_ajar_at = at
 
 
 def note_door_closed(rs: ResidentState) -> None:

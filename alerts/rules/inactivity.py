@@ -39,6 +39,7 @@ MAX_STEPS = 2000
 BEDTIME_LEAD_S = 3600.0  # a silence beginning up to 1 h before the night window may be sleep
 RUN_PAUSE_S = 3600.0  # a pause this long ends a run of activity (ResidentState.active_since)
 DOOR_KINDS = frozenset({DeviceKind.DOOR_SENSOR})  # the sensors that see her departures (`departures_seen`)
+DOOR_AJAR_S = 600.0  # a door open this long is standing open, not being passed (inactivity.door_ajar_unseen)
 # Read on every activity, bound once: Python 3.11 reads an enum class's attribute through its
 # metaclass's __getattr__ hook, about 800 instructions a read (docs/BENCHMARKS.md, session 11).
 _INACTIVITY = AlertKind.INACTIVITY
@@ -60,8 +61,13 @@ def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]
 
 
 def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
-    """A door sensor of the resident is online: it sees her departures."""
-    return ctx.any_online(resident_id, DOOR_KINDS)
+    """A door sensor of the resident is online and her door is shut: it sees her departures. A door
+    that has stood open for DOOR_AJAR_S (a farmhouse's door propped open all day, inactivity.door_ajar_unseen)
+    sends nothing when she walks out through it."""
+    if not ctx.any_online(resident_id, DOOR_KINDS):
+        return False
+    ajar = ctx.residents[resident_id].door_ajar_at if ctx.rules.inactivity.door_ajar_unseen else None
+    return ajar is None or ctx.now - ajar < DOOR_AJAR_S
 
 
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,

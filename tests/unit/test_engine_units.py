@@ -148,7 +148,7 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
                      "last_home_activity", "door_open_at",
                      "away_since", "away_by", "last_door_at", "stray_motion_at", "stray_motions", "tag_moved_at", "tag_left_at",
                      "door_in_at",
-                     "longest_away_s", "longest_away_at", "blind_from", "blind_floor",
+                     "longest_away_s", "longest_away_at", "blind_from", "blind_floor", "door_ajar_at",
                      "unwatched_since",
                      "person", "routine", "quiet", "background"]
     assert list(ResidentState().to_dict()) == resident_keys

@@ -1,0 +1,49 @@
+"""inactivity.door_ajar_unseen: a door that stands open sees no departures (a farmhouse's door
+propped open from morning to dusk): her home is judged as one without a door sensor until it is
+shut. On the virtual clock; T0 is 10:00 in Asia/Shanghai."""
+
+from __future__ import annotations
+
+import pytest
+from rules_kit import T0, Device, Driver, registry, resident
+
+from alerts.config import RulesConfig
+from devices import DeviceKind
+
+CAT = Device("cat-0001", DeviceKind.PINGAN_CAT, "r-0001", 300)
+DOOR = Device("door-0001", DeviceKind.DOOR_SENSOR, "r-0001", 300)
+H = 3600.0
+LAST = 3030  # her last motion, seconds after T0
+
+
+def _silence_alert_at(ajar_unseen: bool, door: list[tuple[float, str]]) -> float | None:
+    """Her door's events (seconds after T0), her motion every 10 min until LAST, then nothing:
+    when her inactivity alert opens, in seconds after LAST (None: not within 10 h of T0)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "door_ajar_unseen": ajar_unseen})
+    drv = Driver.start(registry([resident()], [CAT, DOOR]), rules)
+    steps = sorted([(t, "door-0001", kind) for t, kind in door] + [(t, "cat-0001", "motion") for t in range(30, 3601, 600)]
+                   + [(t, "door-0001", "heartbeat") for t in range(0, 3600, 300)])
+    for t, device, kind in steps:
+        drv.advance_to(T0 + t)
+        if kind == "heartbeat":
+            drv.heartbeat(device, at=T0 + t)
+        else:
+            drv.event(device, kind, at=T0 + t)
+    for t in range(3600, 10 * 3600, 300):  # both devices live on; she is silent
+        drv.heartbeat("cat-0001", at=T0 + t)
+        drv.heartbeat("door-0001", at=T0 + t)
+    opened = [a.opened_at for a in drv.opened("inactivity")]
+    return opened[0] - T0 - LAST if opened else None
+
+
+@pytest.mark.parametrize(("door", "ajar_unseen", "alert_after_h"), [
+    pytest.param([(0, "door_open")], False, 2.5, id="propped open, rule off: the door's 2.5 h"),
+    pytest.param([(0, "door_open")], True, 6.0, id="propped open: she may have walked out unseen, 6 h"),
+    pytest.param([(0, "door_open"), (60, "door_close")], True, 2.5, id="opened and shut: the door sees her going, 2.5 h"),
+    pytest.param([(0, "door_open"), (2900, "door_close")], True, 2.5, id="shut after standing open: it sees her going again"),
+    pytest.param([(2400, "door_open")], True, 6.0, id="opened 10 min before her last motion, then left open"),
+    pytest.param([(2900, "door_open")], True, 6.0, id="opened 2 min before her last motion: standing open when judged"),
+])
+def test_a_door_standing_open_sees_no_departures(door: list[tuple[float, str]], ajar_unseen: bool, alert_after_h: float) -> None:
+    at = _silence_alert_at(ajar_unseen, door)
+    assert at is not None and at == pytest.approx(alert_after_h * H, abs=60)
