@@ -320,7 +320,7 @@ def _note_ajar(rs: ResidentState, event: str | None, at: float) -> None:
     """inactivity.door_ajar_unseen: when her door was opened and is not shut since (None: shut)."""
     if event == "door_close":
         rs.door_ajar_at = None
-    elif event == "door_open" and (rs.door_ajar_at is None or at < rs.door_ajar_at):
+    elif event == "door_open" and rs.door_ajar_at is None:
         rs.door_ajar_at = at
 
 
