@@ -291,8 +291,8 @@ def _returned(ctx: RuleContext, resident_id: str, at: float, sizes: tuple[int, .
     the departure (a PIR firing 4 times an hour makes 3 within 10 min every couple of hours)."""
     rs = ctx.residents[resident_id]
     assert rs.away_since is not None
-    if rs.away_by != "door" or not inactivity.departures_seen(ctx, resident_id):
-        return True
+    if rs.away_by != "door" or not inactivity.door_online(ctx, resident_id):
+        return True  # (a door standing open still takes RETURN_MOTIONS: a pet's one motion is no return)
     if rs.last_door_at is not None and rs.last_door_at > rs.away_since + DOOR_PASSAGE_S:
         return True
     window = pets.fit(RETURN_WINDOW_S, RETURN_MOTIONS, _gap(rs))  # a blind-time PIR reports fewer (rules.motion_gap)

@@ -60,11 +60,16 @@ def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]
     return day * 3600, night * 3600, own.night or base.night
 
 
+def door_online(ctx: RuleContext, resident_id: str) -> bool:
+    """A door sensor of the resident is online (open or shut)."""
+    return ctx.any_online(resident_id, DOOR_KINDS)
+
+
 def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
     """A door sensor of the resident is online and her door is shut: it sees her departures. A door
     that has stood open for DOOR_AJAR_S (a farmhouse's door propped open all day, inactivity.door_ajar_unseen)
     sends nothing when she walks out through it."""
-    if not ctx.any_online(resident_id, DOOR_KINDS):
+    if not door_online(ctx, resident_id):
         return False
     ajar = ctx.residents[resident_id].door_ajar_at if ctx.rules.inactivity.door_ajar_unseen else None
     return ajar is None or ctx.now - ajar < DOOR_AJAR_S
