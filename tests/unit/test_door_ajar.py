@@ -16,22 +16,21 @@ H = 3600.0
 LAST = 3030  # her last motion, seconds after T0
 
 
-def _silence_alert_at(ajar_unseen: bool, door: list[tuple[float, str]]) -> float | None:
-    """Her door's events (seconds after T0), her motion every 10 min until LAST, then nothing:
-    when her inactivity alert opens, in seconds after LAST (None: not within 10 h of T0)."""
+def _silence_alert_at(ajar_unseen: bool, door: list[tuple[float, str]], later: tuple[float, ...] = ()) -> float | None:
+    """Her door's events (seconds after T0), her motion every 10 min until LAST, then nothing but
+    the unit's motions `later`: when her inactivity alert opens, in seconds after LAST (None: not
+    within 10 h of T0). Both devices send their heartbeats all along."""
     rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "door_ajar_unseen": ajar_unseen})
     drv = Driver.start(registry([resident()], [CAT, DOOR]), rules)
-    steps = sorted([(t, "door-0001", kind) for t, kind in door] + [(t, "cat-0001", "motion") for t in range(30, 3601, 600)]
-                   + [(t, "door-0001", "heartbeat") for t in range(0, 3600, 300)])
+    motions = [*range(30, LAST + 1, 600), *later]
+    steps = sorted([(t, "door-0001", kind) for t, kind in door] + [(t, "cat-0001", "motion") for t in motions]
+                   + [(t, device, "heartbeat") for t in range(0, 10 * 3600, 300) for device in ("cat-0001", "door-0001")])
     for t, device, kind in steps:
         drv.advance_to(T0 + t)
         if kind == "heartbeat":
             drv.heartbeat(device, at=T0 + t)
         else:
             drv.event(device, kind, at=T0 + t)
-    for t in range(3600, 10 * 3600, 300):  # both devices live on; she is silent
-        drv.heartbeat("cat-0001", at=T0 + t)
-        drv.heartbeat("door-0001", at=T0 + t)
     opened = [a.opened_at for a in drv.opened("inactivity")]
     return opened[0] - T0 - LAST if opened else None
 
@@ -47,3 +46,11 @@ def _silence_alert_at(ajar_unseen: bool, door: list[tuple[float, str]]) -> float
 def test_a_door_standing_open_sees_no_departures(door: list[tuple[float, str]], ajar_unseen: bool, alert_after_h: float) -> None:
     at = _silence_alert_at(ajar_unseen, door)
     assert at is not None and at == pytest.approx(alert_after_h * H, abs=60)
+
+
+def test_one_motion_after_she_left_leaving_the_door_open_is_no_return() -> None:
+    """She went out and left the door standing open (opened after her last motion, none after it:
+    a departure). A pet's one motion an hour later is no return — several motions or a door event
+    are — so she stays away and no silence is judged, with the rule on as with it off."""
+    for ajar_unseen in (False, True):
+        assert _silence_alert_at(ajar_unseen, [(LAST + 300, "door_open")], later=(LAST + 3600,)) is None
