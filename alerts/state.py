@@ -372,6 +372,7 @@ class ResidentState:
         longest_away_at: float | None
         blind_from: float | None
         blind_floor: float | None
+        door_ajar_at: float | None
         unwatched_since: float | None
         routine: RoutineHistory | None
         quiet: QuietHistory | None
