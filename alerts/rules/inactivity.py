@@ -71,8 +71,8 @@ def departures_seen(ctx: RuleContext, resident_id: str) -> bool:
     sends nothing when she walks out through it."""
     if not door_online(ctx, resident_id):
         return False
-    ajar = ctx.residents[resident_id].door_ajar_at if ctx.rules.inactivity.door_ajar_unseen else None
-    return ajar is None or ctx.now - ajar < DOOR_AJAR_S
+    ajar, now = ctx.residents[resident_id].door_ajar_at if ctx.rules.inactivity.door_ajar_unseen else None, ctx.now
+    return ajar is None or now is None or now - ajar < DOOR_AJAR_S
 
 
 def due_time(start: float, tz: str, day_s: float, night_s: float, night: str, hour_factors: list[float] | None,
