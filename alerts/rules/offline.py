@@ -55,6 +55,8 @@ def missed_allowed(ctx: RuleContext, device: Device, ds: DeviceState | None) -> 
     cfg = ctx.rules.flaky_links
     if not cfg.enabled or ds.rare.single_misses < cfg.min_gaps or ds.watch_start is None or ds.last_heard is None:
         return base
+    if _sibling_offline(ctx, device):  # a power cut or an outage of her home, not a lost beat
+        return base
     intervals = max((ds.last_heard - ds.watch_start) / device.heartbeat_s, 1.0)
     p = min(ds.single_misses / intervals, 0.9)
     per_week = WEEK_S / device.heartbeat_s
@@ -75,6 +77,29 @@ def heard(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None
         _back_online(ctx, device, ds, now)
     if ds.due is None:  # no deadline armed (its time is kept in the state: alerts/deadlines.py)
         ctx.deadlines.arm(DEVICE, device.id, now + period_s(ctx, device, ds))
+
+
+def _sibling_offline(ctx: RuleContext, device: Device) -> bool:
+    """Another device of the resident is offline now."""
+    if device.resident is None:
+        return False
+    for other in ctx.devices_of(device.resident):
+        state = ctx.devices.get(other.id) if other.id != device.id else None
+        if state is not None and state.health is _OFFLINE:
+            return True
+    return False
+
+
+def _hurry_lossy_siblings(ctx: RuleContext, device: Device) -> None:
+    """A device of hers went offline: her devices on a lossy link (flaky_links) are now due after
+    offline_after_missed intervals again, not after the longer wait their lost beats earned — the
+    same power cut or Wi-Fi outage has likely silenced them too."""
+    assert device.resident is not None
+    base = ctx.rules.offline_after_missed
+    for other in ctx.devices_of(device.resident):
+        state = ctx.devices.get(other.id) if other.id != device.id else None
+        if state is not None and state.health is _ONLINE and state.last_heard is not None and state.rare is not None:
+            ctx.deadlines.arm_earlier(DEVICE, other.id, state.last_heard + base * other.heartbeat_s)
 
 
 def _back_online(ctx: RuleContext, device: Device, ds: DeviceState, now: float) -> None:
@@ -135,6 +160,8 @@ def go_offline(ctx: RuleContext, device: Device, ds: DeviceState, now: float, si
     if device.resident is None:
         return
     rs = ctx.residents[device.resident]
+    if ctx.rules.flaky_links.enabled:
+        _hurry_lossy_siblings(ctx, device)
     if device.kind in WATCH_KINDS and rs.unwatched_since is None and not ctx.covered(device.resident):
         rs.unwatched_since = since
         ctx.arm_resident(device.resident, since + ctx.rules.unwatched_hours * 3600)

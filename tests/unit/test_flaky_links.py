@@ -62,3 +62,24 @@ def test_a_lossy_link_still_goes_offline_within_max_missed() -> None:
     last = outage_at - HB
     opened = alert.transitions[0].at
     assert last + 3 * HB < opened <= last + FlakyLinksConfig().max_missed * HB
+
+
+GAS = Device("gas-0001", DeviceKind.GAS_ALARM, "r-0001", 1800)
+
+
+@pytest.mark.parametrize(("cut_s", "gas_told"), [(5500.0, True), (3000.0, False)])
+def test_a_power_cut_silences_a_lossy_device_within_the_contracts_intervals(cut_s: float, gas_told: bool) -> None:
+    """A gas alarm on a lossy link (every fifth beat lost, one at a time) has earned a longer wait.
+    When the home unit beside it goes offline in a power cut, that wait (8 intervals here) is no
+    longer a lost beat's: the gas alarm is offline after 3 intervals (1.5 h) again, and her one
+    offline alert tells of it. A cut that silences it for 2 intervals tells only of the unit."""
+    drv = Driver.start(registry([resident()], [CAT, GAS]), rules=RulesConfig(flaky_links=FlakyLinksConfig(enabled=True)))
+    cut = T0 + DAY + 10.0  # just after a beat of each
+    beats = sorted([(T0 + k * HB, "cat-0001") for k in range(int(2 * DAY / HB))]
+                   + [(T0 + k * 1800.0, "gas-0001") for k in range(int(2 * DAY / 1800)) if k % 5 != 4])
+    for t, device in beats:
+        if not cut <= t < cut + cut_s:
+            drv.heartbeat(device, t)
+    [alert] = drv.opened("device_offline")
+    told = {n.params["device"]["id"] for n in drv.final(alert).notes if n.code.value == "heartbeats_missed"}
+    assert alert.device == "cat-0001" and ("gas-0001" in told) is gas_told
