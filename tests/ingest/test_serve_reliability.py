@@ -27,6 +27,14 @@ def stored(db_url: str) -> int:
     return int(scalar(db_url, "SELECT count(*) FROM events"))
 
 
+def hub_sessions_ended(db_url: str) -> None:
+    """Wait until the stopped hub's database sessions are gone: a COMMIT it sent just before a
+    SIGKILL is still carried out by PostgreSQL's backend, after the process has died."""
+    if db_url.startswith("postgresql"):
+        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        wait_until(lambda: scalar(db_url, others) == 0, 30, "the stopped hub's database sessions to end")
+
+
 def assert_exactly_once(db_url: str) -> None:
     assert stored(db_url) == TOTAL
     assert scalar(db_url, "SELECT count(DISTINCT seq) FROM events") == TOTAL
@@ -53,6 +61,7 @@ def test_hub_stopped_mid_stream_then_restarted_stores_every_message_once(
     wait_until(lambda: stored(db_url) >= 500, 60, "the hub to commit its first messages")
     code = hub.stop(sig)
     assert code == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+    hub_sessions_ended(db_url)
     at_stop = stored(db_url)
     # While the hub is down the broker keeps queueing for its persistent session.
     for topic, payload in stream(TOTAL // 2, TOTAL, t0):
