@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import yaml
 from pydantic import (
@@ -388,7 +388,10 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         raise ConfigError([f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: the file must be a mapping of sections"])
-    lines = key_lines(node)
+    twice: list[Twice] = []
+    lines = key_lines(node, twice=twice)
+    if twice:  # YAML keeps the last silently: a setting edited in one place and still set in another
+        raise ConfigError([f"{path}:{t.line} {'.'.join(t.keys)}: {t.message}" for t in twice])
     problems = [
         f"{path}:{lines.get(p, 1)} {'.'.join(p)}: secrets come only from the environment or a secrets file"
         f" (set {env_name(p)})"
@@ -427,19 +430,31 @@ def env_overrides(environ: dict[str, str]) -> dict[tuple[str, ...], Any]:
     return found
 
 
-def key_lines(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
-    """Map each key path of a YAML document to its 1-based line."""
+class Twice(NamedTuple):
+    """A key given twice in one YAML mapping: where the second is, and why that is an error."""
+
+    line: int
+    keys: tuple[str, ...]
+    message: str
+
+
+def key_lines(node: yaml.Node | None, prefix: tuple[str, ...] = (), twice: list[Twice] | None = None) -> dict[tuple[str, ...], int]:
+    """Map each key path of a YAML document to its 1-based line; each key given twice in one
+    mapping goes to `twice`."""
     lines: dict[tuple[str, ...], int] = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             path = (*prefix, str(key.value))
-            lines[path] = key.start_mark.line + 1
-            lines.update(key_lines(value, path))
+            line = key.start_mark.line + 1
+            if path in lines and twice is not None:
+                twice.append(Twice(line, path, f"given twice (first on line {lines[path]}): YAML would keep only this one"))
+            lines[path] = line
+            lines.update(key_lines(value, path, twice))
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             path = (*prefix, str(index))
             lines[path] = item.start_mark.line + 1
-            lines.update(key_lines(item, path))
+            lines.update(key_lines(item, path, twice))
     return lines
 
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alerts import registry as core
 from devices.kinds import DeviceKind
 from devices.topics import DEVICE_ID_RE
-from hub.config import key_lines
+from hub.config import Twice, key_lines
 from hub.gcj02 import Crs, to_wgs84
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -330,7 +330,11 @@ def _read_yaml(path: Path) -> tuple[Any, Source]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise RegistryError([Problem(str(path), line, None, None, f"invalid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    return data, Source(str(path), key_lines(node))
+    twice: list[Twice] = []
+    lines = key_lines(node, twice=twice)
+    if twice:
+        raise RegistryError([Problem(str(path), t.line, None, ".".join(t.keys), t.message) for t in twice])
+    return data, Source(str(path), lines)
 
 
 # libyaml when built in: a city's registry (100,000 residents) parses in seconds, not minutes.

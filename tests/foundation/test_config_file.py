@@ -59,6 +59,15 @@ def test_misspelt_nested_key(tmp_path: Path) -> None:
     assert f"{path}:{line} rules.geofence.max_acuracy_m: unknown key; did you mean 'max_accuracy_m'?" in output
 
 
+def test_a_key_given_twice_names_both_lines(tmp_path: Path) -> None:
+    """YAML keeps the second silently: a setting changed on one line and still set on another
+    (it happened to a flow mapping of rules.inactivity)."""
+    path, line = edited(tmp_path, "  offline_after_missed: 3\n", "  offline_after_missed: 3\n  offline_after_missed: 4\n")
+    code, output = check_config(path)
+    assert code != 0
+    assert f"{path}:{line + 1} rules.offline_after_missed: given twice (first on line {line})" in output
+
+
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     cfg = load_config(CONFIG, environ={"PINGAN_MQTT__URL": "mqtt://10.1.2.3:1884", "PINGAN_RULES__SOS_CANCEL_S": "45"})
     assert cfg.mqtt.url == "mqtt://10.1.2.3:1884"

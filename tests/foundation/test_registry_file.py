@@ -177,3 +177,14 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
     (problem,) = problems_of(write(tmp_path, "broken.yaml", "residents:\n  - {id: r-1\n"))
     assert problem.startswith(f"{tmp_path}/broken.yaml:") and "invalid YAML" in problem
     assert "expected a mapping" in problems_of(write(tmp_path, "list.yaml", "- a\n- b\n"))[0]
+
+
+def test_a_field_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    """YAML would keep the second value of a field set twice, and the first would vanish unsaid."""
+    text = (DATA / "registry.yaml").read_text(encoding="utf-8")
+    first = next(i for i, t in enumerate(text.splitlines(), 1) if t.strip().startswith("name:"))
+    lines = text.splitlines()
+    lines.insert(first, lines[first - 1])  # the same field again on the next line
+    problems = problems_of(write(tmp_path, "registry.yaml", "\n".join(lines) + "\n"))
+    assert len(problems) == 1 and f"registry.yaml:{first + 1} " in problems[0]
+    assert f"given twice (first on line {first})" in problems[0]
