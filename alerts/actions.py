@@ -85,6 +85,7 @@ class Reason(StrEnum):
     DEVICE_REMOVED = "device_removed"
     UNWATCHED = "unwatched"
     LEFT_SAFE_ZONES = "left_safe_zones"
+    LEFT_HOME_AT_NIGHT = "left_home_at_night"
     HOME_MOTION_WHILE_TAG_AWAY = "home_motion_while_tag_away"
     RETURNED_TO_ZONE = "returned_to_zone"
     BATTERY_LOW = "battery_low"

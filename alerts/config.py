@@ -41,6 +41,7 @@ class InactivityConfig(Strict):
     late_bedtime_ceiling_hours: float = Field(6, ge=0, le=12, description="a late bedtime's night ends at the latest this long after the night window closes")
     outage_not_silence: bool = Field(False, description="the hours the home's sensors were offline (and flushed no activity of hers) are unseen, not silence: after they come back, only the silence seen before and after counts")
     door_ajar_unseen: bool = Field(False, description="a door that has stood open for 10 min (opened, not closed since) sees no departures: she may walk out through it unseen, so her home is judged as one without a door sensor until it is shut")
+    unshut_door_return: Literal["never", "night", "always"] = Field("never", description="she left through a door that was not shut behind her (opened, not closed since): it cannot see her come back in, so her first home motion is her return — in the night window only (night: by day a door propped open onto the yard is a habit, and she comes home moving), or at any hour (always)")
     door_left_open: bool = Field(False, description="a door opened while she is away and then neither closed nor passed again, with no motion, for 10 min ends the absence: someone lies in the doorway (a fall as she came in)")
 
 
@@ -55,6 +56,7 @@ class GeofenceConfig(Strict):
         True, description="a tag's reported speed proves movement only when a second fix within 10 min confirms it"
     )
     speed_travels: bool = Field(False, description="two speed claims minutes apart prove movement only when one of them lies farther from where the tag rests than a still tag scatters (a walk at 0.5 m/s for minutes goes somewhere; a still tag's noise does not)")
+    night_exit: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="a resident with safe zones who goes out through the door (a departure) in this local window opens a geofence_exit alert at once, her tag or not; her return resolves it (null: off)")
     repeated_fix_once: bool = Field(False, description="a fix delivered again (QoS 1 redelivery: the newest fix's device time and position) is not a second fix")
 
 

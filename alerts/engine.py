@@ -30,7 +30,7 @@ from alerts.deadlines import ACK, DEVICE, RESIDENT
 from alerts.lifecycle import SYSTEM, AlertBook, UnknownAlert
 from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Absence, Device, RegistrySnapshot, Resident
-from alerts.rules import activity, battery, critical, geofence, inactivity, leaks, offline, person
+from alerts.rules import activity, battery, critical, geofence, inactivity, leaks, night_exit, offline, person
 from alerts.state import DeviceState, ResidentState
 from devices import DeviceKind, DeviceMessage, Event, Gps, Heartbeat, Status
 
@@ -145,6 +145,7 @@ class Engine:
         ctx = self._ctx
         wakes = [
             activity.confirm_departure(ctx, resident_id, now),
+            night_exit.evaluate(ctx, resident_id, now),
             offline.check_unwatched(ctx, resident_id, now),
             inactivity.evaluate(ctx, resident_id, now),
             person.refresh(ctx, resident_id, now),

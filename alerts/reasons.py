@@ -61,6 +61,7 @@ class ReasonCode(StrEnum):
     HEARTBEATS_MISSED = "heartbeats_missed"
     LAST_WILL = "last_will"
     LEFT_SAFE_ZONES = "left_safe_zones"
+    LEFT_HOME_AT_NIGHT = "left_home_at_night"
     BATTERY_LOW = "battery_low"
     MANUAL_REPORT = "manual_report"  # recorded by hand: a neighbour phoned in
     # a note added to an open alert
@@ -127,6 +128,7 @@ CATALOGUE: dict[ReasonCode, tuple[Param, ...]] = {
         _DEVICE, Param("outside_m", T.METRES), Param("accuracy_m", T.METRES), Param("fixes", T.COUNT),
         Param("zone", T.TEXT, optional=True),  # the zone it was last inside
     ),
+    ReasonCode.LEFT_HOME_AT_NIGHT: (Param("at", T.TIME),),  # the door opened, nothing moved at home after it
     ReasonCode.BATTERY_LOW: (_DEVICE, Param("level", T.PERCENT)),
     ReasonCode.DELIVERED_LATE: (_DEVICE, Param("late_s", T.SECONDS)),
     ReasonCode.HOME_MOTION_WHILE_TAG_AWAY: (Param("at", T.TIME),),

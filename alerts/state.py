@@ -325,6 +325,7 @@ class Departure:
     blind_from: float | None = None  # outage_not_silence: the last unwatched span began here ...
     blind_floor: float | None = None  # ... and the silence, while no activity of hers is newer than its start, counts from here
     door_ajar_at: float | None = None  # door_ajar_unseen: her door opened then and not closed since (hub time when live)
+    night_exit_due: float | None = None  # geofence.night_exit: she went out at night; tell of it then if she is not back
     unwatched_since: float | None = None  # no activity sensor online since
 
 
@@ -373,6 +374,7 @@ class ResidentState:
         blind_from: float | None
         blind_floor: float | None
         door_ajar_at: float | None
+        night_exit_due: float | None
         unwatched_since: float | None
         routine: RoutineHistory | None
         quiet: QuietHistory | None

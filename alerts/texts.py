@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from alerts.actions import Alert, AlertKind, Outcome
-from alerts.reasons import device_words, still_offline
+from alerts.reasons import ReasonCode, device_words, still_offline
 from alerts.registry import Resident
 from alerts.templates import render
 
@@ -115,6 +115,8 @@ def what_happened(alert: Alert, lang: Lang) -> str:
         return f"{hours}小时无活动" if hours >= 1 else "长时间无活动"
     if alert.kind is AlertKind.DEVICE_OFFLINE:
         return f"{reason_device(alert, lang)} offline" if lang is Lang.EN else f"{reason_device(alert, lang)}离线"
+    if alert.kind is AlertKind.GEOFENCE_EXIT and alert.reason.code == ReasonCode.LEFT_HOME_AT_NIGHT:  # the door saw her go (geofence.night_exit)
+        return "went out at night, not back" if lang is Lang.EN else "夜间出门未归"
     return (_KIND_EN if lang is Lang.EN else _KIND_ZH)[alert.kind]
 
 

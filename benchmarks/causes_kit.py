@@ -8,6 +8,7 @@ they live here once and the three scripts cannot drift apart in what they count 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections import Counter
@@ -107,7 +108,8 @@ def run(doc: str, profile: str, world: Callable[[int, int, float, Path], W], mis
     world rebuilds a seed's world from its recording, missed explains a missed incident, false gives a
     false alert's (cause, explanation); count_missed counts the misses among the causes."""
     args = _arguments(doc)
-    config = load_config(ROOT / "hub" / "default_config.yaml", environ={})
+    rules_env = {k: v for k, v in os.environ.items() if k.startswith("PINGAN_RULES__")}  # a variant's rules, nothing else
+    config = load_config(ROOT / "hub" / "default_config.yaml", environ=rules_env)
     totals: Counter[str] = Counter()
     for seed in (int(s) for s in args.seeds.split(",")):
         recording, registry_file = simulate(args.workdir, profile, args.residents, args.days, seed)

@@ -17,7 +17,7 @@ from alerts.actions import Alert, AlertKind, Outcome, PersonState, Reason, Sever
 from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
 from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
-from alerts.rules import inactivity, pets, routine
+from alerts.rules import inactivity, night_exit, pets, routine
 from alerts.state import Departure, MotionBackground, ResidentState, RoutineHistory
 from devices.kinds import DeviceKind
 
@@ -70,7 +70,7 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         door_at = at if seen is None else seen
         if event == "door_close":
             note_door_closed(rs)
-        if ctx.rules.inactivity.door_ajar_unseen:
+        if ctx.rules.inactivity.door_ajar_unseen or ctx.rules.inactivity.unshut_door_return != "never":
             _note_ajar(rs, event, door_at)
         rs.last_door_at = door_at if rs.last_door_at is None else max(rs.last_door_at, door_at)
         _hindsight(ctx, rs, resident_id, device, at, event)
@@ -107,6 +107,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         ctx.arm_resident(resident_id, now)
     elif was_away and rs.away_since is None:
         ctx.arm_resident(resident_id, now)  # back home: the away deadline gives way to the silence's
+    if was_away and rs.away_since is None and ctx.rules.geofence.night_exit is not None:
+        night_exit.came_home(ctx, resident_id, now)
 
 
 def _bout_sizes(ctx: RuleContext, resident_id: str, device: Device, at: float) -> tuple[int, ...]:
@@ -211,7 +213,7 @@ def _home_motion(ctx: RuleContext, resident_id: str, at: float, now: float, size
             and not _still_home_or_back(ctx, rs, departure, resident_id, at, sizes, watch):
         return False
     exit_alert = ctx.book.find(resident_id, _GEOFENCE_EXIT)
-    if exit_alert is not None and exit_alert.severity is Severity.HIGH:
+    if exit_alert is not None and exit_alert.severity is Severity.HIGH and exit_alert.device is not None:  # her tag's (not night_exit's)
         ctx.update_alert(exit_alert, Reason.HOME_MOTION_WHILE_TAG_AWAY, severity=Severity.LOW,
                          note=explain(ReasonCode.HOME_MOTION_WHILE_TAG_AWAY, at=at))
     return True
@@ -301,7 +303,20 @@ def _returned(ctx: RuleContext, resident_id: str, at: float, sizes: tuple[int, .
     rs.stray_motions = (rs.stray_motions or 0) + 1
     if sizes and ctx.rules.pets.by_hour and not pets.in_bout(_background(rs), at, sizes, since=rs.away_since):
         return False
+    if _left_unshut(ctx, resident_id, rs, at):
+        return True  # the door she left by still stands open: it cannot see her come back in
     return rs.stray_motions >= RETURN_MOTIONS
+
+
+def _left_unshut(ctx: RuleContext, resident_id: str, rs: ResidentState, at: float) -> bool:
+    """inactivity.unshut_door_return: the opening that made her departure is the door's newest,
+    not shut since, and (`night`) her motion at `at` comes in the night window. (A sensor that
+    reports openings only never shuts: its first opening stands for ever, so only a departure
+    through that very opening would count — once.)"""
+    mode, ajar, away = ctx.rules.inactivity.unshut_door_return, rs.door_ajar_at, rs.away_since
+    if mode == "never" or ajar is None or away is None or abs(away - ajar) > DOOR_PASSAGE_S:
+        return False
+    return mode == "always" or inactivity.at_night(ctx, resident_id, at)
 
 
 def note_door_open(ctx: RuleContext, resident_id: str, at: float) -> None:
@@ -368,9 +383,10 @@ def confirm_departure(ctx: RuleContext, resident_id: str, now: float) -> float |
     due = departure.door_open_at + DEPARTURE_CONFIRM_S + _blind_left(rs, departure.door_open_at)
     if now < due:
         return due
-    rs.away_since, rs.away_by, rs.door_open_at = rs.door_open_at, "door", None
+    since = departure.door_open_at
+    rs.away_since, rs.away_by, rs.door_open_at = since, "door", None
     ctx.touched.add(resident_id)
-    return None
+    return night_exit.departed(ctx, resident_id, since)
 
 
 def _gap(rs: ResidentState) -> float | None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from alerts.actions import AlertKind, Outcome, Reason, Severity
 from alerts.context import RuleContext, is_late
-from alerts.localtime import DAY_S, in_window, local_day, parse_window, utc_offset_s
+from alerts.localtime import DAY_S, in_window, local_day, parse_window, seconds_of_day, utc_offset_s
 from alerts.reasons import Explanation, ReasonCode, device_ref
 from alerts.reasons import explain as reason
 from alerts.registry import Resident
@@ -58,6 +58,15 @@ def thresholds(ctx: RuleContext, resident: Resident) -> tuple[float, float, str]
     day = own.day_hours if own.day_hours is not None else day
     night = own.night_hours if own.night_hours is not None else base.night_hours
     return day * 3600, night * 3600, own.night or base.night
+
+
+def at_night(ctx: RuleContext, resident_id: str, at: float) -> bool:
+    """`at` falls in the resident's night window (local time)."""
+    resident = ctx.resident(resident_id)
+    if resident is None:
+        return False
+    window = parse_window(resident.inactivity.night or ctx.rules.inactivity.night)
+    return in_window(seconds_of_day(at, resident.timezone), window)
 
 
 def door_online(ctx: RuleContext, resident_id: str) -> bool:

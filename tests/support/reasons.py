@@ -26,6 +26,7 @@ SAMPLES: dict[ReasonCode, Explanation] = {
     C.HEARTBEATS_MISSED: explain(C.HEARTBEATS_MISSED, device=GAS, missed=3, last_seen=T0 - 900),
     C.LAST_WILL: explain(C.LAST_WILL, device=CAT, last_seen=T0 - 30),
     C.LEFT_SAFE_ZONES: explain(C.LEFT_SAFE_ZONES, device=TAG, outside_m=420, accuracy_m=12, fixes=2, zone="小区周边"),
+    C.LEFT_HOME_AT_NIGHT: explain(C.LEFT_HOME_AT_NIGHT, at=T0 - 600),
     C.BATTERY_LOW: explain(C.BATTERY_LOW, device=GAS, level=18),
     C.MANUAL_REPORT: explain(C.MANUAL_REPORT, by="operator", note="邻居来电：敲门无人应"),
     C.DELIVERED_LATE: explain(C.DELIVERED_LATE, device=TAG, late_s=1260),

@@ -51,6 +51,54 @@ def test_a_door_standing_open_sees_no_departures(door: list[tuple[float, str]], 
 def test_one_motion_after_she_left_leaving_the_door_open_is_no_return() -> None:
     """She went out and left the door standing open (opened after her last motion, none after it:
     a departure). A pet's one motion an hour later is no return — several motions or a door event
-    are — so she stays away and no silence is judged, with the rule on as with it off."""
+    are — so she stays away and no silence is judged, with the rule on as with it off
+    (inactivity.unshut_door_return off, the engine's default; shipped on, below)."""
     for ajar_unseen in (False, True):
         assert _silence_alert_at(ajar_unseen, [(LAST + 300, "door_open")], later=(LAST + 3600,)) is None
+
+
+
+
+OUT = 10 * H + 51 * 60  # 20:51, her door opens and no motion follows (lingnan s1 r-0011)
+NIGHT_LONE = (12 * H + 44 * 60, 16 * H + 32 * 60)  # 22:44 (to bed) and 02:32 (the bathroom): then a fall
+
+
+def _alert_after_departure(mode: str, door: list[tuple[float, str]], lone: tuple[float, ...] = NIGHT_LONE) -> float | None:
+    """Her motion every 10 min until 10 min before the door's last opening of `door` (seconds after
+    T0, 10:00), her door's events — that opening with no motion for 10 min after it, a departure —,
+    her lone motions `lone`, then nothing. When her inactivity alert opens, in hours after her last
+    motion (None: not within 28 h of T0)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "unshut_door_return": mode})
+    drv = Driver.start(registry([resident()], [CAT, DOOR]), rules)
+    out = max(t for t, kind in door if kind == "door_open")
+    motions = [*range(0, int(out) - 600 + 1, 600), *lone]
+    steps = sorted([(t, "door-0001", kind) for t, kind in door] + [(t, "cat-0001", "motion") for t in motions]
+                   + [(t, device, "heartbeat") for t in range(0, 28 * 3600, 300) for device in ("cat-0001", "door-0001")])
+    for t, device, kind in steps:
+        drv.advance_to(T0 + t)
+        if kind == "heartbeat":
+            drv.heartbeat(device, at=T0 + t)
+        else:
+            drv.event(device, kind, at=T0 + t)
+    opened = [a.opened_at for a in drv.opened("inactivity")]
+    return (opened[0] - T0 - motions[-1]) / H if opened else None
+
+
+@pytest.mark.parametrize(("mode", "door", "lone", "alert_after_h"), [
+    pytest.param("never", [(OUT, "door_open")], NIGHT_LONE, None,
+                 id="rule off: she is away until 24 h after the door, her night is never judged"),
+    pytest.param("night", [(OUT, "door_open")], NIGHT_LONE, 7.5,
+                 id="the door she left by never shut: her motion at 22:44 is her return, the night is judged, found at 10:00"),
+    pytest.param("night", [(OUT, "door_open"), (OUT + 60, "door_close")], NIGHT_LONE, None,
+                 id="shut behind her: a lone motion is no return, she is away"),
+    pytest.param("night", [(590, "door_open"), (OUT, "door_open")], NIGHT_LONE, None,
+                 id="a sensor that reports openings only: the door stands open since 10:09, not since her going"),
+    pytest.param("night", [(5 * H, "door_open")], (6 * H,), None,
+                 id="propped open at 15:00: a lone motion by day is no return (a pet, a heater; she comes back moving)"),
+    pytest.param("always", [(5 * H, "door_open")], (6 * H,), 2.5,
+                 id="always: the lone motion at 16:00 is her return, the day's 2.5 h from it"),
+])
+def test_a_departure_through_a_door_left_open_ends_with_her_first_motion(
+        mode: str, door: list[tuple[float, str]], lone: tuple[float, ...], alert_after_h: float | None) -> None:
+    at = _alert_after_departure(mode, door, lone)
+    assert at == (None if alert_after_h is None else pytest.approx(alert_after_h, abs=0.05))

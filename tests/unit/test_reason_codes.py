@@ -12,7 +12,7 @@ from support.reasons import CAT, DOOR, GAS, SAMPLES, T0, TAG
 from alerts.actions import Alert, AlertKind, AlertState, Severity
 from alerts.reasons import CATALOGUE, Explanation, ParamType, ReasonCode, device_ref, device_words, explain, legacy
 from alerts.registry import Point, Resident
-from alerts.texts import Lang, alert_message, digest_message, segments
+from alerts.texts import Lang, alert_message, digest_message, segments, what_happened
 from dashboards.i18n import translator
 from dashboards.reasons import ReasonWords
 
@@ -167,6 +167,19 @@ def test_an_offline_alert_names_every_kind_of_device_it_leaves_offline() -> None
         assert zh in alert_message(alert, resident, Lang.ZH).body, notes
         assert en in alert_message(alert, resident, Lang.EN).body, notes
         assert f"王阿姨{zh}" in digest_message([("王阿姨", alert)], Lang.ZH).body, notes
+
+
+def test_a_night_exit_says_she_went_out_at_night_not_that_her_tag_left() -> None:
+    """geofence.night_exit: the door saw her go (her tag may be on the table at home). The digest
+    line says so; the SMS is the kind's registered template (mainland templates are approved one
+    by one), and the board words the reason."""
+    resident = Resident("r1", "王阿姨", "g1", TZ, Point(45.75, 126.64), "宣信街128号")
+    night = _alert(explain(ReasonCode.LEFT_HOME_AT_NIGHT, at=T0 - 1200))
+    tag = _alert(explain(ReasonCode.LEFT_SAFE_ZONES, device=TAG, outside_m=420, accuracy_m=12, fixes=2, zone=None))
+    assert "王阿姨夜间出门未归A7K2" in digest_message([("王阿姨", night)], Lang.ZH).body
+    assert what_happened(night, Lang.EN) == "went out at night, not back"
+    assert "王阿姨离开安全区A7K2" in digest_message([("王阿姨", tag)], Lang.ZH).body
+    assert "王阿姨(宣信街128号)离开安全区" in alert_message(night, resident, Lang.ZH).body
 
 
 def _alert(reason: Explanation, notes: tuple[Explanation, ...] = (), kind: AlertKind = AlertKind.GEOFENCE_EXIT) -> Alert:
