@@ -29,7 +29,10 @@ For every profile and seed:
 3. Scores each run against the truth lines of alert kinds with `hub.rules.replay.match` (truth lines
    of kind `fault` are context, not incidents): incidents found / injected, false alerts per
    home-week, and the median inactivity delay from the resident's last movement (the newest
-   activity event or moving GPS fix before the fall, receive time).
+   activity event or moving GPS fix before the fall, receive time). A fall counts as found when
+   an alert opens within 24 h of it (`match`), even after someone found her; where the world's
+   truth line says when that was (`found_after_h`: the blind worlds), the last column counts the
+   falls whose alert came before the finder.
 
 Overrides: a profile `name+key=value+key=value` (or `--set key=value,key=value` for every profile
 of the run) is the named world with those `simulators.field.Profile` knobs changed, a tuple as
@@ -107,6 +110,8 @@ class Score:
     found: Counter[str] = field(default_factory=Counter)
     delays: dict[str, list[float]] = field(default_factory=dict)
     since_movement: list[float] = field(default_factory=list)
+    finder_falls: int = 0  # falls whose truth line says when someone found her ...
+    before_finder: int = 0  # ... and of them, found by an alert before that
     false: Counter[str] = field(default_factory=Counter)
     home_weeks: float = 0.0
     seconds: float = 0.0
@@ -126,6 +131,9 @@ def score(name: str, result: ReplayResult, homes: int, last_movement: dict[tuple
     for m in matches:
         truth = m.truth
         out.incidents[truth.kind] += 1
+        if truth.kind == "inactivity" and truth.found_after_s is not None:
+            out.finder_falls += 1
+            out.before_finder += m.alert is not None and m.alert.opened_at <= truth.t + truth.found_after_s
         if m.alert is None or m.delay_s is None:
             out.missed_detail.append(f"{truth.kind} {truth.resident} at {truth.t:.0f}")
             continue
@@ -236,12 +244,13 @@ def fmt(seconds: float | None, unit: float = 60.0) -> str:
 def row(profile: str, seed: str, name: str, s: Score, same: str) -> str:
     return (f"| {profile} | {seed} | {name} | {sum(s.found.values())}/{sum(s.incidents.values())} | "
             f"{s.found['inactivity']}/{s.incidents['inactivity']} | {sum(s.false.values())} | {s.false_per_home_week:.3f} | "
-            f"{fmt(percentile(s.since_movement, 50), 3600)} | {fmt(percentile(s.since_movement, 90), 3600)} | {same} |")
+            f"{fmt(percentile(s.since_movement, 50), 3600)} | {fmt(percentile(s.since_movement, 90), 3600)} | {same} | "
+            f"{f'{s.before_finder}/{s.finder_falls}' if s.finder_falls else '-'} |")
 
 
 HEADER = ("| profile | seed | rules | found / injected | falls found | false alerts | false / home-week | "
-          "inactivity delay from last movement, median (h) | p90 (h) | same alerts twice |\n"
-          "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+          "inactivity delay from last movement, median (h) | p90 (h) | same alerts twice | falls found before the finder |\n"
+          "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
 
 
 def merge(name: str, scores: list[Score]) -> Score:
@@ -251,6 +260,8 @@ def merge(name: str, scores: list[Score]) -> Score:
         out.found.update(s.found)
         out.false.update(s.false)
         out.since_movement += s.since_movement
+        out.finder_falls += s.finder_falls
+        out.before_finder += s.before_finder
         out.home_weeks += s.home_weeks
         out.missed_detail += s.missed_detail
         out.false_detail += s.false_detail

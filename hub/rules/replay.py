@@ -94,6 +94,7 @@ class Truth:
     kind: str
     resident: str
     device: str | None = None  # a device_offline incident's device (her one alert answers each device it tells of)
+    found_after_s: float | None = None  # a fall: when someone found her, if the world says (`found_after_h`)
 
 
 @dataclass
@@ -192,7 +193,7 @@ def run_offline(recording_path: str | Path, registry: RegistrySnapshot, config: 
         if line.truth is not None:
             if line.truth.get("kind") != FAULT:  # a fault (outage, drift, ...) is context, not an incident
                 truth = line.truth
-                truths.append(Truth(now, truth.get("kind", ""), truth.get("resident", ""), truth.get("device")))
+                truths.append(Truth(now, truth.get("kind", ""), truth.get("resident", ""), truth.get("device"), _found_after(truth)))
             continue
         raw = _payload(line)
         if line.topic is None or raw is None:
@@ -210,6 +211,12 @@ def run_offline(recording_path: str | Path, registry: RegistrySnapshot, config: 
     if truths:
         summary["truth"] = score(alerts, truths, len(registry.residents), span)
     return ReplayResult(alerts, summary, truths)
+
+
+def _found_after(truth: dict[str, str]) -> float | None:
+    """A truth line's `found_after_h` (the blind worlds' falls: someone came to the door then), in seconds."""
+    hours = truth.get("found_after_h")
+    return None if hours is None else float(hours) * 3600
 
 
 def _lines(path: Path, rejected: Counter[str]) -> Iterator[_Line]:

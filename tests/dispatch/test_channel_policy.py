@@ -134,7 +134,9 @@ def test_a_voice_step_whose_call_would_come_too_late_is_refused(tmp_path: Path) 
 
 def test_bad_group_configuration_names_the_key(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
-    path.write_text(CONFIG.read_text() + "\ngroups:\n  g01: {wecom: qyapi.weixin.qq.com/send}\n")
+    text = CONFIG.read_text()
+    assert text.count("\ngroups: {}") == 1
+    path.write_text(text.replace("\ngroups: {}", "\ngroups: {g01: {wecom: qyapi.weixin.qq.com/send}}"))
     with pytest.raises(ConfigError, match=r"groups\.g01\.wecom.*webhook URL"):
         load_config(path, environ={})
 

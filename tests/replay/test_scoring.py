@@ -155,3 +155,27 @@ def test_her_one_offline_alert_answers_each_device_it_tells_of(config: Config, t
     assert alert not in false
     early = Truth(alert.opened_at - 2 * 86400, "device_offline", "r-0001", "cat-0001")
     assert not answers(alert, early)  # long before it opened
+
+
+def test_a_fall_found_after_the_finder_came_is_counted_apart(config: Config, tmp_path: Path) -> None:
+    """A blind world's fall says when someone found her (`found_after_h`). An alert within 24 h
+    still answers it (`match`), but benchmarks/detection.py counts the falls whose alert came
+    before the finder apart: an alert 6 h after a fall a neighbour found at 3 h found nothing."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("detection_bench", ROOT / "benchmarks" / "detection.py")
+    assert spec is not None and spec.loader is not None
+    detection = sys.modules["detection_bench"] = importlib.util.module_from_spec(spec)  # its dataclasses look it up
+    spec.loader.exec_module(detection)
+    fall_at = T0 + 3600
+    lines = [event(T0 + k * 600, "cat-0001", 1 + k, "motion") for k in range(6)] + [  # then only heartbeats, for 14 h
+        {"t": fall_at + h * 3600, "topic": "pingan/v1/dev/cat-0001/heartbeat", "payload": json.dumps({"ts": fall_at + h * 3600, "seq": 10 + h})}
+        for h in range(1, 15)]
+    for found_after_h, before in (("3.0", 0), ("12.0", 1)):
+        fall = {"t": fall_at, "truth": {"kind": "inactivity", "resident": "r-0001", "found_after_h": found_after_h}}
+        result = replay(sorted([*lines, fall], key=lambda line: line["t"]), config, tmp_path)
+        assert [t.found_after_s for t in result.truths] == [float(found_after_h) * 3600]
+        score = detection.score("shipped", result, 2, {})
+        assert score.found["inactivity"] == 1  # the alert (hours after the fall) answers it either way
+        assert (score.before_finder, score.finder_falls) == (before, 1)
