@@ -19,12 +19,20 @@ LAST = 3030  # her last motion, seconds after T0
 def _silence_alert_at(ajar_unseen: bool, door: list[tuple[float, str]], later: tuple[float, ...] = ()) -> float | None:
     """Her door's events (seconds after T0), her motion every 10 min until LAST, then nothing but
     the unit's motions `later`: when her inactivity alert opens, in seconds after LAST (None: not
-    within 10 h of T0). Both devices send their heartbeats all along."""
-    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "door_ajar_unseen": ajar_unseen})
+    within 10 h of T0)."""
+    opened = _first_silence_alert({"door_ajar_unseen": ajar_unseen}, door, [*range(30, LAST + 1, 600), *later], 10)
+    return None if opened is None else opened - T0 - LAST
+
+
+def _first_silence_alert(inactivity: dict[str, object], door: list[tuple[float, str]], motions: list[float],
+                         hours: int) -> float | None:
+    """Her door's events and the unit's motions (seconds after T0) under these inactivity keys (a
+    door sensor's 2.5 h by day, 6 h without), both devices' heartbeats all along: when her first
+    inactivity alert opens (None: not within `hours` of T0)."""
+    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, **inactivity})
     drv = Driver.start(registry([resident()], [CAT, DOOR]), rules)
-    motions = [*range(30, LAST + 1, 600), *later]
     steps = sorted([(t, "door-0001", kind) for t, kind in door] + [(t, "cat-0001", "motion") for t in motions]
-                   + [(t, device, "heartbeat") for t in range(0, 10 * 3600, 300) for device in ("cat-0001", "door-0001")])
+                   + [(t, device, "heartbeat") for t in range(0, hours * 3600, 300) for device in ("cat-0001", "door-0001")])
     for t, device, kind in steps:
         drv.advance_to(T0 + t)
         if kind == "heartbeat":
@@ -32,7 +40,7 @@ def _silence_alert_at(ajar_unseen: bool, door: list[tuple[float, str]], later: t
         else:
             drv.event(device, kind, at=T0 + t)
     opened = [a.opened_at for a in drv.opened("inactivity")]
-    return opened[0] - T0 - LAST if opened else None
+    return opened[0] if opened else None
 
 
 @pytest.mark.parametrize(("door", "ajar_unseen", "alert_after_h"), [
@@ -68,20 +76,10 @@ def _alert_after_departure(mode: str, door: list[tuple[float, str]], lone: tuple
     T0, 10:00), her door's events — that opening with no motion for 10 min after it, a departure —,
     her lone motions `lone`, then nothing. When her inactivity alert opens, in hours after her last
     motion (None: not within 28 h of T0)."""
-    rules = RulesConfig(inactivity={"day_hours": 6, "day_hours_door": 2.5, "unshut_door_return": mode})
-    drv = Driver.start(registry([resident()], [CAT, DOOR]), rules)
     out = max(t for t, kind in door if kind == "door_open")
     motions = [*range(0, int(out) - 600 + 1, 600), *lone]
-    steps = sorted([(t, "door-0001", kind) for t, kind in door] + [(t, "cat-0001", "motion") for t in motions]
-                   + [(t, device, "heartbeat") for t in range(0, 28 * 3600, 300) for device in ("cat-0001", "door-0001")])
-    for t, device, kind in steps:
-        drv.advance_to(T0 + t)
-        if kind == "heartbeat":
-            drv.heartbeat(device, at=T0 + t)
-        else:
-            drv.event(device, kind, at=T0 + t)
-    opened = [a.opened_at for a in drv.opened("inactivity")]
-    return (opened[0] - T0 - motions[-1]) / H if opened else None
+    opened = _first_silence_alert({"unshut_door_return": mode}, door, motions, 28)
+    return None if opened is None else (opened - T0 - motions[-1]) / H
 
 
 @pytest.mark.parametrize(("mode", "door", "lone", "alert_after_h"), [
