@@ -56,7 +56,7 @@ class GeofenceConfig(Strict):
         True, description="a tag's reported speed proves movement only when a second fix within 10 min confirms it"
     )
     speed_travels: bool = Field(False, description="two speed claims minutes apart prove movement only when one of them lies farther from where the tag rests than a still tag scatters (a walk at 0.5 m/s for minutes goes somewhere; a still tag's noise does not)")
-    night_exit: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="a resident with safe zones who goes out through the door (a departure) in this local window opens a geofence_exit alert at once, her tag or not; her return resolves it (null: off)")
+    night_exit: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="a resident with safe zones who goes out through the door (a departure) in this local window and is not back 20 min after the door gets a geofence_exit alert, her tag or not; her return resolves it (null: off)")
     repeated_fix_once: bool = Field(False, description="a fix delivered again (QoS 1 redelivery: the newest fix's device time and position) is not a second fix")
 
 

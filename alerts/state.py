@@ -324,7 +324,7 @@ class Departure:
     longest_away_at: float | None = None  # ... and when it ended (it counts for learned_day.window_days)
     blind_from: float | None = None  # outage_not_silence: the last unwatched span began here ...
     blind_floor: float | None = None  # ... and the silence, while no activity of hers is newer than its start, counts from here
-    door_ajar_at: float | None = None  # door_ajar_unseen: her door opened then and not closed since (hub time when live)
+    door_ajar_at: float | None = None  # door_ajar_unseen, unshut_door_return: her door opened then and not closed since (hub time when live)
     night_exit_due: float | None = None  # geofence.night_exit: she went out at night; tell of it then if she is not back
     unwatched_since: float | None = None  # no activity sensor online since
 

@@ -43,10 +43,9 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
         return None
     if now < due:
         return due
-    departure.night_exit_due = None
-    still_out = departure.away_since == due - NIGHT_EXIT_WAIT_S and departure.away_by == "door"
+    departure.night_exit_due, at = None, due - NIGHT_EXIT_WAIT_S
+    still_out = departure.away_since == at and departure.away_by == "door"  # the same absence, not ended
     if still_out and ctx.book.find(resident_id, AlertKind.GEOFENCE_EXIT) is None:
-        at = due - NIGHT_EXIT_WAIT_S
         ctx.open_alert(AlertKind.GEOFENCE_EXIT, Severity.HIGH, resident_id, device=None, now=now, triggered_at=at,
                        why=explain(ReasonCode.LEFT_HOME_AT_NIGHT, at=at), reason=Reason.LEFT_HOME_AT_NIGHT)
     return None
