@@ -14,7 +14,7 @@ motion sensor is online (`_door_only`) and stray motion during an absence gone o
 from __future__ import annotations
 
 from alerts.actions import Alert, AlertKind, Outcome, PersonState, Reason, Severity
-from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, RuleContext
+from alerts.context import DEPARTURE_CONFIRM_S, HOME_MOTION_KINDS, REJOIN_GRACE_S, RuleContext
 from alerts.reasons import ReasonCode, device_ref, explain
 from alerts.registry import Device
 from alerts.rules import inactivity, night_exit, pets, routine
@@ -103,10 +103,11 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             alert = None  # cleared: judged again from here (an absence it began under needs its deadline)
     if rs.person is not _HOME_ACTIVE:
         ctx.touched.add(resident_id)
+    judge_at = now + REJOIN_GRACE_S if late else now  # a flush of kept events: judged once it is over, not at each
     if newer and alert is None and rs.due is None:  # no deadline armed (alerts/deadlines.py)
-        ctx.arm_resident(resident_id, now)
+        ctx.arm_resident(resident_id, judge_at)
     elif was_away and rs.away_since is None:
-        ctx.arm_resident(resident_id, now)  # back home: the away deadline gives way to the silence's
+        ctx.arm_resident(resident_id, judge_at)  # back home: the away deadline gives way to the silence's
     if was_away and rs.away_since is None and ctx.rules.geofence.night_exit is not None:
         night_exit.came_home(ctx, resident_id, now)
 
