@@ -239,6 +239,7 @@ class QuietHistory:
     past: list[array[int]] = field(default_factory=list)  # [day, minutes per slot...] (`day_row`)
     beds: list[list[int]] = field(default_factory=list)  # [day, bedtime] in minutes after noon (quiet.record_bedtime)
     risings: list[list[int]] = field(default_factory=list)  # [day, minutes after the night window's end, signed] (quiet.record_rising)
+    alerted: int = 0  # minutes: today's longest daytime spell an alert cut and she ended herself (learned_day.today_widens)
     #: not saved: the last answer of inactivity.bedtime_of, (evening, night window, learned_day config, bedtime);
     #: quiet.record_bedtime clears it when it records a night
     bedtime: tuple[int, str, object, float | None] | None = field(default=None, compare=False, repr=False)
@@ -247,13 +248,14 @@ class QuietHistory:
         # `tolist()`: the rows are arrays (`day_row`), and list(row) went through their iterator (twice the CPU)
         return {"day": self.day, "today": list(self.today), "past": [row.tolist() for row in self.past],
                 "beds": [list(row) for row in self.beds],
-                **({"risings": [list(row) for row in self.risings]} if self.risings else {})}
+                **({"risings": [list(row) for row in self.risings]} if self.risings else {}),
+                **({"alerted": self.alerted} if self.alerted else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuietHistory:
         beds = [list(row) for row in data.get("beds", [])]  # a saved "nights" (learned_day.own_night, removed) is not read
         risings = [list(row) for row in data.get("risings", [])]  # kept only with learned_day.early_risers
-        return cls(data["day"], list(data["today"]), [day_row(row) for row in data["past"]], beds, risings)
+        return cls(data["day"], list(data["today"]), [day_row(row) for row in data["past"]], beds, risings, data.get("alerted", 0))
 
 
 @dataclass(slots=True)
@@ -326,6 +328,7 @@ class Departure:
     blind_floor: float | None = None  # ... and the silence, while no activity of hers is newer than its start, counts from here
     door_ajar_at: float | None = None  # door_ajar_unseen, unshut_door_return: her door opened then and not closed since (hub time when live)
     night_exit_due: float | None = None  # geofence.night_exit: she went out at night; tell of it then if she is not back
+    flush_until: float | None = None  # a device is flushing kept events: her silence is judged after this (hub time)
     unwatched_since: float | None = None  # no activity sensor online since
 
 
@@ -375,6 +378,7 @@ class ResidentState:
         blind_floor: float | None
         door_ajar_at: float | None
         night_exit_due: float | None
+        flush_until: float | None
         unwatched_since: float | None
         routine: RoutineHistory | None
         quiet: QuietHistory | None

@@ -103,11 +103,12 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
             alert = None  # cleared: judged again from here (an absence it began under needs its deadline)
     if rs.person is not _HOME_ACTIVE:
         ctx.touched.add(resident_id)
-    judge_at = now + REJOIN_GRACE_S if late else now  # a flush of kept events: judged once it is over, not at each
+    if late:
+        rs.flush_until = now + REJOIN_GRACE_S  # kept events arriving: her silence is judged once they are all in
     if newer and alert is None and rs.due is None:  # no deadline armed (alerts/deadlines.py)
-        ctx.arm_resident(resident_id, judge_at)
+        ctx.arm_resident(resident_id, now)
     elif was_away and rs.away_since is None:
-        ctx.arm_resident(resident_id, judge_at)  # back home: the away deadline gives way to the silence's
+        ctx.arm_resident(resident_id, now)  # back home: the away deadline gives way to the silence's
     if was_away and rs.away_since is None and ctx.rules.geofence.night_exit is not None:
         night_exit.came_home(ctx, resident_id, now)
 

@@ -377,7 +377,7 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKi
     if at <= start or ctx.absence_at(resident_id, start) is not None:
         return
     alert = ctx.book.find(resident_id, _INACTIVITY)
-    whole = at
+    whole, alerted = at, alert is not None and alert.triggered_at <= start and by is not DeviceKind.DOOR_SENSOR
     if alert is not None and alert.triggered_at <= start:
         at = min(at, alert.opened_at)  # known quiet that long; a fall would have gone on
     learned = rs.learned
@@ -397,7 +397,7 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKi
         if cfg.early_risers and at - start >= RUN_PAUSE_S:  # a shorter pause is no sleep (sitting at dawn, up already)
             quiet.record_rising(history, tz, end, at - end, cfg)
     else:
-        quiet.record(history, tz, start, at - start, cfg)
+        quiet.record(history, tz, start, at - start, cfg, alerted)
 
 
 def _slept_through(start: float, end: float, tz: str, by: DeviceKind | None) -> bool:
@@ -448,6 +448,9 @@ def evaluate(ctx: RuleContext, resident_id: str, now: float) -> float | None:
     if open_alert is not None or not ctx.silence_judged(resident_id):
         return None
     departure, record = rs.departure, rs.learned  # the side records read as such (alerts/state.py)
+    flushing = None if departure is None else departure.flush_until
+    if flushing is not None and now < flushing:
+        return flushing  # a flush of kept events is judged once it is over, not at each of them (docs/RULES.md)
     away_since = None if departure is None else departure.away_since
     if away_since is not None:
         due = away_due(ctx, rs, away_since)

@@ -6,7 +6,9 @@ unit flushes the motions it kept (a pet, a heater, or she, home again) one every
 The first of them ends her absence (no door online to see her way back in) and the silence from
 it is already past the allowance. Before, each kept motion cleared the alert the one before had
 opened and the next silence opened another at once: 11 inactivity alerts at one instant on
-`sichuan` (s2 r-0024). Now the silence is judged REJOIN_GRACE_S after the newest late event.
+`sichuan` (s2 r-0024). Now the silence is judged REJOIN_GRACE_S after the newest late event,
+whichever rule's deadline comes first (a flushed door event's too: `shanghai` s1 r-0003's alert
+opened and cleared in the same second is gone — measured by replay, docs/RULES.md).
 """
 
 from __future__ import annotations
