@@ -108,7 +108,6 @@ class LearnedDayConfig(Strict):
     prior_bedtime_days: float = Field(1, gt=0, le=365, description="prior_bedtime_hours only in her first this many days of monitoring (the first evening: 1)")
     late_mornings: bool = Field(False, description="a resident up late every morning of the window: the learned sleep-in's ceiling rises by her earliest morning's lateness")
     late_mornings_ceiling_hours: float = Field(7, ge=0, le=12, description="and never above this many hours after the night window")
-    today_widens: bool = Field(False, description="an inactivity alert earlier today that she ended herself (not a door: a visitor finding her) widens the rest of today's allowance to margin × its threshold, as a past day's spell would: the day she lies ill or sits by the fire longer than ever, one false alert, not one every few hours")
 
     @model_validator(mode="after")
     def _bounds(self) -> LearnedDayConfig:

@@ -239,7 +239,6 @@ class QuietHistory:
     past: list[array[int]] = field(default_factory=list)  # [day, minutes per slot...] (`day_row`)
     beds: list[list[int]] = field(default_factory=list)  # [day, bedtime] in minutes after noon (quiet.record_bedtime)
     risings: list[list[int]] = field(default_factory=list)  # [day, minutes after the night window's end, signed] (quiet.record_rising)
-    alerted: int = 0  # minutes: today's longest daytime spell an alert cut and she ended herself (learned_day.today_widens)
     #: not saved: the last answer of inactivity.bedtime_of, (evening, night window, learned_day config, bedtime);
     #: quiet.record_bedtime clears it when it records a night
     bedtime: tuple[int, str, object, float | None] | None = field(default=None, compare=False, repr=False)
@@ -248,14 +247,13 @@ class QuietHistory:
         # `tolist()`: the rows are arrays (`day_row`), and list(row) went through their iterator (twice the CPU)
         return {"day": self.day, "today": list(self.today), "past": [row.tolist() for row in self.past],
                 "beds": [list(row) for row in self.beds],
-                **({"risings": [list(row) for row in self.risings]} if self.risings else {}),
-                **({"alerted": self.alerted} if self.alerted else {})}
+                **({"risings": [list(row) for row in self.risings]} if self.risings else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuietHistory:
         beds = [list(row) for row in data.get("beds", [])]  # a saved "nights" (learned_day.own_night, removed) is not read
         risings = [list(row) for row in data.get("risings", [])]  # kept only with learned_day.early_risers
-        return cls(data["day"], list(data["today"]), [day_row(row) for row in data["past"]], beds, risings, data.get("alerted", 0))
+        return cls(data["day"], list(data["today"]), [day_row(row) for row in data["past"]], beds, risings)
 
 
 @dataclass(slots=True)

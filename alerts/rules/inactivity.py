@@ -377,7 +377,7 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKi
     if at <= start or ctx.absence_at(resident_id, start) is not None:
         return
     alert = ctx.book.find(resident_id, _INACTIVITY)
-    whole, alerted = at, alert is not None and alert.triggered_at <= start and by is not DeviceKind.DOOR_SENSOR
+    whole = at
     if alert is not None and alert.triggered_at <= start:
         at = min(at, alert.opened_at)  # known quiet that long; a fall would have gone on
     learned = rs.learned
@@ -397,7 +397,7 @@ def note_quiet_spell(ctx: RuleContext, resident_id: str, at: float, by: DeviceKi
         if cfg.early_risers and at - start >= RUN_PAUSE_S:  # a shorter pause is no sleep (sitting at dawn, up already)
             quiet.record_rising(history, tz, end, at - end, cfg)
     else:
-        quiet.record(history, tz, start, at - start, cfg, alerted)
+        quiet.record(history, tz, start, at - start, cfg)
 
 
 def _slept_through(start: float, end: float, tz: str, by: DeviceKind | None) -> bool:

@@ -40,16 +40,13 @@ HOURS = 2  # slots HOURS + h, h = 0..23: the longest quiet at home still ahead f
 SLOTS = HOURS + 24
 
 
-def record(history: QuietHistory, tz: str, start: float, seconds: float, cfg: LearnedDayConfig, alerted: bool = False) -> None:
-    """Note a daytime quiet spell at home that began at `start` (on the local day of its start);
-    `alerted`: an inactivity alert cut it, and she ended it herself."""
+def record(history: QuietHistory, tz: str, start: float, seconds: float, cfg: LearnedDayConfig) -> None:
+    """Note a daytime quiet spell at home that began at `start` (on the local day of its start)."""
     day, _ = local_day(start, tz)
     if history.day is not None and day < history.day:
         return  # late data for a day already folded
     width = _width(cfg)
     _keep(history, day, DAY, seconds, cfg, width)
-    if alerted:
-        history.alerted = max(history.alerted, int(seconds // 60))
     t, end = start, start + seconds
     while width == SLOTS and t < end and local_day(t, tz)[0] == day:
         sod = seconds_of_day(t, tz)
@@ -74,7 +71,7 @@ def _width(cfg: LearnedDayConfig) -> int:
 def _keep(history: QuietHistory, day: int, slot: int, seconds: float, cfg: LearnedDayConfig, width: int) -> None:
     if history.day != day:
         _fold(history, cfg.window_days)
-        history.day, history.today, history.alerted = day, [0] * width, 0
+        history.day, history.today = day, [0] * width
     if len(history.today) < width:  # a day begun without the hours: its longest spell for every hour
         history.today += [history.today[DAY]] * (width - len(history.today))
     ceiling_hours = cfg.sleep_in_ceiling_hours if slot == NIGHT else cfg.ceiling_hours
@@ -119,27 +116,6 @@ def allowance(history: QuietHistory | None, tz: str, start: float, cfg: LearnedD
     in the hours around it (with `habit` and habit_band_hours, outside the hours her long
     spells keep to; with `nap_hours` before tighten_days, learned_day.nap_spells_own, outside
     the nap window's whole hours); None: use the prior."""
-    learned = _from_days(history, tz, start, cfg, habit, nap_hours)
-    today = _today(history, tz, start, cfg)
-    if today is None or (learned is not None and learned.seconds >= today):
-        return learned
-    if learned is None:
-        return Learned(today, False, 0)  # widens her first day's prior, never tightens it
-    return learned._replace(seconds=today, narrowed=False)
-
-
-def _today(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig) -> float | None:
-    """learned_day.today_widens: margin × the longest spell an alert cut earlier on `start`'s own
-    day and she ended herself — the responder found her well (ill in bed, by the fire): the rest
-    of her day is judged knowing she is quiet that long today. A long spell without an alert
-    does not widen today (a fall by the fire after a quiet morning, `sichuan` s1 r-0051)."""
-    if not cfg.today_widens or history is None or not history.alerted or history.day != local_day(start, tz)[0]:
-        return None
-    return _bounded(history.alerted * 60.0, cfg.floor_hours, cfg.ceiling_hours, 0, cfg).seconds
-
-
-def _from_days(history: QuietHistory | None, tz: str, start: float, cfg: LearnedDayConfig, habit: bool,
-               nap_hours: range | None) -> Learned | None:
     days = _days(history, tz, start, cfg)
     if days is None:
         return None
