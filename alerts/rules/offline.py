@@ -233,9 +233,11 @@ def last_will_alert_at(ctx: RuleContext, device: Device, ds: DeviceState, since:
     """When the alert of a device offline since `since` may open: after a Last Will, once
     rules.last_will_grace_s has passed without it being heard again, but never later than its
     missed heartbeats would have opened it (back before that, it was never offline by that
-    reading either); at `since` when the heartbeats ran out first."""
+    reading either); at `since` when the heartbeats ran out first. Those are the contract's
+    offline_after_missed intervals, not a lossy link's longer wait: rules.flaky_links learns
+    beats lost on a link that stays up, and a Last Will says the link is down."""
     heard = ds.last_heard if ds.last_heard is not None else ds.watch_start
-    due = since if heard is None else heard + period_s(ctx, device, ds)
+    due = since if heard is None else heard + ctx.rules.offline_after_missed * device.heartbeat_s
     return max(since, min(since + ctx.rules.last_will_grace_s, due))
 
 
