@@ -1,5 +1,6 @@
 """A flush of kept events after an outage is judged once it is over, not at each event
-(alerts/rules/activity.py `note_activity`, docs/RULES.md "Late data").
+(alerts/rules/activity.py `note_activity` sets `flush_until`, alerts/rules/inactivity.py
+`evaluate` waits for it; docs/RULES.md "device_offline", "A late event holds the judgement").
 
 A power cut while she is out: the door sensor and the home unit go dark together. Back on, the
 unit flushes the motions it kept (a pet, a heater, or she, home again) one every 0.1 s, hours old.
