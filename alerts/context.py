@@ -139,9 +139,20 @@ class RuleContext:
 
     def absence_at(self, resident_id: str, t: float) -> Absence | None:
         for absence in self.index.absences_of.get(resident_id, ()):
-            if absence.start <= t < absence.until:
+            if absence.start <= t < absence.until and not self._home_during(resident_id, absence, t):
                 return absence
         return None
+
+    def _home_during(self, resident_id: str, absence: Absence, t: float) -> bool:
+        """Back before the expected return: her return was seen through the door after the
+        absence began (`Departure.back_at`, alerts/rules/activity.py) and no departure since —
+        she is judged as at home until she leaves again (docs/RULES.md "Absence calendar")."""
+        rs = self.residents.get(resident_id)
+        departure = None if rs is None else rs.departure
+        back = None if departure is None else departure.back_at
+        if back is None or not absence.start <= back <= t:
+            return False
+        return departure is not None and (departure.away_since is None or departure.away_since < back)
 
     def last_return(self, resident_id: str, t: float) -> float | None:
         """The newest expected return of an absence that has ended by t."""

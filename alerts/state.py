@@ -327,6 +327,7 @@ class Departure:
     door_ajar_at: float | None = None  # door_ajar_unseen, unshut_door_return: her door opened then and not closed since (hub time when live)
     night_exit_due: float | None = None  # geofence.night_exit: she went out at night; tell of it then if she is not back
     flush_until: float | None = None  # a device is flushing kept events: her silence is judged after this (hub time)
+    back_at: float | None = None  # seen back through the door during a recorded absence: judged as at home until she leaves
     unwatched_since: float | None = None  # no activity sensor online since
 
 
@@ -377,6 +378,7 @@ class ResidentState:
         door_ajar_at: float | None
         night_exit_due: float | None
         flush_until: float | None
+        back_at: float | None
         unwatched_since: float | None
         routine: RoutineHistory | None
         quiet: QuietHistory | None

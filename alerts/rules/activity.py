@@ -81,6 +81,8 @@ def note_activity(ctx: RuleContext, resident_id: str, device: Device, at: float,
         if device.kind is not _PINGAN_CAT or event != "motion":
             _someone_home(rs)  # water: a person
         stray = not _home_motion(ctx, resident_id, at if seen is None else seen, now, sizes, watch)
+        if residents:
+            _back_early(ctx, rs, resident_id, at if seen is None else seen, now)
     elif event:
         _hindsight(ctx, rs, resident_id, device, at, event)  # a button: she is at home
         _someone_home(rs)
@@ -243,6 +245,23 @@ def _still_home_or_back(ctx: RuleContext, rs: ResidentState, departure: Departur
         departure.away_since = departure.away_by = departure.stray_motion_at = departure.stray_motions = None  # came home
         ctx.touched.add(resident_id)
     return True
+
+
+def _back_early(ctx: RuleContext, rs: ResidentState, resident_id: str, at: float, now: float) -> None:
+    """Home motion within DEPARTURE_CONFIRM_S of a door event during a recorded absence, the door
+    event after the absence began: she (or someone) came in through the door. Until a departure
+    she is judged as at home (`RuleContext.absence_at`): a resident back from her daughter's a
+    day early who falls that night is not covered by the calendar's expected return; a visitor
+    who checks the flat and leaves through the door hands it back to the absence."""
+    door = rs.last_door_at
+    if door is None or at - door > DEPARTURE_CONFIRM_S or at < door or not ctx.index.absences_of.get(resident_id):
+        return
+    absence = ctx.absence_at(resident_id, at)
+    if absence is None or door < absence.start:
+        return
+    rs.back_at = at
+    ctx.arm_resident(resident_id, now)
+    ctx.touched.add(resident_id)
 
 
 def _timezone(ctx: RuleContext, resident_id: str) -> str | None:

@@ -149,7 +149,7 @@ def test_slimmed_states_keep_their_saved_forms() -> None:
                      "away_since", "away_by", "last_door_at", "stray_motion_at", "stray_motions", "tag_moved_at", "tag_left_at",
                      "door_in_at",
                      "longest_away_s", "longest_away_at", "blind_from", "blind_floor", "door_ajar_at",
-                     "night_exit_due", "flush_until", "unwatched_since",
+                     "night_exit_due", "flush_until", "back_at", "unwatched_since",
                      "person", "routine", "quiet", "background"]
     assert list(ResidentState().to_dict()) == resident_keys
     assert list(DeviceState().to_dict())[:6] == ["last_heard", "watch_start", "health", "offline_since", "battery", "battery_low"]
